@@ -1,0 +1,13 @@
+"""The `alianza` command. Each area adds its sub-commands from a module of its own here."""
+
+import typer
+
+from alianza.cli.plan import plan_app
+
+app = typer.Typer(
+    name="alianza",
+    help="Productive alliances and micro investing: appraise, simulate, run programmes.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(plan_app, name="plan")
