@@ -2,6 +2,7 @@
 
 import typer
 
+from alianza.cli.db import db_app
 from alianza.cli.plan import plan_app
 
 app = typer.Typer(
@@ -11,3 +12,4 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(plan_app, name="plan")
+app.add_typer(db_app, name="db")

@@ -1,0 +1,8 @@
+"""Imports every models module so that ``Base.metadata`` knows all tables (for Alembic, dumps)."""
+
+from alianza.platform.audit import models as audit_models  # noqa: F401
+from alianza.platform.db import Base
+from alianza.platform.ledger import models as ledger_models  # noqa: F401
+from alianza.platform.programmes import models as programme_models  # noqa: F401
+
+metadata = Base.metadata
