@@ -4,5 +4,6 @@ from alianza.platform.audit import models as audit_models  # noqa: F401
 from alianza.platform.db import Base
 from alianza.platform.ledger import models as ledger_models  # noqa: F401
 from alianza.platform.programmes import models as programme_models  # noqa: F401
+from alianza.platform.registry import models as registry_models  # noqa: F401
 
 metadata = Base.metadata

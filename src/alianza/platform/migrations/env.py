@@ -10,6 +10,15 @@ from alianza.platform.types import FixedDecimal
 config = context.config
 
 
+def compare_type(
+    context: object, inspected: object, metadata: object, inspected_type: object, metadata_type: object
+) -> bool | None:
+    """Exact-decimal columns are declared NUMERIC on purpose (see alianza.platform.types)."""
+    if isinstance(metadata_type, FixedDecimal):
+        return False
+    return None
+
+
 def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     """Render alianza's exact-decimal columns as plain Numeric: migrations stay self-contained."""
     if type_ == "type" and isinstance(obj, FixedDecimal):
@@ -39,7 +48,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
+            compare_type=compare_type,
             render_item=render_item,
         )
         with context.begin_transaction():
