@@ -21,6 +21,7 @@ BENEFITS = ("sales", "own_use", "salvage", "residual")
 OPERATING = ("inputs", "labour", "sales_transport")
 COSTS = (*OPERATING, "general", "maintenance", "replacements", "investment")
 COMPONENTS = BENEFITS + COSTS
+IS_COST = np.array([name in COSTS for name in COMPONENTS])
 
 
 @dataclass(frozen=True)
@@ -215,17 +216,23 @@ def project_flows(yearly_net: Array, first_year_investment: Array | float) -> Ar
     return flows
 
 
-def total_flows(table: CashFlowTable) -> Array:
-    """The plan's flows t=0..N, each rounded to the cent as RuralInvest stores them."""
-    return round_cents(project_flows(table.net, table["investment"][0]))
-
-
-def applicant_flows(table: CashFlowTable, working_capital_grant: float) -> Array:
-    """The applicant's flows: grants for year-1 items added back at t=0, for items bought
-    in a later year b at t=b, and the working-capital grant at t=1. Own contributions
-    stay in (the applicant pays them)."""
+def grant_flows(table: CashFlowTable, working_capital_grant: float) -> Array:
+    """What the applicant's flows add back to the total flows, by t = 0..N: grants for
+    year-1 items at t=0, for items bought in a later year b at t=b, and the
+    working-capital grant at t=1. Own contributions stay in (the applicant pays them)."""
     grants = np.zeros(table.horizon + 1)
     grants[0] = table.investment_grants[0]
     grants[2:] = table.investment_grants[1:]
-    grants[1] = working_capital_grant
-    return round_cents(project_flows(table.net, table["investment"][0]) + grants)
+    grants[1] += working_capital_grant
+    return grants
+
+
+def flow_lines(table: CashFlowTable) -> Array:
+    """The flows by component (rows in COMPONENTS order, costs where IS_COST) over
+    t = 0..N, with the year-1 investment at t=0 (see `project_flows`)."""
+    lines = np.zeros((len(COMPONENTS), table.horizon + 1))
+    for row, name in enumerate(COMPONENTS):
+        lines[row, 1:] = table[name]
+    investment = lines[COMPONENTS.index("investment")]
+    investment[0], investment[1] = investment[1], 0.0
+    return lines

@@ -22,8 +22,14 @@ IrrStatus = Literal["unique", "undefined", "multiple"]
 UNIQUE, UNDEFINED, MULTIPLE = 0, 1, 2
 STATUS_NAMES: dict[int, IrrStatus] = {UNIQUE: "unique", UNDEFINED: "undefined", MULTIPLE: "multiple"}
 
-# Rates searched for an IRR: from -99% to +1,000,000% a period.
-_LOWEST_RATE, _HIGHEST_RATE = -0.99, 1e4
+# Rates searched for an IRR: from -99% (lower where the horizon is short enough for
+# (1 + r)^-N to stay finite) to a billion-fold return a period.
+_LOWEST_RATE, _HIGHEST_RATE = -0.99, 1e9
+_SEARCHED = "at any rate between -99% and +100,000,000,000%"
+
+
+def _lowest_rate(periods: int) -> float:
+    return min(_LOWEST_RATE, max(-0.999999, -1.0 + 10.0 ** (-250.0 / max(periods, 1))))
 
 
 def discount_factors(rate: ArrayLike, periods: int) -> Array:
@@ -89,7 +95,7 @@ def _single_root(flows: Array) -> Array:
     """The IRR of flows with exactly one sign change (one root by Descartes' rule), found
     by Newton's method kept inside a bracket that bisection narrows; NaN if the root
     lies outside the searched rates."""
-    low = np.full(flows.shape[0], _LOWEST_RATE)
+    low = np.full(flows.shape[0], _lowest_rate(flows.shape[-1]))
     high = np.full(flows.shape[0], _HIGHEST_RATE)
     f_low, _ = _npv_and_slope(low, flows)
     f_high, _ = _npv_and_slope(high, flows)
@@ -116,31 +122,40 @@ def _single_root(flows: Array) -> Array:
 def polynomial_rates(flows: ArrayLike) -> list[float]:
     """Every rate r > -1 where NPV is zero: the positive real roots x of
     sum_t flows_t x^t, x = 1/(1+r), each polished by Newton's method."""
-    coefficients = np.trim_zeros(np.asarray(flows, dtype=np.float64), "b")
+    flows = np.asarray(flows, dtype=np.float64)
+    # Flows below 1e-14 of the largest are noise to the root finder: treat them as zero.
+    coefficients = np.where(np.abs(flows) < 1e-14 * np.abs(flows).max(initial=0.0), 0.0, flows)
+    coefficients = np.trim_zeros(coefficients, "b")
     leading_zeros = len(coefficients) - len(np.trim_zeros(coefficients, "f"))
     coefficients = coefficients[leading_zeros:]  # x = 0 roots mean nothing as rates
     if len(coefficients) < 2:
         return []
     roots = np.roots(coefficients[::-1])
-    scale = np.abs(coefficients).sum()
+    powers_of = np.arange(len(coefficients))
+    lowest = _lowest_rate(len(flows))
     rates: list[float] = []
     for root in roots:
         if abs(root.imag) > 1e-6 * max(1.0, abs(root)) or root.real <= 0:
             continue
         x = float(root.real)
         for _ in range(50):
-            powers = x ** np.arange(len(coefficients))
+            powers = x**powers_of
             value = float(np.dot(coefficients, powers))
-            slope = float(np.dot(coefficients[1:] * np.arange(1, len(coefficients)), powers[:-1]))
+            slope = float(np.dot(coefficients[1:] * powers_of[1:], powers[:-1]))
             if slope == 0:
                 break
             step = value / slope
             x -= step
             if abs(step) <= 1e-15 * abs(x):
                 break
-        if x <= 0 or abs(np.dot(coefficients, x ** np.arange(len(coefficients)))) > 1e-7 * scale:
+        if not 0 < x < np.inf:
+            continue
+        terms = coefficients * x**powers_of
+        if abs(terms.sum()) > 1e-9 * np.abs(terms).sum():
             continue
         rate = 1.0 / x - 1.0
+        if not lowest <= rate <= _HIGHEST_RATE:
+            continue
         if not any(abs(rate - known) <= 1e-7 * (1 + abs(known)) for known in rates):
             rates.append(rate)
     return sorted(rates)
@@ -205,7 +220,7 @@ def irr(flows: ArrayLike) -> Irr:
     if int(sign_changes(flows)[0]) == 0:
         reason = "all flows have the same sign: no rate makes NPV zero"
     else:
-        reason = "NPV is not zero at any rate between -99% and +1,000,000%"
+        reason = f"NPV is not zero {_SEARCHED}"
     return Irr("undefined", None, [], reason)
 
 
@@ -233,7 +248,7 @@ def xirr(amounts: ArrayLike, dates: list[date]) -> Irr:
     times = year_fractions(dates)
     if not ((amounts > 0).any() and (amounts < 0).any()):
         return Irr("undefined", None, [], "all flows have the same sign: no rate makes XNPV zero")
-    grid = np.expm1(np.linspace(np.log1p(_LOWEST_RATE), np.log1p(_HIGHEST_RATE), 4001))
+    grid = np.expm1(np.linspace(np.log1p(_lowest_rate(int(times.max()) + 1)), np.log1p(_HIGHEST_RATE), 4001))
     values = np.sum(amounts[None, :] / (1.0 + grid[:, None]) ** times[None, :], axis=1)
     brackets = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
     rates = []
@@ -251,7 +266,7 @@ def xirr(amounts: ArrayLike, dates: list[date]) -> Irr:
                 break
         rates.append(0.5 * (low + high))
     if not rates:
-        return Irr("undefined", None, [], "XNPV is not zero at any rate between -99% and +1,000,000%")
+        return Irr("undefined", None, [], f"XNPV is not zero {_SEARCHED}")
     if len(rates) > 1:
         listed = ", ".join(f"{rate:.4%}" for rate in rates)
         return Irr("multiple", None, rates, f"XNPV is zero at {len(rates)} rates ({listed})")
