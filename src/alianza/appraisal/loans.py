@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from alianza.appraisal.money import round_cents
@@ -23,7 +24,8 @@ def annuity(balance: float, rate: float, periods: int) -> float:
     B r / (1 - (1 + r)^-n), or B / n when r = 0."""
     if rate == 0:
         return balance / periods
-    return balance * rate / (1.0 - (1.0 + rate) ** -periods)
+    # 1 - (1 + r)^-n computed without losing digits when r is tiny
+    return balance * rate / -math.expm1(-periods * math.log1p(rate))
 
 
 def loan_schedule(loan: Loan) -> list[LoanYear]:

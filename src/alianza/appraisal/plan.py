@@ -295,7 +295,7 @@ class Plan(Strict):
     beneficiaries: Beneficiaries = Field(default_factory=Beneficiaries)
     investments: list[Investment] = Field(default_factory=list)
     general_costs: list[GeneralCost] = Field(default_factory=list)
-    activities: list[Activity] = Field(default_factory=list)
+    activities: list[Activity]
     working_capital: WorkingCapital = Field(default_factory=WorkingCapital)
     loans: list[Loan] = Field(default_factory=list)
     without_project: Situation | None = None
