@@ -12,20 +12,26 @@ from .conftest import CASES, EXAMPLES
 
 
 def test_many_plans_equal_each_alone() -> None:
-    plans = [load_plan(CASES / "fruit-veg-processing.plan.yaml"),
-             load_plan(EXAMPLES / "orchard-with-without.plan.yaml")]
+    plans = [
+        load_plan(CASES / "fruit-veg-processing.plan.yaml"),
+        load_plan(EXAMPLES / "orchard-with-without.plan.yaml"),
+    ]
     batch = evaluate_many(plans)
     for i, plan in enumerate(plans):
         alone = evaluate(plan)
         assert batch.npv[i] == pytest.approx(alone.npv, abs=0.005)
         assert batch.irr[i] == pytest.approx(alone.irr.value, abs=1e-12)
         assert np.array_equal(batch.flows[i, : len(alone.flows)], alone.flows)
-        assert batch.payback_years[i] == pytest.approx(alone.payback_years or np.nan, abs=0.005, nan_ok=True)
+        assert batch.payback_years[i] == pytest.approx(
+            alone.payback_years or np.nan, abs=0.005, nan_ok=True
+        )
 
 
 def test_a_common_rate_overrides_each_plan_rate() -> None:
     plan = load_plan(CASES / "fruit-veg-processing.plan.yaml")
-    assert evaluate_many([plan], discount_rate=0.1).npv[0] == pytest.approx(evaluate(plan, 0.1).npv, abs=0.005)
+    assert evaluate_many([plan], discount_rate=0.1).npv[0] == pytest.approx(
+        evaluate(plan, 0.1).npv, abs=0.005
+    )
 
 
 def test_profiles_are_refused() -> None:

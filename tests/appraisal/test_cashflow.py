@@ -15,8 +15,14 @@ from .conftest import CASES, EXAMPLES
 
 
 def asset(**fields) -> Investment:
-    base = {"item": "pump", "quantity": 2, "unit_cost": 100.0, "life_years": 3, "salvage": 10.0,
-            "maintenance": 5.0}
+    base = {
+        "item": "pump",
+        "quantity": 2,
+        "unit_cost": 100.0,
+        "life_years": 3,
+        "salvage": 10.0,
+        "maintenance": 5.0,
+    }
     return Investment.model_validate({**base, **fields})
 
 
@@ -50,8 +56,16 @@ def test_asset_not_replaced_whose_life_runs_past_the_horizon() -> None:
 
 
 def test_labour_and_services_are_spent_once() -> None:
-    item = Investment.model_validate({"item": "digging", "kind": "labour", "unit": "day",
-                                      "quantity": 10, "unit_cost": 4.0, "begin": 3})
+    item = Investment.model_validate(
+        {
+            "item": "digging",
+            "kind": "labour",
+            "unit": "day",
+            "quantity": 10,
+            "unit_cost": 4.0,
+            "begin": 3,
+        }
+    )
     s = asset_schedule([item], horizon=5)
     assert list(s.investment[0]) == [0, 0, 40.0, 0, 0]
     assert s.maintenance.sum() == s.replacements.sum() == s.residual.sum() == 0
@@ -67,7 +81,9 @@ def test_labour_and_services_are_spent_once() -> None:
 def test_residual_lies_between_salvage_and_cost(life, begin, horizon, salvage, replace) -> None:
     if begin > horizon:
         return
-    s = asset_schedule([asset(life_years=life, begin=begin, salvage=salvage, replace=replace)], horizon)
+    s = asset_schedule(
+        [asset(life_years=life, begin=begin, salvage=salvage, replace=replace)], horizon
+    )
     residual = s.residual[0, -1] / 2
     assert residual == 0 or salvage - 1e-9 <= residual <= 100 + 1e-9
     # a good is never both salvaged and still in use without being bought again
@@ -81,23 +97,41 @@ def test_without_project_flows_are_subtracted() -> None:
     data["without_project"] = {"activities": activities[:1]}
     with_only = cash_flow_table(load_plan(CASES / "fruit-veg-processing.plan.yaml"))
     incremental = cash_flow_table(parse_plan(data))
-    jam = evaluate(parse_plan({**data, "activities": activities[:1], "without_project": None,
-                               "investments": [], "general_costs": []}))
+    jam = evaluate(
+        parse_plan(
+            {
+                **data,
+                "activities": activities[:1],
+                "without_project": None,
+                "investments": [],
+                "general_costs": [],
+            }
+        )
+    )
     assert np.allclose(incremental["sales"], with_only["sales"] - jam.table["sales"])
     assert np.allclose(incremental["maintenance"], with_only["maintenance"])
 
 
 def test_general_costs_by_year_and_in_kind() -> None:
     data = load_plan(CASES / "fruit-veg-processing.plan.yaml").model_dump(by_alias=True)
-    data["general_costs"] = [{"item": "rent", "unit": "month", "quantity": [6, 12], "unit_cost": 10.0,
-                              "in_kind": 6}]
+    data["general_costs"] = [
+        {"item": "rent", "unit": "month", "quantity": [6, 12], "unit_cost": 10.0, "in_kind": 6}
+    ]
     data["working_capital"] = {"grant": 0, "own": 0, "interest_rate": 0}
     plan = parse_plan(data)
     table = cash_flow_table(plan)
     assert list(table["general"][:3]) == [60.0, 120.0, 120.0]
     # the part in kind is a cost of the enterprise but not cash: working capital ignores it
-    without_rent = evaluate(parse_plan({**data, "general_costs": [
-        {"item": "rent", "unit": "month", "quantity": [0, 6], "unit_cost": 10.0}]}))
+    without_rent = evaluate(
+        parse_plan(
+            {
+                **data,
+                "general_costs": [
+                    {"item": "rent", "unit": "month", "quantity": [0, 6], "unit_cost": 10.0}
+                ],
+            }
+        )
+    )
     assert evaluate(plan).working_capital.amount == without_rent.working_capital.amount
 
 
@@ -111,8 +145,9 @@ def test_half_months_spread_like_their_whole_month() -> None:
     assert (split.amount, split.period_months) == (whole.amount, whole.period_months)
     # moving the sales to the second half of their months can only deepen the deficit
     later = copy.deepcopy(data)
-    later["activities"][0]["calendar"]["sales"] = [f"{m}b" for m in
-                                                   later["activities"][0]["calendar"]["sales"]]
+    later["activities"][0]["calendar"]["sales"] = [
+        f"{m}b" for m in later["activities"][0]["calendar"]["sales"]
+    ]
     assert evaluate(parse_plan(later)).working_capital.amount >= whole.amount
 
 
@@ -123,7 +158,9 @@ def test_grants_from_several_donors() -> None:
     assert report["investment"]["grants"] == pytest.approx(sum(donors.values()))
     # grants of year-1 items are given back to the applicant at t = 0
     flows = report["cash_flows"]
-    assert flows["applicant"][0] - flows["total"][0] == pytest.approx(report["investment"]["grants"])
+    assert flows["applicant"][0] - flows["total"][0] == pytest.approx(
+        report["investment"]["grants"]
+    )
 
 
 def test_profile_uses_full_production() -> None:

@@ -25,21 +25,38 @@ def test_every_example_evaluates_as_a_table(plan) -> None:
 
 
 def test_json_report_has_the_reference_figures() -> None:
-    result = run("plan", "evaluate", str(CASES / "fruit-veg-processing.plan.yaml"), "--format", "json")
+    result = run(
+        "plan", "evaluate", str(CASES / "fruit-veg-processing.plan.yaml"), "--format", "json"
+    )
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert report["npv"] == 14895.97 and report["working_capital"]["period_months"] == 21
 
 
 def test_discount_rate_option_overrides_the_plan() -> None:
-    result = run("plan", "evaluate", str(CASES / "fruit-veg-processing.plan.yaml"), "-f", "json",
-                 "--discount-rate", "0.12")
+    result = run(
+        "plan",
+        "evaluate",
+        str(CASES / "fruit-veg-processing.plan.yaml"),
+        "-f",
+        "json",
+        "--discount-rate",
+        "0.12",
+    )
     assert abs(json.loads(result.stdout)["npv"]) < 100  # the IRR is about 12.09%
 
 
 def test_xlsx_report(tmp_path) -> None:
     target = tmp_path / "report.xlsx"
-    result = run("plan", "evaluate", str(CASES / "fruit-veg-processing.plan.yaml"), "-f", "xlsx", "-o", str(target))
+    result = run(
+        "plan",
+        "evaluate",
+        str(CASES / "fruit-veg-processing.plan.yaml"),
+        "-f",
+        "xlsx",
+        "-o",
+        str(target),
+    )
     assert result.exit_code == 0, result.output
     book = load_workbook(target)
     assert {"Summary", "Cash flows", "Sensitivity"} <= set(book.sheetnames)
@@ -74,16 +91,22 @@ def test_check_and_schema() -> None:
 
 
 def test_compare_a_portfolio() -> None:
-    result = run("plan", "compare", str(CASES / "fruit-veg-processing.plan.yaml"),
-                 str(EXAMPLES / "orchard-with-without.plan.yaml"))
+    result = run(
+        "plan",
+        "compare",
+        str(CASES / "fruit-veg-processing.plan.yaml"),
+        str(EXAMPLES / "orchard-with-without.plan.yaml"),
+    )
     assert result.exit_code == 0, result.output
     assert "14,895.97" in result.output
 
 
 def test_xirr_from_csv(tmp_path) -> None:
     flows = tmp_path / "flows.csv"
-    flows.write_text("date,amount\n2008-01-01,-10000\n2008-03-01,2750\n2008-10-30,4250\n"
-                     "2009-02-15,3250\n2009-04-01,2750\n")
+    flows.write_text(
+        "date,amount\n2008-01-01,-10000\n2008-03-01,2750\n2008-10-30,4250\n"
+        "2009-02-15,3250\n2009-04-01,2750\n"
+    )
     result = run("plan", "xirr", str(flows))
     assert result.exit_code == 0 and "37.34%" in result.output
     flows.write_text("date,amount\n01/01/2008,-10\n")

@@ -79,7 +79,8 @@ def test_batch_irr_equals_one_at_a_time() -> None:
     rng = np.random.default_rng(7)
     flows = rng.normal(100, 300, size=(200, 12))
     flows[:, 0] = -rng.uniform(500, 2000, size=200)
-    rates, status, _ = irr_many(flows)
+    batch = irr_many(flows)
+    rates, status = batch.rates, batch.status
     for row, rate, code in zip(flows, rates, status, strict=True):
         single = irr(row)
         assert single.status == {0: "unique", 1: "undefined", 2: "multiple"}[int(code)]
@@ -96,7 +97,13 @@ def test_payback_closed_form() -> None:
 
 def test_xirr_reproduces_the_spreadsheet_example() -> None:
     # The example of the XIRR function's documentation in spreadsheets: 37.34%.
-    dates = [date(2008, 1, 1), date(2008, 3, 1), date(2008, 10, 30), date(2009, 2, 15), date(2009, 4, 1)]
+    dates = [
+        date(2008, 1, 1),
+        date(2008, 3, 1),
+        date(2008, 10, 30),
+        date(2009, 2, 15),
+        date(2009, 4, 1),
+    ]
     amounts = [-10000, 2750, 4250, 3250, 2750]
     result = xirr(amounts, dates)
     assert result.status == "unique"
@@ -111,3 +118,12 @@ def test_xirr_of_yearly_flows_is_the_irr() -> None:
     assert xirr([1.0, 2.0], dates[:2]).status == "undefined"
     with pytest.raises(ValueError):
         xirr([1.0], dates[:2])
+
+
+def test_one_negative_and_one_positive_rate_are_both_reported() -> None:
+    # 100 - 250x + 140x^2: x = (250 +- sqrt(6500)) / 280, one rate below 0, one above.
+    flows = [100.0, -250.0, 140.0]
+    result = irr(flows)
+    expected = sorted(1 / x - 1 for x in ((250 + 6500**0.5) / 280, (250 - 6500**0.5) / 280))
+    assert result.status == "multiple"
+    assert result.rates == pytest.approx(expected, rel=1e-10)

@@ -22,7 +22,9 @@ def test_annuity_after_principal_grace_matches_numpy_financial() -> None:
 
 
 def test_interest_grace_capitalises_the_interest() -> None:
-    loan = Loan(amount=1000, interest_rate=0.1, years=5, grace_interest_years=2, grace_principal_years=2)
+    loan = Loan(
+        amount=1000, interest_rate=0.1, years=5, grace_interest_years=2, grace_principal_years=2
+    )
     rows = loan_schedule(loan)
     assert [row.payment for row in rows[:2]] == [0, 0]
     assert rows[2].opening == pytest.approx(1000 * 1.1**2, abs=0.01)
@@ -36,15 +38,25 @@ def test_interest_grace_capitalises_the_interest() -> None:
     grace=st.integers(0, 5),
     interest_grace=st.integers(0, 5),
 )
-def test_principal_repaid_is_what_was_lent_plus_interest_capitalised(amount, rate, years, grace, interest_grace) -> None:
+def test_principal_repaid_is_what_was_lent_plus_interest_capitalised(
+    amount, rate, years, grace, interest_grace
+) -> None:
     if max(grace, interest_grace) >= years:
         return
-    loan = Loan(amount=amount, interest_rate=rate, years=years, grace_principal_years=grace,
-                grace_interest_years=interest_grace)
+    loan = Loan(
+        amount=amount,
+        interest_rate=rate,
+        years=years,
+        grace_principal_years=grace,
+        grace_interest_years=interest_grace,
+    )
     rows = loan_schedule(loan)
     capitalised = sum(row.interest for row in rows[:interest_grace])
     repaid = sum(row.principal for row in rows[interest_grace:])
     assert repaid == pytest.approx(amount + capitalised, abs=0.01 * years)
     assert rows[-1].closing == 0
     for row in rows:
-        assert row.payment == pytest.approx(row.principal + row.interest, abs=0.011) or row.payment == 0
+        assert (
+            row.payment == pytest.approx(row.principal + row.interest, abs=0.011)
+            or row.payment == 0
+        )

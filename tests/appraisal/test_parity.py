@@ -20,7 +20,11 @@ def case_pairs() -> list[Any]:
             plan = next(folder.glob(f"{stem}.*.yaml"))
             if plan == expected:
                 plan = next(p for p in folder.glob(f"{stem}.*.yaml") if p != expected)
-            pairs.append(pytest.param(plan, expected, id=f"{'alianza' if folder == CASES else 'shared'}/{stem}"))
+            pairs.append(
+                pytest.param(
+                    plan, expected, id=f"{'alianza' if folder == CASES else 'shared'}/{stem}"
+                )
+            )
     return pairs
 
 

@@ -11,9 +11,18 @@ from .conftest import CASES
 
 def minimal(**fields):
     plan = {
-        "plan": 1, "name": "Beans", "currency": "MWK", "years": 5, "discount_rate": 0.1,
-        "activities": [{"name": "beans", "production": [1],
-                        "income": [{"item": "beans", "quantity": 100, "price": 2}]}],
+        "plan": 1,
+        "name": "Beans",
+        "currency": "MWK",
+        "years": 5,
+        "discount_rate": 0.1,
+        "activities": [
+            {
+                "name": "beans",
+                "production": [1],
+                "income": [{"item": "beans", "quantity": 100, "price": 2}],
+            }
+        ],
     }
     plan.update(fields)
     return plan
@@ -26,15 +35,17 @@ def problems(data) -> dict[str, str]:
 
 
 def test_every_error_at_once_with_its_field_path() -> None:
-    found = problems(minimal(
-        years=0,
-        currency="M",
-        investments=[
-            {"item": "tank", "quantity": 1, "unit_cost": 10, "life_years": 0},
-            {"item": "drip", "quantity": -1, "unit_cost": 10, "life_years": 2},
-        ],
-        surprise=True,
-    ))
+    found = problems(
+        minimal(
+            years=0,
+            currency="M",
+            investments=[
+                {"item": "tank", "quantity": 1, "unit_cost": 10, "life_years": 0},
+                {"item": "drip", "quantity": -1, "unit_cost": 10, "life_years": 2},
+            ],
+            surprise=True,
+        )
+    )
     assert found["years"] == "the horizon must be at least 1 year"
     assert found["investments[0].life_years"] == "must be > 0"
     assert "greater than or equal to 0" in found["investments[1].quantity"]
@@ -48,28 +59,53 @@ def test_a_plan_without_activities_says_why() -> None:
 
 
 def test_asset_without_life_and_service_with_life() -> None:
-    found = problems(minimal(investments=[
-        {"item": "tank", "quantity": 1, "unit_cost": 10},
-        {"item": "advice", "kind": "service", "quantity": 1, "unit_cost": 10, "life_years": 3},
-    ]))
+    found = problems(
+        minimal(
+            investments=[
+                {"item": "tank", "quantity": 1, "unit_cost": 10},
+                {
+                    "item": "advice",
+                    "kind": "service",
+                    "quantity": 1,
+                    "unit_cost": 10,
+                    "life_years": 3,
+                },
+            ]
+        )
+    )
     assert "useful life" in found["investments[0].life_years"]
     assert "spent once" in found["investments[1]"]
 
 
 def test_bad_calendar_and_over_funded_item() -> None:
     activity = minimal()["activities"][0] | {"calendar": {"sales": [13, "4c"]}}
-    found = problems(minimal(
-        activities=[activity],
-        investments=[{"item": "tank", "quantity": 1, "unit_cost": 10, "life_years": 5,
-                      "grants": {"Project": 8}, "own_contribution": 5}],
-    ))
+    found = problems(
+        minimal(
+            activities=[activity],
+            investments=[
+                {
+                    "item": "tank",
+                    "quantity": 1,
+                    "unit_cost": 10,
+                    "life_years": 5,
+                    "grants": {"Project": 8},
+                    "own_contribution": 5,
+                }
+            ],
+        )
+    )
     assert "13 is not a month" in found["activities[0].calendar.sales"]
     assert "exceed the item's cost" in found["investments[0]"]
 
 
 def test_investment_after_the_horizon_is_refused() -> None:
-    found = problems(minimal(investments=[{"item": "tank", "quantity": 1, "unit_cost": 10,
-                                           "life_years": 5, "begin": 9}]))
+    found = problems(
+        minimal(
+            investments=[
+                {"item": "tank", "quantity": 1, "unit_cost": 10, "life_years": 5, "begin": 9}
+            ]
+        )
+    )
     assert "after the horizon" in next(iter(found.values()))
 
 

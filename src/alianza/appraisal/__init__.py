@@ -1,8 +1,8 @@
 """Business-plan appraisal: plan format, cash flows and indicators (pure computation).
 
-    from alianza.appraisal import load_plan, evaluate
-    report = evaluate(load_plan("examples/plans/fruit-veg-processing.plan.yaml"))
-    report.npv, report.irr.value, report.to_dict()
+from alianza.appraisal import load_plan, evaluate
+report = evaluate(load_plan("examples/plans/fruit-veg-processing.plan.yaml"))
+report.npv, report.irr.value, report.to_dict()
 """
 
 from alianza.appraisal.evaluate import Appraisal, ProfileAppraisal, ProjectAppraisal, evaluate

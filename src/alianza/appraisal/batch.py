@@ -60,12 +60,12 @@ def evaluate_flows(
     flows = benefits - costs
     if round_flows:
         flows = round_cents(flows)
-    rates_found, status, _ = irr_many(flows)
+    irrs = irr_many(flows)
     return BatchResult(
         flows=flows,
         npv=npv(rates, flows),
-        irr=rates_found,
-        irr_status=status,
+        irr=irrs.rates,
+        irr_status=irrs.status,
         payback_years=payback(flows),
         benefit_cost_ratio=benefit_cost_ratio(rates, benefits, costs),
     )
@@ -79,7 +79,9 @@ def evaluate_many(plans: Sequence[Plan], discount_rate: float | None = None) -> 
         raise ValueError("give at least one plan")
     profiles = [plan.name for plan in plans if plan.stage != "project"]
     if profiles:
-        raise PlanError("evaluate_many", [("stage", f"profiles have no cash-flow analysis: {profiles}")])
+        raise PlanError(
+            "evaluate_many", [("stage", f"profiles have no cash-flow analysis: {profiles}")]
+        )
     periods = max(plan.horizon for plan in plans) + 1
     amounts = np.zeros((len(plans), len(COMPONENTS), periods))
     rates = np.empty(len(plans))

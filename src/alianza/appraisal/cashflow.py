@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from alianza.appraisal.money import round_cents
 from alianza.appraisal.plan import Activity, GeneralCost, Investment, Plan, Situation
 
 Array = NDArray[np.float64]
@@ -82,7 +81,9 @@ def asset_schedule(items: list[Investment], horizon: int) -> AssetSchedule:
         investment=np.where(first, cost, 0.0),
         replacements=np.where(renewed, cost, 0.0),
         salvage=np.where(renewed | life_ended, (quantity * salvage)[:, None], 0.0),
-        maintenance=np.where(maintained & is_asset[:, None], (quantity * maintenance)[:, None], 0.0),
+        maintenance=np.where(
+            maintained & is_asset[:, None], (quantity * maintenance)[:, None], 0.0
+        ),
         residual=residual,
     )
 
@@ -126,15 +127,21 @@ def activity_flows(activity: Activity, horizon: int) -> ActivityFlows:
         sales_transport=per_unit(
             [(line.quantity - line.own_use) * line.transport for line in activity.income]
         ),
-        inputs=per_unit([line.quantity * (line.price + line.transport) for line in activity.inputs]),
+        inputs=per_unit(
+            [line.quantity * (line.price + line.transport) for line in activity.inputs]
+        ),
         labour=per_unit([line.quantity * line.wage for line in activity.labour]),
-        paid_labour=per_unit([(line.quantity - line.unpaid) * line.wage for line in activity.labour]),
+        paid_labour=per_unit(
+            [(line.quantity - line.unpaid) * line.wage for line in activity.labour]
+        ),
     )
 
 
 def general_cost_by_year(cost: GeneralCost, horizon: int, cash_only: bool = False) -> Array:
     """A general cost's money each year; `cash_only` leaves out the part given in kind."""
-    given = cost.quantity[-1:] if horizon == 1 and isinstance(cost.quantity, list) else cost.quantity
+    given = (
+        cost.quantity[-1:] if horizon == 1 and isinstance(cost.quantity, list) else cost.quantity
+    )
     quantity = by_year(given, horizon)
     if cash_only:
         quantity = quantity - cost.in_kind

@@ -94,7 +94,9 @@ def employment(plan: Plan, warnings: list[str]) -> float:
         nonlocal total
         per_year = _person_years(unit)
         if per_year is None:
-            warnings.append(f"{where}: unit {unit!r} has no conversion to person-years; not counted in employment")
+            warnings.append(
+                f"{where}: unit {unit!r} has no conversion to person-years; not counted in employment"
+            )
         else:
             total += days_or_units / per_year
 
@@ -312,7 +314,9 @@ def evaluate_profile(plan: Plan) -> ProfileAppraisal:
     investment = InvestmentSummary.of(plan)
     surplus = income - operating - c["general"] - c["maintenance"]
     if surplus <= 0:
-        warnings.append("income does not cover operating and general costs: the investment is never recovered")
+        warnings.append(
+            "income does not cover operating and general costs: the investment is never recovered"
+        )
     return ProfileAppraisal(
         plan=plan,
         investment=investment,
@@ -340,7 +344,9 @@ def evaluate_project(
 ) -> ProjectAppraisal:
     rate = plan.discount_rate if discount_rate is None else discount_rate
     if rate is None:
-        raise PlanError(plan.name, [("discount_rate", "give one in the plan, or with --discount-rate")])
+        raise PlanError(
+            plan.name, [("discount_rate", "give one in the plan, or with --discount-rate")]
+        )
     if rate <= -1:
         raise PlanError(plan.name, [("discount_rate", "must be greater than -1")])
     warnings: list[str] = []
@@ -356,7 +362,9 @@ def evaluate_project(
     paid_back, applicant_paid_back = total.payback_years[0], applicant.payback_years[0]
     for label, value in (("total", paid_back), ("applicant", applicant_paid_back)):
         if not np.isfinite(value):
-            warnings.append(f"{label} flows are not paid back within the {plan.horizon}-year horizon")
+            warnings.append(
+                f"{label} flows are not paid back within the {plan.horizon}-year horizon"
+            )
     full_year_costs = float(table.operating[-1] + c["general"][-1])
     investment = InvestmentSummary.of(plan)
     return ProjectAppraisal(

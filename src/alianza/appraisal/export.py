@@ -15,7 +15,12 @@ MONEY = "#,##0.00"
 RATE = "0.00%"
 
 
-def _rows(sheet: Worksheet, header: list[str], rows: list[list[Any]], formats: dict[int, str] | None = None) -> None:
+def _rows(
+    sheet: Worksheet,
+    header: list[str],
+    rows: list[list[Any]],
+    formats: dict[int, str] | None = None,
+) -> None:
     sheet.append(header)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
@@ -49,7 +54,9 @@ def write_xlsx(appraisal: Appraisal, path: str | Path) -> Path:
     summary = workbook.active
     summary.title = "Summary"
     skip = {"irr_detail", "applicant_irr_detail"}
-    _rows(summary, ["figure", "value"], _flatten({k: v for k, v in report.items() if k not in skip}))
+    _rows(
+        summary, ["figure", "value"], _flatten({k: v for k, v in report.items() if k not in skip})
+    )
     if isinstance(appraisal, ProjectAppraisal):
         rows = appraisal.yearly_rows()
         columns = list(rows[0])

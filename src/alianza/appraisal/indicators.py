@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from math import comb
 from typing import Literal
 
 import numpy as np
@@ -20,7 +22,11 @@ IrrStatus = Literal["unique", "undefined", "multiple"]
 
 # Codes of the batch IRR status array.
 UNIQUE, UNDEFINED, MULTIPLE = 0, 1, 2
-STATUS_NAMES: dict[int, IrrStatus] = {UNIQUE: "unique", UNDEFINED: "undefined", MULTIPLE: "multiple"}
+STATUS_NAMES: dict[int, IrrStatus] = {
+    UNIQUE: "unique",
+    UNDEFINED: "undefined",
+    MULTIPLE: "multiple",
+}
 
 # Rates searched for an IRR: from -99% (lower where the horizon is short enough for
 # (1 + r)^-N to stay finite) to a billion-fold return a period.
@@ -84,39 +90,66 @@ def sign_changes(flows: ArrayLike) -> NDArray[np.int64]:
 
 
 def _npv_and_slope(rate: Array, flows: Array) -> tuple[Array, Array]:
-    t = np.arange(flows.shape[-1])
-    factors = (1.0 + rate[..., None]) ** -t
-    value = np.sum(flows * factors, axis=-1)
-    slope = np.sum(-t * flows * factors / (1.0 + rate[..., None]), axis=-1)
-    return value, slope
+    """NPV and dNPV/dr of each row at its rate, by Horner's scheme in x = 1/(1+r):
+    NPV = sum_t c_t x^t, dNPV/dr = -x^2 dNPV/dx."""
+    x = 1.0 / (1.0 + rate)
+    value = flows[:, -1].copy()
+    derivative = np.zeros_like(value)
+    for t in range(flows.shape[1] - 2, -1, -1):
+        derivative = derivative * x + value
+        value = value * x + flows[:, t]
+    return value, -derivative * x * x
 
 
-def _single_root(flows: Array) -> Array:
-    """The IRR of flows with exactly one sign change (one root by Descartes' rule), found
-    by Newton's method kept inside a bracket that bisection narrows; NaN if the root
-    lies outside the searched rates."""
-    low = np.full(flows.shape[0], _lowest_rate(flows.shape[-1]))
-    high = np.full(flows.shape[0], _HIGHEST_RATE)
+def _root_in(flows: Array, low: Array, high: Array, guess: float) -> Array:
+    """The one rate in (low, high) where NPV is zero, for each row whose NPV changes sign
+    between the ends (NaN for the others): Newton's method from `guess`, kept inside a
+    bracket that bisection in log(1 + r) narrows. Rows leave the loop as they converge."""
     f_low, _ = _npv_and_slope(low, flows)
     f_high, _ = _npv_and_slope(high, flows)
-    found = np.sign(f_low) != np.sign(f_high)
-    rate = np.where(found, 0.1, np.nan)
+    result = np.full(flows.shape[0], np.nan)
+    active = np.flatnonzero(np.sign(f_low) * np.sign(f_high) < 0)
+    low, high, sign_low = low[active], high[active], np.sign(f_low[active])
+    rate = np.where(
+        (low < guess) & (guess < high), guess, np.expm1(0.5 * (np.log1p(low) + np.log1p(high)))
+    )
     for _ in range(200):
-        value, slope = _npv_and_slope(rate, flows)
-        same_as_low = np.sign(value) == np.sign(f_low)
+        if active.size == 0:
+            break
+        value, slope = _npv_and_slope(rate, flows[active])
+        same_as_low = np.sign(value) == sign_low
         low = np.where(same_as_low, rate, low)
         high = np.where(same_as_low, high, rate)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = rate - value / slope
         inside = (step > low) & (step < high) & np.isfinite(step)
-        # Bisect in log(1 + r), so that huge brackets shrink fast.
-        middle = np.expm1(0.5 * (np.log1p(low) + np.log1p(high)))
-        new_rate = np.where(inside, step, middle)
-        done = ~found | (np.abs(new_rate - rate) <= 1e-13 * (1.0 + np.abs(rate)))
-        rate = np.where(found, new_rate, np.nan)
-        if done.all():
-            break
-    return rate
+        new_rate = np.where(inside, step, np.expm1(0.5 * (np.log1p(low) + np.log1p(high))))
+        converged = (value == 0) | (np.abs(new_rate - rate) <= 1e-13 * (1.0 + np.abs(rate)))
+        rate = np.where(value == 0, rate, new_rate)
+        result[active[converged]] = rate[converged]
+        keep = ~converged
+        active, rate, low, high, sign_low = (
+            active[keep],
+            rate[keep],
+            low[keep],
+            high[keep],
+            sign_low[keep],
+        )
+    result[active] = rate  # the few that used every iteration: as close as it got
+    return result
+
+
+@lru_cache(maxsize=64)
+def _half_line_maps(periods: int) -> tuple[Array, Array]:
+    """Matrices taking flows c_t to the coefficients, in y > 0, of
+    (1 + y)^n NPV(x = 1/(1+y)) (roots with r > 0) and of NPV(x = 1 + y) (roots with
+    -1 < r < 0), x = 1/(1+r). By Descartes' rule, the sign changes of each bound the
+    roots on its half-line, with the same parity."""
+    n = periods - 1
+    t = np.arange(periods)
+    positive = np.array([[comb(n - i, k) for k in t] for i in t], dtype=np.float64)
+    negative = np.array([[comb(i, k) for k in t] for i in t], dtype=np.float64)
+    return positive, negative
 
 
 def polynomial_rates(flows: ArrayLike) -> list[float]:
@@ -161,34 +194,68 @@ def polynomial_rates(flows: ArrayLike) -> list[float]:
     return sorted(rates)
 
 
-def irr_many(flows: ArrayLike) -> tuple[Array, NDArray[np.int64], list[list[float]]]:
-    """IRRs of many flow series (rows): (rates, status codes, all rates per row).
+@dataclass(frozen=True)
+class IrrBatch:
+    """IRRs of many flow series: the rate where it is unique (else NaN), a status code
+    per row (UNIQUE, UNDEFINED, MULTIPLE), and every rate found, by row."""
 
-    With one sign change the IRR exists and is unique (Descartes); it is found for all
-    rows at once. With none, no rate makes NPV zero. With several, every root is found
-    from the NPV polynomial; one root is still a unique IRR, several are "multiple" and
-    the rate is left NaN."""
+    rates: Array
+    status: NDArray[np.int64]
+    half_line_roots: Array  # (rows, 2): the root with r < 0 and the one with r > 0, or NaN
+    polynomial_roots: dict[int, list[float]]  # rows solved from the whole polynomial
+
+    def all_rates(self, row: int) -> list[float]:
+        if row in self.polynomial_roots:
+            return self.polynomial_roots[row]
+        return [float(rate) for rate in self.half_line_roots[row] if not np.isnan(rate)]
+
+
+def irr_many(flows: ArrayLike) -> IrrBatch:
+    """IRRs of many flow series (rows).
+
+    Descartes' rule of signs, applied to the NPV polynomial mapped onto each half-line of
+    rates (r > 0 and -1 < r < 0), bounds the roots on each; where both bounds are 0 or 1
+    the roots are known to be exactly that many, and each is found for all rows at once
+    inside its half-line. Other rows (rare: flows whose sign changes several times and
+    leave the count open) get every root from the NPV polynomial. One root is a unique
+    IRR; none is undefined; several are "multiple" and the rate is left NaN."""
     flows = np.atleast_2d(np.asarray(flows, dtype=np.float64))
-    rows = flows.shape[0]
-    changes = sign_changes(flows)
-    rates = np.full(rows, np.nan)
-    status = np.full(rows, UNDEFINED, dtype=np.int64)
-    all_rates: list[list[float]] = [[] for _ in range(rows)]
-    simple = np.flatnonzero(changes == 1)
-    if simple.size:
-        found = _single_root(flows[simple])
-        rates[simple] = found
-        status[simple] = np.where(np.isnan(found), UNDEFINED, UNIQUE)
-        for row, rate in zip(simple, found, strict=True):
-            all_rates[row] = [] if np.isnan(rate) else [float(rate)]
-    for row in np.flatnonzero(changes > 1):
+    rows, periods = flows.shape
+    positive_map, negative_map = _half_line_maps(periods)
+    positive_bound = sign_changes(flows @ positive_map)
+    negative_bound = sign_changes(flows @ negative_map)
+    zero_at_zero = np.abs(flows.sum(axis=1)) <= 1e-12 * np.abs(flows).sum(axis=1)
+    certain = (positive_bound <= 1) & (negative_bound <= 1) & ~zero_at_zero
+
+    lowest = np.full(rows, _lowest_rate(periods))
+    positive_root = np.full(rows, np.nan)
+    negative_root = np.full(rows, np.nan)
+    has_positive = np.flatnonzero(certain & (positive_bound == 1))
+    has_negative = np.flatnonzero(certain & (negative_bound == 1))
+    if has_positive.size:
+        positive_root[has_positive] = _root_in(
+            flows[has_positive],
+            np.zeros(has_positive.size),
+            np.full(has_positive.size, _HIGHEST_RATE),
+            0.1,
+        )
+    if has_negative.size:
+        negative_root[has_negative] = _root_in(
+            flows[has_negative], lowest[has_negative], np.zeros(has_negative.size), -0.1
+        )
+    found = np.stack([negative_root, positive_root], axis=1)  # ordered: negative first
+    count = np.sum(~np.isnan(found), axis=1)
+    rates = np.where(
+        count == 1, np.nanmax(np.where(np.isnan(found), -np.inf, found), axis=1), np.nan
+    )
+    status = np.select([count == 1, count > 1], [UNIQUE, MULTIPLE], UNDEFINED).astype(np.int64)
+    polynomial_roots = {}
+    for row in np.flatnonzero(~certain):
         roots = polynomial_rates(flows[row])
-        all_rates[row] = roots
-        if len(roots) == 1:
-            rates[row], status[row] = roots[0], UNIQUE
-        elif len(roots) > 1:
-            status[row] = MULTIPLE
-    return rates, status, all_rates
+        polynomial_roots[int(row)] = roots
+        rates[row] = roots[0] if len(roots) == 1 else np.nan
+        status[row] = UNIQUE if len(roots) == 1 else MULTIPLE if roots else UNDEFINED
+    return IrrBatch(rates, status, found, polynomial_roots)
 
 
 @dataclass(frozen=True)
@@ -204,18 +271,18 @@ class Irr:
 def irr(flows: ArrayLike) -> Irr:
     """The IRR of one series of flows t = 0..N, or why there is none or several."""
     flows = np.asarray(flows, dtype=np.float64)
-    rates, status, all_rates = irr_many(flows[None, :])
-    code = int(status[0])
+    batch = irr_many(flows[None, :])
+    code, rates = int(batch.status[0]), batch.all_rates(0)
     if code == UNIQUE:
-        return Irr("unique", float(rates[0]), all_rates[0])
+        return Irr("unique", float(batch.rates[0]), rates)
     if code == MULTIPLE:
-        listed = ", ".join(f"{rate:.4%}" for rate in all_rates[0])
+        listed = ", ".join(f"{rate:.4%}" for rate in rates)
         return Irr(
             "multiple",
             None,
-            all_rates[0],
+            rates,
             f"the flows change sign {int(sign_changes(flows)[0])} times and NPV is zero at "
-            f"{len(all_rates[0])} rates ({listed}): no single IRR",
+            f"{len(rates)} rates ({listed}): no single IRR",
         )
     if int(sign_changes(flows)[0]) == 0:
         reason = "all flows have the same sign: no rate makes NPV zero"
@@ -248,7 +315,9 @@ def xirr(amounts: ArrayLike, dates: list[date]) -> Irr:
     times = year_fractions(dates)
     if not ((amounts > 0).any() and (amounts < 0).any()):
         return Irr("undefined", None, [], "all flows have the same sign: no rate makes XNPV zero")
-    grid = np.expm1(np.linspace(np.log1p(_lowest_rate(int(times.max()) + 1)), np.log1p(_HIGHEST_RATE), 4001))
+    grid = np.expm1(
+        np.linspace(np.log1p(_lowest_rate(int(times.max()) + 1)), np.log1p(_HIGHEST_RATE), 4001)
+    )
     values = np.sum(amounts[None, :] / (1.0 + grid[:, None]) ** times[None, :], axis=1)
     brackets = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
     rates = []

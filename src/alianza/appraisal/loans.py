@@ -54,7 +54,14 @@ def loan_schedule(loan: Loan) -> list[LoanYear]:
                 payment = float(round_cents(principal + interest))
         closing = float(round_cents(balance - principal))
         rows.append(
-            LoanYear(loan.first_year + k, balance, interest, float(round_cents(principal)), payment, closing)
+            LoanYear(
+                loan.first_year + k,
+                balance,
+                interest,
+                float(round_cents(principal)),
+                payment,
+                closing,
+            )
         )
         balance = closing
     return rows

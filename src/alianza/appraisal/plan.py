@@ -94,8 +94,7 @@ class Investment(Strict):
         # Unit costs are often rounded from a total (80 days at 3.57 for 285.71): allow 1%.
         if funded > self.cost * 1.01 + 0.005:
             raise ValueError(
-                f"own_contribution + grants ({funded:.2f}) exceed the item's cost "
-                f"({self.cost:.2f})"
+                f"own_contribution + grants ({funded:.2f}) exceed the item's cost ({self.cost:.2f})"
             )
         return self
 
@@ -204,7 +203,7 @@ class Activity(Strict):
     unit: str = ""
     cycles_per_year: Positive = 1
     production: list[NonNegative] = Field(min_length=1)
-    calendar: Calendar = Field(default_factory=Calendar)
+    calendar: Calendar = Calendar()
     income: list[IncomeLine] = Field(default_factory=list)
     inputs: list[InputLine] = Field(default_factory=list)
     labour: list[LabourLine] = Field(default_factory=list)
@@ -292,11 +291,11 @@ class Plan(Strict):
     )
     discount_rate: Rate | None = Field(None, description="real, per year (projects)")
     inflation: NonNegative = 0.0
-    beneficiaries: Beneficiaries = Field(default_factory=Beneficiaries)
+    beneficiaries: Beneficiaries = Beneficiaries()
     investments: list[Investment] = Field(default_factory=list)
     general_costs: list[GeneralCost] = Field(default_factory=list)
     activities: list[Activity]
-    working_capital: WorkingCapital = Field(default_factory=WorkingCapital)
+    working_capital: WorkingCapital = WorkingCapital()
     loans: list[Loan] = Field(default_factory=list)
     without_project: Situation | None = None
 
@@ -338,7 +337,9 @@ class PlanError(ValueError):
     def __init__(self, source: str, errors: list[tuple[str, str]]):
         self.source = source
         self.errors = errors
-        lines = "\n".join(f"  {path}: {reason}" if path else f"  {reason}" for path, reason in errors)
+        lines = "\n".join(
+            f"  {path}: {reason}" if path else f"  {reason}" for path, reason in errors
+        )
         super().__init__(f"{source}: {len(errors)} problem(s)\n{lines}")
 
 
@@ -352,7 +353,7 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return path
 
 
-def _reason(error: dict[str, Any]) -> str:
+def _reason(error: Any) -> str:
     message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)

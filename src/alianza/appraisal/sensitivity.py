@@ -70,11 +70,14 @@ def sensitivity_table(
     for driver in DRIVERS:
         flows = round_cents(scaled_flows(table, **_driver_factors(driver, factors)))
         values = npv(rate, flows)
-        rates, _, _ = irr_many(flows)
+        rates = irr_many(flows).rates
         for change, value, found in zip(changes, values, rates, strict=True):
             rows.append(
                 SensitivityRow(
-                    driver, change, float(round_cents(value)), None if np.isnan(found) else float(found)
+                    driver,
+                    change,
+                    float(round_cents(value)),
+                    None if np.isnan(found) else float(found),
                 )
             )
     return rows

@@ -103,4 +103,6 @@ def working_capital(plan: Plan) -> WorkingCapital:
     real_rate = max(0.0, terms.interest_rate - plan.inflation)
     interest = float(round_cents(financed * real_rate * period / 12.0))
     monthly_balance = balance.reshape(-1, periods_per_month)[:, -1]
-    return WorkingCapital(amount, period, terms.grant, terms.own, financed, interest, monthly_balance)
+    return WorkingCapital(
+        amount, period, terms.grant, terms.own, financed, interest, monthly_balance
+    )

@@ -6,7 +6,7 @@ import csv
 import json
 import math
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +24,7 @@ console = Console()
 errors = Console(stderr=True)
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     xlsx = "xlsx"
@@ -46,7 +46,9 @@ def money(value: float | None) -> str:
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2%}"
+    return (
+        "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2%}"
+    )
 
 
 def _key_figures(title: str, rows: list[tuple[str, str]]) -> Table:
@@ -72,18 +74,24 @@ def print_project(appraisal: ProjectAppraisal) -> None:
         f"[bold]{report['name']}[/] — project over {report['years']} years, {currency}, "
         f"discount rate {report['discount_rate']:.2%}"
     )
-    flows = Table(title=f"Cash flows by year ({currency})", title_justify="left", title_style="bold")
+    flows = Table(
+        title=f"Cash flows by year ({currency})", title_justify="left", title_style="bold"
+    )
     columns = list(report["cash_flow_table"][0])
     for column in columns:
         flows.add_column(column.replace("_", " "), justify="right")
     for row in report["cash_flow_table"]:
         flows.add_row(str(row["year"]), *(money(row[c]) for c in columns[1:]))
     console.print(flows)
-    t_flows = Table(title="Flows by t (year-1 investment at t = 0)", title_justify="left", title_style="bold")
+    t_flows = Table(
+        title="Flows by t (year-1 investment at t = 0)", title_justify="left", title_style="bold"
+    )
     t_flows.add_column("t", justify="right")
     t_flows.add_column("total", justify="right")
     t_flows.add_column("applicant", justify="right")
-    for t, (total, applicant) in enumerate(zip(report["cash_flows"]["total"], report["cash_flows"]["applicant"], strict=True)):
+    for t, (total, applicant) in enumerate(
+        zip(report["cash_flows"]["total"], report["cash_flows"]["applicant"], strict=True)
+    ):
         t_flows.add_row(str(t), money(total), money(applicant))
     console.print(t_flows)
     investment = report["investment"]
@@ -92,14 +100,30 @@ def print_project(appraisal: ProjectAppraisal) -> None:
         ("Investment", money(investment["total"])),
         ("  own contribution", money(investment["own_contribution"])),
         ("  grants", money(investment["grants"])),
-        *((f"    {donor}", money(amount)) for donor, amount in investment["grants_by_donor"].items()),
+        *(
+            (f"    {donor}", money(amount))
+            for donor, amount in investment["grants_by_donor"].items()
+        ),
         ("NPV", money(report["npv"])),
         ("IRR", _irr_text(report, "irr")),
         ("Applicant NPV", money(report["applicant_npv"])),
         ("Applicant IRR", _irr_text(report, "applicant_irr")),
-        ("Benefit/cost ratio", "—" if report["benefit_cost_ratio"] is None else f"{report['benefit_cost_ratio']:.2f}"),
-        ("Payback (years)", "not within the horizon" if report["payback_years"] is None else f"{report['payback_years']:.2f}"),
-        ("Applicant payback (years)", "not within the horizon" if report["applicant_payback_years"] is None else f"{report['applicant_payback_years']:.2f}"),
+        (
+            "Benefit/cost ratio",
+            "—" if report["benefit_cost_ratio"] is None else f"{report['benefit_cost_ratio']:.2f}",
+        ),
+        (
+            "Payback (years)",
+            "not within the horizon"
+            if report["payback_years"] is None
+            else f"{report['payback_years']:.2f}",
+        ),
+        (
+            "Applicant payback (years)",
+            "not within the horizon"
+            if report["applicant_payback_years"] is None
+            else f"{report['applicant_payback_years']:.2f}",
+        ),
         ("Annual net income (full production)", money(report["annual_net_income"])),
         ("Residual value", money(report["residual_value"])),
         ("Working capital", money(wc["amount"])),
@@ -107,7 +131,10 @@ def print_project(appraisal: ProjectAppraisal) -> None:
         ("  to finance", money(wc["financed"])),
         ("  its interest (real rate)", money(wc["interest"])),
         ("Employment (person-years)", f"{report['employment_person_years']:.2f}"),
-        ("Direct / indirect beneficiaries", f"{report['beneficiaries']['direct']:,} / {report['beneficiaries']['indirect']:,}"),
+        (
+            "Direct / indirect beneficiaries",
+            f"{report['beneficiaries']['direct']:,} / {report['beneficiaries']['indirect']:,}",
+        ),
         ("Investment per beneficiary", money(report["investment_per_beneficiary"])),
         ("Annual cost per beneficiary", money(report["annual_cost_per_beneficiary"])),
     ]
@@ -117,9 +144,17 @@ def print_project(appraisal: ProjectAppraisal) -> None:
         for column in ("year", "opening", "interest", "principal", "payment", "closing"):
             schedule.add_column(column, justify="right")
         for row in loan["schedule"]:
-            schedule.add_row(str(row["year"]), *(money(row[c]) for c in ("opening", "interest", "principal", "payment", "closing")))
+            schedule.add_row(
+                str(row["year"]),
+                *(
+                    money(row[c])
+                    for c in ("opening", "interest", "principal", "payment", "closing")
+                ),
+            )
         console.print(schedule)
-    sensitivity = Table(title="Sensitivity: NPV (IRR) when a driver moves", title_justify="left", title_style="bold")
+    sensitivity = Table(
+        title="Sensitivity: NPV (IRR) when a driver moves", title_justify="left", title_style="bold"
+    )
     sensitivity.add_column("driver")
     changes = sorted({row["change"] for row in report["sensitivity"]})
     for change in changes:
@@ -151,7 +186,9 @@ def print_project(appraisal: ProjectAppraisal) -> None:
 
 def print_profile(appraisal: ProfileAppraisal) -> None:
     report = appraisal.to_dict()
-    console.print(f"[bold]{report['name']}[/] — profile: one typical year at full production, {report['currency']}")
+    console.print(
+        f"[bold]{report['name']}[/] — profile: one typical year at full production, {report['currency']}"
+    )
     rows = [
         ("Investment", money(report["investment"])),
         ("  own contribution", money(report["own_contribution"])),
@@ -162,7 +199,10 @@ def print_profile(appraisal: ProfileAppraisal) -> None:
         ("Maintenance", money(report["maintenance"])),
         ("Annual reserve (replacement)", money(report["annual_reserve"])),
         ("Net after reserve", money(report["net_after_reserve"])),
-        ("Years to recover the investment", "never" if report["years_to_recover"] is None else f"{report['years_to_recover']:.1f}"),
+        (
+            "Years to recover the investment",
+            "never" if report["years_to_recover"] is None else f"{report['years_to_recover']:.1f}",
+        ),
         ("Employment (person-years)", f"{report['employment_person_years']:.2f}"),
         ("Beneficiaries", f"{report['beneficiaries']['direct']:,}"),
         ("Investment per beneficiary", money(report["investment_per_beneficiary"])),
@@ -177,18 +217,35 @@ def print_warnings(warnings: list[str]) -> None:
         console.print(f"[yellow]note:[/] {warning}", highlight=False)
 
 
-PlanPath = Annotated[Path, typer.Argument(help="Plan file, YAML or JSON (see docs/plan-format.md).")]
+PlanPath = Annotated[
+    Path, typer.Argument(help="Plan file, YAML or JSON (see docs/plan-format.md).")
+]
 
 
 @plan_app.command("evaluate")
 def evaluate_command(
     plan_path: PlanPath,
-    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json or xlsx.")] = OutputFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (xlsx: default PLAN.xlsx; json: default stdout).")] = None,
-    discount_rate: Annotated[float | None, typer.Option(help="Real discount rate, overrides the plan's (0.03 for 3%).")] = None,
-    risk_draws: Annotated[int, typer.Option(help="Draws of the risk analysis (0: none).", min=0)] = 0,
-    price_sd: Annotated[float, typer.Option(help="Risk: sd of the yearly price factor.", min=0)] = 0.15,
-    yield_sd: Annotated[float, typer.Option(help="Risk: sd of the yearly yield factor.", min=0)] = 0.15,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table, json or xlsx.")
+    ] = OutputFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="File to write (xlsx: default PLAN.xlsx; json: default stdout)."
+        ),
+    ] = None,
+    discount_rate: Annotated[
+        float | None, typer.Option(help="Real discount rate, overrides the plan's (0.03 for 3%).")
+    ] = None,
+    risk_draws: Annotated[
+        int, typer.Option(help="Draws of the risk analysis (0: none).", min=0)
+    ] = 0,
+    price_sd: Annotated[
+        float, typer.Option(help="Risk: sd of the yearly price factor.", min=0)
+    ] = 0.15,
+    yield_sd: Annotated[
+        float, typer.Option(help="Risk: sd of the yearly yield factor.", min=0)
+    ] = 0.15,
     seed: Annotated[int, typer.Option(help="Risk: seed of the draws.")] = 0,
 ) -> None:
     """Appraise a plan: cash flows, NPV, IRR, payback, working capital, loans,
@@ -265,7 +322,9 @@ def compare_command(
 
 @plan_app.command("xirr")
 def xirr_command(
-    flows_path: Annotated[Path, typer.Argument(help="CSV with columns date (YYYY-MM-DD) and amount.")],
+    flows_path: Annotated[
+        Path, typer.Argument(help="CSV with columns date (YYYY-MM-DD) and amount.")
+    ],
 ) -> None:
     """IRR of dated cash flows (XIRR, days / 365)."""
     try:
@@ -279,7 +338,9 @@ def xirr_command(
                 dates.append(date.fromisoformat(row["date"].strip()))
                 amounts.append(float(row["amount"]))
             except (ValueError, AttributeError):
-                raise ValueError(f"{flows_path}, line {line}: date must be YYYY-MM-DD and amount a number") from None
+                raise ValueError(
+                    f"{flows_path}, line {line}: date must be YYYY-MM-DD and amount a number"
+                ) from None
         result = xirr(amounts, dates)
     except OSError as exc:
         raise fail(ValueError(f"{flows_path}: {exc.strerror}")) from None
