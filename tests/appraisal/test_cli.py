@@ -112,3 +112,22 @@ def test_xirr_from_csv(tmp_path) -> None:
     flows.write_text("date,amount\n01/01/2008,-10\n")
     bad = run("plan", "xirr", str(flows))
     assert bad.exit_code == 2 and "line 2" in bad.stderr
+
+
+def test_chart_of_flows_and_risk(tmp_path) -> None:
+    chart = tmp_path / "flows.png"
+    result = run(
+        "plan",
+        "evaluate",
+        str(CASES / "fruit-veg-processing.plan.yaml"),
+        "--risk-draws",
+        "300",
+        "--chart",
+        str(chart),
+    )
+    assert result.exit_code == 0, result.output
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    profile = run(
+        "plan", "evaluate", str(CASES / "honey-production.profile.yaml"), "--chart", str(chart)
+    )
+    assert profile.exit_code == 2

@@ -247,6 +247,9 @@ def evaluate_command(
         float, typer.Option(help="Risk: sd of the yearly yield factor.", min=0)
     ] = 0.15,
     seed: Annotated[int, typer.Option(help="Risk: seed of the draws.")] = 0,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also write a PNG chart of the flows (and of the risk).")
+    ] = None,
 ) -> None:
     """Appraise a plan: cash flows, NPV, IRR, payback, working capital, loans,
     employment, sensitivity and (with --risk-draws) the risk of a negative NPV."""
@@ -255,6 +258,12 @@ def evaluate_command(
         appraisal = evaluate(plan, discount_rate, risk_draws, price_sd, yield_sd, seed)
     except (PlanError, ValueError) as exc:
         raise fail(exc) from None
+    if chart is not None:
+        if not isinstance(appraisal, ProjectAppraisal):
+            raise fail(ValueError("--chart draws a project's flows; a profile has one year"))
+        from alianza.appraisal.charts import appraisal_chart
+
+        errors.print(f"wrote {appraisal_chart(appraisal, chart)}")
     if output_format is OutputFormat.json:
         text = json.dumps(appraisal.to_dict(), indent=2, ensure_ascii=False)
         if output:
