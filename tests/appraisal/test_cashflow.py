@@ -167,3 +167,14 @@ def test_profile_uses_full_production() -> None:
     data = load_plan(CASES / "honey-production.profile.yaml").model_dump(by_alias=True)
     data["activities"][0]["production"] = [0.25, 0.5, 1]
     assert evaluate(parse_plan(data)).income == 7440.0
+
+
+@pytest.mark.parametrize(
+    ("unit", "per_year"),
+    [("day", 288), ("person-days", 288), ("Man-day", 288), ("week", 48), ("months", 12),
+     ("year", 1), ("job", None)],
+)
+def test_labour_units_convert_to_person_years(unit, per_year) -> None:
+    from alianza.appraisal.evaluate import _person_years
+
+    assert _person_years(unit) == per_year

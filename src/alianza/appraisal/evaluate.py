@@ -53,10 +53,12 @@ def cents(value: float) -> float:
 
 
 def _person_years(unit: str) -> float | None:
-    key = unit.strip().lower()
-    key = {"days": "day", "weeks": "week", "months": "month", "years": "year", "hours": "hour"}.get(
-        key, key
-    )
+    """Units of work in a person-year, for a labour unit written as people write it
+    ("day", "days", "person-day", "man-days", "Month" ...); None if it is not a time."""
+    key = unit.strip().lower().replace("_", "-").replace(" ", "-")
+    for prefix in ("person-", "man-", "work"):
+        key = key.removeprefix(prefix)
+    key = key.removesuffix("s") if key not in PERSON_YEAR else key
     return PERSON_YEAR.get(key)
 
 
