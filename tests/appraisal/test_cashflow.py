@@ -171,8 +171,15 @@ def test_profile_uses_full_production() -> None:
 
 @pytest.mark.parametrize(
     ("unit", "per_year"),
-    [("day", 288), ("person-days", 288), ("Man-day", 288), ("week", 48), ("months", 12),
-     ("year", 1), ("job", None)],
+    [
+        ("day", 288),
+        ("person-days", 288),
+        ("Man-day", 288),
+        ("week", 48),
+        ("months", 12),
+        ("year", 1),
+        ("job", None),
+    ],
 )
 def test_labour_units_convert_to_person_years(unit, per_year) -> None:
     from alianza.appraisal.evaluate import _person_years

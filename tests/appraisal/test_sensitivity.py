@@ -5,7 +5,7 @@ import pytest
 
 from alianza.appraisal import evaluate, load_plan
 from alianza.appraisal.indicators import npv
-from alianza.appraisal.sensitivity import DRIVERS, risk, scaled_flows, switching_values
+from alianza.appraisal.sensitivity import DRIVERS, RiskOptions, risk, scaled_flows, switching_values
 
 from .conftest import CASES
 
@@ -41,9 +41,9 @@ def test_sensitivity_moves_npv_the_right_way(appraisal) -> None:
 
 
 def test_risk_is_reproducible_and_depends_on_the_seed(appraisal) -> None:
-    first = risk(appraisal.table, 0.03, draws=500, seed=11)
-    again = risk(appraisal.table, 0.03, draws=500, seed=11)
-    other = risk(appraisal.table, 0.03, draws=500, seed=12)
+    first = risk(appraisal.table, 0.03, RiskOptions(draws=500, seed=11))
+    again = risk(appraisal.table, 0.03, RiskOptions(draws=500, seed=11))
+    other = risk(appraisal.table, 0.03, RiskOptions(draws=500, seed=12))
     assert np.array_equal(first.npv, again.npv)
     assert not np.array_equal(first.npv, other.npv)
     assert 0 < first.probability_negative_npv < 1
@@ -51,19 +51,21 @@ def test_risk_is_reproducible_and_depends_on_the_seed(appraisal) -> None:
 
 
 def test_risk_without_shocks_is_the_plan(appraisal) -> None:
-    still = risk(appraisal.table, 0.03, draws=3, price_sd=0, yield_sd=0)
+    still = risk(appraisal.table, 0.03, RiskOptions(draws=3, price_sd=0, yield_sd=0))
     assert still.npv == pytest.approx(appraisal.npv, abs=0.005)
     assert still.probability_negative_npv == 0.0
 
 
 def test_more_volatile_prices_mean_more_risk(appraisal) -> None:
-    calm = risk(appraisal.table, 0.03, draws=4000, price_sd=0.05, yield_sd=0.05, seed=1)
-    wild = risk(appraisal.table, 0.03, draws=4000, price_sd=0.3, yield_sd=0.3, seed=1)
+    calm = risk(
+        appraisal.table, 0.03, RiskOptions(draws=4000, price_sd=0.05, yield_sd=0.05, seed=1)
+    )
+    wild = risk(appraisal.table, 0.03, RiskOptions(draws=4000, price_sd=0.3, yield_sd=0.3, seed=1))
     assert wild.npv_sd > calm.npv_sd
     assert wild.probability_negative_npv > calm.probability_negative_npv
 
 
 def test_risk_report(appraisal) -> None:
-    report = evaluate(load_plan(PLAN), risk_draws=200, seed=3).to_dict()
+    report = evaluate(load_plan(PLAN), risk_options=RiskOptions(draws=200, seed=3)).to_dict()
     assert report["risk"]["draws"] == 200
     assert 0 <= report["risk"]["probability_negative_npv"] <= 1

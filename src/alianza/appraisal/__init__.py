@@ -8,6 +8,7 @@ report.npv, report.irr.value, report.to_dict()
 from alianza.appraisal.evaluate import Appraisal, ProfileAppraisal, ProjectAppraisal, evaluate
 from alianza.appraisal.indicators import Irr, irr, npv, payback, xirr, xnpv
 from alianza.appraisal.plan import Plan, PlanError, load_plan, parse_plan, plan_json_schema
+from alianza.appraisal.sensitivity import RiskOptions
 
 __all__ = [
     "Appraisal",
@@ -16,6 +17,7 @@ __all__ = [
     "PlanError",
     "ProfileAppraisal",
     "ProjectAppraisal",
+    "RiskOptions",
     "evaluate",
     "irr",
     "load_plan",

@@ -52,7 +52,8 @@ def appraisal_chart(appraisal: ProjectAppraisal, path: str | Path) -> Path:
         right.set_ylabel("draws")
         right.set_title(
             f"Risk: P(NPV < 0) = {risk.probability_negative_npv:.1%}\n"
-            f"{risk.draws:,} draws, price sd {risk.price_sd:.0%}, yield sd {risk.yield_sd:.0%}",
+            f"{risk.options.draws:,} draws, price sd {risk.options.price_sd:.0%}, "
+            f"yield sd {risk.options.yield_sd:.0%}",
             fontsize=10,
         )
         right.legend(fontsize=8)

@@ -29,12 +29,15 @@ from alianza.appraisal.money import round_cents
 from alianza.appraisal.plan import Plan, PlanError
 from alianza.appraisal.sensitivity import (
     Risk,
+    RiskOptions,
     SensitivityRow,
     risk,
     sensitivity_table,
     switching_values,
 )
 from alianza.appraisal.working_capital import WorkingCapital, working_capital
+
+NO_RISK = RiskOptions()  # no risk analysis
 
 # Working time in a person-year, by unit of labour (RuralInvest's: 288 days, 48 weeks,
 # 12 months); hours at 8 a day.
@@ -245,10 +248,10 @@ class ProjectAppraisal:
         if self.risk is not None:
             r = self.risk
             report["risk"] = {
-                "draws": r.draws,
-                "seed": r.seed,
-                "price_sd": r.price_sd,
-                "yield_sd": r.yield_sd,
+                "draws": r.options.draws,
+                "seed": r.options.seed,
+                "price_sd": r.options.price_sd,
+                "yield_sd": r.options.yield_sd,
                 "npv_mean": cents(r.npv_mean),
                 "npv_sd": cents(r.npv_sd),
                 "npv_percentiles": {k: cents(v) for k, v in r.npv_percentiles.items()},
@@ -337,12 +340,7 @@ def evaluate_profile(plan: Plan) -> ProfileAppraisal:
 
 
 def evaluate_project(
-    plan: Plan,
-    discount_rate: float | None = None,
-    risk_draws: int = 0,
-    price_sd: float = 0.15,
-    yield_sd: float = 0.15,
-    seed: int = 0,
+    plan: Plan, discount_rate: float | None = None, risk_options: RiskOptions = NO_RISK
 ) -> ProjectAppraisal:
     rate = plan.discount_rate if discount_rate is None else discount_rate
     if rate is None:
@@ -392,21 +390,16 @@ def evaluate_project(
         annual_cost_per_beneficiary=_per_beneficiary(full_year_costs, plan),
         sensitivity=sensitivity_table(table, rate),
         switching_values=switching_values(table, rate),
-        risk=risk(table, rate, risk_draws, price_sd, yield_sd, seed) if risk_draws else None,
+        risk=risk(table, rate, risk_options) if risk_options.draws else None,
         warnings=warnings,
     )
 
 
 def evaluate(
-    plan: Plan,
-    discount_rate: float | None = None,
-    risk_draws: int = 0,
-    price_sd: float = 0.15,
-    yield_sd: float = 0.15,
-    seed: int = 0,
+    plan: Plan, discount_rate: float | None = None, risk_options: RiskOptions = NO_RISK
 ) -> Appraisal:
     """Appraise a plan: a profile's typical year, or a project over its horizon (with the
-    risk analysis when `risk_draws` > 0). A profile has no discounting and no risk."""
+    risk analysis when `risk_options.draws` > 0). A profile has no discounting and no risk."""
     if plan.stage == "profile":
         return evaluate_profile(plan)
-    return evaluate_project(plan, discount_rate, risk_draws, price_sd, yield_sd, seed)
+    return evaluate_project(plan, discount_rate, risk_options)

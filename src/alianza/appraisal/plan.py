@@ -44,6 +44,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+def part_within(part: float, whole: float, name: str) -> None:
+    """Refuse a part (own use, unpaid labour, in kind) larger than its quantity."""
+    if part > whole:
+        raise ValueError(f"{name}: cannot exceed the quantity")
+
+
 class Investment(Strict):
     """An item bought for the project: a good with a useful life, or labour or a service
     spent once in its year."""
@@ -124,8 +130,7 @@ class GeneralCost(Strict):
     @model_validator(mode="after")
     def _in_kind_within_quantity(self) -> GeneralCost:
         smallest = min(self.quantity) if isinstance(self.quantity, list) else self.quantity
-        if self.in_kind > smallest:
-            raise ValueError("in_kind: cannot exceed the quantity")
+        part_within(self.in_kind, smallest, "in_kind")
         return self
 
 
@@ -139,8 +144,7 @@ class IncomeLine(Strict):
 
     @model_validator(mode="after")
     def _own_use_within_quantity(self) -> IncomeLine:
-        if self.own_use > self.quantity:
-            raise ValueError("own_use: cannot exceed the quantity")
+        part_within(self.own_use, self.quantity, "own_use")
         return self
 
 
@@ -161,8 +165,7 @@ class LabourLine(Strict):
 
     @model_validator(mode="after")
     def _unpaid_within_quantity(self) -> LabourLine:
-        if self.unpaid > self.quantity:
-            raise ValueError("unpaid: cannot exceed the quantity")
+        part_within(self.unpaid, self.quantity, "unpaid")
         return self
 
 

@@ -96,11 +96,25 @@ def switching_values(table: CashFlowTable, rate: float) -> dict[str, float | Non
 
 
 @dataclass(frozen=True)
+class RiskOptions:
+    """How to shock a plan: `draws` (0: no risk analysis), sd of the yearly price and
+    yield factors, and the seed of the draws."""
+
+    draws: int = 0
+    price_sd: float = 0.15
+    yield_sd: float = 0.15
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.draws < 0:
+            raise ValueError("risk draws cannot be negative")
+        if self.price_sd < 0 or self.yield_sd < 0:
+            raise ValueError("standard deviations cannot be negative")
+
+
+@dataclass(frozen=True)
 class Risk:
-    draws: int
-    seed: int
-    price_sd: float
-    yield_sd: float
+    options: RiskOptions
     npv_mean: float
     npv_sd: float
     npv_percentiles: dict[str, float]  # p5, p25, p50, p75, p95
@@ -108,39 +122,26 @@ class Risk:
     npv: Array  # every draw's NPV
 
 
-def risk(
-    table: CashFlowTable,
-    rate: float,
-    draws: int = 2000,
-    price_sd: float = 0.15,
-    yield_sd: float = 0.15,
-    seed: int = 0,
-) -> Risk:
+def risk(table: CashFlowTable, rate: float, options: RiskOptions) -> Risk:
     """NPV under shocks: each year of each draw, price and yield are multiplied by
     independent factors ~ Normal(1, sd) cut at 0. Streams come from SeedSequence(seed),
     one for prices and one for yields, so a seed always gives the same draws."""
-    if draws < 1:
-        raise ValueError("draws must be at least 1")
-    if price_sd < 0 or yield_sd < 0:
-        raise ValueError("standard deviations cannot be negative")
+    if options.draws < 1:
+        raise ValueError("a risk analysis needs at least 1 draw")
     price_stream, yield_stream = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)
+        np.random.default_rng(s) for s in np.random.SeedSequence(options.seed).spawn(2)
     )
-    shape = (draws, table.horizon)
-    price = np.maximum(price_stream.normal(1.0, price_sd, shape), 0.0)
-    yields = np.maximum(yield_stream.normal(1.0, yield_sd, shape), 0.0)
+    shape = (options.draws, table.horizon)
+    price = np.maximum(price_stream.normal(1.0, options.price_sd, shape), 0.0)
+    yields = np.maximum(yield_stream.normal(1.0, options.yield_sd, shape), 0.0)
     values = npv(rate, round_cents(scaled_flows(table, price=price, yield_=yields)))
-    percentiles = np.percentile(values, [5, 25, 50, 75, 95])
+    levels = (5, 25, 50, 75, 95)
+    percentiles = np.percentile(values, levels)
     return Risk(
-        draws=draws,
-        seed=seed,
-        price_sd=price_sd,
-        yield_sd=yield_sd,
+        options=options,
         npv_mean=float(values.mean()),
         npv_sd=float(values.std()),
-        npv_percentiles={
-            f"p{p}": float(v) for p, v in zip((5, 25, 50, 75, 95), percentiles, strict=True)
-        },
+        npv_percentiles={f"p{p}": float(v) for p, v in zip(levels, percentiles, strict=True)},
         probability_negative_npv=float(np.mean(values < 0)),
         npv=values,
     )

@@ -18,6 +18,7 @@ from alianza.appraisal import PlanError, evaluate, load_plan, plan_json_schema, 
 from alianza.appraisal.batch import evaluate_many
 from alianza.appraisal.evaluate import ProfileAppraisal, ProjectAppraisal
 from alianza.appraisal.indicators import STATUS_NAMES
+from alianza.appraisal.sensitivity import RiskOptions
 
 plan_app = typer.Typer(help="Business plans: check, appraise, export.", no_args_is_help=True)
 console = Console()
@@ -255,7 +256,7 @@ def evaluate_command(
     employment, sensitivity and (with --risk-draws) the risk of a negative NPV."""
     try:
         plan = load_plan(plan_path)
-        appraisal = evaluate(plan, discount_rate, risk_draws, price_sd, yield_sd, seed)
+        appraisal = evaluate(plan, discount_rate, RiskOptions(risk_draws, price_sd, yield_sd, seed))
     except (PlanError, ValueError) as exc:
         raise fail(exc) from None
     if chart is not None:
