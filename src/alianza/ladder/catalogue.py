@@ -199,7 +199,9 @@ def _kit_label(raw_kits: list[Any], index: int) -> str:
 
 def pydantic_problems(error: ValidationError, raw: Any, prefix: str = "") -> list[Problem]:
     """Turn pydantic's errors into `Problem`s with dotted paths; kits are labelled by id."""
-    raw_kits = raw.get("kits", []) if isinstance(raw, Mapping) else []
+    container = raw.get("catalogue", raw) if isinstance(raw, Mapping) else {}
+    container = container if isinstance(container, Mapping) else {}
+    raw_kits = container.get("kits", [])
     raw_kits = raw_kits if isinstance(raw_kits, list) else []
     problems = []
     for item in error.errors():
@@ -212,7 +214,6 @@ def pydantic_problems(error: ValidationError, raw: Any, prefix: str = "") -> lis
                 part == "kits"
                 and position + 1 < len(location)
                 and isinstance(location[position + 1], int)
-                and not prefix
             ):
                 parts.append(_kit_label(raw_kits, int(location[position + 1])))
                 position += 2
