@@ -163,7 +163,9 @@ def district_correlation_factor(scenario: Scenario) -> np.ndarray:
     return np.linalg.cholesky(correlation + 1e-12 * np.eye(districts))
 
 
-def district_weather(scenario: Scenario, season: int, factor: np.ndarray) -> np.ndarray:
+def district_weather(
+    scenario: Scenario, season: int, factor: np.ndarray, key: np.ndarray
+) -> np.ndarray:
     """Weather of every district in a season: 0 normal, 1 drought, 2 flood.
 
     A latent rainfall index x = L z (z standard normal per district, from the weather stream)
@@ -175,9 +177,7 @@ def district_weather(scenario: Scenario, season: int, factor: np.ndarray) -> np.
     weather = np.zeros(districts, dtype=np.int64)
     if shocks.drought_probability == 0 and shocks.flood_probability == 0:
         return weather
-    latent = factor @ season_generator(stream_key(scenario.seed, WEATHER), season).standard_normal(
-        districts
-    )
+    latent = factor @ season_generator(key, season).standard_normal(districts)
     if shocks.drought_probability > 0:
         weather[latent < NormalDist().inv_cdf(shocks.drought_probability)] = 1
     if shocks.flood_probability > 0:
@@ -185,12 +185,14 @@ def district_weather(scenario: Scenario, season: int, factor: np.ndarray) -> np.
     return weather
 
 
-def national_price_factors(scenario: Scenario, season: int, products: int) -> np.ndarray:
+def national_price_factors(
+    scenario: Scenario, season: int, products: int, key: np.ndarray
+) -> np.ndarray:
     """Price factor per product: exp(sd * z - sd^2 / 2) (mean 1), from the prices stream."""
     sd = scenario.shocks.price_shock_sd
     if sd == 0:
         return np.ones(products)
-    z = season_generator(stream_key(scenario.seed, PRICES), season).standard_normal(products)
+    z = season_generator(key, season).standard_normal(products)
     return np.exp(sd * z - 0.5 * sd * sd)
 
 
@@ -353,10 +355,12 @@ def simulate_chunk(
     farmers_per_market = np.bincount(local_market, minlength=market_count)
     market_bounds = np.concatenate([[0], np.cumsum(farmers_per_market)])
     market_keys = [
-        stream_key(scenario.seed, FARMER_DRAWS, market)
+        stream_key(scenario.seed, FARMER_DRAWS, market, seasons)
         for market in range(first_market, last_market)
     ]
     correlation_factor = district_correlation_factor(scenario)
+    weather_key = stream_key(scenario.seed, WEATHER, 0, seasons)
+    prices_key = stream_key(scenario.seed, PRICES, 0, seasons)
     state = initial_state(scenario, kits, farmers)
     days = scenario.catalogue.days_per_season
     poverty_cents = scenario.outputs.poverty_line_usd_per_person_day * 100.0 * days
@@ -372,8 +376,8 @@ def simulate_chunk(
     z = np.zeros(n)
     everyone = np.ones(n, dtype=bool)
     for season in range(seasons):
-        weather = district_weather(scenario, season, correlation_factor)
-        price_factor = national_price_factors(scenario, season, kits.product_count)
+        weather = district_weather(scenario, season, correlation_factor, weather_key)
+        price_factor = national_price_factors(scenario, season, kits.product_count, prices_key)
         retired = wear_out(state, kits, season, seasons)
 
         # 2. Harvest.
