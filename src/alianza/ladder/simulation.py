@@ -72,6 +72,7 @@ class KitTable:
     elasticity: np.ndarray  # float64 [P]
     floor_share: np.ndarray  # float64 [P]
     supply_per_farmer: np.ndarray  # float64 [P], NaN = unlimited demand
+    preference: np.ndarray  # int64 [K]: 0 = highest expected margin a season (tie: catalogue)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> KitTable:
@@ -100,7 +101,17 @@ class KitTable:
             )
         ).astype(np.int64)
         supply = scenario.markets.reference_supply_per_farmer
+        reference_prices = {p.id: p.reference_price_usd for p in catalogue.products}
+        expected_margin = [
+            kit.yield_per_harvest.mean * kit.harvests_per_year * season_share
+            * reference_prices[kit.product] - kit.operating_cost_usd_per_season
+            for kit in kits
+        ]
+        by_margin = sorted(range(len(kits)), key=lambda k: (-expected_margin[k], k))
+        preference = np.empty(len(kits), dtype=np.int64)
+        preference[by_margin] = np.arange(len(kits))
         return cls(
+            preference=preference,
             kit_ids=kit_ids,
             product_ids=product_ids,
             price_cents=cents([kit.price_usd for kit in kits]),
@@ -499,9 +510,11 @@ def buy_next_kits(
     Eligible: below the cap, prerequisites owned, land and labour left, the local market of its
     product still absorbs more (this season's clearing price >= absorb share of the reference
     price), and cash minus savings covers the price, less the credit principal where the kit
-    offers credit and the farmer has no loan and has never defaulted.
+    offers credit, cash alone does not cover the price, and the farmer has no loan and has
+    never defaulted. An upgrade's land and labour check counts what its retired units free.
     Class: upgrade if it replaces a kit the farmer owns; more_of_same if the farmer already
-    produces its product; otherwise diversify. Ties within a class: catalogue order.
+    produces its product; otherwise diversify. Within a class the kit with the highest expected
+    margin a season (at reference prices, no shocks) comes first; ties: catalogue order.
     Only ``candidates`` (a mask) are considered; returns the mask of those who bought.
     """
     count = kits.kit_count
@@ -531,10 +544,26 @@ def buy_next_kits(
             eligible &= has_kit[need]
         if not eligible.any():
             continue
-        eligible &= land_used + kits.land_m2[k] <= farmers.land_m2
-        eligible &= labour_used + kits.labour_days[k] <= labour_capacity
+        replaced = kits.replaces[k]
+        if replaced >= 0:
+            # An upgrade frees the land and labour of the units it retires.
+            freed = np.minimum(owned[replaced], kits.replaces_units[k])
+            eligible &= (
+                land_used - freed * kits.land_m2[replaced] + kits.land_m2[k] <= farmers.land_m2
+            )
+            eligible &= (
+                labour_used - freed * kits.labour_days[replaced] + kits.labour_days[k]
+                <= labour_capacity
+            )
+        else:
+            eligible &= land_used + kits.land_m2[k] <= farmers.land_m2
+            eligible &= labour_used + kits.labour_days[k] <= labour_capacity
         eligible &= absorbs[kits.product[k]][local_market]
-        with_credit = credit_open if kits.credit_principal_cents[k] > 0 else no_one
+        # Credit is taken only when cash alone does not cover the price.
+        with_credit = (
+            credit_open & (investable < kits.price_cents[k])
+            if kits.credit_principal_cents[k] > 0 else no_one
+        )
         if with_credit is no_one:
             eligible &= investable >= kits.price_cents[k]
         else:
@@ -545,7 +574,7 @@ def buy_next_kits(
         # Class code 0 diversify, 1 more_of_same, 2 upgrade -> rank key (-1: not allowed).
         key_of_class = np.array(
             [
-                class_rank[name] * count + k if class_rank[name] >= 0 else -1
+                class_rank[name] * count + kits.preference[k] if class_rank[name] >= 0 else -1
                 for name in ("diversify", "more_of_same", "upgrade")
             ],
             dtype=np.int64,
