@@ -64,6 +64,9 @@ def plan(
     draws: Annotated[int, typer.Option(help="Shock scenarios for the 10th-90th spread.")] = 1000,
     consumption_share: Annotated[float, typer.Option(help="Share of income consumed.")] = 0.3,
     max_purchases: Annotated[int, typer.Option(help="Kits bought a season at most.")] = 3,
+    commercial: Annotated[
+        float, typer.Option(help="Commercial threshold, household USD a day.")
+    ] = 20.0,
     chart: Annotated[Path | None, typer.Option(help="Write a PNG chart here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -77,7 +80,7 @@ def plan(
         raise typer.Exit(INVALID_FILE) from None
     options = PlanOptions(
         cash_usd=cash, land_m2=land, household_size=household, seasons=seasons, seed=seed,
-        draws=draws,
+        draws=draws, commercial_threshold_usd_per_day=commercial,
         policy=Policy(consumption_share=consumption_share, max_purchases_per_season=max_purchases),
     )
     result = plan_growth(loaded, options)

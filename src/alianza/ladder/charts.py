@@ -74,10 +74,15 @@ def growth_plan_chart(plan: GrowthPlan, path: Path) -> None:
                    label="poverty line (household)")
     bottom.axhline(plan.commercial_threshold_usd_per_day, color="green", linestyle=":",
                    label="commercial threshold")
+    seen: set[str] = set()
     for row in plan.rows:
-        if row.bought:
-            bottom.annotate("+" + "+".join(row.bought), (row.season, row.income_usd_per_day),
-                            fontsize=7, rotation=45, xytext=(2, 6), textcoords="offset points")
+        new_kits = [kit for kit in row.bought if kit not in seen]
+        seen.update(row.bought)
+        if new_kits:  # label only the first purchase of each kit type: the ladder's steps
+            bottom.annotate("first " + ", ".join(dict.fromkeys(new_kits)),
+                            (row.season, row.income_usd_per_day), fontsize=7, rotation=30,
+                            xytext=(-4, 10), textcoords="offset points")
+    bottom.xaxis.get_major_locator().set_params(integer=True)
     bottom.set_ylabel("kit income, USD per day (household)")
     bottom.set_xlabel("season")
     bottom.legend(loc="upper left", fontsize="small")

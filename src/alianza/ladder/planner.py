@@ -39,7 +39,7 @@ class PlanOptions:
     flood_probability: float = 0.05
     price_shock_sd: float = 0.1
     poverty_line_usd_per_person_day: float = 2.15
-    commercial_threshold_usd_per_day: float = 10.0
+    commercial_threshold_usd_per_day: float = 20.0
 
 
 @dataclass

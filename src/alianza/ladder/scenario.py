@@ -131,7 +131,7 @@ class Outputs(StrictModel):
 
     poverty_line_usd_per_person_day: float = Field(default=2.15, gt=0)
     commercial_threshold_usd_per_day: float = Field(
-        default=10.0, gt=0, description="Household kit income a day at which a farm counts as "
+        default=20.0, gt=0, description="Household kit income a day at which a farm counts as "
         "commercial."
     )
 

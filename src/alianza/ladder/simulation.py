@@ -192,7 +192,8 @@ def district_weather(
     if shocks.drought_probability > 0:
         weather[latent < NormalDist().inv_cdf(shocks.drought_probability)] = 1
     if shocks.flood_probability > 0:
-        weather[latent > NormalDist().inv_cdf(1.0 - shocks.flood_probability)] = 2
+        # Phi^-1(1 - p) = -Phi^-1(p): exact even where 1 - p rounds to 1.
+        weather[latent > -NormalDist().inv_cdf(shocks.flood_probability)] = 2
     return weather
 
 
