@@ -6,9 +6,10 @@ import sys
 import types
 from pathlib import Path
 
-import alianza
 import pytest
 import typer
+
+import alianza
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

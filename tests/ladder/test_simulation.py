@@ -194,8 +194,10 @@ def test_population_from_csv(tmp_path: Path, districts_path: Path) -> None:
     path = tmp_path / "farmers.csv"
     rows = ["farmer_id,market,cash_usd,land_m2,household_size,female,youth,minority"]
     for farmer in range(120):
+        female = "true" if farmer % 2 else "false"
+        minority = "true" if farmer % 5 == 0 else "false"
         rows.append(f"{1000 + farmer},{farmer % 60},{5 + farmer % 30},1500,{1 + farmer % 7},"
-                    f"{'true' if farmer % 2 else 'false'},false,{'true' if farmer % 5 == 0 else 'false'}")
+                    f"{female},false,{minority}")
     path.write_text("\n".join(rows) + "\n")
     base = load_scenario(districts_path)
     scenario = base.model_copy(update={

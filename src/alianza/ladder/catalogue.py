@@ -43,8 +43,8 @@ class CreditTerms(StrictModel):
     """Credit that finances part of a kit's price, repaid from harvests in equal instalments.
 
     ``principal = financed_share * price``; total due ``= principal * (1 + interest_per_season *
-    repayment_seasons)`` (flat interest), paid in ``repayment_seasons`` equal instalments starting the
-    season after purchase.
+    repayment_seasons)`` (flat interest), paid in ``repayment_seasons`` equal instalments
+    starting the season after purchase.
     """
 
     kind: Literal["loan", "prepayment"] = Field(
@@ -367,7 +367,8 @@ def load_catalogue(path: str | Path) -> Catalogue:
     try:
         raw = read_structured_file(file_path)
     except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise CatalogueError(str(file_path), [Problem("(file)", f"not valid YAML/JSON: {error}")])
+        raise CatalogueError(str(file_path), [Problem("(file)", f"not valid YAML/JSON: {error}")]
+        ) from None
     return validate_catalogue(raw, str(file_path))
 
 

@@ -85,7 +85,9 @@ class ReferenceLadder:
         return cls(
             level_prices_usd=tuple(kit.price_usd for kit in kits),
             output_per_season=tuple(
-                kit.yield_per_harvest.mean * kit.harvests_per_year * (1.0 / catalogue.seasons_per_year)
+                kit.yield_per_harvest.mean
+                * kit.harvests_per_year
+                * (1.0 / catalogue.seasons_per_year)
                 for kit in kits
             ),
             return_multiple=float(multiples.pop()),

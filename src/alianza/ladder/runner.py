@@ -27,7 +27,7 @@ from alianza.ladder.population import (
 )
 from alianza.ladder.scenario import Scenario
 from alianza.ladder.simulation import KitTable, simulate_chunk
-from alianza.ladder.statistics import ChunkResult, SeasonRecorder, merge_int
+from alianza.ladder.statistics import ChunkResult, SeasonRecorder
 
 DEFAULT_FARMERS_PER_CHUNK = 50_000
 ProgressCallback = Callable[[int], None]

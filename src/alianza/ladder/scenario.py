@@ -75,6 +75,10 @@ class Markets(StrictModel):
     )
 
 
+PurchaseClass = Literal["more_of_same", "diversify", "upgrade"]
+DEFAULT_ORDER: tuple[PurchaseClass, ...] = ("more_of_same", "diversify", "upgrade")
+
+
 class Policy(StrictModel):
     """How farmers use their kit income each season."""
 
@@ -96,8 +100,8 @@ class Policy(StrictModel):
         description="A local market 'absorbs' more of a product while last season's price is at "
         "least this share of its reference price.",
     )
-    order: list[Literal["more_of_same", "diversify", "upgrade"]] = Field(
-        default_factory=lambda: ["more_of_same", "diversify", "upgrade"],
+    order: list[PurchaseClass] = Field(
+        default_factory=lambda: list(DEFAULT_ORDER),
         description="Which kind of purchase is preferred first.",
     )
     use_credit: bool = True
@@ -205,7 +209,8 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         raw = read_structured_file(file_path)
     except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise CatalogueError(str(file_path), [Problem("(file)", f"not valid YAML/JSON: {error}")])
+        raise CatalogueError(str(file_path), [Problem("(file)", f"not valid YAML/JSON: {error}")]
+        ) from None
     scenario = validate_scenario(raw, file_path.parent, str(file_path))
     if scenario.population.file is not None:
         resolved = (file_path.parent / scenario.population.file).resolve()

@@ -264,7 +264,7 @@ class ChunkState:
 
 
 def ring_length(life: int, delay: int, seasons: int) -> int:
-    """Vintage slots a kit needs: life + 1 when it can wear out within the horizon, else delay + 1."""
+    """Vintage slots a kit needs: life + 1 if it can wear out within the horizon, else delay + 1."""
     return life + 1 if life < seasons + 1 else delay + 1
 
 
@@ -320,7 +320,7 @@ def wear_out(state: ChunkState, kits: KitTable, season: int, seasons: int) -> np
 
 
 def productive_units(state: ChunkState, kits: KitTable, season: int) -> np.ndarray:
-    """Units that harvest this season [K, n]: owned minus those bought in the last `delay` seasons."""
+    """Units that harvest this season [K, n]: owned less those bought within `delay` seasons."""
     productive = state.owned.copy()
     for k, ring in enumerate(state.vintages):
         for age in range(1, int(kits.first_harvest_delay[k]) + 1):
