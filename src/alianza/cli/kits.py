@@ -185,14 +185,15 @@ def simulate(
             progress.advance(task, done)
 
         if scheduler or workers > 1:
-            from dask.distributed import Client, LocalCluster
+            from dask.distributed import Client
+
+            from alianza.ladder.runner import local_cluster
 
             if scheduler:
                 with Client(scheduler) as client:
                     result = run_dask(loaded, client, chunk, out, advance)
             else:
-                with LocalCluster(n_workers=workers, threads_per_worker=1,
-                                  dashboard_address=None) as cluster, Client(cluster) as client:
+                with local_cluster(workers) as cluster, Client(cluster) as client:
                     result = run_dask(loaded, client, chunk, out, advance)
         else:
             result = run_local(loaded, chunk, out, advance)
