@@ -22,7 +22,7 @@ import numpy as np
 
 from alianza.ladder.population import market_sizes
 from alianza.ladder.scenario import Scenario
-from alianza.ladder.streams import FARMER_DRAWS, season_generator, stream_key
+from alianza.ladder.streams import FARMER_DRAWS, fill_standard_normal, stream_key
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def _simulate_block(
     share = ladder.consumption_share
     for season in range(ladder.seasons):
         for m, key in enumerate(keys):
-            season_generator(key, season).standard_normal(out=z[bounds[m]:bounds[m + 1]])
+            fill_standard_normal(key, season, z[bounds[m]:bounds[m + 1]])
         np.multiply(z, ladder.return_cv, out=z)
         np.add(z, 1.0, out=z)
         np.fmax(z, 0.0, out=z)  # return clipped at -100%

@@ -33,6 +33,7 @@ from alianza.ladder.streams import (
     FARMER_DRAWS,
     PRICES,
     WEATHER,
+    fill_standard_normal,
     season_generator,
     stream_key,
 )
@@ -395,8 +396,7 @@ def simulate_chunk(
         # 2. Harvest.
         if scenario.shocks.yield_noise:
             for m, key in enumerate(market_keys):
-                generator = season_generator(key, season)
-                generator.standard_normal(out=z[market_bounds[m]:market_bounds[m + 1]])
+                fill_standard_normal(key, season, z[market_bounds[m]:market_bounds[m + 1]])
         farmer_weather = weather[farmers.district]
         productive = productive_units(state, kits, season)
         output = np.empty((kits.kit_count, n))

@@ -15,6 +15,8 @@ size, worker count or runner.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 FARMER_DRAWS = 0
@@ -30,10 +32,8 @@ def stream_key(seed: int, kind: int, index: int = 0, seasons: int = 1) -> np.nda
     return sequence.generate_state(3 * seasons, np.uint64).reshape(seasons, 3)
 
 
-def season_generator(key: np.ndarray, season: int) -> np.random.Generator:
-    """The generator of one stream in one season (key from `stream_key`)."""
+def _seed(bit_generator: np.random.SFC64, key: np.ndarray, season: int) -> None:
     words = key[season]
-    bit_generator = np.random.SFC64(0)
     bit_generator.state = {
         "bit_generator": "SFC64",
         "state": {"state": np.array([words[0], words[1], words[2], 1], dtype=np.uint64)},
@@ -41,4 +41,28 @@ def season_generator(key: np.ndarray, season: int) -> np.random.Generator:
         "uinteger": 0,
     }
     bit_generator.random_raw(_WARM_UP_OUTPUTS)
+
+
+def season_generator(key: np.ndarray, season: int) -> np.random.Generator:
+    """A new generator of one stream in one season (key from `stream_key`)."""
+    bit_generator = np.random.SFC64(0)
+    _seed(bit_generator, key, season)
     return np.random.Generator(bit_generator)
+
+
+_cached = threading.local()
+
+
+def fill_standard_normal(key: np.ndarray, season: int, out: np.ndarray) -> None:
+    """Fill ``out`` with the stream's standard normal draws of that season.
+
+    Same numbers as ``season_generator(key, season).standard_normal(out=out)``, but reuses one
+    generator per thread (re-seeded each call): creating a generator costs more than drawing a
+    few thousand numbers.
+    """
+    generator = getattr(_cached, "generator", None)
+    if generator is None:
+        generator = np.random.Generator(np.random.SFC64(0))
+        _cached.generator = generator
+    _seed(generator.bit_generator, key, season)
+    generator.standard_normal(out=out)
