@@ -32,7 +32,7 @@ def stream_key(seed: int, kind: int, index: int = 0, seasons: int = 1) -> np.nda
     return sequence.generate_state(3 * seasons, np.uint64).reshape(seasons, 3)
 
 
-def _seed(bit_generator: np.random.SFC64, key: np.ndarray, season: int) -> None:
+def _seed(bit_generator: np.random.BitGenerator, key: np.ndarray, season: int) -> None:
     words = key[season]
     bit_generator.state = {
         "bit_generator": "SFC64",
