@@ -39,7 +39,6 @@ from alianza.ladder.streams import (
 )
 
 NOT_YET = -1
-CLASS_NAMES = ("more_of_same", "diversify", "upgrade")
 
 
 @dataclass(frozen=True)
@@ -244,8 +243,9 @@ class ChunkState:
 
     cash: np.ndarray  # int64 cents
     reserve: np.ndarray  # int64 cents of savings not spent on kits
-    owned: np.ndarray  # int64 [K, n]
-    vintages: list[np.ndarray]  # per kit: int64 [R_k, n] units bought by season (ring)
+    owned: np.ndarray  # int32 [K, n] units
+    vintages: list[np.ndarray]  # per kit: int32 [R_k, n] units bought by season (ring)
+    vintage_totals: list[np.ndarray]  # per kit: int64 [R_k], units in each ring slot (all farmers)
     loan_balance: np.ndarray  # int64 cents still due
     loan_instalment: np.ndarray  # int64 cents
     loan_missed: np.ndarray  # int64
@@ -273,21 +273,26 @@ def initial_state(scenario: Scenario, kits: KitTable, farmers: Farmers) -> Chunk
     """State at the start: starting cash and starting kits (new: bought 'at season -1')."""
     n = farmers.count
     zeros = np.zeros(n, dtype=np.int64)
-    owned = np.zeros((kits.kit_count, n), dtype=np.int64)
+    owned = np.zeros((kits.kit_count, n), dtype=np.int32)
     vintages = []
+    vintage_totals = []
     for k, kit_id in enumerate(kits.kit_ids):
         units = scenario.population.starting_kits.get(kit_id, 0)
         owned[k] = units
         length = ring_length(int(kits.life[k]), int(kits.first_harvest_delay[k]), scenario.seasons)
-        ring = np.zeros((length, n), dtype=np.int64)
+        ring = np.zeros((length, n), dtype=np.int32)
+        totals = np.zeros(length, dtype=np.int64)
         if kits.life[k] < scenario.seasons + 1:
             ring[(-1) % length] = units
+            totals[(-1) % length] = units * n
         vintages.append(ring)
+        vintage_totals.append(totals)
     return ChunkState(
         cash=farmers.cash_cents.copy(),
         reserve=zeros.copy(),
         owned=owned,
         vintages=vintages,
+        vintage_totals=vintage_totals,
         loan_balance=zeros.copy(),
         loan_instalment=zeros.copy(),
         loan_missed=zeros.copy(),
@@ -303,7 +308,7 @@ def initial_state(scenario: Scenario, kits: KitTable, farmers: Farmers) -> Chunk
         first_above_poverty=np.full(n, NOT_YET, dtype=np.int64),
         first_commercial=np.full(n, NOT_YET, dtype=np.int64),
         last_margin=zeros.copy(),
-        kits_bought=np.zeros((kits.kit_count, n), dtype=np.int64),
+        kits_bought=np.zeros((kits.kit_count, n), dtype=np.int32),
     )
 
 
@@ -312,28 +317,37 @@ def wear_out(state: ChunkState, kits: KitTable, season: int, seasons: int) -> np
     retired = np.zeros(kits.kit_count, dtype=np.int64)
     for k, ring in enumerate(state.vintages):
         slot = season % ring.shape[0]
+        if state.vintage_totals[k][slot] == 0:
+            continue  # nobody holds units of that vintage
         if kits.life[k] < seasons + 1:
             # slot holds units bought in season - (life + 1): they have produced `life` seasons.
             state.owned[k] -= ring[slot]
-            retired[k] = int(ring[slot].sum())
+            retired[k] = state.vintage_totals[k][slot]
         ring[slot] = 0
+        state.vintage_totals[k][slot] = 0
     return retired
 
 
-def productive_units(state: ChunkState, kits: KitTable, season: int) -> np.ndarray:
-    """Units that harvest this season [K, n]: owned less those bought within `delay` seasons."""
-    productive = state.owned.copy()
-    for k, ring in enumerate(state.vintages):
-        for age in range(1, int(kits.first_harvest_delay[k]) + 1):
-            productive[k] -= ring[(season - age) % ring.shape[0]]
+def productive_units(state: ChunkState, kits: KitTable, k: int, season: int) -> np.ndarray:
+    """Units of kit k that harvest this season: owned less those bought within `delay` seasons."""
+    delay = int(kits.first_harvest_delay[k])
+    if delay == 0:
+        return state.owned[k]
+    ring = state.vintages[k]
+    productive = state.owned[k].copy()
+    for age in range(1, delay + 1):
+        productive -= ring[(season - age) % ring.shape[0]]
     return productive
 
 
-def retire_replaced(state: ChunkState, k: int, buyers: np.ndarray, units: int, season: int) -> None:
-    """Retire up to ``units`` units of kit k of these farmers, oldest first."""
+def retire_replaced(
+    state: ChunkState, k: int, buyers: np.ndarray, units: int, season: int
+) -> np.ndarray:
+    """Retire up to ``units`` units of kit k of these farmers, oldest first; return how many."""
     ring = state.vintages[k]
     length = ring.shape[0]
     remaining = np.minimum(state.owned[k, buyers], units)
+    retired = remaining.copy()
     state.owned[k, buyers] -= remaining
     # Units older than the ring tracks (long-lived kits) are retired first: they hold no slot.
     untracked = state.owned[k, buyers] + remaining - ring[:, buyers].sum(axis=0)
@@ -342,9 +356,13 @@ def retire_replaced(state: ChunkState, k: int, buyers: np.ndarray, units: int, s
         if not remaining.any():
             break
         slot = (season - age) % length
+        if state.vintage_totals[k][slot] == 0:
+            continue
         take = np.minimum(ring[slot, buyers], remaining)
         ring[slot, buyers] -= take
+        state.vintage_totals[k][slot] -= int(take.sum())
         remaining -= take
+    return retired
 
 
 def simulate_chunk(
@@ -383,11 +401,11 @@ def simulate_chunk(
         policy.subsistence_usd_per_person_day * 100.0 * days * farmers.household_size
     ).astype(np.int64)
     labour_capacity = policy.labour_days_per_person_season * farmers.household_size
-    class_rank = {name: policy.order.index(name) if name in policy.order else -1
-                  for name in CLASS_NAMES}
+    order_of_purchases = purchase_order(kits, list(policy.order))
     absorbs = np.ones((kits.product_count, market_count), dtype=bool)
     z = np.zeros(n)
-    everyone = np.ones(n, dtype=bool)
+    everyone = np.arange(n)
+    chunk_districts = np.unique(farmers.district)
     for season in range(seasons):
         weather = district_weather(scenario, season, correlation_factor, weather_key)
         price_factor = national_price_factors(scenario, season, kits.product_count, prices_key)
@@ -397,30 +415,37 @@ def simulate_chunk(
         if scenario.shocks.yield_noise:
             for m, key in enumerate(market_keys):
                 fill_standard_normal(key, season, z[market_bounds[m]:market_bounds[m + 1]])
-        farmer_weather = weather[farmers.district]
-        productive = productive_units(state, kits, season)
-        output = np.empty((kits.kit_count, n))
+        # Multiplying by a factor of exactly 1 is skipped: the result is the same, bit for bit.
+        farmer_weather = weather[farmers.district] if weather[chunk_districts].any() else None
+        output: list[np.ndarray | None] = [None] * kits.kit_count
         supply = np.zeros((kits.product_count, market_count))
         owners = state.owned.sum(axis=1)
         revenue = np.zeros(n)
+        noise_by_cv: dict[float, np.ndarray] = {}
         for k in range(kits.kit_count):
             if owners[k] == 0:
-                output[k] = 0.0
                 continue
-            noise = np.maximum(1.0 + kits.cv[k] * z, 0.0)
-            weather_factor = np.array([1.0, kits.drought_factor[k], kits.flood_factor[k]])
-            output[k] = (
-                productive[k] * kits.output_per_season[k] * noise * weather_factor[farmer_weather]
-            )
+            # output = productive units x expected output x max(0, 1 + cv z) x weather factor
+            units = productive_units(state, kits, k, season) * kits.output_per_season[k]
+            if scenario.shocks.yield_noise:
+                cv = float(kits.cv[k])
+                if cv not in noise_by_cv:
+                    noise_by_cv[cv] = np.maximum(1.0 + cv * z, 0.0)
+                units *= noise_by_cv[cv]
+            if farmer_weather is not None:
+                weather_factor = np.array([1.0, kits.drought_factor[k], kits.flood_factor[k]])
+                units *= weather_factor[farmer_weather]
+            output[k] = units
             supply[kits.product[k]] += np.bincount(
-                local_market, weights=output[k], minlength=market_count
+                local_market, weights=units, minlength=market_count
             )
 
         # 3. Markets clear; margins.
         prices = clear_markets(kits, supply, farmers_per_market, price_factor)
         for k in range(kits.kit_count):
-            if owners[k] > 0:
-                revenue += output[k] * prices[kits.product[k]][local_market]
+            units = output[k]
+            if units is not None:
+                revenue += units * prices[kits.product[k]][local_market]
         # Sales revenue becomes whole cents here (rint, half to even).
         margin = np.rint(revenue * 100.0).astype(np.int64) - (
             kits.operating_cost_cents @ state.owned
@@ -469,13 +494,20 @@ def simulate_chunk(
         # 6. Purchases.
         bought = np.zeros((kits.kit_count, market_count), dtype=np.int64)
         candidates = everyone
+        if policy.max_purchases_per_season:
+            land_used = np.zeros(n)
+            labour_used = np.zeros(n)
+            for k in range(kits.kit_count):
+                if owners[k]:
+                    land_used += state.owned[k] * kits.land_m2[k]
+                    labour_used += state.owned[k] * kits.labour_days[k]
         for _ in range(policy.max_purchases_per_season):
             # Those who bought nothing this round cannot buy in the next: nothing changed for them.
             candidates = buy_next_kits(
                 state, kits, farmers, candidates, local_market, absorbs, labour_capacity,
-                class_rank, season, bought, policy.use_credit,
+                land_used, labour_used, order_of_purchases, season, bought, policy.use_credit,
             )
-            if not candidates.any():
+            if candidates.size == 0:
                 break
 
         recorder.record(
@@ -497,11 +529,13 @@ def buy_next_kits(
     state: ChunkState,
     kits: KitTable,
     farmers: Farmers,
-    candidates: np.ndarray,  # bool [n]
+    candidates: np.ndarray,
     local_market: np.ndarray,
     absorbs: np.ndarray,
     labour_capacity: np.ndarray,
-    class_rank: dict[str, int],
+    land_used: np.ndarray,
+    labour_used: np.ndarray,
+    purchase_order: list[tuple[int, int]],
     season: int,
     bought: np.ndarray,
     use_credit: bool,
@@ -514,91 +548,96 @@ def buy_next_kits(
     offers credit, cash alone does not cover the price, and the farmer has no loan and has
     never defaulted. An upgrade's land and labour check counts what its retired units free.
     Class: upgrade if it replaces a kit the farmer owns; more_of_same if the farmer already
-    produces its product; otherwise diversify. Within a class the kit with the highest expected
-    margin a season (at reference prices, no shocks) comes first; ties: catalogue order.
-    Only ``candidates`` (a mask) are considered; returns the mask of those who bought.
+    produces its product; otherwise diversify. ``purchase_order`` lists (class, kit) pairs in
+    the order they are tried: classes in the policy's order, and within a class the kit with
+    the highest expected margin a season first (ties: catalogue order).
+    ``candidates`` are farmer indices; returns the indices of those who bought (in order).
+    ``land_used`` and ``labour_used`` are kept up to date for the buyers.
     """
     count = kits.kit_count
-    investable = state.cash - state.reserve
     # Nobody who cannot pay for the cheapest kit (even on credit) needs the full check.
     cheapest = int(np.min(kits.price_cents - (kits.credit_principal_cents if use_credit else 0)))
-    active = candidates & (investable >= cheapest)
-    if not active.any():
-        return active
-    owned = state.owned
-    size = farmers.count
-    credit_open = (state.loan_balance == 0) & ~state.defaulted & use_credit
-    land_used = kits.land_m2 @ owned.astype(np.float64)
-    labour_used = kits.labour_days @ owned.astype(np.float64)
+    investable = state.cash[candidates] - state.reserve[candidates]
+    rows = candidates[investable >= cheapest]
+    if rows.size == 0:
+        return rows
+    investable = state.cash[rows] - state.reserve[rows]
+    owned = state.owned[:, rows]
     has_kit = owned > 0
-    produces = np.zeros((kits.product_count, size), dtype=bool)
+    credit_open = (state.loan_balance[rows] == 0) & ~state.defaulted[rows]
+    land_free = farmers.land_m2[rows] - land_used[rows]
+    labour_free = labour_capacity[rows] - labour_used[rows]
+    markets = local_market[rows]
+    produces = np.zeros((kits.product_count, rows.size), dtype=bool)
     for k in range(count):
         produces[kits.product[k]] |= has_kit[k]
-    no_choice = np.iinfo(np.int64).max
-    best_rank = np.full(size, no_choice, dtype=np.int64)
-    choice = np.full(size, -1, dtype=np.int64)
-    uses_credit = np.zeros(size, dtype=bool)
-    no_one = np.zeros(size, dtype=bool)
+    eligible: list[np.ndarray | None] = [None] * count
+    borrows: list[np.ndarray | None] = [None] * count
     for k in range(count):
-        eligible = active & (owned[k] < kits.cap[k])
+        ok = owned[k] < kits.cap[k]
         for need in kits.prerequisites[k]:
-            eligible &= has_kit[need]
-        if not eligible.any():
+            ok &= has_kit[need]
+        if not ok.any():
             continue
         replaced = kits.replaces[k]
         if replaced >= 0:
             # An upgrade frees the land and labour of the units it retires.
             freed = np.minimum(owned[replaced], kits.replaces_units[k])
-            eligible &= (
-                land_used - freed * kits.land_m2[replaced] + kits.land_m2[k] <= farmers.land_m2
-            )
-            eligible &= (
-                labour_used - freed * kits.labour_days[replaced] + kits.labour_days[k]
-                <= labour_capacity
-            )
+            ok &= kits.land_m2[k] - freed * kits.land_m2[replaced] <= land_free
+            ok &= kits.labour_days[k] - freed * kits.labour_days[replaced] <= labour_free
         else:
-            eligible &= land_used + kits.land_m2[k] <= farmers.land_m2
-            eligible &= labour_used + kits.labour_days[k] <= labour_capacity
-        eligible &= absorbs[kits.product[k]][local_market]
-        # Credit is taken only when cash alone does not cover the price.
-        with_credit = (
-            credit_open & (investable < kits.price_cents[k])
-            if kits.credit_principal_cents[k] > 0 else no_one
-        )
-        if with_credit is no_one:
-            eligible &= investable >= kits.price_cents[k]
+            ok &= kits.land_m2[k] <= land_free
+            ok &= kits.labour_days[k] <= labour_free
+        ok &= absorbs[kits.product[k]][markets]
+        price = kits.price_cents[k]
+        if use_credit and kits.credit_principal_cents[k] > 0:
+            # Credit is taken only when cash alone does not cover the price.
+            short = investable < price
+            borrow = credit_open & short
+            ok &= ~short | (borrow & (investable >= price - kits.credit_principal_cents[k]))
+            borrows[k] = borrow
         else:
-            own_share = kits.price_cents[k] - kits.credit_principal_cents[k] * with_credit
-            eligible &= investable >= own_share
-        upgrade = has_kit[kits.replaces[k]] if kits.replaces[k] >= 0 else no_one
-        same = produces[kits.product[k]] & ~upgrade
-        # Class code 0 diversify, 1 more_of_same, 2 upgrade -> rank key (-1: not allowed).
-        key_of_class = np.array(
-            [
-                class_rank[name] * count + kits.preference[k] if class_rank[name] >= 0 else -1
-                for name in ("diversify", "more_of_same", "upgrade")
-            ],
-            dtype=np.int64,
-        )
-        key = key_of_class[same.view(np.int8) + 2 * upgrade.view(np.int8)]
-        better = eligible & (key >= 0) & (key < best_rank)
-        best_rank[better] = key[better]
-        choice[better] = k
-        uses_credit[better] = with_credit[better]
+            ok &= investable >= price
+        eligible[k] = ok
+    undecided = np.ones(rows.size, dtype=bool)
+    choice = np.full(rows.size, -1, dtype=np.int8)
+    for kind, k in purchase_order:
+        ok = eligible[k]
+        if ok is None:
+            continue
+        replaced = kits.replaces[k]
+        upgrade = has_kit[replaced] if replaced >= 0 else None
+        if kind == UPGRADE:
+            if upgrade is None:
+                continue
+            take = ok & upgrade
+        else:
+            same = produces[kits.product[k]]
+            take = ok & (same if kind == MORE_OF_SAME else ~same)
+            if upgrade is not None:
+                take &= ~upgrade
+        take &= undecided
+        choice[take] = k
+        undecided &= ~take
     for k in range(count):
         chosen = choice == k
-        buyers = np.flatnonzero(chosen)
-        if buyers.size == 0:
+        if not chosen.any():
             continue
+        buyers = rows[chosen]
         price = kits.price_cents[k]
         state.cash[buyers] -= price
         state.purchases[buyers] += price
         state.owned[k, buyers] += 1
         state.kits_bought[k, buyers] += 1
+        land_used[buyers] += kits.land_m2[k]
+        labour_used[buyers] += kits.labour_days[k]
         ring = state.vintages[k]
-        ring[season % ring.shape[0], buyers] += 1
-        borrowers = buyers[uses_credit[chosen]]
-        if borrowers.size:
+        slot = season % ring.shape[0]
+        ring[slot, buyers] += 1
+        state.vintage_totals[k][slot] += buyers.size
+        borrow = borrows[k]
+        if borrow is not None:
+            borrowers = buyers[borrow[chosen]]
             principal = kits.credit_principal_cents[k]
             total_due = kits.credit_total_due_cents[k]
             instalments = kits.credit_instalments[k]
@@ -609,8 +648,20 @@ def buy_next_kits(
             state.loan_instalment[borrowers] = -(-total_due // instalments)
             state.loan_missed[borrowers] = 0
             state.loan_default_after[borrowers] = kits.credit_default_after[k]
-        if kits.replaces[k] >= 0:
-            retire_replaced(state, int(kits.replaces[k]), buyers, int(kits.replaces_units[k]),
-                            season)
+        replaced = int(kits.replaces[k])
+        if replaced >= 0:
+            retired = retire_replaced(state, replaced, buyers, int(kits.replaces_units[k]), season)
+            land_used[buyers] -= retired * kits.land_m2[replaced]
+            labour_used[buyers] -= retired * kits.labour_days[replaced]
         bought[k] += np.bincount(local_market[buyers], minlength=bought.shape[1])
-    return choice >= 0
+    return rows[choice >= 0]
+
+
+MORE_OF_SAME, DIVERSIFY, UPGRADE = 0, 1, 2
+KIND_OF_NAME = {"more_of_same": MORE_OF_SAME, "diversify": DIVERSIFY, "upgrade": UPGRADE}
+
+
+def purchase_order(kits: KitTable, order: list[str]) -> list[tuple[int, int]]:
+    """(kind, kit) pairs in the order the next-kit rule tries them."""
+    by_preference = sorted(range(kits.kit_count), key=lambda k: int(kits.preference[k]))
+    return [(KIND_OF_NAME[name], k) for name in order for k in by_preference]

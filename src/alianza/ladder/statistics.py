@@ -166,6 +166,12 @@ class SeasonRecorder:
 
 def _integer_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
     """Exact per-bin sums of int64 values (split in 2**26-cent halves to stay exact in float)."""
+    if values.size == 0:
+        return np.zeros(length, dtype=np.int64)
+    largest = max(int(values.max()), -int(values.min()))
+    if largest * values.size < 2**53:
+        # Every partial sum is a whole number below 2**53: float addition is exact.
+        return np.bincount(index, weights=values, minlength=length).astype(np.int64)
     high, low = np.divmod(values, 1 << 26)
     high_sum = np.bincount(index, weights=high, minlength=length)
     low_sum = np.bincount(index, weights=low, minlength=length)
