@@ -93,6 +93,20 @@ def test_results_do_not_depend_on_chunk_size(scenario: Scenario, chunk_size: int
     assert_same_results(whole, split)
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_scenarios(EXAMPLE))
+def test_compiled_kernel_equals_numpy(scenario: Scenario) -> None:
+    pytest.importorskip("numba")
+    compiled = run_chunk(scenario, 0, scenario.market_count, compiled=True)
+    reference = run_chunk(scenario, 0, scenario.market_count, compiled=False)
+    for name, value in vars(reference).items():
+        if name == "farmer_columns":
+            for column, array in value.items():
+                assert np.array_equal(array, compiled.farmer_columns[column]), column
+        else:
+            assert np.array_equal(value, getattr(compiled, name)), name
+
+
 def assert_same_results(left, right) -> None:  # type: ignore[no-untyped-def]
     for name in ("cell_farmers", "cell_income_cents", "cell_cash_cents", "cell_above_poverty",
                  "cell_commercial", "income_hist_count", "income_hist_cents", "cash_hist_count",

@@ -65,8 +65,13 @@ def chunk_farmers(scenario: Scenario, first_market: int, last_market: int) -> Fa
     return generate_markets(scenario, first_market, last_market)
 
 
-def run_chunk(scenario: Scenario, first_market: int, last_market: int) -> ChunkResult:
-    """Simulate one chunk of markets and return its statistics and farmer rows."""
+def run_chunk(
+    scenario: Scenario, first_market: int, last_market: int, compiled: bool | None = None
+) -> ChunkResult:
+    """Simulate one chunk of markets and return its statistics and farmer rows.
+
+    ``compiled``: numba kernel or NumPy (default: numba when installed); identical results.
+    """
     farmers = chunk_farmers(scenario, first_market, last_market)
     kits = KitTable.from_scenario(scenario)
     cells = (farmers.female * 4 + farmers.youth * 2 + farmers.minority).astype(np.int64)
@@ -82,7 +87,7 @@ def run_chunk(scenario: Scenario, first_market: int, last_market: int) -> ChunkR
         local_market=local_market,
         days_per_season=scenario.catalogue.days_per_season,
     )
-    state = simulate_chunk(scenario, farmers, first_market, last_market, recorder)
+    state = simulate_chunk(scenario, farmers, first_market, last_market, recorder, compiled)
     seasons = scenario.seasons
     never = seasons
     columns: dict[str, np.ndarray] = {

@@ -26,8 +26,9 @@ from statistics import NormalDist
 
 import numpy as np
 
+from alianza.ladder import season_kernel
 from alianza.ladder.population import Farmers
-from alianza.ladder.scenario import Scenario
+from alianza.ladder.scenario import Policy, Scenario
 from alianza.ladder.statistics import SeasonRecorder
 from alianza.ladder.streams import (
     FARMER_DRAWS,
@@ -237,6 +238,13 @@ def clear_markets(
     return prices
 
 
+def market_absorbs(
+    prices: np.ndarray, kits: KitTable, price_factor: np.ndarray, policy: Policy
+) -> np.ndarray:
+    """[P, M]: whether a market takes more of a product: price >= share x P_ref x f_p."""
+    return prices >= policy.absorb_price_share * (kits.reference_price * price_factor)[:, None]
+
+
 @dataclass
 class ChunkState:
     """Mutable state of the farmers of one chunk (arrays indexed by farmer)."""
@@ -246,6 +254,10 @@ class ChunkState:
     owned: np.ndarray  # int32 [K, n] units
     vintages: list[np.ndarray]  # per kit: int32 [R_k, n] units bought by season (ring)
     vintage_totals: list[np.ndarray]  # per kit: int64 [R_k], units in each ring slot (all farmers)
+    ring_block: np.ndarray  # int32 [sum R_k, n]: the rings above are views of it
+    totals_block: np.ndarray  # int64 [sum R_k]
+    ring_offset: np.ndarray  # int64 [K]: first row of kit k's ring in ring_block
+    ring_length: np.ndarray  # int64 [K]
     loan_balance: np.ndarray  # int64 cents still due
     loan_instalment: np.ndarray  # int64 cents
     loan_missed: np.ndarray  # int64
@@ -274,14 +286,22 @@ def initial_state(scenario: Scenario, kits: KitTable, farmers: Farmers) -> Chunk
     n = farmers.count
     zeros = np.zeros(n, dtype=np.int64)
     owned = np.zeros((kits.kit_count, n), dtype=np.int32)
+    lengths = np.array([
+        ring_length(int(kits.life[k]), int(kits.first_harvest_delay[k]), scenario.seasons)
+        for k in range(kits.kit_count)
+    ], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    # All kits' rings in one block (the compiled kernel needs one array); per-kit views of it.
+    ring_block = np.zeros((int(lengths.sum()), n), dtype=np.int32)
+    totals_block = np.zeros(int(lengths.sum()), dtype=np.int64)
     vintages = []
     vintage_totals = []
     for k, kit_id in enumerate(kits.kit_ids):
         units = scenario.population.starting_kits.get(kit_id, 0)
         owned[k] = units
-        length = ring_length(int(kits.life[k]), int(kits.first_harvest_delay[k]), scenario.seasons)
-        ring = np.zeros((length, n), dtype=np.int32)
-        totals = np.zeros(length, dtype=np.int64)
+        length = int(lengths[k])
+        ring = ring_block[offsets[k]:offsets[k] + length]
+        totals = totals_block[offsets[k]:offsets[k] + length]
         if kits.life[k] < scenario.seasons + 1:
             ring[(-1) % length] = units
             totals[(-1) % length] = units * n
@@ -293,6 +313,10 @@ def initial_state(scenario: Scenario, kits: KitTable, farmers: Farmers) -> Chunk
         owned=owned,
         vintages=vintages,
         vintage_totals=vintage_totals,
+        ring_block=ring_block,
+        totals_block=totals_block,
+        ring_offset=offsets,
+        ring_length=lengths,
         loan_balance=zeros.copy(),
         loan_instalment=zeros.copy(),
         loan_missed=zeros.copy(),
@@ -371,12 +395,16 @@ def simulate_chunk(
     first_market: int,
     last_market: int,
     recorder: SeasonRecorder,
+    compiled: bool | None = None,
 ) -> ChunkState:
     """Simulate the farmers of markets first_market .. last_market - 1 for all seasons.
 
     ``farmers`` must hold exactly those markets' farmers, sorted by market. Per-season results
-    go to ``recorder``; the final state is returned.
+    go to ``recorder``; the final state is returned. ``compiled`` chooses the numba kernel
+    (default: when numba is installed) or NumPy; both give identical results.
     """
+    if compiled is None:
+        compiled = season_kernel.AVAILABLE
     kits = KitTable.from_scenario(scenario)
     policy = scenario.policy
     seasons = scenario.seasons
@@ -402,10 +430,12 @@ def simulate_chunk(
     ).astype(np.int64)
     labour_capacity = policy.labour_days_per_person_season * farmers.household_size
     order_of_purchases = purchase_order(kits, list(policy.order))
-    absorbs = np.ones((kits.product_count, market_count), dtype=bool)
     z = np.zeros(n)
     everyone = np.arange(n)
     chunk_districts = np.unique(farmers.district)
+    if compiled:
+        kernel = CompiledSeason(kits, policy, order_of_purchases, n, market_count)
+        recorder.compiled = True
     for season in range(seasons):
         weather = district_weather(scenario, season, correlation_factor, weather_key)
         price_factor = national_price_factors(scenario, season, kits.product_count, prices_key)
@@ -417,6 +447,18 @@ def simulate_chunk(
                 fill_standard_normal(key, season, z[market_bounds[m]:market_bounds[m + 1]])
         # Multiplying by a factor of exactly 1 is skipped: the result is the same, bit for bit.
         farmer_weather = weather[farmers.district] if weather[chunk_districts].any() else None
+        if compiled:
+            supply, prices, margin, above_poverty, commercial, bought = kernel.season(
+                scenario, state, farmers, local_market, z, farmer_weather, season,
+                farmers_per_market, price_factor, need, poverty_cents, commercial_cents,
+                labour_capacity,
+            )
+            recorder.record(
+                season=season, state=state, margin=margin, above_poverty=above_poverty,
+                commercial=commercial, supply=supply, prices=prices, bought=bought,
+                retired=retired, weather=weather,
+            )
+            continue
         output: list[np.ndarray | None] = [None] * kits.kit_count
         supply = np.zeros((kits.product_count, market_count))
         owners = state.owned.sum(axis=1)
@@ -453,10 +495,7 @@ def simulate_chunk(
         state.cash += margin
         state.margins += margin
         state.last_margin = margin
-        with np.errstate(divide="ignore", invalid="ignore"):
-            absorbs = prices >= policy.absorb_price_share * (
-                kits.reference_price * price_factor
-            )[:, None]
+        absorbs = market_absorbs(prices, kits, price_factor, policy)
 
         # 4. Loan instalments.
         active = state.loan_balance > 0
@@ -665,3 +704,78 @@ def purchase_order(kits: KitTable, order: list[str]) -> list[tuple[int, int]]:
     """(kind, kit) pairs in the order the next-kit rule tries them."""
     by_preference = sorted(range(kits.kit_count), key=lambda k: int(kits.preference[k]))
     return [(KIND_OF_NAME[name], k) for name in order for k in by_preference]
+
+
+class CompiledSeason:
+    """Runs a season's per-farmer steps with the numba kernel (`season_kernel`)."""
+
+    def __init__(self, kits: KitTable, policy: Policy, order: list[tuple[int, int]], n: int,
+                 markets: int):
+        self.kits = kits
+        self.policy = policy
+        count = kits.kit_count
+        self.prerequisite_list = np.zeros((count, count), dtype=np.int64)
+        self.prerequisite_count = np.zeros(count, dtype=np.int64)
+        for k, needs in enumerate(kits.prerequisites):
+            self.prerequisite_list[k, :len(needs)] = needs
+            self.prerequisite_count[k] = len(needs)
+        self.order_kind = np.array([kind for kind, _ in order], dtype=np.int64)
+        self.order_kit = np.array([k for _, k in order], dtype=np.int64)
+        self.weather_factor = np.stack(
+            [np.ones(count), kits.drought_factor, kits.flood_factor], axis=1
+        )
+        self.cheapest = int(np.min(
+            kits.price_cents - (kits.credit_principal_cents if policy.use_credit else 0)
+        ))
+        self.output = np.zeros((count, n))
+        self.kit_market_supply = np.zeros((count, markets))
+        self.no_weather = np.zeros(n, dtype=np.int64)
+
+    def season(
+        self, scenario: Scenario, state: ChunkState, farmers: Farmers, local_market: np.ndarray,
+        z: np.ndarray, farmer_weather: np.ndarray | None, season: int,
+        farmers_per_market: np.ndarray, price_factor: np.ndarray, need: np.ndarray,
+        poverty_cents: float, commercial_cents: float, labour_capacity: np.ndarray,
+    ) -> tuple[np.ndarray, ...]:
+        kits, policy = self.kits, self.policy
+        n = farmers.count
+        owners = state.owned.sum(axis=1)
+        season_kernel.harvest(
+            state.owned, state.ring_block, state.ring_offset, state.ring_length,
+            kits.first_harvest_delay, kits.output_per_season, kits.cv, z,
+            scenario.shocks.yield_noise, self.weather_factor,
+            self.no_weather if farmer_weather is None else farmer_weather,
+            farmer_weather is not None, owners, local_market, season, self.output,
+            self.kit_market_supply,
+        )
+        supply = np.zeros((kits.product_count, self.kit_market_supply.shape[1]))
+        for k in range(kits.kit_count):
+            if owners[k]:
+                supply[kits.product[k]] += self.kit_market_supply[k]
+        prices = clear_markets(kits, supply, farmers_per_market, price_factor)
+        absorbs = market_absorbs(prices, kits, price_factor, policy)
+        margin = np.empty(n, dtype=np.int64)
+        above_poverty = np.empty(n, dtype=bool)
+        commercial = np.empty(n, dtype=bool)
+        bought = np.zeros((kits.kit_count, supply.shape[1]), dtype=np.int64)
+        season_kernel.settle_and_buy(
+            kits.product, kits.price_cents, kits.operating_cost_cents, kits.land_m2,
+            kits.labour_days, kits.cap, self.prerequisite_list, self.prerequisite_count,
+            kits.replaces,
+            kits.replaces_units,
+            kits.credit_principal_cents, kits.credit_total_due_cents, kits.credit_instalments,
+            kits.credit_default_after, kits.life, scenario.seasons, self.order_kind,
+            self.order_kit, self.cheapest, policy.max_purchases_per_season, policy.use_credit,
+            kits.product_count,
+            self.output, owners, prices, absorbs, local_market, need,
+            policy.consumption_share, policy.savings_share, poverty_cents,
+            farmers.household_size, commercial_cents, farmers.land_m2, labour_capacity, season,
+            state.cash, state.reserve, state.owned, state.kits_bought, state.ring_block,
+            state.totals_block, state.ring_offset, state.ring_length, state.loan_balance,
+            state.loan_instalment, state.loan_missed, state.loan_default_after, state.defaulted,
+            state.margins, state.credit, state.purchases, state.consumption, state.repayments,
+            state.written_off, state.first_above_poverty, state.first_commercial,
+            margin, above_poverty, commercial, bought,
+        )
+        state.last_margin = margin
+        return supply, prices, margin, above_poverty, commercial, bought

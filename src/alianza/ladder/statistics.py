@@ -44,11 +44,15 @@ def income_bin(cents_per_person_day: np.ndarray) -> np.ndarray:
     return np.clip(np.where(cents_per_person_day < 0, 0, bins), 0, INCOME_BINS - 1)
 
 
+# Cash bin b >= 1 holds cents c with 10**((b - 1) / 100) <= c < 10**(b / 100): the bin is
+# 1 + the number of these thresholds <= c (a table, so every implementation agrees exactly).
+CASH_THRESHOLDS_CENTS = 10.0 ** (np.arange(1, CASH_BINS - 1) / CASH_BINS_PER_DECADE)
+
+
 def cash_bin(cash_cents: np.ndarray) -> np.ndarray:
     """Histogram bin of a cash balance in cents."""
-    positive = np.maximum(cash_cents, 1).astype(np.float64)
-    bins = 1 + np.floor(CASH_BINS_PER_DECADE * np.log10(positive)).astype(np.int64)
-    return np.where(cash_cents <= 0, 0, np.clip(bins, 1, CASH_BINS - 1))
+    bins = 1 + np.searchsorted(CASH_THRESHOLDS_CENTS, cash_cents, side="right")
+    return np.where(cash_cents <= 0, 0, bins)
 
 
 def cash_bin_lower_edge_usd(bins: np.ndarray) -> np.ndarray:
@@ -124,6 +128,7 @@ class SeasonRecorder:
         self.bought = np.zeros((t, kits, markets), dtype=np.int64)
         self.weather = np.zeros((t, districts), dtype=np.int64)
         self.cell_counts = np.bincount(cells, minlength=CELLS).astype(np.int64)
+        self.compiled = False  # set by the simulator when it runs the numba kernel
 
     def record(
         self,
@@ -139,6 +144,27 @@ class SeasonRecorder:
         weather: np.ndarray,
     ) -> None:
         """Record one season. Float bincounts below only ever add whole numbers < 2**53: exact."""
+        self.supply[season] = supply
+        self.prices[season] = prices
+        self.bought[season] = bought
+        self.weather[season] = weather
+        self.kits_retired[season] = retired
+        self.cell_farmers[season] = self.cell_counts
+        if self.compiled:
+            from alianza.ladder.season_kernel import season_statistics
+
+            active, defaulted, written_off = season_statistics(
+                self.cells, margin, state.cash, self.household_size, self.days_per_season,
+                above_poverty, commercial, state.owned, state.loan_balance, state.defaulted,
+                state.written_off, CASH_THRESHOLDS_CENTS, INCOME_BIN_CENTS,
+                self.cell_income[season], self.cell_cash[season], self.cell_poverty[season],
+                self.cell_commercial[season], self.income_count[season],
+                self.income_cents[season], self.cash_count[season], self.kits_owned[season],
+            )
+            self.loans_active[season] = active
+            self.loans_defaulted[season] = defaulted
+            self.written_off[season] = written_off
+            return
         cells = self.cells
         self.cell_farmers[season] = self.cell_counts
         self.cell_income[season] = _integer_bincount(cells, margin, CELLS)
@@ -154,14 +180,9 @@ class SeasonRecorder:
         self.income_cents[season] = _integer_bincount(bins, per_person, INCOME_BINS)
         self.cash_count[season] = np.bincount(cash_bin(state.cash), minlength=CASH_BINS)
         self.kits_owned[season] = state.owned.sum(axis=1)
-        self.kits_retired[season] = retired
         self.loans_active[season] = int(np.count_nonzero(state.loan_balance > 0))
         self.loans_defaulted[season] = int(np.count_nonzero(state.defaulted))
         self.written_off[season] = int(state.written_off.sum())
-        self.supply[season] = supply
-        self.prices[season] = prices
-        self.bought[season] = bought
-        self.weather[season] = weather
 
 
 def _integer_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
