@@ -55,11 +55,14 @@ def test_reference_file_is_parsed_as_the_issue_states(reference_path: Path) -> N
     assert (ladder.start_cash_usd, ladder.start_level, ladder.seasons) == (20.0, 0, 20)
 
 
-def test_kernel_matches_plain_loop_exactly(reference_path: Path) -> None:
+@pytest.mark.parametrize("compiled", [False, True])
+def test_kernel_matches_plain_loop_exactly(reference_path: Path, compiled: bool) -> None:
+    if compiled:
+        pytest.importorskip("numba")
     scenario = with_overrides(load_scenario(reference_path), farmers=400, seasons=12)
     ladder = ReferenceLadder.from_scenario(scenario)
     levels, cash = plain_loop(ladder)
-    result = simulate_reference(ladder)
+    result = simulate_reference(ladder, compiled=compiled)
     assert result.level.tolist() == levels
     assert result.cash_cents.tolist() == cash
 

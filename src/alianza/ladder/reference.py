@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alianza.ladder import season_kernel
 from alianza.ladder.population import market_sizes
 from alianza.ladder.scenario import Scenario
 from alianza.ladder.streams import FARMER_DRAWS, fill_standard_normal, stream_key
@@ -126,7 +127,7 @@ class ReferenceResult:
 
 def simulate_reference(
     ladder: ReferenceLadder, first_market: int = 0, last_market: int | None = None,
-    track_consumption: bool = False,
+    track_consumption: bool = False, compiled: bool | None = None,
 ) -> ReferenceResult:
     """Simulate the farmers of markets first_market .. last_market - 1 (default: all).
 
@@ -135,7 +136,11 @@ def simulate_reference(
     in product units (the catalogue's expression), z ~ N(0, 1) from the market's stream;
     consumed = rint(consumption_share * margin); cash += margin - consumed;
     upgrade where cash >= price of the next level: cash -= that price, level += 1.
+    ``compiled``: after the draws, do a season's per-farmer arithmetic in one numba loop
+    (default when numba is installed) instead of NumPy operations; identical results.
     """
+    if compiled is None:
+        compiled = season_kernel.AVAILABLE
     last_market = ladder.markets if last_market is None else last_market
     sizes = market_sizes(ladder.farmers, ladder.markets)[first_market:last_market]
     bounds = np.concatenate([[0], np.cumsum(sizes)])
@@ -164,7 +169,7 @@ def simulate_reference(
         _simulate_block(
             ladder, keys[block_start:block_end], bounds[block_start:block_end + 1]
             - bounds[block_start], output_per_season, next_price, level[rows], cash[rows],
-            consumption[rows] if track_consumption else None,
+            consumption[rows] if track_consumption else None, compiled,
         )
         block_start = block_end
     return ReferenceResult(
@@ -187,6 +192,7 @@ def _simulate_block(
     level: np.ndarray,
     cash: np.ndarray,
     consumption: np.ndarray | None,
+    compiled: bool,
 ) -> None:
     """All seasons for one block of whole markets; updates level, cash (and consumption)."""
     n = level.size
@@ -201,6 +207,13 @@ def _simulate_block(
     for season in range(ladder.seasons):
         for m, key in enumerate(keys):
             fill_standard_normal(key, season, z[bounds[m]:bounds[m + 1]])
+        if compiled:
+            season_kernel.reference_season(
+                z, ladder.return_cv, share, output_now, next_price_now, level, cash,
+                output_per_season, next_price,
+                consumption if consumption is not None else z[:0], consumption is not None,
+            )
+            continue
         np.multiply(z, ladder.return_cv, out=z)
         np.add(z, 1.0, out=z)
         np.fmax(z, 0.0, out=z)  # return clipped at -100%

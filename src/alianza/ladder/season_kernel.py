@@ -29,6 +29,16 @@ except ImportError:  # pragma: no cover
 
 
 MORE_OF_SAME, DIVERSIFY, UPGRADE = 0, 1, 2
+ROUNDING_SHIFT = 6755399441055744.0  # 1.5 * 2**52
+
+
+@njit(cache=True, inline="always")
+def round_half_even(value: float) -> float:
+    """numpy.rint for |value| < 2**51: adding and removing 1.5 * 2**52 rounds to an integer,
+    half to even (IEEE round-to-nearest); cheaper than a call to rint."""
+    if abs(value) >= 2251799813685248.0:  # 2**51: already an integer, or too large for the trick
+        return np.rint(value)
+    return (value + ROUNDING_SHIFT) - ROUNDING_SHIFT
 
 
 @njit(cache=True)
@@ -332,3 +342,29 @@ def season_statistics(
             defaulted_count += 1
         written_off_total += written_off[i]
     return active, defaulted_count, written_off_total
+
+
+@njit(cache=True)
+def reference_season(
+    z: np.ndarray, cv: float, consumption_share: float, output_now: np.ndarray,
+    next_price_now: np.ndarray, level: np.ndarray, cash: np.ndarray,
+    output_per_season: np.ndarray, next_price: np.ndarray, consumption: np.ndarray,
+    track_consumption: bool,
+) -> None:
+    """One season of the reference ladder, farmer by farmer, with exactly the operations of
+    `alianza.ladder.reference._simulate_block`'s NumPy path, in the same order."""
+    for i in range(z.shape[0]):
+        multiple = 1.0 + z[i] * cv
+        if multiple < 0.0:
+            multiple = 0.0  # return clipped at -100%
+        margin = round_half_even((output_now[i] * multiple) * 100.0)
+        consumed = round_half_even(margin * consumption_share)
+        if track_consumption:
+            consumption[i] += consumed
+        cash[i] += margin - consumed
+        if cash[i] >= next_price_now[i]:
+            cash[i] -= next_price_now[i]
+            new_level = level[i] + 1
+            level[i] = new_level
+            output_now[i] = output_per_season[new_level]
+            next_price_now[i] = next_price[new_level]
