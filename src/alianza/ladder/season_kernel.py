@@ -193,11 +193,25 @@ def settle_and_buy(
             for k in range(kits):
                 if owned[k, i] > 0:
                     produces[product[k]] = True
-            # Eligibility of each kit this round (independent of its kind).
+            # Eligibility of each kit this round (independent of its kind); cheapest tests first.
             for k in range(kits):
                 eligible[k] = False
                 borrows[k] = False
-                if owned[k, i] >= cap[k]:
+                units_k = owned[k, i]
+                if units_k >= cap[k]:
+                    continue
+                price = price_cents[k]
+                wants_credit = False
+                if use_credit and credit_principal[k] > 0:
+                    short = investable < price
+                    wants_credit = credit_open and short
+                    if short and not (
+                        wants_credit and investable >= price - credit_principal[k]
+                    ):
+                        continue
+                elif investable < price:
+                    continue
+                if not absorbs[product[k], market]:
                     continue
                 ok = True
                 for position in range(prerequisite_count[k]):
@@ -218,19 +232,7 @@ def settle_and_buy(
                         continue
                     if not labour_days[k] <= labour_free:
                         continue
-                if not absorbs[product[k], market]:
-                    continue
-                price = price_cents[k]
-                if use_credit and credit_principal[k] > 0:
-                    short = investable < price
-                    wants_credit = credit_open and short
-                    if short and not (
-                        wants_credit and investable >= price - credit_principal[k]
-                    ):
-                        continue
-                    borrows[k] = wants_credit
-                elif investable < price:
-                    continue
+                borrows[k] = wants_credit
                 eligible[k] = True
             chosen = -1
             borrow = False
@@ -323,7 +325,7 @@ def season_statistics(
             cell_poverty[cell] += 1
         if commercial[i]:
             cell_commercial[cell] += 1
-        per_person = np.int64(np.rint(margin[i] / (household_size[i] * days)))
+        per_person = np.int64(round_half_even(margin[i] / (household_size[i] * days)))
         if per_person < 0:
             income_bin = 0
         else:
@@ -333,7 +335,17 @@ def season_statistics(
         if cash[i] <= 0:
             cash_count[0] += 1
         else:
-            cash_count[1 + np.searchsorted(cash_thresholds, cash[i], side="right")] += 1
+            # The bin is 1 + #(thresholds <= cash): guess it from log10, then correct the guess
+            # against the same table the NumPy path searches, so both agree exactly.
+            value = cash[i]
+            guess = int(100.0 * np.log10(value))
+            last = cash_thresholds.shape[0]
+            guess = max(0, min(guess, last))
+            while guess > 0 and cash_thresholds[guess - 1] > value:
+                guess -= 1
+            while guess < last and cash_thresholds[guess] <= value:
+                guess += 1
+            cash_count[1 + guess] += 1
         for k in range(kits):
             kits_owned[k] += owned[k, i]
         if loan_balance[i] > 0:
