@@ -19,7 +19,7 @@ from .test_simulation import assert_same_results
 def client():  # type: ignore[no-untyped-def]
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as cluster, distributed.Client(cluster) as dask_client:
         yield dask_client
 
@@ -65,3 +65,20 @@ def test_simulate_command_rejects_bad_scenario(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["simulate", str(path)])
     assert result.exit_code == 2
     assert "catalogue" in result.stderr
+
+
+def test_simulate_command_with_two_worker_processes(tmp_path: Path, districts_path: Path
+                                                    ) -> None:
+    from alianza.cli import app
+
+    out = tmp_path / "out"
+    arguments = ["simulate", str(districts_path), "--farmers", "1200", "--seasons", "4",
+                 "--chunk", "300", "--no-charts"]
+    result = CliRunner().invoke(app, [*arguments, "--workers", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    local = CliRunner().invoke(app, [*arguments, "--out", str(tmp_path / "local")])
+    assert local.exit_code == 0, local.output
+    assert pq.read_table(out / "farmers.parquet").equals(
+        pq.read_table(tmp_path / "local" / "farmers.parquet"))
+    assert pq.read_table(out / "seasons.parquet").equals(
+        pq.read_table(tmp_path / "local" / "seasons.parquet"))

@@ -225,3 +225,25 @@ def test_population_from_csv(tmp_path: Path, districts_path: Path) -> None:
     assert int(result.cell_farmers[0][[4, 5, 6, 7]].sum()) == 60  # female
     assert result.accounting_totals["start_cash_cents"] == sum(
         (5 + f % 30) * 100 for f in range(120))
+
+
+def test_population_from_parquet_matches_csv(tmp_path: Path, districts_path: Path) -> None:
+    import pyarrow as pa
+
+    table = pa.table({
+        "market": [f % 60 for f in range(90)],
+        "cash_usd": [10.0 + f for f in range(90)],
+        "household_size": [1 + f % 6 for f in range(90)],
+    })
+    pq.write_table(table, tmp_path / "farmers.parquet")
+    with open(tmp_path / "farmers.csv", "w") as handle:
+        handle.write("market,cash_usd,household_size\n")
+        for row in table.to_pylist():
+            handle.write(f"{row['market']},{row['cash_usd']},{row['household_size']}\n")
+    base = with_overrides(load_scenario(districts_path), seasons=3)
+    results = []
+    for name in ("farmers.parquet", "farmers.csv"):
+        population = base.population.model_copy(update={"file": str(tmp_path / name)})
+        results.append(run_local(base.model_copy(update={"population": population})))
+    assert_same_results(*results)
+    assert int(results[0].cell_farmers[0].sum()) == 90

@@ -9,6 +9,7 @@ chunk it is simulated in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +111,13 @@ def generate_markets(scenario: Scenario, first_market: int, last_market: int) ->
 
 
 def read_population_table(path: str) -> pa.Table:
-    """Read a farmers file (CSV or Parquet), stably sorted by market."""
+    """Read a farmers file (CSV or Parquet), stably sorted by market (cached per process)."""
+    file_path = Path(path)
+    return _read_population_table(str(file_path.resolve()), file_path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _read_population_table(path: str, modified_ns: int) -> pa.Table:
     file_path = Path(path)
     if file_path.suffix.lower() == ".parquet":
         table = pq.read_table(file_path)
@@ -154,12 +161,3 @@ def farmers_from_table(
                 setattr(generated, flag, columns[flag].astype(bool))
         parts.append(generated)
     return concatenate(parts)
-
-
-def population_size(scenario: Scenario) -> int:
-    """Total number of farmers the scenario simulates."""
-    if scenario.population.file is not None:
-        return int(pq.read_metadata(scenario.population.file).num_rows) if str(
-            scenario.population.file
-        ).endswith(".parquet") else read_population_table(scenario.population.file).num_rows
-    return scenario.population.farmers

@@ -336,5 +336,5 @@ def local_cluster(workers: int) -> Any:
     }
     with dask.config.set(settings):
         return LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
