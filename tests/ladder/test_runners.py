@@ -82,3 +82,23 @@ def test_simulate_command_with_two_worker_processes(tmp_path: Path, districts_pa
         pq.read_table(tmp_path / "local" / "farmers.parquet"))
     assert pq.read_table(out / "seasons.parquet").equals(
         pq.read_table(tmp_path / "local" / "seasons.parquet"))
+
+
+def test_bad_scenario_lists_every_problem_with_field_paths(tmp_path: Path, catalogue_path: Path
+                                                           ) -> None:
+    from alianza.cli import app
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        f"name: bad\ncatalogue: {catalogue_path}\nseasons: 0\n"
+        "population: {farmers: -5, starting_kits: {ghost_kit: 1}}\n"
+        "policy: {consumption_share: 0.9, savings_share: 0.5}\n"
+        "markets: {reference_supply_per_farmer: {rice: 10}}\n"
+    )
+    result = CliRunner().invoke(app, ["simulate", str(path)])
+    assert result.exit_code == 2
+    for expected in ("seasons: must be >= 1", "population.farmers: must be >= 1",
+                     "policy: consumption_share + savings_share must be <= 1",
+                     "population.starting_kits.ghost_kit: unknown kit",
+                     "markets.reference_supply_per_farmer.rice: unknown product"):
+        assert expected in result.stderr

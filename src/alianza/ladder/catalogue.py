@@ -221,7 +221,7 @@ def pydantic_problems(error: ValidationError, raw: Any, prefix: str = "") -> lis
             parts.append(f"[{part}]" if isinstance(part, int) else str(part))
             position += 1
         path = prefix + ".".join(parts).replace(".[", "[")
-        message = str(item["msg"])
+        message = str(item["msg"]).removeprefix("Value error, ")
         if message.startswith("Input should be greater than or equal to"):
             message = "must be >= " + message.rsplit(" ", 1)[-1]
         elif message.startswith("Input should be greater than"):

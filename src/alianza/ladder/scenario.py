@@ -154,25 +154,6 @@ class Scenario(StrictModel):
     shocks: Shocks = Shocks()
     outputs: Outputs = Outputs()
 
-    @model_validator(mode="after")
-    def _references_known(self) -> Scenario:
-        kit_ids = {kit.id for kit in self.catalogue.kits}
-        product_ids = {product.id for product in self.catalogue.products}
-        for kit_id in self.population.starting_kits:
-            if kit_id not in kit_ids:
-                raise ValueError(f"population.starting_kits: unknown kit {kit_id!r}")
-        for product_id in self.markets.reference_supply_per_farmer:
-            if product_id not in product_ids:
-                raise ValueError(
-                    f"markets.reference_supply_per_farmer: unknown product {product_id!r}"
-                )
-        for kit in self.catalogue.kits:
-            if kit.seasons_to_first_harvest >= kit.life_seasons:
-                raise ValueError(
-                    f"catalogue.kits ({kit.id}): seasons_to_first_harvest must be < life_seasons"
-                )
-        return self
-
     @property
     def market_count(self) -> int:
         """Number of local markets: districts x markets_per_district."""
@@ -198,9 +179,41 @@ def validate_scenario(raw: Any, base_dir: Path, source: str = "scenario") -> Sce
         problems.extend(
             Problem("catalogue." + p.path, p.reason) for p in ladder_problems(raw.get("catalogue"))
         )
+        problems.extend(reference_problems(raw))
     if problems or scenario is None:
         raise CatalogueError(source, problems)
     return scenario
+
+
+def reference_problems(raw: dict[str, Any]) -> list[Problem]:
+    """Names the scenario uses that its catalogue does not define, and impossible kit timing."""
+    def section(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    catalogue = section(raw.get("catalogue"))
+    kits = [k for k in catalogue.get("kits") or [] if isinstance(k, dict)]
+    products = [p for p in catalogue.get("products") or [] if isinstance(p, dict)]
+    kit_ids = {kit.get("id") for kit in kits}
+    product_ids = {product.get("id") for product in products}
+    problems = []
+    population = section(raw.get("population"))
+    for kit_id in section(population.get("starting_kits")):
+        if kit_id not in kit_ids:
+            problems.append(Problem(f"population.starting_kits.{kit_id}", "unknown kit"))
+    markets = section(raw.get("markets"))
+    for product_id in section(markets.get("reference_supply_per_farmer")):
+        if product_id not in product_ids:
+            problems.append(
+                Problem(f"markets.reference_supply_per_farmer.{product_id}", "unknown product")
+            )
+    for index, kit in enumerate(kits):
+        delay, life = kit.get("seasons_to_first_harvest", 0), kit.get("life_seasons")
+        if isinstance(delay, int) and isinstance(life, int) and delay >= life:
+            problems.append(Problem(
+                f"catalogue.kits[{index}] ({kit.get('id')}).seasons_to_first_harvest",
+                "must be < life_seasons",
+            ))
+    return problems
 
 
 def load_scenario(path: str | Path) -> Scenario:
