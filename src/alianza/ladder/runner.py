@@ -66,11 +66,13 @@ def chunk_farmers(scenario: Scenario, first_market: int, last_market: int) -> Fa
 
 
 def run_chunk(
-    scenario: Scenario, first_market: int, last_market: int, compiled: bool | None = None
+    scenario: Scenario, first_market: int, last_market: int, compiled: bool | None = None,
+    keep_farmers: bool = True,
 ) -> ChunkResult:
     """Simulate one chunk of markets and return its statistics and farmer rows.
 
     ``compiled``: numba kernel or NumPy (default: numba when installed); identical results.
+    ``keep_farmers``: return the farmers' rows (else only their accounting totals).
     """
     farmers = chunk_farmers(scenario, first_market, last_market)
     kits = KitTable.from_scenario(scenario)
@@ -142,7 +144,10 @@ def run_chunk(
         weather=recorder.weather,
         first_commercial_hist=np.bincount(first_commercial, minlength=seasons + 1),
         first_poverty_exit_hist=np.bincount(first_poverty, minlength=seasons + 1),
-        farmer_columns=columns,
+        accounting_totals={
+            name: int(columns[name].sum()) for name in ResultMerger.ACCOUNTING_FIELDS
+        },
+        farmer_columns=columns if keep_farmers else {},
     )
 
 
@@ -219,7 +224,7 @@ class ResultMerger:
         self.market_farmers[markets] = result.market_farmers
         self.weather = result.weather
         for name in self.ACCOUNTING_FIELDS:
-            self.accounting[name] += int(result.farmer_columns[name].sum())
+            self.accounting[name] += result.accounting_totals[name]
         if self.out_dir is not None:
             self.pending[index] = pa.table(result.farmer_columns)
             self._write_ready()
@@ -262,7 +267,7 @@ def run_local(
     chunks = plan_chunks(farmers_per_market(scenario), farmers_per_chunk)
     merger = ResultMerger(scenario, chunks, out_dir)
     for index, (first, last) in enumerate(chunks):
-        result = run_chunk(scenario, first, last)
+        result = run_chunk(scenario, first, last, keep_farmers=out_dir is not None)
         merger.add(index, result)
         if progress is not None:
             progress(int(result.market_farmers.sum()))
@@ -298,7 +303,8 @@ def run_dask(
             index, (first, last) = next(queue)
         except StopIteration:
             return
-        future = client.submit(run_chunk, scenario_future, first, last, pure=False)
+        future = client.submit(run_chunk, scenario_future, first, last, None,
+                               out_dir is not None, pure=False)
         index_of[future.key] = index
         completed.add(future)
 

@@ -87,7 +87,8 @@ class ChunkResult:
     weather: np.ndarray  # int64 [T, D] (identical in every chunk)
     first_commercial_hist: np.ndarray  # int64 [T + 1] (last = never)
     first_poverty_exit_hist: np.ndarray  # int64 [T + 1]
-    farmer_columns: dict[str, np.ndarray]
+    accounting_totals: dict[str, int]  # sums over the chunk's farmers, cents
+    farmer_columns: dict[str, np.ndarray]  # empty unless the farmers' rows were asked for
 
 
 class SeasonRecorder:
