@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alianza.ladder.catalogue import Catalogue
+from alianza.ladder.kits import KitTable
+from alianza.ladder.markets import clear_markets
 from alianza.ladder.runner import plan_chunks, run_chunk, run_local
 from alianza.ladder.scenario import Scenario, load_scenario, with_overrides
-from alianza.ladder.simulation import KitTable, clear_markets
 
 ACCOUNTING = ("start_cash_cents", "margins_cents", "credit_cents", "purchases_cents",
               "consumption_cents", "repayments_cents", "end_cash_cents")

@@ -20,7 +20,8 @@ import numpy as np
 from alianza.ladder.catalogue import Catalogue
 from alianza.ladder.population import Farmers
 from alianza.ladder.scenario import Distribution, Policy, Population, Scenario, Shocks
-from alianza.ladder.simulation import ChunkState, simulate_chunk
+from alianza.ladder.simulation import simulate_chunk
+from alianza.ladder.state import ChunkState
 from alianza.ladder.statistics import SeasonRecorder
 
 

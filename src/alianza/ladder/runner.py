@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from alianza.ladder.kits import KitTable
 from alianza.ladder.population import (
     Farmers,
     farmers_from_table,
@@ -26,7 +27,7 @@ from alianza.ladder.population import (
     read_population_table,
 )
 from alianza.ladder.scenario import Scenario
-from alianza.ladder.simulation import KitTable, simulate_chunk
+from alianza.ladder.simulation import simulate_chunk
 from alianza.ladder.statistics import ChunkResult, SeasonRecorder
 
 DEFAULT_FARMERS_PER_CHUNK = 50_000

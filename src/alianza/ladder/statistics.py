@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from alianza.ladder.simulation import ChunkState
+    from alianza.ladder.state import ChunkState
 
 INCOME_BIN_CENTS = 5
 INCOME_BINS = 2002
