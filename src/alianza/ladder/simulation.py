@@ -50,6 +50,7 @@ from alianza.ladder.streams import (
     stream_key,
 )
 
+
 def simulate_chunk(
     scenario: Scenario,
     farmers: Farmers,
