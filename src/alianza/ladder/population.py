@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from alianza.ladder.scenario import Distribution, Scenario
+from alianza.ladder.scenario import Distribution, GroupName, Scenario
 from alianza.ladder.streams import POPULATION, season_generator, stream_key
 
 POPULATION_FILE_COLUMNS = {
@@ -79,6 +79,17 @@ def generate_market(scenario: Scenario, market: int, size: int, first_id: int) -
     land = draw(population.land_m2, generator, size)
     household = draw(population.household_size, generator, size)
     uniforms = generator.random((3, size))
+    female = uniforms[0] < population.female_share
+    youth = uniforms[1] < population.youth_share
+    minority = uniforms[2] < population.minority_share
+    groups: tuple[tuple[GroupName, np.ndarray], ...] = (
+        ("female", female), ("youth", youth), ("minority", minority)
+    )
+    for name, members in groups:
+        factors = population.group_factors.get(name)
+        if factors is not None:
+            cash = np.where(members, cash * factors.cash, cash)
+            land = np.where(members, land * factors.land, land)
     return Farmers(
         farmer_id=np.arange(first_id, first_id + size, dtype=np.int64),
         market=np.full(size, market, dtype=np.int64),
@@ -87,9 +98,9 @@ def generate_market(scenario: Scenario, market: int, size: int, first_id: int) -
         cash_cents=np.rint(np.maximum(cash, 0.0) * 100.0).astype(np.int64),
         land_m2=np.maximum(land, 0.0),
         household_size=np.maximum(np.rint(household), 1).astype(np.int64),
-        female=uniforms[0] < population.female_share,
-        youth=uniforms[1] < population.youth_share,
-        minority=uniforms[2] < population.minority_share,
+        female=female,
+        youth=youth,
+        minority=minority,
     )
 
 

@@ -41,6 +41,16 @@ class Distribution(StrictModel):
     mean: float = Field(default=5.0, ge=1)
 
 
+GroupName = Literal["female", "youth", "minority"]
+
+
+class GroupFactors(StrictModel):
+    """Multipliers on the starting cash and land drawn for farmers of a group."""
+
+    cash: float = Field(default=1.0, ge=0)
+    land: float = Field(default=1.0, ge=0)
+
+
 class Population(StrictModel):
     """Who the farmers are and where they live."""
 
@@ -56,6 +66,11 @@ class Population(StrictModel):
     female_share: float = Field(default=0.5, ge=0, le=1)
     youth_share: float = Field(default=0.3, ge=0, le=1)
     minority_share: float = Field(default=0.1, ge=0, le=1)
+    group_factors: dict[GroupName, GroupFactors] = Field(
+        default_factory=dict,
+        description="Starting cash and land of female, young or minority farmers relative to "
+        "the others (multipliers, applied one after another to members of several groups).",
+    )
     starting_kits: dict[str, int] = Field(
         default_factory=dict, description="Kit units every farmer owns at the start (new)."
     )
