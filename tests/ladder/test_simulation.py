@@ -248,3 +248,20 @@ def test_population_from_parquet_matches_csv(tmp_path: Path, districts_path: Pat
         results.append(run_local(base.model_copy(update={"population": population})))
     assert_same_results(*results)
     assert int(results[0].cell_farmers[0].sum()) == 90
+
+
+def test_group_factors_scale_starting_cash_and_land(districts_path: Path) -> None:
+    from alianza.ladder.population import generate_markets
+
+    base = with_overrides(load_scenario(districts_path), farmers=6000)
+    plain = base.model_copy(update={
+        "population": base.population.model_copy(update={"group_factors": {}})})
+    with_factors = generate_markets(base, 0, base.market_count)
+    without = generate_markets(plain, 0, plain.market_count)
+    assert np.array_equal(with_factors.female, without.female)  # same draws, only scaled
+    only_female = with_factors.female & ~with_factors.youth & ~with_factors.minority
+    factors = base.population.group_factors["female"]
+    assert np.allclose(with_factors.land_m2[only_female],
+                       without.land_m2[only_female] * factors.land)
+    others = ~(with_factors.female | with_factors.youth | with_factors.minority)
+    assert np.array_equal(with_factors.cash_cents[others], without.cash_cents[others])
