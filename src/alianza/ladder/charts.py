@@ -75,13 +75,17 @@ def growth_plan_chart(plan: GrowthPlan, path: Path) -> None:
     bottom.axhline(plan.commercial_threshold_usd_per_day, color="green", linestyle=":",
                    label="commercial threshold")
     seen: set[str] = set()
+    labels = 0
     for row in plan.rows:
         new_kits = [kit for kit in row.bought if kit not in seen]
         seen.update(row.bought)
         if new_kits:  # label only the first purchase of each kit type: the ladder's steps
-            bottom.annotate("first " + ", ".join(dict.fromkeys(new_kits)),
-                            (row.season, row.income_usd_per_day), fontsize=7, rotation=30,
-                            xytext=(-4, 10), textcoords="offset points")
+            # Staggered heights so that labels of consecutive seasons do not overlap.
+            bottom.annotate("+ " + ", ".join(dict.fromkeys(new_kits)),
+                            (row.season, row.income_usd_per_day), fontsize=7,
+                            xytext=(-6, 12 + 14 * (labels % 3)), textcoords="offset points",
+                            ha="right", arrowprops={"arrowstyle": "-", "lw": 0.5})
+            labels += 1
     bottom.xaxis.get_major_locator().set_params(integer=True)
     bottom.set_ylabel("kit income, USD per day (household)")
     bottom.set_xlabel("season")
