@@ -49,11 +49,15 @@ def test_simulate_command_writes_parquet_and_summary(tmp_path: Path, reference_p
     assert summary["accounting_balances"] is True
     assert set(summary["reference_ladder"]) == {"mean_level", "share_at_top_level",
                                                 "mean_cash_usd"}
-    for name in ("farmers", "seasons", "markets", "districts"):
+    for name in ("farmers", "seasons", "markets", "districts", "distributions"):
         assert pq.read_table(out / f"{name}.parquet").num_rows > 0
     seasons = pq.read_table(out / "seasons.parquet").to_pylist()
     assert {row["group"] for row in seasons} >= {"all", "female", "youth", "minority"}
     assert (out / "income_fan.png").stat().st_size > 1000
+    distributions = pq.read_table(out / "distributions.parquet").to_pylist()
+    last_income = [row for row in distributions
+                   if row["season"] == 19 and row["measure"] == "income_per_person_day"]
+    assert sum(row["farmers"] for row in last_income) == 3000
     assert "reference: mean level" in result.stdout
 
 

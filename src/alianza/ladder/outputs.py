@@ -7,6 +7,7 @@ Files written to the output folder:
 - ``markets.parquet``: one row per (season, market): weather, supply and price per product,
   kits bought per kit (the demand suppliers saw);
 - ``districts.parquet``: one row per (season, district), aggregated from its markets;
+- ``distributions.parquet``: the histograms of income per person per day and of cash;
 - ``summary.json``: headline indicators, time to commercial, accounting totals.
 """
 
@@ -182,6 +183,40 @@ def district_table(result: SimulationResult) -> pa.Table:
     return pa.table(columns)
 
 
+def distribution_table(result: SimulationResult) -> pa.Table:
+    """One row per (season, measure, non-empty bin): the full histograms behind the percentiles.
+
+    Measures: ``income_per_person_day`` (USD, 5-cent bins; the first bin holds all negative
+    incomes) and ``cash`` (USD, logarithmic bins; the first holds cash <= 0).
+    """
+    income_lower, income_upper = income_edges_usd()
+    income_lower = income_lower.copy()
+    income_lower[0] = -np.inf
+    cash_bins = np.arange(result.cash_hist_count.shape[1])
+    cash_lower = cash_bin_lower_edge_usd(cash_bins)
+    cash_lower[0] = -np.inf
+    cash_upper = np.append(cash_lower[1:], np.inf)
+    cash_upper[0] = 0.0
+    income_upper = income_upper.copy()
+    income_upper[-1] = np.inf
+    columns: dict[str, list[Any]] = {
+        "season": [], "measure": [], "lower_usd": [], "upper_usd": [], "farmers": []
+    }
+    for season in range(result.scenario.seasons):
+        for measure, counts, lower, upper in (
+            ("income_per_person_day", result.income_hist_count[season], income_lower,
+             income_upper),
+            ("cash", result.cash_hist_count[season], cash_lower, cash_upper),
+        ):
+            for index in np.flatnonzero(counts):
+                columns["season"].append(season)
+                columns["measure"].append(measure)
+                columns["lower_usd"].append(float(lower[index]))
+                columns["upper_usd"].append(float(upper[index]))
+                columns["farmers"].append(int(counts[index]))
+    return pa.table(columns)
+
+
 def reference_indicators(result: SimulationResult) -> dict[str, float] | None:
     """Mean level, share at the top level and mean cash, if the scenario is a reference ladder."""
     try:
@@ -263,6 +298,7 @@ def write_outputs(result: SimulationResult, out_dir: Path, charts: bool = True) 
     pq.write_table(season_table(result), out_dir / "seasons.parquet")
     pq.write_table(market_table(result), out_dir / "markets.parquet")
     pq.write_table(district_table(result), out_dir / "districts.parquet")
+    pq.write_table(distribution_table(result), out_dir / "distributions.parquet")
     document = summary(result)
     (out_dir / "summary.json").write_text(json.dumps(_clean(document), indent=2))
     if charts:
