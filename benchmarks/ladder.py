@@ -135,7 +135,7 @@ def main() -> None:
         with local_cluster(workers) as cluster, Client(cluster) as client:
             run_dask(with_overrides(dask_scenario, farmers=2000), client)  # warm-up
             started = time.perf_counter()
-            run_dask(dask_scenario, client, farmers_per_chunk=25_000)
+            run_dask(dask_scenario, client, farmers_per_chunk=50_000)
             rates[workers] = dask_fs / (time.perf_counter() - started)
         print(f"  dask, {workers} worker(s): {rates[workers] / 1e6:8.2f} M farmer-seasons/s "
               f"({dask_scenario.population.farmers:,} farmers)")
