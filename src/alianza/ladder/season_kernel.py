@@ -118,8 +118,6 @@ def settle_and_buy(
     """Margins, instalments, consumption, indicators and purchases of every farmer."""
     kits, n = owned.shape
     produces = np.zeros(product_count, dtype=np.bool_)
-    eligible = np.zeros(kits, dtype=np.bool_)
-    borrows = np.zeros(kits, dtype=np.bool_)
     for i in range(n):
         market = local_market[i]
         # 3. Margin: revenue in whole cents (rint) less operating costs.
@@ -193,12 +191,25 @@ def settle_and_buy(
             for k in range(kits):
                 if owned[k, i] > 0:
                     produces[product[k]] = True
-            # Eligibility of each kit this round (independent of its kind); cheapest tests first.
-            for k in range(kits):
-                eligible[k] = False
-                borrows[k] = False
-                units_k = owned[k, i]
-                if units_k >= cap[k]:
+            # Scan (kind, kit) pairs in the policy's order. A kit has exactly one kind for a
+            # farmer's state, so its (costlier) eligibility is checked at most once a round, and
+            # only until the first eligible kit is found.
+            chosen = -1
+            borrow = False
+            for position in range(order_kit.shape[0]):
+                k = order_kit[position]
+                kind = order_kind[position]
+                replaced = replaces[k]
+                upgrade = replaced >= 0 and owned[replaced, i] > 0
+                if kind == UPGRADE:
+                    if not upgrade:
+                        continue
+                else:
+                    if upgrade:
+                        continue
+                    if (kind == MORE_OF_SAME) != produces[product[k]]:
+                        continue
+                if owned[k, i] >= cap[k]:
                     continue
                 price = price_cents[k]
                 wants_credit = False
@@ -214,13 +225,12 @@ def settle_and_buy(
                 if not absorbs[product[k], market]:
                     continue
                 ok = True
-                for position in range(prerequisite_count[k]):
-                    if owned[prerequisite_list[k, position], i] <= 0:
+                for entry in range(prerequisite_count[k]):
+                    if owned[prerequisite_list[k, entry], i] <= 0:
                         ok = False
                         break
                 if not ok:
                     continue
-                replaced = replaces[k]
                 if replaced >= 0:
                     freed = min(owned[replaced, i], replaces_units[k])
                     if not land_m2[k] - freed * land_m2[replaced] <= land_free:
@@ -232,27 +242,8 @@ def settle_and_buy(
                         continue
                     if not labour_days[k] <= labour_free:
                         continue
-                borrows[k] = wants_credit
-                eligible[k] = True
-            chosen = -1
-            borrow = False
-            for position in range(order_kit.shape[0]):
-                k = order_kit[position]
-                if not eligible[k]:
-                    continue
-                kind = order_kind[position]
-                replaced = replaces[k]
-                upgrade = replaced >= 0 and owned[replaced, i] > 0
-                if kind == UPGRADE:
-                    if not upgrade:
-                        continue
-                else:
-                    if upgrade:
-                        continue
-                    if (kind == MORE_OF_SAME) != produces[product[k]]:
-                        continue
                 chosen = k
-                borrow = borrows[k]
+                borrow = wants_credit
                 break
             if chosen < 0:
                 break
