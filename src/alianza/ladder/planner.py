@@ -14,6 +14,7 @@ The planner runs the population simulator itself (same rules, same code):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -77,8 +78,8 @@ class GrowthPlan:
 class TraceRecorder(SeasonRecorder):
     """A recorder that also keeps every farmer's cash, margin, kits and purchases each season."""
 
-    def __init__(self, seasons: int, kits: int, **kwargs: object):
-        super().__init__(seasons=seasons, kits=kits, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
         self.cash_trace: list[np.ndarray] = []
         self.margin_trace: list[np.ndarray] = []
         self.owned_trace: list[np.ndarray] = []
@@ -86,9 +87,21 @@ class TraceRecorder(SeasonRecorder):
         self.loan_trace: list[np.ndarray] = []
         self._previous_bought: np.ndarray | None = None
 
-    def record(self, season: int, state: ChunkState, margin: np.ndarray,  # type: ignore[override]
-               **kwargs: np.ndarray) -> None:
-        super().record(season=season, state=state, margin=margin, **kwargs)
+    def record(
+        self,
+        season: int,
+        state: ChunkState,
+        margin: np.ndarray,
+        above_poverty: np.ndarray,
+        commercial: np.ndarray,
+        supply: np.ndarray,
+        prices: np.ndarray,
+        bought: np.ndarray,
+        retired: np.ndarray,
+        weather: np.ndarray,
+    ) -> None:
+        super().record(season, state, margin, above_poverty, commercial, supply, prices, bought,
+                       retired, weather)
         self.cash_trace.append(state.cash.copy())
         self.margin_trace.append(margin.copy())
         self.owned_trace.append(state.owned.copy())
