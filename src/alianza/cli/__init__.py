@@ -2,6 +2,7 @@
 
 import typer
 
+from alianza.cli.kits import kits_app, simulate
 from alianza.cli.plan import plan_app
 
 app = typer.Typer(
@@ -11,3 +12,5 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(plan_app, name="plan")
+app.add_typer(kits_app, name="kits")
+app.command("simulate")(simulate)
