@@ -3,6 +3,7 @@
 import typer
 
 from alianza.cli.db import db_app
+from alianza.cli.kits import kits_app, simulate
 from alianza.cli.plan import plan_app
 
 app = typer.Typer(
@@ -12,4 +13,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(plan_app, name="plan")
+app.add_typer(kits_app, name="kits")
+app.command("simulate")(simulate)
 app.add_typer(db_app, name="db")

@@ -1,0 +1,405 @@
+"""The appraisal of one plan: every figure RuralInvest gives, and what goes beyond it.
+
+`evaluate(plan)` returns a `ProjectAppraisal` for a project and a `ProfileAppraisal` for
+a profile; `to_dict()` gives the report in the shape of the reference files
+(`tests/appraisal/cases/*.expected.yaml`), money to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from alianza.appraisal.batch import evaluate_lines
+from alianza.appraisal.cashflow import (
+    COMPONENTS,
+    IS_COST,
+    CashFlowTable,
+    by_year,
+    cash_flow_table,
+    flow_lines,
+    grant_flows,
+    units_produced,
+)
+from alianza.appraisal.indicators import Irr, irr
+from alianza.appraisal.loans import LoanYear, loan_schedule
+from alianza.appraisal.money import round_cents
+from alianza.appraisal.plan import Plan, PlanError
+from alianza.appraisal.sensitivity import (
+    Risk,
+    RiskOptions,
+    SensitivityRow,
+    risk,
+    sensitivity_table,
+    switching_values,
+)
+from alianza.appraisal.working_capital import WorkingCapital, working_capital
+
+NO_RISK = RiskOptions()  # no risk analysis
+
+# Working time in a person-year, by unit of labour (RuralInvest's: 288 days, 48 weeks,
+# 12 months); hours at 8 a day.
+PERSON_YEAR = {
+    "hour": 288 * 8,
+    "day": 288,
+    "week": 48,
+    "month": 12,
+    "year": 1,
+    "person-year": 1,
+}
+
+
+def cents(value: float) -> float:
+    return float(round_cents(value))
+
+
+def _person_years(unit: str) -> float | None:
+    """Units of work in a person-year, for a labour unit written as people write it
+    ("day", "days", "person-day", "man-days", "Month" ...); None if it is not a time."""
+    key = unit.strip().lower().replace("_", "-").replace(" ", "-")
+    for prefix in ("person-", "man-", "work"):
+        key = key.removeprefix(prefix)
+    key = key.removesuffix("s") if key not in PERSON_YEAR else key
+    return PERSON_YEAR.get(key)
+
+
+@dataclass(frozen=True)
+class InvestmentSummary:
+    total: float
+    own_contribution: float
+    grants: float
+    grants_by_donor: dict[str, float]
+
+    @classmethod
+    def of(cls, plan: Plan) -> InvestmentSummary:
+        by_donor: dict[str, float] = {}
+        for item in plan.investments:
+            if item.grant:
+                by_donor["(donor not named)"] = by_donor.get("(donor not named)", 0.0) + item.grant
+            for donor, amount in item.grants.items():
+                by_donor[donor] = by_donor.get(donor, 0.0) + amount
+        return cls(
+            total=cents(sum(item.cost for item in plan.investments)),
+            own_contribution=cents(sum(item.own_contribution for item in plan.investments)),
+            grants=cents(sum(item.total_grant for item in plan.investments)),
+            grants_by_donor={donor: cents(amount) for donor, amount in by_donor.items()},
+        )
+
+
+def employment(plan: Plan, warnings: list[str]) -> float:
+    """Person-years of work: labour of the investment, operating labour at full
+    production (the last year) and staff among general costs; labour in units with no
+    conversion to person-years is left out, with a warning."""
+    horizon = plan.horizon
+    total = 0.0
+
+    def add(days_or_units: float, unit: str, where: str) -> None:
+        nonlocal total
+        per_year = _person_years(unit)
+        if per_year is None:
+            warnings.append(
+                f"{where}: unit {unit!r} has no conversion to person-years; not counted in employment"
+            )
+        else:
+            total += days_or_units / per_year
+
+    for i, item in enumerate(plan.investments):
+        if item.kind == "labour":
+            add(item.quantity, item.unit, f"investments[{i}]")
+    for i, activity in enumerate(plan.activities):
+        units = float(units_produced(activity, horizon)[-1])
+        for j, line in enumerate(activity.labour):
+            add(line.quantity * units, line.unit, f"activities[{i}].labour[{j}]")
+    for i, cost in enumerate(plan.general_costs):
+        if cost.staff:
+            add(float(by_year(cost.quantity, horizon)[-1]), cost.unit, f"general_costs[{i}]")
+    return total
+
+
+def beneficiary_summary(plan: Plan) -> dict[str, Any]:
+    b = plan.beneficiaries
+    summary: dict[str, Any] = {"direct": b.direct_total, "indirect": b.indirect_total}
+    for name, group in (("direct", b.direct), ("indirect", b.indirect)):
+        if group is not None:
+            summary[f"{name}_by_group"] = group.model_dump()
+    return summary
+
+
+def _per_beneficiary(amount: float, plan: Plan) -> float | None:
+    count = plan.beneficiaries.direct_total
+    return cents(amount / count) if count else None
+
+
+def _irr_detail(result: Irr) -> dict[str, Any]:
+    return {"status": result.status, "rates": result.rates, "reason": result.reason}
+
+
+def _rate(result: Irr) -> float | None:
+    return None if result.value is None else round(result.value, 6)
+
+
+def _maybe(value: float) -> float | None:
+    return None if not np.isfinite(value) else float(value)
+
+
+@dataclass(frozen=True)
+class ProjectAppraisal:
+    plan: Plan
+    discount_rate: float
+    table: CashFlowTable
+    flows: np.ndarray  # total flows t = 0..N
+    applicant_flows: np.ndarray
+    npv: float
+    applicant_npv: float
+    irr: Irr
+    applicant_irr: Irr
+    benefit_cost_ratio: float | None
+    payback_years: float | None
+    applicant_payback_years: float | None
+    annual_net_income: float
+    residual_value: float
+    investment: InvestmentSummary
+    working_capital: WorkingCapital
+    loans: dict[str, list[LoanYear]]
+    employment_person_years: float
+    investment_per_beneficiary: float | None
+    annual_cost_per_beneficiary: float | None
+    sensitivity: list[SensitivityRow]
+    switching_values: dict[str, float | None]
+    risk: Risk | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def yearly_rows(self) -> list[dict[str, float]]:
+        """The cash-flow table, one row a year of operation, money to the cent."""
+        c = self.table.components
+        columns = {
+            "sales": c["sales"],
+            "own_use": c["own_use"],
+            "salvage": c["salvage"],
+            "residual": c["residual"],
+            "operating": self.table.operating,
+            "general": c["general"],
+            "maintenance": c["maintenance"],
+            "replacements": c["replacements"],
+            "investment": c["investment"],
+            "net": self.table.net,
+        }
+        return [
+            {"year": year + 1, **{name: cents(values[year]) for name, values in columns.items()}}
+            for year in range(self.table.horizon)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        wc = self.working_capital
+        report: dict[str, Any] = {
+            "name": self.plan.name,
+            "stage": "project",
+            "currency": self.plan.currency,
+            "years": self.table.horizon,
+            "discount_rate": self.discount_rate,
+            "investment": {
+                "total": self.investment.total,
+                "own_contribution": self.investment.own_contribution,
+                "grants": self.investment.grants,
+                "grants_by_donor": self.investment.grants_by_donor,
+            },
+            "cash_flow_table": self.yearly_rows(),
+            "cash_flows": {
+                "total": [float(v) for v in self.flows],
+                "applicant": [float(v) for v in self.applicant_flows],
+            },
+            "npv": self.npv,
+            "irr": _rate(self.irr),
+            "irr_detail": _irr_detail(self.irr),
+            "applicant_npv": self.applicant_npv,
+            "applicant_irr": _rate(self.applicant_irr),
+            "applicant_irr_detail": _irr_detail(self.applicant_irr),
+            "benefit_cost_ratio": self.benefit_cost_ratio,
+            "residual_value": self.residual_value,
+            "annual_net_income": self.annual_net_income,
+            "payback_years": self.payback_years,
+            "applicant_payback_years": self.applicant_payback_years,
+            "working_capital": {
+                "amount": wc.amount,
+                "period_months": wc.period_months,
+                "grant": wc.grant,
+                "own": wc.own,
+                "financed": wc.financed,
+                "interest": wc.interest,
+            },
+            "loans": [
+                {
+                    "name": name,
+                    "schedule": [row.__dict__ for row in rows],
+                    "total_interest": cents(sum(row.interest for row in rows)),
+                }
+                for name, rows in self.loans.items()
+            ],
+            "employment_person_years": round(self.employment_person_years, 2),
+            "beneficiaries": beneficiary_summary(self.plan),
+            "investment_per_beneficiary": self.investment_per_beneficiary,
+            "annual_cost_per_beneficiary": self.annual_cost_per_beneficiary,
+            "sensitivity": [row.__dict__ for row in self.sensitivity],
+            "switching_values": self.switching_values,
+            "warnings": self.warnings,
+        }
+        if self.risk is not None:
+            r = self.risk
+            report["risk"] = {
+                "draws": r.options.draws,
+                "seed": r.options.seed,
+                "price_sd": r.options.price_sd,
+                "yield_sd": r.options.yield_sd,
+                "npv_mean": cents(r.npv_mean),
+                "npv_sd": cents(r.npv_sd),
+                "npv_percentiles": {k: cents(v) for k, v in r.npv_percentiles.items()},
+                "probability_negative_npv": r.probability_negative_npv,
+            }
+        return report
+
+
+@dataclass(frozen=True)
+class ProfileAppraisal:
+    """A profile's one typical year at full production."""
+
+    plan: Plan
+    investment: InvestmentSummary
+    income: float
+    operating_costs: float
+    general_costs: float
+    maintenance: float
+    annual_reserve: float  # sum over goods of (unit_cost - salvage) x quantity / life
+    net_after_reserve: float  # income - operating - general - maintenance - reserve
+    years_to_recover: float | None  # investment / (income - operating - general - maintenance)
+    employment_person_years: float
+    investment_per_beneficiary: float | None
+    annual_cost_per_beneficiary: float | None  # (operating + general) / beneficiaries
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.plan.name,
+            "stage": "profile",
+            "currency": self.plan.currency,
+            "investment": self.investment.total,
+            "own_contribution": self.investment.own_contribution,
+            "grants": self.investment.grants,
+            "grants_by_donor": self.investment.grants_by_donor,
+            "income": self.income,
+            "operating_costs": self.operating_costs,
+            "general_costs": self.general_costs,
+            "maintenance": self.maintenance,
+            "annual_reserve": self.annual_reserve,
+            "net_after_reserve": self.net_after_reserve,
+            "years_to_recover": self.years_to_recover,
+            "employment_person_years": round(self.employment_person_years, 2),
+            "beneficiaries": beneficiary_summary(self.plan),
+            "investment_per_beneficiary": self.investment_per_beneficiary,
+            "annual_cost_per_beneficiary": self.annual_cost_per_beneficiary,
+            "warnings": self.warnings,
+        }
+
+
+Appraisal = ProjectAppraisal | ProfileAppraisal
+
+
+def evaluate_profile(plan: Plan) -> ProfileAppraisal:
+    warnings: list[str] = []
+    table = cash_flow_table(plan)
+    c = {name: float(values[0]) for name, values in table.components.items()}
+    income = c["sales"] + c["own_use"]
+    operating = float(table.operating[0])
+    reserve = sum(
+        (item.unit_cost - item.salvage) * item.quantity / item.life_years
+        for item in plan.investments
+        if item.kind == "asset" and item.life_years
+    )
+    investment = InvestmentSummary.of(plan)
+    surplus = income - operating - c["general"] - c["maintenance"]
+    if surplus <= 0:
+        warnings.append(
+            "income does not cover operating and general costs: the investment is never recovered"
+        )
+    return ProfileAppraisal(
+        plan=plan,
+        investment=investment,
+        income=cents(income),
+        operating_costs=cents(operating),
+        general_costs=cents(c["general"]),
+        maintenance=cents(c["maintenance"]),
+        annual_reserve=cents(reserve),
+        net_after_reserve=cents(surplus - reserve),
+        years_to_recover=round(investment.total / surplus, 1) if surplus > 0 else None,
+        employment_person_years=employment(plan, warnings),
+        investment_per_beneficiary=_per_beneficiary(investment.total, plan),
+        annual_cost_per_beneficiary=_per_beneficiary(operating + c["general"], plan),
+        warnings=warnings,
+    )
+
+
+def evaluate_project(
+    plan: Plan, discount_rate: float | None = None, risk_options: RiskOptions = NO_RISK
+) -> ProjectAppraisal:
+    rate = plan.discount_rate if discount_rate is None else discount_rate
+    if rate is None:
+        raise PlanError(
+            plan.name, [("discount_rate", "give one in the plan, or with --discount-rate")]
+        )
+    if rate <= -1:
+        raise PlanError(plan.name, [("discount_rate", "must be greater than -1")])
+    warnings: list[str] = []
+    table = cash_flow_table(plan)
+    c = table.components
+    # The same vectorised path as a batch of plans, so that both give the same figures.
+    lines = flow_lines(table)[None]
+    total = evaluate_lines(lines, IS_COST, rate)
+    grants = np.zeros((1, len(COMPONENTS), table.horizon + 1))
+    grants[0, 0] = grant_flows(table, plan.working_capital.grant)  # added as a benefit line
+    applicant = evaluate_lines(lines + grants, IS_COST, rate)
+    flows, applicant_flows = total.flows[0], applicant.flows[0]
+    paid_back, applicant_paid_back = total.payback_years[0], applicant.payback_years[0]
+    for label, value in (("total", paid_back), ("applicant", applicant_paid_back)):
+        if not np.isfinite(value):
+            warnings.append(
+                f"{label} flows are not paid back within the {plan.horizon}-year horizon"
+            )
+    full_year_costs = float(table.operating[-1] + c["general"][-1])
+    investment = InvestmentSummary.of(plan)
+    return ProjectAppraisal(
+        plan=plan,
+        discount_rate=rate,
+        table=table,
+        flows=flows,
+        applicant_flows=applicant_flows,
+        npv=cents(total.npv[0]),
+        applicant_npv=cents(applicant.npv[0]),
+        irr=irr(flows),
+        applicant_irr=irr(applicant_flows),
+        benefit_cost_ratio=_maybe(round(float(total.benefit_cost_ratio[0]), 4)),
+        payback_years=_maybe(round(float(paid_back), 2)),
+        applicant_payback_years=_maybe(round(float(applicant_paid_back), 2)),
+        annual_net_income=cents(table.net_operating[-1]),
+        residual_value=cents(c["residual"][-1]),
+        investment=investment,
+        working_capital=working_capital(plan),
+        loans={loan.name: loan_schedule(loan) for loan in plan.loans},
+        employment_person_years=employment(plan, warnings),
+        investment_per_beneficiary=_per_beneficiary(investment.total, plan),
+        annual_cost_per_beneficiary=_per_beneficiary(full_year_costs, plan),
+        sensitivity=sensitivity_table(table, rate),
+        switching_values=switching_values(table, rate),
+        risk=risk(table, rate, risk_options) if risk_options.draws else None,
+        warnings=warnings,
+    )
+
+
+def evaluate(
+    plan: Plan, discount_rate: float | None = None, risk_options: RiskOptions = NO_RISK
+) -> Appraisal:
+    """Appraise a plan: a profile's typical year, or a project over its horizon (with the
+    risk analysis when `risk_options.draws` > 0). A profile has no discounting and no risk."""
+    if plan.stage == "profile":
+        return evaluate_profile(plan)
+    return evaluate_project(plan, discount_rate, risk_options)

@@ -1,0 +1,224 @@
+"""`alianza kits ...` (catalogue schema, validation, growth planner) and `alianza simulate`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from alianza.ladder.catalogue import CatalogueError, catalogue_json_schema, load_catalogue
+from alianza.ladder.scenario import Policy, load_scenario, scenario_json_schema, with_overrides
+
+kits_app = typer.Typer(
+    help="Micro-investing kit catalogues: schema, validation, growth planner.",
+    no_args_is_help=True,
+)
+console = Console()
+error_console = Console(stderr=True)
+INVALID_FILE = 2
+
+
+def _report_invalid(error: CatalogueError) -> None:
+    error_console.print(f"[red]{error.source}[/red]: {len(error.problems)} problem(s)")
+    for problem in error.problems:
+        error_console.print(f"  {problem.path}: {problem.reason}", markup=False, highlight=False)
+
+
+@kits_app.command("schema")
+def schema(
+    scenario: Annotated[
+        bool, typer.Option("--scenario", help="Print the scenario file's schema instead.")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of a kit catalogue (or of a scenario) file."""
+    document = scenario_json_schema() if scenario else catalogue_json_schema()
+    typer.echo(json.dumps(document, indent=2))
+
+
+@kits_app.command("validate")
+def validate(catalogue: Annotated[Path, typer.Argument(help="Catalogue file (YAML or JSON).")]
+             ) -> None:
+    """Check a catalogue; list every problem with its field path (exit code 2 if invalid)."""
+    try:
+        loaded = load_catalogue(catalogue)
+    except CatalogueError as error:
+        _report_invalid(error)
+        raise typer.Exit(INVALID_FILE) from None
+    console.print(f"{catalogue}: valid, {len(loaded.kits)} kits, {len(loaded.products)} products")
+
+
+@kits_app.command("plan")
+def plan(
+    catalogue: Annotated[Path, typer.Argument(help="Catalogue file (YAML or JSON).")],
+    cash: Annotated[float, typer.Option(help="Starting cash, USD.")] = 10.0,
+    land: Annotated[float, typer.Option(help="Land available, m2.")] = 2000.0,
+    household: Annotated[int, typer.Option(help="Household size (persons).")] = 5,
+    seasons: Annotated[int, typer.Option(help="Seasons to plan.")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the shocks for the spread.")] = 0,
+    draws: Annotated[int, typer.Option(help="Shock scenarios for the 10th-90th spread.")] = 1000,
+    consumption_share: Annotated[float, typer.Option(help="Share of income consumed.")] = 0.3,
+    max_purchases: Annotated[int, typer.Option(help="Kits bought a season at most.")] = 3,
+    commercial: Annotated[
+        float, typer.Option(help="Commercial threshold, household USD a day.")
+    ] = 20.0,
+    chart: Annotated[Path | None, typer.Option(help="Write a PNG chart here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The expected season-by-season path of one farmer up the kit ladder, with its spread."""
+    from alianza.ladder.planner import PlanOptions, plan_growth
+
+    try:
+        loaded = load_catalogue(catalogue)
+    except CatalogueError as error:
+        _report_invalid(error)
+        raise typer.Exit(INVALID_FILE) from None
+    options = PlanOptions(
+        cash_usd=cash, land_m2=land, household_size=household, seasons=seasons, seed=seed,
+        draws=draws, commercial_threshold_usd_per_day=commercial,
+        policy=Policy(consumption_share=consumption_share, max_purchases_per_season=max_purchases),
+    )
+    result = plan_growth(loaded, options)
+    if as_json:
+        typer.echo(json.dumps(_plan_document(result), indent=2))
+    else:
+        table = Table(title=f"Growth plan: {loaded.name} (start ${cash:,.2f})")
+        for column in ("season", "bought", "income $/day", "cash $", "cash p10-p90",
+                       "kits owned"):
+            table.add_column(column, justify="left" if column in ("bought", "kits owned")
+                             else "right")
+        for index, row in enumerate(result.rows):
+            spread = (
+                f"{result.cash_p10[index]:,.0f}-{result.cash_p90[index]:,.0f}"
+                if result.cash_p10 else ""
+            )
+            table.add_row(
+                str(row.season), ", ".join(row.bought), f"{row.income_usd_per_day:,.2f}",
+                f"{row.cash_usd:,.2f}", spread,
+                ", ".join(f"{kit} x{units}" for kit, units in row.kits_owned.items()),
+            )
+        console.print(table)
+        console.print(
+            f"First season above the poverty line (${result.poverty_line_household_usd_per_day:.2f}"
+            f"/day for {household} persons): {result.first_season_above_poverty or 'not reached'}"
+        )
+        console.print(
+            f"First season above the commercial threshold "
+            f"(${result.commercial_threshold_usd_per_day:.2f}/day): "
+            f"{result.first_season_commercial or 'not reached'}"
+        )
+        if draws:
+            console.print(
+                f"Under shocks ({draws} draws): {result.share_above_poverty_by_end:.0%} pass the "
+                f"poverty line and {result.share_commercial_by_end:.0%} the commercial "
+                f"threshold at least once within {seasons} seasons."
+            )
+    if chart is not None:
+        from alianza.ladder.charts import growth_plan_chart
+
+        growth_plan_chart(result, chart)
+        if not as_json:
+            console.print(f"Chart written to {chart}")
+
+
+def _plan_document(result: Any) -> dict[str, Any]:
+    return {
+        "catalogue": result.catalogue_name,
+        "rows": [row.__dict__ for row in result.rows],
+        "first_season_above_poverty": result.first_season_above_poverty,
+        "first_season_commercial": result.first_season_commercial,
+        "cash_p10": result.cash_p10,
+        "cash_p90": result.cash_p90,
+        "income_p10": result.income_p10,
+        "income_p90": result.income_p90,
+        "share_above_poverty_by_end": result.share_above_poverty_by_end,
+        "share_commercial_by_end": result.share_commercial_by_end,
+    }
+
+
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    farmers: Annotated[int | None, typer.Option(help="Override the number of farmers.")] = None,
+    seasons: Annotated[int | None, typer.Option(help="Override the number of seasons.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the seed.")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("simulation-output"),
+    workers: Annotated[
+        int, typer.Option(help="Local Dask worker processes (1: run in this process).")
+    ] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of a Dask scheduler, e.g. tcp://host:8786.")
+    ] = None,
+    chunk: Annotated[int, typer.Option(help="Farmers per chunk (whole markets).")] = 50_000,
+    charts: Annotated[bool, typer.Option(help="Write PNG charts.")] = True,
+) -> None:
+    """Simulate a population of farmers climbing a kit ladder; write Parquet and summary JSON."""
+    from alianza.ladder.outputs import write_outputs
+    from alianza.ladder.runner import farmers_per_market, run_dask, run_local
+
+    try:
+        loaded = with_overrides(load_scenario(scenario), farmers=farmers, seasons=seasons,
+                                seed=seed)
+    except CatalogueError as error:
+        _report_invalid(error)
+        raise typer.Exit(INVALID_FILE) from None
+    if workers > 1 and scheduler:
+        error_console.print("Give either --workers or --scheduler, not both.")
+        raise typer.Exit(INVALID_FILE)
+    total = int(farmers_per_market(loaded).sum())
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]simulating[/bold] {task.fields[label]}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} farmers"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("", total=total, label=loaded.name)
+
+        def advance(done: int) -> None:
+            progress.advance(task, done)
+
+        if scheduler or workers > 1:
+            from dask.distributed import Client
+
+            from alianza.ladder.runner import local_cluster
+
+            if scheduler:
+                with Client(scheduler) as client:
+                    result = run_dask(loaded, client, chunk, out, advance)
+            else:
+                with local_cluster(workers) as cluster, Client(cluster) as client:
+                    result = run_dask(loaded, client, chunk, out, advance)
+        else:
+            result = run_local(loaded, chunk, out, advance)
+    elapsed = time.perf_counter() - started
+    document = write_outputs(result, out, charts=charts)
+    final = document["final_season"]["all"]
+    console.print(
+        f"{total:,} farmers x {loaded.seasons} seasons in {elapsed:.1f} s "
+        f"({total * loaded.seasons / elapsed / 1e6:.2f} M farmer-seasons/s); outputs in {out}/"
+    )
+    summary_table = Table(title="Final season")
+    summary_table.add_column("indicator")
+    summary_table.add_column("value", justify="right")
+    summary_table.add_row("mean kit income, $/day (household)",
+                          f"{final['mean_income_usd_per_day']:.2f}")
+    summary_table.add_row("mean cash, $", f"{final['mean_cash_usd']:,.2f}")
+    summary_table.add_row("share above poverty line", f"{final['share_above_poverty']:.1%}")
+    summary_table.add_row("share commercial", f"{final['share_commercial']:.1%}")
+    summary_table.add_row("Gini of income per person", f"{final['gini_income']:.3f}")
+    for kit, units in document["kits_owned_final"].items():
+        summary_table.add_row(f"kits owned: {kit}", f"{units:,}")
+    reference = document.get("reference_ladder")
+    if reference:
+        summary_table.add_row("reference: mean level", f"{reference['mean_level']:.3f}")
+        summary_table.add_row("reference: share at top level",
+                              f"{reference['share_at_top_level']:.1%}")
+        summary_table.add_row("reference: mean cash, $", f"{reference['mean_cash_usd']:,.2f}")
+    console.print(summary_table)

@@ -1,0 +1,363 @@
+"""`alianza plan ...`: check, appraise and export business plans."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from alianza.appraisal import PlanError, evaluate, load_plan, plan_json_schema, xirr
+from alianza.appraisal.batch import evaluate_many
+from alianza.appraisal.evaluate import ProfileAppraisal, ProjectAppraisal
+from alianza.appraisal.indicators import STATUS_NAMES
+from alianza.appraisal.sensitivity import RiskOptions
+
+plan_app = typer.Typer(help="Business plans: check, appraise, export.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    xlsx = "xlsx"
+
+
+def fail(exc: PlanError | ValueError) -> typer.Exit:
+    """Print every problem, red, on standard error; exit code 2 (bad input)."""
+    if isinstance(exc, PlanError):
+        errors.print(f"[bold red]{exc.source}[/]: {len(exc.errors)} problem(s)")
+        for path, reason in exc.errors:
+            errors.print(f"  [red]{path or '(file)'}[/]: {reason}", highlight=False)
+    else:
+        errors.print(f"[bold red]error[/]: {exc}", highlight=False)
+    return typer.Exit(2)
+
+
+def money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def percent(value: float | None) -> str:
+    return (
+        "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2%}"
+    )
+
+
+def _key_figures(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left", title_style="bold")
+    table.add_column("figure", style="cyan")
+    table.add_column("value", justify="right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _irr_text(report: dict[str, Any], key: str) -> str:
+    detail = report[f"{key}_detail"]
+    if detail["status"] == "unique":
+        return percent(report[key])
+    return f"{detail['status']}: {detail['reason']}"
+
+
+def print_project(appraisal: ProjectAppraisal) -> None:
+    report = appraisal.to_dict()
+    currency = report["currency"]
+    console.print(
+        f"[bold]{report['name']}[/] — project over {report['years']} years, {currency}, "
+        f"discount rate {report['discount_rate']:.2%}"
+    )
+    flows = Table(
+        title=f"Cash flows by year ({currency})", title_justify="left", title_style="bold"
+    )
+    columns = list(report["cash_flow_table"][0])
+    for column in columns:
+        flows.add_column(column.replace("_", " "), justify="right")
+    for row in report["cash_flow_table"]:
+        flows.add_row(str(row["year"]), *(money(row[c]) for c in columns[1:]))
+    console.print(flows)
+    t_flows = Table(
+        title="Flows by t (year-1 investment at t = 0)", title_justify="left", title_style="bold"
+    )
+    t_flows.add_column("t", justify="right")
+    t_flows.add_column("total", justify="right")
+    t_flows.add_column("applicant", justify="right")
+    for t, (total, applicant) in enumerate(
+        zip(report["cash_flows"]["total"], report["cash_flows"]["applicant"], strict=True)
+    ):
+        t_flows.add_row(str(t), money(total), money(applicant))
+    console.print(t_flows)
+    investment = report["investment"]
+    wc = report["working_capital"]
+    figures = [
+        ("Investment", money(investment["total"])),
+        ("  own contribution", money(investment["own_contribution"])),
+        ("  grants", money(investment["grants"])),
+        *(
+            (f"    {donor}", money(amount))
+            for donor, amount in investment["grants_by_donor"].items()
+        ),
+        ("NPV", money(report["npv"])),
+        ("IRR", _irr_text(report, "irr")),
+        ("Applicant NPV", money(report["applicant_npv"])),
+        ("Applicant IRR", _irr_text(report, "applicant_irr")),
+        (
+            "Benefit/cost ratio",
+            "—" if report["benefit_cost_ratio"] is None else f"{report['benefit_cost_ratio']:.2f}",
+        ),
+        (
+            "Payback (years)",
+            "not within the horizon"
+            if report["payback_years"] is None
+            else f"{report['payback_years']:.2f}",
+        ),
+        (
+            "Applicant payback (years)",
+            "not within the horizon"
+            if report["applicant_payback_years"] is None
+            else f"{report['applicant_payback_years']:.2f}",
+        ),
+        ("Annual net income (full production)", money(report["annual_net_income"])),
+        ("Residual value", money(report["residual_value"])),
+        ("Working capital", money(wc["amount"])),
+        ("  period (months)", str(wc["period_months"])),
+        ("  to finance", money(wc["financed"])),
+        ("  its interest (real rate)", money(wc["interest"])),
+        ("Employment (person-years)", f"{report['employment_person_years']:.2f}"),
+        (
+            "Direct / indirect beneficiaries",
+            f"{report['beneficiaries']['direct']:,} / {report['beneficiaries']['indirect']:,}",
+        ),
+        ("Investment per beneficiary", money(report["investment_per_beneficiary"])),
+        ("Annual cost per beneficiary", money(report["annual_cost_per_beneficiary"])),
+    ]
+    console.print(_key_figures("Key figures", figures))
+    for loan in report["loans"]:
+        schedule = Table(title=f"Loan: {loan['name']}", title_justify="left", title_style="bold")
+        for column in ("year", "opening", "interest", "principal", "payment", "closing"):
+            schedule.add_column(column, justify="right")
+        for row in loan["schedule"]:
+            schedule.add_row(
+                str(row["year"]),
+                *(
+                    money(row[c])
+                    for c in ("opening", "interest", "principal", "payment", "closing")
+                ),
+            )
+        console.print(schedule)
+    sensitivity = Table(
+        title="Sensitivity: NPV (IRR) when a driver moves", title_justify="left", title_style="bold"
+    )
+    sensitivity.add_column("driver")
+    changes = sorted({row["change"] for row in report["sensitivity"]})
+    for change in changes:
+        sensitivity.add_column(f"{change:+.0%}", justify="right")
+    sensitivity.add_column("switching value", justify="right")
+    for driver, switching in report["switching_values"].items():
+        cells = [
+            f"{money(row['npv'])} ({percent(row['irr'])})"
+            for row in report["sensitivity"]
+            if row["driver"] == driver
+        ]
+        sensitivity.add_row(driver, *cells, "—" if switching is None else f"{switching:+.1%}")
+    console.print(sensitivity)
+    if "risk" in report:
+        r = report["risk"]
+        console.print(
+            _key_figures(
+                f"Risk: {r['draws']:,} draws, price sd {r['price_sd']:.0%}, yield sd {r['yield_sd']:.0%}, seed {r['seed']}",
+                [
+                    ("P(NPV < 0)", f"{r['probability_negative_npv']:.1%}"),
+                    ("NPV mean", money(r["npv_mean"])),
+                    ("NPV sd", money(r["npv_sd"])),
+                    *((f"NPV {k}", money(v)) for k, v in r["npv_percentiles"].items()),
+                ],
+            )
+        )
+    print_warnings(report["warnings"])
+
+
+def print_profile(appraisal: ProfileAppraisal) -> None:
+    report = appraisal.to_dict()
+    console.print(
+        f"[bold]{report['name']}[/] — profile: one typical year at full production, {report['currency']}"
+    )
+    rows = [
+        ("Investment", money(report["investment"])),
+        ("  own contribution", money(report["own_contribution"])),
+        ("  grants", money(report["grants"])),
+        ("Income", money(report["income"])),
+        ("Operating costs", money(report["operating_costs"])),
+        ("General costs", money(report["general_costs"])),
+        ("Maintenance", money(report["maintenance"])),
+        ("Annual reserve (replacement)", money(report["annual_reserve"])),
+        ("Net after reserve", money(report["net_after_reserve"])),
+        (
+            "Years to recover the investment",
+            "never" if report["years_to_recover"] is None else f"{report['years_to_recover']:.1f}",
+        ),
+        ("Employment (person-years)", f"{report['employment_person_years']:.2f}"),
+        ("Beneficiaries", f"{report['beneficiaries']['direct']:,}"),
+        ("Investment per beneficiary", money(report["investment_per_beneficiary"])),
+        ("Annual cost per beneficiary", money(report["annual_cost_per_beneficiary"])),
+    ]
+    console.print(_key_figures("Key figures", rows))
+    print_warnings(report["warnings"])
+
+
+def print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        console.print(f"[yellow]note:[/] {warning}", highlight=False)
+
+
+PlanPath = Annotated[
+    Path, typer.Argument(help="Plan file, YAML or JSON (see docs/plan-format.md).")
+]
+
+
+@plan_app.command("evaluate")
+def evaluate_command(
+    plan_path: PlanPath,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table, json or xlsx.")
+    ] = OutputFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="File to write (xlsx: default PLAN.xlsx; json: default stdout)."
+        ),
+    ] = None,
+    discount_rate: Annotated[
+        float | None, typer.Option(help="Real discount rate, overrides the plan's (0.03 for 3%).")
+    ] = None,
+    risk_draws: Annotated[
+        int, typer.Option(help="Draws of the risk analysis (0: none).", min=0)
+    ] = 0,
+    price_sd: Annotated[
+        float, typer.Option(help="Risk: sd of the yearly price factor.", min=0)
+    ] = 0.15,
+    yield_sd: Annotated[
+        float, typer.Option(help="Risk: sd of the yearly yield factor.", min=0)
+    ] = 0.15,
+    seed: Annotated[int, typer.Option(help="Risk: seed of the draws.")] = 0,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also write a PNG chart of the flows (and of the risk).")
+    ] = None,
+) -> None:
+    """Appraise a plan: cash flows, NPV, IRR, payback, working capital, loans,
+    employment, sensitivity and (with --risk-draws) the risk of a negative NPV."""
+    try:
+        plan = load_plan(plan_path)
+        appraisal = evaluate(plan, discount_rate, RiskOptions(risk_draws, price_sd, yield_sd, seed))
+    except (PlanError, ValueError) as exc:
+        raise fail(exc) from None
+    if chart is not None:
+        if not isinstance(appraisal, ProjectAppraisal):
+            raise fail(ValueError("--chart draws a project's flows; a profile has one year"))
+        from alianza.appraisal.charts import appraisal_chart
+
+        errors.print(f"wrote {appraisal_chart(appraisal, chart)}")
+    if output_format is OutputFormat.json:
+        text = json.dumps(appraisal.to_dict(), indent=2, ensure_ascii=False)
+        if output:
+            output.write_text(text + "\n", encoding="utf-8")
+            errors.print(f"wrote {output}")
+        else:
+            typer.echo(text)
+    elif output_format is OutputFormat.xlsx:
+        from alianza.appraisal.export import write_xlsx
+
+        target = output or plan_path.with_suffix("").with_suffix(".xlsx")
+        write_xlsx(appraisal, target)
+        console.print(f"wrote {target}")
+    elif isinstance(appraisal, ProjectAppraisal):
+        print_project(appraisal)
+    else:
+        print_profile(appraisal)
+
+
+@plan_app.command("check")
+def check_command(plan_path: PlanPath) -> None:
+    """Validate a plan file and list every problem with its field path (exit code 2)."""
+    try:
+        plan = load_plan(plan_path)
+    except PlanError as exc:
+        raise fail(exc) from None
+    console.print(
+        f"[green]ok[/] {plan_path}: {plan.stage} '{plan.name}', {len(plan.investments)} investments, "
+        f"{len(plan.activities)} activities"
+    )
+
+
+@plan_app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the plan format (version 1)."""
+    typer.echo(json.dumps(plan_json_schema(), indent=2))
+
+
+@plan_app.command("compare")
+def compare_command(
+    plan_paths: Annotated[list[Path], typer.Argument(help="Project plan files.")],
+    discount_rate: Annotated[float | None, typer.Option(help="One rate for all plans.")] = None,
+) -> None:
+    """Appraise several projects together (a portfolio), one line each."""
+    try:
+        plans = [load_plan(path) for path in plan_paths]
+        result = evaluate_many(plans, discount_rate)
+    except (PlanError, ValueError) as exc:
+        raise fail(exc) from None
+    table = Table(title="Portfolio", title_justify="left", title_style="bold")
+    for column in ("plan", "currency", "NPV", "IRR", "payback", "B/C"):
+        table.add_column(column, justify="left" if column == "plan" else "right")
+    for i, plan in enumerate(plans):
+        status = STATUS_NAMES[int(result.irr_status[i])]
+        table.add_row(
+            plan.name,
+            plan.currency,
+            money(float(result.npv[i])),
+            percent(float(result.irr[i])) if status == "unique" else status,
+            "—" if math.isnan(result.payback_years[i]) else f"{result.payback_years[i]:.2f}",
+            f"{result.benefit_cost_ratio[i]:.2f}",
+        )
+    console.print(table)
+
+
+@plan_app.command("xirr")
+def xirr_command(
+    flows_path: Annotated[
+        Path, typer.Argument(help="CSV with columns date (YYYY-MM-DD) and amount.")
+    ],
+) -> None:
+    """IRR of dated cash flows (XIRR, days / 365)."""
+    try:
+        with flows_path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows or not {"date", "amount"} <= set(rows[0]):
+            raise ValueError(f"{flows_path}: needs a header with the columns date and amount")
+        dates, amounts = [], []
+        for line, row in enumerate(rows, start=2):
+            try:
+                dates.append(date.fromisoformat(row["date"].strip()))
+                amounts.append(float(row["amount"]))
+            except (ValueError, AttributeError):
+                raise ValueError(
+                    f"{flows_path}, line {line}: date must be YYYY-MM-DD and amount a number"
+                ) from None
+        result = xirr(amounts, dates)
+    except OSError as exc:
+        raise fail(ValueError(f"{flows_path}: {exc.strerror}")) from None
+    except ValueError as exc:
+        raise fail(exc) from None
+    if result.status == "unique":
+        console.print(f"XIRR {percent(result.value)}")
+    else:
+        console.print(f"XIRR {result.status}: {result.reason}")
+        raise typer.Exit(1)

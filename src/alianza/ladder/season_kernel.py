@@ -1,0 +1,373 @@
+"""Compiled (numba) version of one season's per-farmer steps: harvest, then settle and buy.
+
+It computes exactly what the NumPy code in `alianza.ladder.simulation` computes -- the same
+float expressions in the same order, the same sums in the same order, the same roundings --
+one farmer at a time instead of one operation at a time, which avoids NumPy's temporaries.
+A test runs both on random scenarios and requires identical results. numba is optional
+(extra ``scale``); without it, or with ``ALIANZA_LADDER_KERNEL=numpy``, NumPy is used.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+try:  # pragma: no cover - depends on the environment
+    from numba import njit
+
+    AVAILABLE = os.environ.get("ALIANZA_LADDER_KERNEL", "compiled") != "numpy"
+except ImportError:  # pragma: no cover
+    AVAILABLE = False
+
+    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
+        def wrap(function: Any) -> Any:
+            return function
+
+        return wrap
+
+
+MORE_OF_SAME, DIVERSIFY, UPGRADE = 0, 1, 2
+ROUNDING_SHIFT = 6755399441055744.0  # 1.5 * 2**52
+
+
+@njit(cache=True, inline="always")
+def round_half_even(value: float) -> float:
+    """numpy.rint for |value| < 2**51: adding and removing 1.5 * 2**52 rounds to an integer,
+    half to even (IEEE round-to-nearest); cheaper than a call to rint."""
+    if abs(value) >= 2251799813685248.0:  # 2**51: already an integer, or too large for the trick
+        return np.rint(value)
+    return (value + ROUNDING_SHIFT) - ROUNDING_SHIFT
+
+
+@njit(cache=True)
+def harvest(
+    owned: np.ndarray,  # int32 [K, n]
+    ring_block: np.ndarray,  # int32 [R, n]
+    ring_offset: np.ndarray,
+    ring_length: np.ndarray,
+    first_harvest_delay: np.ndarray,
+    output_per_season: np.ndarray,
+    cv: np.ndarray,
+    z: np.ndarray,
+    use_noise: bool,
+    weather_factor: np.ndarray,  # float64 [K, 3]
+    farmer_weather: np.ndarray,  # int64 [n]
+    use_weather: bool,
+    owners: np.ndarray,  # int64 [K]: units owned in the chunk (0: kit skipped)
+    local_market: np.ndarray,
+    season: int,
+    output: np.ndarray,  # float64 [K, n], written
+    kit_market_supply: np.ndarray,  # float64 [K, M], written
+) -> None:
+    """output[k, i] = productive units x Y_k x max(0, 1 + cv_k z_i) x weather factor;
+    kit_market_supply[k, m] = sum of output[k] over market m's farmers, in farmer order."""
+    kits, n = owned.shape
+    for k in range(kits):
+        for m in range(kit_market_supply.shape[1]):
+            kit_market_supply[k, m] = 0.0
+        if owners[k] == 0:
+            continue
+        delay = first_harvest_delay[k]
+        for i in range(n):
+            units = owned[k, i]
+            for age in range(1, delay + 1):
+                units -= ring_block[ring_offset[k] + (season - age) % ring_length[k], i]
+            value = units * output_per_season[k]
+            if use_noise:
+                noise = 1.0 + cv[k] * z[i]
+                if noise < 0.0:
+                    noise = 0.0
+                value *= noise
+            if use_weather:
+                value *= weather_factor[k, farmer_weather[i]]
+            output[k, i] = value
+            kit_market_supply[k, local_market[i]] += value
+
+
+@njit(cache=True)
+def settle_and_buy(
+    # kits
+    product: np.ndarray, price_cents: np.ndarray, operating_cost_cents: np.ndarray,
+    land_m2: np.ndarray, labour_days: np.ndarray, cap: np.ndarray,
+    prerequisite_list: np.ndarray,  # int64 [K, K]: kits kit k needs, first count entries
+    prerequisite_count: np.ndarray,  # int64 [K]
+    replaces: np.ndarray, replaces_units: np.ndarray,
+    credit_principal: np.ndarray, credit_total_due: np.ndarray, credit_instalments: np.ndarray,
+    credit_default_after: np.ndarray, life: np.ndarray, seasons: int,
+    order_kind: np.ndarray, order_kit: np.ndarray, cheapest: int, max_purchases: int,
+    use_credit: bool, product_count: int,
+    # market and policy
+    output: np.ndarray, owners: np.ndarray, prices: np.ndarray, absorbs: np.ndarray,
+    local_market: np.ndarray, need: np.ndarray, consumption_share: float,
+    savings_share: float, poverty_cents: float, household_size: np.ndarray,
+    commercial_cents: float, land: np.ndarray, labour_capacity: np.ndarray, season: int,
+    # state (updated)
+    cash: np.ndarray, reserve: np.ndarray, owned: np.ndarray, kits_bought: np.ndarray,
+    ring_block: np.ndarray, totals_block: np.ndarray, ring_offset: np.ndarray,
+    ring_length: np.ndarray, loan_balance: np.ndarray, loan_instalment: np.ndarray,
+    loan_missed: np.ndarray, loan_default_after: np.ndarray, defaulted: np.ndarray,
+    margins: np.ndarray, credit: np.ndarray, purchases: np.ndarray, consumption: np.ndarray,
+    repayments: np.ndarray, written_off: np.ndarray, first_above_poverty: np.ndarray,
+    first_commercial: np.ndarray,
+    # results of the season (written)
+    margin_out: np.ndarray, above_poverty: np.ndarray, commercial: np.ndarray,
+    bought: np.ndarray,
+) -> None:
+    """Margins, instalments, consumption, indicators and purchases of every farmer."""
+    kits, n = owned.shape
+    produces = np.zeros(product_count, dtype=np.bool_)
+    for i in range(n):
+        market = local_market[i]
+        # 3. Margin: revenue in whole cents (rint) less operating costs.
+        revenue = 0.0
+        for k in range(kits):
+            if owners[k] != 0:
+                revenue += output[k, i] * prices[product[k], market]
+        operating = 0
+        for k in range(kits):
+            operating += operating_cost_cents[k] * owned[k, i]
+        margin = np.int64(np.rint(revenue * 100.0)) - operating
+        cash[i] += margin
+        margins[i] += margin
+        margin_out[i] = margin
+        # 4. Loan instalment.
+        paid = 0
+        if loan_balance[i] > 0:
+            due = min(loan_instalment[i], loan_balance[i])
+            paid = min(due, max(cash[i], 0))
+            cash[i] -= paid
+            loan_balance[i] -= paid
+            repayments[i] += paid
+            if paid < due:
+                loan_missed[i] += 1
+                if loan_missed[i] >= loan_default_after[i]:
+                    written_off[i] += loan_balance[i]
+                    loan_balance[i] = 0
+                    defaulted[i] = True
+            else:
+                loan_missed[i] = 0
+        else:
+            loan_missed[i] = 0
+        # 5. Consumption and savings.
+        disposable = max(margin - paid, 0)
+        base_need = min(disposable, need[i])
+        excess = disposable - base_need
+        consumed = base_need + np.int64(np.rint(consumption_share * excess))
+        consumed = min(consumed, max(cash[i], 0))
+        cash[i] -= consumed
+        consumption[i] += consumed
+        if savings_share > 0:
+            reserve[i] += np.int64(np.rint(savings_share * excess))
+        reserve[i] = min(reserve[i], max(cash[i], 0))
+        # Indicators.
+        above = margin >= poverty_cents * household_size[i]
+        is_commercial = margin >= commercial_cents
+        above_poverty[i] = above
+        commercial[i] = is_commercial
+        if above and first_above_poverty[i] == -1:
+            first_above_poverty[i] = season
+        if is_commercial and first_commercial[i] == -1:
+            first_commercial[i] = season
+        # 6. Purchases.
+        if max_purchases == 0:
+            continue
+        land_used = 0.0
+        labour_used = 0.0
+        for k in range(kits):
+            if owners[k] != 0:
+                land_used += owned[k, i] * land_m2[k]
+                labour_used += owned[k, i] * labour_days[k]
+        for _ in range(max_purchases):
+            investable = cash[i] - reserve[i]
+            if investable < cheapest:
+                break
+            credit_open = loan_balance[i] == 0 and not defaulted[i]
+            land_free = land[i] - land_used
+            labour_free = labour_capacity[i] - labour_used
+            for p in range(product_count):
+                produces[p] = False
+            for k in range(kits):
+                if owned[k, i] > 0:
+                    produces[product[k]] = True
+            # Scan (kind, kit) pairs in the policy's order. A kit has exactly one kind for a
+            # farmer's state, so its (costlier) eligibility is checked at most once a round, and
+            # only until the first eligible kit is found.
+            chosen = -1
+            borrow = False
+            for position in range(order_kit.shape[0]):
+                k = order_kit[position]
+                kind = order_kind[position]
+                replaced = replaces[k]
+                upgrade = replaced >= 0 and owned[replaced, i] > 0
+                if kind == UPGRADE:
+                    if not upgrade:
+                        continue
+                else:
+                    if upgrade:
+                        continue
+                    if (kind == MORE_OF_SAME) != produces[product[k]]:
+                        continue
+                if owned[k, i] >= cap[k]:
+                    continue
+                price = price_cents[k]
+                wants_credit = False
+                if use_credit and credit_principal[k] > 0:
+                    short = investable < price
+                    wants_credit = credit_open and short
+                    if short and not (
+                        wants_credit and investable >= price - credit_principal[k]
+                    ):
+                        continue
+                elif investable < price:
+                    continue
+                if not absorbs[product[k], market]:
+                    continue
+                ok = True
+                for entry in range(prerequisite_count[k]):
+                    if owned[prerequisite_list[k, entry], i] <= 0:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+                if replaced >= 0:
+                    freed = min(owned[replaced, i], replaces_units[k])
+                    if not land_m2[k] - freed * land_m2[replaced] <= land_free:
+                        continue
+                    if not labour_days[k] - freed * labour_days[replaced] <= labour_free:
+                        continue
+                else:
+                    if not land_m2[k] <= land_free:
+                        continue
+                    if not labour_days[k] <= labour_free:
+                        continue
+                chosen = k
+                borrow = wants_credit
+                break
+            if chosen < 0:
+                break
+            k = chosen
+            price = price_cents[k]
+            cash[i] -= price
+            purchases[i] += price
+            owned[k, i] += 1
+            kits_bought[k, i] += 1
+            land_used += land_m2[k]
+            labour_used += labour_days[k]
+            slot = ring_offset[k] + season % ring_length[k]
+            ring_block[slot, i] += 1
+            totals_block[slot] += 1
+            if borrow:
+                cash[i] += credit_principal[k]
+                credit[i] += credit_principal[k]
+                loan_balance[i] = credit_total_due[k]
+                loan_instalment[i] = -(-credit_total_due[k] // credit_instalments[k])
+                loan_missed[i] = 0
+                loan_default_after[i] = credit_default_after[k]
+            replaced = replaces[k]
+            if replaced >= 0:
+                remaining = min(owned[replaced, i], replaces_units[k])
+                retired = remaining
+                owned[replaced, i] -= remaining
+                length = ring_length[replaced]
+                offset = ring_offset[replaced]
+                tracked = 0
+                for slot_index in range(length):
+                    tracked += ring_block[offset + slot_index, i]
+                untracked = owned[replaced, i] + remaining - tracked
+                remaining -= min(remaining, untracked)
+                for age in range(length - 1, -1, -1):
+                    if remaining == 0:
+                        break
+                    slot = offset + (season - age) % length
+                    if totals_block[slot] == 0:
+                        continue
+                    take = min(ring_block[slot, i], remaining)
+                    ring_block[slot, i] -= take
+                    totals_block[slot] -= take
+                    remaining -= take
+                land_used -= retired * land_m2[replaced]
+                labour_used -= retired * labour_days[replaced]
+            bought[k, market] += 1
+
+
+@njit(cache=True)
+def season_statistics(
+    cells: np.ndarray, margin: np.ndarray, cash: np.ndarray, household_size: np.ndarray,
+    days: float, above_poverty: np.ndarray, commercial: np.ndarray, owned: np.ndarray,
+    loan_balance: np.ndarray, defaulted: np.ndarray, written_off: np.ndarray,
+    cash_thresholds: np.ndarray, income_bin_cents: int,
+    cell_income: np.ndarray, cell_cash: np.ndarray, cell_poverty: np.ndarray,
+    cell_commercial: np.ndarray, income_count: np.ndarray, income_cents: np.ndarray,
+    cash_count: np.ndarray, kits_owned: np.ndarray,
+) -> tuple[int, int, int]:
+    """The per-season sums of `SeasonRecorder.record`, in one pass (all integers: exact)."""
+    kits, n = owned.shape
+    last_income_bin = income_count.shape[0] - 1
+    active = 0
+    defaulted_count = 0
+    written_off_total = 0
+    for i in range(n):
+        cell = cells[i]
+        cell_income[cell] += margin[i]
+        cell_cash[cell] += cash[i]
+        if above_poverty[i]:
+            cell_poverty[cell] += 1
+        if commercial[i]:
+            cell_commercial[cell] += 1
+        per_person = np.int64(round_half_even(margin[i] / (household_size[i] * days)))
+        if per_person < 0:
+            income_bin = 0
+        else:
+            income_bin = min(1 + per_person // income_bin_cents, last_income_bin)
+        income_count[income_bin] += 1
+        income_cents[income_bin] += per_person
+        if cash[i] <= 0:
+            cash_count[0] += 1
+        else:
+            # The bin is 1 + #(thresholds <= cash): guess it from log10, then correct the guess
+            # against the same table the NumPy path searches, so both agree exactly.
+            value = cash[i]
+            guess = int(100.0 * np.log10(value))
+            last = cash_thresholds.shape[0]
+            guess = max(0, min(guess, last))
+            while guess > 0 and cash_thresholds[guess - 1] > value:
+                guess -= 1
+            while guess < last and cash_thresholds[guess] <= value:
+                guess += 1
+            cash_count[1 + guess] += 1
+        for k in range(kits):
+            kits_owned[k] += owned[k, i]
+        if loan_balance[i] > 0:
+            active += 1
+        if defaulted[i]:
+            defaulted_count += 1
+        written_off_total += written_off[i]
+    return active, defaulted_count, written_off_total
+
+
+@njit(cache=True)
+def reference_season(
+    z: np.ndarray, cv: float, consumption_share: float, output_now: np.ndarray,
+    next_price_now: np.ndarray, level: np.ndarray, cash: np.ndarray,
+    output_per_season: np.ndarray, next_price: np.ndarray, consumption: np.ndarray,
+    track_consumption: bool,
+) -> None:
+    """One season of the reference ladder, farmer by farmer, with exactly the operations of
+    `alianza.ladder.reference._simulate_block`'s NumPy path, in the same order."""
+    for i in range(z.shape[0]):
+        multiple = 1.0 + z[i] * cv
+        if multiple < 0.0:
+            multiple = 0.0  # return clipped at -100%
+        margin = round_half_even((output_now[i] * multiple) * 100.0)
+        consumed = round_half_even(margin * consumption_share)
+        if track_consumption:
+            consumption[i] += consumed
+        cash[i] += margin - consumed
+        if cash[i] >= next_price_now[i]:
+            cash[i] -= next_price_now[i]
+            new_level = level[i] + 1
+            level[i] = new_level
+            output_now[i] = output_per_season[new_level]
+            next_price_now[i] = next_price[new_level]

@@ -1,0 +1,301 @@
+"""Population simulator: one chunk of whole markets through all seasons, vectorised over farmers.
+
+Money is held in integer cents (int64). The only roundings are where a float becomes money:
+sales revenue (``rint`` of units x price x 100), consumption and savings shares (``rint``),
+credit principals and loan totals (``rint``) and instalments (ceiling); each is marked below.
+For every farmer, exactly:
+
+    end cash = start cash + margins + credit - purchases - consumption - repayments
+
+where margin = sales revenue - operating costs of the season. The order of one season is:
+
+1. weather (district drought/flood), national price factors, kit wear-out;
+2. harvest: output of productive units x yield noise x weather factor, per product;
+3. each market clears: price per product from its demand curve; margins are paid;
+4. loan instalments are paid (as far as cash allows; default after missed instalments);
+5. the household consumes (subsistence need first, then a share of the rest) and saves;
+6. purchases: up to ``max_purchases_per_season`` kits, chosen by the next-kit rule.
+
+See docs/simulation.md for every rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alianza.ladder import season_kernel
+from alianza.ladder.kits import KitTable
+from alianza.ladder.markets import clear_markets, market_absorbs
+from alianza.ladder.population import Farmers
+from alianza.ladder.purchases import buy_next_kits, purchase_order
+from alianza.ladder.scenario import Policy, Scenario
+from alianza.ladder.shocks import (
+    district_correlation_factor,
+    district_weather,
+    national_price_factors,
+)
+from alianza.ladder.state import (
+    NOT_YET,
+    ChunkState,
+    initial_state,
+    productive_units,
+    wear_out,
+)
+from alianza.ladder.statistics import SeasonRecorder
+from alianza.ladder.streams import (
+    FARMER_DRAWS,
+    PRICES,
+    WEATHER,
+    fill_standard_normal,
+    stream_key,
+)
+
+
+def simulate_chunk(
+    scenario: Scenario,
+    farmers: Farmers,
+    first_market: int,
+    last_market: int,
+    recorder: SeasonRecorder,
+    compiled: bool | None = None,
+) -> ChunkState:
+    """Simulate the farmers of markets first_market .. last_market - 1 for all seasons.
+
+    ``farmers`` must hold exactly those markets' farmers, sorted by market. Per-season results
+    go to ``recorder``; the final state is returned. ``compiled`` chooses the numba kernel
+    (default: when numba is installed) or NumPy; both give identical results.
+    """
+    if compiled is None:
+        compiled = season_kernel.AVAILABLE
+    kits = KitTable.from_scenario(scenario)
+    policy = scenario.policy
+    seasons = scenario.seasons
+    n = farmers.count
+    market_count = last_market - first_market
+    local_market = farmers.market - first_market
+    farmers_per_market = np.bincount(local_market, minlength=market_count)
+    market_bounds = np.concatenate([[0], np.cumsum(farmers_per_market)])
+    market_keys = [
+        stream_key(scenario.seed, FARMER_DRAWS, market, seasons)
+        for market in range(first_market, last_market)
+    ]
+    correlation_factor = district_correlation_factor(scenario)
+    weather_key = stream_key(scenario.seed, WEATHER, 0, seasons)
+    prices_key = stream_key(scenario.seed, PRICES, 0, seasons)
+    state = initial_state(scenario, kits, farmers)
+    days = scenario.catalogue.days_per_season
+    poverty_cents = scenario.outputs.poverty_line_usd_per_person_day * 100.0 * days
+    commercial_cents = scenario.outputs.commercial_threshold_usd_per_day * 100.0 * days
+    # Need per household and season, whole cents (rounded here).
+    need = np.rint(
+        policy.subsistence_usd_per_person_day * 100.0 * days * farmers.household_size
+    ).astype(np.int64)
+    labour_capacity = policy.labour_days_per_person_season * farmers.household_size
+    order_of_purchases = purchase_order(kits, list(policy.order))
+    z = np.zeros(n)
+    everyone = np.arange(n)
+    chunk_districts = np.unique(farmers.district)
+    if compiled:
+        kernel = CompiledSeason(kits, policy, order_of_purchases, n, market_count)
+        recorder.compiled = True
+    for season in range(seasons):
+        weather = district_weather(scenario, season, correlation_factor, weather_key)
+        price_factor = national_price_factors(scenario, season, kits.product_count, prices_key)
+        retired = wear_out(state, kits, season, seasons)
+
+        # 2. Harvest.
+        if scenario.shocks.yield_noise:
+            for m, key in enumerate(market_keys):
+                fill_standard_normal(key, season, z[market_bounds[m]:market_bounds[m + 1]])
+        # Multiplying by a factor of exactly 1 is skipped: the result is the same, bit for bit.
+        farmer_weather = weather[farmers.district] if weather[chunk_districts].any() else None
+        if compiled:
+            supply, prices, margin, above_poverty, commercial, bought = kernel.season(
+                scenario, state, farmers, local_market, z, farmer_weather, season,
+                farmers_per_market, price_factor, need, poverty_cents, commercial_cents,
+                labour_capacity,
+            )
+            recorder.record(
+                season=season, state=state, margin=margin, above_poverty=above_poverty,
+                commercial=commercial, supply=supply, prices=prices, bought=bought,
+                retired=retired, weather=weather,
+            )
+            continue
+        output: list[np.ndarray | None] = [None] * kits.kit_count
+        supply = np.zeros((kits.product_count, market_count))
+        owners = state.owned.sum(axis=1)
+        revenue = np.zeros(n)
+        noise_by_cv: dict[float, np.ndarray] = {}
+        for k in range(kits.kit_count):
+            if owners[k] == 0:
+                continue
+            # output = productive units x expected output x max(0, 1 + cv z) x weather factor
+            units = productive_units(state, kits, k, season) * kits.output_per_season[k]
+            if scenario.shocks.yield_noise:
+                cv = float(kits.cv[k])
+                if cv not in noise_by_cv:
+                    noise_by_cv[cv] = np.maximum(1.0 + cv * z, 0.0)
+                units *= noise_by_cv[cv]
+            if farmer_weather is not None:
+                weather_factor = np.array([1.0, kits.drought_factor[k], kits.flood_factor[k]])
+                units *= weather_factor[farmer_weather]
+            output[k] = units
+            supply[kits.product[k]] += np.bincount(
+                local_market, weights=units, minlength=market_count
+            )
+
+        # 3. Markets clear; margins.
+        prices = clear_markets(kits, supply, farmers_per_market, price_factor)
+        for k in range(kits.kit_count):
+            units = output[k]
+            if units is not None:
+                revenue += units * prices[kits.product[k]][local_market]
+        # Sales revenue becomes whole cents here (rint, half to even).
+        margin = np.rint(revenue * 100.0).astype(np.int64) - (
+            kits.operating_cost_cents @ state.owned
+        )
+        state.cash += margin
+        state.margins += margin
+        state.last_margin = margin
+        absorbs = market_absorbs(prices, kits, price_factor, policy)
+
+        # 4. Loan instalments.
+        active = state.loan_balance > 0
+        due = np.minimum(state.loan_instalment, state.loan_balance)
+        paid = np.where(active, np.minimum(due, np.maximum(state.cash, 0)), 0)
+        state.cash -= paid
+        state.loan_balance -= paid
+        state.repayments += paid
+        missed = active & (paid < due)
+        state.loan_missed = np.where(missed, state.loan_missed + 1, 0)
+        default = missed & (state.loan_missed >= state.loan_default_after)
+        state.written_off += np.where(default, state.loan_balance, 0)
+        state.loan_balance[default] = 0
+        state.defaulted |= default
+
+        # 5. Consumption and savings out of this season's disposable kit income.
+        disposable = np.maximum(margin - paid, 0)
+        base_need = np.minimum(disposable, need)
+        excess = disposable - base_need
+        # Shares of the excess become whole cents here (rint).
+        consumed = base_need + np.rint(policy.consumption_share * excess).astype(np.int64)
+        consumed = np.minimum(consumed, np.maximum(state.cash, 0))
+        state.cash -= consumed
+        state.consumption += consumed
+        if policy.savings_share > 0:
+            state.reserve += np.rint(policy.savings_share * excess).astype(np.int64)
+        state.reserve = np.minimum(state.reserve, np.maximum(state.cash, 0))
+
+        # Indicators of the season (kit income per day).
+        above_poverty = margin >= poverty_cents * farmers.household_size
+        commercial = margin >= commercial_cents
+        state.first_above_poverty[(state.first_above_poverty == NOT_YET) & above_poverty] = season
+        state.first_commercial[(state.first_commercial == NOT_YET) & commercial] = season
+
+        # 6. Purchases.
+        bought = np.zeros((kits.kit_count, market_count), dtype=np.int64)
+        candidates = everyone
+        if policy.max_purchases_per_season:
+            land_used = np.zeros(n)
+            labour_used = np.zeros(n)
+            for k in range(kits.kit_count):
+                if owners[k]:
+                    land_used += state.owned[k] * kits.land_m2[k]
+                    labour_used += state.owned[k] * kits.labour_days[k]
+        for _ in range(policy.max_purchases_per_season):
+            # Those who bought nothing this round cannot buy in the next: nothing changed for them.
+            candidates = buy_next_kits(
+                state, kits, farmers, candidates, local_market, absorbs, labour_capacity,
+                land_used, labour_used, order_of_purchases, season, bought, policy.use_credit,
+            )
+            if candidates.size == 0:
+                break
+
+        recorder.record(
+            season=season,
+            state=state,
+            margin=margin,
+            above_poverty=above_poverty,
+            commercial=commercial,
+            supply=supply,
+            prices=prices,
+            bought=bought,
+            retired=retired,
+            weather=weather,
+        )
+    return state
+
+
+class CompiledSeason:
+    """Runs a season's per-farmer steps with the numba kernel (`season_kernel`)."""
+
+    def __init__(self, kits: KitTable, policy: Policy, order: list[tuple[int, int]], n: int,
+                 markets: int):
+        self.kits = kits
+        self.policy = policy
+        count = kits.kit_count
+        self.prerequisite_list = np.zeros((count, count), dtype=np.int64)
+        self.prerequisite_count = np.zeros(count, dtype=np.int64)
+        for k, needs in enumerate(kits.prerequisites):
+            self.prerequisite_list[k, :len(needs)] = needs
+            self.prerequisite_count[k] = len(needs)
+        self.order_kind = np.array([kind for kind, _ in order], dtype=np.int64)
+        self.order_kit = np.array([k for _, k in order], dtype=np.int64)
+        self.weather_factor = np.stack(
+            [np.ones(count), kits.drought_factor, kits.flood_factor], axis=1
+        )
+        self.cheapest = int(np.min(
+            kits.price_cents - (kits.credit_principal_cents if policy.use_credit else 0)
+        ))
+        self.output = np.zeros((count, n))
+        self.kit_market_supply = np.zeros((count, markets))
+        self.no_weather = np.zeros(n, dtype=np.int64)
+
+    def season(
+        self, scenario: Scenario, state: ChunkState, farmers: Farmers, local_market: np.ndarray,
+        z: np.ndarray, farmer_weather: np.ndarray | None, season: int,
+        farmers_per_market: np.ndarray, price_factor: np.ndarray, need: np.ndarray,
+        poverty_cents: float, commercial_cents: float, labour_capacity: np.ndarray,
+    ) -> tuple[np.ndarray, ...]:
+        kits, policy = self.kits, self.policy
+        n = farmers.count
+        owners = state.owned.sum(axis=1)
+        season_kernel.harvest(
+            state.owned, state.ring_block, state.ring_offset, state.ring_length,
+            kits.first_harvest_delay, kits.output_per_season, kits.cv, z,
+            scenario.shocks.yield_noise, self.weather_factor,
+            self.no_weather if farmer_weather is None else farmer_weather,
+            farmer_weather is not None, owners, local_market, season, self.output,
+            self.kit_market_supply,
+        )
+        supply = np.zeros((kits.product_count, self.kit_market_supply.shape[1]))
+        for k in range(kits.kit_count):
+            if owners[k]:
+                supply[kits.product[k]] += self.kit_market_supply[k]
+        prices = clear_markets(kits, supply, farmers_per_market, price_factor)
+        absorbs = market_absorbs(prices, kits, price_factor, policy)
+        margin = np.empty(n, dtype=np.int64)
+        above_poverty = np.empty(n, dtype=bool)
+        commercial = np.empty(n, dtype=bool)
+        bought = np.zeros((kits.kit_count, supply.shape[1]), dtype=np.int64)
+        season_kernel.settle_and_buy(
+            kits.product, kits.price_cents, kits.operating_cost_cents, kits.land_m2,
+            kits.labour_days, kits.cap, self.prerequisite_list, self.prerequisite_count,
+            kits.replaces,
+            kits.replaces_units,
+            kits.credit_principal_cents, kits.credit_total_due_cents, kits.credit_instalments,
+            kits.credit_default_after, kits.life, scenario.seasons, self.order_kind,
+            self.order_kit, self.cheapest, policy.max_purchases_per_season, policy.use_credit,
+            kits.product_count,
+            self.output, owners, prices, absorbs, local_market, need,
+            policy.consumption_share, policy.savings_share, poverty_cents,
+            farmers.household_size, commercial_cents, farmers.land_m2, labour_capacity, season,
+            state.cash, state.reserve, state.owned, state.kits_bought, state.ring_block,
+            state.totals_block, state.ring_offset, state.ring_length, state.loan_balance,
+            state.loan_instalment, state.loan_missed, state.loan_default_after, state.defaulted,
+            state.margins, state.credit, state.purchases, state.consumption, state.repayments,
+            state.written_off, state.first_above_poverty, state.first_commercial,
+            margin, above_poverty, commercial, bought,
+        )
+        state.last_margin = margin
+        return supply, prices, margin, above_poverty, commercial, bought

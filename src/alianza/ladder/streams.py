@@ -1,0 +1,68 @@
+"""Reproducible random streams, independent of chunking and workers.
+
+Every stream belongs to a (kind, index) pair -- ``kind`` says what it drives (farmer draws of one
+market, the population of one market, district weather, national prices) and ``index`` is the
+market (or 0) -- and to a season. Its seed material is
+``numpy.random.SeedSequence(seed, spawn_key=(kind, index))`` (the very SeedSequence that
+``SeedSequence(seed).spawn(...)`` nested by kind and index gives), which yields three 64-bit
+words per season: words ``3t .. 3t + 2`` of ``generate_state`` seed season t's SFC64 generator
+exactly as numpy seeds SFC64 (a, b, c = the words, counter 1, 12 outputs discarded). So each
+(kind, index, season) is its own stream, created in a few microseconds, and season t's draws do
+not depend on how many seasons are simulated. SFC64 is numpy's fastest bit generator here.
+A market is always simulated whole by one chunk, so its draws are the same whatever the chunk
+size, worker count or runner.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+FARMER_DRAWS = 0
+POPULATION = 1
+WEATHER = 2
+PRICES = 3
+_WARM_UP_OUTPUTS = 12  # as numpy's own SFC64 seeding
+
+
+def stream_key(seed: int, kind: int, index: int = 0, seasons: int = 1) -> np.ndarray:
+    """Seed words [seasons, 3] (uint64) of stream (kind, index) for seasons 0 .. seasons - 1."""
+    sequence = np.random.SeedSequence(seed, spawn_key=(kind, index))
+    return sequence.generate_state(3 * seasons, np.uint64).reshape(seasons, 3)
+
+
+def _seed(bit_generator: np.random.BitGenerator, key: np.ndarray, season: int) -> None:
+    words = key[season]
+    bit_generator.state = {
+        "bit_generator": "SFC64",
+        "state": {"state": np.array([words[0], words[1], words[2], 1], dtype=np.uint64)},
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+    bit_generator.random_raw(_WARM_UP_OUTPUTS)
+
+
+def season_generator(key: np.ndarray, season: int) -> np.random.Generator:
+    """A new generator of one stream in one season (key from `stream_key`)."""
+    bit_generator = np.random.SFC64(0)
+    _seed(bit_generator, key, season)
+    return np.random.Generator(bit_generator)
+
+
+_cached = threading.local()
+
+
+def fill_standard_normal(key: np.ndarray, season: int, out: np.ndarray) -> None:
+    """Fill ``out`` with the stream's standard normal draws of that season.
+
+    Same numbers as ``season_generator(key, season).standard_normal(out=out)``, but reuses one
+    generator per thread (re-seeded each call): creating a generator costs more than drawing a
+    few thousand numbers.
+    """
+    generator = getattr(_cached, "generator", None)
+    if generator is None:
+        generator = np.random.Generator(np.random.SFC64(0))
+        _cached.generator = generator
+    _seed(generator.bit_generator, key, season)
+    generator.standard_normal(out=out)
