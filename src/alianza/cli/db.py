@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from alianza.platform.db import current_revision, head_revision, make_engine, upgrade
+from alianza.platform.errors import DatabaseNotMigrated, Refused
 
 db_app = typer.Typer(help="The platform database: migrations, dump and restore.", no_args_is_help=True)
 console = Console()
@@ -39,3 +41,39 @@ def current_command(url: str | None = URL_OPTION) -> None:
     engine.dispose()
 
 
+
+
+@db_app.command("dump")
+def dump_command(file: Path, url: str | None = URL_OPTION) -> None:
+    """Write the whole database to FILE (gzip JSON; money as exact decimals)."""
+    from alianza.platform.backup.service import dump
+
+    engine = make_engine(url)
+    try:
+        summary = dump(engine, file)
+    except DatabaseNotMigrated as error:
+        raise _fail(str(error)) from None
+    finally:
+        engine.dispose()
+    console.print(f"dumped {sum(summary.rows.values())} rows of {len(summary.rows)} tables "
+                  f"(revision {summary.revision}) to {file}")
+
+
+@db_app.command("restore")
+def restore_command(file: Path, url: str | None = URL_OPTION) -> None:
+    """Load FILE into an empty database (run `alianza db upgrade` on it first)."""
+    from alianza.platform.backup.service import restore
+
+    engine = make_engine(url)
+    try:
+        summary = restore(engine, file)
+    except (DatabaseNotMigrated, Refused) as error:
+        raise _fail(str(error)) from None
+    finally:
+        engine.dispose()
+    console.print(f"restored {sum(summary.rows.values())} rows of {len(summary.rows)} tables from {file}")
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
