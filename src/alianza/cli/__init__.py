@@ -3,6 +3,7 @@
 import typer
 
 from alianza.cli.db import db_app
+from alianza.cli.demo import demo_app
 from alianza.cli.kits import kits_app, simulate
 from alianza.cli.plan import plan_app
 
@@ -16,3 +17,4 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(kits_app, name="kits")
 app.command("simulate")(simulate)
 app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")

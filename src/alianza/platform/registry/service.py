@@ -33,13 +33,8 @@ CLOSE_NAME_RATIO = 0.85
 def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
     """A row of the actor's programme, or NotFound (another programme's rows look absent)."""
     actor.require("read")
-    row = actor.session.scalar(
-        select(model).where(
-            model.id == row_id,  # type: ignore[attr-defined]
-            model.programme_id == actor.programme_id,  # type: ignore[attr-defined]
-        )
-    )
-    if row is None:
+    row = actor.session.get(model, row_id)  # identity map first: no query for loaded rows
+    if row is None or row.programme_id != actor.programme_id:  # type: ignore[attr-defined]
         raise NotFound(f"no {model.__tablename__[:-1]} {row_id} in this programme")
     return row
 
