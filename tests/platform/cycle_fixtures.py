@@ -84,7 +84,7 @@ FINANCING = {"grant": "24000.00", "counterpart_cash": "6000.00", "counterpart_in
 def profile(world: World, **overrides: Any) -> Subproject:
     data: dict[str, Any] = {"call_id": world.call.id, "organization_id": world.po.id,
                             "buyer_id": world.buyer.id, "title": "Vegetables for La Colonia",
-                            "value_chain": "vegetables", "window": "production", "families": 10,
+                            "value_chain": "vegetables", "funding_window": "production", "families": 10,
                             "buyer_letter_of_interest": True, "submitted_on": date(2025, 2, 1)}
     data.update(overrides)
     return cycle.submit_profile(world.actor, data)

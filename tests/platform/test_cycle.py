@@ -72,7 +72,7 @@ def test_the_whole_cycle(world: World) -> None:
 
 
 def test_ineligible_profiles_name_the_rules(world: World) -> None:
-    sub = profile(world, value_chain="cattle", families=70, buyer_letter_of_interest=False, window="export")
+    sub = profile(world, value_chain="cattle", families=70, buyer_letter_of_interest=False, funding_window="export")
     cycle.check_eligibility(world.actor, sub.id, date(2025, 2, 10))
     assert sub.state == "ineligible"
     note = cycle.history(world.actor, sub.id)[-1].note

@@ -298,7 +298,7 @@ class DemoBuilder:
         sub = cycle.submit_profile(actor, {
             "call_id": call.id, "organization_id": po.id, "buyer_id": buyer.id,
             "title": f"{VALUE_CHAINS[chain][0]} for {buyer.name}", "value_chain": chain,
-            "window": call.windows[index % len(call.windows)]["name"] if call.windows else None,
+            "funding_window": call.windows[index % len(call.windows)]["name"] if call.windows else None,
             "families": families, "buyer_letter_of_interest": target != "ineligible", "submitted_on": start})
         if target == "profile_submitted":
             return sub
@@ -316,7 +316,7 @@ class DemoBuilder:
                          Decimal("0.00")).quantize(Decimal("0.01"))
         grant = (investment * Decimal("0.62")).quantize(Decimal("0.01"))
         ceiling = min([Decimal(call.ceiling_per_alliance), Decimal(call.ceiling_per_family) * families]
-                      + [Decimal(w["ceiling_per_alliance"]) for w in call.windows if w["name"] == sub.window])
+                      + [Decimal(w["ceiling_per_alliance"]) for w in call.windows if w["name"] == sub.funding_window])
         if grant > ceiling:
             grant = ceiling
         cash = (investment * Decimal("0.18")).quantize(Decimal("0.01"))

@@ -247,21 +247,17 @@ def balances(actor: Actor, at: date | None = None) -> list[AccountBalance]:
     if at is not None:
         sums = sums.where(Entry.posted_on <= at)
     subquery = sums.subquery()
+    # Columns, not ORM entities: thousands of accounts load in milliseconds.
     rows = actor.session.execute(
-        select(Account, subquery.c.total)
+        select(Account.id, Account.name, Account.kind, Account.currency, subquery.c.total)
         .outerjoin(subquery, subquery.c.account_id == Account.id)
         .where(Account.programme_id == actor.programme_id)
         .order_by(Account.id)
     )
+    zero = Decimal("0.00")
     return [
-        AccountBalance(
-            account.id,
-            account.name,
-            account.kind,
-            account.currency,
-            Decimal(total or 0).quantize(Decimal("0.01")),
-        )
-        for account, total in rows
+        AccountBalance(account_id, name, kind, currency, zero if total is None else total)
+        for account_id, name, kind, currency, total in rows
     ]
 
 

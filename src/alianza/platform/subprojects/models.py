@@ -35,7 +35,7 @@ class Subproject(Base):
     buyer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     title: Mapped[str] = mapped_column(String(200))
     value_chain: Mapped[str] = mapped_column(String(60))
-    window: Mapped[str | None] = mapped_column(String(60))
+    funding_window: Mapped[str | None] = mapped_column(String(60))
     families: Mapped[int] = mapped_column(Integer)
     buyer_letter_of_interest: Mapped[bool] = mapped_column(Boolean)
     submitted_on: Mapped[date] = mapped_column(Date)

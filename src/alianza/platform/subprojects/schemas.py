@@ -35,7 +35,7 @@ class ProfileIn(BaseModel):
     buyer_id: int
     title: str = Field(min_length=1, max_length=200)
     value_chain: str = Field(min_length=1, max_length=60)
-    window: str | None = None
+    funding_window: str | None = None
     families: int = Field(ge=1)
     buyer_letter_of_interest: bool
     submitted_on: date

@@ -133,8 +133,8 @@ def eligibility_problems(actor: Actor, subproject: Subproject, on: date) -> list
     if subproject.value_chain not in call.value_chains:
         problems.append(("call value chains", f"value chain {subproject.value_chain!r} is not in the call"))
     windows = {w["name"] for w in call.windows}
-    if windows and subproject.window not in windows:
-        problems.append(("call windows", f"window {subproject.window!r} is not one of {sorted(windows)}"))
+    if windows and subproject.funding_window not in windows:
+        problems.append(("call windows", f"window {subproject.funding_window!r} is not one of {sorted(windows)}"))
     if call.max_families is not None and subproject.families > call.max_families:
         problems.append(("families per alliance", f"{subproject.families} families > {call.max_families}"))
     if not subproject.buyer_letter_of_interest:
@@ -330,7 +330,7 @@ def approval_problems(actor: Actor, subproject: Subproject, on: date) -> list[tu
                          f"counterpart share {counterpart_share:.2%} < {Decimal(call.min_counterpart_share):.2%}"))
     ceiling = Decimal(call.ceiling_per_alliance)
     for window in call.windows:
-        if window["name"] == subproject.window:
+        if window["name"] == subproject.funding_window:
             ceiling = min(ceiling, Decimal(window["ceiling_per_alliance"]))
     if plan.grant > ceiling:
         problems.append(("ceiling per alliance", f"grant {plan.grant} > {ceiling} {call.currency}"))

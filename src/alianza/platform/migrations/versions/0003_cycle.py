@@ -55,7 +55,7 @@ def upgrade() -> None:
     sa.Column('buyer_id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('value_chain', sa.String(length=60), nullable=False),
-    sa.Column('window', sa.String(length=60), nullable=True),
+    sa.Column('funding_window', sa.String(length=60), nullable=True),
     sa.Column('families', sa.Integer(), nullable=False),
     sa.Column('buyer_letter_of_interest', sa.Boolean(), nullable=False),
     sa.Column('submitted_on', sa.Date(), nullable=False),
