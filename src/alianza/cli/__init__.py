@@ -6,6 +6,7 @@ from alianza.cli.db import db_app
 from alianza.cli.demo import demo_app
 from alianza.cli.kits import kits_app, simulate
 from alianza.cli.plan import plan_app
+from alianza.cli.registry import registry_app
 
 app = typer.Typer(
     name="alianza",
@@ -18,3 +19,4 @@ app.add_typer(kits_app, name="kits")
 app.command("simulate")(simulate)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(registry_app, name="registry")
