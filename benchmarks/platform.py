@@ -40,7 +40,6 @@ from alianza.platform.db import Database, make_engine, upgrade
 from alianza.platform.ledger.models import Entry
 from alianza.platform.portfolio import service as portfolio
 from alianza.platform.programmes.service import Actor, create_programme, create_user
-from alianza.platform.registry.models import Place
 from alianza.platform.subprojects.schemas import STATES
 
 TARGET_MS = 200.0
@@ -222,6 +221,7 @@ def main() -> int:
     parser.add_argument("--farmers", type=int, default=100_000)
     parser.add_argument("--postings", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database (its name is printed)")
     arguments = parser.parse_args()
     server = os.environ.get("ALIANZA_BENCH_DATABASE_URL") or os.environ.get("ALIANZA_TEST_DATABASE_URL")
     if not server:
@@ -277,8 +277,11 @@ def main() -> int:
                   f"{sum(b.balance for b in balances)} (zero, as double entry requires)")
         database.dispose()
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if arguments.keep:
+            print(f"kept database {name}")
+        else:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     return 1 if failed else 0
 

@@ -19,7 +19,12 @@ def seed_command(
     url: str | None = typer.Option(None, "--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite file)."),
 ) -> None:
     """Fill the database with the demo programme DEMO-PA (2 countries, 40 POs, ~3,000 members)."""
-    from alianza.platform.demo.service import ADMIN_PASSWORD, ADMIN_USERNAME, PROGRAMME_CODE, seed_demo
+    from alianza.platform.demo.service import (
+        ADMIN_PASSWORD,
+        ADMIN_USERNAME,
+        PROGRAMME_CODE,
+        seed_demo,
+    )
 
     try:
         database = Database(url)

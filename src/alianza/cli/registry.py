@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -17,7 +17,7 @@ console = Console()
 errors = Console(stderr=True)
 
 
-class ImportKind(str, Enum):
+class ImportKind(StrEnum):
     farmers = "farmers"
     organizations = "organizations"
     memberships = "memberships"
@@ -26,7 +26,7 @@ class ImportKind(str, Enum):
 @registry_app.command("import")
 def import_command(
     kind: ImportKind,
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .csv or .xlsx file."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .csv or .xlsx file."),  # noqa: B008
     programme: str = typer.Option(..., "--programme", help="The programme's code."),
     username: str = typer.Option(..., "--as", help="The user the import is recorded as (needs write)."),
     refuse_duplicates: bool = typer.Option(False, "--refuse-duplicates", help="Refuse the import if any possible duplicate is found."),

@@ -14,7 +14,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Engine, Float, Integer, Table, func, insert, select, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    Table,
+    func,
+    insert,
+    select,
+    text,
+)
 
 from alianza.platform import metadata as all_tables
 from alianza.platform.audit.service import jsonable

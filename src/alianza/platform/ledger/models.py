@@ -61,3 +61,35 @@ class Entry(Base):
     amount = mapped_column(Money(), nullable=False)
 
     posting: Mapped[Posting] = relationship(back_populates="entries")
+
+
+class SnapshotDate(Base):
+    """A month end for which :class:`BalanceSnapshot` rows hold every account's balance."""
+
+    __tablename__ = "snapshot_dates"
+    __table_args__ = (UniqueConstraint("programme_id", "as_of"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    as_of: Mapped[date] = mapped_column(Date)
+
+
+class BalanceSnapshot(Base):
+    """An account's balance at the end of a snapshot date: a cache derived from entries.
+
+    Balances at a date read the latest month-end snapshot and add the few entries after it.
+    A posting dated on or before a snapshot date adds its amount to that snapshot (under the
+    same account lock), so snapshots always equal the sum of the entries.
+    """
+
+    __tablename__ = "balance_snapshots"
+    __table_args__ = (
+        UniqueConstraint("account_id", "as_of"),
+        Index("ix_balance_snapshots_programme_as_of", "programme_id", "as_of"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    as_of: Mapped[date] = mapped_column(Date)
+    balance = mapped_column(Money(), nullable=False)

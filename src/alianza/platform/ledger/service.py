@@ -8,11 +8,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 
 from alianza.platform.audit.service import now, record_for, snapshot
 from alianza.platform.errors import NotFound, Refused
-from alianza.platform.ledger.models import Account, Entry, Posting
+from alianza.platform.ledger import snapshots
+from alianza.platform.ledger.models import Account, BalanceSnapshot, Entry, Posting
 from alianza.platform.ledger.schemas import (
     ACCOUNT_KINDS,
     POSTING_RULES,
@@ -128,6 +129,7 @@ def _post(
     """Write one balanced posting after locking its accounts and checking the overdraft rule."""
     if sum((amount for _, amount in legs), ZERO) != ZERO:
         raise Refused("entries do not sum to zero", rule="balanced posting")
+    snapshots.lock_for_posting(actor.session)
     accounts = _lock_accounts(actor, [account_id for account_id, _ in legs])
     currencies = {account.currency for account in accounts.values()}
     if len(currencies) != 1:
@@ -165,6 +167,7 @@ def _post(
                 Entry(posting_id=posting.id, account_id=account_id, posted_on=posted_on, amount=amount)
             )
         actor.session.flush()
+        snapshots.adjust_for_posting(actor.session, actor.programme_id, posted_on, legs)
         after = snapshot(posting)
         after["entries"] = [
             {"account_id": account_id, "amount": str(amount)} for account_id, amount in legs
@@ -241,11 +244,23 @@ class AccountBalance:
 def balances(actor: Actor, at: date | None = None) -> list[AccountBalance]:
     """Every account of the programme with its balance at the end of ``at``."""
     actor.require("read")
-    sums = select(Entry.account_id, func.sum(Entry.amount).label("total")).group_by(
-        Entry.account_id
-    )
+    sums = select(Entry.account_id, func.sum(Entry.amount).label("total"))
     if at is not None:
-        sums = sums.where(Entry.posted_on <= at)
+        month_end = snapshots.month_end_before(at)
+        if snapshots.ensure_snapshot(actor.session, actor.programme_id, month_end):
+            # the month-end snapshot plus the entries after it
+            recent = select(Entry.account_id.label("account_id"), Entry.amount.label("amount")).where(
+                Entry.posted_on > month_end, Entry.posted_on <= at)
+            carried = select(BalanceSnapshot.account_id.label("account_id"),
+                             BalanceSnapshot.balance.label("amount")).where(
+                BalanceSnapshot.programme_id == actor.programme_id, BalanceSnapshot.as_of == month_end)
+            parts = union_all(recent, carried).subquery()
+            sums = select(parts.c.account_id, func.sum(parts.c.amount).label("total"))
+            sums = sums.group_by(parts.c.account_id)
+        else:
+            sums = sums.where(Entry.posted_on <= at).group_by(Entry.account_id)
+    else:
+        sums = sums.group_by(Entry.account_id)
     subquery = sums.subquery()
     # Columns, not ORM entities: thousands of accounts load in milliseconds.
     rows = actor.session.execute(

@@ -112,8 +112,11 @@ def inclusion_by_call(actor: Actor, on: date) -> list[Inclusion]:
         .group_by(Call.id, Call.code)
         .order_by(Call.id)
     )
-    result = []
-    for call_id, code, members, women, youth, minority in rows:
-        share = (lambda n: (Decimal(int(n)) / members).quantize(Decimal("0.0001")))  # noqa: E731
-        result.append(Inclusion(call_id, code, members, share(women), share(youth), share(minority)))
-    return result
+    def share(count: int, members: int) -> Decimal:
+        return (Decimal(int(count)) / members).quantize(Decimal("0.0001"))
+
+    return [
+        Inclusion(call_id, code, members, share(women, members), share(youth, members),
+                  share(minority, members))
+        for call_id, code, members, women, youth, minority in rows
+    ]

@@ -1,14 +1,14 @@
 """programmes, users, roles, exchange rates, audit log, ledger
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-28
 
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from alianza.platform.migrations.append_only import (
     allow_update_and_delete,
@@ -21,9 +21,9 @@ APPEND_ONLY = ("postings", "entries", "audit_entries")
 
 # revision identifiers, used by Alembic.
 revision: str = '0001'
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
