@@ -37,23 +37,20 @@ def sales_by_po_by_quarter(actor: Actor, start: date, end: date) -> list[Quarter
     """Deliveries to buyers under agreements, by PO and calendar quarter."""
     actor.require("read")
     year = cast(extract("year", Delivery.delivered_on), Integer)
-    month = cast(extract("month", Delivery.delivered_on), Integer)
+    # quarter = (month + 2) // 3, in SQL on both backends (SQLite has no EXTRACT(QUARTER))
+    quarter = (cast(extract("month", Delivery.delivered_on), Integer) + 2) // 3
     rows = actor.session.execute(
-        select(Agreement.organization_id, Organization.name, Agreement.currency, year, month,
+        select(Agreement.organization_id, Organization.name, Agreement.currency, year, quarter,
                func.sum(Delivery.quantity), func.sum(Delivery.amount))
         .join(Agreement, Agreement.id == Delivery.agreement_id)
         .join(Organization, Organization.id == Agreement.organization_id)
         .where(Delivery.programme_id == actor.programme_id, Delivery.delivered_on >= start,
                Delivery.delivered_on <= end)
-        .group_by(Agreement.organization_id, Organization.name, Agreement.currency, year, month)
+        .group_by(Agreement.organization_id, Organization.name, Agreement.currency, year, quarter)
+        .order_by(Agreement.organization_id, year, quarter)
     )
-    folded: dict[tuple[int, str, str, int, int], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for organization_id, name, currency, y, m, quantity, amount in rows:
-        totals = folded[(organization_id, name, currency, int(y), (int(m) - 1) // 3 + 1)]
-        totals[0] += Decimal(quantity)
-        totals[1] += Decimal(amount)
-    return [QuarterSales(o, n, y, q, c, totals[0], totals[1])
-            for (o, n, c, y, q), totals in sorted(folded.items(), key=lambda kv: (kv[0][0], kv[0][3], kv[0][4]))]
+    return [QuarterSales(o, n, int(y), int(q), c, quantity, amount)
+            for o, n, c, y, q, quantity, amount in rows]
 
 
 def _district_of(actor: Actor) -> dict[int, str]:
