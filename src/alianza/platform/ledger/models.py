@@ -52,7 +52,10 @@ class Entry(Base):
     """One leg of a posting; ``posted_on`` repeats the posting's date so balances need no join."""
 
     __tablename__ = "entries"
-    __table_args__ = (Index("ix_entries_account_date", "account_id", "posted_on"),)
+    __table_args__ = (
+        Index("ix_entries_account_date", "account_id", "posted_on"),
+        Index("ix_entries_posted_on", "posted_on"),  # the entries after a month-end snapshot
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"), index=True)
