@@ -41,8 +41,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # server not reachable: the SQLite run still covers everything
+    except Exception as error:
         admin.dispose()
+        if os.environ.get("CI"):  # CI promises a server: not reaching it is a failure, not a skip
+            pytest.fail(f"PostgreSQL at ALIANZA_TEST_DATABASE_URL unreachable in CI: {error}")
         pytest.skip(f"PostgreSQL at ALIANZA_TEST_DATABASE_URL unreachable: {error}")
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
