@@ -277,12 +277,12 @@ class DemoBuilder:
         for index, target in enumerate(targets):
             call = calls[index % 3]
             country = "Guatemala" if call.currency == "GTQ" else "Honduras"
-            po = next((p for p in by_country[country] if p.id not in used), None)
-            if po is None:
+            applicant = next((p for p in by_country[country] if p.id not in used), None)
+            if applicant is None:
                 continue
-            used.add(po.id)
+            used.add(applicant.id)
             buyer = buyers[index % len(buyers)]
-            sub = self._drive(actor, call, po, buyer, target, project_funds[call.currency], index)
+            sub = self._drive(actor, call, applicant, buyer, target, project_funds[call.currency], index)
             states[sub.state] = states.get(sub.state, 0) + 1
         return states
 

@@ -17,8 +17,19 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import Connection, event, func, insert, select, text, union_all, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -59,11 +70,12 @@ def adjust_for_posting(
     ).all()
     for as_of in dates:
         for account_id, amount in legs:
-            changed = session.execute(
+            result = session.execute(
                 update(BalanceSnapshot)
                 .where(BalanceSnapshot.account_id == account_id, BalanceSnapshot.as_of == as_of)
                 .values(balance=BalanceSnapshot.balance + amount)
-            ).rowcount
+            )
+            changed = cast(CursorResult[Any], result).rowcount
             if not changed:
                 session.add(BalanceSnapshot(programme_id=programme_id, account_id=account_id,
                                             as_of=as_of, balance=amount))

@@ -1,5 +1,7 @@
 """Alembic environment: runs on the engine handed over by alianza.platform.db (or the URL)."""
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -19,7 +21,7 @@ def compare_type(
     return None
 
 
-def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     """Render alianza's exact-decimal columns as plain Numeric: migrations stay self-contained."""
     if type_ == "type" and isinstance(obj, FixedDecimal):
         return f"sa.Numeric(precision={obj.precision}, scale={obj.places})"

@@ -78,7 +78,8 @@ def subprojects_by_state_and_district(actor: Actor) -> dict[tuple[str, str], int
     district = _district_of(actor)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for place_id, state, count in rows:
-        counts[(district.get(place_id, "(no district)"), state)] += count
+        name = district.get(place_id, "(no district)") if place_id is not None else "(no district)"
+        counts[(name, state)] += count
     return dict(sorted(counts.items()))
 
 

@@ -290,10 +290,10 @@ def import_farmers(actor: Actor, path: Path, *, refuse_duplicates: bool = False)
         raise ImportRefused(report)
     with actor.session.begin_nested():
         for _number, farmer_in, groups in accepted:
-            farmer = add_farmer(actor, farmer_in)
+            registered = add_farmer(actor, farmer_in)
             actor.session.flush()
             for organization in groups:
-                add_membership(actor, {"farmer_id": farmer.id, "organization_id": organization.id})
+                add_membership(actor, {"farmer_id": registered.id, "organization_id": organization.id})
     report.created = {
         "farmers": len(accepted),
         "memberships": sum(len(groups) for _, _, groups in accepted),
