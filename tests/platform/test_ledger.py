@@ -234,3 +234,31 @@ def test_balances_at_a_date_equal_the_sum_of_entries(
             except Refused:
                 pass
         admin.session.commit()
+
+
+def test_no_snapshot_is_made_while_a_posting_is_in_flight(
+    database: Database, backend: str, admin: Actor, accounts: dict[str, Account]
+) -> None:
+    """PostgreSQL: a back-dated posting not yet committed holds snapshots back; once committed,
+    the snapshot includes it."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers: no posting is ever in flight beside a reader")
+    from alianza.platform.ledger.models import SnapshotDate
+
+    a = accounts
+    move(admin, "funding", a["World Bank"], a["Project funds"], "1000", date(2025, 1, 2))
+    admin.session.commit()
+    with database.sessions() as writer_session:
+        writer = act_as(writer_session, admin.user_id, admin.programme_id)
+        move(writer, "grant_tranche", a["Project funds"], a["Coop Los Pinos"], "300", date(2025, 1, 20))
+        with database.sessions() as reader_session:  # the writer has not committed yet
+            reader = act_as(reader_session, admin.user_id, admin.programme_id)
+            shown = {b.account_id: b.balance for b in balances(reader, date(2025, 3, 15))}
+            assert shown[a["Project funds"].id] == D("1000.00")
+            assert reader_session.scalar(select(func.count()).select_from(SnapshotDate)) == 0
+        writer_session.commit()
+    with database.sessions() as reader_session:
+        reader = act_as(reader_session, admin.user_id, admin.programme_id)
+        shown = {b.account_id: b.balance for b in balances(reader, date(2025, 3, 15))}
+        assert shown[a["Project funds"].id] == D("700.00")
+        assert reader_session.scalar(select(func.count()).select_from(SnapshotDate)) == 1

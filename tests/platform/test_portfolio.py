@@ -26,3 +26,26 @@ def test_portfolio_queries(admin: Actor) -> None:
     # both subprojects are the same PO's: 12 members counted twice; 6 women, youth born >= 1990: 9 of 12
     assert (inclusion.members, inclusion.women_share, inclusion.youth_share) == (24, Decimal("0.5"), Decimal("0.75"))
     assert len(portfolio.balances_at(admin, date(2025, 4, 30))) >= 3
+
+
+def test_roll_up_in_the_reporting_currency(admin: Actor) -> None:
+    from alianza.platform.ledger import service as ledger
+    from alianza.platform.programmes.service import set_exchange_rate
+
+    funder = ledger.open_account(admin, {"kind": "funder", "name": "WB HNL", "currency": "HNL"})
+    funds = ledger.open_account(admin, {"kind": "project_funds", "name": "Funds HNL", "currency": "HNL"})
+    mw_funder = ledger.open_account(admin, {"kind": "funder", "name": "WB MWK", "currency": "MWK"})
+    mw_funds = ledger.open_account(admin, {"kind": "project_funds", "name": "Funds MWK", "currency": "MWK"})
+    ledger.transfer(admin, {"kind": "funding", "from_account_id": funder.id, "to_account_id": funds.id,
+                            "amount": "24500.00", "posted_on": date(2025, 1, 5)})
+    ledger.transfer(admin, {"kind": "funding", "from_account_id": mw_funder.id, "to_account_id": mw_funds.id,
+                            "amount": "1750000.00", "posted_on": date(2025, 1, 5)})
+    set_exchange_rate(admin, {"currency": "HNL", "rate_date": date(2025, 1, 1), "units_per_reporting_unit": "24.5"})
+    set_exchange_rate(admin, {"currency": "MWK", "rate_date": date(2025, 1, 1), "units_per_reporting_unit": "1750"})
+    rows = portfolio.balances_by_kind_in_reporting_currency(admin, date(2025, 2, 1))
+    assert [(r.kind, r.currency, r.amount, r.reporting_amount) for r in rows] == [
+        ("funder", "HNL", Decimal("-24500.00"), Decimal("-1000.00")),
+        ("funder", "MWK", Decimal("-1750000.00"), Decimal("-1000.00")),
+        ("project_funds", "HNL", Decimal("24500.00"), Decimal("1000.00")),
+        ("project_funds", "MWK", Decimal("1750000.00"), Decimal("1000.00")),
+    ]

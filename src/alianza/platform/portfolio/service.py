@@ -118,3 +118,24 @@ def inclusion_by_call(actor: Actor, on: date) -> list[Inclusion]:
                   share(minority, members))
         for call_id, code, members, women, youth, minority in rows
     ]
+
+
+@dataclass(frozen=True)
+class KindTotal:
+    kind: str
+    currency: str
+    amount: Decimal
+    reporting_amount: Decimal
+
+
+def balances_by_kind_in_reporting_currency(actor: Actor, at: date) -> list[KindTotal]:
+    """Balances at ``at`` summed by account kind and currency, each converted to the programme's
+    reporting currency at the rate dated on or before ``at`` (a roll-up; the ledger keeps the
+    local amounts)."""
+    from alianza.platform.programmes.service import to_reporting_currency
+
+    totals: dict[tuple[str, str], Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for row in balances(actor, at):
+        totals[(row.kind, row.currency)] += row.balance
+    return [KindTotal(kind, currency, amount, to_reporting_currency(actor, amount, currency, at))
+            for (kind, currency), amount in sorted(totals.items())]
