@@ -57,3 +57,20 @@ def test_sqlite_keeps_money_exact(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.begin() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
+    from alembic import command
+
+    from alianza.platform.db import alembic_config, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'updown.db'}")
+    upgrade(engine)
+    command.downgrade(alembic_config(engine), "base")
+    assert current_revision(engine) is None
+    with engine.connect() as connection:
+        names = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'").scalars().all()
+    assert set(names) <= {"alembic_version"}
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()

@@ -87,3 +87,13 @@ def test_nothing_of_one_programme_is_visible_from_another(session: Session, admi
     # a user of one programme cannot act in the other
     with pytest.raises(Forbidden):
         act_as(session, other_user.id, admin.programme_id)
+
+
+def test_accounts_are_held_only_for_records_of_the_programme(session: Session, admin: Actor) -> None:
+    from alianza.platform.registry.service import add_organization
+
+    other_user = create_user(session, {"username": "o2", "display_name": "O", "password": "password1"})
+    other = create_programme(session, {"code": "OTHER", "name": "Other", "reporting_currency": "USD"}, other_user)
+    theirs = add_organization(other, {"kind": "buyer", "name": "Their buyer"})
+    with pytest.raises(NotFound):
+        open_account(admin, {"kind": "buyer", "name": "Sneaky", "currency": "HNL", "organization_id": theirs.id})

@@ -31,6 +31,14 @@ def open_account(actor: Actor, data: AccountIn | dict[str, Any]) -> Account:
     """A new account of a kind, in one currency, in the actor's programme."""
     actor.require("write")
     account_in = validated(AccountIn, data)
+    # the holder must be a record of this programme (another programme's ids look absent)
+    from alianza.platform.registry.models import Farmer, Organization
+    from alianza.platform.registry.service import get
+
+    if account_in.organization_id is not None:
+        get(actor, Organization, account_in.organization_id)
+    if account_in.farmer_id is not None:
+        get(actor, Farmer, account_in.farmer_id)
     clash = actor.session.scalar(
         select(Account.id).where(
             Account.programme_id == actor.programme_id, Account.name == account_in.name
