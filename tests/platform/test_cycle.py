@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alianza.platform.db import Database
-from alianza.platform.errors import Forbidden, Refused
+from alianza.platform.errors import Forbidden, NotFound, Refused
 from alianza.platform.ledger import service as ledger
 from alianza.platform.programmes.service import Actor, act_as, create_user, grant_role
 from alianza.platform.subprojects import service as cycle
@@ -228,3 +228,33 @@ def test_concurrent_decisions_cannot_both_win(database: Database, world: World) 
     assert [c.to_state for c in changes][-1] in ("approved", "rejected")
     assert sum(c.from_state == "under_evaluation" for c in changes) == 1
     assert actor.session.get(Subproject, sub.id).state in ("approved", "rejected")  # type: ignore[union-attr]
+
+
+def test_one_programme_cannot_see_or_move_anothers_subprojects(session: Session, world: World) -> None:
+    from alianza.platform.agreements.service import alerts, sign_agreement
+    from alianza.platform.audit.service import entries
+    from alianza.platform.portfolio import service as portfolio
+    from alianza.platform.programmes.service import create_programme
+
+    theirs_user = create_user(session, {"username": "other", "display_name": "O", "password": "password1"})
+    theirs = build_world(create_programme(session, {"code": "OTHER", "name": "Other",
+                                                    "reporting_currency": "USD"}, theirs_user))
+    their_sub = counterpart_paid(theirs)
+    sign_agreement(theirs.actor, their_sub.id, AGREEMENT)
+    mine = world.actor
+    for attempt in (
+        lambda: cycle.history(mine, their_sub.id),
+        lambda: cycle.start_evaluation(mine, their_sub.id, date(2025, 5, 1)),
+        lambda: cycle.release_tranche(mine, their_sub.id, 1, world.funds.id, date(2025, 5, 1)),
+        lambda: cycle.submit_profile(mine, {"call_id": theirs.call.id, "organization_id": world.po.id,
+                                            "buyer_id": world.buyer.id, "title": "x", "value_chain": "coffee",
+                                            "families": 10, "buyer_letter_of_interest": True,
+                                            "submitted_on": date(2025, 2, 1)}),
+        lambda: cycle.record_counterpart(mine, their_sub.id, "cash", world.member_account.id, "1", date(2025, 5, 1)),
+    ):
+        with pytest.raises(NotFound):
+            attempt()
+    assert portfolio.subprojects_by_state_and_district(mine) == {}
+    assert alerts(mine, date(2030, 1, 1)) == []
+    assert all(entry.programme_id == mine.programme_id for entry in entries(mine))
+    assert {b.account_id for b in ledger.balances(mine)}.isdisjoint({b.account_id for b in ledger.balances(theirs.actor)})
