@@ -258,3 +258,38 @@ def test_one_programme_cannot_see_or_move_anothers_subprojects(session: Session,
     assert alerts(mine, date(2030, 1, 1)) == []
     assert all(entry.programme_id == mine.programme_id for entry in entries(mine))
     assert {b.account_id for b in ledger.balances(mine)}.isdisjoint({b.account_id for b in ledger.balances(theirs.actor)})
+
+
+def test_concurrent_releases_of_one_tranche_pay_once(database: Database, world: World) -> None:
+    from alianza.platform.agreements.service import sign_agreement
+
+    actor = world.actor
+    sub = counterpart_paid(world)
+    cycle.schedule_tranches(actor, sub.id, [{"amount": "24000.00", "milestone": "all"}])
+    sign_agreement(actor, sub.id, AGREEMENT)
+    actor.session.commit()
+    barrier = threading.Barrier(2, timeout=30)
+    outcomes: list[str] = []
+
+    def release() -> None:
+        barrier.wait()
+        with database.sessions() as session:
+            try:
+                other = act_as(session, actor.user_id, actor.programme_id)
+                cycle.release_tranche(other, sub.id, 1, world.funds.id, date(2025, 5, 2))
+                session.commit()
+                outcomes.append("released")
+            except Refused as refusal:
+                session.rollback()
+                outcomes.append(refusal.rule or "")
+            except Exception as error:
+                outcomes.append(repr(error))
+
+    threads = [threading.Thread(target=release) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["release once", "released"]
+    actor.session.expire_all()
+    assert ledger.balance(actor, world.funds.id) == Decimal("976000.00")
