@@ -364,7 +364,8 @@ class DemoBuilder:
         day += timedelta(days=20)
         product, unit, price = VALUE_CHAINS[chain]
         price = (price * Decimal(str(scale))).quantize(Decimal("0.01"))
-        starts = day
+        # an agreement not yet in execution was signed recently: no delivery period has passed
+        starts = max(day, TODAY - timedelta(days=20)) if target == "agreement_signed" else day
         quarterly = Decimal(str(round(families * float(rng.uniform(3, 6)) * (1 if unit == "qq" else 100), 3)))
         schedule = [{"period_start": starts + timedelta(days=91 * q), "period_end": starts + timedelta(days=91 * q + 90),
                      "quantity": quarterly} for q in range(8)]
