@@ -74,3 +74,22 @@ def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_a_database_from_a_newer_alianza_is_refused_with_that_reason(tmp_path: Path) -> None:
+    from alianza.platform.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(DatabaseNotMigrated, match="newer alianza; upgrade alianza"):
+        Database(url)
+    with pytest.raises(DatabaseNotMigrated, match="is at revision 0001"):
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        engine.dispose()
+        Database(url)

@@ -113,6 +113,12 @@ def head_revision() -> str:
     return head
 
 
+def _known_revisions() -> set[str]:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None when never migrated)."""
     with engine.connect() as connection:
@@ -130,6 +136,11 @@ def check_migrated(engine: Engine) -> None:
     head = head_revision()
     if current != head:
         where = engine.url.render_as_string(hide_password=True)
+        if current is not None and current not in _known_revisions():
+            raise DatabaseNotMigrated(
+                f"The database {where} is at revision {current}, which this alianza does not know "
+                f"(it expects {head}): the database was migrated by a newer alianza; upgrade alianza."
+            )
         state = "has no alianza tables" if current is None else f"is at revision {current}"
         raise DatabaseNotMigrated(
             f"The database {where} {state}; this alianza expects revision {head}. "
