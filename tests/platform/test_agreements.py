@@ -60,3 +60,13 @@ def test_payments_post_to_the_ledger_and_alerts_flag_risks(signed: tuple[World, 
     po = ledger.find_account(actor, "po", "HNL", organization_id=world.po.id)
     assert po is not None and ledger.balance(actor, po.id) == Decimal("92500.00")  # 6000 counterpart + payments
     assert ledger.totals_by_currency(actor) == {"HNL": Decimal("0.00")}
+
+
+def test_the_agreement_and_its_schedule_are_audited(signed: tuple[World, int]) -> None:
+    from alianza.platform.audit.service import entries
+
+    world, agreement_id = signed
+    [created] = [e for e in entries(world.actor, entity="agreements") if e.entity_id == agreement_id]
+    assert created.after is not None and created.after["price_mechanism"] == "floor"
+    assert [p["quantity"] for p in created.after["schedule"]] == ["10000", "10000"]
+    assert created.user_id == world.actor.user_id and created.before is None

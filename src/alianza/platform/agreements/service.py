@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery, ScheduledDelivery
 from alianza.platform.agreements.schemas import AgreementIn, DeliveryIn
-from alianza.platform.audit.service import jsonable, record_for
+from alianza.platform.audit.service import jsonable, record_for, snapshot
 from alianza.platform.calls.models import Call
 from alianza.platform.errors import NotFound, Refused
 from alianza.platform.ledger import service as ledger
@@ -52,7 +52,10 @@ def sign_agreement(actor: Actor, subproject_id: int, data: AgreementIn | dict[st
     for period in terms.schedule:
         actor.session.add(ScheduledDelivery(programme_id=actor.programme_id, agreement_id=agreement.id,
                                             **period.model_dump()))
-    record_for(actor, "create", agreement)
+    actor.session.flush()
+    after = snapshot(agreement)
+    after["schedule"] = jsonable([period.model_dump() for period in terms.schedule])
+    record_for(actor, "create", agreement, after=after)
     move_state(actor, subproject, "agreement_signed", terms.signed_on, f"agreement {agreement.id}")
     return agreement
 
