@@ -11,7 +11,7 @@ from alianza.platform.db import current_revision, head_revision, make_engine, up
 from alianza.platform.errors import DatabaseNotMigrated, Refused
 
 db_app = typer.Typer(help="The platform database: migrations, dump and restore.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 
 URL_OPTION = typer.Option(
     None, "--url", help="Database URL (default: ALIANZA_DATABASE_URL, else the SQLite file)."
@@ -75,5 +75,5 @@ def restore_command(file: Path, url: str | None = URL_OPTION) -> None:
 
 
 def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}")
     return typer.Exit(code=1)

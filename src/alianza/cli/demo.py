@@ -10,7 +10,7 @@ from alianza.platform.db import Database
 from alianza.platform.errors import DatabaseNotMigrated, Refused
 
 demo_app = typer.Typer(help="Demo data for the platform.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 
 
 @demo_app.command("seed")
@@ -29,13 +29,13 @@ def seed_command(
     try:
         database = Database(url)
     except DatabaseNotMigrated as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}")
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
     try:
         with console.status("seeding the demo programme (about half a minute)..."), database.session() as session:
             summary = seed_demo(session, seed)
     except Refused as error:
-        Console(stderr=True).print(f"[red]error:[/red] {error}")
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
     finally:
         database.dispose()

@@ -16,8 +16,8 @@ from alianza.platform.errors import DatabaseNotMigrated, Refused
 
 user_app = typer.Typer(help="Users (they act in programmes through roles).", no_args_is_help=True)
 programme_app = typer.Typer(help="Programmes and the roles users hold in them.", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 URL_OPTION = typer.Option(None, "--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite file).")
 
 

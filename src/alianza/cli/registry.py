@@ -13,8 +13,8 @@ from alianza.platform.db import Database
 from alianza.platform.errors import DatabaseNotMigrated, Refused
 
 registry_app = typer.Typer(help="The registry of organizations and farmers.", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 class ImportKind(StrEnum):
