@@ -117,7 +117,23 @@ def settle_and_buy(
 ) -> None:
     """Margins, instalments, consumption, indicators and purchases of every farmer."""
     kits, n = owned.shape
-    produces = np.zeros(product_count, dtype=np.bool_)
+    # Position of (kind, kit) in the policy's order; kinds not in the order never buy. A kit
+    # has exactly one kind for a farmer's state, so the first eligible pair of the order is the
+    # eligible kit of lowest rank: each kit is checked once a round (not once per kind), and
+    # only while it could still beat the best eligible kit found so far.
+    never = order_kit.shape[0]
+    rank = np.full((3, kits), never, dtype=np.int64)
+    for position in range(order_kit.shape[0]):
+        if rank[order_kind[position], order_kit[position]] == never:
+            rank[order_kind[position], order_kit[position]] = position
+    prerequisite_mask = np.zeros(kits, dtype=np.int64)
+    for k in range(kits):
+        for entry in range(prerequisite_count[k]):
+            prerequisite_mask[k] |= np.int64(1) << prerequisite_list[k, entry]
+    takes_credit = np.zeros(kits, dtype=np.bool_)
+    for k in range(kits):
+        takes_credit[k] = use_credit and credit_principal[k] > 0
+    own = np.zeros(kits, dtype=np.int64)  # the farmer's units per kit (a copy of owned[:, i])
     for i in range(n):
         market = local_market[i]
         # 3. Margin: revenue in whole cents (rint) less operating costs.
@@ -179,6 +195,8 @@ def settle_and_buy(
             if owners[k] != 0:
                 land_used += owned[k, i] * land_m2[k]
                 labour_used += owned[k, i] * labour_days[k]
+        for k in range(kits):
+            own[k] = owned[k, i]
         for _ in range(max_purchases):
             investable = cash[i] - reserve[i]
             if investable < cheapest:
@@ -186,34 +204,32 @@ def settle_and_buy(
             credit_open = loan_balance[i] == 0 and not defaulted[i]
             land_free = land[i] - land_used
             labour_free = labour_capacity[i] - labour_used
-            for p in range(product_count):
-                produces[p] = False
+            owned_mask = np.int64(0)
+            produces_mask = np.int64(0)
             for k in range(kits):
-                if owned[k, i] > 0:
-                    produces[product[k]] = True
-            # Scan (kind, kit) pairs in the policy's order. A kit has exactly one kind for a
-            # farmer's state, so its (costlier) eligibility is checked at most once a round, and
-            # only until the first eligible kit is found.
+                if own[k] > 0:
+                    owned_mask |= np.int64(1) << k
+                    produces_mask |= np.int64(1) << product[k]
             chosen = -1
             borrow = False
-            for position in range(order_kit.shape[0]):
-                k = order_kit[position]
-                kind = order_kind[position]
+            best = never
+            for k in range(kits):
                 replaced = replaces[k]
-                upgrade = replaced >= 0 and owned[replaced, i] > 0
-                if kind == UPGRADE:
-                    if not upgrade:
-                        continue
+                if replaced >= 0 and own[replaced] > 0:
+                    kind = UPGRADE
+                elif (produces_mask >> product[k]) & 1:
+                    kind = MORE_OF_SAME
                 else:
-                    if upgrade:
-                        continue
-                    if (kind == MORE_OF_SAME) != produces[product[k]]:
-                        continue
-                if owned[k, i] >= cap[k]:
+                    kind = DIVERSIFY
+                position = rank[kind, k]
+                if position >= best:
+                    continue
+                if own[k] >= cap[k]:
                     continue
                 price = price_cents[k]
                 wants_credit = False
-                if use_credit and credit_principal[k] > 0:
+                if takes_credit[k]:
+                    # Credit is taken only when cash alone does not cover the price.
                     short = investable < price
                     wants_credit = credit_open and short
                     if short and not (
@@ -224,15 +240,10 @@ def settle_and_buy(
                     continue
                 if not absorbs[product[k], market]:
                     continue
-                ok = True
-                for entry in range(prerequisite_count[k]):
-                    if owned[prerequisite_list[k, entry], i] <= 0:
-                        ok = False
-                        break
-                if not ok:
+                if prerequisite_mask[k] & ~owned_mask:
                     continue
                 if replaced >= 0:
-                    freed = min(owned[replaced, i], replaces_units[k])
+                    freed = min(own[replaced], replaces_units[k])
                     if not land_m2[k] - freed * land_m2[replaced] <= land_free:
                         continue
                     if not labour_days[k] - freed * labour_days[replaced] <= labour_free:
@@ -242,9 +253,9 @@ def settle_and_buy(
                         continue
                     if not labour_days[k] <= labour_free:
                         continue
+                best = position
                 chosen = k
                 borrow = wants_credit
-                break
             if chosen < 0:
                 break
             k = chosen
@@ -252,6 +263,7 @@ def settle_and_buy(
             cash[i] -= price
             purchases[i] += price
             owned[k, i] += 1
+            own[k] += 1
             kits_bought[k, i] += 1
             land_used += land_m2[k]
             labour_used += labour_days[k]
@@ -270,6 +282,7 @@ def settle_and_buy(
                 remaining = min(owned[replaced, i], replaces_units[k])
                 retired = remaining
                 owned[replaced, i] -= remaining
+                own[replaced] -= remaining
                 length = ring_length[replaced]
                 offset = ring_offset[replaced]
                 tracked = 0
