@@ -368,16 +368,23 @@ def reference_season(
     track_consumption: bool,
 ) -> None:
     """One season of the reference ladder, farmer by farmer, with exactly the operations of
-    `alianza.ladder.reference._simulate_block`'s NumPy path, in the same order."""
-    for i in range(z.shape[0]):
-        multiple = 1.0 + z[i] * cv
-        if multiple < 0.0:
-            multiple = 0.0  # return clipped at -100%
+    `alianza.ladder.reference._simulate_block`'s NumPy path, in the same order.
+
+    Two passes: the arithmetic (branch-free, so the compiler vectorises it) and counting who
+    can upgrade, then the upgrades themselves, skipped in seasons when nobody can upgrade."""
+    n = z.shape[0]
+    upgrades = 0
+    for i in range(n):
+        multiple = max(1.0 + z[i] * cv, 0.0)  # return clipped at -100%
         margin = round_half_even((output_now[i] * multiple) * 100.0)
         consumed = round_half_even(margin * consumption_share)
         if track_consumption:
             consumption[i] += consumed
         cash[i] += margin - consumed
+        upgrades += cash[i] >= next_price_now[i]
+    if upgrades == 0:
+        return
+    for i in range(n):
         if cash[i] >= next_price_now[i]:
             cash[i] -= next_price_now[i]
             new_level = level[i] + 1
