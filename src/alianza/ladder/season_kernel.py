@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover
 
 
 MORE_OF_SAME, DIVERSIFY, UPGRADE = 0, 1, 2
+MAX_KITS = 63  # kits (and products) a catalogue may have for the kernel: bits of an int64
 ROUNDING_SHIFT = 6755399441055744.0  # 1.5 * 2**52
 
 

@@ -68,6 +68,8 @@ def simulate_chunk(
     if compiled is None:
         compiled = season_kernel.AVAILABLE
     kits = KitTable.from_scenario(scenario)
+    if max(kits.kit_count, kits.product_count) > season_kernel.MAX_KITS:
+        compiled = False  # the kernel keeps kits and products owned as 64-bit masks
     policy = scenario.policy
     seasons = scenario.seasons
     n = farmers.count
