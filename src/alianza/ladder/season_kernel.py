@@ -9,6 +9,7 @@ A test runs both on random scenarios and requires identical results. numba is op
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -31,6 +32,16 @@ except ImportError:  # pragma: no cover
 MORE_OF_SAME, DIVERSIFY, UPGRADE = 0, 1, 2
 MAX_KITS = 63  # kits (and products) a catalogue may have for the kernel: bits of an int64
 ROUNDING_SHIFT = 6755399441055744.0  # 1.5 * 2**52
+CASH_CELLS_PER_OCTAVE = 64
+
+
+def cash_cell_starts(cash_thresholds: np.ndarray) -> np.ndarray:
+    """For each cell [2**(e-1) (1 + j/64), 2**(e-1) (1 + (j+1)/64)) of positive cash, cell
+    index e * 64 + j (e = 1 .. 64, the exponent of math.frexp): #(thresholds <= its lower edge)."""
+    cells = np.arange(65 * CASH_CELLS_PER_OCTAVE)
+    exponent, j = np.divmod(cells, CASH_CELLS_PER_OCTAVE)
+    lower = np.ldexp(1.0 + j / CASH_CELLS_PER_OCTAVE, exponent - 1)
+    return np.searchsorted(cash_thresholds, lower, side="right").astype(np.int64)
 
 
 @njit(cache=True, inline="always")
@@ -311,7 +322,7 @@ def season_statistics(
     cells: np.ndarray, margin: np.ndarray, cash: np.ndarray, household_size: np.ndarray,
     days: float, above_poverty: np.ndarray, commercial: np.ndarray, owned: np.ndarray,
     loan_balance: np.ndarray, defaulted: np.ndarray, written_off: np.ndarray,
-    cash_thresholds: np.ndarray, income_bin_cents: int,
+    cash_thresholds: np.ndarray, cash_cell_start: np.ndarray, income_bin_cents: int,
     cell_income: np.ndarray, cell_cash: np.ndarray, cell_poverty: np.ndarray,
     cell_commercial: np.ndarray, income_count: np.ndarray, income_cents: np.ndarray,
     cash_count: np.ndarray, kits_owned: np.ndarray,
@@ -340,14 +351,16 @@ def season_statistics(
         if cash[i] <= 0:
             cash_count[0] += 1
         else:
-            # The bin is 1 + #(thresholds <= cash): guess it from log10, then correct the guess
-            # against the same table the NumPy path searches, so both agree exactly.
+            # The bin is 1 + #(thresholds <= cash). Start from the count below the lower edge of
+            # the cash's 1/64-octave cell (a table) and step up: at most one threshold lies in a
+            # cell, and the comparisons are the ones the NumPy path's search makes.
             value = cash[i]
-            guess = int(100.0 * np.log10(value))
+            mantissa, exponent = math.frexp(np.float64(value))
+            cell = exponent * CASH_CELLS_PER_OCTAVE + int(
+                (mantissa - 0.5) * (2 * CASH_CELLS_PER_OCTAVE)
+            )
+            guess = cash_cell_start[cell]
             last = cash_thresholds.shape[0]
-            guess = max(0, min(guess, last))
-            while guess > 0 and cash_thresholds[guess - 1] > value:
-                guess -= 1
             while guess < last and cash_thresholds[guess] <= value:
                 guess += 1
             cash_count[1 + guess] += 1
