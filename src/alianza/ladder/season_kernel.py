@@ -364,12 +364,15 @@ def season_statistics(
             while guess < last and cash_thresholds[guess] <= value:
                 guess += 1
             cash_count[1 + guess] += 1
-        for k in range(kits):
-            kits_owned[k] += owned[k, i]
-        if loan_balance[i] > 0:
-            active += 1
-        if defaulted[i]:
-            defaulted_count += 1
+    # Plain sums, one array at a time (contiguous loops the compiler vectorises).
+    for k in range(kits):
+        units = 0
+        for i in range(n):
+            units += owned[k, i]
+        kits_owned[k] += units
+    for i in range(n):
+        active += loan_balance[i] > 0
+        defaulted_count += defaulted[i]
         written_off_total += written_off[i]
     return active, defaulted_count, written_off_total
 
