@@ -72,20 +72,26 @@ def harvest(
     season: int,
     output: np.ndarray,  # float64 [K, n], written
     kit_market_supply: np.ndarray,  # float64 [K, M], written
+    markets_sorted: bool,  # local_market is non-decreasing
 ) -> None:
     """output[k, i] = productive units x Y_k x max(0, 1 + cv_k z_i) x weather factor;
     kit_market_supply[k, m] = sum of output[k] over market m's farmers, in farmer order."""
     kits, n = owned.shape
+    young_rows = np.zeros(max(1, first_harvest_delay.max()), dtype=np.int64)
     for k in range(kits):
         for m in range(kit_market_supply.shape[1]):
             kit_market_supply[k, m] = 0.0
         if owners[k] == 0:
             continue
         delay = first_harvest_delay[k]
+        for age in range(1, delay + 1):  # ring rows of the units bought too recently to harvest
+            young_rows[age - 1] = ring_offset[k] + (season - age) % ring_length[k]
+        current = local_market[0] if n else 0
+        running = 0.0  # sum of the current market's outputs, in farmer order
         for i in range(n):
             units = owned[k, i]
-            for age in range(1, delay + 1):
-                units -= ring_block[ring_offset[k] + (season - age) % ring_length[k], i]
+            for age in range(delay):
+                units -= ring_block[young_rows[age], i]
             value = units * output_per_season[k]
             if use_noise:
                 noise = 1.0 + cv[k] * z[i]
@@ -95,7 +101,19 @@ def harvest(
             if use_weather:
                 value *= weather_factor[k, farmer_weather[i]]
             output[k, i] = value
-            kit_market_supply[k, local_market[i]] += value
+            market = local_market[i]
+            if not markets_sorted:
+                kit_market_supply[k, market] += value
+                continue
+            # Farmers sorted by market: the same additions in the same order, kept in a
+            # register instead of read back from memory each time.
+            if market != current:
+                kit_market_supply[k, current] += running
+                running = 0.0
+                current = market
+            running += value
+        if markets_sorted and n:
+            kit_market_supply[k, current] += running
 
 
 @njit(cache=True)
