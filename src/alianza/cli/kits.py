@@ -153,7 +153,7 @@ def simulate(
     scheduler: Annotated[
         str | None, typer.Option(help="Address of a Dask scheduler, e.g. tcp://host:8786.")
     ] = None,
-    chunk: Annotated[int, typer.Option(help="Farmers per chunk (whole markets).")] = 50_000,
+    chunk: Annotated[int, typer.Option(help="Farmers per chunk (whole markets).")] = 10_000,
     charts: Annotated[bool, typer.Option(help="Write PNG charts.")] = True,
 ) -> None:
     """Simulate a population of farmers climbing a kit ladder; write Parquet and summary JSON."""

@@ -157,7 +157,7 @@ def simulate_reference(
     next_price = np.append(price_cents[1:], np.inf)  # no level above the top
     level = np.full(n, ladder.start_level, dtype=np.intp)
     cash = np.full(n, np.rint(ladder.start_cash_usd * 100.0))
-    consumption = np.zeros(n)
+    consumption = np.zeros(n if track_consumption else 0)
     # Markets do not interact here, so they are simulated a cache-sized block of markets at a
     # time, all seasons per block: the same operations, in the same order, per farmer.
     block_start = 0
@@ -173,9 +173,11 @@ def simulate_reference(
         )
         block_start = block_end
     return ReferenceResult(
-        level=level.astype(np.int64),
+        level=level.astype(np.int64, copy=False),
         cash_cents=cash.astype(np.int64),
-        consumption_cents=consumption.astype(np.int64),
+        consumption_cents=(
+            consumption.astype(np.int64) if track_consumption else np.zeros(n, dtype=np.int64)
+        ),
         top_level=top,
     )
 

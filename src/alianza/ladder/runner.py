@@ -30,7 +30,8 @@ from alianza.ladder.scenario import Scenario
 from alianza.ladder.simulation import simulate_chunk
 from alianza.ladder.statistics import ChunkResult, SeasonRecorder
 
-DEFAULT_FARMERS_PER_CHUNK = 50_000
+# Small enough that a chunk's state stays in a (shared) L3 cache; see docs/simulation.md, 13.
+DEFAULT_FARMERS_PER_CHUNK = 10_000
 ProgressCallback = Callable[[int], None]
 
 

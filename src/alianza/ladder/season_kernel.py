@@ -9,6 +9,7 @@ A test runs both on random scenarios and requires identical results. numba is op
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -29,7 +30,18 @@ except ImportError:  # pragma: no cover
 
 
 MORE_OF_SAME, DIVERSIFY, UPGRADE = 0, 1, 2
+MAX_KITS = 63  # kits (and products) a catalogue may have for the kernel: bits of an int64
 ROUNDING_SHIFT = 6755399441055744.0  # 1.5 * 2**52
+CASH_CELLS_PER_OCTAVE = 64
+
+
+def cash_cell_starts(cash_thresholds: np.ndarray) -> np.ndarray:
+    """For each cell [2**(e-1) (1 + j/64), 2**(e-1) (1 + (j+1)/64)) of positive cash, cell
+    index e * 64 + j (e = 1 .. 64, the exponent of math.frexp): #(thresholds <= its lower edge)."""
+    cells = np.arange(65 * CASH_CELLS_PER_OCTAVE)
+    exponent, j = np.divmod(cells, CASH_CELLS_PER_OCTAVE)
+    lower = np.ldexp(1.0 + j / CASH_CELLS_PER_OCTAVE, exponent - 1)
+    return np.searchsorted(cash_thresholds, lower, side="right").astype(np.int64)
 
 
 @njit(cache=True, inline="always")
@@ -60,20 +72,26 @@ def harvest(
     season: int,
     output: np.ndarray,  # float64 [K, n], written
     kit_market_supply: np.ndarray,  # float64 [K, M], written
+    markets_sorted: bool,  # local_market is non-decreasing
 ) -> None:
     """output[k, i] = productive units x Y_k x max(0, 1 + cv_k z_i) x weather factor;
     kit_market_supply[k, m] = sum of output[k] over market m's farmers, in farmer order."""
     kits, n = owned.shape
+    young_rows = np.zeros(max(1, first_harvest_delay.max()), dtype=np.int64)
     for k in range(kits):
         for m in range(kit_market_supply.shape[1]):
             kit_market_supply[k, m] = 0.0
         if owners[k] == 0:
             continue
         delay = first_harvest_delay[k]
+        for age in range(1, delay + 1):  # ring rows of the units bought too recently to harvest
+            young_rows[age - 1] = ring_offset[k] + (season - age) % ring_length[k]
+        current = local_market[0] if n else 0
+        running = 0.0  # sum of the current market's outputs, in farmer order
         for i in range(n):
             units = owned[k, i]
-            for age in range(1, delay + 1):
-                units -= ring_block[ring_offset[k] + (season - age) % ring_length[k], i]
+            for age in range(delay):
+                units -= ring_block[young_rows[age], i]
             value = units * output_per_season[k]
             if use_noise:
                 noise = 1.0 + cv[k] * z[i]
@@ -83,7 +101,19 @@ def harvest(
             if use_weather:
                 value *= weather_factor[k, farmer_weather[i]]
             output[k, i] = value
-            kit_market_supply[k, local_market[i]] += value
+            market = local_market[i]
+            if not markets_sorted:
+                kit_market_supply[k, market] += value
+                continue
+            # Farmers sorted by market: the same additions in the same order, kept in a
+            # register instead of read back from memory each time.
+            if market != current:
+                kit_market_supply[k, current] += running
+                running = 0.0
+                current = market
+            running += value
+        if markets_sorted and n:
+            kit_market_supply[k, current] += running
 
 
 @njit(cache=True)
@@ -117,7 +147,23 @@ def settle_and_buy(
 ) -> None:
     """Margins, instalments, consumption, indicators and purchases of every farmer."""
     kits, n = owned.shape
-    produces = np.zeros(product_count, dtype=np.bool_)
+    # Position of (kind, kit) in the policy's order; kinds not in the order never buy. A kit
+    # has exactly one kind for a farmer's state, so the first eligible pair of the order is the
+    # eligible kit of lowest rank: each kit is checked once a round (not once per kind), and
+    # only while it could still beat the best eligible kit found so far.
+    never = order_kit.shape[0]
+    rank = np.full((3, kits), never, dtype=np.int64)
+    for position in range(order_kit.shape[0]):
+        if rank[order_kind[position], order_kit[position]] == never:
+            rank[order_kind[position], order_kit[position]] = position
+    prerequisite_mask = np.zeros(kits, dtype=np.int64)
+    for k in range(kits):
+        for entry in range(prerequisite_count[k]):
+            prerequisite_mask[k] |= np.int64(1) << prerequisite_list[k, entry]
+    takes_credit = np.zeros(kits, dtype=np.bool_)
+    for k in range(kits):
+        takes_credit[k] = use_credit and credit_principal[k] > 0
+    own = np.zeros(kits, dtype=np.int64)  # the farmer's units per kit (a copy of owned[:, i])
     for i in range(n):
         market = local_market[i]
         # 3. Margin: revenue in whole cents (rint) less operating costs.
@@ -179,6 +225,8 @@ def settle_and_buy(
             if owners[k] != 0:
                 land_used += owned[k, i] * land_m2[k]
                 labour_used += owned[k, i] * labour_days[k]
+        for k in range(kits):
+            own[k] = owned[k, i]
         for _ in range(max_purchases):
             investable = cash[i] - reserve[i]
             if investable < cheapest:
@@ -186,34 +234,32 @@ def settle_and_buy(
             credit_open = loan_balance[i] == 0 and not defaulted[i]
             land_free = land[i] - land_used
             labour_free = labour_capacity[i] - labour_used
-            for p in range(product_count):
-                produces[p] = False
+            owned_mask = np.int64(0)
+            produces_mask = np.int64(0)
             for k in range(kits):
-                if owned[k, i] > 0:
-                    produces[product[k]] = True
-            # Scan (kind, kit) pairs in the policy's order. A kit has exactly one kind for a
-            # farmer's state, so its (costlier) eligibility is checked at most once a round, and
-            # only until the first eligible kit is found.
+                if own[k] > 0:
+                    owned_mask |= np.int64(1) << k
+                    produces_mask |= np.int64(1) << product[k]
             chosen = -1
             borrow = False
-            for position in range(order_kit.shape[0]):
-                k = order_kit[position]
-                kind = order_kind[position]
+            best = never
+            for k in range(kits):
                 replaced = replaces[k]
-                upgrade = replaced >= 0 and owned[replaced, i] > 0
-                if kind == UPGRADE:
-                    if not upgrade:
-                        continue
+                if replaced >= 0 and own[replaced] > 0:
+                    kind = UPGRADE
+                elif (produces_mask >> product[k]) & 1:
+                    kind = MORE_OF_SAME
                 else:
-                    if upgrade:
-                        continue
-                    if (kind == MORE_OF_SAME) != produces[product[k]]:
-                        continue
-                if owned[k, i] >= cap[k]:
+                    kind = DIVERSIFY
+                position = rank[kind, k]
+                if position >= best:
+                    continue
+                if own[k] >= cap[k]:
                     continue
                 price = price_cents[k]
                 wants_credit = False
-                if use_credit and credit_principal[k] > 0:
+                if takes_credit[k]:
+                    # Credit is taken only when cash alone does not cover the price.
                     short = investable < price
                     wants_credit = credit_open and short
                     if short and not (
@@ -224,15 +270,10 @@ def settle_and_buy(
                     continue
                 if not absorbs[product[k], market]:
                     continue
-                ok = True
-                for entry in range(prerequisite_count[k]):
-                    if owned[prerequisite_list[k, entry], i] <= 0:
-                        ok = False
-                        break
-                if not ok:
+                if prerequisite_mask[k] & ~owned_mask:
                     continue
                 if replaced >= 0:
-                    freed = min(owned[replaced, i], replaces_units[k])
+                    freed = min(own[replaced], replaces_units[k])
                     if not land_m2[k] - freed * land_m2[replaced] <= land_free:
                         continue
                     if not labour_days[k] - freed * labour_days[replaced] <= labour_free:
@@ -242,9 +283,9 @@ def settle_and_buy(
                         continue
                     if not labour_days[k] <= labour_free:
                         continue
+                best = position
                 chosen = k
                 borrow = wants_credit
-                break
             if chosen < 0:
                 break
             k = chosen
@@ -252,6 +293,7 @@ def settle_and_buy(
             cash[i] -= price
             purchases[i] += price
             owned[k, i] += 1
+            own[k] += 1
             kits_bought[k, i] += 1
             land_used += land_m2[k]
             labour_used += labour_days[k]
@@ -270,6 +312,7 @@ def settle_and_buy(
                 remaining = min(owned[replaced, i], replaces_units[k])
                 retired = remaining
                 owned[replaced, i] -= remaining
+                own[replaced] -= remaining
                 length = ring_length[replaced]
                 offset = ring_offset[replaced]
                 tracked = 0
@@ -297,7 +340,7 @@ def season_statistics(
     cells: np.ndarray, margin: np.ndarray, cash: np.ndarray, household_size: np.ndarray,
     days: float, above_poverty: np.ndarray, commercial: np.ndarray, owned: np.ndarray,
     loan_balance: np.ndarray, defaulted: np.ndarray, written_off: np.ndarray,
-    cash_thresholds: np.ndarray, income_bin_cents: int,
+    cash_thresholds: np.ndarray, cash_cell_start: np.ndarray, income_bin_cents: int,
     cell_income: np.ndarray, cell_cash: np.ndarray, cell_poverty: np.ndarray,
     cell_commercial: np.ndarray, income_count: np.ndarray, income_cents: np.ndarray,
     cash_count: np.ndarray, kits_owned: np.ndarray,
@@ -326,23 +369,28 @@ def season_statistics(
         if cash[i] <= 0:
             cash_count[0] += 1
         else:
-            # The bin is 1 + #(thresholds <= cash): guess it from log10, then correct the guess
-            # against the same table the NumPy path searches, so both agree exactly.
+            # The bin is 1 + #(thresholds <= cash). Start from the count below the lower edge of
+            # the cash's 1/64-octave cell (a table) and step up: at most one threshold lies in a
+            # cell, and the comparisons are the ones the NumPy path's search makes.
             value = cash[i]
-            guess = int(100.0 * np.log10(value))
+            mantissa, exponent = math.frexp(np.float64(value))
+            cell = exponent * CASH_CELLS_PER_OCTAVE + int(
+                (mantissa - 0.5) * (2 * CASH_CELLS_PER_OCTAVE)
+            )
+            guess = cash_cell_start[cell]
             last = cash_thresholds.shape[0]
-            guess = max(0, min(guess, last))
-            while guess > 0 and cash_thresholds[guess - 1] > value:
-                guess -= 1
             while guess < last and cash_thresholds[guess] <= value:
                 guess += 1
             cash_count[1 + guess] += 1
-        for k in range(kits):
-            kits_owned[k] += owned[k, i]
-        if loan_balance[i] > 0:
-            active += 1
-        if defaulted[i]:
-            defaulted_count += 1
+    # Plain sums, one array at a time (contiguous loops the compiler vectorises).
+    for k in range(kits):
+        units = 0
+        for i in range(n):
+            units += owned[k, i]
+        kits_owned[k] += units
+    for i in range(n):
+        active += loan_balance[i] > 0
+        defaulted_count += defaulted[i]
         written_off_total += written_off[i]
     return active, defaulted_count, written_off_total
 
@@ -355,16 +403,23 @@ def reference_season(
     track_consumption: bool,
 ) -> None:
     """One season of the reference ladder, farmer by farmer, with exactly the operations of
-    `alianza.ladder.reference._simulate_block`'s NumPy path, in the same order."""
-    for i in range(z.shape[0]):
-        multiple = 1.0 + z[i] * cv
-        if multiple < 0.0:
-            multiple = 0.0  # return clipped at -100%
+    `alianza.ladder.reference._simulate_block`'s NumPy path, in the same order.
+
+    Two passes: the arithmetic (branch-free, so the compiler vectorises it) and counting who
+    can upgrade, then the upgrades themselves, skipped in seasons when nobody can upgrade."""
+    n = z.shape[0]
+    upgrades = 0
+    for i in range(n):
+        multiple = max(1.0 + z[i] * cv, 0.0)  # return clipped at -100%
         margin = round_half_even((output_now[i] * multiple) * 100.0)
         consumed = round_half_even(margin * consumption_share)
         if track_consumption:
             consumption[i] += consumed
         cash[i] += margin - consumed
+        upgrades += cash[i] >= next_price_now[i]
+    if upgrades == 0:
+        return
+    for i in range(n):
         if cash[i] >= next_price_now[i]:
             cash[i] -= next_price_now[i]
             new_level = level[i] + 1

@@ -68,6 +68,8 @@ def simulate_chunk(
     if compiled is None:
         compiled = season_kernel.AVAILABLE
     kits = KitTable.from_scenario(scenario)
+    if max(kits.kit_count, kits.product_count) > season_kernel.MAX_KITS:
+        compiled = False  # the kernel keeps kits and products owned as 64-bit masks
     policy = scenario.policy
     seasons = scenario.seasons
     n = farmers.count
@@ -266,7 +268,7 @@ class CompiledSeason:
             scenario.shocks.yield_noise, self.weather_factor,
             self.no_weather if farmer_weather is None else farmer_weather,
             farmer_weather is not None, owners, local_market, season, self.output,
-            self.kit_market_supply,
+            self.kit_market_supply, bool(np.all(local_market[1:] >= local_market[:-1])),
         )
         supply = np.zeros((kits.product_count, self.kit_market_supply.shape[1]))
         for k in range(kits.kit_count):

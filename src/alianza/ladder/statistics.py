@@ -157,7 +157,7 @@ class SeasonRecorder:
             active, defaulted, written_off = season_statistics(
                 self.cells, margin, state.cash, self.household_size, self.days_per_season,
                 above_poverty, commercial, state.owned, state.loan_balance, state.defaulted,
-                state.written_off, CASH_THRESHOLDS_CENTS, INCOME_BIN_CENTS,
+                state.written_off, CASH_THRESHOLDS_CENTS, _cash_cell_starts(), INCOME_BIN_CENTS,
                 self.cell_income[season], self.cell_cash[season], self.cell_poverty[season],
                 self.cell_commercial[season], self.income_count[season],
                 self.income_cents[season], self.cash_count[season], self.kits_owned[season],
@@ -184,6 +184,18 @@ class SeasonRecorder:
         self.loans_active[season] = int(np.count_nonzero(state.loan_balance > 0))
         self.loans_defaulted[season] = int(np.count_nonzero(state.defaulted))
         self.written_off[season] = int(state.written_off.sum())
+
+
+_CASH_CELL_STARTS: list[np.ndarray] = []
+
+
+def _cash_cell_starts() -> np.ndarray:
+    """The compiled kernel's table of where to start searching the cash thresholds (cached)."""
+    if not _CASH_CELL_STARTS:
+        from alianza.ladder.season_kernel import cash_cell_starts
+
+        _CASH_CELL_STARTS.append(cash_cell_starts(CASH_THRESHOLDS_CENTS))
+    return _CASH_CELL_STARTS[0]
 
 
 def _integer_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:

@@ -6,7 +6,8 @@ market (or 0) -- and to a season. Its seed material is
 ``numpy.random.SeedSequence(seed, spawn_key=(kind, index))`` (the very SeedSequence that
 ``SeedSequence(seed).spawn(...)`` nested by kind and index gives), which yields three 64-bit
 words per season: words ``3t .. 3t + 2`` of ``generate_state`` seed season t's SFC64 generator
-exactly as numpy seeds SFC64 (a, b, c = the words, counter 1, 12 outputs discarded). So each
+exactly as numpy seeds SFC64 (a, b, c = the words, counter 1, 12 outputs discarded; the
+discarding is computed in advance for all seasons by `stream_key`). So each
 (kind, index, season) is its own stream, created in a few microseconds, and season t's draws do
 not depend on how many seasons are simulated. SFC64 is numpy's fastest bit generator here.
 A market is always simulated whole by one chunk, so its draws are the same whatever the chunk
@@ -27,20 +28,33 @@ _WARM_UP_OUTPUTS = 12  # as numpy's own SFC64 seeding
 
 
 def stream_key(seed: int, kind: int, index: int = 0, seasons: int = 1) -> np.ndarray:
-    """Seed words [seasons, 3] (uint64) of stream (kind, index) for seasons 0 .. seasons - 1."""
+    """SFC64 states [seasons, 4] (uint64) of stream (kind, index) for seasons 0 .. seasons - 1.
+
+    Row t is the state numpy's SFC64 reaches when seeded with words 3t .. 3t + 2 of the
+    stream's SeedSequence (a, b, c, counter 1) and then warmed up by 12 outputs; the warm-up
+    is done here for all seasons at once, with whole-array uint64 arithmetic (wrapping, as in
+    C), so that starting a season's stream only sets a state.
+    """
     sequence = np.random.SeedSequence(seed, spawn_key=(kind, index))
-    return sequence.generate_state(3 * seasons, np.uint64).reshape(seasons, 3)
+    words = sequence.generate_state(3 * seasons, np.uint64).reshape(seasons, 3)
+    a, b, c = words[:, 0].copy(), words[:, 1].copy(), words[:, 2].copy()
+    counter = np.ones(seasons, dtype=np.uint64)
+    for _ in range(_WARM_UP_OUTPUTS):  # numpy's sfc64_next, output discarded
+        tmp = a + b + counter
+        counter += np.uint64(1)
+        a = b ^ (b >> np.uint64(11))
+        b = c + (c << np.uint64(3))
+        c = ((c << np.uint64(24)) | (c >> np.uint64(40))) + tmp
+    return np.stack([a, b, c, counter], axis=1)
 
 
 def _seed(bit_generator: np.random.BitGenerator, key: np.ndarray, season: int) -> None:
-    words = key[season]
     bit_generator.state = {
         "bit_generator": "SFC64",
-        "state": {"state": np.array([words[0], words[1], words[2], 1], dtype=np.uint64)},
+        "state": {"state": key[season]},
         "has_uint32": 0,
         "uinteger": 0,
     }
-    bit_generator.random_raw(_WARM_UP_OUTPUTS)
 
 
 def season_generator(key: np.ndarray, season: int) -> np.random.Generator:
