@@ -2,8 +2,12 @@
 
 import typer
 
+from alianza.cli.db import db_app
+from alianza.cli.demo import demo_app
 from alianza.cli.kits import kits_app, simulate
 from alianza.cli.plan import plan_app
+from alianza.cli.programme import programme_app, user_app
+from alianza.cli.registry import registry_app
 
 app = typer.Typer(
     name="alianza",
@@ -14,3 +18,8 @@ app = typer.Typer(
 app.add_typer(plan_app, name="plan")
 app.add_typer(kits_app, name="kits")
 app.command("simulate")(simulate)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(registry_app, name="registry")
+app.add_typer(user_app, name="user")
+app.add_typer(programme_app, name="programme")

@@ -1,0 +1,48 @@
+"""`alianza demo seed`: a realistic productive-alliance programme to explore."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from alianza.platform.db import Database
+from alianza.platform.errors import DatabaseNotMigrated, Refused
+
+demo_app = typer.Typer(help="Demo data for the platform.", no_args_is_help=True)
+console = Console(soft_wrap=True)
+
+
+@demo_app.command("seed")
+def seed_command(
+    seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same programme."),
+    url: str | None = typer.Option(None, "--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite file)."),
+) -> None:
+    """Fill the database with the demo programme DEMO-PA (2 countries, 40 POs, ~3,000 members)."""
+    from alianza.platform.demo.service import (
+        ADMIN_PASSWORD,
+        ADMIN_USERNAME,
+        PROGRAMME_CODE,
+        seed_demo,
+    )
+
+    try:
+        database = Database(url)
+    except DatabaseNotMigrated as error:
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+    try:
+        with console.status("seeding the demo programme (about half a minute)..."), database.session() as session:
+            summary = seed_demo(session, seed)
+    except Refused as error:
+        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    table = Table(title=f"programme {PROGRAMME_CODE}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for name, count in {**summary.counts, **{f"subprojects {k}": v for k, v in summary.states.items()}}.items():
+        table.add_row(name, str(count))
+    console.print(table)
+    console.print(f"sign in as {ADMIN_USERNAME!r} with password {ADMIN_PASSWORD!r} (committee: comite1, comite2)")

@@ -1,0 +1,179 @@
+"""Signing alliance agreements; recording deliveries and buyer payments; side-selling and
+buyer-default alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery, ScheduledDelivery
+from alianza.platform.agreements.schemas import AgreementIn, DeliveryIn
+from alianza.platform.audit.service import jsonable, record_for, snapshot
+from alianza.platform.calls.models import Call
+from alianza.platform.errors import NotFound, Refused
+from alianza.platform.ledger import service as ledger
+from alianza.platform.programmes.service import Actor
+from alianza.platform.registry.models import Organization
+from alianza.platform.registry.service import get
+from alianza.platform.subprojects.service import locked_subproject, move_state, po_account
+from alianza.platform.validation import validated
+
+CENT = Decimal("0.01")
+# A period whose deliveries fall below this share of the schedule raises a side-selling alert.
+SIDE_SELLING_SHARE = Decimal("0.70")
+
+
+def sign_agreement(actor: Actor, subproject_id: int, data: AgreementIn | dict[str, Any]) -> Agreement:
+    """Sign the alliance agreement: only once the counterpart is paid (the cycle's rule)."""
+    actor.require("write")
+    terms = validated(AgreementIn, data)
+    subproject = locked_subproject(actor, subproject_id)
+    if subproject.state != "counterpart_paid":
+        raise Refused(
+            f"an agreement is signed once the counterpart is paid; the subproject is {subproject.state}",
+            rule="counterpart before agreement",
+        )
+    if terms.support_organization_id is not None:
+        get(actor, Organization, terms.support_organization_id)
+    call = get(actor, Call, subproject.call_id)
+    fields = terms.model_dump(exclude={"schedule"})
+    fields["grade_premiums"] = jsonable(fields["grade_premiums"])
+    agreement = Agreement(
+        programme_id=actor.programme_id, subproject_id=subproject.id,
+        organization_id=subproject.organization_id, buyer_id=subproject.buyer_id,
+        currency=call.currency, **fields,
+    )
+    actor.session.add(agreement)
+    actor.session.flush()
+    for period in terms.schedule:
+        actor.session.add(ScheduledDelivery(programme_id=actor.programme_id, agreement_id=agreement.id,
+                                            **period.model_dump()))
+    actor.session.flush()
+    after = snapshot(agreement)
+    after["schedule"] = jsonable([period.model_dump() for period in terms.schedule])
+    record_for(actor, "create", agreement, after=after)
+    move_state(actor, subproject, "agreement_signed", terms.signed_on, f"agreement {agreement.id}")
+    return agreement
+
+
+def get_agreement(actor: Actor, agreement_id: int) -> Agreement:
+    return get(actor, Agreement, agreement_id)
+
+
+def unit_price(agreement: Agreement, grade: str, reference_price: Decimal | None) -> Decimal:
+    """The agreement's price for a grade (see AgreementIn for the mechanisms)."""
+    bonus = Decimal(agreement.grade_premiums.get(grade, "0"))
+    if agreement.price_mechanism == "fixed":
+        return Decimal(agreement.fixed_price) + bonus
+    if reference_price is None:
+        raise Refused("this agreement's price follows a reference price: give reference_price",
+                      rule="price mechanism")
+    price = reference_price + Decimal(agreement.premium or 0)
+    if agreement.price_mechanism == "floor":
+        price = max(price, Decimal(agreement.floor_price))
+    return price + bonus
+
+
+def record_delivery(actor: Actor, agreement_id: int, data: DeliveryIn | dict[str, Any]) -> Delivery:
+    actor.require("write")
+    delivery_in = validated(DeliveryIn, data)
+    agreement = get_agreement(actor, agreement_id)
+    if delivery_in.grade not in agreement.quality_grades:
+        raise Refused(f"grade {delivery_in.grade!r} is not one of {agreement.quality_grades}", rule="quality grades")
+    if not agreement.starts_on <= delivery_in.delivered_on <= agreement.ends_on:
+        raise Refused(f"the agreement runs {agreement.starts_on} to {agreement.ends_on}", rule="agreement period")
+    price = unit_price(agreement, delivery_in.grade, delivery_in.reference_price)
+    # Amount rounded half-even to cents: quantity (3 decimals) x price (2 decimals).
+    amount = (delivery_in.quantity * price).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    delivery = Delivery(
+        programme_id=actor.programme_id, agreement_id=agreement.id, unit_price=price, amount=amount,
+        due_on=delivery_in.delivered_on + timedelta(days=agreement.payment_terms_days),
+        **delivery_in.model_dump(),
+    )
+    actor.session.add(delivery)
+    record_for(actor, "create", delivery)
+    return delivery
+
+
+def buyer_account(actor: Actor, agreement: Agreement) -> ledger.Account:
+    account = ledger.find_account(actor, "buyer", agreement.currency, organization_id=agreement.buyer_id)
+    if account is None:
+        buyer = get(actor, Organization, agreement.buyer_id)
+        account = ledger.open_account(actor, {"kind": "buyer", "name": f"{buyer.name} ({agreement.currency})",
+                                              "currency": agreement.currency, "organization_id": buyer.id})
+    return account
+
+
+def record_payment(actor: Actor, agreement_id: int, amount: Decimal | str, paid_on: date) -> BuyerPayment:
+    """A buyer's payment to the PO, posted in the ledger (buyer -> PO)."""
+    actor.require("write")
+    agreement = get_agreement(actor, agreement_id)
+    posting = ledger.transfer(actor, {
+        "kind": "buyer_payment", "from_account_id": buyer_account(actor, agreement).id,
+        "to_account_id": po_account(actor, agreement.subproject_id).id, "amount": amount,
+        "posted_on": paid_on, "memo": f"payment under agreement {agreement.id}",
+    })
+    payment = BuyerPayment(programme_id=actor.programme_id, agreement_id=agreement.id, paid_on=paid_on,
+                           amount=Decimal(str(amount)), posting_id=posting.id)
+    actor.session.add(payment)
+    record_for(actor, "create", payment)
+    return payment
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # side_selling | buyer_default
+    agreement_id: int
+    message: str
+
+
+def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[Alert]:
+    """Side-selling risk (a past period delivered < 70% of schedule) and buyer-default risk
+    (deliveries past their due date not covered by payments, oldest first)."""
+    actor.require("read")
+    query = select(Agreement).where(Agreement.programme_id == actor.programme_id)
+    if agreement_id is not None:
+        query = query.where(Agreement.id == agreement_id)
+    found: list[Alert] = []
+    for agreement in actor.session.scalars(query.order_by(Agreement.id)):
+        deliveries = actor.session.scalars(
+            select(Delivery).where(Delivery.agreement_id == agreement.id).order_by(Delivery.delivered_on, Delivery.id)
+        ).all()
+        for period in actor.session.scalars(
+            select(ScheduledDelivery).where(ScheduledDelivery.agreement_id == agreement.id)
+            .order_by(ScheduledDelivery.period_start)
+        ):
+            if period.period_end >= as_of:
+                continue
+            delivered = sum((Decimal(d.quantity) for d in deliveries
+                             if period.period_start <= d.delivered_on <= period.period_end), Decimal(0))
+            if delivered < Decimal(period.quantity) * SIDE_SELLING_SHARE:
+                share = delivered / Decimal(period.quantity)
+                found.append(Alert("side_selling", agreement.id,
+                                   f"{period.period_start}..{period.period_end}: delivered {delivered} of "
+                                   f"{period.quantity} {agreement.unit} scheduled ({share:.0%})"))
+        paid = sum((Decimal(p.amount) for p in actor.session.scalars(
+            select(BuyerPayment).where(BuyerPayment.agreement_id == agreement.id, BuyerPayment.paid_on <= as_of))),
+            Decimal("0.00"))
+        remaining = paid
+        for delivery in deliveries:  # payments settle the oldest deliveries first
+            covered = min(remaining, Decimal(delivery.amount))
+            remaining -= covered
+            short = Decimal(delivery.amount) - covered
+            if short > 0 and delivery.due_on < as_of:
+                found.append(Alert("buyer_default", agreement.id,
+                                   f"delivery of {delivery.delivered_on} due {delivery.due_on}: {short} "
+                                   f"{agreement.currency} unpaid, {(as_of - delivery.due_on).days} days late"))
+    return found
+
+
+def agreement_for(actor: Actor, subproject_id: int) -> Agreement:
+    agreement = actor.session.scalar(select(Agreement).where(
+        Agreement.subproject_id == subproject_id, Agreement.programme_id == actor.programme_id))
+    if agreement is None:
+        raise NotFound(f"subproject {subproject_id} has no agreement")
+    return agreement

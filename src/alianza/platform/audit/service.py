@@ -1,0 +1,97 @@
+"""Recording and reading the audit log. Services call :func:`record` for every change."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import inspect, select
+
+from alianza.platform.audit.models import AuditEntry
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from alianza.platform.programmes.service import Actor
+
+
+def now() -> datetime:
+    """The current time in UTC (every timestamp the platform writes)."""
+    return datetime.now(UTC)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON: Decimal and dates as strings, so no amount passes through a float."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def snapshot(row: Any) -> dict[str, Any]:
+    """The column values of an ORM row, as JSON."""
+    mapper = inspect(row).mapper
+    return {column.key: jsonable(getattr(row, column.key)) for column in mapper.column_attrs}
+
+
+def record(
+    session: Session,
+    *,
+    programme_id: int | None,
+    user_id: int | None,
+    action: str,
+    row: Any = None,
+    entity: str | None = None,
+    entity_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one audit entry; with ``row`` (flushed), entity, id and ``after`` come from it."""
+    if row is not None:
+        session.flush()
+        entity = entity or type(row).__tablename__
+        entity_id = entity_id if entity_id is not None else row.id
+        after = after if after is not None else snapshot(row)
+    entry = AuditEntry(
+        programme_id=programme_id,
+        user_id=user_id,
+        at=now(),
+        action=action,
+        entity=entity or "",
+        entity_id=entity_id,
+        before=before,
+        after=after,
+    )
+    session.add(entry)
+    return entry
+
+
+def record_for(actor: Actor, action: str, row: Any = None, **fields: Any) -> AuditEntry:
+    """:func:`record` on behalf of an acting user in their programme."""
+    return record(
+        actor.session,
+        programme_id=actor.programme_id,
+        user_id=actor.user_id,
+        action=action,
+        row=row,
+        **fields,
+    )
+
+
+def entries(actor: Actor, *, entity: str | None = None, limit: int = 1000) -> list[AuditEntry]:
+    """The programme's audit entries, newest last."""
+    actor.require("read")
+    query = select(AuditEntry).where(AuditEntry.programme_id == actor.programme_id)
+    if entity is not None:
+        query = query.where(AuditEntry.entity == entity)
+    query = query.order_by(AuditEntry.id).limit(limit)
+    return list(actor.session.scalars(query))

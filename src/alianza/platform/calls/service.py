@@ -1,0 +1,40 @@
+"""Opening calls for proposals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from alianza.platform.audit.service import jsonable, now, record_for
+from alianza.platform.calls.models import Call
+from alianza.platform.calls.schemas import CallIn, ScoringSheet
+from alianza.platform.errors import Refused
+from alianza.platform.programmes.service import Actor
+from alianza.platform.registry.models import Place
+from alianza.platform.registry.service import get
+from alianza.platform.validation import validated
+
+
+def open_call(actor: Actor, data: CallIn | dict[str, Any]) -> Call:
+    actor.require("write")
+    call_in = validated(CallIn, data)
+    for district_id in call_in.district_ids:
+        if get(actor, Place, district_id).kind != "district":
+            raise Refused(f"place {district_id} is not a district", rule="call regions")
+    clash = actor.session.scalar(
+        select(Call.id).where(Call.programme_id == actor.programme_id, Call.code == call_in.code)
+    )
+    if clash is not None:
+        raise Refused(f"call {call_in.code!r} exists", rule="unique call code")
+    fields = call_in.model_dump()
+    for name in ("windows", "member_rules", "scoring_sheet"):
+        fields[name] = jsonable(fields[name])
+    call = Call(programme_id=actor.programme_id, created_at=now(), **fields)
+    actor.session.add(call)
+    record_for(actor, "create", call)
+    return call
+
+
+def scoring_sheet(call: Call) -> ScoringSheet:
+    return ScoringSheet.model_validate(call.scoring_sheet)

@@ -1,0 +1,172 @@
+"""Storage: where the database is, how to connect, and the migration check.
+
+``ALIANZA_DATABASE_URL`` picks the database (``postgresql+psycopg://...`` for PostgreSQL); unset,
+a SQLite file ``alianza.db`` in the data directory (``ALIANZA_DATA_DIR``, else
+``$XDG_DATA_HOME/alianza``, else ``~/.local/share/alianza``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from alianza.platform.errors import DatabaseNotMigrated
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every platform table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def data_dir() -> Path:
+    """The directory for alianza's files (the default SQLite database lives here)."""
+    if explicit := os.environ.get("ALIANZA_DATA_DIR"):
+        return Path(explicit)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "alianza"
+
+
+def database_url() -> str:
+    """``ALIANZA_DATABASE_URL``, or a SQLite file in :func:`data_dir`."""
+    if explicit := os.environ.get("ALIANZA_DATABASE_URL"):
+        return explicit
+    return f"sqlite:///{data_dir() / 'alianza.db'}"
+
+
+def make_engine(url: str | None = None, **options: Any) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, a busy timeout and write-locking BEGIN."""
+    url = url or database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, **options)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30}, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: a read-check-write (the no-overdraft rule,
+        # a state transition) cannot interleave with another writer on SQLite.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+MIGRATIONS = "alianza.platform:migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration for the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.set_main_option(
+        "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    """The migration revision this code expects."""
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def _known_revisions() -> set[str]:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None when never migrated)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to ``revision``."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def check_migrated(engine: Engine) -> None:
+    """Refuse to work on a database that is not at :func:`head_revision`."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current != head:
+        where = engine.url.render_as_string(hide_password=True)
+        if current is not None and current not in _known_revisions():
+            raise DatabaseNotMigrated(
+                f"The database {where} is at revision {current}, which this alianza does not know "
+                f"(it expects {head}): the database was migrated by a newer alianza; upgrade alianza."
+            )
+        state = "has no alianza tables" if current is None else f"is at revision {current}"
+        raise DatabaseNotMigrated(
+            f"The database {where} {state}; this alianza expects revision {head}. "
+            "Run `alianza db upgrade` first."
+        )
+
+
+class Database:
+    """An engine and its session factory, checked to be migrated."""
+
+    def __init__(self, url: str | None = None, *, check: bool = True, **options: Any) -> None:
+        self.engine = make_engine(url, **options)
+        if check:
+            check_migrated(self.engine)
+        self.sessions = make_session_factory(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on any error."""
+        with self.sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,232 @@
+"""Registering places, markets, organizations, farmers and memberships; finding duplicates."""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+
+from alianza.platform.audit.service import now, record_for
+from alianza.platform.db import Base
+from alianza.platform.errors import NotFound, Refused
+from alianza.platform.programmes.service import Actor
+from alianza.platform.registry.models import Farmer, Market, Membership, Organization, Place
+from alianza.platform.registry.schemas import (
+    PLACE_PARENTS,
+    FarmerIn,
+    MarketIn,
+    MembershipIn,
+    OrganizationIn,
+    PlaceIn,
+)
+from alianza.platform.validation import validated
+
+RowT = TypeVar("RowT", bound=Base)
+
+# Names at least this similar (difflib ratio on normalised names) in one village may be one person.
+CLOSE_NAME_RATIO = 0.85
+
+
+def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
+    """A row of the actor's programme, or NotFound (another programme's rows look absent)."""
+    actor.require("read")
+    row = actor.session.get(model, row_id)  # identity map first: no query for loaded rows
+    if row is None or row.programme_id != actor.programme_id:  # type: ignore[attr-defined]
+        raise NotFound(f"no {model.__tablename__[:-1]} {row_id} in this programme")
+    return row
+
+
+def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
+    actor.require("write")
+    place_in = validated(PlaceIn, data)
+    parent_kind = PLACE_PARENTS[place_in.kind]
+    if parent_kind is None and place_in.parent_id is not None:
+        raise Refused("a country has no parent place", rule="geography levels")
+    if parent_kind is not None:
+        if place_in.parent_id is None:
+            raise Refused(f"a {place_in.kind} lies in a {parent_kind}", rule="geography levels")
+        parent = get(actor, Place, place_in.parent_id)
+        if parent.kind != parent_kind:
+            raise Refused(
+                f"a {place_in.kind} lies in a {parent_kind}, not in a {parent.kind}",
+                rule="geography levels",
+            )
+    clash = actor.session.scalar(
+        select(Place.id).where(
+            Place.programme_id == actor.programme_id,
+            Place.kind == place_in.kind,
+            Place.name == place_in.name,
+            Place.parent_id == place_in.parent_id
+            if place_in.parent_id is not None
+            else Place.parent_id.is_(None),
+        )
+    )
+    if clash is not None:
+        raise Refused(f"{place_in.kind} {place_in.name!r} exists there already", rule="unique place")
+    place = Place(programme_id=actor.programme_id, **place_in.model_dump())
+    actor.session.add(place)
+    record_for(actor, "create", place)
+    return place
+
+
+def ancestors(actor: Actor, place_id: int) -> dict[str, Place]:
+    """The place and the places it lies in, by kind."""
+    found: dict[str, Place] = {}
+    current: int | None = place_id
+    while current is not None:
+        place = get(actor, Place, current)
+        found[place.kind] = place
+        current = place.parent_id
+    return found
+
+
+def add_market(actor: Actor, data: MarketIn | dict[str, Any]) -> Market:
+    actor.require("write")
+    market_in = validated(MarketIn, data)
+    get(actor, Place, market_in.place_id)
+    market = Market(programme_id=actor.programme_id, **market_in.model_dump())
+    actor.session.add(market)
+    record_for(actor, "create", market)
+    return market
+
+
+def add_organization(actor: Actor, data: OrganizationIn | dict[str, Any]) -> Organization:
+    actor.require("write")
+    organization_in = validated(OrganizationIn, data)
+    if organization_in.place_id is not None:
+        get(actor, Place, organization_in.place_id)
+    clash = actor.session.scalar(
+        select(Organization.id).where(
+            Organization.programme_id == actor.programme_id,
+            Organization.kind == organization_in.kind,
+            Organization.name == organization_in.name,
+        )
+    )
+    if clash is not None:
+        raise Refused(
+            f"{organization_in.kind} {organization_in.name!r} is registered already",
+            rule="unique organization",
+        )
+    organization = Organization(
+        programme_id=actor.programme_id, created_at=now(), **organization_in.model_dump()
+    )
+    actor.session.add(organization)
+    record_for(actor, "create", organization)
+    return organization
+
+
+def add_farmer(actor: Actor, data: FarmerIn | dict[str, Any]) -> Farmer:
+    """Register a farmer; possible duplicates are the caller's to report (see :func:`duplicates_of`)."""
+    actor.require("write")
+    farmer_in = validated(FarmerIn, data)
+    village = get(actor, Place, farmer_in.village_id)
+    if village.kind != "village":
+        raise Refused(f"a farmer lives in a village, not a {village.kind}", rule="geography levels")
+    farmer = Farmer(programme_id=actor.programme_id, created_at=now(), **farmer_in.model_dump())
+    actor.session.add(farmer)
+    record_for(actor, "create", farmer)
+    return farmer
+
+
+def add_membership(actor: Actor, data: MembershipIn | dict[str, Any]) -> Membership:
+    actor.require("write")
+    membership_in = validated(MembershipIn, data)
+    get(actor, Farmer, membership_in.farmer_id)
+    get(actor, Organization, membership_in.organization_id)
+    clash = actor.session.scalar(
+        select(Membership.id).where(
+            Membership.farmer_id == membership_in.farmer_id,
+            Membership.organization_id == membership_in.organization_id,
+        )
+    )
+    if clash is not None:
+        raise Refused("the farmer is a member already", rule="unique membership")
+    membership = Membership(programme_id=actor.programme_id, **membership_in.model_dump())
+    actor.session.add(membership)
+    record_for(actor, "create", membership)
+    return membership
+
+
+def members(actor: Actor, organization_id: int) -> list[Farmer]:
+    get(actor, Organization, organization_id)
+    return list(
+        actor.session.scalars(
+            select(Farmer)
+            .join(Membership, Membership.farmer_id == Farmer.id)
+            .where(Membership.organization_id == organization_id)
+            .order_by(Farmer.id)
+        )
+    )
+
+
+def organizations(actor: Actor, kind: str | None = None) -> list[Organization]:
+    actor.require("read")
+    query = select(Organization).where(Organization.programme_id == actor.programme_id)
+    if kind is not None:
+        query = query.where(Organization.kind == kind)
+    return list(actor.session.scalars(query.order_by(Organization.id)))
+
+
+def farmers(actor: Actor) -> list[Farmer]:
+    actor.require("read")
+    return list(
+        actor.session.scalars(
+            select(Farmer).where(Farmer.programme_id == actor.programme_id).order_by(Farmer.id)
+        )
+    )
+
+
+# --- duplicates --------------------------------------------------------------------------------
+
+
+def normalised_name(name: str) -> str:
+    """Lower case, no accents, single spaces: 'José  Pérez' and 'jose perez' compare equal."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.lower().split())
+
+
+def names_close(a: str, b: str) -> bool:
+    return difflib.SequenceMatcher(None, normalised_name(a), normalised_name(b)).ratio() >= (
+        CLOSE_NAME_RATIO
+    )
+
+
+@dataclass(frozen=True)
+class PossibleDuplicate:
+    """A registered farmer who may be the same person as a new record, and why."""
+
+    farmer_id: int
+    name: str
+    reason: str
+
+
+def duplicates_of(actor: Actor, farmer: FarmerIn) -> list[PossibleDuplicate]:
+    """Registered farmers sharing the phone or national ID, or with a close name in the village."""
+    actor.require("read")
+    found: list[PossibleDuplicate] = []
+    seen: set[int] = set()
+    checks = []
+    if farmer.phone:
+        checks.append(("same phone", Farmer.phone == farmer.phone))
+    if farmer.national_id:
+        checks.append(("same national ID", Farmer.national_id == farmer.national_id))
+    for reason, condition in checks:
+        for row in actor.session.scalars(
+            select(Farmer).where(Farmer.programme_id == actor.programme_id, condition)
+        ):
+            if row.id not in seen:
+                seen.add(row.id)
+                found.append(PossibleDuplicate(row.id, row.name, reason))
+    for row in actor.session.scalars(
+        select(Farmer).where(
+            Farmer.programme_id == actor.programme_id, Farmer.village_id == farmer.village_id
+        )
+    ):
+        if row.id not in seen and names_close(row.name, farmer.name):
+            seen.add(row.id)
+            found.append(PossibleDuplicate(row.id, row.name, "close name in the same village"))
+    return found

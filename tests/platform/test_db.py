@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from alianza.platform.db import Database, current_revision, database_url, head_revision, make_engine
+from alianza.platform.errors import DatabaseNotMigrated
+from alianza.platform.ledger.service import open_account, transfer
+from alianza.platform.programmes.service import Actor
+
+
+def test_default_database_is_a_sqlite_file_in_the_data_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("ALIANZA_DATABASE_URL", raising=False)
+    monkeypatch.setenv("ALIANZA_DATA_DIR", str(tmp_path))
+    assert database_url() == f"sqlite:///{tmp_path / 'alianza.db'}"
+    monkeypatch.setenv("ALIANZA_DATABASE_URL", "postgresql+psycopg://x@h/db")
+    assert database_url() == "postgresql+psycopg://x@h/db"
+
+
+def test_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseNotMigrated, match="alianza db upgrade"):
+        Database(f"sqlite:///{tmp_path / 'new.db'}")
+
+
+def test_migrated_database_is_at_head(database: Database) -> None:
+    assert current_revision(database.engine) == head_revision()
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    migrations = resources.files("alianza.platform") / "migrations"
+    assert (migrations / "env.py").is_file()
+    assert (migrations / "script.py.mako").is_file()
+    assert any(p.name.startswith("0001_") for p in (migrations / "versions").iterdir())
+
+
+def test_ledger_and_audit_rows_cannot_be_edited_even_in_sql(database: Database, admin: Actor) -> None:
+    funder = open_account(admin, {"kind": "funder", "name": "World Bank", "currency": "HNL"})
+    funds = open_account(admin, {"kind": "project_funds", "name": "Project", "currency": "HNL"})
+    transfer(admin, {"kind": "funding", "from_account_id": funder.id, "to_account_id": funds.id,
+                     "amount": "100.00", "posted_on": date(2025, 1, 1)})
+    admin.session.commit()
+    for statement in ("UPDATE entries SET amount = 0", "DELETE FROM postings",
+                      "DELETE FROM audit_entries"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with database.engine.begin() as connection:
+                connection.execute(text(statement))
+
+
+def test_sqlite_keeps_money_exact(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
+    from alembic import command
+
+    from alianza.platform.db import alembic_config, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'updown.db'}")
+    upgrade(engine)
+    command.downgrade(alembic_config(engine), "base")
+    assert current_revision(engine) is None
+    with engine.connect() as connection:
+        names = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'").scalars().all()
+    assert set(names) <= {"alembic_version"}
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_a_database_from_a_newer_alianza_is_refused_with_that_reason(tmp_path: Path) -> None:
+    from alianza.platform.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(DatabaseNotMigrated, match="newer alianza; upgrade alianza"):
+        Database(url)
+    with pytest.raises(DatabaseNotMigrated, match="is at revision 0001"):
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        engine.dispose()
+        Database(url)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alianza.platform.agreements.service import alerts
+from alianza.platform.db import Database, make_engine, upgrade
+from alianza.platform.demo.service import TODAY, seed_demo
+from alianza.platform.errors import Refused
+from alianza.platform.ledger import service as ledger
+from alianza.platform.programmes.service import act_as
+from alianza.platform.registry.models import Farmer
+from alianza.platform.subprojects.models import Subproject
+from alianza.platform.subprojects.schemas import STATES
+
+SMALL = (26, 32)
+
+
+def fingerprint(session: Session, programme_id: int) -> str:
+    actor = act_as(session, 1, programme_id)
+    digest = hashlib.sha256()
+    for farmer in session.scalars(select(Farmer).order_by(Farmer.id)):
+        digest.update(f"{farmer.name}|{farmer.birth_year}|{farmer.phone}|{farmer.land_hectares}".encode())
+    for row in ledger.balances(actor, TODAY):
+        digest.update(f"{row.name}|{row.balance}".encode())
+    for sub in session.scalars(select(Subproject).order_by(Subproject.id)):
+        digest.update(f"{sub.title}|{sub.state}".encode())
+    return digest.hexdigest()
+
+
+def test_demo_programme_is_complete_and_sound(session: Session) -> None:
+    summary = seed_demo(session, seed=7, members_per_po=SMALL)
+    session.commit()
+    assert set(summary.states) == set(STATES)
+    assert summary.counts["producer_organizations"] == 40 and summary.counts["buyers"] == 8
+    actor = act_as(session, 1, summary.programme_id)
+    assert set(ledger.totals_by_currency(actor).values()) == {0}
+    kinds = {a.kind for a in alerts(actor, TODAY)}
+    assert kinds == {"side_selling", "buyer_default"}
+    with pytest.raises(Refused, match="exists already"):
+        seed_demo(session, seed=7)
+
+
+def test_same_seed_same_programme(tmp_path: Path) -> None:
+    prints = []
+    for name in ("a", "b"):
+        url = f"sqlite:///{tmp_path / name}.db"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        database = Database(url)
+        with database.session() as session:
+            summary = seed_demo(session, seed=3, members_per_po=SMALL)
+        with database.sessions() as session:
+            prints.append(fingerprint(session, summary.programme_id))
+        database.dispose()
+    assert prints[0] == prints[1]
+    assert date(2025, 6, 30) == TODAY
