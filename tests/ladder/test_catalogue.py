@@ -110,3 +110,16 @@ def test_cli_validate_accepts_example(catalogue_path: Path) -> None:
     result = runner.invoke(cli_app(), ["kits", "validate", str(catalogue_path)])
     assert result.exit_code == 0, result.output
     assert "valid" in result.stdout
+
+
+def test_missing_and_broken_files_are_clear_errors(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    for args in (["kits", "validate", str(missing)], ["simulate", str(missing)]):
+        result = runner.invoke(cli_app(), args)
+        assert result.exit_code == 2
+        assert "cannot read" in result.output + result.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kits: [\n")
+    result = runner.invoke(cli_app(), ["kits", "validate", str(broken)])
+    assert result.exit_code == 2
+    assert "not valid YAML/JSON" in result.output + result.stderr

@@ -183,12 +183,19 @@ class CatalogueError(ValueError):
         super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
 
 
-def read_structured_file(path: Path) -> Any:
-    """Parse a YAML (.yaml/.yml) or JSON (.json) file into plain Python data."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        return json.loads(text)
-    return yaml.safe_load(text)
+def read_structured_file(path: Path, source: str | None = None, field: str = "(file)") -> Any:
+    """Parse a YAML (.yaml/.yml) or JSON (.json) file into plain Python data; a file that
+    cannot be read or parsed is a CatalogueError of `source`, naming `field`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except OSError as error:
+        problem = Problem(field, f"cannot read {path}: {error.strerror}")
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        problem = Problem(field, f"not valid YAML/JSON: {error}")
+    raise CatalogueError(source or str(path), [problem])
 
 
 def _kit_label(raw_kits: list[Any], index: int) -> str:
@@ -364,12 +371,7 @@ def validate_catalogue(raw: Any, source: str = "catalogue") -> Catalogue:
 def load_catalogue(path: str | Path) -> Catalogue:
     """Read and validate a catalogue file (YAML or JSON)."""
     file_path = Path(path)
-    try:
-        raw = read_structured_file(file_path)
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise CatalogueError(str(file_path), [Problem("(file)", f"not valid YAML/JSON: {error}")]
-        ) from None
-    return validate_catalogue(raw, str(file_path))
+    return validate_catalogue(read_structured_file(file_path), str(file_path))
 
 
 def catalogue_json_schema() -> dict[str, Any]:

@@ -7,11 +7,9 @@ resolves the catalogue (a path relative to the scenario file, or inline) and rai
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from alianza.ladder.catalogue import (
@@ -180,10 +178,7 @@ def validate_scenario(raw: Any, base_dir: Path, source: str = "scenario") -> Sce
     problems: list[Problem] = []
     if isinstance(raw, dict) and isinstance(raw.get("catalogue"), str):
         catalogue_path = (base_dir / raw["catalogue"]).resolve()
-        try:
-            raw = {**raw, "catalogue": read_structured_file(catalogue_path)}
-        except OSError as error:
-            raise CatalogueError(source, [Problem("catalogue", f"cannot read: {error}")]) from None
+        raw = {**raw, "catalogue": read_structured_file(catalogue_path, source, "catalogue")}
     scenario: Scenario | None = None
     try:
         scenario = Scenario.model_validate(raw)
@@ -234,12 +229,7 @@ def reference_problems(raw: dict[str, Any]) -> list[Problem]:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file (YAML or JSON)."""
     file_path = Path(path)
-    try:
-        raw = read_structured_file(file_path)
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise CatalogueError(str(file_path), [Problem("(file)", f"not valid YAML/JSON: {error}")]
-        ) from None
-    scenario = validate_scenario(raw, file_path.parent, str(file_path))
+    scenario = validate_scenario(read_structured_file(file_path), file_path.parent, str(file_path))
     if scenario.population.file is not None:
         resolved = (file_path.parent / scenario.population.file).resolve()
         population = scenario.population.model_copy(update={"file": str(resolved)})
