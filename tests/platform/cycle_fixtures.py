@@ -47,7 +47,7 @@ def build_world(actor: Actor) -> World:
     village = registry.add_place(actor, {"kind": "village", "name": "El Pelón", "parent_id": municipality.id})
     po = registry.add_organization(actor, {"kind": "producer_organization", "name": "Coop El Pelón",
                                            "place_id": village.id})
-    buyer = registry.add_organization(actor, {"kind": "buyer", "name": "Supermercados La Colonia"})
+    buyer = registry.add_organization(actor, {"kind": "buyer", "name": "Supermercados El Valle"})
     members = []
     for i in range(12):
         farmer = registry.add_farmer(actor, {
@@ -83,7 +83,7 @@ FINANCING = {"grant": "24000.00", "counterpart_cash": "6000.00", "counterpart_in
 
 def profile(world: World, **overrides: Any) -> Subproject:
     data: dict[str, Any] = {"call_id": world.call.id, "organization_id": world.po.id,
-                            "buyer_id": world.buyer.id, "title": "Vegetables for La Colonia",
+                            "buyer_id": world.buyer.id, "title": "Vegetables for El Valle",
                             "value_chain": "vegetables", "funding_window": "production", "families": 10,
                             "buyer_letter_of_interest": True, "submitted_on": date(2025, 2, 1)}
     data.update(overrides)

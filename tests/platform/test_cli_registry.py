@@ -36,6 +36,14 @@ def test_registry_import_through_the_alianza_command(tmp_path: Path) -> None:
     done = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), *common])
     assert done.exit_code == 0, done.output
     assert "1 farmers" in done.output
+    exported = tmp_path / "export.xlsx"
+    out = CliRunner().invoke(app, ["registry", "export", "farmers", str(exported), *common])
+    assert out.exit_code == 0, out.output
+    assert "exported 1 farmers" in out.output
+    from openpyxl import load_workbook
+
+    row = [cell.value for cell in load_workbook(exported).active[2]]
+    assert row[:3] == ["Chikondi Banda", "female", 1999] and "Kachere" in row
     engine = make_engine(url)
     upgrade(engine)  # idempotent
     engine.dispose()

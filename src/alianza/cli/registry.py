@@ -1,4 +1,4 @@
-"""`alianza registry import`: farmers, organizations and memberships from CSV or XLSX."""
+"""`alianza registry import|export`: farmers, organizations and memberships, CSV or XLSX."""
 
 from __future__ import annotations
 
@@ -74,3 +74,43 @@ def import_command(
     console.print(f"imported {report.rows_read} rows: {created}")
     for line in report.duplicates:
         console.print(f"  possible duplicate (not merged): {line}")
+
+
+class ExportKind(StrEnum):
+    farmers = "farmers"
+    organizations = "organizations"
+
+
+@registry_app.command("export")
+def export_command(
+    kind: ExportKind,
+    file: Path = typer.Argument(..., dir_okay=False, help="The .csv or .xlsx file to write."),  # noqa: B008
+    programme: str = typer.Option(..., "--programme", help="The programme's code."),
+    username: str = typer.Option(..., "--as", help="The user reading the registry (needs read)."),
+    url: str | None = typer.Option(None, "--url", help="Database URL."),
+) -> None:
+    """Export KIND to FILE in the columns `registry import` reads (farmers carry their groups)."""
+    from alianza.platform.programmes.models import Programme, User
+    from alianza.platform.programmes.service import act_as
+    from alianza.platform.registry.exporter import export_farmers, export_organizations
+
+    try:
+        database = Database(url)
+    except DatabaseNotMigrated as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+    try:
+        with database.session() as session:
+            programme_id = session.scalar(select(Programme.id).where(Programme.code == programme))
+            user_id = session.scalar(select(User.id).where(User.username == username))
+            if programme_id is None or user_id is None:
+                raise Refused(f"no programme {programme!r}" if programme_id is None else f"no user {username!r}")
+            actor = act_as(session, user_id, programme_id)
+            export = export_farmers if kind is ExportKind.farmers else export_organizations
+            count = export(actor, file)
+    except Refused as refused:
+        errors.print(f"[red]error:[/red] {refused}")
+        raise typer.Exit(1) from None
+    finally:
+        database.dispose()
+    console.print(f"exported {count} {kind.value} to {file}")

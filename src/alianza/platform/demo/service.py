@@ -72,8 +72,8 @@ VALUE_CHAINS = {"coffee": ("Coffee parchment", "qq", Decimal("2900")),
                 "vegetables": ("Tomato", "kg", Decimal("9")),
                 "beans": ("Red beans", "qq", Decimal("1500")),
                 "cardamom": ("Cardamom", "qq", Decimal("2600"))}
-BUYERS = ["Supermercados La Colonia", "Walmart Centroamérica", "Café Solidario SA", "Exportadora del Atlántico",
-          "Agroindustrias Maya", "Frijolera Nacional", "Cardamomos de Cobán", "Hortifruti"]
+BUYERS = ["Supermercados El Valle", "Cadena Mercado Central", "Café Solidario SA", "Exportadora del Atlántico",
+          "Agroindustrias Maya", "Frijolera Nacional", "Cardamomos de Cobán", "Frescos del Istmo"]
 
 
 @dataclass
