@@ -144,20 +144,8 @@ def settle_and_buy(
     # results of the season (written)
     margin_out: np.ndarray, above_poverty: np.ndarray, commercial: np.ndarray,
     bought: np.ndarray,
-    # per farmer, kept across seasons (see below)
-    static_key: np.ndarray, static_mask: np.ndarray, cacheable: bool,
 ) -> None:
-    """Margins, instalments, consumption, indicators and purchases of every farmer.
-
-    A kit's eligibility splits into a part that depends only on the farmer's holdings (cap,
-    prerequisites, land, labour, whether its kind is in the order: the "static" part) and a
-    part that changes every season (market absorbs, cash). The static part is kept per farmer
-    as a bit mask (``static_mask``), with the holdings it was computed for packed into
-    ``static_key``, and recomputed only when the holdings differ. That is exact only when land
-    and labour sums are exact (``cacheable``: every kit's land and labour a whole number), so
-    the land and labour used are the same numbers however they were summed; otherwise the
-    mask is recomputed every round. The kit chosen is the same either way: the eligible kit of
-    lowest rank in the order."""
+    """Margins, instalments, consumption, indicators and purchases of every farmer."""
     kits, n = owned.shape
     # Position of (kind, kit) in the policy's order; kinds not in the order never buy. A kit
     # has exactly one kind for a farmer's state, so the first eligible pair of the order is the
@@ -176,17 +164,6 @@ def settle_and_buy(
     for k in range(kits):
         takes_credit[k] = use_credit and credit_principal[k] > 0
     own = np.zeros(kits, dtype=np.int64)  # the farmer's units per kit (a copy of owned[:, i])
-    # Kits whose product each market absorbs this season, as a bit mask per market.
-    markets = absorbs.shape[1]
-    absorbs_mask = np.zeros(markets, dtype=np.int64)
-    for m in range(markets):
-        for k in range(kits):
-            if absorbs[product[k], m]:
-                absorbs_mask[m] |= np.int64(1) << k
-    # Holdings are packed into a key of `key_bits` bits per kit; holdings that do not fit get
-    # key -1 and are never cached.
-    key_bits = 63 // kits if kits else 63
-    key_limit = np.int64(1) << key_bits
     for i in range(n):
         market = local_market[i]
         # 3. Margin: revenue in whole cents (rint) less operating costs.
@@ -254,64 +231,19 @@ def settle_and_buy(
             investable = cash[i] - reserve[i]
             if investable < cheapest:
                 break
+            credit_open = loan_balance[i] == 0 and not defaulted[i]
+            land_free = land[i] - land_used
+            labour_free = labour_capacity[i] - labour_used
             owned_mask = np.int64(0)
             produces_mask = np.int64(0)
-            key = np.int64(0)
             for k in range(kits):
                 if own[k] > 0:
                     owned_mask |= np.int64(1) << k
                     produces_mask |= np.int64(1) << product[k]
-                if key >= 0:
-                    if own[k] < key_limit:
-                        key |= np.int64(own[k]) << (key_bits * k)
-                    else:
-                        key = -1
-            if cacheable and key >= 0 and static_key[i] == key:
-                static = static_mask[i]
-            else:
-                # Cap, prerequisites, land, labour and kind: functions of the holdings only.
-                land_free = land[i] - land_used
-                labour_free = labour_capacity[i] - labour_used
-                static = np.int64(0)
-                for k in range(kits):
-                    replaced = replaces[k]
-                    if replaced >= 0 and own[replaced] > 0:
-                        kind = UPGRADE
-                    elif (produces_mask >> product[k]) & 1:
-                        kind = MORE_OF_SAME
-                    else:
-                        kind = DIVERSIFY
-                    if rank[kind, k] == never:
-                        continue
-                    if own[k] >= cap[k]:
-                        continue
-                    if prerequisite_mask[k] & ~owned_mask:
-                        continue
-                    if replaced >= 0:
-                        freed = min(own[replaced], replaces_units[k])
-                        if not land_m2[k] - freed * land_m2[replaced] <= land_free:
-                            continue
-                        if not labour_days[k] - freed * labour_days[replaced] <= labour_free:
-                            continue
-                    else:
-                        if not land_m2[k] <= land_free:
-                            continue
-                        if not labour_days[k] <= labour_free:
-                            continue
-                    static |= np.int64(1) << k
-                if cacheable and key >= 0:
-                    static_key[i] = key
-                    static_mask[i] = static
-            candidates = static & absorbs_mask[market]
-            if candidates == 0:
-                break  # nothing to buy whatever the cash: no kit loop at all
-            credit_open = loan_balance[i] == 0 and not defaulted[i]
             chosen = -1
             borrow = False
             best = never
             for k in range(kits):
-                if not (candidates >> k) & 1:
-                    continue
                 replaced = replaces[k]
                 if replaced >= 0 and own[replaced] > 0:
                     kind = UPGRADE
@@ -321,6 +253,8 @@ def settle_and_buy(
                     kind = DIVERSIFY
                 position = rank[kind, k]
                 if position >= best:
+                    continue
+                if own[k] >= cap[k]:
                     continue
                 price = price_cents[k]
                 wants_credit = False
@@ -334,6 +268,21 @@ def settle_and_buy(
                         continue
                 elif investable < price:
                     continue
+                if not absorbs[product[k], market]:
+                    continue
+                if prerequisite_mask[k] & ~owned_mask:
+                    continue
+                if replaced >= 0:
+                    freed = min(own[replaced], replaces_units[k])
+                    if not land_m2[k] - freed * land_m2[replaced] <= land_free:
+                        continue
+                    if not labour_days[k] - freed * labour_days[replaced] <= labour_free:
+                        continue
+                else:
+                    if not land_m2[k] <= land_free:
+                        continue
+                    if not labour_days[k] <= labour_free:
+                        continue
                 best = position
                 chosen = k
                 borrow = wants_credit

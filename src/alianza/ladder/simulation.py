@@ -252,18 +252,6 @@ class CompiledSeason:
         self.output = np.zeros((count, n))
         self.kit_market_supply = np.zeros((count, markets))
         self.no_weather = np.zeros(n, dtype=np.int64)
-        # Per farmer: the holdings (packed) for which static_mask, the kits not blocked by cap,
-        # prerequisites, land, labour or kind, was last computed (-1: never).
-        self.static_key = np.full(n, -1, dtype=np.int64)
-        self.static_mask = np.zeros(n, dtype=np.int64)
-        # Land and labour sums are exact (so independent of the order of additions) only when
-        # every kit's land and labour are whole numbers.
-        self.cacheable = bool(
-            np.all(kits.land_m2 == np.floor(kits.land_m2))
-            and np.all(kits.labour_days == np.floor(kits.labour_days))
-            and np.all(np.abs(kits.land_m2) < 2.0**30)
-            and np.all(np.abs(kits.labour_days) < 2.0**30)
-        )
 
     def season(
         self, scenario: Scenario, state: ChunkState, farmers: Farmers, local_market: np.ndarray,
@@ -310,7 +298,6 @@ class CompiledSeason:
             state.margins, state.credit, state.purchases, state.consumption, state.repayments,
             state.written_off, state.first_above_poverty, state.first_commercial,
             margin, above_poverty, commercial, bought,
-            self.static_key, self.static_mask, self.cacheable,
         )
         state.last_margin = margin
         return supply, prices, margin, above_poverty, commercial, bought
