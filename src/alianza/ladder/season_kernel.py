@@ -219,6 +219,10 @@ def settle_and_buy(
         # 6. Purchases.
         if max_purchases == 0:
             continue
+        # Most farmers cannot afford even the cheapest kit: they leave before their holdings
+        # are read (the first round would stop at the same test).
+        if cash[i] - reserve[i] < cheapest:
+            continue
         land_used = 0.0
         labour_used = 0.0
         for k in range(kits):
