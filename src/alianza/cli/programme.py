@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from alianza.platform.db import Database
 from alianza.platform.errors import DatabaseNotMigrated, Refused
+from alianza.platform.programmes.service import Actor
 
 user_app = typer.Typer(help="Users (they act in programmes through roles).", no_args_is_help=True)
 programme_app = typer.Typer(help="Programmes and the roles users hold in them.", no_args_is_help=True)
@@ -55,6 +56,16 @@ def _programme_id(session: Session, code: str) -> int:
     if programme_id is None:
         raise Refused(f"no programme {code!r}")
     return programme_id
+
+
+@contextmanager
+def acting(url: str | None, programme: str, username: str) -> Iterator[Actor]:
+    """The Actor of `username` in the programme `programme`, in a session committed on
+    success; refusals and an unmigrated database exit with code 1."""
+    from alianza.platform.programmes.service import act_as
+
+    with _session(url) as session:
+        yield act_as(session, _user_id(session, username), _programme_id(session, programme))
 
 
 @user_app.command("add")

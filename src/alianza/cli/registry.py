@@ -7,10 +7,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 
-from alianza.platform.db import Database
-from alianza.platform.errors import DatabaseNotMigrated, Refused
+from alianza.cli.programme import acting
 
 registry_app = typer.Typer(help="The registry of organizations and farmers.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -28,13 +26,15 @@ def import_command(
     kind: ImportKind,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .csv or .xlsx file."),  # noqa: B008
     programme: str = typer.Option(..., "--programme", help="The programme's code."),
-    username: str = typer.Option(..., "--as", help="The user the import is recorded as (needs write)."),
-    refuse_duplicates: bool = typer.Option(False, "--refuse-duplicates", help="Refuse the import if any possible duplicate is found."),
+    username: str = typer.Option(
+        ..., "--as", help="The user the import is recorded as (needs write)."
+    ),
+    refuse_duplicates: bool = typer.Option(
+        False, "--refuse-duplicates", help="Refuse the import if any possible duplicate is found."
+    ),
     url: str | None = typer.Option(None, "--url", help="Database URL."),
 ) -> None:
     """Import KIND from FILE: all rows or none, with a row-by-row report."""
-    from alianza.platform.programmes.models import Programme, User
-    from alianza.platform.programmes.service import act_as
     from alianza.platform.registry.importer import (
         ImportRefused,
         import_farmers,
@@ -42,34 +42,19 @@ def import_command(
         import_organizations,
     )
 
-    try:
-        database = Database(url)
-    except DatabaseNotMigrated as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from None
-    try:
-        with database.session() as session:
-            programme_id = session.scalar(select(Programme.id).where(Programme.code == programme))
-            user_id = session.scalar(select(User.id).where(User.username == username))
-            if programme_id is None or user_id is None:
-                raise Refused(f"no programme {programme!r}" if programme_id is None else f"no user {username!r}")
-            actor = act_as(session, user_id, programme_id)
+    with acting(url, programme, username) as actor:
+        try:
             if kind is ImportKind.farmers:
                 report = import_farmers(actor, file, refuse_duplicates=refuse_duplicates)
             elif kind is ImportKind.organizations:
                 report = import_organizations(actor, file)
             else:
                 report = import_memberships(actor, file)
-    except ImportRefused as refused:
-        errors.print(f"[red]{refused.reason}[/red]")
-        for line in refused.report.lines():
-            errors.print(f"  {line}")
-        raise typer.Exit(2) from None
-    except Refused as refused:
-        errors.print(f"[red]error:[/red] {refused}")
-        raise typer.Exit(1) from None
-    finally:
-        database.dispose()
+        except ImportRefused as refused:
+            errors.print(f"[red]{refused.reason}[/red]")
+            for line in refused.report.lines():
+                errors.print(f"  {line}")
+            raise typer.Exit(2) from None
     created = ", ".join(f"{count} {what}" for what, count in report.created.items())
     console.print(f"imported {report.rows_read} rows: {created}")
     for line in report.duplicates:
@@ -90,27 +75,9 @@ def export_command(
     url: str | None = typer.Option(None, "--url", help="Database URL."),
 ) -> None:
     """Export KIND to FILE in the columns `registry import` reads (farmers carry their groups)."""
-    from alianza.platform.programmes.models import Programme, User
-    from alianza.platform.programmes.service import act_as
     from alianza.platform.registry.exporter import export_farmers, export_organizations
 
-    try:
-        database = Database(url)
-    except DatabaseNotMigrated as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from None
-    try:
-        with database.session() as session:
-            programme_id = session.scalar(select(Programme.id).where(Programme.code == programme))
-            user_id = session.scalar(select(User.id).where(User.username == username))
-            if programme_id is None or user_id is None:
-                raise Refused(f"no programme {programme!r}" if programme_id is None else f"no user {username!r}")
-            actor = act_as(session, user_id, programme_id)
-            export = export_farmers if kind is ExportKind.farmers else export_organizations
-            count = export(actor, file)
-    except Refused as refused:
-        errors.print(f"[red]error:[/red] {refused}")
-        raise typer.Exit(1) from None
-    finally:
-        database.dispose()
+    with acting(url, programme, username) as actor:
+        export = export_farmers if kind is ExportKind.farmers else export_organizations
+        count = export(actor, file)
     console.print(f"exported {count} {kind.value} to {file}")
