@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from alianza.ladder.kits import KitTable
@@ -32,7 +34,11 @@ def clear_markets(
             continue
         reference_supply = np.maximum(capacity * farmers_per_market, 1e-12)
         ratio = np.maximum(supply[p] / reference_supply, 1e-12)
-        relative = np.clip(ratio ** (-1.0 / kits.elasticity[p]), kits.floor_share[p], 1.0)
+        # The C library's pow, value by value, as the compiled kernel calls it: NumPy's array
+        # power may use other code (SIMD) on some CPUs, and the two paths must agree exactly.
+        exponent = -1.0 / kits.elasticity[p]
+        power = np.array([math.pow(value, exponent) for value in ratio.tolist()])
+        relative = np.clip(power, kits.floor_share[p], 1.0)
         prices[p] = base * relative
     return prices
 

@@ -9,6 +9,8 @@ number of chunks in flight.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +78,7 @@ def run_chunk(
     ``compiled``: numba kernel or NumPy (default: numba when installed); identical results.
     ``keep_farmers``: return the farmers' rows (else only their accounting totals).
     """
+    keep_freed_memory()
     farmers = chunk_farmers(scenario, first_market, last_market)
     kits = KitTable.from_scenario(scenario)
     cells = (farmers.female * 4 + farmers.youth * 2 + farmers.minority).astype(np.int64)
@@ -323,26 +326,34 @@ def run_dask(
     return merger.finish()
 
 
-# Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in its workers, which also switches off glibc's
-# adaptive mmap threshold: every temporary array over 128 kB is then mmap-ed and page-faulted
-# afresh, and the simulator runs 2-3x slower in a worker than in-process. These values restore
-# heap reuse for arrays up to 64 MB.
-WORKER_ENVIRONMENT = {
-    "MALLOC_TRIM_THRESHOLD_": 2**27,
-    "MALLOC_MMAP_THRESHOLD_": 2**26,
-}
+# glibc gives every freed block over 128 kB back to the system (and Dask's nanny lowers the trim
+# threshold further in its workers): each chunk's arrays are then page-faulted afresh, about a
+# tenth of a run (2-3x in a Dask worker). These glibc settings keep freed blocks up to 32 MB
+# (the largest mmap threshold glibc accepts) for reuse.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+_MALLOC_SETTINGS = {M_TRIM_THRESHOLD: 2**28, M_MMAP_THRESHOLD: 2**25}
+_memory_kept: list[bool] = []
+
+
+def keep_freed_memory() -> None:
+    """Apply the malloc settings above once per process (glibc only; elsewhere nothing)."""
+    if _memory_kept:
+        return
+    _memory_kept.append(True)
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):  # not glibc (musl, macOS, Windows)
+        return
+    for parameter, value in _MALLOC_SETTINGS.items():
+        mallopt(parameter, value)
 
 
 def local_cluster(workers: int) -> Any:
     """A ``dask.distributed.LocalCluster`` of ``workers`` single-threaded worker processes."""
-    import dask
     from dask.distributed import LocalCluster
 
-    settings = {
-        f"distributed.nanny.pre-spawn-environ.{name}": value
-        for name, value in WORKER_ENVIRONMENT.items()
-    }
-    with dask.config.set(settings):
-        return LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        )
+    return LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )

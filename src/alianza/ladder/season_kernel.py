@@ -430,3 +430,160 @@ def reference_season(
             level[i] = new_level
             output_now[i] = output_per_season[new_level]
             next_price_now[i] = next_price[new_level]
+
+
+@njit(cache=True)
+def wear_out(
+    season: int, seasons: int, life: np.ndarray, owned: np.ndarray, ring_block: np.ndarray,
+    totals_block: np.ndarray, ring_offset: np.ndarray, ring_length: np.ndarray,
+    retired: np.ndarray,  # int64 [K], written
+) -> None:
+    """`alianza.ladder.state.wear_out` on the ring block: retire the units whose life ends."""
+    kits, n = owned.shape
+    for k in range(kits):
+        retired[k] = 0
+        slot = ring_offset[k] + season % ring_length[k]
+        if totals_block[slot] == 0:
+            continue  # nobody holds units of that vintage
+        if life[k] < seasons + 1:
+            for i in range(n):
+                owned[k, i] -= ring_block[slot, i]
+            retired[k] = totals_block[slot]
+        for i in range(n):
+            ring_block[slot, i] = 0
+        totals_block[slot] = 0
+
+
+@njit(cache=True)
+def clear_markets(
+    reference_price: np.ndarray, price_factor: np.ndarray, supply_per_farmer: np.ndarray,
+    local_channel: np.ndarray, elasticity: np.ndarray, floor_share: np.ndarray,
+    absorb_price_share: float, supply: np.ndarray, farmers_per_market: np.ndarray,
+    prices: np.ndarray, absorbs: np.ndarray,  # [P, M], written
+) -> None:
+    """`alianza.ladder.markets.clear_markets` and `market_absorbs`, the same operations."""
+    products, markets = supply.shape
+    for p in range(products):
+        base = reference_price[p] * price_factor[p]
+        capacity = supply_per_farmer[p]
+        if not local_channel[p] or np.isnan(capacity):
+            for m in range(markets):
+                prices[p, m] = base
+        else:
+            exponent = -1.0 / elasticity[p]
+            for m in range(markets):
+                reference_supply = max(capacity * farmers_per_market[m], 1e-12)
+                ratio = max(supply[p, m] / reference_supply, 1e-12)
+                relative = min(max(math.pow(ratio, exponent), floor_share[p]), 1.0)
+                prices[p, m] = base * relative
+        threshold = absorb_price_share * (reference_price[p] * price_factor[p])
+        for m in range(markets):
+            absorbs[p, m] = prices[p, m] >= threshold
+
+
+@njit(cache=True)
+def simulate_seasons(
+    kit_arrays: tuple[Any, ...],  # see CompiledChunk.kit_arrays
+    market_arrays: tuple[Any, ...],  # see CompiledChunk.market_arrays
+    policy_values: tuple[Any, ...],  # see CompiledChunk.policy_values
+    farmer_arrays: tuple[Any, ...],  # see CompiledChunk.farmer_arrays
+    state_arrays: tuple[Any, ...],  # ChunkState's arrays, updated
+    record_arrays: tuple[Any, ...],  # SeasonRecorder's arrays, written
+    z: np.ndarray,  # float64 [T, n]: yield noise draws
+    weather: np.ndarray,  # int64 [T, D]
+    price_factor: np.ndarray,  # float64 [T, P]
+    last_margin: np.ndarray,  # int64 [n], written: the last season's margins
+) -> None:
+    """Every season of a chunk: wear-out, harvest, markets, settle and buy, statistics -- the
+    steps of `alianza.ladder.simulation.simulate_chunk`, in its order, without returning to
+    Python between seasons."""
+    (product, price_cents, operating_cost_cents, land_m2, labour_days, cap, prerequisite_list,
+     prerequisite_count, replaces, replaces_units, credit_principal, credit_total_due,
+     credit_instalments, credit_default_after, life, first_harvest_delay, output_per_season,
+     cv, weather_factor, order_kind, order_kit, cheapest) = kit_arrays
+    (reference_price, supply_per_farmer, local_channel, elasticity, floor_share,
+     farmers_per_market) = market_arrays
+    (max_purchases, use_credit, use_noise, absorb_price_share, consumption_share,
+     savings_share, poverty_cents, commercial_cents, days) = policy_values
+    (local_market, district, need, household_size, land, labour_capacity, cells,
+     cash_thresholds, cash_cell_start, income_bin_cents) = farmer_arrays
+    (cash, reserve, owned, kits_bought, ring_block, totals_block, ring_offset, ring_length,
+     loan_balance, loan_instalment, loan_missed, loan_default_after, defaulted, margins,
+     credit, purchases, consumption, repayments, written_off, first_above_poverty,
+     first_commercial) = state_arrays
+    (supply, prices, bought, kits_retired, cell_income, cell_cash, cell_poverty,
+     cell_commercial, income_count, income_cents, cash_count, kits_owned, loans_active,
+     loans_defaulted, written_off_total) = record_arrays
+    kits, n = owned.shape
+    seasons = z.shape[0]
+    products = reference_price.shape[0]
+    markets = farmers_per_market.shape[0]
+    markets_sorted = True
+    for i in range(1, n):
+        if local_market[i] < local_market[i - 1]:
+            markets_sorted = False
+    chunk_district = np.zeros(weather.shape[1], dtype=np.bool_)
+    for i in range(n):
+        chunk_district[district[i]] = True
+    owners = np.zeros(kits, dtype=np.int64)
+    output = np.zeros((kits, n))
+    kit_market_supply = np.zeros((kits, markets))
+    farmer_weather = np.zeros(n, dtype=np.int64)
+    absorbs = np.zeros((products, markets), dtype=np.bool_)
+    margin = np.zeros(n, dtype=np.int64)
+    above_poverty = np.zeros(n, dtype=np.bool_)
+    commercial = np.zeros(n, dtype=np.bool_)
+    for season in range(seasons):
+        wear_out(season, seasons, life, owned, ring_block, totals_block, ring_offset,
+                 ring_length, kits_retired[season])
+        for k in range(kits):
+            units = 0
+            for i in range(n):
+                units += owned[k, i]
+            owners[k] = units
+        # Multiplying by a weather factor of exactly 1 is skipped: the same result, bit for bit.
+        use_weather = False
+        for d in range(weather.shape[1]):
+            if chunk_district[d] and weather[season, d] != 0:
+                use_weather = True
+        if use_weather:
+            for i in range(n):
+                farmer_weather[i] = weather[season, district[i]]
+        harvest(owned, ring_block, ring_offset, ring_length, first_harvest_delay,
+                output_per_season, cv, z[season], use_noise, weather_factor, farmer_weather,
+                use_weather, owners, local_market, season, output, kit_market_supply,
+                markets_sorted)
+        season_supply = supply[season]
+        for k in range(kits):
+            if owners[k]:
+                for m in range(markets):
+                    season_supply[product[k], m] += kit_market_supply[k, m]
+        clear_markets(reference_price, price_factor[season], supply_per_farmer, local_channel,
+                      elasticity, floor_share, absorb_price_share, season_supply,
+                      farmers_per_market, prices[season], absorbs)
+        settle_and_buy(
+            product, price_cents, operating_cost_cents, land_m2, labour_days, cap,
+            prerequisite_list, prerequisite_count, replaces, replaces_units, credit_principal,
+            credit_total_due, credit_instalments, credit_default_after, life, seasons,
+            order_kind, order_kit, cheapest, max_purchases, use_credit, products,
+            output, owners, prices[season], absorbs, local_market, need, consumption_share,
+            savings_share, poverty_cents, household_size, commercial_cents, land,
+            labour_capacity, season,
+            cash, reserve, owned, kits_bought, ring_block, totals_block, ring_offset,
+            ring_length, loan_balance, loan_instalment, loan_missed, loan_default_after,
+            defaulted, margins, credit, purchases, consumption, repayments, written_off,
+            first_above_poverty, first_commercial,
+            margin, above_poverty, commercial, bought[season],
+        )
+        active, defaulted_count, written_off_sum = season_statistics(
+            cells, margin, cash, household_size, days, above_poverty, commercial, owned,
+            loan_balance, defaulted, written_off, cash_thresholds, cash_cell_start,
+            income_bin_cents, cell_income[season], cell_cash[season], cell_poverty[season],
+            cell_commercial[season], income_count[season], income_cents[season],
+            cash_count[season], kits_owned[season],
+        )
+        loans_active[season] = active
+        loans_defaulted[season] = defaulted_count
+        written_off_total[season] = written_off_sum
+    for i in range(n):
+        last_margin[i] = margin[i]

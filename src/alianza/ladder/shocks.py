@@ -7,7 +7,7 @@ from statistics import NormalDist
 import numpy as np
 
 from alianza.ladder.scenario import Scenario
-from alianza.ladder.streams import season_generator
+from alianza.ladder.streams import PRICES, WEATHER, season_generator, stream_key
 
 
 def district_correlation_factor(scenario: Scenario) -> np.ndarray:
@@ -51,3 +51,34 @@ def national_price_factors(
         return np.ones(products)
     z = season_generator(key, season).standard_normal(products)
     return np.exp(sd * z - 0.5 * sd * sd)
+
+
+_SEASON_SHOCKS: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def season_shocks(scenario: Scenario, products: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weather [T, D] (int64) and national price factors [T, P] of every season.
+
+    They are the same in every chunk, so a process computes them once per scenario (kept for
+    the last few scenarios it ran); the arrays are read-only.
+    """
+    key = (scenario.seed, scenario.seasons, scenario.population.districts,
+           scenario.population.district_spacing_km, scenario.shocks.model_dump_json(), products)
+    if key not in _SEASON_SHOCKS:
+        factor = district_correlation_factor(scenario)
+        weather_key = stream_key(scenario.seed, WEATHER, 0, scenario.seasons)
+        prices_key = stream_key(scenario.seed, PRICES, 0, scenario.seasons)
+        weather = np.stack([
+            district_weather(scenario, season, factor, weather_key)
+            for season in range(scenario.seasons)
+        ])
+        prices = np.stack([
+            national_price_factors(scenario, season, products, prices_key)
+            for season in range(scenario.seasons)
+        ])
+        weather.flags.writeable = False
+        prices.flags.writeable = False
+        if len(_SEASON_SHOCKS) >= 4:
+            _SEASON_SHOCKS.pop(next(iter(_SEASON_SHOCKS)))
+        _SEASON_SHOCKS[key] = (weather, prices)
+    return _SEASON_SHOCKS[key]

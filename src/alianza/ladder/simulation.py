@@ -28,12 +28,8 @@ from alianza.ladder.kits import KitTable
 from alianza.ladder.markets import clear_markets, market_absorbs
 from alianza.ladder.population import Farmers
 from alianza.ladder.purchases import buy_next_kits, purchase_order
-from alianza.ladder.scenario import Policy, Scenario
-from alianza.ladder.shocks import (
-    district_correlation_factor,
-    district_weather,
-    national_price_factors,
-)
+from alianza.ladder.scenario import Scenario
+from alianza.ladder.shocks import season_shocks
 from alianza.ladder.state import (
     NOT_YET,
     ChunkState,
@@ -41,14 +37,8 @@ from alianza.ladder.state import (
     productive_units,
     wear_out,
 )
-from alianza.ladder.statistics import SeasonRecorder
-from alianza.ladder.streams import (
-    FARMER_DRAWS,
-    PRICES,
-    WEATHER,
-    fill_standard_normal,
-    stream_key,
-)
+from alianza.ladder.statistics import INCOME_BIN_CENTS, SeasonRecorder
+from alianza.ladder.streams import FARMER_DRAWS, fill_standard_normal, stream_key
 
 
 def simulate_chunk(
@@ -76,14 +66,8 @@ def simulate_chunk(
     market_count = last_market - first_market
     local_market = farmers.market - first_market
     farmers_per_market = np.bincount(local_market, minlength=market_count)
-    market_bounds = np.concatenate([[0], np.cumsum(farmers_per_market)])
-    market_keys = [
-        stream_key(scenario.seed, FARMER_DRAWS, market, seasons)
-        for market in range(first_market, last_market)
-    ]
-    correlation_factor = district_correlation_factor(scenario)
-    weather_key = stream_key(scenario.seed, WEATHER, 0, seasons)
-    prices_key = stream_key(scenario.seed, PRICES, 0, seasons)
+    weathers, price_factors = season_shocks(scenario, kits.product_count)
+    recorder.weather[:] = weathers
     state = initial_state(scenario, kits, farmers)
     days = scenario.catalogue.days_per_season
     poverty_cents = scenario.outputs.poverty_line_usd_per_person_day * 100.0 * days
@@ -94,35 +78,23 @@ def simulate_chunk(
     ).astype(np.int64)
     labour_capacity = policy.labour_days_per_person_season * farmers.household_size
     order_of_purchases = purchase_order(kits, list(policy.order))
-    z = np.zeros(n)
+    z = yield_draws(scenario, first_market, farmers_per_market)
+    if compiled:
+        CompiledChunk(scenario, kits, order_of_purchases).run(
+            state, farmers, local_market, farmers_per_market, z, weathers, price_factors,
+            need, labour_capacity, poverty_cents, commercial_cents, recorder,
+        )
+        return state
     everyone = np.arange(n)
     chunk_districts = np.unique(farmers.district)
-    if compiled:
-        kernel = CompiledSeason(kits, policy, order_of_purchases, n, market_count)
-        recorder.compiled = True
     for season in range(seasons):
-        weather = district_weather(scenario, season, correlation_factor, weather_key)
-        price_factor = national_price_factors(scenario, season, kits.product_count, prices_key)
+        weather = weathers[season]
+        price_factor = price_factors[season]
         retired = wear_out(state, kits, season, seasons)
 
         # 2. Harvest.
-        if scenario.shocks.yield_noise:
-            for m, key in enumerate(market_keys):
-                fill_standard_normal(key, season, z[market_bounds[m]:market_bounds[m + 1]])
         # Multiplying by a factor of exactly 1 is skipped: the result is the same, bit for bit.
         farmer_weather = weather[farmers.district] if weather[chunk_districts].any() else None
-        if compiled:
-            supply, prices, margin, above_poverty, commercial, bought = kernel.season(
-                scenario, state, farmers, local_market, z, farmer_weather, season,
-                farmers_per_market, price_factor, need, poverty_cents, commercial_cents,
-                labour_capacity,
-            )
-            recorder.record(
-                season=season, state=state, margin=margin, above_poverty=above_poverty,
-                commercial=commercial, supply=supply, prices=prices, bought=bought,
-                retired=retired, weather=weather,
-            )
-            continue
         output: list[np.ndarray | None] = [None] * kits.kit_count
         supply = np.zeros((kits.product_count, market_count))
         owners = state.owned.sum(axis=1)
@@ -136,7 +108,7 @@ def simulate_chunk(
             if scenario.shocks.yield_noise:
                 cv = float(kits.cv[k])
                 if cv not in noise_by_cv:
-                    noise_by_cv[cv] = np.maximum(1.0 + cv * z, 0.0)
+                    noise_by_cv[cv] = np.maximum(1.0 + cv * z[season], 0.0)
                 units *= noise_by_cv[cv]
             if farmer_weather is not None:
                 weather_factor = np.array([1.0, kits.drought_factor[k], kits.flood_factor[k]])
@@ -223,81 +195,84 @@ def simulate_chunk(
             prices=prices,
             bought=bought,
             retired=retired,
-            weather=weather,
         )
     return state
 
 
-class CompiledSeason:
-    """Runs a season's per-farmer steps with the numba kernel (`season_kernel`)."""
+def yield_draws(scenario: Scenario, first_market: int, farmers_per_market: np.ndarray
+                ) -> np.ndarray:
+    """Standard normal yield-noise draws [T, n] of the chunk's farmers (zeros without noise):
+    market m's farmers in season t take the first draws of stream (FARMER_DRAWS, m) in t."""
+    seasons = scenario.seasons
+    z = np.zeros((seasons, int(farmers_per_market.sum())))
+    if not scenario.shocks.yield_noise:
+        return z
+    bounds = np.concatenate([[0], np.cumsum(farmers_per_market)])
+    for m in range(farmers_per_market.shape[0]):
+        key = stream_key(scenario.seed, FARMER_DRAWS, first_market + m, seasons)
+        for season in range(seasons):
+            fill_standard_normal(key, season, z[season, bounds[m]:bounds[m + 1]])
+    return z
 
-    def __init__(self, kits: KitTable, policy: Policy, order: list[tuple[int, int]], n: int,
-                 markets: int):
-        self.kits = kits
-        self.policy = policy
+
+class CompiledChunk:
+    """Runs all seasons of a chunk in the numba kernel (`season_kernel.simulate_seasons`)."""
+
+    def __init__(self, scenario: Scenario, kits: KitTable, order: list[tuple[int, int]]):
+        policy = scenario.policy
         count = kits.kit_count
-        self.prerequisite_list = np.zeros((count, count), dtype=np.int64)
-        self.prerequisite_count = np.zeros(count, dtype=np.int64)
+        prerequisite_list = np.zeros((count, count), dtype=np.int64)
+        prerequisite_count = np.zeros(count, dtype=np.int64)
         for k, needs in enumerate(kits.prerequisites):
-            self.prerequisite_list[k, :len(needs)] = needs
-            self.prerequisite_count[k] = len(needs)
-        self.order_kind = np.array([kind for kind, _ in order], dtype=np.int64)
-        self.order_kit = np.array([k for _, k in order], dtype=np.int64)
-        self.weather_factor = np.stack(
-            [np.ones(count), kits.drought_factor, kits.flood_factor], axis=1
-        )
-        self.cheapest = int(np.min(
+            prerequisite_list[k, :len(needs)] = needs
+            prerequisite_count[k] = len(needs)
+        cheapest = int(np.min(
             kits.price_cents - (kits.credit_principal_cents if policy.use_credit else 0)
         ))
-        self.output = np.zeros((count, n))
-        self.kit_market_supply = np.zeros((count, markets))
-        self.no_weather = np.zeros(n, dtype=np.int64)
-
-    def season(
-        self, scenario: Scenario, state: ChunkState, farmers: Farmers, local_market: np.ndarray,
-        z: np.ndarray, farmer_weather: np.ndarray | None, season: int,
-        farmers_per_market: np.ndarray, price_factor: np.ndarray, need: np.ndarray,
-        poverty_cents: float, commercial_cents: float, labour_capacity: np.ndarray,
-    ) -> tuple[np.ndarray, ...]:
-        kits, policy = self.kits, self.policy
-        n = farmers.count
-        owners = state.owned.sum(axis=1)
-        season_kernel.harvest(
-            state.owned, state.ring_block, state.ring_offset, state.ring_length,
-            kits.first_harvest_delay, kits.output_per_season, kits.cv, z,
-            scenario.shocks.yield_noise, self.weather_factor,
-            self.no_weather if farmer_weather is None else farmer_weather,
-            farmer_weather is not None, owners, local_market, season, self.output,
-            self.kit_market_supply, bool(np.all(local_market[1:] >= local_market[:-1])),
-        )
-        supply = np.zeros((kits.product_count, self.kit_market_supply.shape[1]))
-        for k in range(kits.kit_count):
-            if owners[k]:
-                supply[kits.product[k]] += self.kit_market_supply[k]
-        prices = clear_markets(kits, supply, farmers_per_market, price_factor)
-        absorbs = market_absorbs(prices, kits, price_factor, policy)
-        margin = np.empty(n, dtype=np.int64)
-        above_poverty = np.empty(n, dtype=bool)
-        commercial = np.empty(n, dtype=bool)
-        bought = np.zeros((kits.kit_count, supply.shape[1]), dtype=np.int64)
-        season_kernel.settle_and_buy(
+        self.kit_arrays = (
             kits.product, kits.price_cents, kits.operating_cost_cents, kits.land_m2,
-            kits.labour_days, kits.cap, self.prerequisite_list, self.prerequisite_count,
-            kits.replaces,
-            kits.replaces_units,
-            kits.credit_principal_cents, kits.credit_total_due_cents, kits.credit_instalments,
-            kits.credit_default_after, kits.life, scenario.seasons, self.order_kind,
-            self.order_kit, self.cheapest, policy.max_purchases_per_season, policy.use_credit,
-            kits.product_count,
-            self.output, owners, prices, absorbs, local_market, need,
-            policy.consumption_share, policy.savings_share, poverty_cents,
-            farmers.household_size, commercial_cents, farmers.land_m2, labour_capacity, season,
-            state.cash, state.reserve, state.owned, state.kits_bought, state.ring_block,
-            state.totals_block, state.ring_offset, state.ring_length, state.loan_balance,
-            state.loan_instalment, state.loan_missed, state.loan_default_after, state.defaulted,
-            state.margins, state.credit, state.purchases, state.consumption, state.repayments,
-            state.written_off, state.first_above_poverty, state.first_commercial,
-            margin, above_poverty, commercial, bought,
+            kits.labour_days, kits.cap, prerequisite_list, prerequisite_count, kits.replaces,
+            kits.replaces_units, kits.credit_principal_cents, kits.credit_total_due_cents,
+            kits.credit_instalments, kits.credit_default_after, kits.life,
+            kits.first_harvest_delay, kits.output_per_season, kits.cv,
+            np.stack([np.ones(count), kits.drought_factor, kits.flood_factor], axis=1),
+            np.array([kind for kind, _ in order], dtype=np.int64),
+            np.array([k for _, k in order], dtype=np.int64),
+            cheapest,
         )
-        state.last_margin = margin
-        return supply, prices, margin, above_poverty, commercial, bought
+        self.market_values = (
+            kits.reference_price, kits.supply_per_farmer, kits.local_channel, kits.elasticity,
+            kits.floor_share,
+        )
+        self.policy_values = (
+            policy.max_purchases_per_season, policy.use_credit, scenario.shocks.yield_noise,
+            policy.absorb_price_share, policy.consumption_share, policy.savings_share,
+        )
+        self.days = scenario.catalogue.days_per_season
+
+    def run(
+        self, state: ChunkState, farmers: Farmers, local_market: np.ndarray,
+        farmers_per_market: np.ndarray, z: np.ndarray, weathers: np.ndarray,
+        price_factors: np.ndarray, need: np.ndarray, labour_capacity: np.ndarray,
+        poverty_cents: float, commercial_cents: float, recorder: SeasonRecorder,
+    ) -> None:
+        recorder.cell_farmers[:] = recorder.cell_counts
+        season_kernel.simulate_seasons(
+            self.kit_arrays,
+            (*self.market_values, farmers_per_market),
+            (*self.policy_values, poverty_cents, commercial_cents, self.days),
+            (local_market, farmers.district, need, farmers.household_size, farmers.land_m2,
+             labour_capacity, recorder.cells, *recorder.cash_bin_tables(), INCOME_BIN_CENTS),
+            (state.cash, state.reserve, state.owned, state.kits_bought, state.ring_block,
+             state.totals_block, state.ring_offset, state.ring_length, state.loan_balance,
+             state.loan_instalment, state.loan_missed, state.loan_default_after,
+             state.defaulted, state.margins, state.credit, state.purchases, state.consumption,
+             state.repayments, state.written_off, state.first_above_poverty,
+             state.first_commercial),
+            (recorder.supply, recorder.prices, recorder.bought, recorder.kits_retired,
+             recorder.cell_income, recorder.cell_cash, recorder.cell_poverty,
+             recorder.cell_commercial, recorder.income_count, recorder.income_cents,
+             recorder.cash_count, recorder.kits_owned, recorder.loans_active,
+             recorder.loans_defaulted, recorder.written_off),
+            z, weathers, price_factors, state.last_margin,
+        )

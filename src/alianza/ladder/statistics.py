@@ -129,7 +129,6 @@ class SeasonRecorder:
         self.bought = np.zeros((t, kits, markets), dtype=np.int64)
         self.weather = np.zeros((t, districts), dtype=np.int64)
         self.cell_counts = np.bincount(cells, minlength=CELLS).astype(np.int64)
-        self.compiled = False  # set by the simulator when it runs the numba kernel
 
     def record(
         self,
@@ -142,30 +141,13 @@ class SeasonRecorder:
         prices: np.ndarray,
         bought: np.ndarray,
         retired: np.ndarray,
-        weather: np.ndarray,
     ) -> None:
-        """Record one season. Float bincounts below only ever add whole numbers < 2**53: exact."""
+        """Record one season (the NumPy path; the compiled kernel records all seasons itself).
+        Float bincounts below only ever add whole numbers < 2**53: exact."""
         self.supply[season] = supply
         self.prices[season] = prices
         self.bought[season] = bought
-        self.weather[season] = weather
         self.kits_retired[season] = retired
-        self.cell_farmers[season] = self.cell_counts
-        if self.compiled:
-            from alianza.ladder.season_kernel import season_statistics
-
-            active, defaulted, written_off = season_statistics(
-                self.cells, margin, state.cash, self.household_size, self.days_per_season,
-                above_poverty, commercial, state.owned, state.loan_balance, state.defaulted,
-                state.written_off, CASH_THRESHOLDS_CENTS, _cash_cell_starts(), INCOME_BIN_CENTS,
-                self.cell_income[season], self.cell_cash[season], self.cell_poverty[season],
-                self.cell_commercial[season], self.income_count[season],
-                self.income_cents[season], self.cash_count[season], self.kits_owned[season],
-            )
-            self.loans_active[season] = active
-            self.loans_defaulted[season] = defaulted
-            self.written_off[season] = written_off
-            return
         cells = self.cells
         self.cell_farmers[season] = self.cell_counts
         self.cell_income[season] = _integer_bincount(cells, margin, CELLS)
@@ -184,6 +166,11 @@ class SeasonRecorder:
         self.loans_active[season] = int(np.count_nonzero(state.loan_balance > 0))
         self.loans_defaulted[season] = int(np.count_nonzero(state.defaulted))
         self.written_off[season] = int(state.written_off.sum())
+
+    @staticmethod
+    def cash_bin_tables() -> tuple[np.ndarray, np.ndarray]:
+        """The cash thresholds and the compiled kernel's table of where to start searching them."""
+        return CASH_THRESHOLDS_CENTS, _cash_cell_starts()
 
 
 _CASH_CELL_STARTS: list[np.ndarray] = []
