@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from alianza.ladder.season_kernel import CASH_CELLS_PER_OCTAVE, cash_cell_starts
+from alianza.ladder.season_kernel import CASH_CELLS_PER_OCTAVE, cash_cell, cash_cell_starts
 from alianza.ladder.statistics import CASH_THRESHOLDS_CENTS, cash_bin
 
 
@@ -22,8 +22,9 @@ def test_cash_cell_starts_then_stepping_up_gives_the_searched_bin() -> None:
     expected = cash_bin(values)
     for value, bin_expected in zip(values.tolist(), expected.tolist(), strict=True):
         mantissa, exponent = math.frexp(float(value))
-        guess = int(starts[exponent * CASH_CELLS_PER_OCTAVE
-                           + int((mantissa - 0.5) * 2 * CASH_CELLS_PER_OCTAVE)])
+        cell = exponent * CASH_CELLS_PER_OCTAVE + int((mantissa - 0.5) * 2 * CASH_CELLS_PER_OCTAVE)
+        assert cash_cell(value) == cell  # the kernel reads the same cell from the float's bits
+        guess = int(starts[cell])
         steps = 0
         while guess < CASH_THRESHOLDS_CENTS.size and CASH_THRESHOLDS_CENTS[guess] <= float(value):
             guess += 1

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from alianza.ladder.statistics import INCOME_BIN_CENTS
+
 try:  # pragma: no cover - depends on the environment
     from numba import njit
 
@@ -30,9 +32,10 @@ except ImportError:  # pragma: no cover
 
 
 MORE_OF_SAME, DIVERSIFY, UPGRADE = 0, 1, 2
-MAX_KITS = 63  # kits (and products) a catalogue may have for the kernel: bits of an int64
+MAX_KITS = 12  # kits a catalogue may have for the kernel: its tables have 2**kits rows
 ROUNDING_SHIFT = 6755399441055744.0  # 1.5 * 2**52
 CASH_CELLS_PER_OCTAVE = 64
+LANES = 4  # copies of the small histograms in season_statistics
 
 
 def cash_cell_starts(cash_thresholds: np.ndarray) -> np.ndarray:
@@ -116,20 +119,56 @@ def harvest(
             kit_market_supply[k, current] += running
 
 
+def kit_tables(
+    product: np.ndarray, replaces: np.ndarray, prerequisites: list[list[int]],
+    order: list[tuple[int, int]],
+) -> tuple[np.ndarray, ...]:
+    """Tables of the next-kit rule, indexed by the set of kits a farmer owns (bit k: kit k).
+
+    upgrade[owned]: the kits that replace an owned kit (their kind is upgrade);
+    same[owned]: the kits whose product an owned kit produces (more of the same, unless an
+    upgrade); ready[owned]: the kits whose prerequisites are all owned; best[set]: the kit of
+    the set tried first within a kind (the policy's order lists, for each kind, the kits in
+    one order of preference); kinds: the kinds in the policy's order.
+    """
+    count = product.shape[0]
+    sets = np.arange(1 << count, dtype=np.int64)
+    owns = (sets[:, None] >> np.arange(count)) & 1  # [sets, K]
+    bit = np.int64(1) << np.arange(count, dtype=np.int64)
+    produced = np.zeros((sets.size, int(product.max()) + 1 if count else 1), dtype=bool)
+    for k in range(count):
+        produced[:, product[k]] |= owns[:, k] == 1
+    upgrade = np.zeros(sets.size, dtype=np.int64)
+    same = np.zeros(sets.size, dtype=np.int64)
+    ready = np.zeros(sets.size, dtype=np.int64)
+    for k in range(count):
+        if replaces[k] >= 0:
+            upgrade |= np.where(owns[:, replaces[k]] == 1, bit[k], 0)
+        same |= np.where(produced[:, product[k]], bit[k], 0)
+        needed = np.int64(sum(1 << int(need) for need in prerequisites[k]))
+        ready |= np.where(sets & needed == needed, bit[k], 0)
+    kinds = list(dict.fromkeys(kind for kind, _ in order))
+    preference = [k for kind, k in order if kind == kinds[0]] if kinds else []
+    best = np.full(sets.size, -1, dtype=np.int64)
+    for k in reversed(preference):  # the most preferred kit of a set is written last
+        best[(sets >> k) & 1 == 1] = k
+    return upgrade, same, ready, best, np.array(kinds, dtype=np.int64)
+
+
 @njit(cache=True)
 def settle_and_buy(
     # kits
     product: np.ndarray, price_cents: np.ndarray, operating_cost_cents: np.ndarray,
     land_m2: np.ndarray, labour_days: np.ndarray, cap: np.ndarray,
-    prerequisite_list: np.ndarray,  # int64 [K, K]: kits kit k needs, first count entries
-    prerequisite_count: np.ndarray,  # int64 [K]
     replaces: np.ndarray, replaces_units: np.ndarray,
     credit_principal: np.ndarray, credit_total_due: np.ndarray, credit_instalments: np.ndarray,
-    credit_default_after: np.ndarray, life: np.ndarray, seasons: int,
-    order_kind: np.ndarray, order_kit: np.ndarray, cheapest: int, max_purchases: int,
-    use_credit: bool, product_count: int,
+    credit_default_after: np.ndarray,
+    upgrade_by_owned: np.ndarray, same_by_owned: np.ndarray, ready_by_owned: np.ndarray,
+    best_of: np.ndarray, kinds: np.ndarray,  # see kit_tables
+    cheapest: int, max_purchases: int, use_credit: bool,
     # market and policy
-    output: np.ndarray, owners: np.ndarray, prices: np.ndarray, absorbs: np.ndarray,
+    output: np.ndarray, owners: np.ndarray, prices: np.ndarray,
+    absorbed: np.ndarray,  # int64 [M]: bit k set when the market absorbs kit k's product
     local_market: np.ndarray, need: np.ndarray, consumption_share: float,
     savings_share: float, poverty_cents: float, household_size: np.ndarray,
     commercial_cents: float, land: np.ndarray, labour_capacity: np.ndarray, season: int,
@@ -143,23 +182,16 @@ def settle_and_buy(
     first_commercial: np.ndarray,
     # results of the season (written)
     margin_out: np.ndarray, above_poverty: np.ndarray, commercial: np.ndarray,
-    bought: np.ndarray,
+    bought: np.ndarray,  # int64 [K, M]: units bought, added to
+    replaced_units: np.ndarray,  # int64 [K]: units retired by upgrades, added to
 ) -> None:
-    """Margins, instalments, consumption, indicators and purchases of every farmer."""
+    """Margins, instalments, consumption, indicators and purchases of every farmer.
+
+    The next-kit rule works on sets of kits (bit k: kit k): the kits a farmer owns, those at
+    their cap, those its market absorbs, those it can pay for and has land and labour for;
+    the kit bought is the first of the eligible ones in the policy's order of kinds, and the
+    most preferred within the kind (`kit_tables`)."""
     kits, n = owned.shape
-    # Position of (kind, kit) in the policy's order; kinds not in the order never buy. A kit
-    # has exactly one kind for a farmer's state, so the first eligible pair of the order is the
-    # eligible kit of lowest rank: each kit is checked once a round (not once per kind), and
-    # only while it could still beat the best eligible kit found so far.
-    never = order_kit.shape[0]
-    rank = np.full((3, kits), never, dtype=np.int64)
-    for position in range(order_kit.shape[0]):
-        if rank[order_kind[position], order_kit[position]] == never:
-            rank[order_kind[position], order_kit[position]] = position
-    prerequisite_mask = np.zeros(kits, dtype=np.int64)
-    for k in range(kits):
-        for entry in range(prerequisite_count[k]):
-            prerequisite_mask[k] |= np.int64(1) << prerequisite_list[k, entry]
     takes_credit = np.zeros(kits, dtype=np.bool_)
     for k in range(kits):
         takes_credit[k] = use_credit and credit_principal[k] > 0
@@ -229,8 +261,15 @@ def settle_and_buy(
             if owners[k] != 0:
                 land_used += owned[k, i] * land_m2[k]
                 labour_used += owned[k, i] * labour_days[k]
+        owned_set = np.int64(0)
+        open_set = np.int64(0)  # kits below their cap
         for k in range(kits):
-            own[k] = owned[k, i]
+            units = owned[k, i]
+            own[k] = units
+            if units > 0:
+                owned_set |= np.int64(1) << k
+            if units < cap[k]:
+                open_set |= np.int64(1) << k
         for _ in range(max_purchases):
             investable = cash[i] - reserve[i]
             if investable < cheapest:
@@ -238,45 +277,22 @@ def settle_and_buy(
             credit_open = loan_balance[i] == 0 and not defaulted[i]
             land_free = land[i] - land_used
             labour_free = labour_capacity[i] - labour_used
-            owned_mask = np.int64(0)
-            produces_mask = np.int64(0)
+            candidates = ready_by_owned[owned_set] & absorbed[market] & open_set
+            eligible = np.int64(0)
+            borrowing = np.int64(0)
             for k in range(kits):
-                if own[k] > 0:
-                    owned_mask |= np.int64(1) << k
-                    produces_mask |= np.int64(1) << product[k]
-            chosen = -1
-            borrow = False
-            best = never
-            for k in range(kits):
-                replaced = replaces[k]
-                if replaced >= 0 and own[replaced] > 0:
-                    kind = UPGRADE
-                elif (produces_mask >> product[k]) & 1:
-                    kind = MORE_OF_SAME
-                else:
-                    kind = DIVERSIFY
-                position = rank[kind, k]
-                if position >= best:
-                    continue
-                if own[k] >= cap[k]:
+                if not (candidates >> k) & 1:
                     continue
                 price = price_cents[k]
-                wants_credit = False
-                if takes_credit[k]:
+                if investable < price:
                     # Credit is taken only when cash alone does not cover the price.
-                    short = investable < price
-                    wants_credit = credit_open and short
-                    if short and not (
-                        wants_credit and investable >= price - credit_principal[k]
-                    ):
+                    if not (takes_credit[k] and credit_open
+                            and investable >= price - credit_principal[k]):
                         continue
-                elif investable < price:
-                    continue
-                if not absorbs[product[k], market]:
-                    continue
-                if prerequisite_mask[k] & ~owned_mask:
-                    continue
+                    borrowing |= np.int64(1) << k
+                replaced = replaces[k]
                 if replaced >= 0:
+                    # An upgrade frees the land and labour of the units it retires.
                     freed = min(own[replaced], replaces_units[k])
                     if not land_m2[k] - freed * land_m2[replaced] <= land_free:
                         continue
@@ -287,9 +303,22 @@ def settle_and_buy(
                         continue
                     if not labour_days[k] <= labour_free:
                         continue
-                best = position
-                chosen = k
-                borrow = wants_credit
+                eligible |= np.int64(1) << k
+            if eligible == 0:
+                break
+            upgrades = upgrade_by_owned[owned_set]
+            same = same_by_owned[owned_set] & ~upgrades
+            chosen = -1
+            for kind in kinds:
+                if kind == UPGRADE:
+                    choice = eligible & upgrades
+                elif kind == MORE_OF_SAME:
+                    choice = eligible & same
+                else:
+                    choice = eligible & ~same & ~upgrades
+                if choice:
+                    chosen = best_of[choice]
+                    break
             if chosen < 0:
                 break
             k = chosen
@@ -298,13 +327,16 @@ def settle_and_buy(
             purchases[i] += price
             owned[k, i] += 1
             own[k] += 1
+            owned_set |= np.int64(1) << k
+            if own[k] >= cap[k]:
+                open_set &= ~(np.int64(1) << k)
             kits_bought[k, i] += 1
             land_used += land_m2[k]
             labour_used += labour_days[k]
             slot = ring_offset[k] + season % ring_length[k]
             ring_block[slot, i] += 1
             totals_block[slot] += 1
-            if borrow:
+            if (borrowing >> k) & 1:
                 cash[i] += credit_principal[k]
                 credit[i] += credit_principal[k]
                 loan_balance[i] = credit_total_due[k]
@@ -317,6 +349,10 @@ def settle_and_buy(
                 retired = remaining
                 owned[replaced, i] -= remaining
                 own[replaced] -= remaining
+                if own[replaced] == 0:
+                    owned_set &= ~(np.int64(1) << replaced)
+                if own[replaced] < cap[replaced]:
+                    open_set |= np.int64(1) << replaced
                 length = ring_length[replaced]
                 offset = ring_offset[replaced]
                 tracked = 0
@@ -336,62 +372,71 @@ def settle_and_buy(
                     remaining -= take
                 land_used -= retired * land_m2[replaced]
                 labour_used -= retired * labour_days[replaced]
+                replaced_units[replaced] += retired
             bought[k, market] += 1
+
+
+@njit(cache=True, inline="always")
+def cash_cell(cash: int) -> int:
+    """Index e * 64 + j of the 1/64-octave cell [2**(e-1) (1 + j/64), 2**(e-1) (1 + (j+1)/64))
+    holding a positive cash value: e is math.frexp's exponent, j the top 6 bits of the
+    fraction, both read from the bits of the float64 (exact for cash below 2**53 cents)."""
+    bits = int(np.float64(cash).view(np.int64))
+    return ((bits >> 52) - 1022) * CASH_CELLS_PER_OCTAVE + ((bits >> 46) & 63)
 
 
 @njit(cache=True)
 def season_statistics(
     cells: np.ndarray, margin: np.ndarray, cash: np.ndarray, household_size: np.ndarray,
-    days: float, above_poverty: np.ndarray, commercial: np.ndarray, owned: np.ndarray,
+    days: float, above_poverty: np.ndarray, commercial: np.ndarray,
     loan_balance: np.ndarray, defaulted: np.ndarray, written_off: np.ndarray,
-    cash_thresholds: np.ndarray, cash_cell_start: np.ndarray, income_bin_cents: int,
+    cash_thresholds: np.ndarray, cash_cell_start: np.ndarray,
     cell_income: np.ndarray, cell_cash: np.ndarray, cell_poverty: np.ndarray,
     cell_commercial: np.ndarray, income_count: np.ndarray, income_cents: np.ndarray,
-    cash_count: np.ndarray, kits_owned: np.ndarray,
+    cash_count: np.ndarray,
 ) -> tuple[int, int, int]:
     """The per-season sums of `SeasonRecorder.record`, in one pass (all integers: exact)."""
-    kits, n = owned.shape
+    n = margin.shape[0]
     last_income_bin = income_count.shape[0] - 1
+    last = cash_thresholds.shape[0]
     active = 0
     defaulted_count = 0
     written_off_total = 0
+    # Consecutive farmers often fall in the same cell or bin: four copies of the small
+    # histograms (farmer i adds to copy i % 4) keep the additions from waiting on each other.
+    cell_sums = np.zeros((LANES, 4, cell_income.shape[0]), dtype=np.int64)
     for i in range(n):
+        lane = i & (LANES - 1)
         cell = cells[i]
-        cell_income[cell] += margin[i]
-        cell_cash[cell] += cash[i]
-        if above_poverty[i]:
-            cell_poverty[cell] += 1
-        if commercial[i]:
-            cell_commercial[cell] += 1
+        cell_sums[lane, 0, cell] += margin[i]
+        cell_sums[lane, 1, cell] += cash[i]
+        cell_sums[lane, 2, cell] += above_poverty[i]
+        cell_sums[lane, 3, cell] += commercial[i]
         per_person = np.int64(round_half_even(margin[i] / (household_size[i] * days)))
         if per_person < 0:
             income_bin = 0
-        else:
-            income_bin = min(1 + per_person // income_bin_cents, last_income_bin)
+        else:  # INCOME_BIN_CENTS is a compile-time constant: no division instruction
+            income_bin = min(1 + per_person // INCOME_BIN_CENTS, last_income_bin)
         income_count[income_bin] += 1
         income_cents[income_bin] += per_person
-        if cash[i] <= 0:
+        value = cash[i]
+        if value <= 0:
             cash_count[0] += 1
         else:
             # The bin is 1 + #(thresholds <= cash). Start from the count below the lower edge of
             # the cash's 1/64-octave cell (a table) and step up: at most one threshold lies in a
             # cell, and the comparisons are the ones the NumPy path's search makes.
-            value = cash[i]
-            mantissa, exponent = math.frexp(np.float64(value))
-            cell = exponent * CASH_CELLS_PER_OCTAVE + int(
-                (mantissa - 0.5) * (2 * CASH_CELLS_PER_OCTAVE)
-            )
-            guess = cash_cell_start[cell]
-            last = cash_thresholds.shape[0]
+            guess = cash_cell_start[cash_cell(value)]
             while guess < last and cash_thresholds[guess] <= value:
                 guess += 1
             cash_count[1 + guess] += 1
+    for lane in range(LANES):
+        for cell in range(cell_income.shape[0]):
+            cell_income[cell] += cell_sums[lane, 0, cell]
+            cell_cash[cell] += cell_sums[lane, 1, cell]
+            cell_poverty[cell] += cell_sums[lane, 2, cell]
+            cell_commercial[cell] += cell_sums[lane, 3, cell]
     # Plain sums, one array at a time (contiguous loops the compiler vectorises).
-    for k in range(kits):
-        units = 0
-        for i in range(n):
-            units += owned[k, i]
-        kits_owned[k] += units
     for i in range(n):
         active += loan_balance[i] > 0
         defaulted_count += defaulted[i]
@@ -497,16 +542,16 @@ def simulate_seasons(
     """Every season of a chunk: wear-out, harvest, markets, settle and buy, statistics -- the
     steps of `alianza.ladder.simulation.simulate_chunk`, in its order, without returning to
     Python between seasons."""
-    (product, price_cents, operating_cost_cents, land_m2, labour_days, cap, prerequisite_list,
-     prerequisite_count, replaces, replaces_units, credit_principal, credit_total_due,
-     credit_instalments, credit_default_after, life, first_harvest_delay, output_per_season,
-     cv, weather_factor, order_kind, order_kit, cheapest) = kit_arrays
+    (product, price_cents, operating_cost_cents, land_m2, labour_days, cap, replaces,
+     replaces_units, credit_principal, credit_total_due, credit_instalments,
+     credit_default_after, life, first_harvest_delay, output_per_season, cv, weather_factor,
+     upgrade_by_owned, same_by_owned, ready_by_owned, best_of, kinds, cheapest) = kit_arrays
     (reference_price, supply_per_farmer, local_channel, elasticity, floor_share,
      farmers_per_market) = market_arrays
     (max_purchases, use_credit, use_noise, absorb_price_share, consumption_share,
      savings_share, poverty_cents, commercial_cents, days) = policy_values
     (local_market, district, need, household_size, land, labour_capacity, cells,
-     cash_thresholds, cash_cell_start, income_bin_cents) = farmer_arrays
+     cash_thresholds, cash_cell_start) = farmer_arrays
     (cash, reserve, owned, kits_bought, ring_block, totals_block, ring_offset, ring_length,
      loan_balance, loan_instalment, loan_missed, loan_default_after, defaulted, margins,
      credit, purchases, consumption, repayments, written_off, first_above_poverty,
@@ -530,17 +575,21 @@ def simulate_seasons(
     kit_market_supply = np.zeros((kits, markets))
     farmer_weather = np.zeros(n, dtype=np.int64)
     absorbs = np.zeros((products, markets), dtype=np.bool_)
+    absorbed = np.zeros(markets, dtype=np.int64)
     margin = np.zeros(n, dtype=np.int64)
     above_poverty = np.zeros(n, dtype=np.bool_)
     commercial = np.zeros(n, dtype=np.bool_)
+    # Units owned in the chunk, kept up to date from wear-out, purchases and upgrades.
+    for k in range(kits):
+        for i in range(n):
+            owners[k] += owned[k, i]
+    replaced_units = np.zeros(kits, dtype=np.int64)
     for season in range(seasons):
         wear_out(season, seasons, life, owned, ring_block, totals_block, ring_offset,
                  ring_length, kits_retired[season])
         for k in range(kits):
-            units = 0
-            for i in range(n):
-                units += owned[k, i]
-            owners[k] = units
+            owners[k] -= kits_retired[season, k]
+            replaced_units[k] = 0
         # Multiplying by a weather factor of exactly 1 is skipped: the same result, bit for bit.
         use_weather = False
         for d in range(weather.shape[1]):
@@ -561,26 +610,36 @@ def simulate_seasons(
         clear_markets(reference_price, price_factor[season], supply_per_farmer, local_channel,
                       elasticity, floor_share, absorb_price_share, season_supply,
                       farmers_per_market, prices[season], absorbs)
+        for m in range(markets):
+            absorbed[m] = 0
+            for k in range(kits):
+                if absorbs[product[k], m]:
+                    absorbed[m] |= np.int64(1) << k
         settle_and_buy(
-            product, price_cents, operating_cost_cents, land_m2, labour_days, cap,
-            prerequisite_list, prerequisite_count, replaces, replaces_units, credit_principal,
-            credit_total_due, credit_instalments, credit_default_after, life, seasons,
-            order_kind, order_kit, cheapest, max_purchases, use_credit, products,
-            output, owners, prices[season], absorbs, local_market, need, consumption_share,
+            product, price_cents, operating_cost_cents, land_m2, labour_days, cap, replaces,
+            replaces_units, credit_principal, credit_total_due, credit_instalments,
+            credit_default_after, upgrade_by_owned, same_by_owned, ready_by_owned, best_of,
+            kinds, cheapest, max_purchases, use_credit,
+            output, owners, prices[season], absorbed, local_market, need, consumption_share,
             savings_share, poverty_cents, household_size, commercial_cents, land,
             labour_capacity, season,
             cash, reserve, owned, kits_bought, ring_block, totals_block, ring_offset,
             ring_length, loan_balance, loan_instalment, loan_missed, loan_default_after,
             defaulted, margins, credit, purchases, consumption, repayments, written_off,
             first_above_poverty, first_commercial,
-            margin, above_poverty, commercial, bought[season],
+            margin, above_poverty, commercial, bought[season], replaced_units,
         )
+        for k in range(kits):
+            for m in range(markets):
+                owners[k] += bought[season, k, m]
+            owners[k] -= replaced_units[k]
+            kits_owned[season, k] = owners[k]
         active, defaulted_count, written_off_sum = season_statistics(
-            cells, margin, cash, household_size, days, above_poverty, commercial, owned,
+            cells, margin, cash, household_size, days, above_poverty, commercial,
             loan_balance, defaulted, written_off, cash_thresholds, cash_cell_start,
-            income_bin_cents, cell_income[season], cell_cash[season], cell_poverty[season],
+            cell_income[season], cell_cash[season], cell_poverty[season],
             cell_commercial[season], income_count[season], income_cents[season],
-            cash_count[season], kits_owned[season],
+            cash_count[season],
         )
         loans_active[season] = active
         loans_defaulted[season] = defaulted_count

@@ -37,7 +37,7 @@ from alianza.ladder.state import (
     productive_units,
     wear_out,
 )
-from alianza.ladder.statistics import INCOME_BIN_CENTS, SeasonRecorder
+from alianza.ladder.statistics import SeasonRecorder
 from alianza.ladder.streams import FARMER_DRAWS, fill_standard_normal, stream_key
 
 
@@ -58,8 +58,8 @@ def simulate_chunk(
     if compiled is None:
         compiled = season_kernel.AVAILABLE
     kits = KitTable.from_scenario(scenario)
-    if max(kits.kit_count, kits.product_count) > season_kernel.MAX_KITS:
-        compiled = False  # the kernel keeps kits and products owned as 64-bit masks
+    if kits.kit_count > season_kernel.MAX_KITS:
+        compiled = False  # the kernel's tables have a row for every set of kits
     policy = scenario.policy
     seasons = scenario.seasons
     n = farmers.count
@@ -221,23 +221,17 @@ class CompiledChunk:
     def __init__(self, scenario: Scenario, kits: KitTable, order: list[tuple[int, int]]):
         policy = scenario.policy
         count = kits.kit_count
-        prerequisite_list = np.zeros((count, count), dtype=np.int64)
-        prerequisite_count = np.zeros(count, dtype=np.int64)
-        for k, needs in enumerate(kits.prerequisites):
-            prerequisite_list[k, :len(needs)] = needs
-            prerequisite_count[k] = len(needs)
         cheapest = int(np.min(
             kits.price_cents - (kits.credit_principal_cents if policy.use_credit else 0)
         ))
         self.kit_arrays = (
             kits.product, kits.price_cents, kits.operating_cost_cents, kits.land_m2,
-            kits.labour_days, kits.cap, prerequisite_list, prerequisite_count, kits.replaces,
-            kits.replaces_units, kits.credit_principal_cents, kits.credit_total_due_cents,
-            kits.credit_instalments, kits.credit_default_after, kits.life,
-            kits.first_harvest_delay, kits.output_per_season, kits.cv,
+            kits.labour_days, kits.cap, kits.replaces, kits.replaces_units,
+            kits.credit_principal_cents, kits.credit_total_due_cents, kits.credit_instalments,
+            kits.credit_default_after, kits.life, kits.first_harvest_delay,
+            kits.output_per_season, kits.cv,
             np.stack([np.ones(count), kits.drought_factor, kits.flood_factor], axis=1),
-            np.array([kind for kind, _ in order], dtype=np.int64),
-            np.array([k for _, k in order], dtype=np.int64),
+            *season_kernel.kit_tables(kits.product, kits.replaces, kits.prerequisites, order),
             cheapest,
         )
         self.market_values = (
@@ -262,7 +256,7 @@ class CompiledChunk:
             (*self.market_values, farmers_per_market),
             (*self.policy_values, poverty_cents, commercial_cents, self.days),
             (local_market, farmers.district, need, farmers.household_size, farmers.land_m2,
-             labour_capacity, recorder.cells, *recorder.cash_bin_tables(), INCOME_BIN_CENTS),
+             labour_capacity, recorder.cells, *recorder.cash_bin_tables()),
             (state.cash, state.reserve, state.owned, state.kits_bought, state.ring_block,
              state.totals_block, state.ring_offset, state.ring_length, state.loan_balance,
              state.loan_instalment, state.loan_missed, state.loan_default_after,
