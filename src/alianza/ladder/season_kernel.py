@@ -35,7 +35,6 @@ MORE_OF_SAME, DIVERSIFY, UPGRADE = 0, 1, 2
 MAX_KITS = 12  # kits a catalogue may have for the kernel: its tables have 2**kits rows
 ROUNDING_SHIFT = 6755399441055744.0  # 1.5 * 2**52
 CASH_CELLS_PER_OCTAVE = 64
-LANES = 4  # copies of the small histograms in season_statistics
 
 
 def cash_cell_starts(cash_thresholds: np.ndarray) -> np.ndarray:
@@ -65,58 +64,49 @@ def harvest(
     first_harvest_delay: np.ndarray,
     output_per_season: np.ndarray,
     cv: np.ndarray,
-    z: np.ndarray,
-    use_noise: bool,
+    z: np.ndarray,  # float64 [n]: yield noise draws (zeros without noise)
     weather_factor: np.ndarray,  # float64 [K, 3]
-    farmer_weather: np.ndarray,  # int64 [n]
-    use_weather: bool,
+    farmer_weather: np.ndarray,  # int64 [n]: 0 normal, 1 drought, 2 flood
     owners: np.ndarray,  # int64 [K]: units owned in the chunk (0: kit skipped)
-    local_market: np.ndarray,
+    local_market: np.ndarray,  # int64 [n], non-decreasing
     season: int,
     output: np.ndarray,  # float64 [K, n], written
     kit_market_supply: np.ndarray,  # float64 [K, M], written
-    markets_sorted: bool,  # local_market is non-decreasing
 ) -> None:
     """output[k, i] = productive units x Y_k x max(0, 1 + cv_k z_i) x weather factor;
-    kit_market_supply[k, m] = sum of output[k] over market m's farmers, in farmer order."""
+    kit_market_supply[k, m] = sum of output[k] over market m's farmers, in farmer order.
+
+    Without noise (z = 0) or bad weather (factor 1) the multiplications are by exactly 1: the
+    NumPy path, which skips them, gets the same bits, and this loop needs no branches."""
     kits, n = owned.shape
-    young_rows = np.zeros(max(1, first_harvest_delay.max()), dtype=np.int64)
+    young_rows = np.zeros(max(1, first_harvest_delay.max()), dtype=np.uint64)
     for k in range(kits):
         for m in range(kit_market_supply.shape[1]):
             kit_market_supply[k, m] = 0.0
-        if owners[k] == 0:
+        if owners[k] == 0 or n == 0:
             continue
         delay = first_harvest_delay[k]
         for age in range(1, delay + 1):  # ring rows of the units bought too recently to harvest
             young_rows[age - 1] = ring_offset[k] + (season - age) % ring_length[k]
-        current = local_market[0] if n else 0
-        running = 0.0  # sum of the current market's outputs, in farmer order
+        expected = output_per_season[k]
+        variation = cv[k]
+        factor = weather_factor[k]
+        current = local_market[0]
+        running = 0.0  # sum of the current market's outputs, in farmer order, in a register
         for i in range(n):
             units = owned[k, i]
             for age in range(delay):
                 units -= ring_block[young_rows[age], i]
-            value = units * output_per_season[k]
-            if use_noise:
-                noise = 1.0 + cv[k] * z[i]
-                if noise < 0.0:
-                    noise = 0.0
-                value *= noise
-            if use_weather:
-                value *= weather_factor[k, farmer_weather[i]]
+            value = units * expected * max(1.0 + variation * z[i], 0.0)
+            value *= factor[np.uint64(farmer_weather[i])]
             output[k, i] = value
             market = local_market[i]
-            if not markets_sorted:
-                kit_market_supply[k, market] += value
-                continue
-            # Farmers sorted by market: the same additions in the same order, kept in a
-            # register instead of read back from memory each time.
             if market != current:
-                kit_market_supply[k, current] += running
+                kit_market_supply[k, np.uint64(current)] += running
                 running = 0.0
                 current = market
             running += value
-        if markets_sorted and n:
-            kit_market_supply[k, current] += running
+        kit_market_supply[k, np.uint64(current)] += running
 
 
 def kit_tables(
@@ -152,7 +142,10 @@ def kit_tables(
     best = np.full(sets.size, -1, dtype=np.int64)
     for k in reversed(preference):  # the most preferred kit of a set is written last
         best[(sets >> k) & 1 == 1] = k
-    return upgrade, same, ready, best, np.array(kinds, dtype=np.int64)
+    lowest = np.full(sets.size, -1, dtype=np.int64)
+    for k in reversed(range(count)):
+        lowest[(sets >> k) & 1 == 1] = k
+    return upgrade, same, ready, best, lowest, np.array(kinds, dtype=np.int64)
 
 
 @njit(cache=True)
@@ -164,7 +157,7 @@ def settle_and_buy(
     credit_principal: np.ndarray, credit_total_due: np.ndarray, credit_instalments: np.ndarray,
     credit_default_after: np.ndarray,
     upgrade_by_owned: np.ndarray, same_by_owned: np.ndarray, ready_by_owned: np.ndarray,
-    best_of: np.ndarray, kinds: np.ndarray,  # see kit_tables
+    best_of: np.ndarray, lowest_kit: np.ndarray, kinds: np.ndarray,  # see kit_tables
     cheapest: int, max_purchases: int, use_credit: bool,
     # market and policy
     output: np.ndarray, owners: np.ndarray, prices: np.ndarray,
@@ -184,6 +177,7 @@ def settle_and_buy(
     margin_out: np.ndarray, above_poverty: np.ndarray, commercial: np.ndarray,
     bought: np.ndarray,  # int64 [K, M]: units bought, added to
     replaced_units: np.ndarray,  # int64 [K]: units retired by upgrades, added to
+    operating: np.ndarray,  # int64 [n]: each farmer's operating cost a season, kept up to date
 ) -> None:
     """Margins, instalments, consumption, indicators and purchases of every farmer.
 
@@ -196,17 +190,17 @@ def settle_and_buy(
     for k in range(kits):
         takes_credit[k] = use_credit and credit_principal[k] > 0
     own = np.zeros(kits, dtype=np.int64)  # the farmer's units per kit (a copy of owned[:, i])
+    slot_now = np.empty(kits, dtype=np.uint64)  # ring row of the units bought this season
+    for k in range(kits):
+        slot_now[k] = ring_offset[k] + season % ring_length[k]
     for i in range(n):
-        market = local_market[i]
+        market = np.uint64(local_market[i])  # unsigned: indexing skips the negative-index check
         # 3. Margin: revenue in whole cents (rint) less operating costs.
         revenue = 0.0
         for k in range(kits):
             if owners[k] != 0:
-                revenue += output[k, i] * prices[product[k], market]
-        operating = 0
-        for k in range(kits):
-            operating += operating_cost_cents[k] * owned[k, i]
-        margin = np.int64(np.rint(revenue * 100.0)) - operating
+                revenue += output[k, i] * prices[np.uint64(product[k]), market]
+        margin = np.int64(np.rint(revenue * 100.0)) - operating[i]
         cash[i] += margin
         margins[i] += margin
         margin_out[i] = margin
@@ -244,10 +238,10 @@ def settle_and_buy(
         is_commercial = margin >= commercial_cents
         above_poverty[i] = above
         commercial[i] = is_commercial
-        if above and first_above_poverty[i] == -1:
-            first_above_poverty[i] = season
-        if is_commercial and first_commercial[i] == -1:
-            first_commercial[i] = season
+        first = first_above_poverty[i]
+        first_above_poverty[i] = season if above & (first == -1) else first
+        first = first_commercial[i]
+        first_commercial[i] = season if is_commercial & (first == -1) else first
         # 6. Purchases.
         if max_purchases == 0:
             continue
@@ -277,12 +271,12 @@ def settle_and_buy(
             credit_open = loan_balance[i] == 0 and not defaulted[i]
             land_free = land[i] - land_used
             labour_free = labour_capacity[i] - labour_used
-            candidates = ready_by_owned[owned_set] & absorbed[market] & open_set
+            candidates = ready_by_owned[np.uint64(owned_set)] & absorbed[market] & open_set
             eligible = np.int64(0)
             borrowing = np.int64(0)
-            for k in range(kits):
-                if not (candidates >> k) & 1:
-                    continue
+            while candidates:
+                k = lowest_kit[np.uint64(candidates)]
+                candidates &= candidates - 1
                 price = price_cents[k]
                 if investable < price:
                     # Credit is taken only when cash alone does not cover the price.
@@ -306,8 +300,8 @@ def settle_and_buy(
                 eligible |= np.int64(1) << k
             if eligible == 0:
                 break
-            upgrades = upgrade_by_owned[owned_set]
-            same = same_by_owned[owned_set] & ~upgrades
+            upgrades = upgrade_by_owned[np.uint64(owned_set)]
+            same = same_by_owned[np.uint64(owned_set)] & ~upgrades
             chosen = -1
             for kind in kinds:
                 if kind == UPGRADE:
@@ -317,7 +311,7 @@ def settle_and_buy(
                 else:
                     choice = eligible & ~same & ~upgrades
                 if choice:
-                    chosen = best_of[choice]
+                    chosen = best_of[np.uint64(choice)]
                     break
             if chosen < 0:
                 break
@@ -331,9 +325,10 @@ def settle_and_buy(
             if own[k] >= cap[k]:
                 open_set &= ~(np.int64(1) << k)
             kits_bought[k, i] += 1
+            operating[i] += operating_cost_cents[k]
             land_used += land_m2[k]
             labour_used += labour_days[k]
-            slot = ring_offset[k] + season % ring_length[k]
+            slot = slot_now[k]
             ring_block[slot, i] += 1
             totals_block[slot] += 1
             if (borrowing >> k) & 1:
@@ -370,6 +365,7 @@ def settle_and_buy(
                     ring_block[slot, i] -= take
                     totals_block[slot] -= take
                     remaining -= take
+                operating[i] -= retired * operating_cost_cents[replaced]
                 land_used -= retired * land_m2[replaced]
                 labour_used -= retired * labour_days[replaced]
                 replaced_units[replaced] += retired
@@ -402,40 +398,26 @@ def season_statistics(
     active = 0
     defaulted_count = 0
     written_off_total = 0
-    # Consecutive farmers often fall in the same cell or bin: four copies of the small
-    # histograms (farmer i adds to copy i % 4) keep the additions from waiting on each other.
-    cell_sums = np.zeros((LANES, 4, cell_income.shape[0]), dtype=np.int64)
     for i in range(n):
-        lane = i & (LANES - 1)
-        cell = cells[i]
-        cell_sums[lane, 0, cell] += margin[i]
-        cell_sums[lane, 1, cell] += cash[i]
-        cell_sums[lane, 2, cell] += above_poverty[i]
-        cell_sums[lane, 3, cell] += commercial[i]
+        cell = np.uint64(cells[i])
+        cell_income[cell] += margin[i]
+        cell_cash[cell] += cash[i]
+        cell_poverty[cell] += above_poverty[i]
+        cell_commercial[cell] += commercial[i]
+        # Bins without branches (the data decide them, so branches would be mispredicted):
+        # negative incomes floor-divide to bin <= 0, clipped to 0; INCOME_BIN_CENTS is a
+        # compile-time constant, so no division instruction.
         per_person = np.int64(round_half_even(margin[i] / (household_size[i] * days)))
-        if per_person < 0:
-            income_bin = 0
-        else:  # INCOME_BIN_CENTS is a compile-time constant: no division instruction
-            income_bin = min(1 + per_person // INCOME_BIN_CENTS, last_income_bin)
-        income_count[income_bin] += 1
-        income_cents[income_bin] += per_person
+        income_bin = min(max(1 + per_person // INCOME_BIN_CENTS, 0), last_income_bin)
+        income_count[np.uint64(income_bin)] += 1
+        income_cents[np.uint64(income_bin)] += per_person
+        # Cash bin: 1 + #(thresholds <= cash), or 0 for cash <= 0. Start from the count below
+        # the lower edge of the cash's 1/64-octave cell (a table) and step up once at most (a
+        # cell holds at most one threshold), with the comparison the NumPy path's search makes.
         value = cash[i]
-        if value <= 0:
-            cash_count[0] += 1
-        else:
-            # The bin is 1 + #(thresholds <= cash). Start from the count below the lower edge of
-            # the cash's 1/64-octave cell (a table) and step up: at most one threshold lies in a
-            # cell, and the comparisons are the ones the NumPy path's search makes.
-            guess = cash_cell_start[cash_cell(value)]
-            while guess < last and cash_thresholds[guess] <= value:
-                guess += 1
-            cash_count[1 + guess] += 1
-    for lane in range(LANES):
-        for cell in range(cell_income.shape[0]):
-            cell_income[cell] += cell_sums[lane, 0, cell]
-            cell_cash[cell] += cell_sums[lane, 1, cell]
-            cell_poverty[cell] += cell_sums[lane, 2, cell]
-            cell_commercial[cell] += cell_sums[lane, 3, cell]
+        guess = cash_cell_start[np.uint64(cash_cell(max(value, 1)))]
+        guess += (guess < last) & (cash_thresholds[np.uint64(min(guess, last - 1))] <= value)
+        cash_count[np.uint64(1 + guess if value > 0 else 0)] += 1
     # Plain sums, one array at a time (contiguous loops the compiler vectorises).
     for i in range(n):
         active += loan_balance[i] > 0
@@ -482,8 +464,10 @@ def wear_out(
     season: int, seasons: int, life: np.ndarray, owned: np.ndarray, ring_block: np.ndarray,
     totals_block: np.ndarray, ring_offset: np.ndarray, ring_length: np.ndarray,
     retired: np.ndarray,  # int64 [K], written
+    operating_cost_cents: np.ndarray, operating: np.ndarray,  # [K]; [n], updated
 ) -> None:
-    """`alianza.ladder.state.wear_out` on the ring block: retire the units whose life ends."""
+    """`alianza.ladder.state.wear_out` on the ring block: retire the units whose life ends
+    (and their operating costs)."""
     kits, n = owned.shape
     for k in range(kits):
         retired[k] = 0
@@ -491,8 +475,10 @@ def wear_out(
         if totals_block[slot] == 0:
             continue  # nobody holds units of that vintage
         if life[k] < seasons + 1:
+            cost = operating_cost_cents[k]
             for i in range(n):
                 owned[k, i] -= ring_block[slot, i]
+                operating[i] -= cost * ring_block[slot, i]
             retired[k] = totals_block[slot]
         for i in range(n):
             ring_block[slot, i] = 0
@@ -545,10 +531,11 @@ def simulate_seasons(
     (product, price_cents, operating_cost_cents, land_m2, labour_days, cap, replaces,
      replaces_units, credit_principal, credit_total_due, credit_instalments,
      credit_default_after, life, first_harvest_delay, output_per_season, cv, weather_factor,
-     upgrade_by_owned, same_by_owned, ready_by_owned, best_of, kinds, cheapest) = kit_arrays
+     upgrade_by_owned, same_by_owned, ready_by_owned, best_of, lowest_kit, kinds,
+     cheapest) = kit_arrays
     (reference_price, supply_per_farmer, local_channel, elasticity, floor_share,
      farmers_per_market) = market_arrays
-    (max_purchases, use_credit, use_noise, absorb_price_share, consumption_share,
+    (max_purchases, use_credit, absorb_price_share, consumption_share,
      savings_share, poverty_cents, commercial_cents, days) = policy_values
     (local_market, district, need, household_size, land, labour_capacity, cells,
      cash_thresholds, cash_cell_start) = farmer_arrays
@@ -563,13 +550,9 @@ def simulate_seasons(
     seasons = z.shape[0]
     products = reference_price.shape[0]
     markets = farmers_per_market.shape[0]
-    markets_sorted = True
     for i in range(1, n):
         if local_market[i] < local_market[i - 1]:
-            markets_sorted = False
-    chunk_district = np.zeros(weather.shape[1], dtype=np.bool_)
-    for i in range(n):
-        chunk_district[district[i]] = True
+            raise ValueError("the chunk's farmers must be sorted by market")
     owners = np.zeros(kits, dtype=np.int64)
     output = np.zeros((kits, n))
     kit_market_supply = np.zeros((kits, markets))
@@ -579,29 +562,25 @@ def simulate_seasons(
     margin = np.zeros(n, dtype=np.int64)
     above_poverty = np.zeros(n, dtype=np.bool_)
     commercial = np.zeros(n, dtype=np.bool_)
-    # Units owned in the chunk, kept up to date from wear-out, purchases and upgrades.
+    # Units owned in the chunk and each farmer's operating cost a season, kept up to date
+    # through wear-out, purchases and upgrades (integers: exact).
+    operating = np.zeros(n, dtype=np.int64)
     for k in range(kits):
         for i in range(n):
             owners[k] += owned[k, i]
+            operating[i] += operating_cost_cents[k] * owned[k, i]
     replaced_units = np.zeros(kits, dtype=np.int64)
     for season in range(seasons):
         wear_out(season, seasons, life, owned, ring_block, totals_block, ring_offset,
-                 ring_length, kits_retired[season])
+                 ring_length, kits_retired[season], operating_cost_cents, operating)
         for k in range(kits):
             owners[k] -= kits_retired[season, k]
             replaced_units[k] = 0
-        # Multiplying by a weather factor of exactly 1 is skipped: the same result, bit for bit.
-        use_weather = False
-        for d in range(weather.shape[1]):
-            if chunk_district[d] and weather[season, d] != 0:
-                use_weather = True
-        if use_weather:
-            for i in range(n):
-                farmer_weather[i] = weather[season, district[i]]
+        for i in range(n):
+            farmer_weather[i] = weather[season, np.uint64(district[i])]
         harvest(owned, ring_block, ring_offset, ring_length, first_harvest_delay,
-                output_per_season, cv, z[season], use_noise, weather_factor, farmer_weather,
-                use_weather, owners, local_market, season, output, kit_market_supply,
-                markets_sorted)
+                output_per_season, cv, z[season], weather_factor, farmer_weather, owners,
+                local_market, season, output, kit_market_supply)
         season_supply = supply[season]
         for k in range(kits):
             if owners[k]:
@@ -619,7 +598,7 @@ def simulate_seasons(
             product, price_cents, operating_cost_cents, land_m2, labour_days, cap, replaces,
             replaces_units, credit_principal, credit_total_due, credit_instalments,
             credit_default_after, upgrade_by_owned, same_by_owned, ready_by_owned, best_of,
-            kinds, cheapest, max_purchases, use_credit,
+            lowest_kit, kinds, cheapest, max_purchases, use_credit,
             output, owners, prices[season], absorbed, local_market, need, consumption_share,
             savings_share, poverty_cents, household_size, commercial_cents, land,
             labour_capacity, season,
@@ -627,7 +606,7 @@ def simulate_seasons(
             ring_length, loan_balance, loan_instalment, loan_missed, loan_default_after,
             defaulted, margins, credit, purchases, consumption, repayments, written_off,
             first_above_poverty, first_commercial,
-            margin, above_poverty, commercial, bought[season], replaced_units,
+            margin, above_poverty, commercial, bought[season], replaced_units, operating,
         )
         for k in range(kits):
             for m in range(markets):

@@ -239,7 +239,7 @@ class CompiledChunk:
             kits.floor_share,
         )
         self.policy_values = (
-            policy.max_purchases_per_season, policy.use_credit, scenario.shocks.yield_noise,
+            policy.max_purchases_per_season, policy.use_credit,
             policy.absorb_price_share, policy.consumption_share, policy.savings_share,
         )
         self.days = scenario.catalogue.days_per_season
