@@ -19,7 +19,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from alianza.ladder.scenario import Distribution, GroupName, Scenario
-from alianza.ladder.streams import POPULATION, season_generator, stream_key
+from alianza.ladder.streams import POPULATION, market_keys, season_generator
 
 POPULATION_FILE_COLUMNS = {
     "market": "int (0-based market index, required)",
@@ -74,7 +74,8 @@ def draw(distribution: Distribution, generator: np.random.Generator, size: int) 
 def generate_market(scenario: Scenario, market: int, size: int, first_id: int) -> Farmers:
     """The generated farmers of one market, from that market's population stream."""
     population = scenario.population
-    generator = season_generator(stream_key(scenario.seed, POPULATION, market), 0)
+    keys = market_keys(scenario.seed, POPULATION, scenario.market_count, 1)
+    generator = season_generator(keys[market], 0)
     cash = draw(population.starting_cash_usd, generator, size)
     land = draw(population.land_m2, generator, size)
     household = draw(population.household_size, generator, size)

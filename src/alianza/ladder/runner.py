@@ -94,7 +94,8 @@ def run_chunk(
         local_market=local_market,
         days_per_season=scenario.catalogue.days_per_season,
     )
-    state = simulate_chunk(scenario, farmers, first_market, last_market, recorder, compiled)
+    state = simulate_chunk(scenario, farmers, first_market, last_market, recorder, compiled,
+                           kits)
     seasons = scenario.seasons
     never = seasons
     columns: dict[str, np.ndarray] = {

@@ -160,10 +160,12 @@ def settle_and_buy(
     best_of: np.ndarray, lowest_kit: np.ndarray, kinds: np.ndarray,  # see kit_tables
     cheapest: int, max_purchases: int, use_credit: bool,
     # market and policy
-    output: np.ndarray, owners: np.ndarray, prices: np.ndarray,
+    output: np.ndarray,
+    kit_price: np.ndarray,  # float64 [M, K]: the price of kit k's product (0: nobody owns k)
     absorbed: np.ndarray,  # int64 [M]: bit k set when the market absorbs kit k's product
     local_market: np.ndarray, need: np.ndarray, consumption_share: float,
-    savings_share: float, poverty_cents: float, household_size: np.ndarray,
+    savings_share: float,
+    poverty_line: np.ndarray,  # float64 [n]: poverty line x household size, cents a season
     commercial_cents: float, land: np.ndarray, labour_capacity: np.ndarray, season: int,
     # state (updated)
     cash: np.ndarray, reserve: np.ndarray, owned: np.ndarray, kits_bought: np.ndarray,
@@ -196,10 +198,10 @@ def settle_and_buy(
     for i in range(n):
         market = np.uint64(local_market[i])  # unsigned: indexing skips the negative-index check
         # 3. Margin: revenue in whole cents (rint) less operating costs.
+        # Kits nobody owns add 0.0 x their (stale) output: exactly what skipping them gives.
         revenue = 0.0
         for k in range(kits):
-            if owners[k] != 0:
-                revenue += output[k, i] * prices[np.uint64(product[k]), market]
+            revenue += output[k, i] * kit_price[market, k]
         margin = np.int64(np.rint(revenue * 100.0)) - operating[i]
         cash[i] += margin
         margins[i] += margin
@@ -234,7 +236,7 @@ def settle_and_buy(
             reserve[i] += np.int64(np.rint(savings_share * excess))
         reserve[i] = min(reserve[i], max(cash[i], 0))
         # Indicators.
-        above = margin >= poverty_cents * household_size[i]
+        above = margin >= poverty_line[i]
         is_commercial = margin >= commercial_cents
         above_poverty[i] = above
         commercial[i] = is_commercial
@@ -249,16 +251,16 @@ def settle_and_buy(
         # are read (the first round would stop at the same test).
         if cash[i] - reserve[i] < cheapest:
             continue
+        # Land and labour in use, summed in kit order as the NumPy path does (kits nobody
+        # owns add 0.0 there, exactly like skipping them); the sets of kits owned and open.
         land_used = 0.0
         labour_used = 0.0
-        for k in range(kits):
-            if owners[k] != 0:
-                land_used += owned[k, i] * land_m2[k]
-                labour_used += owned[k, i] * labour_days[k]
         owned_set = np.int64(0)
         open_set = np.int64(0)  # kits below their cap
         for k in range(kits):
             units = owned[k, i]
+            land_used += units * land_m2[k]
+            labour_used += units * labour_days[k]
             own[k] = units
             if units > 0:
                 owned_set |= np.int64(1) << k
@@ -559,6 +561,8 @@ def simulate_seasons(
     farmer_weather = np.zeros(n, dtype=np.int64)
     absorbs = np.zeros((products, markets), dtype=np.bool_)
     absorbed = np.zeros(markets, dtype=np.int64)
+    kit_price = np.zeros((markets, kits))
+    poverty_line = poverty_cents * household_size
     margin = np.zeros(n, dtype=np.int64)
     above_poverty = np.zeros(n, dtype=np.bool_)
     commercial = np.zeros(n, dtype=np.bool_)
@@ -594,13 +598,14 @@ def simulate_seasons(
             for k in range(kits):
                 if absorbs[product[k], m]:
                     absorbed[m] |= np.int64(1) << k
+                kit_price[m, k] = prices[season, product[k], m] if owners[k] else 0.0
         settle_and_buy(
             product, price_cents, operating_cost_cents, land_m2, labour_days, cap, replaces,
             replaces_units, credit_principal, credit_total_due, credit_instalments,
             credit_default_after, upgrade_by_owned, same_by_owned, ready_by_owned, best_of,
             lowest_kit, kinds, cheapest, max_purchases, use_credit,
-            output, owners, prices[season], absorbed, local_market, need, consumption_share,
-            savings_share, poverty_cents, household_size, commercial_cents, land,
+            output, kit_price, absorbed, local_market, need, consumption_share,
+            savings_share, poverty_line, commercial_cents, land,
             labour_capacity, season,
             cash, reserve, owned, kits_bought, ring_block, totals_block, ring_offset,
             ring_length, loan_balance, loan_instalment, loan_missed, loan_default_after,

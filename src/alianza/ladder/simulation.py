@@ -38,7 +38,7 @@ from alianza.ladder.state import (
     wear_out,
 )
 from alianza.ladder.statistics import SeasonRecorder
-from alianza.ladder.streams import FARMER_DRAWS, fill_standard_normal, stream_key
+from alianza.ladder.streams import FARMER_DRAWS, fill_standard_normal, market_keys
 
 
 def simulate_chunk(
@@ -48,16 +48,19 @@ def simulate_chunk(
     last_market: int,
     recorder: SeasonRecorder,
     compiled: bool | None = None,
+    kits: KitTable | None = None,
 ) -> ChunkState:
     """Simulate the farmers of markets first_market .. last_market - 1 for all seasons.
 
     ``farmers`` must hold exactly those markets' farmers, sorted by market. Per-season results
     go to ``recorder``; the final state is returned. ``compiled`` chooses the numba kernel
-    (default: when numba is installed) or NumPy; both give identical results.
+    (default: when numba is installed) or NumPy; both give identical results. ``kits``: the
+    scenario's `KitTable`, if the caller has it already.
     """
     if compiled is None:
         compiled = season_kernel.AVAILABLE
-    kits = KitTable.from_scenario(scenario)
+    if kits is None:
+        kits = KitTable.from_scenario(scenario)
     if kits.kit_count > season_kernel.MAX_KITS:
         compiled = False  # the kernel's tables have a row for every set of kits
     policy = scenario.policy
@@ -208,8 +211,9 @@ def yield_draws(scenario: Scenario, first_market: int, farmers_per_market: np.nd
     if not scenario.shocks.yield_noise:
         return z
     bounds = np.concatenate([[0], np.cumsum(farmers_per_market)])
+    keys = market_keys(scenario.seed, FARMER_DRAWS, scenario.market_count, seasons)
     for m in range(farmers_per_market.shape[0]):
-        key = stream_key(scenario.seed, FARMER_DRAWS, first_market + m, seasons)
+        key = keys[first_market + m]
         for season in range(seasons):
             fill_standard_normal(key, season, z[season, bounds[m]:bounds[m + 1]])
     return z

@@ -35,17 +35,41 @@ def stream_key(seed: int, kind: int, index: int = 0, seasons: int = 1) -> np.nda
     is done here for all seasons at once, with whole-array uint64 arithmetic (wrapping, as in
     C), so that starting a season's stream only sets a state.
     """
-    sequence = np.random.SeedSequence(seed, spawn_key=(kind, index))
-    words = sequence.generate_state(3 * seasons, np.uint64).reshape(seasons, 3)
-    a, b, c = words[:, 0].copy(), words[:, 1].copy(), words[:, 2].copy()
-    counter = np.ones(seasons, dtype=np.uint64)
+    return stream_keys(seed, kind, np.array([index]), seasons)[0]
+
+
+def stream_keys(seed: int, kind: int, indices: np.ndarray, seasons: int) -> np.ndarray:
+    """`stream_key` of several indices at once: [len(indices), seasons, 4] (one warm-up)."""
+    words = np.stack([
+        np.random.SeedSequence(seed, spawn_key=(kind, int(index))).generate_state(
+            3 * seasons, np.uint64).reshape(seasons, 3)
+        for index in indices
+    ]) if len(indices) else np.zeros((0, seasons, 3), dtype=np.uint64)
+    a, b, c = words[..., 0].copy(), words[..., 1].copy(), words[..., 2].copy()
+    counter = np.ones(a.shape, dtype=np.uint64)
     for _ in range(_WARM_UP_OUTPUTS):  # numpy's sfc64_next, output discarded
         tmp = a + b + counter
         counter += np.uint64(1)
         a = b ^ (b >> np.uint64(11))
         b = c + (c << np.uint64(3))
         c = ((c << np.uint64(24)) | (c >> np.uint64(40))) + tmp
-    return np.stack([a, b, c, counter], axis=1)
+    return np.stack([a, b, c, counter], axis=-1)
+
+
+_MARKET_KEYS: dict[tuple[int, int, int, int], np.ndarray] = {}
+
+
+def market_keys(seed: int, kind: int, markets: int, seasons: int) -> np.ndarray:
+    """`stream_keys` of markets 0 .. markets - 1, computed once per process (for the last few
+    scenarios); [markets, seasons, 4], read-only."""
+    key = (seed, kind, markets, seasons)
+    if key not in _MARKET_KEYS:
+        keys = stream_keys(seed, kind, np.arange(markets), seasons)
+        keys.flags.writeable = False
+        if len(_MARKET_KEYS) >= 8:
+            _MARKET_KEYS.pop(next(iter(_MARKET_KEYS)))
+        _MARKET_KEYS[key] = keys
+    return _MARKET_KEYS[key]
 
 
 def _seed(bit_generator: np.random.BitGenerator, key: np.ndarray, season: int) -> None:
