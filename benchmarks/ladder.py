@@ -91,7 +91,8 @@ def _warm_worker(scenario: Scenario) -> None:
 
 def dask_rate(scenario: Scenario, workers: int, chunk: int) -> tuple[float, float]:
     """Farmer-seasons per second on a LocalCluster of single-threaded workers, and the CPU
-    time the worker processes used during the run / its wall time (cores they got)."""
+    time the worker processes used during the run / its wall time (cores they got); the
+    better of two runs."""
     import psutil
     from dask.distributed import Client
 
@@ -101,12 +102,15 @@ def dask_rate(scenario: Scenario, workers: int, chunk: int) -> tuple[float, floa
     with local_cluster(workers) as cluster, Client(cluster) as client:
         client.run(_warm_worker, with_overrides(scenario, farmers=scenario.market_count))
         processes = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
-        cpu_before = sum(sum(p.cpu_times()[:2]) for p in processes)
-        started = time.perf_counter()
-        run_dask(scenario, client, farmers_per_chunk=chunk)
-        elapsed = time.perf_counter() - started
-        cpu = sum(sum(p.cpu_times()[:2]) for p in processes) - cpu_before
-    return farmer_seasons / elapsed, cpu / elapsed
+        best = (0.0, 0.0)
+        for _ in range(2):  # best of 2: the machine is shared
+            cpu_before = sum(sum(p.cpu_times()[:2]) for p in processes)
+            started = time.perf_counter()
+            run_dask(scenario, client, farmers_per_chunk=chunk)
+            elapsed = time.perf_counter() - started
+            cpu = sum(sum(p.cpu_times()[:2]) for p in processes) - cpu_before
+            best = max(best, (farmer_seasons / elapsed, cpu / elapsed))
+    return best
 
 
 def main() -> None:
@@ -114,9 +118,10 @@ def main() -> None:
     parser.add_argument("--farmers", type=int, default=100_000)
     parser.add_argument("--mesa-farmers", type=int, default=100_000)
     parser.add_argument("--full-farmers", type=int, default=300_000)
-    parser.add_argument("--dask-farmers", type=int, default=600_000)
+    parser.add_argument("--dask-farmers", type=int, default=1_200_000,
+                        help="long enough (a few seconds) for start-up costs not to dominate")
     parser.add_argument("--dask-chunk", type=int, default=30_000,
-                        help="farmers per chunk on Dask (whole markets; 600,000 farmers: 20 chunks)")
+                        help="farmers per chunk on Dask (whole markets; 1.2 M farmers: 40 chunks)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--large", action="store_true", help="also 10 M farmers x 40 seasons")
     args = parser.parse_args()
