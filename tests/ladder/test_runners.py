@@ -106,3 +106,13 @@ def test_bad_scenario_lists_every_problem_with_field_paths(tmp_path: Path, catal
                      "population.starting_kits.ghost_kit: unknown kit",
                      "markets.reference_supply_per_farmer.rice: unknown product"):
         assert expected in result.stderr
+
+
+def test_dask_runs_the_same_scenario_again_on_the_same_client(client, districts_path: Path
+                                                              ) -> None:  # type: ignore[no-untyped-def]
+    # Each run scatters the scenario under a key of its own: a second run must not depend on
+    # (and lose) the first run's copy when that one is released.
+    scenario = with_overrides(load_scenario(districts_path), farmers=600, seasons=3)
+    first = run_dask(scenario, client, farmers_per_chunk=100)
+    for _ in range(3):
+        assert_same_results(first, run_dask(scenario, client, farmers_per_chunk=100))

@@ -300,7 +300,9 @@ def run_dask(
     if max_in_flight is None:
         threads = sum(client.nthreads().values()) or 1
         max_in_flight = 2 * threads
-    scenario_future = client.scatter(scenario, broadcast=True)
+    # hash=False: a key of its own, so that a run never shares (and loses, when the other run
+    # releases it) the scattered scenario of an earlier run on the same client.
+    scenario_future = client.scatter(scenario, broadcast=True, hash=False)
     queue: Iterator[tuple[int, tuple[int, int]]] = iter(enumerate(chunks))
     index_of: dict[Any, int] = {}
 
