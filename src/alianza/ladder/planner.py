@@ -161,7 +161,6 @@ def _run(scenario: Scenario, copies: int, options: PlanOptions) -> TraceRecorder
         districts=copies,
         cells=np.zeros(copies, dtype=np.int64),
         household_size=farmers.household_size,
-        local_market=farmers.market,
         days_per_season=scenario.catalogue.days_per_season,
     )
     # The NumPy path: it records every season as it goes (the compiled kernel records only the

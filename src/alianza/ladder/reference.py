@@ -23,7 +23,7 @@ import numpy as np
 from alianza.ladder import season_kernel
 from alianza.ladder.population import market_sizes
 from alianza.ladder.scenario import Scenario
-from alianza.ladder.streams import FARMER_DRAWS, fill_standard_normal, stream_key
+from alianza.ladder.streams import FARMER_DRAWS, fill_standard_normal, market_keys
 
 
 @dataclass(frozen=True)
@@ -145,10 +145,8 @@ def simulate_reference(
     sizes = market_sizes(ladder.farmers, ladder.markets)[first_market:last_market]
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     n = int(bounds[-1])
-    keys = [
-        stream_key(ladder.seed, FARMER_DRAWS, m, ladder.seasons)
-        for m in range(first_market, last_market)
-    ]
+    keys = market_keys(ladder.seed, FARMER_DRAWS, ladder.markets, ladder.seasons)[
+        first_market:last_market]
     prices = np.asarray(ladder.level_prices_usd, dtype=np.float64)
     top = prices.size - 1
     # Expected output per season in product units (1 USD a unit), as the simulator computes it.
@@ -187,7 +185,7 @@ BLOCK = 16_384  # farmers simulated together: a few arrays of this size stay in 
 
 def _simulate_block(
     ladder: ReferenceLadder,
-    keys: list[np.ndarray],
+    keys: np.ndarray,  # [markets, seasons, 4]: the block's markets' stream keys
     bounds: np.ndarray,
     output_per_season: np.ndarray,
     next_price: np.ndarray,

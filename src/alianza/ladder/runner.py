@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,6 @@ def run_chunk(
         districts=scenario.population.districts,
         cells=cells,
         household_size=farmers.household_size,
-        local_market=local_market,
         days_per_season=scenario.catalogue.days_per_season,
     )
     state = simulate_chunk(scenario, farmers, first_market, last_market, recorder, compiled,
@@ -335,14 +335,11 @@ def run_dask(
 # (the largest mmap threshold glibc accepts) for reuse.
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 _MALLOC_SETTINGS = {M_TRIM_THRESHOLD: 2**28, M_MMAP_THRESHOLD: 2**25}
-_memory_kept: list[bool] = []
 
 
+@functools.cache
 def keep_freed_memory() -> None:
     """Apply the malloc settings above once per process (glibc only; elsewhere nothing)."""
-    if _memory_kept:
-        return
-    _memory_kept.append(True)
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name)

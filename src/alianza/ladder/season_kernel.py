@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from alianza.ladder.purchases import MORE_OF_SAME, UPGRADE
 from alianza.ladder.statistics import INCOME_BIN_CENTS
 
 try:  # pragma: no cover - depends on the environment
@@ -31,7 +32,6 @@ except ImportError:  # pragma: no cover
         return wrap
 
 
-MORE_OF_SAME, DIVERSIFY, UPGRADE = 0, 1, 2
 MAX_KITS = 12  # kits a catalogue may have for the kernel: its tables have 2**kits rows
 ROUNDING_SHIFT = 6755399441055744.0  # 1.5 * 2**52
 CASH_CELLS_PER_OCTAVE = 64
@@ -151,7 +151,7 @@ def kit_tables(
 @njit(cache=True)
 def settle_and_buy(
     # kits
-    product: np.ndarray, price_cents: np.ndarray, operating_cost_cents: np.ndarray,
+    price_cents: np.ndarray, operating_cost_cents: np.ndarray,
     land_m2: np.ndarray, labour_days: np.ndarray, cap: np.ndarray,
     replaces: np.ndarray, replaces_units: np.ndarray,
     credit_principal: np.ndarray, credit_total_due: np.ndarray, credit_instalments: np.ndarray,
@@ -600,7 +600,7 @@ def simulate_seasons(
                     absorbed[m] |= np.int64(1) << k
                 kit_price[m, k] = prices[season, product[k], m] if owners[k] else 0.0
         settle_and_buy(
-            product, price_cents, operating_cost_cents, land_m2, labour_days, cap, replaces,
+            price_cents, operating_cost_cents, land_m2, labour_days, cap, replaces,
             replaces_units, credit_principal, credit_total_due, credit_instalments,
             credit_default_after, upgrade_by_owned, same_by_owned, ready_by_owned, best_of,
             lowest_kit, kinds, cheapest, max_purchases, use_credit,

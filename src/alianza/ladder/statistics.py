@@ -14,6 +14,7 @@ Bins:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -103,12 +104,10 @@ class SeasonRecorder:
         districts: int,
         cells: np.ndarray,
         household_size: np.ndarray,
-        local_market: np.ndarray,
         days_per_season: float,
     ):
         self.cells = cells
         self.household_size = household_size
-        self.local_market = local_market
         self.days_per_season = days_per_season
         t = seasons
         self.cell_farmers = np.zeros((t, CELLS), dtype=np.int64)
@@ -173,16 +172,12 @@ class SeasonRecorder:
         return CASH_THRESHOLDS_CENTS, _cash_cell_starts()
 
 
-_CASH_CELL_STARTS: list[np.ndarray] = []
-
-
+@functools.cache
 def _cash_cell_starts() -> np.ndarray:
     """The compiled kernel's table of where to start searching the cash thresholds (cached)."""
-    if not _CASH_CELL_STARTS:
-        from alianza.ladder.season_kernel import cash_cell_starts
+    from alianza.ladder.season_kernel import cash_cell_starts
 
-        _CASH_CELL_STARTS.append(cash_cell_starts(CASH_THRESHOLDS_CENTS))
-    return _CASH_CELL_STARTS[0]
+    return cash_cell_starts(CASH_THRESHOLDS_CENTS)
 
 
 def _integer_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:

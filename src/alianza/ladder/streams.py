@@ -16,6 +16,7 @@ size, worker count or runner.
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import numpy as np
@@ -56,20 +57,13 @@ def stream_keys(seed: int, kind: int, indices: np.ndarray, seasons: int) -> np.n
     return np.stack([a, b, c, counter], axis=-1)
 
 
-_MARKET_KEYS: dict[tuple[int, int, int, int], np.ndarray] = {}
-
-
+@functools.lru_cache(maxsize=8)
 def market_keys(seed: int, kind: int, markets: int, seasons: int) -> np.ndarray:
     """`stream_keys` of markets 0 .. markets - 1, computed once per process (for the last few
     scenarios); [markets, seasons, 4], read-only."""
-    key = (seed, kind, markets, seasons)
-    if key not in _MARKET_KEYS:
-        keys = stream_keys(seed, kind, np.arange(markets), seasons)
-        keys.flags.writeable = False
-        if len(_MARKET_KEYS) >= 8:
-            _MARKET_KEYS.pop(next(iter(_MARKET_KEYS)))
-        _MARKET_KEYS[key] = keys
-    return _MARKET_KEYS[key]
+    keys = stream_keys(seed, kind, np.arange(markets), seasons)
+    keys.flags.writeable = False
+    return keys
 
 
 def _seed(bit_generator: np.random.BitGenerator, key: np.ndarray, season: int) -> None:
