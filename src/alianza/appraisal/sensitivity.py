@@ -49,8 +49,15 @@ def scaled_flows(
     return project_flows(net, np.broadcast_to(first_investment, net.shape[:-1]))
 
 
-def _driver_factors(driver: str, factor: ArrayLike) -> dict[str, ArrayLike]:
-    return {"yield_" if driver == "yield" else driver: factor}
+def _stacked_factors(changes: list[tuple[str, float]]) -> dict[str, Array]:
+    """Factors for one scenario per (driver, factor) pair, stacked along a leading axis
+    (shape (S, 1) each): the named driver at its factor, the other drivers at 1.0."""
+    return {
+        "yield_" if name == "yield" else name: np.array(
+            [[factor if driver == name else 1.0] for driver, factor in changes]
+        )
+        for name in DRIVERS
+    }
 
 
 @dataclass(frozen=True)
@@ -65,21 +72,24 @@ def sensitivity_table(
     table: CashFlowTable, rate: float, changes: tuple[float, ...] = CHANGES
 ) -> list[SensitivityRow]:
     """NPV and IRR with each driver moved by each change, the others as planned."""
+    # Every driver's scenarios in one stack, so that the NPVs and IRRs come from one call
+    # each (multiplying by a factor of 1.0 leaves the flows exactly as they are).
+    scenarios = [(driver, 1.0 + change) for driver in DRIVERS for change in changes]
+    flows = round_cents(scaled_flows(table, **_stacked_factors(scenarios)))
+    values = npv(rate, flows)
+    rates = irr_many(flows).rates
     rows = []
-    factors = np.array([[1.0 + change] for change in changes])
-    for driver in DRIVERS:
-        flows = round_cents(scaled_flows(table, **_driver_factors(driver, factors)))
-        values = npv(rate, flows)
-        rates = irr_many(flows).rates
-        for change, value, found in zip(changes, values, rates, strict=True):
-            rows.append(
-                SensitivityRow(
-                    driver,
-                    change,
-                    float(round_cents(value)),
-                    None if np.isnan(found) else float(found),
-                )
+    for (driver, _), change, value, found in zip(
+        scenarios, changes * len(DRIVERS), values, rates, strict=True
+    ):
+        rows.append(
+            SensitivityRow(
+                driver,
+                change,
+                float(round_cents(value)),
+                None if np.isnan(found) else float(found),
             )
+        )
     return rows
 
 
@@ -87,10 +97,13 @@ def switching_values(table: CashFlowTable, rate: float) -> dict[str, float | Non
     """For each driver, the change that brings NPV to zero, the others as planned (NPV is
     linear in each driver: change = -NPV / (dNPV / dfactor)); None where the driver does
     not move NPV."""
-    base = float(npv(rate, scaled_flows(table)))
+    # The plan as planned, then each driver doubled, in one stack.
+    scenarios = [("", 1.0)] + [(driver, 2.0) for driver in DRIVERS]
+    moved = npv(rate, scaled_flows(table, **_stacked_factors(scenarios)))
+    base = float(moved[0])
     values: dict[str, float | None] = {}
-    for driver in DRIVERS:
-        slope = float(npv(rate, scaled_flows(table, **_driver_factors(driver, 2.0)))) - base
+    for driver, value in zip(DRIVERS, moved[1:], strict=True):
+        slope = float(value) - base
         values[driver] = None if abs(slope) < 1e-9 else -base / slope
     return values
 
