@@ -7,13 +7,13 @@ a leading axis of plans: a plan evaluated alone or in a batch gives the same fig
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from alianza.appraisal.cashflow import COMPONENTS, IS_COST, cash_flow_table, flow_lines
-from alianza.appraisal.indicators import benefit_cost_ratio, irr_many, npv, payback
+from alianza.appraisal.indicators import IrrBatch, benefit_cost_ratio, irr_many, npv, payback
 from alianza.appraisal.money import round_cents
 from alianza.appraisal.plan import Plan, PlanError
 
@@ -30,6 +30,8 @@ class BatchResult:
     irr_status: NDArray[np.int64]  # indicators.UNIQUE / UNDEFINED / MULTIPLE
     payback_years: Array
     benefit_cost_ratio: Array
+    # Everything irr_many found (every rate, by row), for `indicators.irr_of_row`.
+    irr_batch: IrrBatch = field(repr=False, compare=False)
 
 
 def evaluate_lines(
@@ -68,6 +70,7 @@ def evaluate_flows(
         irr_status=irrs.status,
         payback_years=payback(flows),
         benefit_cost_ratio=benefit_cost_ratio(rates, benefits, costs),
+        irr_batch=irrs,
     )
 
 

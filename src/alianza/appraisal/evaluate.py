@@ -23,7 +23,7 @@ from alianza.appraisal.cashflow import (
     grant_flows,
     units_produced,
 )
-from alianza.appraisal.indicators import Irr, irr
+from alianza.appraisal.indicators import Irr, irr_of_row
 from alianza.appraisal.loans import LoanYear, loan_schedule
 from alianza.appraisal.money import round_cents
 from alianza.appraisal.plan import Plan, PlanError
@@ -375,8 +375,8 @@ def evaluate_project(
         applicant_flows=applicant_flows,
         npv=cents(total.npv[0]),
         applicant_npv=cents(applicant.npv[0]),
-        irr=irr(flows),
-        applicant_irr=irr(applicant_flows),
+        irr=irr_of_row(total.irr_batch, 0, flows),
+        applicant_irr=irr_of_row(applicant.irr_batch, 0, applicant_flows),
         benefit_cost_ratio=_maybe(round(float(total.benefit_cost_ratio[0]), 4)),
         payback_years=_maybe(round(float(paid_back), 2)),
         applicant_payback_years=_maybe(round(float(applicant_paid_back), 2)),

@@ -271,10 +271,16 @@ class Irr:
 def irr(flows: ArrayLike) -> Irr:
     """The IRR of one series of flows t = 0..N, or why there is none or several."""
     flows = np.asarray(flows, dtype=np.float64)
-    batch = irr_many(flows[None, :])
-    code, rates = int(batch.status[0]), batch.all_rates(0)
+    return irr_of_row(irr_many(flows[None, :]), 0, flows)
+
+
+def irr_of_row(batch: IrrBatch, row: int, flows: ArrayLike) -> Irr:
+    """The IRR of row `row` of a batch that `irr_many` computed, whose flows t = 0..N
+    are `flows`: the same as `irr(flows)`, without solving again."""
+    flows = np.asarray(flows, dtype=np.float64)
+    code, rates = int(batch.status[row]), batch.all_rates(row)
     if code == UNIQUE:
-        return Irr("unique", float(batch.rates[0]), rates)
+        return Irr("unique", float(batch.rates[row]), rates)
     if code == MULTIPLE:
         listed = ", ".join(f"{rate:.4%}" for rate in rates)
         return Irr(
