@@ -25,7 +25,7 @@ from alianza.appraisal.cashflow import (
 )
 from alianza.appraisal.indicators import Irr, irr_of_row
 from alianza.appraisal.loans import LoanYear, loan_schedule
-from alianza.appraisal.money import round_cents
+from alianza.appraisal.money import cents
 from alianza.appraisal.plan import Plan, PlanError
 from alianza.appraisal.sensitivity import (
     Risk,
@@ -49,10 +49,6 @@ PERSON_YEAR = {
     "year": 1,
     "person-year": 1,
 }
-
-
-def cents(value: float) -> float:
-    return float(round_cents(value))
 
 
 def _person_years(unit: str) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from alianza.appraisal.money import round_cents
+from alianza.appraisal.money import cents
 from alianza.appraisal.plan import Loan
 
 
@@ -39,26 +39,26 @@ def loan_schedule(loan: Loan) -> list[LoanYear]:
     payment_due = 0.0
     rows = []
     for k in range(loan.years):
-        interest = float(round_cents(balance * rate))
+        interest = cents(balance * rate)
         if k < loan.grace_interest_years:
             principal, payment = -interest, 0.0
         elif k < grace:
             principal, payment = 0.0, interest
         else:
             if k == grace:
-                payment_due = float(round_cents(annuity(balance, rate, loan.years - grace)))
+                payment_due = cents(annuity(balance, rate, loan.years - grace))
             payment = payment_due
             principal = payment - interest
             if k == loan.years - 1:
                 principal = balance
-                payment = float(round_cents(principal + interest))
-        closing = float(round_cents(balance - principal))
+                payment = cents(principal + interest)
+        closing = cents(balance - principal)
         rows.append(
             LoanYear(
                 loan.first_year + k,
                 balance,
                 interest,
-                float(round_cents(principal)),
+                cents(principal),
                 payment,
                 closing,
             )

@@ -14,3 +14,8 @@ def round_cents(amount: ArrayLike) -> NDArray[np.float64]:
     """
     value = np.asarray(amount, dtype=np.float64)
     return np.sign(value) * np.floor(np.abs(value) * 100.0 + 0.5) / 100.0
+
+
+def cents(value: float) -> float:
+    """One amount rounded to the cent (see `round_cents`), as a Python float."""
+    return float(round_cents(value))

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from alianza.appraisal.cashflow import CashFlowTable, project_flows
 from alianza.appraisal.indicators import irr_many, npv
-from alianza.appraisal.money import round_cents
+from alianza.appraisal.money import cents, round_cents
 
 Array = NDArray[np.float64]
 DRIVERS = ("price", "yield", "cost", "investment")
@@ -86,7 +86,7 @@ def sensitivity_table(
             SensitivityRow(
                 driver,
                 change,
-                float(round_cents(value)),
+                cents(value),
                 None if np.isnan(found) else float(found),
             )
         )

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from alianza.appraisal.cashflow import activity_flows, asset_schedule, general_cost_by_year
-from alianza.appraisal.money import round_cents
+from alianza.appraisal.money import cents, round_cents
 from alianza.appraisal.plan import CalendarEntry, Plan, Situation
 
 Array = NDArray[np.float64]
@@ -97,11 +97,11 @@ def working_capital(plan: Plan) -> WorkingCapital:
         period = min(last_negative_month + 2, 12 * horizon)
     else:
         period = 0
-    amount = float(round_cents(deficit))
+    amount = cents(deficit)
     terms = plan.working_capital
-    financed = max(0.0, float(round_cents(amount - terms.grant - terms.own)))
+    financed = max(0.0, cents(amount - terms.grant - terms.own))
     real_rate = max(0.0, terms.interest_rate - plan.inflation)
-    interest = float(round_cents(financed * real_rate * period / 12.0))
+    interest = cents(financed * real_rate * period / 12.0)
     monthly_balance = balance.reshape(-1, periods_per_month)[:, -1]
     return WorkingCapital(
         amount, period, terms.grant, terms.own, financed, interest, monthly_balance
