@@ -34,9 +34,7 @@ class BatchResult:
     irr_batch: IrrBatch = field(repr=False, compare=False)
 
 
-def evaluate_lines(
-    amounts: ArrayLike, is_cost: ArrayLike, discount_rate: ArrayLike, round_flows: bool = True
-) -> BatchResult:
+def evaluate_lines(amounts: ArrayLike, is_cost: ArrayLike, discount_rate: ArrayLike) -> BatchResult:
     """Indicators of plans given as lines of money by period.
 
     amounts: (P, L, T) amounts of L lines of each of P plans over periods t = 0..N, each
@@ -44,24 +42,20 @@ def evaluate_lines(
     is_cost: (L,) or (P, L), True where a line is a cost;
     discount_rate: one rate, or one per plan.
     flows_t = sum of benefit lines - sum of cost lines, rounded to the cent (RuralInvest's
-    convention) unless `round_flows` is False."""
+    convention)."""
     amounts = np.asarray(amounts, dtype=np.float64)
     is_cost = np.broadcast_to(np.asarray(is_cost, dtype=bool), amounts.shape[:2])
     costs = np.einsum("plt,pl->pt", amounts, is_cost.astype(np.float64))
     benefits = np.einsum("plt,pl->pt", amounts, (~is_cost).astype(np.float64))
-    return evaluate_flows(benefits, costs, discount_rate, round_flows)
+    return evaluate_flows(benefits, costs, discount_rate)
 
 
-def evaluate_flows(
-    benefits: ArrayLike, costs: ArrayLike, discount_rate: ArrayLike, round_flows: bool = True
-) -> BatchResult:
+def evaluate_flows(benefits: ArrayLike, costs: ArrayLike, discount_rate: ArrayLike) -> BatchResult:
     """Indicators of plans given as benefit and cost flows (P, T), t = 0..N."""
     benefits = np.atleast_2d(np.asarray(benefits, dtype=np.float64))
     costs = np.atleast_2d(np.asarray(costs, dtype=np.float64))
     rates = np.broadcast_to(np.asarray(discount_rate, dtype=np.float64), benefits.shape[:1])
-    flows = benefits - costs
-    if round_flows:
-        flows = round_cents(flows)
+    flows = round_cents(benefits - costs)
     irrs = irr_many(flows)
     return BatchResult(
         flows=flows,
