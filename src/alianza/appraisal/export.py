@@ -58,7 +58,7 @@ def write_xlsx(appraisal: Appraisal, path: str | Path) -> Path:
         summary, ["figure", "value"], _flatten({k: v for k, v in report.items() if k not in skip})
     )
     if isinstance(appraisal, ProjectAppraisal):
-        rows = appraisal.yearly_rows()
+        rows = report["cash_flow_table"]  # the yearly rows, built once by to_dict
         columns = list(rows[0])
         _rows(
             workbook.create_sheet("Cash flows"),
