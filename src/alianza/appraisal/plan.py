@@ -9,12 +9,10 @@ every field.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -24,6 +22,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from alianza.documents import PARSE_ERRORS, read_yaml_or_json
 
 FORMAT_VERSION = 1
 
@@ -396,14 +396,10 @@ def read_document(path: str | Path) -> Any:
     """The data of a YAML or JSON file (JSON is read as JSON, anything else as YAML)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_yaml_or_json(path)
     except OSError as exc:
         raise PlanError(str(path), [("", f"cannot read the file: {exc.strerror}")]) from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+    except PARSE_ERRORS as exc:
         raise PlanError(str(path), [("", f"not valid YAML/JSON: {exc}")]) from None
 
 

@@ -8,14 +8,14 @@ in US dollars; every "per season" field refers to the catalogue's season length
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from alianza.documents import PARSE_ERRORS, read_yaml_or_json
 
 KIT_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -187,13 +187,10 @@ def read_structured_file(path: Path, source: str | None = None, field: str = "(f
     """Parse a YAML (.yaml/.yml) or JSON (.json) file into plain Python data; a file that
     cannot be read or parsed is a CatalogueError of `source`, naming `field`."""
     try:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
+        return read_yaml_or_json(path)
     except OSError as error:
         problem = Problem(field, f"cannot read {path}: {error.strerror}")
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
+    except PARSE_ERRORS as error:
         problem = Problem(field, f"not valid YAML/JSON: {error}")
     raise CatalogueError(source or str(path), [problem])
 
