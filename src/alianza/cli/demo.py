@@ -6,7 +6,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alianza.platform.db import Database
 from alianza.platform.errors import DatabaseNotMigrated, Refused
 
 demo_app = typer.Typer(help="Demo data for the platform.", no_args_is_help=True)
@@ -19,6 +18,7 @@ def seed_command(
     url: str | None = typer.Option(None, "--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite file)."),
 ) -> None:
     """Fill the database with the demo programme DEMO-PA (2 countries, 40 POs, ~3,000 members)."""
+    from alianza.platform.db import Database
     from alianza.platform.demo.service import (
         ADMIN_PASSWORD,
         ADMIN_USERNAME,

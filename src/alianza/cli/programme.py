@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from alianza.platform.db import Database
 from alianza.platform.errors import DatabaseNotMigrated, Refused
-from alianza.platform.programmes.service import Actor
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from alianza.platform.programmes.service import Actor
 
 user_app = typer.Typer(help="Users (they act in programmes through roles).", no_args_is_help=True)
 programme_app = typer.Typer(help="Programmes and the roles users hold in them.", no_args_is_help=True)
@@ -25,6 +27,8 @@ URL_OPTION = typer.Option(None, "--url", help="Database URL (default: ALIANZA_DA
 @contextmanager
 def _session(url: str | None) -> Iterator[Session]:
     """A committed-on-success session; refusals and an unmigrated database exit with code 1."""
+    from alianza.platform.db import Database
+
     try:
         database = Database(url)
     except DatabaseNotMigrated as error:
@@ -41,6 +45,8 @@ def _session(url: str | None) -> Iterator[Session]:
 
 
 def _user_id(session: Session, username: str) -> int:
+    from sqlalchemy import select
+
     from alianza.platform.programmes.models import User
 
     user_id = session.scalar(select(User.id).where(User.username == username))
@@ -50,6 +56,8 @@ def _user_id(session: Session, username: str) -> int:
 
 
 def _programme_id(session: Session, code: str) -> int:
+    from sqlalchemy import select
+
     from alianza.platform.programmes.models import Programme
 
     programme_id = session.scalar(select(Programme.id).where(Programme.code == code))
@@ -123,6 +131,8 @@ def grant(
 @programme_app.command("list")
 def list_programmes(url: str | None = URL_OPTION) -> None:
     """Programmes with their reporting currency and users' roles."""
+    from sqlalchemy import select
+
     from alianza.platform.programmes.models import Programme, Role, User
 
     with _session(url) as session:
