@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from alianza.cli._session import fail
 from alianza.platform.errors import DatabaseNotMigrated, Refused
 
 db_app = typer.Typer(help="The platform database: migrations, dump and restore.", no_args_is_help=True)
@@ -44,8 +45,6 @@ def current_command(url: str | None = URL_OPTION) -> None:
     engine.dispose()
 
 
-
-
 @db_app.command("dump")
 def dump_command(file: Path, url: str | None = URL_OPTION) -> None:
     """Write the whole database to FILE (gzip JSON; money as exact decimals)."""
@@ -56,7 +55,7 @@ def dump_command(file: Path, url: str | None = URL_OPTION) -> None:
     try:
         summary = dump(engine, file)
     except DatabaseNotMigrated as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     finally:
         engine.dispose()
     console.print(f"dumped {sum(summary.rows.values())} rows of {len(summary.rows)} tables "
@@ -73,12 +72,8 @@ def restore_command(file: Path, url: str | None = URL_OPTION) -> None:
     try:
         summary = restore(engine, file)
     except (DatabaseNotMigrated, Refused) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     finally:
         engine.dispose()
     console.print(f"restored {sum(summary.rows.values())} rows of {len(summary.rows)} tables from {file}")
 
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)

@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alianza.platform.errors import DatabaseNotMigrated, Refused
+from alianza.cli._session import session as _session
+from alianza.platform.errors import Refused
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -20,28 +21,7 @@ if TYPE_CHECKING:
 user_app = typer.Typer(help="Users (they act in programmes through roles).", no_args_is_help=True)
 programme_app = typer.Typer(help="Programmes and the roles users hold in them.", no_args_is_help=True)
 console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 URL_OPTION = typer.Option(None, "--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite file).")
-
-
-@contextmanager
-def _session(url: str | None) -> Iterator[Session]:
-    """A committed-on-success session; refusals and an unmigrated database exit with code 1."""
-    from alianza.platform.db import Database
-
-    try:
-        database = Database(url)
-    except DatabaseNotMigrated as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from None
-    try:
-        with database.session() as session:
-            yield session
-    except Refused as refusal:
-        errors.print(f"[red]error:[/red] {refusal}")
-        raise typer.Exit(1) from None
-    finally:
-        database.dispose()
 
 
 def _user_id(session: Session, username: str) -> int:
@@ -116,15 +96,14 @@ def grant(
     code: str,
     username: str,
     role: str = typer.Argument(..., help="viewer, committee, officer or admin"),
-    acting: str = typer.Option(..., "--as", help="An administrator of the programme."),
+    admin: str = typer.Option(..., "--as", help="An administrator of the programme."),
     url: str | None = URL_OPTION,
 ) -> None:
     """Give USERNAME a ROLE in programme CODE."""
-    from alianza.platform.programmes.service import act_as, grant_role
+    from alianza.platform.programmes.service import grant_role
 
-    with _session(url) as session:
-        actor = act_as(session, _user_id(session, acting), _programme_id(session, code))
-        grant_role(actor, _user_id(session, username), role)
+    with acting(url, code, admin) as actor:
+        grant_role(actor, _user_id(actor.session, username), role)
     console.print(f"{username} is {role} in {code}")
 
 
