@@ -151,10 +151,9 @@ def check_migrated(engine: Engine) -> None:
 class Database:
     """An engine and its session factory, checked to be migrated."""
 
-    def __init__(self, url: str | None = None, *, check: bool = True, **options: Any) -> None:
+    def __init__(self, url: str | None = None, **options: Any) -> None:
         self.engine = make_engine(url, **options)
-        if check:
-            check_migrated(self.engine)
+        check_migrated(self.engine)
         self.sessions = make_session_factory(self.engine)
 
     @contextmanager

@@ -14,7 +14,7 @@ from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery
 from alianza.platform.agreements.schemas import AgreementIn, DeliveryIn
 from alianza.platform.audit.service import jsonable, record_for, snapshot
 from alianza.platform.calls.models import Call
-from alianza.platform.errors import NotFound, Refused
+from alianza.platform.errors import Refused
 from alianza.platform.ledger import service as ledger
 from alianza.platform.programmes.service import Actor
 from alianza.platform.registry.models import Organization
@@ -169,11 +169,3 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
                                    f"delivery of {delivery.delivered_on} due {delivery.due_on}: {short} "
                                    f"{agreement.currency} unpaid, {(as_of - delivery.due_on).days} days late"))
     return found
-
-
-def agreement_for(actor: Actor, subproject_id: int) -> Agreement:
-    agreement = actor.session.scalar(select(Agreement).where(
-        Agreement.subproject_id == subproject_id, Agreement.programme_id == actor.programme_id))
-    if agreement is None:
-        raise NotFound(f"subproject {subproject_id} has no agreement")
-    return agreement

@@ -290,11 +290,3 @@ def totals_by_currency(actor: Actor, at: date | None = None) -> dict[str, Decima
     for row in balances(actor, at):
         totals[row.currency] += row.balance
     return dict(totals)
-
-
-def postings(actor: Actor, account_id: int | None = None, limit: int = 1000) -> list[Posting]:
-    actor.require("read")
-    query = select(Posting).where(Posting.programme_id == actor.programme_id)
-    if account_id is not None:
-        query = query.where(Posting.id.in_(select(Entry.posting_id).where(Entry.account_id == account_id)))
-    return list(actor.session.scalars(query.order_by(Posting.id).limit(limit)))

@@ -185,14 +185,3 @@ def to_reporting_currency(actor: Actor, amount: Decimal, currency: str, on: date
     """
     converted = Decimal(amount) / rate_on(actor, currency, on)
     return converted.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-
-
-def programmes_of(session: Session, user_id: int) -> list[tuple[Programme, str]]:
-    """The programmes a user holds a role in, with the role."""
-    rows = session.execute(
-        select(Programme, Role.role)
-        .join(Role, Role.programme_id == Programme.id)
-        .where(Role.user_id == user_id)
-        .order_by(Programme.code)
-    )
-    return [(programme, role) for programme, role in rows]

@@ -70,10 +70,6 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems] + [f"possible duplicate: {d}" for d in self.duplicates]
 
