@@ -16,9 +16,8 @@ from alianza.platform.audit.service import jsonable, record_for, snapshot
 from alianza.platform.calls.models import Call
 from alianza.platform.errors import Refused
 from alianza.platform.ledger import service as ledger
-from alianza.platform.programmes.service import Actor
+from alianza.platform.programmes.service import Actor, get
 from alianza.platform.registry.models import Organization
-from alianza.platform.registry.service import get
 from alianza.platform.subprojects.service import locked_subproject, move_state, po_account
 from alianza.platform.validation import validated
 

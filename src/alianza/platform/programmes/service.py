@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alianza.platform.audit.service import now, record, record_for, snapshot
+from alianza.platform.db import Base
 from alianza.platform.errors import Forbidden, NotFound, Refused
 from alianza.platform.programmes.models import ExchangeRate, Programme, Role, User
 from alianza.platform.programmes.schemas import (
@@ -29,6 +30,8 @@ from alianza.platform.programmes.schemas import (
 from alianza.platform.validation import validated
 
 _hasher = PasswordHasher()
+
+RowT = TypeVar("RowT", bound=Base)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,15 @@ class Actor:
         programme = self.session.get(Programme, self.programme_id)
         assert programme is not None
         return programme
+
+
+def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
+    """A row of the actor's programme, or NotFound (another programme's rows look absent)."""
+    actor.require("read")
+    row = actor.session.get(model, row_id)  # identity map first: no query for loaded rows
+    if row is None or row.programme_id != actor.programme_id:  # type: ignore[attr-defined]
+        raise NotFound(f"no {model.__tablename__[:-1]} {row_id} in this programme")
+    return row
 
 
 def create_user(session: Session, data: UserIn | dict[str, Any]) -> User:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 
 from alianza.platform.audit.service import now, record_for
-from alianza.platform.db import Base
-from alianza.platform.errors import NotFound, Refused
-from alianza.platform.programmes.service import Actor
+from alianza.platform.errors import Refused
+from alianza.platform.programmes.service import Actor, get
 from alianza.platform.registry.models import Farmer, Market, Membership, Organization, Place
 from alianza.platform.registry.schemas import (
     PLACE_PARENTS,
@@ -24,19 +23,8 @@ from alianza.platform.registry.schemas import (
 )
 from alianza.platform.validation import validated
 
-RowT = TypeVar("RowT", bound=Base)
-
 # Names at least this similar (difflib ratio on normalised names) in one village may be one person.
 CLOSE_NAME_RATIO = 0.85
-
-
-def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
-    """A row of the actor's programme, or NotFound (another programme's rows look absent)."""
-    actor.require("read")
-    row = actor.session.get(model, row_id)  # identity map first: no query for loaded rows
-    if row is None or row.programme_id != actor.programme_id:  # type: ignore[attr-defined]
-        raise NotFound(f"no {model.__tablename__[:-1]} {row_id} in this programme")
-    return row
 
 
 def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:

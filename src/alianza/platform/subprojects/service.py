@@ -19,9 +19,9 @@ from alianza.platform.calls.schemas import ScoringSheet
 from alianza.platform.calls.service import scoring_sheet
 from alianza.platform.errors import NotFound, Refused
 from alianza.platform.ledger import service as ledger
-from alianza.platform.programmes.service import Actor
+from alianza.platform.programmes.service import Actor, get
 from alianza.platform.registry.models import Farmer, Membership, Organization, Place
-from alianza.platform.registry.service import ancestors, get
+from alianza.platform.registry.service import ancestors
 from alianza.platform.subprojects.models import (
     CommitteeScore,
     CounterpartContribution,
