@@ -20,8 +20,9 @@ from alianza.platform.calls.service import scoring_sheet
 from alianza.platform.errors import NotFound, Refused
 from alianza.platform.ledger import service as ledger
 from alianza.platform.programmes.service import Actor, get
-from alianza.platform.registry.models import Farmer, Membership, Organization, Place
+from alianza.platform.registry.models import Organization, Place
 from alianza.platform.registry.service import ancestors
+from alianza.platform.registry.service import members as registry_members
 from alianza.platform.subprojects.models import (
     CommitteeScore,
     CounterpartContribution,
@@ -112,16 +113,6 @@ def submit_profile(actor: Actor, data: ProfileIn | dict[str, Any]) -> Subproject
 # --- eligibility ---------------------------------------------------------------------------------
 
 
-def _members(actor: Actor, organization_id: int) -> list[Farmer]:
-    return list(
-        actor.session.scalars(
-            select(Farmer)
-            .join(Membership, Membership.farmer_id == Farmer.id)
-            .where(Membership.organization_id == organization_id)
-        )
-    )
-
-
 def eligibility_problems(actor: Actor, subproject: Subproject, on: date) -> list[tuple[str, str]]:
     """(rule, reason) for every eligibility rule of the call the profile breaks."""
     call = get(actor, Call, subproject.call_id)
@@ -140,7 +131,7 @@ def eligibility_problems(actor: Actor, subproject: Subproject, on: date) -> list
     if not subproject.buyer_letter_of_interest:
         problems.append(("buyer letter of interest", "the profile has no buyer's letter of interest"))
     rules = call.member_rules
-    members = _members(actor, po.id)
+    members = registry_members(actor, po.id)
     if len(members) < rules.get("min_members", 1):
         problems.append(("member eligibility", f"{len(members)} members < {rules.get('min_members')}"))
     if subproject.families > len(members):
@@ -306,7 +297,7 @@ class Shares:
 
 
 def member_shares(actor: Actor, organization_id: int, on: date) -> Shares:
-    members = _members(actor, organization_id)
+    members = registry_members(actor, organization_id)
     if not members:
         return Shares(Decimal(0), Decimal(0))
     women = sum(1 for m in members if m.sex == "female")
