@@ -99,12 +99,7 @@ def record_delivery(actor: Actor, agreement_id: int, data: DeliveryIn | dict[str
 
 
 def buyer_account(actor: Actor, agreement: Agreement) -> ledger.Account:
-    account = ledger.find_account(actor, "buyer", agreement.currency, organization_id=agreement.buyer_id)
-    if account is None:
-        buyer = get(actor, Organization, agreement.buyer_id)
-        account = ledger.open_account(actor, {"kind": "buyer", "name": f"{buyer.name} ({agreement.currency})",
-                                              "currency": agreement.currency, "organization_id": buyer.id})
-    return account
+    return ledger.organization_account(actor, "buyer", agreement.currency, agreement.buyer_id)
 
 
 def record_payment(actor: Actor, agreement_id: int, amount: Decimal | str, paid_on: date) -> BuyerPayment:

@@ -82,6 +82,21 @@ def find_account(
     return actor.session.scalars(query.order_by(Account.id).limit(1)).first()
 
 
+def organization_account(
+    actor: Actor, kind: str, currency: str, organization_id: int, label: str = ""
+) -> Account:
+    """The organization's account of ``kind`` in ``currency``; opened on first use, named
+    "{organization's name}{label} ({currency})"."""
+    from alianza.platform.registry.models import Organization
+
+    account = find_account(actor, kind, currency, organization_id=organization_id)
+    if account is None:
+        organization = get(actor, Organization, organization_id)
+        account = open_account(actor, {"kind": kind, "name": f"{organization.name}{label} ({currency})",
+                                       "currency": currency, "organization_id": organization.id})
+    return account
+
+
 def _lock_accounts(actor: Actor, account_ids: list[int]) -> dict[int, Account]:
     """The accounts, locked FOR UPDATE in id order (no deadlocks) until the transaction ends."""
     rows = actor.session.scalars(

@@ -379,13 +379,8 @@ def decide(actor: Actor, subproject_id: int, outcome: str, on: date, conditions:
 
 
 def _po_account(actor: Actor, subproject: Subproject, kind: str, currency: str) -> ledger.Account:
-    account = ledger.find_account(actor, kind, currency, organization_id=subproject.organization_id)
-    if account is None:
-        po = get(actor, Organization, subproject.organization_id)
-        label = {"po": "", "po_in_kind": " in kind", "po_revolving_fund": " revolving fund"}[kind]
-        account = ledger.open_account(actor, {"kind": kind, "name": f"{po.name}{label} ({currency})",
-                                              "currency": currency, "organization_id": po.id})
-    return account
+    label = {"po": "", "po_in_kind": " in kind", "po_revolving_fund": " revolving fund"}[kind]
+    return ledger.organization_account(actor, kind, currency, subproject.organization_id, label)
 
 
 def po_account(actor: Actor, subproject_id: int, kind: str = "po") -> ledger.Account:
