@@ -114,6 +114,38 @@ def create_programme(session: Session, data: ProgrammeIn | dict[str, Any], admin
     return act_as(session, admin.id, programme.id)
 
 
+def user_by_username(session: Session, username: str) -> User:
+    """The user called ``username``, or Refused."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise Refused(f"no user {username!r}")
+    return user
+
+
+def programme_by_code(session: Session, code: str) -> Programme:
+    """The programme with ``code``, or Refused."""
+    programme = session.scalar(select(Programme).where(Programme.code == code))
+    if programme is None:
+        raise Refused(f"no programme {code!r}")
+    return programme
+
+
+def programmes_with_roles(session: Session) -> list[tuple[Programme, list[tuple[str, str]]]]:
+    """Every programme (by code) with its users' (username, role), by username: one query."""
+    rows = session.execute(
+        select(Programme, User.username, Role.role)
+        .outerjoin(Role, Role.programme_id == Programme.id)
+        .outerjoin(User, User.id == Role.user_id)
+        .order_by(Programme.code, User.username)
+    )
+    grouped: dict[int, tuple[Programme, list[tuple[str, str]]]] = {}
+    for programme, username, role in rows:
+        _, roles = grouped.setdefault(programme.id, (programme, []))
+        if username is not None:
+            roles.append((username, role))
+    return list(grouped.values())
+
+
 def act_as(session: Session, user_id: int, programme_id: int) -> Actor:
     """The Actor for a user in a programme; refused when the user holds no role there."""
     role = session.scalar(
