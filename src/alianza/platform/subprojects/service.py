@@ -269,18 +269,14 @@ def score(actor: Actor, subproject_id: int, criterion: str, value: Decimal | str
 
 def weighted_score(actor: Actor, sheet: ScoringSheet, version: PlanVersion) -> Decimal | None:
     """Sum over criteria of (mean committee score x weight) / sum of weights; None if unscored."""
-    rows = actor.session.execute(
-        select(CommitteeScore.criterion, func.avg(CommitteeScore.score))
-        .where(CommitteeScore.plan_version_id == version.id)
-        .group_by(CommitteeScore.criterion)
-    ).all()
     # avg() of a scaled-integer column is not a Money value on SQLite: average the Decimals here.
-    scores = {
-        c: [s.score for s in actor.session.scalars(
-            select(CommitteeScore).where(CommitteeScore.plan_version_id == version.id,
-                                         CommitteeScore.criterion == c))]
-        for c, _ in rows
-    }
+    scores: dict[str, list[Any]] = {}
+    for criterion, score in actor.session.execute(
+        select(CommitteeScore.criterion, CommitteeScore.score)
+        .where(CommitteeScore.plan_version_id == version.id)
+        .order_by(CommitteeScore.id)
+    ):
+        scores.setdefault(criterion, []).append(score)
     if any(c.name not in scores for c in sheet.criteria):
         return None
     total_weight = sum(c.weight for c in sheet.criteria)
