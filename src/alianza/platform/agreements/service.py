@@ -3,6 +3,7 @@ buyer-default alerts."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -132,15 +133,29 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
     query = select(Agreement).where(Agreement.programme_id == actor.programme_id)
     if agreement_id is not None:
         query = query.where(Agreement.id == agreement_id)
+    agreements = actor.session.scalars(query.order_by(Agreement.id)).all()
+    ids = [agreement.id for agreement in agreements]
+    # three queries for all the agreements, grouped here by agreement
+    deliveries_of: dict[int, list[Delivery]] = defaultdict(list)
+    for delivery in actor.session.scalars(
+        select(Delivery).where(Delivery.agreement_id.in_(ids)).order_by(Delivery.delivered_on, Delivery.id)
+    ):
+        deliveries_of[delivery.agreement_id].append(delivery)
+    periods_of: dict[int, list[ScheduledDelivery]] = defaultdict(list)
+    for period in actor.session.scalars(
+        select(ScheduledDelivery).where(ScheduledDelivery.agreement_id.in_(ids))
+        .order_by(ScheduledDelivery.period_start, ScheduledDelivery.id)
+    ):
+        periods_of[period.agreement_id].append(period)
+    paid_of: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for payment in actor.session.scalars(
+        select(BuyerPayment).where(BuyerPayment.agreement_id.in_(ids), BuyerPayment.paid_on <= as_of)
+    ):
+        paid_of[payment.agreement_id] += Decimal(payment.amount)
     found: list[Alert] = []
-    for agreement in actor.session.scalars(query.order_by(Agreement.id)):
-        deliveries = actor.session.scalars(
-            select(Delivery).where(Delivery.agreement_id == agreement.id).order_by(Delivery.delivered_on, Delivery.id)
-        ).all()
-        for period in actor.session.scalars(
-            select(ScheduledDelivery).where(ScheduledDelivery.agreement_id == agreement.id)
-            .order_by(ScheduledDelivery.period_start)
-        ):
+    for agreement in agreements:
+        deliveries = deliveries_of[agreement.id]
+        for period in periods_of[agreement.id]:
             if period.period_end >= as_of:
                 continue
             delivered = sum((Decimal(d.quantity) for d in deliveries
@@ -150,9 +165,7 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
                 found.append(Alert("side_selling", agreement.id,
                                    f"{period.period_start}..{period.period_end}: delivered {delivered} of "
                                    f"{period.quantity} {agreement.unit} scheduled ({share:.0%})"))
-        paid = sum((Decimal(p.amount) for p in actor.session.scalars(
-            select(BuyerPayment).where(BuyerPayment.agreement_id == agreement.id, BuyerPayment.paid_on <= as_of))),
-            Decimal("0.00"))
+        paid = paid_of[agreement.id]
         remaining = paid
         for delivery in deliveries:  # payments settle the oldest deliveries first
             covered = min(remaining, Decimal(delivery.amount))
