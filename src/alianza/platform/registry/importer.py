@@ -29,6 +29,7 @@ from alianza.platform.registry.service import (
     add_organization,
     duplicates_of,
     names_close,
+    place_lineages,
 )
 
 HEADER_ALIASES = {
@@ -163,21 +164,12 @@ class PlaceFinder:
     LEVELS = ("village", "municipality", "district", "country")
 
     def __init__(self, actor: Actor) -> None:
-        places = actor.session.scalars(
-            select(Place).where(Place.programme_id == actor.programme_id)
-        ).all()
-        self.by_id = {p.id: p for p in places}
         self.by_kind_name: dict[tuple[str, str], list[Place]] = {}
-        for place in places:
+        self.lineages: dict[int, dict[str, str]] = {}
+        for place_id, lineage in place_lineages(actor).items():
+            place = next(iter(lineage.values()))  # a lineage starts with the place itself
             self.by_kind_name.setdefault((place.kind, place.name.lower()), []).append(place)
-
-    def _lineage(self, place: Place) -> dict[str, str]:
-        names: dict[str, str] = {}
-        current: Place | None = place
-        while current is not None:
-            names[current.kind] = current.name.lower()
-            current = self.by_id.get(current.parent_id) if current.parent_id else None
-        return names
+            self.lineages[place_id] = {kind: p.name.lower() for kind, p in lineage.items()}
 
     def find(self, row: dict[str, str], most_specific: str = "village") -> Place:
         levels = self.LEVELS[self.LEVELS.index(most_specific):]
@@ -191,7 +183,7 @@ class PlaceFinder:
             place
             for place in self.by_kind_name.get((kind, given[kind]), [])
             if all(
-                not given[level] or self._lineage(place).get(level) == given[level]
+                not given[level] or self.lineages[place.id].get(level) == given[level]
                 for level in levels
             )
         ]

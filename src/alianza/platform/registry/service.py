@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,15 +61,32 @@ def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
     return place
 
 
+def _lineage(place: Place, parent: Callable[[int], Place | None]) -> dict[str, Place]:
+    """The place and the places it lies in, by kind (the place itself first), walking up
+    through ``parent``."""
+    found: dict[str, Place] = {}
+    current: Place | None = place
+    while current is not None:
+        found[current.kind] = current
+        current = parent(current.parent_id) if current.parent_id is not None else None
+    return found
+
+
 def ancestors(actor: Actor, place_id: int) -> dict[str, Place]:
     """The place and the places it lies in, by kind."""
-    found: dict[str, Place] = {}
-    current: int | None = place_id
-    while current is not None:
-        place = get(actor, Place, current)
-        found[place.kind] = place
-        current = place.parent_id
-    return found
+    return _lineage(get(actor, Place, place_id), lambda parent_id: get(actor, Place, parent_id))
+
+
+def place_lineages(actor: Actor) -> dict[int, dict[str, Place]]:
+    """For every place of the programme, :func:`ancestors` of it (the place itself first):
+    one query, the hierarchy walked in memory."""
+    places = {
+        place.id: place
+        for place in actor.session.scalars(
+            select(Place).where(Place.programme_id == actor.programme_id).order_by(Place.id)
+        )
+    }
+    return {place_id: _lineage(place, places.get) for place_id, place in places.items()}
 
 
 def add_market(actor: Actor, data: MarketIn | dict[str, Any]) -> Market:
