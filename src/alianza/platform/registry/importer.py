@@ -21,7 +21,13 @@ from sqlalchemy import select
 from alianza.platform.errors import Refused
 from alianza.platform.programmes.service import Actor
 from alianza.platform.registry.models import Farmer, Organization, Place
-from alianza.platform.registry.schemas import ORGANIZATION_KINDS, FarmerIn, OrganizationIn
+from alianza.platform.registry.schemas import (
+    ORGANIZATION_KINDS,
+    FarmerIn,
+    OrganizationIn,
+    normalise_national_id,
+    normalise_phone,
+)
 from alianza.platform.registry.service import (
     PossibleDuplicate,
     add_farmer,
@@ -348,10 +354,7 @@ def import_memberships(actor: Actor, path: Path) -> ImportReport:
             value = row.get(column)
             if not value:
                 continue
-            if column == "national_id":
-                value = "".join(value.split()).upper()
-            else:
-                value = ("+" if value.startswith("+") else "") + "".join(c for c in value if c.isdigit())
+            value = normalise_national_id(value) if column == "national_id" else normalise_phone(value)
             ids = actor.session.scalars(
                 select(Farmer.id).where(Farmer.programme_id == actor.programme_id, attribute == value)
             ).all()
