@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from alianza.platform.db import current_revision, head_revision, make_engine, upgrade
+from alianza.cli._session import fail
 from alianza.platform.errors import DatabaseNotMigrated, Refused
 
 db_app = typer.Typer(help="The platform database: migrations, dump and restore.", no_args_is_help=True)
@@ -21,6 +21,8 @@ URL_OPTION = typer.Option(
 @db_app.command("upgrade")
 def upgrade_command(url: str | None = URL_OPTION) -> None:
     """Apply every migration the database lacks (creates the SQLite file if needed)."""
+    from alianza.platform.db import current_revision, make_engine, upgrade
+
     engine = make_engine(url)
     before = current_revision(engine)
     upgrade(engine)
@@ -36,23 +38,24 @@ def upgrade_command(url: str | None = URL_OPTION) -> None:
 @db_app.command("current")
 def current_command(url: str | None = URL_OPTION) -> None:
     """Show the database's migration revision and the one this alianza expects."""
+    from alianza.platform.db import current_revision, head_revision, make_engine
+
     engine = make_engine(url)
     console.print(f"database: {current_revision(engine) or 'not migrated'}; code: {head_revision()}")
     engine.dispose()
-
-
 
 
 @db_app.command("dump")
 def dump_command(file: Path, url: str | None = URL_OPTION) -> None:
     """Write the whole database to FILE (gzip JSON; money as exact decimals)."""
     from alianza.platform.backup.service import dump
+    from alianza.platform.db import make_engine
 
     engine = make_engine(url)
     try:
         summary = dump(engine, file)
     except DatabaseNotMigrated as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     finally:
         engine.dispose()
     console.print(f"dumped {sum(summary.rows.values())} rows of {len(summary.rows)} tables "
@@ -63,17 +66,14 @@ def dump_command(file: Path, url: str | None = URL_OPTION) -> None:
 def restore_command(file: Path, url: str | None = URL_OPTION) -> None:
     """Load FILE into an empty database (run `alianza db upgrade` on it first)."""
     from alianza.platform.backup.service import restore
+    from alianza.platform.db import make_engine
 
     engine = make_engine(url)
     try:
         summary = restore(engine, file)
     except (DatabaseNotMigrated, Refused) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     finally:
         engine.dispose()
     console.print(f"restored {sum(summary.rows.values())} rows of {len(summary.rows)} tables from {file}")
 
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)

@@ -6,8 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alianza.platform.db import Database
-from alianza.platform.errors import DatabaseNotMigrated, Refused
+from alianza.cli._session import session as _session
 
 demo_app = typer.Typer(help="Demo data for the platform.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -26,19 +25,8 @@ def seed_command(
         seed_demo,
     )
 
-    try:
-        database = Database(url)
-    except DatabaseNotMigrated as error:
-        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from None
-    try:
-        with console.status("seeding the demo programme (about half a minute)..."), database.session() as session:
-            summary = seed_demo(session, seed)
-    except Refused as error:
-        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from None
-    finally:
-        database.dispose()
+    with _session(url) as session, console.status("seeding the demo programme (about half a minute)..."):
+        summary = seed_demo(session, seed)
     table = Table(title=f"programme {PROGRAMME_CODE}")
     table.add_column("what")
     table.add_column("count", justify="right")

@@ -4,68 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from alianza.platform.db import Database
-from alianza.platform.errors import DatabaseNotMigrated, Refused
-from alianza.platform.programmes.service import Actor
+from alianza.cli._session import session as _session
+
+if TYPE_CHECKING:
+
+    from alianza.platform.programmes.service import Actor
 
 user_app = typer.Typer(help="Users (they act in programmes through roles).", no_args_is_help=True)
 programme_app = typer.Typer(help="Programmes and the roles users hold in them.", no_args_is_help=True)
 console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 URL_OPTION = typer.Option(None, "--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite file).")
-
-
-@contextmanager
-def _session(url: str | None) -> Iterator[Session]:
-    """A committed-on-success session; refusals and an unmigrated database exit with code 1."""
-    try:
-        database = Database(url)
-    except DatabaseNotMigrated as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from None
-    try:
-        with database.session() as session:
-            yield session
-    except Refused as refusal:
-        errors.print(f"[red]error:[/red] {refusal}")
-        raise typer.Exit(1) from None
-    finally:
-        database.dispose()
-
-
-def _user_id(session: Session, username: str) -> int:
-    from alianza.platform.programmes.models import User
-
-    user_id = session.scalar(select(User.id).where(User.username == username))
-    if user_id is None:
-        raise Refused(f"no user {username!r}")
-    return user_id
-
-
-def _programme_id(session: Session, code: str) -> int:
-    from alianza.platform.programmes.models import Programme
-
-    programme_id = session.scalar(select(Programme.id).where(Programme.code == code))
-    if programme_id is None:
-        raise Refused(f"no programme {code!r}")
-    return programme_id
 
 
 @contextmanager
 def acting(url: str | None, programme: str, username: str) -> Iterator[Actor]:
     """The Actor of `username` in the programme `programme`, in a session committed on
     success; refusals and an unmigrated database exit with code 1."""
-    from alianza.platform.programmes.service import act_as
+    from alianza.platform.programmes.service import act_as, programme_by_code, user_by_username
 
     with _session(url) as session:
-        yield act_as(session, _user_id(session, username), _programme_id(session, programme))
+        yield act_as(session, user_by_username(session, username).id, programme_by_code(session, programme).id)
 
 
 @user_app.command("add")
@@ -93,13 +57,11 @@ def add_programme(
     url: str | None = URL_OPTION,
 ) -> None:
     """Add a programme with its first administrator."""
-    from alianza.platform.programmes.models import User
-    from alianza.platform.programmes.service import create_programme
+    from alianza.platform.programmes.service import create_programme, user_by_username
 
     with _session(url) as session:
-        user = session.get(User, _user_id(session, admin))
-        assert user is not None
-        create_programme(session, {"code": code, "name": name, "reporting_currency": currency}, user)
+        create_programme(session, {"code": code, "name": name, "reporting_currency": currency},
+                         user_by_username(session, admin))
     console.print(f"programme {code} added, administered by {admin}")
 
 
@@ -108,32 +70,27 @@ def grant(
     code: str,
     username: str,
     role: str = typer.Argument(..., help="viewer, committee, officer or admin"),
-    acting: str = typer.Option(..., "--as", help="An administrator of the programme."),
+    admin: str = typer.Option(..., "--as", help="An administrator of the programme."),
     url: str | None = URL_OPTION,
 ) -> None:
     """Give USERNAME a ROLE in programme CODE."""
-    from alianza.platform.programmes.service import act_as, grant_role
+    from alianza.platform.programmes.service import grant_role, user_by_username
 
-    with _session(url) as session:
-        actor = act_as(session, _user_id(session, acting), _programme_id(session, code))
-        grant_role(actor, _user_id(session, username), role)
+    with acting(url, code, admin) as actor:
+        grant_role(actor, user_by_username(actor.session, username).id, role)
     console.print(f"{username} is {role} in {code}")
 
 
 @programme_app.command("list")
 def list_programmes(url: str | None = URL_OPTION) -> None:
     """Programmes with their reporting currency and users' roles."""
-    from alianza.platform.programmes.models import Programme, Role, User
+    from alianza.platform.programmes.service import programmes_with_roles
 
     with _session(url) as session:
         table = Table()
         for column in ("code", "name", "currency", "roles"):
             table.add_column(column)
-        for programme in session.scalars(select(Programme).order_by(Programme.code)):
-            roles = session.execute(
-                select(User.username, Role.role).join(Role, Role.user_id == User.id)
-                .where(Role.programme_id == programme.id).order_by(User.username)
-            ).all()
+        for programme, roles in programmes_with_roles(session):
             table.add_row(programme.code, programme.name, programme.reporting_currency,
                           ", ".join(f"{u} ({r})" for u, r in roles))
     console.print(table)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +93,22 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 MIGRATIONS = "alianza.platform:migrations"
 
 
-def alembic_config(engine: Engine) -> Config:
-    """An Alembic configuration for the migrations shipped inside the package."""
+def _config() -> Config:
+    """An Alembic configuration pointing at the migrations shipped inside the package."""
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
+    return config
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    """The migration scripts, read once a process (they ship with the code)."""
+    return ScriptDirectory.from_config(_config())
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration for the migrations shipped inside the package."""
+    config = _config()
     config.set_main_option(
         "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
     )
@@ -105,18 +118,13 @@ def alembic_config(engine: Engine) -> Config:
 
 def head_revision() -> str:
     """The migration revision this code expects."""
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
-    script = ScriptDirectory.from_config(config)
-    head = script.get_current_head()
+    head = _scripts().get_current_head()
     assert head is not None
     return head
 
 
 def _known_revisions() -> set[str]:
-    config = Config()
-    config.set_main_option("script_location", MIGRATIONS)
-    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    return {script.revision for script in _scripts().walk_revisions()}
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -151,10 +159,9 @@ def check_migrated(engine: Engine) -> None:
 class Database:
     """An engine and its session factory, checked to be migrated."""
 
-    def __init__(self, url: str | None = None, *, check: bool = True, **options: Any) -> None:
+    def __init__(self, url: str | None = None, **options: Any) -> None:
         self.engine = make_engine(url, **options)
-        if check:
-            check_migrated(self.engine)
+        check_migrated(self.engine)
         self.sessions = make_session_factory(self.engine)
 
     @contextmanager

@@ -3,6 +3,7 @@ buyer-default alerts."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -14,11 +15,10 @@ from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery
 from alianza.platform.agreements.schemas import AgreementIn, DeliveryIn
 from alianza.platform.audit.service import jsonable, record_for, snapshot
 from alianza.platform.calls.models import Call
-from alianza.platform.errors import NotFound, Refused
+from alianza.platform.errors import Refused
 from alianza.platform.ledger import service as ledger
-from alianza.platform.programmes.service import Actor
+from alianza.platform.programmes.service import Actor, get
 from alianza.platform.registry.models import Organization
-from alianza.platform.registry.service import get
 from alianza.platform.subprojects.service import locked_subproject, move_state, po_account
 from alianza.platform.validation import validated
 
@@ -100,12 +100,7 @@ def record_delivery(actor: Actor, agreement_id: int, data: DeliveryIn | dict[str
 
 
 def buyer_account(actor: Actor, agreement: Agreement) -> ledger.Account:
-    account = ledger.find_account(actor, "buyer", agreement.currency, organization_id=agreement.buyer_id)
-    if account is None:
-        buyer = get(actor, Organization, agreement.buyer_id)
-        account = ledger.open_account(actor, {"kind": "buyer", "name": f"{buyer.name} ({agreement.currency})",
-                                              "currency": agreement.currency, "organization_id": buyer.id})
-    return account
+    return ledger.organization_account(actor, "buyer", agreement.currency, agreement.buyer_id)
 
 
 def record_payment(actor: Actor, agreement_id: int, amount: Decimal | str, paid_on: date) -> BuyerPayment:
@@ -138,15 +133,29 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
     query = select(Agreement).where(Agreement.programme_id == actor.programme_id)
     if agreement_id is not None:
         query = query.where(Agreement.id == agreement_id)
+    agreements = actor.session.scalars(query.order_by(Agreement.id)).all()
+    ids = [agreement.id for agreement in agreements]
+    # three queries for all the agreements, grouped here by agreement
+    deliveries_of: dict[int, list[Delivery]] = defaultdict(list)
+    for delivery in actor.session.scalars(
+        select(Delivery).where(Delivery.agreement_id.in_(ids)).order_by(Delivery.delivered_on, Delivery.id)
+    ):
+        deliveries_of[delivery.agreement_id].append(delivery)
+    periods_of: dict[int, list[ScheduledDelivery]] = defaultdict(list)
+    for period in actor.session.scalars(
+        select(ScheduledDelivery).where(ScheduledDelivery.agreement_id.in_(ids))
+        .order_by(ScheduledDelivery.period_start, ScheduledDelivery.id)
+    ):
+        periods_of[period.agreement_id].append(period)
+    paid_of: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for payment in actor.session.scalars(
+        select(BuyerPayment).where(BuyerPayment.agreement_id.in_(ids), BuyerPayment.paid_on <= as_of)
+    ):
+        paid_of[payment.agreement_id] += Decimal(payment.amount)
     found: list[Alert] = []
-    for agreement in actor.session.scalars(query.order_by(Agreement.id)):
-        deliveries = actor.session.scalars(
-            select(Delivery).where(Delivery.agreement_id == agreement.id).order_by(Delivery.delivered_on, Delivery.id)
-        ).all()
-        for period in actor.session.scalars(
-            select(ScheduledDelivery).where(ScheduledDelivery.agreement_id == agreement.id)
-            .order_by(ScheduledDelivery.period_start)
-        ):
+    for agreement in agreements:
+        deliveries = deliveries_of[agreement.id]
+        for period in periods_of[agreement.id]:
             if period.period_end >= as_of:
                 continue
             delivered = sum((Decimal(d.quantity) for d in deliveries
@@ -156,9 +165,7 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
                 found.append(Alert("side_selling", agreement.id,
                                    f"{period.period_start}..{period.period_end}: delivered {delivered} of "
                                    f"{period.quantity} {agreement.unit} scheduled ({share:.0%})"))
-        paid = sum((Decimal(p.amount) for p in actor.session.scalars(
-            select(BuyerPayment).where(BuyerPayment.agreement_id == agreement.id, BuyerPayment.paid_on <= as_of))),
-            Decimal("0.00"))
+        paid = paid_of[agreement.id]
         remaining = paid
         for delivery in deliveries:  # payments settle the oldest deliveries first
             covered = min(remaining, Decimal(delivery.amount))
@@ -169,11 +176,3 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
                                    f"delivery of {delivery.delivered_on} due {delivery.due_on}: {short} "
                                    f"{agreement.currency} unpaid, {(as_of - delivery.due_on).days} days late"))
     return found
-
-
-def agreement_for(actor: Actor, subproject_id: int) -> Agreement:
-    agreement = actor.session.scalar(select(Agreement).where(
-        Agreement.subproject_id == subproject_id, Agreement.programme_id == actor.programme_id))
-    if agreement is None:
-        raise NotFound(f"subproject {subproject_id} has no agreement")
-    return agreement

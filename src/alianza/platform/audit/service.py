@@ -49,33 +49,27 @@ def record(
     programme_id: int | None,
     user_id: int | None,
     action: str,
-    row: Any = None,
-    entity: str | None = None,
-    entity_id: int | None = None,
+    row: Any,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one audit entry; with ``row`` (flushed), entity, id and ``after`` come from it."""
-    if row is not None:
-        session.flush()
-        entity = entity or type(row).__tablename__
-        entity_id = entity_id if entity_id is not None else row.id
-        after = after if after is not None else snapshot(row)
+    """Append one audit entry about ``row`` (flushed): entity, id and by default ``after`` come from it."""
+    session.flush()
     entry = AuditEntry(
         programme_id=programme_id,
         user_id=user_id,
         at=now(),
         action=action,
-        entity=entity or "",
-        entity_id=entity_id,
+        entity=type(row).__tablename__,
+        entity_id=row.id,
         before=before,
-        after=after,
+        after=after if after is not None else snapshot(row),
     )
     session.add(entry)
     return entry
 
 
-def record_for(actor: Actor, action: str, row: Any = None, **fields: Any) -> AuditEntry:
+def record_for(actor: Actor, action: str, row: Any, **fields: Any) -> AuditEntry:
     """:func:`record` on behalf of an acting user in their programme."""
     return record(
         actor.session,

@@ -10,9 +10,8 @@ from alianza.platform.audit.service import jsonable, now, record_for
 from alianza.platform.calls.models import Call
 from alianza.platform.calls.schemas import CallIn, ScoringSheet
 from alianza.platform.errors import Refused
-from alianza.platform.programmes.service import Actor
+from alianza.platform.programmes.service import Actor, get
 from alianza.platform.registry.models import Place
-from alianza.platform.registry.service import get
 from alianza.platform.validation import validated
 
 

@@ -21,7 +21,7 @@ from alianza.platform.ledger.schemas import (
     AccountIn,
     TransferIn,
 )
-from alianza.platform.programmes.service import Actor
+from alianza.platform.programmes.service import Actor, get
 from alianza.platform.validation import validated
 
 ZERO = Decimal("0.00")
@@ -33,7 +33,6 @@ def open_account(actor: Actor, data: AccountIn | dict[str, Any]) -> Account:
     account_in = validated(AccountIn, data)
     # the holder must be a record of this programme (another programme's ids look absent)
     from alianza.platform.registry.models import Farmer, Organization
-    from alianza.platform.registry.service import get
 
     if account_in.organization_id is not None:
         get(actor, Organization, account_in.organization_id)
@@ -58,13 +57,7 @@ def open_account(actor: Actor, data: AccountIn | dict[str, Any]) -> Account:
 
 
 def get_account(actor: Actor, account_id: int) -> Account:
-    actor.require("read")
-    account = actor.session.scalar(
-        select(Account).where(Account.id == account_id, Account.programme_id == actor.programme_id)
-    )
-    if account is None:
-        raise NotFound(f"no account {account_id} in this programme")
-    return account
+    return get(actor, Account, account_id)
 
 
 def find_account(
@@ -87,6 +80,21 @@ def find_account(
         Account.farmer_id == farmer_id if farmer_id is not None else Account.farmer_id.is_(None),
     )
     return actor.session.scalars(query.order_by(Account.id).limit(1)).first()
+
+
+def organization_account(
+    actor: Actor, kind: str, currency: str, organization_id: int, label: str = ""
+) -> Account:
+    """The organization's account of ``kind`` in ``currency``; opened on first use, named
+    "{organization's name}{label} ({currency})"."""
+    from alianza.platform.registry.models import Organization
+
+    account = find_account(actor, kind, currency, organization_id=organization_id)
+    if account is None:
+        organization = get(actor, Organization, organization_id)
+        account = open_account(actor, {"kind": kind, "name": f"{organization.name}{label} ({currency})",
+                                       "currency": currency, "organization_id": organization.id})
+    return account
 
 
 def _lock_accounts(actor: Actor, account_ids: list[int]) -> dict[int, Account]:
@@ -211,11 +219,7 @@ def transfer(actor: Actor, data: TransferIn | dict[str, Any]) -> Posting:
 def reverse(actor: Actor, posting_id: int, posted_on: date, memo: str = "") -> Posting:
     """Correct a posting by posting its opposite; the original stays as it was."""
     actor.require("write")
-    original = actor.session.scalar(
-        select(Posting).where(Posting.id == posting_id, Posting.programme_id == actor.programme_id)
-    )
-    if original is None:
-        raise NotFound(f"no posting {posting_id} in this programme")
+    original = get(actor, Posting, posting_id)
     if original.kind == REVERSAL:
         raise Refused("a reversal is not reversed; post the correct entry instead")
     if posted_on < original.posted_on:
@@ -290,11 +294,3 @@ def totals_by_currency(actor: Actor, at: date | None = None) -> dict[str, Decima
     for row in balances(actor, at):
         totals[row.currency] += row.balance
     return dict(totals)
-
-
-def postings(actor: Actor, account_id: int | None = None, limit: int = 1000) -> list[Posting]:
-    actor.require("read")
-    query = select(Posting).where(Posting.programme_id == actor.programme_id)
-    if account_id is not None:
-        query = query.where(Posting.id.in_(select(Entry.posting_id).where(Entry.account_id == account_id)))
-    return list(actor.session.scalars(query.order_by(Posting.id).limit(limit)))

@@ -13,7 +13,8 @@ from alianza.platform.agreements.models import Agreement, Delivery
 from alianza.platform.calls.models import Call
 from alianza.platform.ledger.service import AccountBalance, balances
 from alianza.platform.programmes.service import Actor
-from alianza.platform.registry.models import YOUTH_MAX_AGE, Farmer, Membership, Organization, Place
+from alianza.platform.registry.models import YOUTH_MAX_AGE, Farmer, Membership, Organization
+from alianza.platform.registry.service import place_lineages
 from alianza.platform.subprojects.models import Subproject
 
 
@@ -55,15 +56,11 @@ def sales_by_po_by_quarter(actor: Actor, start: date, end: date) -> list[Quarter
 
 def _district_of(actor: Actor) -> dict[int, str]:
     """Each place's district name (places are few; the hierarchy is walked in memory)."""
-    places = {p.id: p for p in actor.session.scalars(select(Place).where(Place.programme_id == actor.programme_id))}
-    district: dict[int, str] = {}
-    for place_id, place in places.items():
-        current: Place | None = place
-        while current is not None and current.kind not in ("district", "country"):
-            current = places.get(current.parent_id) if current.parent_id else None
-        if current is not None and current.kind == "district":
-            district[place_id] = current.name
-    return district
+    return {
+        place_id: lineage["district"].name
+        for place_id, lineage in place_lineages(actor).items()
+        if "district" in lineage
+    }
 
 
 def subprojects_by_state_and_district(actor: Actor) -> dict[tuple[str, str], int]:

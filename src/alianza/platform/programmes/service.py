@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alianza.platform.audit.service import now, record, record_for, snapshot
+from alianza.platform.db import Base
 from alianza.platform.errors import Forbidden, NotFound, Refused
 from alianza.platform.programmes.models import ExchangeRate, Programme, Role, User
 from alianza.platform.programmes.schemas import (
@@ -29,6 +30,8 @@ from alianza.platform.programmes.schemas import (
 from alianza.platform.validation import validated
 
 _hasher = PasswordHasher()
+
+RowT = TypeVar("RowT", bound=Base)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,15 @@ class Actor:
         programme = self.session.get(Programme, self.programme_id)
         assert programme is not None
         return programme
+
+
+def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
+    """A row of the actor's programme, or NotFound (another programme's rows look absent)."""
+    actor.require("read")
+    row = actor.session.get(model, row_id)  # identity map first: no query for loaded rows
+    if row is None or row.programme_id != actor.programme_id:  # type: ignore[attr-defined]
+        raise NotFound(f"no {model.__tablename__[:-1]} {row_id} in this programme")
+    return row
 
 
 def create_user(session: Session, data: UserIn | dict[str, Any]) -> User:
@@ -100,6 +112,38 @@ def create_programme(session: Session, data: ProgrammeIn | dict[str, Any], admin
     session.add(Role(programme_id=programme.id, user_id=admin.id, role="admin"))
     record(session, programme_id=programme.id, user_id=admin.id, action="create", row=programme)
     return act_as(session, admin.id, programme.id)
+
+
+def user_by_username(session: Session, username: str) -> User:
+    """The user called ``username``, or Refused."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise Refused(f"no user {username!r}")
+    return user
+
+
+def programme_by_code(session: Session, code: str) -> Programme:
+    """The programme with ``code``, or Refused."""
+    programme = session.scalar(select(Programme).where(Programme.code == code))
+    if programme is None:
+        raise Refused(f"no programme {code!r}")
+    return programme
+
+
+def programmes_with_roles(session: Session) -> list[tuple[Programme, list[tuple[str, str]]]]:
+    """Every programme (by code) with its users' (username, role), by username: one query."""
+    rows = session.execute(
+        select(Programme, User.username, Role.role)
+        .outerjoin(Role, Role.programme_id == Programme.id)
+        .outerjoin(User, User.id == Role.user_id)
+        .order_by(Programme.code, User.username)
+    )
+    grouped: dict[int, tuple[Programme, list[tuple[str, str]]]] = {}
+    for programme, username, role in rows:
+        _, roles = grouped.setdefault(programme.id, (programme, []))
+        if username is not None:
+            roles.append((username, role))
+    return list(grouped.values())
 
 
 def act_as(session: Session, user_id: int, programme_id: int) -> Actor:
@@ -185,14 +229,3 @@ def to_reporting_currency(actor: Actor, amount: Decimal, currency: str, on: date
     """
     converted = Decimal(amount) / rate_on(actor, currency, on)
     return converted.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-
-
-def programmes_of(session: Session, user_id: int) -> list[tuple[Programme, str]]:
-    """The programmes a user holds a role in, with the role."""
-    rows = session.execute(
-        select(Programme, Role.role)
-        .join(Role, Role.programme_id == Programme.id)
-        .where(Role.user_id == user_id)
-        .order_by(Programme.code)
-    )
-    return [(programme, role) for programme, role in rows]

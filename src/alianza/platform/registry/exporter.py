@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from alianza.platform.errors import Refused
 from alianza.platform.programmes.service import Actor
-from alianza.platform.registry.models import Membership, Organization, Place
-from alianza.platform.registry.service import farmers, organizations
+from alianza.platform.registry.models import Membership, Organization
+from alianza.platform.registry.service import farmers, organizations, place_lineages
 
 PLACE_COLUMNS = ("country", "district", "municipality", "village")
 FARMER_COLUMNS = (
@@ -30,21 +30,10 @@ Cell = str | int | float | None
 
 def _place_names(actor: Actor) -> dict[int, dict[str, str]]:
     """For each place of the programme, the names of it and the places it lies in, by kind."""
-    places = {
-        place.id: place
-        for place in actor.session.scalars(
-            select(Place).where(Place.programme_id == actor.programme_id)
-        )
+    return {
+        place_id: {kind: place.name for kind, place in lineage.items()}
+        for place_id, lineage in place_lineages(actor).items()
     }
-    names: dict[int, dict[str, str]] = {}
-    for place_id in places:
-        lineage: dict[str, str] = {}
-        current: Place | None = places[place_id]
-        while current is not None:
-            lineage[current.kind] = current.name
-            current = places.get(current.parent_id) if current.parent_id else None
-        names[place_id] = lineage
-    return names
 
 
 def farmer_rows(actor: Actor) -> list[list[Cell]]:

@@ -21,7 +21,13 @@ from sqlalchemy import select
 from alianza.platform.errors import Refused
 from alianza.platform.programmes.service import Actor
 from alianza.platform.registry.models import Farmer, Organization, Place
-from alianza.platform.registry.schemas import ORGANIZATION_KINDS, FarmerIn, OrganizationIn
+from alianza.platform.registry.schemas import (
+    ORGANIZATION_KINDS,
+    FarmerIn,
+    OrganizationIn,
+    normalise_national_id,
+    normalise_phone,
+)
 from alianza.platform.registry.service import (
     PossibleDuplicate,
     add_farmer,
@@ -29,6 +35,7 @@ from alianza.platform.registry.service import (
     add_organization,
     duplicates_of,
     names_close,
+    place_lineages,
 )
 
 HEADER_ALIASES = {
@@ -69,10 +76,6 @@ class ImportReport:
     created: dict[str, int] = field(default_factory=dict)
     problems: list[RowProblem] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems] + [f"possible duplicate: {d}" for d in self.duplicates]
@@ -167,21 +170,12 @@ class PlaceFinder:
     LEVELS = ("village", "municipality", "district", "country")
 
     def __init__(self, actor: Actor) -> None:
-        places = actor.session.scalars(
-            select(Place).where(Place.programme_id == actor.programme_id)
-        ).all()
-        self.by_id = {p.id: p for p in places}
         self.by_kind_name: dict[tuple[str, str], list[Place]] = {}
-        for place in places:
+        self.lineages: dict[int, dict[str, str]] = {}
+        for place_id, lineage in place_lineages(actor).items():
+            place = next(iter(lineage.values()))  # a lineage starts with the place itself
             self.by_kind_name.setdefault((place.kind, place.name.lower()), []).append(place)
-
-    def _lineage(self, place: Place) -> dict[str, str]:
-        names: dict[str, str] = {}
-        current: Place | None = place
-        while current is not None:
-            names[current.kind] = current.name.lower()
-            current = self.by_id.get(current.parent_id) if current.parent_id else None
-        return names
+            self.lineages[place_id] = {kind: p.name.lower() for kind, p in lineage.items()}
 
     def find(self, row: dict[str, str], most_specific: str = "village") -> Place:
         levels = self.LEVELS[self.LEVELS.index(most_specific):]
@@ -195,7 +189,7 @@ class PlaceFinder:
             place
             for place in self.by_kind_name.get((kind, given[kind]), [])
             if all(
-                not given[level] or self._lineage(place).get(level) == given[level]
+                not given[level] or self.lineages[place.id].get(level) == given[level]
                 for level in levels
             )
         ]
@@ -360,10 +354,7 @@ def import_memberships(actor: Actor, path: Path) -> ImportReport:
             value = row.get(column)
             if not value:
                 continue
-            if column == "national_id":
-                value = "".join(value.split()).upper()
-            else:
-                value = ("+" if value.startswith("+") else "") + "".join(c for c in value if c.isdigit())
+            value = normalise_national_id(value) if column == "national_id" else normalise_phone(value)
             ids = actor.session.scalars(
                 select(Farmer.id).where(Farmer.programme_id == actor.programme_id, attribute == value)
             ).all()

@@ -7,6 +7,17 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field, field_validator
 
+
+def normalise_phone(phone: str) -> str:
+    """A phone number as its digits, with the leading "+" if it has one."""
+    return ("+" if phone.strip().startswith("+") else "") + "".join(ch for ch in phone if ch.isdigit())
+
+
+def normalise_national_id(national_id: str) -> str:
+    """A national id without whitespace, upper case."""
+    return "".join(national_id.split()).upper()
+
+
 PLACE_PARENTS: dict[str, str | None] = {
     "country": None,
     "district": "country",
@@ -91,17 +102,17 @@ class FarmerIn(BaseModel):
     def _phone(cls, phone: str | None) -> str | None:
         if phone is None or not phone.strip():
             return None
-        digits = "".join(ch for ch in phone if ch.isdigit())
-        if not 7 <= len(digits) <= 15:
+        normalised = normalise_phone(phone)
+        if not 7 <= len(normalised.removeprefix("+")) <= 15:
             raise ValueError("a phone number has 7 to 15 digits")
-        return ("+" if phone.strip().startswith("+") else "") + digits
+        return normalised
 
     @field_validator("national_id")
     @classmethod
     def _national_id(cls, national_id: str | None) -> str | None:
         if national_id is None or not national_id.strip():
             return None
-        return "".join(national_id.split()).upper()
+        return normalise_national_id(national_id)
 
 
 class MembershipIn(BaseModel):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 
 from alianza.platform.audit.service import now, record_for
-from alianza.platform.db import Base
-from alianza.platform.errors import NotFound, Refused
-from alianza.platform.programmes.service import Actor
+from alianza.platform.errors import Refused
+from alianza.platform.programmes.service import Actor, get
 from alianza.platform.registry.models import Farmer, Market, Membership, Organization, Place
 from alianza.platform.registry.schemas import (
     PLACE_PARENTS,
@@ -24,19 +24,8 @@ from alianza.platform.registry.schemas import (
 )
 from alianza.platform.validation import validated
 
-RowT = TypeVar("RowT", bound=Base)
-
 # Names at least this similar (difflib ratio on normalised names) in one village may be one person.
 CLOSE_NAME_RATIO = 0.85
-
-
-def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
-    """A row of the actor's programme, or NotFound (another programme's rows look absent)."""
-    actor.require("read")
-    row = actor.session.get(model, row_id)  # identity map first: no query for loaded rows
-    if row is None or row.programme_id != actor.programme_id:  # type: ignore[attr-defined]
-        raise NotFound(f"no {model.__tablename__[:-1]} {row_id} in this programme")
-    return row
 
 
 def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
@@ -72,15 +61,32 @@ def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
     return place
 
 
+def _lineage(place: Place, parent: Callable[[int], Place | None]) -> dict[str, Place]:
+    """The place and the places it lies in, by kind (the place itself first), walking up
+    through ``parent``."""
+    found: dict[str, Place] = {}
+    current: Place | None = place
+    while current is not None:
+        found[current.kind] = current
+        current = parent(current.parent_id) if current.parent_id is not None else None
+    return found
+
+
 def ancestors(actor: Actor, place_id: int) -> dict[str, Place]:
     """The place and the places it lies in, by kind."""
-    found: dict[str, Place] = {}
-    current: int | None = place_id
-    while current is not None:
-        place = get(actor, Place, current)
-        found[place.kind] = place
-        current = place.parent_id
-    return found
+    return _lineage(get(actor, Place, place_id), lambda parent_id: get(actor, Place, parent_id))
+
+
+def place_lineages(actor: Actor) -> dict[int, dict[str, Place]]:
+    """For every place of the programme, :func:`ancestors` of it (the place itself first):
+    one query, the hierarchy walked in memory."""
+    places = {
+        place.id: place
+        for place in actor.session.scalars(
+            select(Place).where(Place.programme_id == actor.programme_id).order_by(Place.id)
+        )
+    }
+    return {place_id: _lineage(place, places.get) for place_id, place in places.items()}
 
 
 def add_market(actor: Actor, data: MarketIn | dict[str, Any]) -> Market:

@@ -19,9 +19,10 @@ from alianza.platform.calls.schemas import ScoringSheet
 from alianza.platform.calls.service import scoring_sheet
 from alianza.platform.errors import NotFound, Refused
 from alianza.platform.ledger import service as ledger
-from alianza.platform.programmes.service import Actor
-from alianza.platform.registry.models import Farmer, Membership, Organization, Place
-from alianza.platform.registry.service import ancestors, get
+from alianza.platform.programmes.service import Actor, get
+from alianza.platform.registry.models import Organization, Place
+from alianza.platform.registry.service import ancestors
+from alianza.platform.registry.service import members as registry_members
 from alianza.platform.subprojects.models import (
     CommitteeScore,
     CounterpartContribution,
@@ -112,16 +113,6 @@ def submit_profile(actor: Actor, data: ProfileIn | dict[str, Any]) -> Subproject
 # --- eligibility ---------------------------------------------------------------------------------
 
 
-def _members(actor: Actor, organization_id: int) -> list[Farmer]:
-    return list(
-        actor.session.scalars(
-            select(Farmer)
-            .join(Membership, Membership.farmer_id == Farmer.id)
-            .where(Membership.organization_id == organization_id)
-        )
-    )
-
-
 def eligibility_problems(actor: Actor, subproject: Subproject, on: date) -> list[tuple[str, str]]:
     """(rule, reason) for every eligibility rule of the call the profile breaks."""
     call = get(actor, Call, subproject.call_id)
@@ -140,7 +131,7 @@ def eligibility_problems(actor: Actor, subproject: Subproject, on: date) -> list
     if not subproject.buyer_letter_of_interest:
         problems.append(("buyer letter of interest", "the profile has no buyer's letter of interest"))
     rules = call.member_rules
-    members = _members(actor, po.id)
+    members = registry_members(actor, po.id)
     if len(members) < rules.get("min_members", 1):
         problems.append(("member eligibility", f"{len(members)} members < {rules.get('min_members')}"))
     if subproject.families > len(members):
@@ -278,18 +269,14 @@ def score(actor: Actor, subproject_id: int, criterion: str, value: Decimal | str
 
 def weighted_score(actor: Actor, sheet: ScoringSheet, version: PlanVersion) -> Decimal | None:
     """Sum over criteria of (mean committee score x weight) / sum of weights; None if unscored."""
-    rows = actor.session.execute(
-        select(CommitteeScore.criterion, func.avg(CommitteeScore.score))
-        .where(CommitteeScore.plan_version_id == version.id)
-        .group_by(CommitteeScore.criterion)
-    ).all()
     # avg() of a scaled-integer column is not a Money value on SQLite: average the Decimals here.
-    scores = {
-        c: [s.score for s in actor.session.scalars(
-            select(CommitteeScore).where(CommitteeScore.plan_version_id == version.id,
-                                         CommitteeScore.criterion == c))]
-        for c, _ in rows
-    }
+    scores: dict[str, list[Any]] = {}
+    for criterion, score in actor.session.execute(
+        select(CommitteeScore.criterion, CommitteeScore.score)
+        .where(CommitteeScore.plan_version_id == version.id)
+        .order_by(CommitteeScore.id)
+    ):
+        scores.setdefault(criterion, []).append(score)
     if any(c.name not in scores for c in sheet.criteria):
         return None
     total_weight = sum(c.weight for c in sheet.criteria)
@@ -306,7 +293,7 @@ class Shares:
 
 
 def member_shares(actor: Actor, organization_id: int, on: date) -> Shares:
-    members = _members(actor, organization_id)
+    members = registry_members(actor, organization_id)
     if not members:
         return Shares(Decimal(0), Decimal(0))
     women = sum(1 for m in members if m.sex == "female")
@@ -388,13 +375,8 @@ def decide(actor: Actor, subproject_id: int, outcome: str, on: date, conditions:
 
 
 def _po_account(actor: Actor, subproject: Subproject, kind: str, currency: str) -> ledger.Account:
-    account = ledger.find_account(actor, kind, currency, organization_id=subproject.organization_id)
-    if account is None:
-        po = get(actor, Organization, subproject.organization_id)
-        label = {"po": "", "po_in_kind": " in kind", "po_revolving_fund": " revolving fund"}[kind]
-        account = ledger.open_account(actor, {"kind": kind, "name": f"{po.name}{label} ({currency})",
-                                              "currency": currency, "organization_id": po.id})
-    return account
+    label = {"po": "", "po_in_kind": " in kind", "po_revolving_fund": " revolving fund"}[kind]
+    return ledger.organization_account(actor, kind, currency, subproject.organization_id, label)
 
 
 def po_account(actor: Actor, subproject_id: int, kind: str = "po") -> ledger.Account:
