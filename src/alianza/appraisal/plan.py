@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from alianza.documents import PARSE_ERRORS, read_yaml_or_json
+from alianza.problems import Problem, ProblemError, field_path
 
 FORMAT_VERSION = 1
 
@@ -333,27 +334,13 @@ class Plan(Strict):
         return self.years if self.stage == "project" and self.years else 1
 
 
-class PlanError(ValueError):
+class PlanError(ProblemError):
     """A plan file that cannot be read or validated; `errors` lists every problem as
-    (field path, reason)."""
+    (field path, reason), `problems` as :class:`alianza.problems.Problem`."""
 
     def __init__(self, source: str, errors: list[tuple[str, str]]):
-        self.source = source
         self.errors = errors
-        lines = "\n".join(
-            f"  {path}: {reason}" if path else f"  {reason}" for path, reason in errors
-        )
-        super().__init__(f"{source}: {len(errors)} problem(s)\n{lines}")
-
-
-def _field_path(location: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path
+        super().__init__(source, [Problem(path, reason) for path, reason in errors])
 
 
 def _reason(error: Any) -> str:
@@ -373,7 +360,7 @@ def errors_of(exc: ValidationError) -> list[tuple[str, str]]:
         location = tuple(
             part for part in error["loc"] if not (isinstance(part, str) and "[" in part)
         )
-        path, reason = _field_path(location), _reason(error)
+        path, reason = field_path(location), _reason(error)
         head, sep, rest = reason.partition(": ")
         if sep and re.fullmatch(r"[a-z_]+", head):
             path, reason = f"{path}.{head}" if path else head, rest

@@ -27,7 +27,7 @@ INVALID_FILE = 2
 def _report_invalid(error: CatalogueError) -> None:
     error_console.print(f"[red]{error.source}[/red]: {len(error.problems)} problem(s)")
     for problem in error.problems:
-        error_console.print(f"  {problem.path}: {problem.reason}", markup=False, highlight=False)
+        error_console.print(f"  {problem}", markup=False, highlight=False)
 
 
 @kits_app.command("schema")

@@ -9,13 +9,13 @@ in US dollars; every "per season" field refers to the catalogue's season length
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alianza.documents import PARSE_ERRORS, read_yaml_or_json
+from alianza.problems import Problem, ProblemError
 
 KIT_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -162,25 +162,8 @@ class Catalogue(StrictModel):
         return 365.0 / self.seasons_per_year
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a file: where (field path) and why."""
-
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
-
-
-class CatalogueError(ValueError):
+class CatalogueError(ProblemError):
     """A catalogue (or scenario) is invalid; `problems` lists every problem found."""
-
-    def __init__(self, source: str, problems: list[Problem]):
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  {problem}" for problem in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
 
 
 def read_structured_file(path: Path, source: str | None = None, field: str = "(file)") -> Any:

@@ -187,7 +187,7 @@ def validate_scenario(raw: Any, base_dir: Path, source: str = "scenario") -> Sce
             problems.append(problem)
     if isinstance(raw, dict):
         problems.extend(
-            Problem("catalogue." + p.path, p.reason) for p in ladder_problems(raw.get("catalogue"))
+            Problem("catalogue." + p.field, p.message) for p in ladder_problems(raw.get("catalogue"))
         )
         problems.extend(reference_problems(raw))
     if problems or scenario is None:

@@ -1,4 +1,4 @@
-"""Turning pydantic validation errors into refusals that name the field and the reason."""
+"""Turning pydantic validation errors into refusals that name every field and its reason."""
 
 from __future__ import annotations
 
@@ -6,25 +6,33 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from alianza.platform.errors import Refused
+from alianza.platform.errors import Invalid
+from alianza.problems import Problem, field_path
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def describe(error: ValidationError) -> str:
-    """``field.path: reason; ...`` for every problem in ``error``."""
-    parts = []
+def problems_of(error: ValidationError) -> list[Problem]:
+    """Every problem in ``error`` with its field path, in a reader's terms."""
+    problems = []
     for problem in error.errors():
-        path = ".".join(str(p) for p in problem["loc"]) or "(input)"
-        parts.append(f"{path}: {problem['msg']}")
-    return "; ".join(parts)
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        problems.append(Problem(field_path(tuple(problem["loc"])), message))
+    return problems
+
+
+def input_name(model: type[BaseModel]) -> str:
+    """'FarmerIn' -> 'farmer', 'TransferIn' -> 'transfer': the input as people name it."""
+    name = model.__name__.removesuffix("In")
+    words = "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
+    return words or model.__name__
 
 
 def validated(model: type[ModelT], data: Any) -> ModelT:
-    """``data`` validated as ``model``, or :class:`Refused` saying what is wrong."""
+    """``data`` validated as ``model``, or :class:`Invalid` listing what is wrong."""
     if isinstance(data, model):
         return data
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise Refused(f"invalid {model.__name__}: {describe(error)}") from None
+        raise Invalid(input_name(model), problems_of(error)) from None

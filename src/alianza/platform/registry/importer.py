@@ -37,6 +37,7 @@ from alianza.platform.registry.service import (
     names_close,
     place_lineages,
 )
+from alianza.platform.validation import problems_of
 
 HEADER_ALIASES = {
     "full_name": "name", "farmer_name": "name", "nombre": "name",
@@ -214,10 +215,7 @@ def _organizations_by_name(actor: Actor) -> dict[str, Organization]:
 
 
 def _problems_from(row: int, error: ValidationError) -> list[RowProblem]:
-    return [
-        RowProblem(row, ".".join(str(p) for p in problem["loc"]) or "row", problem["msg"])
-        for problem in error.errors()
-    ]
+    return [RowProblem(row, problem.field or "row", problem.message) for problem in problems_of(error)]
 
 
 # --- the imports ---------------------------------------------------------------------------------
