@@ -14,7 +14,7 @@ from alianza.platform.ledger import service as ledger
 from alianza.platform.programmes.service import Actor, act_as, create_user, grant_role
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import PlanVersion, StateChange, Subproject
-from alianza.platform.subprojects.schemas import STATES
+from alianza.platform.subprojects.states import STATES
 from tests.platform.cycle_fixtures import (
     AGREEMENT,
     FINANCING,
@@ -142,7 +142,7 @@ def test_scores_and_thresholds(session: Session, world: World) -> None:
     with pytest.raises(Refused, match="committee scores"):
         cycle.decide(actor, sub.id, "approved", date(2025, 4, 1))
     member = create_user(session, {"username": "comite", "display_name": "C", "password": "password1"})
-    grant_role(actor, member.id, "committee")
+    grant_role(actor, member.id, {"role": "evaluator", "scope": "programme"})
     committee = act_as(session, member.id, actor.programme_id)
     cycle.score(committee, sub.id, "market", 40)
     cycle.score(committee, sub.id, "technical", 40)
@@ -178,7 +178,7 @@ def test_agreement_needs_the_counterpart(world: World) -> None:
 
 
 def test_every_state_is_reachable() -> None:
-    from alianza.platform.subprojects.schemas import TRANSITIONS
+    from alianza.platform.subprojects.states import TRANSITIONS
 
     reachable = {"profile_submitted"}
     frontier = ["profile_submitted"]

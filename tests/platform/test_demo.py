@@ -16,7 +16,7 @@ from alianza.platform.ledger import service as ledger
 from alianza.platform.programmes.service import act_as
 from alianza.platform.registry.models import Farmer
 from alianza.platform.subprojects.models import Subproject
-from alianza.platform.subprojects.schemas import STATES
+from alianza.platform.subprojects.states import STATES
 
 SMALL = (26, 32)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,7 +14,7 @@ from alianza.cli._session import session as _session
 
 if TYPE_CHECKING:
 
-    from alianza.platform.programmes.service import Actor
+    from alianza.platform.access import Actor
 
 user_app = typer.Typer(help="Users (they act in programmes through roles).", no_args_is_help=True)
 programme_app = typer.Typer(help="Programmes and the roles users hold in them.", no_args_is_help=True)
@@ -26,7 +26,8 @@ URL_OPTION = typer.Option(None, "--url", help="Database URL (default: ALIANZA_DA
 def acting(url: str | None, programme: str, username: str) -> Iterator[Actor]:
     """The Actor of `username` in the programme `programme`, in a session committed on
     success; refusals and an unmigrated database exit with code 1."""
-    from alianza.platform.programmes.service import act_as, programme_by_code, user_by_username
+    from alianza.platform.access import act_as
+    from alianza.platform.programmes.service import programme_by_code, user_by_username
 
     with _session(url) as session:
         yield act_as(session, user_by_username(session, username).id, programme_by_code(session, programme).id)
@@ -69,16 +70,27 @@ def add_programme(
 def grant(
     code: str,
     username: str,
-    role: str = typer.Argument(..., help="viewer, committee, officer or admin"),
+    role: str = typer.Argument(..., help="administrator, programme_manager, evaluator, "
+                               "field_officer, po_representative, buyer, lender or auditor"),
     admin: str = typer.Option(..., "--as", help="An administrator of the programme."),
+    scope: str | None = typer.Option(None, "--scope", help="programme, places, organization, "
+                                     "buyer, lender, alliance or assigned (default: the role's)."),
+    place: Annotated[list[int] | None, typer.Option(
+        "--place", help="A place id a places scope reaches (repeat).")] = None,
+    organization: int | None = typer.Option(None, "--organization", help="The organization id of "
+                                            "an organization, buyer or lender scope."),
+    subproject: int | None = typer.Option(None, "--subproject", help="The subproject id of an "
+                                          "alliance scope."),
     url: str | None = URL_OPTION,
 ) -> None:
-    """Give USERNAME a ROLE in programme CODE."""
+    """Give USERNAME a ROLE in programme CODE, with its scope."""
     from alianza.platform.programmes.service import grant_role, user_by_username
 
     with acting(url, code, admin) as actor:
-        grant_role(actor, user_by_username(actor.session, username).id, role)
-    console.print(f"{username} is {role} in {code}")
+        assignment = grant_role(actor, user_by_username(actor.session, username).id, {
+            "role": role, "scope": scope, "place_ids": place or [], "organization_id": organization,
+            "subproject_id": subproject})
+    console.print(f"{username} is {assignment.role} in {code} (scope: {assignment.scope})")
 
 
 @programme_app.command("list")

@@ -11,15 +11,16 @@ from typing import Any
 
 from sqlalchemy import select
 
+from alianza.platform.access import Actor, Page, Permission, get, paged, scoped
 from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery, ScheduledDelivery
 from alianza.platform.agreements.schemas import AgreementIn, DeliveryIn
 from alianza.platform.audit.service import jsonable, record_for, snapshot
 from alianza.platform.calls.models import Call
 from alianza.platform.errors import Refused
 from alianza.platform.ledger import service as ledger
-from alianza.platform.programmes.service import Actor, get
 from alianza.platform.registry.models import Organization
-from alianza.platform.subprojects.service import locked_subproject, move_state, po_account
+from alianza.platform.subprojects.disbursement import po_account
+from alianza.platform.subprojects.states import State, locked_subproject, move_state
 from alianza.platform.validation import validated
 
 CENT = Decimal("0.01")
@@ -29,16 +30,16 @@ SIDE_SELLING_SHARE = Decimal("0.70")
 
 def sign_agreement(actor: Actor, subproject_id: int, data: AgreementIn | dict[str, Any]) -> Agreement:
     """Sign the alliance agreement: only once the counterpart is paid (the cycle's rule)."""
-    actor.require("write")
+    actor.require(Permission.AGREEMENTS_SIGN)
     terms = validated(AgreementIn, data)
     subproject = locked_subproject(actor, subproject_id)
-    if subproject.state != "counterpart_paid":
+    if subproject.state != State.COUNTERPART_PAID:
         raise Refused(
             f"an agreement is signed once the counterpart is paid; the subproject is {subproject.state}",
             rule="counterpart before agreement",
         )
     if terms.support_organization_id is not None:
-        get(actor, Organization, terms.support_organization_id)
+        get(actor.widened(), Organization, terms.support_organization_id)
     call = get(actor, Call, subproject.call_id)
     fields = terms.model_dump(exclude={"schedule"})
     fields["grade_premiums"] = jsonable(fields["grade_premiums"])
@@ -56,12 +57,55 @@ def sign_agreement(actor: Actor, subproject_id: int, data: AgreementIn | dict[st
     after = snapshot(agreement)
     after["schedule"] = jsonable([period.model_dump() for period in terms.schedule])
     record_for(actor, "create", agreement, after=after)
-    move_state(actor, subproject, "agreement_signed", terms.signed_on, f"agreement {agreement.id}")
+    move_state(actor, subproject, State.AGREEMENT_SIGNED, terms.signed_on, f"agreement {agreement.id}")
     return agreement
 
 
 def get_agreement(actor: Actor, agreement_id: int) -> Agreement:
+    """The agreement, if the actor's scope reaches it."""
     return get(actor, Agreement, agreement_id)
+
+
+def agreement_of(actor: Actor, subproject_id: int) -> Agreement | None:
+    """The subproject's agreement, if it has one the actor's scope reaches."""
+    actor.require(Permission.AGREEMENTS_READ)
+    return actor.session.scalar(
+        scoped(actor, select(Agreement)).where(Agreement.subproject_id == subproject_id)
+    )
+
+
+def list_agreements(actor: Actor, limit: int = 50, offset: int = 0) -> Page:
+    """The agreements the actor's scope reaches, newest first, paged."""
+    actor.require(Permission.AGREEMENTS_READ)
+    return paged(actor, select(Agreement).order_by(Agreement.signed_on.desc(), Agreement.id.desc()),
+                 limit, offset)
+
+
+def schedule(actor: Actor, agreement_id: int) -> list[ScheduledDelivery]:
+    """The agreement's delivery schedule, by period."""
+    actor.require(Permission.AGREEMENTS_READ)
+    return list(actor.session.scalars(
+        scoped(actor, select(ScheduledDelivery)).where(ScheduledDelivery.agreement_id == agreement_id)
+        .order_by(ScheduledDelivery.period_start)
+    ))
+
+
+def deliveries(actor: Actor, agreement_id: int | None = None, limit: int = 50, offset: int = 0) -> Page:
+    """Deliveries the actor's scope reaches (of one agreement if given), newest first, paged."""
+    actor.require(Permission.AGREEMENTS_READ)
+    query = select(Delivery)
+    if agreement_id is not None:
+        query = query.where(Delivery.agreement_id == agreement_id)
+    return paged(actor, query.order_by(Delivery.delivered_on.desc(), Delivery.id.desc()), limit, offset)
+
+
+def payments(actor: Actor, agreement_id: int | None = None, limit: int = 50, offset: int = 0) -> Page:
+    """Buyer payments the actor's scope reaches (of one agreement if given), newest first, paged."""
+    actor.require(Permission.AGREEMENTS_READ)
+    query = select(BuyerPayment)
+    if agreement_id is not None:
+        query = query.where(BuyerPayment.agreement_id == agreement_id)
+    return paged(actor, query.order_by(BuyerPayment.paid_on.desc(), BuyerPayment.id.desc()), limit, offset)
 
 
 def unit_price(agreement: Agreement, grade: str, reference_price: Decimal | None) -> Decimal:
@@ -79,13 +123,16 @@ def unit_price(agreement: Agreement, grade: str, reference_price: Decimal | None
 
 
 def record_delivery(actor: Actor, agreement_id: int, data: DeliveryIn | dict[str, Any]) -> Delivery:
-    actor.require("write")
+    """A delivery by the PO to the buyer, priced by the agreement's mechanism."""
+    actor.require(Permission.DELIVERIES_RECORD)
     delivery_in = validated(DeliveryIn, data)
     agreement = get_agreement(actor, agreement_id)
     if delivery_in.grade not in agreement.quality_grades:
-        raise Refused(f"grade {delivery_in.grade!r} is not one of {agreement.quality_grades}", rule="quality grades")
+        raise Refused(f"grade {delivery_in.grade!r} is not one of {agreement.quality_grades}",
+                      rule="quality grades", field="grade")
     if not agreement.starts_on <= delivery_in.delivered_on <= agreement.ends_on:
-        raise Refused(f"the agreement runs {agreement.starts_on} to {agreement.ends_on}", rule="agreement period")
+        raise Refused(f"the agreement runs {agreement.starts_on} to {agreement.ends_on}",
+                      rule="agreement period", field="delivered_on")
     price = unit_price(agreement, delivery_in.grade, delivery_in.reference_price)
     # Amount rounded half-even to cents: quantity (3 decimals) x price (2 decimals).
     amount = (delivery_in.quantity * price).quantize(CENT, rounding=ROUND_HALF_EVEN)
@@ -105,9 +152,9 @@ def buyer_account(actor: Actor, agreement: Agreement) -> ledger.Account:
 
 def record_payment(actor: Actor, agreement_id: int, amount: Decimal | str, paid_on: date) -> BuyerPayment:
     """A buyer's payment to the PO, posted in the ledger (buyer -> PO)."""
-    actor.require("write")
+    actor.require(Permission.PAYMENTS_RECORD)
     agreement = get_agreement(actor, agreement_id)
-    posting = ledger.transfer(actor, {
+    posting = ledger.post_transfer(actor, {
         "kind": "buyer_payment", "from_account_id": buyer_account(actor, agreement).id,
         "to_account_id": po_account(actor, agreement.subproject_id).id, "amount": amount,
         "posted_on": paid_on, "memo": f"payment under agreement {agreement.id}",
@@ -129,8 +176,8 @@ class Alert:
 def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[Alert]:
     """Side-selling risk (a past period delivered < 70% of schedule) and buyer-default risk
     (deliveries past their due date not covered by payments, oldest first)."""
-    actor.require("read")
-    query = select(Agreement).where(Agreement.programme_id == actor.programme_id)
+    actor.require(Permission.AGREEMENTS_READ)
+    query = scoped(actor, select(Agreement))
     if agreement_id is not None:
         query = query.where(Agreement.id == agreement_id)
     agreements = actor.session.scalars(query.order_by(Agreement.id)).all()

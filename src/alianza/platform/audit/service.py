@@ -14,7 +14,7 @@ from alianza.platform.audit.models import AuditEntry
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from alianza.platform.programmes.service import Actor
+    from alianza.platform.access import Actor
 
 
 def now() -> datetime:
@@ -83,8 +83,10 @@ def record_for(actor: Actor, action: str, row: Any, **fields: Any) -> AuditEntry
 
 def entries(actor: Actor, *, entity: str | None = None, limit: int = 1000) -> list[AuditEntry]:
     """The programme's audit entries, newest last."""
-    actor.require("read")
-    query = select(AuditEntry).where(AuditEntry.programme_id == actor.programme_id)
+    from alianza.platform.access import Permission, scoped
+
+    actor.require(Permission.AUDIT_READ)
+    query = scoped(actor, select(AuditEntry))
     if entity is not None:
         query = query.where(AuditEntry.entity == entity)
     query = query.order_by(AuditEntry.id).limit(limit)

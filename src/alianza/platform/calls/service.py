@@ -6,23 +6,23 @@ from typing import Any
 
 from sqlalchemy import select
 
+from alianza.platform.access import Actor, Permission, get, scoped
 from alianza.platform.audit.service import jsonable, now, record_for
 from alianza.platform.calls.models import Call
 from alianza.platform.calls.schemas import CallIn, ScoringSheet
 from alianza.platform.errors import Refused
-from alianza.platform.programmes.service import Actor, get
 from alianza.platform.registry.models import Place
 from alianza.platform.validation import validated
 
 
 def open_call(actor: Actor, data: CallIn | dict[str, Any]) -> Call:
-    actor.require("write")
+    actor.require(Permission.CALLS_MANAGE)
     call_in = validated(CallIn, data)
     for district_id in call_in.district_ids:
         if get(actor, Place, district_id).kind != "district":
             raise Refused(f"place {district_id} is not a district", rule="call regions")
     clash = actor.session.scalar(
-        select(Call.id).where(Call.programme_id == actor.programme_id, Call.code == call_in.code)
+        scoped(actor, select(Call.id)).where(Call.code == call_in.code)
     )
     if clash is not None:
         raise Refused(f"call {call_in.code!r} exists", rule="unique call code")
@@ -37,3 +37,9 @@ def open_call(actor: Actor, data: CallIn | dict[str, Any]) -> Call:
 
 def scoring_sheet(call: Call) -> ScoringSheet:
     return ScoringSheet.model_validate(call.scoring_sheet)
+
+
+def calls(actor: Actor) -> list[Call]:
+    """The programme's calls for proposals, newest first (calls are public to the programme)."""
+    return list(actor.session.scalars(scoped(actor, select(Call)).order_by(Call.opens_on.desc(),
+                                                                          Call.id.desc())))

@@ -37,7 +37,7 @@ from alianza.platform.registry import service as registry
 from alianza.platform.registry.models import Organization, Place
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import Subproject
-from alianza.platform.subprojects.schemas import STATES
+from alianza.platform.subprojects.states import STATES
 
 PROGRAMME_CODE = "DEMO-PA"
 ADMIN_USERNAME = "admin"
@@ -139,7 +139,7 @@ class DemoBuilder:
         for name in ("comite1", "comite2"):
             user = create_user(self.session, {"username": name, "display_name": f"Committee {name[-1]}",
                                               "password": ADMIN_PASSWORD})
-            grant_role(actor, user.id, "committee")
+            grant_role(actor, user.id, {"role": "evaluator", "scope": "programme"})
             self.committee.append(act_as(self.session, user.id, actor.programme_id))
         return actor
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, union_all
 
+from alianza.platform.access import Actor, Page, Permission, get, paged, scoped
 from alianza.platform.audit.service import now, record_for, snapshot
 from alianza.platform.errors import NotFound, Refused
 from alianza.platform.ledger import snapshots
@@ -21,7 +22,6 @@ from alianza.platform.ledger.schemas import (
     AccountIn,
     TransferIn,
 )
-from alianza.platform.programmes.service import Actor, get
 from alianza.platform.validation import validated
 
 ZERO = Decimal("0.00")
@@ -29,8 +29,11 @@ ZERO = Decimal("0.00")
 
 def open_account(actor: Actor, data: AccountIn | dict[str, Any]) -> Account:
     """A new account of a kind, in one currency, in the actor's programme."""
-    actor.require("write")
-    account_in = validated(AccountIn, data)
+    actor.require(Permission.LEDGER_POST)
+    return _open_account(actor, validated(AccountIn, data))
+
+
+def _open_account(actor: Actor, account_in: AccountIn) -> Account:
     # the holder must be a record of this programme (another programme's ids look absent)
     from alianza.platform.registry.models import Farmer, Organization
 
@@ -39,9 +42,7 @@ def open_account(actor: Actor, data: AccountIn | dict[str, Any]) -> Account:
     if account_in.farmer_id is not None:
         get(actor, Farmer, account_in.farmer_id)
     clash = actor.session.scalar(
-        select(Account.id).where(
-            Account.programme_id == actor.programme_id, Account.name == account_in.name
-        )
+        scoped(actor.widened(), select(Account.id)).where(Account.name == account_in.name)
     )
     if clash is not None:
         raise Refused(f"an account named {account_in.name!r} exists", rule="unique account name")
@@ -69,9 +70,7 @@ def find_account(
     farmer_id: int | None = None,
 ) -> Account | None:
     """The account of ``kind`` in ``currency`` held for an organization or farmer, if any."""
-    actor.require("read")
-    query = select(Account).where(
-        Account.programme_id == actor.programme_id,
+    query = scoped(actor, select(Account)).where(
         Account.kind == kind,
         Account.currency == currency,
         Account.organization_id == organization_id
@@ -86,22 +85,25 @@ def organization_account(
     actor: Actor, kind: str, currency: str, organization_id: int, label: str = ""
 ) -> Account:
     """The organization's account of ``kind`` in ``currency``; opened on first use, named
-    "{organization's name}{label} ({currency})"."""
+    "{organization's name}{label} ({currency})". The service's own bookkeeping: read and opened
+    programme-wide, whoever acts."""
     from alianza.platform.registry.models import Organization
 
+    actor = actor.widened()
     account = find_account(actor, kind, currency, organization_id=organization_id)
     if account is None:
         organization = get(actor, Organization, organization_id)
-        account = open_account(actor, {"kind": kind, "name": f"{organization.name}{label} ({currency})",
-                                       "currency": currency, "organization_id": organization.id})
+        account = _open_account(actor, AccountIn(
+            kind=kind, name=f"{organization.name}{label} ({currency})", currency=currency,
+            organization_id=organization.id))
     return account
 
 
 def _lock_accounts(actor: Actor, account_ids: list[int]) -> dict[int, Account]:
     """The accounts, locked FOR UPDATE in id order (no deadlocks) until the transaction ends."""
     rows = actor.session.scalars(
-        select(Account)
-        .where(Account.id.in_(sorted(set(account_ids))), Account.programme_id == actor.programme_id)
+        scoped(actor.widened(), select(Account))
+        .where(Account.id.in_(sorted(set(account_ids))))
         .order_by(Account.id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -194,12 +196,18 @@ def _post(
 
 def transfer(actor: Actor, data: TransferIn | dict[str, Any]) -> Posting:
     """Post ``amount`` from one account to another, if the posting kind allows those accounts."""
-    actor.require("write")
+    actor.require(Permission.LEDGER_POST)
+    return post_transfer(actor, data)
+
+
+def post_transfer(actor: Actor, data: TransferIn | dict[str, Any]) -> Posting:
+    """:func:`transfer` for a service that checked its own permission (a tranche release, a
+    buyer's payment): the accounts are the programme's, whoever acts."""
     transfer_in = validated(TransferIn, data)
     if transfer_in.from_account_id == transfer_in.to_account_id:
-        raise Refused("from and to are the same account")
-    source = get_account(actor, transfer_in.from_account_id)
-    target = get_account(actor, transfer_in.to_account_id)
+        raise Refused("from and to are the same account", field="to_account_id")
+    source = get_account(actor.widened(), transfer_in.from_account_id)
+    target = get_account(actor.widened(), transfer_in.to_account_id)
     from_kinds, to_kinds = POSTING_RULES[transfer_in.kind]
     if source.kind not in from_kinds or target.kind not in to_kinds:
         raise Refused(
@@ -218,7 +226,7 @@ def transfer(actor: Actor, data: TransferIn | dict[str, Any]) -> Posting:
 
 def reverse(actor: Actor, posting_id: int, posted_on: date, memo: str = "") -> Posting:
     """Correct a posting by posting its opposite; the original stays as it was."""
-    actor.require("write")
+    actor.require(Permission.LEDGER_POST)
     original = get(actor, Posting, posting_id)
     if original.kind == REVERSAL:
         raise Refused("a reversal is not reversed; post the correct entry instead")
@@ -235,6 +243,7 @@ def reverse(actor: Actor, posting_id: int, posted_on: date, memo: str = "") -> P
 
 def balance(actor: Actor, account_id: int, at: date | None = None) -> Decimal:
     """The account's balance at the end of ``at`` (all postings when None)."""
+    actor.require(Permission.LEDGER_READ)
     get_account(actor, account_id)
     query = select(func.coalesce(func.sum(Entry.amount), ZERO)).where(
         Entry.account_id == account_id
@@ -254,8 +263,8 @@ class AccountBalance:
 
 
 def balances(actor: Actor, at: date | None = None) -> list[AccountBalance]:
-    """Every account of the programme with its balance at the end of ``at``."""
-    actor.require("read")
+    """Every account the actor's scope reaches with its balance at the end of ``at``."""
+    actor.require(Permission.LEDGER_READ)
     sums = select(Entry.account_id, func.sum(Entry.amount).label("total"))
     if at is not None:
         month_end = snapshots.month_end_before(at)
@@ -276,9 +285,9 @@ def balances(actor: Actor, at: date | None = None) -> list[AccountBalance]:
     subquery = sums.subquery()
     # Columns, not ORM entities: thousands of accounts load in milliseconds.
     rows = actor.session.execute(
-        select(Account.id, Account.name, Account.kind, Account.currency, subquery.c.total)
-        .outerjoin(subquery, subquery.c.account_id == Account.id)
-        .where(Account.programme_id == actor.programme_id)
+        scoped(actor, select(Account.id, Account.name, Account.kind, Account.currency,
+                             subquery.c.total)
+               .outerjoin(subquery, subquery.c.account_id == Account.id))
         .order_by(Account.id)
     )
     zero = Decimal("0.00")
@@ -294,3 +303,13 @@ def totals_by_currency(actor: Actor, at: date | None = None) -> dict[str, Decima
     for row in balances(actor, at):
         totals[row.currency] += row.balance
     return dict(totals)
+
+
+def postings(actor: Actor, account_id: int | None = None, limit: int = 50, offset: int = 0) -> Page:
+    """Postings the actor's scope reaches (of one account if given), newest first, paged."""
+    actor.require(Permission.LEDGER_READ)
+    query = select(Posting)
+    if account_id is not None:
+        get_account(actor, account_id)
+        query = query.where(Posting.id.in_(select(Entry.posting_id).where(Entry.account_id == account_id)))
+    return paged(actor, query.order_by(Posting.posted_on.desc(), Posting.id.desc()), limit, offset)

@@ -9,10 +9,10 @@ from decimal import Decimal
 
 from sqlalchemy import Integer, case, cast, extract, func, select
 
+from alianza.platform.access import Actor, Permission, scoped
 from alianza.platform.agreements.models import Agreement, Delivery
 from alianza.platform.calls.models import Call
 from alianza.platform.ledger.service import AccountBalance, balances
-from alianza.platform.programmes.service import Actor
 from alianza.platform.registry.models import YOUTH_MAX_AGE, Farmer, Membership, Organization
 from alianza.platform.registry.service import place_lineages
 from alianza.platform.subprojects.models import Subproject
@@ -36,16 +36,16 @@ class QuarterSales:
 
 def sales_by_po_by_quarter(actor: Actor, start: date, end: date) -> list[QuarterSales]:
     """Deliveries to buyers under agreements, by PO and calendar quarter."""
-    actor.require("read")
+    actor.require(Permission.PORTFOLIO_READ)
     year = cast(extract("year", Delivery.delivered_on), Integer)
     # quarter = (month + 2) // 3, in SQL on both backends (SQLite has no EXTRACT(QUARTER))
     quarter = (cast(extract("month", Delivery.delivered_on), Integer) + 2) // 3
     rows = actor.session.execute(
-        select(Agreement.organization_id, Organization.name, Agreement.currency, year, quarter,
-               func.sum(Delivery.quantity), func.sum(Delivery.amount))
-        .join(Agreement, Agreement.id == Delivery.agreement_id)
-        .join(Organization, Organization.id == Agreement.organization_id)
-        .where(Delivery.programme_id == actor.programme_id, Delivery.delivered_on >= start,
+        scoped(actor, select(Agreement.organization_id, Organization.name, Agreement.currency,
+                             year, quarter, func.sum(Delivery.quantity), func.sum(Delivery.amount))
+               .join(Agreement, Agreement.id == Delivery.agreement_id)
+               .join(Organization, Organization.id == Agreement.organization_id))
+        .where(Delivery.delivered_on >= start,
                Delivery.delivered_on <= end)
         .group_by(Agreement.organization_id, Organization.name, Agreement.currency, year, quarter)
         .order_by(Agreement.organization_id, year, quarter)
@@ -65,11 +65,10 @@ def _district_of(actor: Actor) -> dict[int, str]:
 
 def subprojects_by_state_and_district(actor: Actor) -> dict[tuple[str, str], int]:
     """(district, state) -> number of subprojects."""
-    actor.require("read")
+    actor.require(Permission.PORTFOLIO_READ)
     rows = actor.session.execute(
-        select(Organization.place_id, Subproject.state, func.count())
-        .join(Organization, Organization.id == Subproject.organization_id)
-        .where(Subproject.programme_id == actor.programme_id)
+        scoped(actor, select(Organization.place_id, Subproject.state, func.count())
+               .join(Organization, Organization.id == Subproject.organization_id))
         .group_by(Organization.place_id, Subproject.state)
     )
     district = _district_of(actor)
@@ -93,17 +92,16 @@ class Inclusion:
 def inclusion_by_call(actor: Actor, on: date) -> list[Inclusion]:
     """Shares of women, youth (age ≤ 35 in ``on``'s year) and minority members among the members
     of the POs with a subproject under each call."""
-    actor.require("read")
+    actor.require(Permission.PORTFOLIO_READ)
     youngest_adult_year = on.year - YOUTH_MAX_AGE
     rows = actor.session.execute(
-        select(Call.id, Call.code, func.count(),
-               func.sum(case((Farmer.sex == "female", 1), else_=0)),
-               func.sum(case((Farmer.birth_year >= youngest_adult_year, 1), else_=0)),
-               func.sum(case((Farmer.minority.is_(True), 1), else_=0)))
-        .join(Subproject, Subproject.call_id == Call.id)
-        .join(Membership, Membership.organization_id == Subproject.organization_id)
-        .join(Farmer, Farmer.id == Membership.farmer_id)
-        .where(Call.programme_id == actor.programme_id)
+        scoped(actor, select(Call.id, Call.code, func.count(),
+                             func.sum(case((Farmer.sex == "female", 1), else_=0)),
+                             func.sum(case((Farmer.birth_year >= youngest_adult_year, 1), else_=0)),
+                             func.sum(case((Farmer.minority.is_(True), 1), else_=0)))
+               .join(Subproject, Subproject.call_id == Call.id)
+               .join(Membership, Membership.organization_id == Subproject.organization_id)
+               .join(Farmer, Farmer.id == Membership.farmer_id))
         .group_by(Call.id, Call.code)
         .order_by(Call.id)
     )

@@ -7,12 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field, field_validator
 
-ROLES: dict[str, frozenset[str]] = {
-    "viewer": frozenset({"read"}),
-    "committee": frozenset({"read", "score"}),
-    "officer": frozenset({"read", "write"}),
-    "admin": frozenset({"read", "write", "score", "admin"}),
-}
+from alianza.platform.access import Role, ScopeKind
 
 
 def currency_code(value: str) -> str:
@@ -34,6 +29,16 @@ class UserIn(BaseModel):
     username: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
     display_name: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=8, max_length=500)
+
+
+class RoleIn(BaseModel):
+    """A role to give a user, and the scope it reaches (the role's default scope if omitted)."""
+
+    role: Role
+    scope: ScopeKind | None = None
+    place_ids: list[int] = Field(default_factory=list, max_length=500)
+    organization_id: int | None = None
+    subproject_id: int | None = None
 
 
 class ExchangeRateIn(BaseModel):

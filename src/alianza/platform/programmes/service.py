@@ -1,78 +1,60 @@
-"""Programmes, users, roles and exchange rates; :class:`Actor` is who acts, in which programme.
+"""Programmes, users, their role assignments (with scopes) and exchange rates.
 
-Every other service takes an :class:`Actor`: it checks the permission the operation needs and
-only ever reads or writes rows of ``actor.programme_id``.
+Who acts, with which permissions and over which rows, is :mod:`alianza.platform.access`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from alianza.platform.audit.service import now, record, record_for, snapshot
-from alianza.platform.db import Base
-from alianza.platform.errors import Forbidden, NotFound, Refused
-from alianza.platform.programmes.models import ExchangeRate, Programme, Role, User
+from alianza.platform.access import (
+    ROLE_SCOPES,
+    SCOPE_ORGANIZATION_KIND,
+    Actor,
+    Permission,
+    Role,
+    ScopeKind,
+    act_as,
+    get,
+    scoped,
+)
+from alianza.platform.audit.service import jsonable, now, record, record_for, snapshot
+from alianza.platform.errors import NotFound, Refused
+from alianza.platform.programmes.models import (
+    ExchangeRate,
+    Programme,
+    RoleAssignment,
+    RolePlace,
+    User,
+)
 from alianza.platform.programmes.schemas import (
-    ROLES,
     ExchangeRateIn,
     ProgrammeIn,
+    RoleIn,
     UserIn,
     currency_code,
 )
+from alianza.platform.registry.models import Organization, Place
+from alianza.platform.subprojects.models import Subproject
 from alianza.platform.validation import validated
 
 _hasher = PasswordHasher()
 
-RowT = TypeVar("RowT", bound=Base)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A user acting in one programme with one role, on one session."""
-
-    session: Session
-    user_id: int
-    programme_id: int
-    role: str
-
-    @property
-    def permissions(self) -> frozenset[str]:
-        return ROLES[self.role]
-
-    def require(self, permission: str) -> None:
-        """Refuse unless this actor's role grants ``permission``."""
-        if permission not in self.permissions:
-            raise Forbidden(
-                f"role {self.role!r} may not {permission} in this programme", rule="roles"
-            )
-
-    def programme(self) -> Programme:
-        programme = self.session.get(Programme, self.programme_id)
-        assert programme is not None
-        return programme
-
-
-def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
-    """A row of the actor's programme, or NotFound (another programme's rows look absent)."""
-    actor.require("read")
-    row = actor.session.get(model, row_id)  # identity map first: no query for loaded rows
-    if row is None or row.programme_id != actor.programme_id:  # type: ignore[attr-defined]
-        raise NotFound(f"no {model.__tablename__[:-1]} {row_id} in this programme")
-    return row
+__all__ = ["Actor", "act_as", "get"]  # re-exported: callers that only need to act import here
 
 
 def create_user(session: Session, data: UserIn | dict[str, Any]) -> User:
     """A new user with an argon2 hash of their password."""
     user_in = validated(UserIn, data)
-    if session.scalar(select(User.id).where(User.username == user_in.username)) is not None:
+    if session.scalar(select(User.id).where(_same_username(user_in.username))) is not None:
         raise Refused(f"username {user_in.username!r} is taken", rule="unique username")
     user = User(
         username=user_in.username,
@@ -88,16 +70,45 @@ def create_user(session: Session, data: UserIn | dict[str, Any]) -> User:
     return user
 
 
+def _same_username(username: str) -> Any:
+    return func.lower(User.username) == username.lower()
+
+
+@cache
+def _unknown_user_hash() -> str:
+    """Verified when the username is unknown, so that an unknown user costs as much argon2
+    work as a wrong password (no user enumeration by timing)."""
+    return _hasher.hash("no user has this password")
+
+
 def authenticate(session: Session, username: str, password: str) -> User:
-    """The user whose password this is, or :class:`Refused` (same message for both failures)."""
-    user = session.scalar(select(User).where(User.username == username))
+    """The enabled user whose password this is, or :class:`Refused` with one message for every
+    failure (unknown user, wrong password, disabled), after the same argon2 work."""
+    user = session.scalar(select(User).where(_same_username(username)))
     try:
-        if user is None:
+        _hasher.verify(user.password_hash if user is not None else _unknown_user_hash(), password)
+        if user is None or user.disabled_at is not None:
             raise VerificationError
-        _hasher.verify(user.password_hash, password)
     except VerificationError:
-        raise Refused("unknown user or wrong password") from None
+        raise Refused("unknown user or wrong password", rule="sign-in") from None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
     return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one; every other session ends."""
+    try:
+        _hasher.verify(user.password_hash, current)
+    except VerificationError:
+        raise Refused("the current password is wrong", rule="password change",
+                      field="current_password") from None
+    validated(UserIn, {"username": user.username, "display_name": user.display_name,
+                       "password": new})
+    user.password_hash = _hasher.hash(new)
+    user.session_epoch += 1
+    record(session, programme_id=None, user_id=user.id, action="change password", row=user,
+           after={"session_epoch": user.session_epoch})
 
 
 def create_programme(session: Session, data: ProgrammeIn | dict[str, Any], admin: User) -> Actor:
@@ -109,16 +120,17 @@ def create_programme(session: Session, data: ProgrammeIn | dict[str, Any], admin
     programme = Programme(**programme_in.model_dump(), created_at=now())
     session.add(programme)
     session.flush()
-    session.add(Role(programme_id=programme.id, user_id=admin.id, role="admin"))
+    session.add(RoleAssignment(programme_id=programme.id, user_id=admin.id,
+                               role=Role.ADMINISTRATOR, scope=ScopeKind.PROGRAMME))
     record(session, programme_id=programme.id, user_id=admin.id, action="create", row=programme)
     return act_as(session, admin.id, programme.id)
 
 
 def user_by_username(session: Session, username: str) -> User:
     """The user called ``username``, or Refused."""
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalar(select(User).where(_same_username(username)))
     if user is None:
-        raise Refused(f"no user {username!r}")
+        raise Refused(f"no user {username!r}", rule="users")
     return user
 
 
@@ -126,16 +138,16 @@ def programme_by_code(session: Session, code: str) -> Programme:
     """The programme with ``code``, or Refused."""
     programme = session.scalar(select(Programme).where(Programme.code == code))
     if programme is None:
-        raise Refused(f"no programme {code!r}")
+        raise Refused(f"no programme {code!r}", rule="programmes")
     return programme
 
 
 def programmes_with_roles(session: Session) -> list[tuple[Programme, list[tuple[str, str]]]]:
     """Every programme (by code) with its users' (username, role), by username: one query."""
     rows = session.execute(
-        select(Programme, User.username, Role.role)
-        .outerjoin(Role, Role.programme_id == Programme.id)
-        .outerjoin(User, User.id == Role.user_id)
+        select(Programme, User.username, RoleAssignment.role)
+        .outerjoin(RoleAssignment, RoleAssignment.programme_id == Programme.id)
+        .outerjoin(User, User.id == RoleAssignment.user_id)
         .order_by(Programme.code, User.username)
     )
     grouped: dict[int, tuple[Programme, list[tuple[str, str]]]] = {}
@@ -146,46 +158,124 @@ def programmes_with_roles(session: Session) -> list[tuple[Programme, list[tuple[
     return list(grouped.values())
 
 
-def act_as(session: Session, user_id: int, programme_id: int) -> Actor:
-    """The Actor for a user in a programme; refused when the user holds no role there."""
-    role = session.scalar(
-        select(Role.role).where(Role.user_id == user_id, Role.programme_id == programme_id)
-    )
-    if role is None:
-        raise Forbidden("user has no role in this programme", rule="roles")
-    return Actor(session=session, user_id=user_id, programme_id=programme_id, role=role)
+def programmes_of(session: Session, user_id: int) -> list[tuple[Programme, RoleAssignment]]:
+    """The programmes a user holds a role in, by code, with the role held."""
+    return [
+        (programme, assignment)
+        for programme, assignment in session.execute(
+            select(Programme, RoleAssignment)
+            .join(RoleAssignment, RoleAssignment.programme_id == Programme.id)
+            .where(RoleAssignment.user_id == user_id)
+            .order_by(Programme.code)
+        ).tuples()
+    ]
 
 
-def grant_role(actor: Actor, user_id: int, role: str) -> Role:
-    """Give (or change) a user's role in the actor's programme; admins only."""
-    actor.require("admin")
-    if role not in ROLES:
-        raise Refused(f"role must be one of {sorted(ROLES)}, got {role!r}")
-    if actor.session.get(User, user_id) is None:
-        raise NotFound(f"no user {user_id}")
+def grant_role(actor: Actor, user_id: int, data: RoleIn | dict[str, Any]) -> RoleAssignment:
+    """Give (or change) a user's role and scope in the actor's programme."""
+    actor.require(Permission.USERS_ADMIN)
+    role_in = validated(RoleIn, data)
+    get_user(actor, user_id, any_programme=True)
+    scope = role_in.scope or ROLE_SCOPES[role_in.role][0]
+    if scope not in ROLE_SCOPES[role_in.role]:
+        allowed = ", ".join(ROLE_SCOPES[role_in.role])
+        raise Refused(f"a {role_in.role} is scoped to {allowed}, not {scope}", rule="role scopes",
+                      field="scope")
+    organization_id = subproject_id = None
+    place_ids: list[int] = []
+    if scope is ScopeKind.PLACES:
+        if not role_in.place_ids:
+            raise Refused("name the places the role reaches", rule="role scopes", field="place_ids")
+        place_ids = [get(actor, Place, place_id).id for place_id in role_in.place_ids]
+    elif scope in SCOPE_ORGANIZATION_KIND:
+        if role_in.organization_id is None:
+            raise Refused(f"a {scope} scope names its organization", rule="role scopes",
+                          field="organization_id")
+        organization = get(actor, Organization, role_in.organization_id)
+        if organization.kind != SCOPE_ORGANIZATION_KIND[scope]:
+            raise Refused(f"{organization.name} is not a {SCOPE_ORGANIZATION_KIND[scope]}",
+                          rule="role scopes", field="organization_id")
+        organization_id = organization.id
+    elif scope is ScopeKind.ALLIANCE:
+        if role_in.subproject_id is None:
+            raise Refused("an alliance scope names its subproject", rule="role scopes",
+                          field="subproject_id")
+        subproject_id = get(actor, Subproject, role_in.subproject_id).id
     existing = actor.session.scalar(
-        select(Role).where(Role.user_id == user_id, Role.programme_id == actor.programme_id)
+        select(RoleAssignment).where(RoleAssignment.user_id == user_id,
+                                     RoleAssignment.programme_id == actor.programme_id)
     )
-    if existing is not None:
-        before = snapshot(existing)
-        existing.role = role
-        record_for(actor, "update", existing, before=before)
-        return existing
-    granted = Role(programme_id=actor.programme_id, user_id=user_id, role=role)
-    actor.session.add(granted)
-    record_for(actor, "create", granted)
-    return granted
+    before = snapshot(existing) if existing is not None else None
+    assignment = existing or RoleAssignment(programme_id=actor.programme_id, user_id=user_id)
+    assignment.role, assignment.scope = role_in.role, scope
+    assignment.organization_id, assignment.subproject_id = organization_id, subproject_id
+    actor.session.add(assignment)
+    actor.session.flush()
+    actor.session.execute(delete(RolePlace).where(RolePlace.role_id == assignment.id))
+    actor.session.add_all(RolePlace(role_id=assignment.id, place_id=p) for p in place_ids)
+    after = snapshot(assignment) | {"place_ids": place_ids}
+    record_for(actor, "update" if before else "create", assignment, before=before, after=after)
+    return assignment
+
+
+def revoke_role(actor: Actor, user_id: int) -> None:
+    """Take away a user's role in the actor's programme (not one's own)."""
+    actor.require(Permission.USERS_ADMIN)
+    if user_id == actor.user_id:
+        raise Refused("you cannot revoke your own role", rule="keep an administrator")
+    assignment = actor.session.scalar(
+        select(RoleAssignment).where(RoleAssignment.user_id == user_id,
+                                     RoleAssignment.programme_id == actor.programme_id)
+    )
+    if assignment is None:
+        raise NotFound(f"no user {user_id}")
+    record_for(actor, "revoke", assignment, before=snapshot(assignment), after={})
+    actor.session.delete(assignment)
+    actor.session.flush()
+
+
+def get_user(actor: Actor, user_id: int, any_programme: bool = False) -> User:
+    """A user of the actor's programme (any user at all for ``any_programme``)."""
+    user = actor.session.get(User, user_id)
+    if user is None or not (any_programme or actor.session.scalar(
+        scoped(actor, select(User.id).where(User.id == user_id))
+    )):
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def users(actor: Actor) -> list[tuple[User, RoleAssignment]]:
+    """The programme's users with their role assignments, by username."""
+    actor.require(Permission.USERS_ADMIN)
+    return list(actor.session.execute(
+        scoped(actor, select(User, RoleAssignment)
+               .join(RoleAssignment, RoleAssignment.user_id == User.id))
+        .order_by(User.username)
+    ).tuples())
+
+
+def set_disabled(actor: Actor, user_id: int, disabled: bool) -> User:
+    """Disable a user (every session and token stops working at once) or enable them again."""
+    actor.require(Permission.USERS_ADMIN)
+    if user_id == actor.user_id and disabled:
+        raise Refused("you cannot disable yourself", rule="keep an administrator")
+    user = get_user(actor, user_id)
+    before = {"disabled_at": jsonable(user.disabled_at)}
+    user.disabled_at = now() if disabled else None
+    user.session_epoch += 1
+    record_for(actor, "disable" if disabled else "enable", user, before=before,
+               after={"disabled_at": jsonable(user.disabled_at)})
+    return user
 
 
 def set_exchange_rate(actor: Actor, data: ExchangeRateIn | dict[str, Any]) -> ExchangeRate:
     """Record the rate of a currency against the reporting currency on a date (new rows only)."""
-    actor.require("write")
+    actor.require(Permission.RATES_SET)
     rate_in = validated(ExchangeRateIn, data)
     if rate_in.currency == actor.programme().reporting_currency:
         raise Refused("the reporting currency has rate 1 by definition")
     clash = actor.session.scalar(
-        select(ExchangeRate.id).where(
-            ExchangeRate.programme_id == actor.programme_id,
+        scoped(actor, select(ExchangeRate.id)).where(
             ExchangeRate.currency == rate_in.currency,
             ExchangeRate.rate_date == rate_in.rate_date,
         )
@@ -203,14 +293,12 @@ def set_exchange_rate(actor: Actor, data: ExchangeRateIn | dict[str, Any]) -> Ex
 
 def rate_on(actor: Actor, currency: str, on: date) -> Decimal:
     """Units of ``currency`` per reporting unit, from the latest rate dated on or before ``on``."""
-    actor.require("read")
     currency = currency_code(currency)
     if currency == actor.programme().reporting_currency:
         return Decimal(1)
     rate = actor.session.scalar(
-        select(ExchangeRate.units_per_reporting_unit)
+        scoped(actor, select(ExchangeRate.units_per_reporting_unit))
         .where(
-            ExchangeRate.programme_id == actor.programme_id,
             ExchangeRate.currency == currency,
             ExchangeRate.rate_date <= on,
         )

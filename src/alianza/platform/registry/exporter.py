@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from alianza.platform.access import Actor, scoped
 from alianza.platform.errors import Refused
-from alianza.platform.programmes.service import Actor
 from alianza.platform.registry.models import Membership, Organization
 from alianza.platform.registry.service import farmers, organizations, place_lineages
 
@@ -41,9 +41,8 @@ def farmer_rows(actor: Actor) -> list[list[Cell]]:
     places = _place_names(actor)
     groups: dict[int, list[str]] = {}
     links = actor.session.execute(
-        select(Membership.farmer_id, Organization.name)
-        .join(Organization, Organization.id == Membership.organization_id)
-        .where(Membership.programme_id == actor.programme_id)
+        scoped(actor, select(Membership.farmer_id, Organization.name)
+               .join(Organization, Organization.id == Membership.organization_id))
         .order_by(Membership.id)
     )
     for farmer_id, organization_name in links:

@@ -18,8 +18,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from alianza.platform.access import Actor, Permission, scoped
 from alianza.platform.errors import Refused
-from alianza.platform.programmes.service import Actor
 from alianza.platform.registry.models import Farmer, Organization, Place
 from alianza.platform.registry.schemas import (
     ORGANIZATION_KINDS,
@@ -206,7 +206,7 @@ class PlaceFinder:
 
 def _organizations_by_name(actor: Actor) -> dict[str, Organization]:
     rows = actor.session.scalars(
-        select(Organization).where(Organization.programme_id == actor.programme_id)
+        scoped(actor, select(Organization))
     )
     by_name: dict[str, Organization] = {}
     for organization in rows:
@@ -223,7 +223,7 @@ def _problems_from(row: int, error: ValidationError) -> list[RowProblem]:
 
 def import_farmers(actor: Actor, path: Path, *, refuse_duplicates: bool = False) -> ImportReport:
     """Import farmers (and their memberships from an ``organization`` column, ``;``-separated)."""
-    actor.require("write")
+    actor.require(Permission.REGISTRY_EDIT)
     report = ImportReport()
     places = PlaceFinder(actor)
     organizations = _organizations_by_name(actor)
@@ -295,7 +295,7 @@ def import_farmers(actor: Actor, path: Path, *, refuse_duplicates: bool = False)
 
 def import_organizations(actor: Actor, path: Path) -> ImportReport:
     """Import organizations: name, kind (default producer_organization), place columns."""
-    actor.require("write")
+    actor.require(Permission.REGISTRY_EDIT)
     report = ImportReport()
     places = PlaceFinder(actor)
     existing = {(o.kind, o.name.lower()) for o in _organizations_by_name(actor).values()}
@@ -341,7 +341,7 @@ def import_organizations(actor: Actor, path: Path) -> ImportReport:
 
 def import_memberships(actor: Actor, path: Path) -> ImportReport:
     """Import memberships: the farmer by national_id or phone, the organization by name."""
-    actor.require("write")
+    actor.require(Permission.REGISTRY_EDIT)
     report = ImportReport()
     organizations = _organizations_by_name(actor)
     accepted: list[tuple[int, int, str | None]] = []
@@ -354,7 +354,7 @@ def import_memberships(actor: Actor, path: Path) -> ImportReport:
                 continue
             value = normalise_national_id(value) if column == "national_id" else normalise_phone(value)
             ids = actor.session.scalars(
-                select(Farmer.id).where(Farmer.programme_id == actor.programme_id, attribute == value)
+                scoped(actor, select(Farmer.id)).where(attribute == value)
             ).all()
             if len(ids) == 1:
                 farmer_id = ids[0]

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
+from alianza.platform.access import Actor, Page, Permission, get, paged, require_place, scoped
 from alianza.platform.audit.service import now, record_for
 from alianza.platform.errors import Refused
-from alianza.platform.programmes.service import Actor, get
 from alianza.platform.registry.models import Farmer, Market, Membership, Organization, Place
 from alianza.platform.registry.schemas import (
     PLACE_PARENTS,
@@ -29,7 +29,7 @@ CLOSE_NAME_RATIO = 0.85
 
 
 def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
-    actor.require("write")
+    actor.require(Permission.REGISTRY_EDIT)
     place_in = validated(PlaceIn, data)
     parent_kind = PLACE_PARENTS[place_in.kind]
     if parent_kind is None and place_in.parent_id is not None:
@@ -44,8 +44,7 @@ def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
                 rule="geography levels",
             )
     clash = actor.session.scalar(
-        select(Place.id).where(
-            Place.programme_id == actor.programme_id,
+        scoped(actor, select(Place.id)).where(
             Place.kind == place_in.kind,
             Place.name == place_in.name,
             Place.parent_id == place_in.parent_id
@@ -82,15 +81,13 @@ def place_lineages(actor: Actor) -> dict[int, dict[str, Place]]:
     one query, the hierarchy walked in memory."""
     places = {
         place.id: place
-        for place in actor.session.scalars(
-            select(Place).where(Place.programme_id == actor.programme_id).order_by(Place.id)
-        )
+        for place in actor.session.scalars(scoped(actor, select(Place)).order_by(Place.id))
     }
     return {place_id: _lineage(place, places.get) for place_id, place in places.items()}
 
 
 def add_market(actor: Actor, data: MarketIn | dict[str, Any]) -> Market:
-    actor.require("write")
+    actor.require(Permission.REGISTRY_EDIT)
     market_in = validated(MarketIn, data)
     get(actor, Place, market_in.place_id)
     market = Market(programme_id=actor.programme_id, **market_in.model_dump())
@@ -100,13 +97,13 @@ def add_market(actor: Actor, data: MarketIn | dict[str, Any]) -> Market:
 
 
 def add_organization(actor: Actor, data: OrganizationIn | dict[str, Any]) -> Organization:
-    actor.require("write")
+    actor.require(Permission.REGISTRY_EDIT)
     organization_in = validated(OrganizationIn, data)
     if organization_in.place_id is not None:
         get(actor, Place, organization_in.place_id)
+        require_place(actor, organization_in.place_id)
     clash = actor.session.scalar(
-        select(Organization.id).where(
-            Organization.programme_id == actor.programme_id,
+        scoped(actor.widened(), select(Organization.id)).where(
             Organization.kind == organization_in.kind,
             Organization.name == organization_in.name,
         )
@@ -126,9 +123,10 @@ def add_organization(actor: Actor, data: OrganizationIn | dict[str, Any]) -> Org
 
 def add_farmer(actor: Actor, data: FarmerIn | dict[str, Any]) -> Farmer:
     """Register a farmer; possible duplicates are the caller's to report (see :func:`duplicates_of`)."""
-    actor.require("write")
+    actor.require(Permission.REGISTRY_EDIT)
     farmer_in = validated(FarmerIn, data)
     village = get(actor, Place, farmer_in.village_id)
+    require_place(actor, village.id)
     if village.kind != "village":
         raise Refused(f"a farmer lives in a village, not a {village.kind}", rule="geography levels")
     farmer = Farmer(programme_id=actor.programme_id, created_at=now(), **farmer_in.model_dump())
@@ -138,12 +136,12 @@ def add_farmer(actor: Actor, data: FarmerIn | dict[str, Any]) -> Farmer:
 
 
 def add_membership(actor: Actor, data: MembershipIn | dict[str, Any]) -> Membership:
-    actor.require("write")
+    actor.require(Permission.REGISTRY_EDIT)
     membership_in = validated(MembershipIn, data)
     get(actor, Farmer, membership_in.farmer_id)
     get(actor, Organization, membership_in.organization_id)
     clash = actor.session.scalar(
-        select(Membership.id).where(
+        scoped(actor.widened(), select(Membership.id)).where(
             Membership.farmer_id == membership_in.farmer_id,
             Membership.organization_id == membership_in.organization_id,
         )
@@ -157,11 +155,11 @@ def add_membership(actor: Actor, data: MembershipIn | dict[str, Any]) -> Members
 
 
 def members(actor: Actor, organization_id: int) -> list[Farmer]:
+    """The organization's members the actor's scope reaches, by id."""
     get(actor, Organization, organization_id)
     return list(
         actor.session.scalars(
-            select(Farmer)
-            .join(Membership, Membership.farmer_id == Farmer.id)
+            scoped(actor, select(Farmer).join(Membership, Membership.farmer_id == Farmer.id))
             .where(Membership.organization_id == organization_id)
             .order_by(Farmer.id)
         )
@@ -169,20 +167,55 @@ def members(actor: Actor, organization_id: int) -> list[Farmer]:
 
 
 def organizations(actor: Actor, kind: str | None = None) -> list[Organization]:
-    actor.require("read")
-    query = select(Organization).where(Organization.programme_id == actor.programme_id)
+    actor.require(Permission.REGISTRY_READ)
+    query = scoped(actor, select(Organization))
     if kind is not None:
         query = query.where(Organization.kind == kind)
     return list(actor.session.scalars(query.order_by(Organization.id)))
 
 
 def farmers(actor: Actor) -> list[Farmer]:
-    actor.require("read")
-    return list(
-        actor.session.scalars(
-            select(Farmer).where(Farmer.programme_id == actor.programme_id).order_by(Farmer.id)
-        )
-    )
+    """Every farmer the actor's scope reaches, by id."""
+    actor.require(Permission.REGISTRY_READ)
+    return list(actor.session.scalars(scoped(actor, select(Farmer)).order_by(Farmer.id)))
+
+
+def search_farmers(
+    actor: Actor,
+    *,
+    text: str = "",
+    village_id: int | None = None,
+    organization_id: int | None = None,
+    sex: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """Farmers whose name, phone or national ID contains ``text`` (any case), in a village or
+    an organization, paged by name."""
+    actor.require(Permission.REGISTRY_READ)
+    query: Any = select(Farmer)
+    if text.strip():
+        needle = f"%{text.strip().lower()}%"
+        query = query.where(or_(func.lower(Farmer.name).like(needle), Farmer.phone.like(needle),
+                                func.lower(Farmer.national_id).like(needle)))
+    if village_id is not None:
+        query = query.where(Farmer.village_id == village_id)
+    if organization_id is not None:
+        query = query.where(Farmer.id.in_(
+            select(Membership.farmer_id).where(Membership.organization_id == organization_id)))
+    if sex is not None:
+        query = query.where(Farmer.sex == sex)
+    return paged(actor, query.order_by(Farmer.name, Farmer.id), limit, offset)
+
+
+def memberships_of(actor: Actor, farmer_id: int) -> list[Organization]:
+    """The organizations a farmer belongs to (those the actor's scope reaches)."""
+    get(actor, Farmer, farmer_id)
+    return list(actor.session.scalars(
+        scoped(actor, select(Organization).join(Membership,
+                                                Membership.organization_id == Organization.id))
+        .where(Membership.farmer_id == farmer_id).order_by(Organization.name)
+    ))
 
 
 # --- duplicates --------------------------------------------------------------------------------
@@ -212,7 +245,7 @@ class PossibleDuplicate:
 
 def duplicates_of(actor: Actor, farmer: FarmerIn) -> list[PossibleDuplicate]:
     """Registered farmers sharing the phone or national ID, or with a close name in the village."""
-    actor.require("read")
+    actor.require(Permission.REGISTRY_READ)
     found: list[PossibleDuplicate] = []
     seen: set[int] = set()
     checks = []
@@ -221,16 +254,12 @@ def duplicates_of(actor: Actor, farmer: FarmerIn) -> list[PossibleDuplicate]:
     if farmer.national_id:
         checks.append(("same national ID", Farmer.national_id == farmer.national_id))
     for reason, condition in checks:
-        for row in actor.session.scalars(
-            select(Farmer).where(Farmer.programme_id == actor.programme_id, condition)
-        ):
+        for row in actor.session.scalars(scoped(actor, select(Farmer)).where(condition)):
             if row.id not in seen:
                 seen.add(row.id)
                 found.append(PossibleDuplicate(row.id, row.name, reason))
     for row in actor.session.scalars(
-        select(Farmer).where(
-            Farmer.programme_id == actor.programme_id, Farmer.village_id == farmer.village_id
-        )
+        scoped(actor, select(Farmer)).where(Farmer.village_id == farmer.village_id)
     ):
         if row.id not in seen and names_close(row.name, farmer.name):
             seen.add(row.id)

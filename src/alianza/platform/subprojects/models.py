@@ -32,7 +32,9 @@ class Subproject(Base):
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    buyer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # The financial institution lending alongside the grant, if any.
+    lender_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     value_chain: Mapped[str] = mapped_column(String(60))
     funding_window: Mapped[str | None] = mapped_column(String(60))
@@ -41,6 +43,20 @@ class Subproject(Base):
     submitted_on: Mapped[date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(30), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EvaluatorAssignment(Base):
+    """A committee member assigned to evaluate a subproject: they see and score only these."""
+
+    __tablename__ = "evaluator_assignments"
+    __table_args__ = (UniqueConstraint("subproject_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    subproject_id: Mapped[int] = mapped_column(ForeignKey("subprojects.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class StateChange(Base):

@@ -1,4 +1,4 @@
-"""The subproject cycle's states, transitions and validated input."""
+"""Validated input of the subproject cycle (its states are in :mod:`.states`)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-# state -> the states it may move to
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "profile_submitted": ("eligible", "ineligible"),
-    "eligible": ("business_plan_submitted",),
-    "ineligible": (),
-    "business_plan_submitted": ("under_evaluation",),
-    "under_evaluation": ("approved", "approved_with_conditions", "rejected"),
-    "approved": ("counterpart_paid",),
-    "approved_with_conditions": ("counterpart_paid",),
-    "rejected": (),
-    "counterpart_paid": ("agreement_signed",),
-    "agreement_signed": ("in_execution",),
-    "in_execution": ("completed",),
-    "completed": ("post_project_monitoring",),
-    "post_project_monitoring": (),
-}
-STATES = tuple(TRANSITIONS)
-DECISIONS = ("approved", "approved_with_conditions", "rejected")
-APPROVED = ("approved", "approved_with_conditions")
-
 
 class ProfileIn(BaseModel):
     call_id: int
     organization_id: int
     buyer_id: int
+    lender_id: int | None = None
     title: str = Field(min_length=1, max_length=200)
     value_chain: str = Field(min_length=1, max_length=60)
     funding_window: str | None = None

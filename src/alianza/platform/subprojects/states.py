@@ -1,0 +1,110 @@
+"""The subproject cycle as an explicit state machine; every refused move names the rule.
+
+A move locks the subproject row (SELECT ... FOR UPDATE) and re-reads its state, so two
+concurrent moves of one subproject cannot both win.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+from sqlalchemy import select
+
+from alianza.platform.access import Actor, Permission, get, scoped
+from alianza.platform.audit.service import now, record_for, snapshot
+from alianza.platform.errors import NotFound, Refused
+from alianza.platform.subprojects.models import StateChange, Subproject
+
+
+class State(enum.StrEnum):
+    """Where a subproject stands in the cycle: one name each, everywhere."""
+
+    PROFILE_SUBMITTED = "profile_submitted"
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    BUSINESS_PLAN_SUBMITTED = "business_plan_submitted"
+    UNDER_EVALUATION = "under_evaluation"
+    APPROVED = "approved"
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions"
+    REJECTED = "rejected"
+    COUNTERPART_PAID = "counterpart_paid"
+    AGREEMENT_SIGNED = "agreement_signed"
+    IN_EXECUTION = "in_execution"
+    COMPLETED = "completed"
+    POST_PROJECT_MONITORING = "post_project_monitoring"
+
+
+S = State
+# state -> the states it may move to
+TRANSITIONS: dict[State, tuple[State, ...]] = {
+    S.PROFILE_SUBMITTED: (S.ELIGIBLE, S.INELIGIBLE),
+    S.ELIGIBLE: (S.BUSINESS_PLAN_SUBMITTED,),
+    S.INELIGIBLE: (),
+    S.BUSINESS_PLAN_SUBMITTED: (S.UNDER_EVALUATION,),
+    S.UNDER_EVALUATION: (S.APPROVED, S.APPROVED_WITH_CONDITIONS, S.REJECTED),
+    S.APPROVED: (S.COUNTERPART_PAID,),
+    S.APPROVED_WITH_CONDITIONS: (S.COUNTERPART_PAID,),
+    S.REJECTED: (),
+    S.COUNTERPART_PAID: (S.AGREEMENT_SIGNED,),
+    S.AGREEMENT_SIGNED: (S.IN_EXECUTION,),
+    S.IN_EXECUTION: (S.COMPLETED,),
+    S.COMPLETED: (S.POST_PROJECT_MONITORING,),
+    S.POST_PROJECT_MONITORING: (),
+}
+STATES = tuple(State)
+DECISIONS = (S.APPROVED, S.APPROVED_WITH_CONDITIONS, S.REJECTED)
+APPROVED = (S.APPROVED, S.APPROVED_WITH_CONDITIONS)
+
+
+def locked_subproject(actor: Actor, subproject_id: int) -> Subproject:
+    """The subproject (if the actor's scope reaches it), row-locked until the transaction ends,
+    with its state freshly read."""
+    subproject = actor.session.scalar(
+        scoped(actor, select(Subproject))
+        .where(Subproject.id == subproject_id)
+        .with_for_update(of=Subproject)
+        .execution_options(populate_existing=True)
+    )
+    if subproject is None:
+        raise NotFound(f"no subproject {subproject_id}")
+    return subproject
+
+
+def require_state(subproject: Subproject, *states: State, doing: str) -> None:
+    """Refuse ``doing`` unless the subproject is in one of ``states``."""
+    if subproject.state not in states:
+        expected = " or ".join(states)
+        raise Refused(f"{doing} while {expected}, not while {subproject.state}",
+                      rule="subproject cycle")
+
+
+def move_state(actor: Actor, subproject: Subproject, to_state: State, on: date, note: str) -> None:
+    """Move the (locked) subproject to ``to_state`` on ``on``, recording who, when and why."""
+    allowed = TRANSITIONS[State(subproject.state)]
+    if to_state not in allowed:
+        raise Refused(
+            f"a subproject {subproject.state} cannot become {to_state} "
+            f"(allowed: {', '.join(allowed) or 'none'})",
+            rule="subproject cycle",
+        )
+    before = snapshot(subproject)
+    actor.session.add(
+        StateChange(
+            programme_id=actor.programme_id, subproject_id=subproject.id,
+            from_state=subproject.state, to_state=to_state, on=on, note=note,
+            user_id=actor.user_id, at=now(),
+        )
+    )
+    subproject.state = to_state
+    record_for(actor, "transition", subproject, before=before)
+
+
+def history(actor: Actor, subproject_id: int) -> list[StateChange]:
+    """The subproject's moves through the cycle, oldest first."""
+    actor.require(Permission.CYCLE_READ)
+    get(actor, Subproject, subproject_id)
+    return list(actor.session.scalars(
+        scoped(actor, select(StateChange))
+        .where(StateChange.subproject_id == subproject_id).order_by(StateChange.id)
+    ))
