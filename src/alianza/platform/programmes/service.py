@@ -167,7 +167,7 @@ def programmes_of(session: Session, user_id: int) -> list[tuple[Programme, RoleA
             .join(RoleAssignment, RoleAssignment.programme_id == Programme.id)
             .where(RoleAssignment.user_id == user_id)
             .order_by(Programme.code)
-        ).tuples()
+        )
     ]
 
 
@@ -251,7 +251,7 @@ def users(actor: Actor) -> list[tuple[User, RoleAssignment]]:
         scoped(actor, select(User, RoleAssignment)
                .join(RoleAssignment, RoleAssignment.user_id == User.id))
         .order_by(User.username)
-    ).tuples())
+    ))
 
 
 def set_disabled(actor: Actor, user_id: int, disabled: bool) -> User:

@@ -94,7 +94,7 @@ def list_subprojects(
 def count_by_state(actor: Actor) -> dict[State, int]:
     """How many subprojects the actor's scope reaches stand in each state (every state listed)."""
     actor.require(Permission.CYCLE_READ)
-    counts = dict(actor.session.execute(
+    counts = {state: count for state, count in actor.session.execute(
         scoped(actor, select(Subproject.state, func.count())).group_by(Subproject.state)
-    ).tuples())
+    )}
     return {state: int(counts.get(state, 0)) for state in State}
