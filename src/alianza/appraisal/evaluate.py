@@ -203,8 +203,8 @@ class ProjectAppraisal:
             },
             "cash_flow_table": self.yearly_rows(),
             "cash_flows": {
-                "total": [float(v) for v in self.flows],
-                "applicant": [float(v) for v in self.applicant_flows],
+                "total": [cents(v) for v in self.flows],
+                "applicant": [cents(v) for v in self.applicant_flows],
             },
             "npv": self.npv,
             "irr": _rate(self.irr),
@@ -220,9 +220,11 @@ class ProjectAppraisal:
             "working_capital": {
                 "amount": wc.amount,
                 "period_months": wc.period_months,
+                "average_period_months": wc.average_period_months,
                 "grant": wc.grant,
                 "own": wc.own,
                 "financed": wc.financed,
+                "real_rate": wc.real_rate,
                 "interest": wc.interest,
             },
             "loans": [
@@ -352,7 +354,7 @@ def evaluate_project(
     lines = flow_lines(table)[None]
     total = evaluate_lines(lines, IS_COST, rate)
     grants = np.zeros((1, len(COMPONENTS), table.horizon + 1))
-    grants[0, 0] = grant_flows(table, plan.working_capital.grant)  # added as a benefit line
+    grants[0, 0] = grant_flows(table)  # added as a benefit line
     applicant = evaluate_lines(lines + grants, IS_COST, rate)
     flows, applicant_flows = total.flows[0], applicant.flows[0]
     paid_back, applicant_paid_back = total.payback_years[0], applicant.payback_years[0]
@@ -363,6 +365,13 @@ def evaluate_project(
             )
     full_year_costs = float(table.operating[-1] + c["general"][-1])
     investment = InvestmentSummary.of(plan)
+    capital = working_capital(plan)
+    if capital.financed and capital.real_rate < 0:
+        warnings.append(
+            f"working capital: inflation ({plan.inflation:g}) exceeds the interest rate "
+            f"({plan.working_capital.interest_rate:g}); the real rate is negative, and so is "
+            "the interest"
+        )
     return ProjectAppraisal(
         plan=plan,
         discount_rate=rate,
@@ -376,10 +385,10 @@ def evaluate_project(
         benefit_cost_ratio=_maybe(round(float(total.benefit_cost_ratio[0]), 4)),
         payback_years=_maybe(round(float(paid_back), 2)),
         applicant_payback_years=_maybe(round(float(applicant_paid_back), 2)),
-        annual_net_income=cents(table.net_operating[-1]),
+        annual_net_income=table.annual_net_income,
         residual_value=cents(c["residual"][-1]),
         investment=investment,
-        working_capital=working_capital(plan),
+        working_capital=capital,
         loans={loan.name: loan_schedule(loan) for loan in plan.loans},
         employment_person_years=employment(plan, warnings),
         investment_per_beneficiary=_per_beneficiary(investment.total, plan),

@@ -2,18 +2,45 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+_CENT = Decimal("0.01")
+
+
+def _round_decimal(value: float) -> float:
+    """One value rounded as RuralInvest (Java) rounds it: its shortest decimal form
+    (`repr`, Java's `Double.toString`), then half up to the cent."""
+    return float(Decimal(repr(value)).quantize(_CENT, rounding=ROUND_HALF_UP))
+
 
 def round_cents(amount: ArrayLike) -> NDArray[np.float64]:
-    """Round to the cent, halves away from zero, on the binary value of the amount.
+    """Round to the cent, halves away from zero, on the amount as it is written.
 
-    This is RuralInvest's rounding: 3.875 -> 3.88, but 5.715 (stored as 5.71499...) -> 5.71.
-    Python's `round` agrees on such values; numpy's `round` would send exact halves to even.
+    RuralInvest rounds `new BigDecimal(Double.toString(x))` half up: the shortest decimal
+    that names the binary value, so 2.675 (stored as 2.67499999...) is a half and goes to
+    2.68, and 3.875 to 3.88. Away from a half, floor(|x| * 100 + 0.5) gives the same cent;
+    the few values within a hair of a half cent are rounded through their decimal form.
     """
     value = np.asarray(amount, dtype=np.float64)
-    return np.sign(value) * np.floor(np.abs(value) * 100.0 + 0.5) / 100.0
+    scaled = np.abs(value) * 100.0
+    rounded = np.array(np.sign(value) * np.floor(scaled + 0.5) / 100.0, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        near_half = (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6) & np.isfinite(value)
+    if near_half.any():
+        flat, flat_value = rounded.reshape(-1), value.reshape(-1)
+        for index in np.flatnonzero(near_half):
+            flat[index] = _round_decimal(float(flat_value[index]))
+    return rounded
+
+
+def round_to(value: float, places: int) -> float:
+    """One value rounded half up to `places` decimals on its decimal form (RuralInvest's
+    rounding of periods and rates)."""
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def cents(value: float) -> float:

@@ -119,8 +119,12 @@ class GeneralCost(Strict):
     unit_cost: NonNegative
     staff: bool = Field(False, description="counts towards employment")
     in_kind: NonNegative = Field(0.0, description="part of the quantity given in kind, not paid")
+    in_kind_amount: QuantityByYear = Field(
+        0.0,
+        description="money a year given in kind (not paid); a list gives it by year of operation",
+    )
 
-    @field_validator("quantity")
+    @field_validator("quantity", "in_kind_amount")
     @classmethod
     def _not_empty(cls, value: QuantityByYear) -> QuantityByYear:
         if isinstance(value, list) and not value:
@@ -128,10 +132,24 @@ class GeneralCost(Strict):
         return value
 
     @model_validator(mode="after")
-    def _in_kind_within_quantity(self) -> GeneralCost:
-        smallest = min(self.quantity) if isinstance(self.quantity, list) else self.quantity
-        part_within(self.in_kind, smallest, "in_kind")
+    def _in_kind_within_cost(self) -> GeneralCost:
+        quantities, amounts = _as_list(self.quantity), _as_list(self.in_kind_amount)
+        part_within(self.in_kind, min(quantities), "in_kind")
+        # Compare year by year, the shorter list's last value repeating.
+        for year in range(max(len(quantities), len(amounts))):
+            quantity = quantities[min(year, len(quantities) - 1)]
+            amount = amounts[min(year, len(amounts) - 1)]
+            cash = (quantity - self.in_kind) * self.unit_cost
+            if amount > cash + 0.005:
+                raise ValueError(
+                    f"in_kind_amount: {amount:.2f} in year {year + 1} exceeds the cost not "
+                    f"already given in kind ({cash:.2f})"
+                )
         return self
+
+
+def _as_list(value: QuantityByYear) -> list[float]:
+    return list(value) if isinstance(value, list) else [value]
 
 
 class IncomeLine(Strict):
@@ -154,6 +172,14 @@ class InputLine(Strict):
     quantity: NonNegative = Field(description="per activity unit")
     price: NonNegative
     transport: NonNegative = 0.0
+    in_kind: NonNegative = Field(
+        0.0, description="part of the quantity supplied in kind (not bought with cash)"
+    )
+
+    @model_validator(mode="after")
+    def _in_kind_within_quantity(self) -> InputLine:
+        part_within(self.in_kind, self.quantity, "in_kind")
+        return self
 
 
 class LabourLine(Strict):
@@ -169,33 +195,48 @@ class LabourLine(Strict):
         return self
 
 
-class Calendar(Strict):
-    """Months (1..12, or half months "3a"/"3b") in which an activity's money moves; each
-    year's amount is spread evenly over the listed periods. A missing list means all
-    twelve months."""
+NO_MONTH = "none"
+# A calendar list, or "none": the amount moves in no month (it stays out of the working
+# capital), said explicitly so that an empty list left by mistake is still an error.
+CalendarMonths = list[CalendarEntry] | Literal["none"]
 
-    inputs: list[CalendarEntry] | None = None
-    transport: list[CalendarEntry] | None = None
-    sales: list[CalendarEntry] | None = None
+
+def month_of(entry: CalendarEntry) -> int:
+    """The month 1..12 of a calendar entry (3, "3a" and "3b" are all March)."""
+    return entry if isinstance(entry, int) else int(entry[:-1])
+
+
+class Calendar(Strict):
+    """Months (1..12, or half months "3a"/"3b") in which an activity's money moves. Each
+    year's amount is shared over the half months marked, a whole month weighing two
+    halves. A missing list means all twelve months; "none" means no month."""
+
+    inputs: CalendarMonths | None = None
+    transport: CalendarMonths | None = None
+    sales: CalendarMonths | None = None
 
     @field_validator("inputs", "transport", "sales")
     @classmethod
-    def _valid_entries(cls, value: list[CalendarEntry] | None) -> list[CalendarEntry] | None:
-        if value is None:
-            return None
+    def _valid_entries(cls, value: CalendarMonths | None) -> CalendarMonths | None:
+        if value is None or value == NO_MONTH:
+            return value
         if not value:
-            raise ValueError("list at least one month, or leave the list out")
+            raise ValueError(
+                f"list at least one month, write {NO_MONTH!r} for no month, or leave the "
+                "list out for all twelve"
+            )
+        halves: list[str] = []
         for entry in value:
             if isinstance(entry, bool) or (isinstance(entry, int) and not 1 <= entry <= 12):
                 raise ValueError(f"{entry!r} is not a month 1..12")
             if isinstance(entry, str) and not _HALF_MONTH.match(entry):
                 raise ValueError(f"{entry!r} is not a month 1..12 or a half month like '3a'")
+            month = month_of(entry)
+            halves += [f"{month}a", f"{month}b"] if isinstance(entry, int) else [entry]
+        repeated = sorted({half for half in halves if halves.count(half) > 1})
+        if repeated:
+            raise ValueError(f"a month or half month is listed twice: {', '.join(repeated)}")
         return value
-
-    @property
-    def uses_half_months(self) -> bool:
-        entries = (self.inputs or []) + (self.transport or []) + (self.sales or [])
-        return any(isinstance(entry, str) for entry in entries)
 
 
 class Activity(Strict):
@@ -273,13 +314,19 @@ class Beneficiaries(Strict):
         return self.indirect.total if self.indirect is not None else 0
 
 
+class SituationWorkingCapital(Strict):
+    grant: NonNegative = Field(0.0, description="working-capital grant the applicants get anyway")
+
+
 class Situation(Strict):
     """The enterprise without the project: what the applicants would invest, spend and
-    produce anyway. Its flows are subtracted from the project's."""
+    produce anyway. Its flows are subtracted from the project's, and its grants from the
+    grants given back to the applicant."""
 
     investments: list[Investment] = Field(default_factory=list)
     general_costs: list[GeneralCost] = Field(default_factory=list)
     activities: list[Activity] = Field(default_factory=list)
+    working_capital: SituationWorkingCapital = SituationWorkingCapital()
 
 
 class Plan(Strict):
