@@ -125,12 +125,13 @@ def print_project(appraisal: ProjectAppraisal) -> None:
             if report["applicant_payback_years"] is None
             else f"{report['applicant_payback_years']:.2f}",
         ),
-        ("Annual net income (full production)", money(report["annual_net_income"])),
+        ("Annual net income (last year, less residual value)", money(report["annual_net_income"])),
         ("Residual value", money(report["residual_value"])),
         ("Working capital", money(wc["amount"])),
         ("  period (months)", str(wc["period_months"])),
+        ("  average period (months)", f"{wc['average_period_months']:.2f}"),
         ("  to finance", money(wc["financed"])),
-        ("  its interest (real rate)", money(wc["interest"])),
+        ("  its interest (real rate, average period)", money(wc["interest"])),
         ("Employment (person-years)", f"{report['employment_person_years']:.2f}"),
         (
             "Direct / indirect beneficiaries",
