@@ -26,7 +26,7 @@ from alianza.appraisal.cashflow import (
 from alianza.appraisal.indicators import Irr, irr_of_row
 from alianza.appraisal.loans import LoanYear, loan_schedule
 from alianza.appraisal.money import cents
-from alianza.appraisal.plan import Plan, PlanError
+from alianza.appraisal.plan import Plan, PlanError, plan_warnings
 from alianza.appraisal.sensitivity import (
     Risk,
     RiskOptions,
@@ -304,7 +304,7 @@ Appraisal = ProjectAppraisal | ProfileAppraisal
 
 
 def evaluate_profile(plan: Plan) -> ProfileAppraisal:
-    warnings: list[str] = []
+    warnings = plan_warnings(plan)
     table = cash_flow_table(plan)
     c = {name: float(values[0]) for name, values in table.components.items()}
     income = c["sales"] + c["own_use"]
@@ -347,7 +347,9 @@ def evaluate_project(
         )
     if rate <= -1:
         raise PlanError(plan.name, [("discount_rate", "must be greater than -1")])
-    warnings: list[str] = []
+    warnings = plan_warnings(plan)
+    if discount_rate is not None and discount_rate >= 1:
+        warnings.append(f"discount rate {discount_rate:g} is read as {discount_rate:.0%} a year")
     table = cash_flow_table(plan)
     c = table.components
     # The same vectorised path as a batch of plans, so that both give the same figures.

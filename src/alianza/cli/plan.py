@@ -18,6 +18,7 @@ from alianza.appraisal import PlanError, evaluate, load_plan, plan_json_schema, 
 from alianza.appraisal.batch import evaluate_many
 from alianza.appraisal.evaluate import ProfileAppraisal, ProjectAppraisal
 from alianza.appraisal.indicators import STATUS_NAMES
+from alianza.appraisal.plan import plan_warnings
 from alianza.appraisal.sensitivity import RiskOptions
 
 plan_app = typer.Typer(help="Business plans: check, appraise, export.", no_args_is_help=True)
@@ -296,6 +297,7 @@ def check_command(plan_path: PlanPath) -> None:
         f"[green]ok[/] {plan_path}: {plan.stage} '{plan.name}', {len(plan.investments)} investments, "
         f"{len(plan.activities)} activities"
     )
+    print_warnings(plan_warnings(plan))
 
 
 @plan_app.command("schema")
