@@ -295,6 +295,22 @@ def test_the_year_1_investment_moves_to_t0_after_year_1_is_rounded() -> None:
     assert report.to_dict()["cash_flows"]["total"] == [-10.01, 20.01]  # printed to the cent
 
 
+def test_payback_rounds_half_up_on_its_decimal_form() -> None:
+    # A service of 107 in year 1, sales of 40 a year over 3 years: flows -107, 40, 40, 40;
+    # cumulative -107, -67, -27, +13: payback 2 + 27 / 40 = 2.675 -> 2.68 (rounding the
+    # binary 2.67499... would give 2.67).
+    report = evaluate(
+        parse_plan(
+            project(
+                crop(price=40),
+                years=3,
+                investments=[{"item": "x", "kind": "service", "quantity": 1, "unit_cost": 107}],
+            )
+        )
+    )
+    assert report.payback_years == 2.68
+
+
 # 9. Format: inputs in kind, general costs in kind as money, no month ------------------------
 
 

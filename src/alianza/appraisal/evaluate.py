@@ -25,7 +25,7 @@ from alianza.appraisal.cashflow import (
 )
 from alianza.appraisal.indicators import Irr, irr_of_row
 from alianza.appraisal.loans import LoanYear, loan_schedule
-from alianza.appraisal.money import cents
+from alianza.appraisal.money import cents, round_to
 from alianza.appraisal.plan import Plan, PlanError, plan_warnings
 from alianza.appraisal.sensitivity import (
     Risk,
@@ -138,6 +138,11 @@ def _rate(result: Irr) -> float | None:
 
 def _maybe(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
+
+
+def _years(value: float) -> float | None:
+    """Years to 2 decimals (RuralInvest's rounding); None where there is no such year."""
+    return round_to(float(value), 2) if np.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -385,8 +390,9 @@ def evaluate_project(
         irr=irr_of_row(total.irr_batch, 0, flows),
         applicant_irr=irr_of_row(applicant.irr_batch, 0, applicant_flows),
         benefit_cost_ratio=_maybe(round(float(total.benefit_cost_ratio[0]), 4)),
-        payback_years=_maybe(round(float(paid_back), 2)),
-        applicant_payback_years=_maybe(round(float(applicant_paid_back), 2)),
+        # Paybacks to 2 decimals, half up on the decimal form, as RuralInvest rounds them.
+        payback_years=_years(paid_back),
+        applicant_payback_years=_years(applicant_paid_back),
         annual_net_income=table.annual_net_income,
         residual_value=cents(c["residual"][-1]),
         investment=investment,
