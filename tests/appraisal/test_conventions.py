@@ -243,6 +243,21 @@ def test_a_negative_real_rate_gives_a_negative_interest_and_a_warning() -> None:
     assert any("real rate is negative" in warning for warning in report.warnings)
 
 
+def test_grant_and_own_above_the_working_capital_finance_nothing_and_warn() -> None:
+    # Working capital 120 (as above), own contribution 200: nothing to finance, no
+    # interest, and a note (RuralInvest refuses a negative amount financed).
+    report = evaluate(
+        parse_plan(
+            project(
+                crop(price=200, inputs=120, paid=[1, 2], sales=[4]),
+                working_capital={"own": 200, "interest_rate": 0.1},
+            )
+        )
+    )
+    assert (report.working_capital.financed, report.working_capital.interest) == (0.0, 0.0)
+    assert any("nothing is financed" in warning for warning in report.warnings)
+
+
 def test_average_period_rounds_each_term_then_the_mean() -> None:
     # A deficit of 1/3 of the working capital in month 1, all of it in month 2, over a
     # period of 3: terms round(3 x 1/3, 2) = 1.00, round(2 x 1) = 2, round(1 x 1) = 1;

@@ -373,6 +373,13 @@ def evaluate_project(
     full_year_costs = float(table.operating[-1] + c["general"][-1])
     investment = InvestmentSummary.of(plan)
     capital = working_capital(plan)
+    covered = plan.working_capital.grant + plan.working_capital.own
+    if covered > capital.amount + 0.005:
+        # RuralInvest refuses such a plan (its amount financed must not be negative).
+        warnings.append(
+            f"working capital: grant + own ({covered:.2f}) exceed the working capital needed "
+            f"({capital.amount:.2f}); nothing is financed"
+        )
     if capital.financed and capital.real_rate < 0:
         warnings.append(
             f"working capital: inflation ({plan.inflation:g}) exceeds the interest rate "
