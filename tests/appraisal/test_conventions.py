@@ -277,6 +277,8 @@ def test_half_cents_round_up_on_their_decimal_form() -> None:
     assert cents(5.715) == 5.72
     assert cents(-0.125) == -0.13
     assert cents(1.0049999) == 1.0
+    # a half cent reached by adding lines is a half cent whatever the binary noise
+    assert cents(5.714999999999999) == cents(5.715000000000001) == 5.72
     assert list(round_cents([0.285, 3.875, 10.0])) == [0.29, 3.88, 10.0]
 
 
