@@ -48,7 +48,11 @@ def test_lines_match_a_loop_over_numpy_financial() -> None:
     rates = rng.uniform(0.02, 0.15, size=plans)
     result = evaluate_lines(amounts, is_cost, rates)
     for p in range(plans):
-        flows = np.round(amounts[p, ~is_cost].sum(0) - amounts[p, is_cost].sum(0), 2)
+        raw = amounts[p, ~is_cost].sum(0) - amounts[p, is_cost].sum(0)
+        # RuralInvest's order: each year's whole net to the cent, t = 0 left as it is
+        # (the year-1 investment moved there) and t = 1 the rounded year 1 less it.
+        flows = np.round(raw, 2)
+        flows[0], flows[1] = raw[0], np.round(raw[0] + raw[1], 2) - raw[0]
         assert result.npv[p] == pytest.approx(npf.npv(rates[p], flows), abs=0.02)
         if result.irr_status[p] == UNIQUE:
             assert result.irr[p] == pytest.approx(npf.irr(flows), abs=1e-9)

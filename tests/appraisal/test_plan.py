@@ -141,3 +141,63 @@ def test_json_schema_describes_the_format() -> None:
     assert {"plan", "name", "currency", "activities"} <= set(schema["required"])
     assert "Investment" in schema["$defs"]
     assert "life_years" in schema["$defs"]["Investment"]["properties"]
+
+
+def test_rules_across_fields_are_reported_with_the_other_errors() -> None:
+    # `life_years: 0` used to appear only once the rest of the item (and of the plan) was
+    # right: every rule is now checked in the same pass as the field errors.
+    found = problems(
+        minimal(
+            years=None,
+            activities=[],
+            investments=[
+                {"item": "tank", "quantity": -1, "unit_cost": 10, "life_years": 0},
+                {"item": "drip", "quantity": 1, "unit_cost": 10, "life_years": 0, "salvage": 20},
+                {"item": "sheds", "quantity": 1, "unit_cost": 10, "life_years": 2, "begin": 9},
+            ],
+            loans=[{"amount": 5, "interest_rate": 0.1, "years": 2, "grace_principal_years": 2}],
+        )
+    )
+    assert "greater than or equal to 0" in found["investments[0].quantity"]
+    assert found["investments[0].life_years"] == "must be > 0"
+    assert found["investments[1].life_years"] == "must be > 0"
+    assert found["investments[1].salvage"] == "cannot exceed unit_cost"
+    assert "at least one activity" in found["activities"]
+    assert "needs its horizon" in found["years"]
+    assert "grace periods" in found["loans[0]"]
+    with_horizon = problems(
+        minimal(
+            investments=[{"item": "t", "quantity": 1, "unit_cost": 1, "life_years": 0, "begin": 9}]
+        )  # fmt: skip
+    )
+    assert with_horizon["investments[0].begin"] == "year 9 is after the horizon of 5 years"
+    assert with_horizon["investments[0].life_years"] == "must be > 0"
+
+
+def test_a_rule_skips_a_field_that_is_invalid_in_itself() -> None:
+    # own_use 0 is not "more than the quantity" when the quantity itself is refused
+    data = minimal()
+    data["activities"][0]["income"][0].update(quantity=-1, own_use=0)
+    assert list(problems(data)) == ["activities[0].income[0].quantity"]
+
+
+def test_currency_is_an_iso_4217_code() -> None:
+    assert "ISO 4217" in problems(minimal(currency="USX"))["currency"]
+    assert parse_plan(minimal(currency="hnl")).currency == "HNL"
+
+
+def test_suspicious_but_legal_values_are_warned_about() -> None:
+    from alianza.appraisal import evaluate
+    from alianza.appraisal.plan import plan_warnings
+
+    data = minimal(
+        discount_rate=3,
+        investments=[{"item": "dam", "quantity": 1, "unit_cost": 10, "life_years": 120}],
+    )
+    data["activities"][0]["income"][0]["price"] = 0
+    warnings = plan_warnings(parse_plan(data))
+    assert any(w.startswith("discount_rate: 3 is read as 300%") for w in warnings)
+    assert any(w.startswith("investments[0].life_years: 120 years") for w in warnings)
+    assert any(w.startswith("activities[0].income[0].price: 0") for w in warnings)
+    assert set(warnings) <= set(evaluate(parse_plan(data)).warnings)
+    assert plan_warnings(load_plan(CASES / "fruit-veg-processing.plan.yaml")) == []

@@ -18,9 +18,9 @@ def appraisal():
 
 
 def test_unscaled_flows_are_the_plan_flows(appraisal) -> None:
-    from alianza.appraisal.money import round_cents
+    from alianza.appraisal.cashflow import round_flows
 
-    assert np.array_equal(round_cents(scaled_flows(appraisal.table)), appraisal.flows)
+    assert np.array_equal(round_flows(scaled_flows(appraisal.table)), appraisal.flows)
 
 
 @pytest.mark.parametrize("driver", DRIVERS)

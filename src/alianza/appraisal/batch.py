@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from alianza.appraisal.cashflow import COMPONENTS, IS_COST, cash_flow_table, flow_lines
+from alianza.appraisal.cashflow import COMPONENTS, IS_COST, cash_flow_table, flow_lines, round_flows
 from alianza.appraisal.indicators import IrrBatch, benefit_cost_ratio, irr_many, npv, payback
-from alianza.appraisal.money import round_cents
 from alianza.appraisal.plan import Plan, PlanError
 
 Array = NDArray[np.float64]
@@ -24,7 +23,7 @@ Array = NDArray[np.float64]
 class BatchResult:
     """Indicators of P plans, each an array of length P (NaN where undefined)."""
 
-    flows: Array  # (P, T) flows t = 0..N, rounded to the cent, zero-padded
+    flows: Array  # (P, T) flows t = 0..N, rounded as RuralInvest rounds them, zero-padded
     npv: Array
     irr: Array
     irr_status: NDArray[np.int64]  # indicators.UNIQUE / UNDEFINED / MULTIPLE
@@ -41,8 +40,8 @@ def evaluate_lines(amounts: ArrayLike, is_cost: ArrayLike, discount_rate: ArrayL
         a positive amount of a benefit or a cost;
     is_cost: (L,) or (P, L), True where a line is a cost;
     discount_rate: one rate, or one per plan.
-    flows_t = sum of benefit lines - sum of cost lines, rounded to the cent (RuralInvest's
-    convention)."""
+    flows_t = sum of benefit lines - sum of cost lines, rounded to the cent in RuralInvest's
+    order (`cashflow.round_flows`: each year's whole net, the year-1 investment at t=0)."""
     amounts = np.asarray(amounts, dtype=np.float64)
     is_cost = np.broadcast_to(np.asarray(is_cost, dtype=bool), amounts.shape[:2])
     costs = np.einsum("plt,pl->pt", amounts, is_cost.astype(np.float64))
@@ -55,7 +54,7 @@ def evaluate_flows(benefits: ArrayLike, costs: ArrayLike, discount_rate: ArrayLi
     benefits = np.atleast_2d(np.asarray(benefits, dtype=np.float64))
     costs = np.atleast_2d(np.asarray(costs, dtype=np.float64))
     rates = np.broadcast_to(np.asarray(discount_rate, dtype=np.float64), benefits.shape[:1])
-    flows = round_cents(benefits - costs)
+    flows = round_flows(benefits - costs)
     irrs = irr_many(flows)
     return BatchResult(
         flows=flows,

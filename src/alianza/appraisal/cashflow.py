@@ -10,14 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
+from alianza.appraisal.money import round_cents
 from alianza.appraisal.plan import Activity, GeneralCost, Investment, Plan, Situation
 
 Array = NDArray[np.float64]
 
 BENEFITS = ("sales", "own_use", "salvage", "residual")
-OPERATING = ("inputs", "labour", "sales_transport")
+# Income is valued net of its transport (RuralInvest's income lines), so the transport of
+# what is sold is not an operating cost here; the working capital pays it in its months.
+OPERATING = ("inputs", "labour")
 COSTS = (*OPERATING, "general", "maintenance", "replacements", "investment")
 COMPONENTS = BENEFITS + COSTS
 IS_COST = np.array([name in COSTS for name in COMPONENTS])
@@ -105,14 +108,20 @@ def units_produced(activity: Activity, horizon: int) -> Array:
 
 @dataclass(frozen=True)
 class ActivityFlows:
-    """Yearly money of one activity, by component (each an array over years 1..N)."""
+    """Yearly money of one activity (each an array over years 1..N).
 
-    sales: Array  # quantity sold x price
-    own_use: Array  # quantity kept x price (not cash)
-    sales_transport: Array  # quantity sold x transport
-    inputs: Array  # cash: quantity x (price + transport)
-    labour: Array  # all labour at its wage
-    paid_labour: Array  # the part paid in cash
+    The flows value income as RuralInvest does, quantity x (price - transport), own use
+    included; the cash lines (for the working capital) move the money of what is sold,
+    and of what is bought and paid, in their calendar months."""
+
+    sales: Array  # quantity sold x (price - transport)
+    own_use: Array  # quantity kept x (price - transport): valued, not cash
+    inputs: Array  # all inputs, in kind included: quantity x (price + transport)
+    labour: Array  # all labour at its wage, unpaid included
+    cash_sales: Array  # cash in: quantity sold x price
+    cash_transport: Array  # cash out: quantity sold x transport
+    cash_inputs: Array  # cash out: quantity bought x (price + transport)
+    paid_labour: Array  # cash out: the labour paid
 
 
 def activity_flows(activity: Activity, horizon: int) -> ActivityFlows:
@@ -121,31 +130,32 @@ def activity_flows(activity: Activity, horizon: int) -> ActivityFlows:
     def per_unit(values: list[float]) -> Array:
         return float(sum(values)) * units
 
+    income, inputs, labour = activity.income, activity.inputs, activity.labour
     return ActivityFlows(
-        sales=per_unit([(line.quantity - line.own_use) * line.price for line in activity.income]),
-        own_use=per_unit([line.own_use * line.price for line in activity.income]),
-        sales_transport=per_unit(
-            [(line.quantity - line.own_use) * line.transport for line in activity.income]
-        ),
-        inputs=per_unit(
-            [line.quantity * (line.price + line.transport) for line in activity.inputs]
-        ),
-        labour=per_unit([line.quantity * line.wage for line in activity.labour]),
-        paid_labour=per_unit(
-            [(line.quantity - line.unpaid) * line.wage for line in activity.labour]
-        ),
+        sales=per_unit([(x.quantity - x.own_use) * (x.price - x.transport) for x in income]),
+        own_use=per_unit([x.own_use * (x.price - x.transport) for x in income]),
+        inputs=per_unit([x.quantity * (x.price + x.transport) for x in inputs]),
+        labour=per_unit([x.quantity * x.wage for x in labour]),
+        cash_sales=per_unit([(x.quantity - x.own_use) * x.price for x in income]),
+        cash_transport=per_unit([(x.quantity - x.own_use) * x.transport for x in income]),
+        cash_inputs=per_unit([(x.quantity - x.in_kind) * (x.price + x.transport) for x in inputs]),
+        paid_labour=per_unit([(x.quantity - x.unpaid) * x.wage for x in labour]),
     )
+
+
+def _by_year_or_typical(values: list[float] | float, horizon: int) -> Array:
+    """`by_year`, except that a one-year horizon (a profile) takes the last value."""
+    return by_year(values[-1:] if horizon == 1 and isinstance(values, list) else values, horizon)
 
 
 def general_cost_by_year(cost: GeneralCost, horizon: int, cash_only: bool = False) -> Array:
-    """A general cost's money each year; `cash_only` leaves out the part given in kind."""
-    given = (
-        cost.quantity[-1:] if horizon == 1 and isinstance(cost.quantity, list) else cost.quantity
-    )
-    quantity = by_year(given, horizon)
-    if cash_only:
-        quantity = quantity - cost.in_kind
-    return quantity * cost.unit_cost
+    """A general cost's money each year, quantity x unit_cost; `cash_only` leaves out what
+    is given in kind: (quantity - in_kind) x unit_cost - in_kind_amount."""
+    quantity = _by_year_or_typical(cost.quantity, horizon)
+    if not cash_only:
+        return quantity * cost.unit_cost
+    in_kind_amount = _by_year_or_typical(cost.in_kind_amount, horizon)
+    return (quantity - cost.in_kind) * cost.unit_cost - in_kind_amount
 
 
 @dataclass(frozen=True)
@@ -155,8 +165,11 @@ class CashFlowTable:
 
     horizon: int
     components: dict[str, Array]
-    # Grants for investment items, by the year their item is bought (years 1..N).
+    # Grants for investment items, by the year their item is bought (years 1..N): those of
+    # the situation with the project less those of the situation without it.
     investment_grants: Array
+    # The working-capital grant, with the project less without it.
+    working_capital_grant: float = 0.0
 
     def __getitem__(self, component: str) -> Array:
         return self.components[component]
@@ -179,11 +192,11 @@ class CashFlowTable:
         return self.benefits - self.costs
 
     @property
-    def net_operating(self) -> Array:
-        """Income less operating, general and maintenance costs: the enterprise's yearly
-        net income before investment, replacements, salvage and residual value."""
-        c = self.components
-        return c["sales"] + c["own_use"] - self.operating - c["general"] - c["maintenance"]
+    def annual_net_income(self) -> float:
+        """RuralInvest's annual net income: year N's whole net flow, rounded to the cent
+        (its investments, replacements and salvage included), less the residual value
+        (rounded to the cent as reported): round(net_N) - round(residual_N)."""
+        return float(round_cents(round_cents(self.net[-1]) - round_cents(self["residual"][-1])))
 
 
 def situation_components(situation: Plan | Situation, horizon: int) -> dict[str, Array]:
@@ -193,24 +206,34 @@ def situation_components(situation: Plan | Situation, horizon: int) -> dict[str,
         components[name] = getattr(schedule, name).sum(axis=0)
     for activity in situation.activities:
         flows = activity_flows(activity, horizon)
-        for name in ("sales", "own_use", "sales_transport", "inputs", "labour"):
+        for name in ("sales", "own_use", "inputs", "labour"):
             components[name] += getattr(flows, name)
     for cost in situation.general_costs:
         components["general"] += general_cost_by_year(cost, horizon)
     return components
 
 
+def investment_grants(items: list[Investment], horizon: int) -> Array:
+    """Grants for investment items, by the year (1..N) their item is bought."""
+    grants = np.zeros(horizon)
+    for item in items:
+        grants[item.begin - 1] += item.total_grant
+    return grants
+
+
 def cash_flow_table(plan: Plan) -> CashFlowTable:
-    """The plan's yearly flows by component, with-project minus without-project."""
+    """The plan's yearly flows by component, with-project minus without-project; grants
+    likewise, grants(with) - grants(without)."""
     horizon = plan.horizon
     components = situation_components(plan, horizon)
+    grants = investment_grants(plan.investments, horizon)
+    working_capital_grant = plan.working_capital.grant
     if plan.without_project is not None:
         without = situation_components(plan.without_project, horizon)
         components = {name: components[name] - without[name] for name in COMPONENTS}
-    grants = np.zeros(horizon)
-    for item in plan.investments:
-        grants[item.begin - 1] += item.total_grant
-    return CashFlowTable(horizon, components, grants)
+        grants = grants - investment_grants(plan.without_project.investments, horizon)
+        working_capital_grant -= plan.without_project.working_capital.grant
+    return CashFlowTable(horizon, components, grants, working_capital_grant)
 
 
 def project_flows(yearly_net: Array, first_year_investment: Array | float) -> Array:
@@ -223,15 +246,34 @@ def project_flows(yearly_net: Array, first_year_investment: Array | float) -> Ar
     return flows
 
 
-def grant_flows(table: CashFlowTable, working_capital_grant: float) -> Array:
+def grant_flows(table: CashFlowTable) -> Array:
     """What the applicant's flows add back to the total flows, by t = 0..N: grants for
     year-1 items at t=0, for items bought in a later year b at t=b, and the
-    working-capital grant at t=1. Own contributions stay in (the applicant pays them)."""
+    working-capital grant at t=1 (each with the project less without it). Own
+    contributions stay in (the applicant pays them). Each amount is rounded to the cent,
+    as RuralInvest rounds the year-1 grant it moves to t=0."""
     grants = np.zeros(table.horizon + 1)
     grants[0] = table.investment_grants[0]
     grants[2:] = table.investment_grants[1:]
-    grants[1] += working_capital_grant
-    return grants
+    grants[1] += table.working_capital_grant
+    return round_cents(grants)
+
+
+def round_flows(raw: ArrayLike) -> Array:
+    """Flows t = 0..N rounded to the cent in RuralInvest's order (last axis is t).
+
+    RuralInvest rounds each year's whole net flow, year-1 investment included, and then
+    moves the year-1 investment to t=0 unrounded: with raw_0 = -(year-1 investment) (plus
+    its grants, already in cents, for the applicant) and raw_1 the rest of year 1,
+        flow_0 = raw_0,  flow_1 = round(raw_0 + raw_1) - raw_0,  flow_t = round(raw_t).
+    flow_0 + flow_1 is then year 1's rounded net, and no total drifts by a cent when a
+    line lands on a half cent."""
+    raw = np.asarray(raw, dtype=np.float64)
+    flows = round_cents(raw)
+    if raw.shape[-1] > 1:
+        flows[..., 0] = raw[..., 0]
+        flows[..., 1] = round_cents(raw[..., 0] + raw[..., 1]) - raw[..., 0]
+    return flows
 
 
 def flow_lines(table: CashFlowTable) -> Array:

@@ -25,8 +25,8 @@ from alianza.appraisal.cashflow import (
 )
 from alianza.appraisal.indicators import Irr, irr_of_row
 from alianza.appraisal.loans import LoanYear, loan_schedule
-from alianza.appraisal.money import cents
-from alianza.appraisal.plan import Plan, PlanError
+from alianza.appraisal.money import cents, round_to
+from alianza.appraisal.plan import Plan, PlanError, plan_warnings
 from alianza.appraisal.sensitivity import (
     Risk,
     RiskOptions,
@@ -140,6 +140,11 @@ def _maybe(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
 
 
+def _years(value: float) -> float | None:
+    """Years to 2 decimals (RuralInvest's rounding); None where there is no such year."""
+    return round_to(float(value), 2) if np.isfinite(value) else None
+
+
 @dataclass(frozen=True)
 class ProjectAppraisal:
     plan: Plan
@@ -203,8 +208,8 @@ class ProjectAppraisal:
             },
             "cash_flow_table": self.yearly_rows(),
             "cash_flows": {
-                "total": [float(v) for v in self.flows],
-                "applicant": [float(v) for v in self.applicant_flows],
+                "total": [cents(v) for v in self.flows],
+                "applicant": [cents(v) for v in self.applicant_flows],
             },
             "npv": self.npv,
             "irr": _rate(self.irr),
@@ -220,9 +225,11 @@ class ProjectAppraisal:
             "working_capital": {
                 "amount": wc.amount,
                 "period_months": wc.period_months,
+                "average_period_months": wc.average_period_months,
                 "grant": wc.grant,
                 "own": wc.own,
                 "financed": wc.financed,
+                "real_rate": wc.real_rate,
                 "interest": wc.interest,
             },
             "loans": [
@@ -302,7 +309,7 @@ Appraisal = ProjectAppraisal | ProfileAppraisal
 
 
 def evaluate_profile(plan: Plan) -> ProfileAppraisal:
-    warnings: list[str] = []
+    warnings = plan_warnings(plan)
     table = cash_flow_table(plan)
     c = {name: float(values[0]) for name, values in table.components.items()}
     income = c["sales"] + c["own_use"]
@@ -345,14 +352,16 @@ def evaluate_project(
         )
     if rate <= -1:
         raise PlanError(plan.name, [("discount_rate", "must be greater than -1")])
-    warnings: list[str] = []
+    warnings = plan_warnings(plan)
+    if discount_rate is not None and discount_rate >= 1:
+        warnings.append(f"discount rate {discount_rate:g} is read as {discount_rate:.0%} a year")
     table = cash_flow_table(plan)
     c = table.components
     # The same vectorised path as a batch of plans, so that both give the same figures.
     lines = flow_lines(table)[None]
     total = evaluate_lines(lines, IS_COST, rate)
     grants = np.zeros((1, len(COMPONENTS), table.horizon + 1))
-    grants[0, 0] = grant_flows(table, plan.working_capital.grant)  # added as a benefit line
+    grants[0, 0] = grant_flows(table)  # added as a benefit line
     applicant = evaluate_lines(lines + grants, IS_COST, rate)
     flows, applicant_flows = total.flows[0], applicant.flows[0]
     paid_back, applicant_paid_back = total.payback_years[0], applicant.payback_years[0]
@@ -363,6 +372,20 @@ def evaluate_project(
             )
     full_year_costs = float(table.operating[-1] + c["general"][-1])
     investment = InvestmentSummary.of(plan)
+    capital = working_capital(plan)
+    covered = plan.working_capital.grant + plan.working_capital.own
+    if covered > capital.amount + 0.005:
+        # RuralInvest refuses such a plan (its amount financed must not be negative).
+        warnings.append(
+            f"working capital: grant + own ({covered:.2f}) exceed the working capital needed "
+            f"({capital.amount:.2f}); nothing is financed"
+        )
+    if capital.financed and capital.real_rate < 0:
+        warnings.append(
+            f"working capital: inflation ({plan.inflation:g}) exceeds the interest rate "
+            f"({plan.working_capital.interest_rate:g}); the real rate is negative, and so is "
+            "the interest"
+        )
     return ProjectAppraisal(
         plan=plan,
         discount_rate=rate,
@@ -374,12 +397,13 @@ def evaluate_project(
         irr=irr_of_row(total.irr_batch, 0, flows),
         applicant_irr=irr_of_row(applicant.irr_batch, 0, applicant_flows),
         benefit_cost_ratio=_maybe(round(float(total.benefit_cost_ratio[0]), 4)),
-        payback_years=_maybe(round(float(paid_back), 2)),
-        applicant_payback_years=_maybe(round(float(applicant_paid_back), 2)),
-        annual_net_income=cents(table.net_operating[-1]),
+        # Paybacks to 2 decimals, half up on the decimal form, as RuralInvest rounds them.
+        payback_years=_years(paid_back),
+        applicant_payback_years=_years(applicant_paid_back),
+        annual_net_income=table.annual_net_income,
         residual_value=cents(c["residual"][-1]),
         investment=investment,
-        working_capital=working_capital(plan),
+        working_capital=capital,
         loans={loan.name: loan_schedule(loan) for loan in plan.loans},
         employment_person_years=employment(plan, warnings),
         investment_per_beneficiary=_per_beneficiary(investment.total, plan),

@@ -18,11 +18,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from alianza.appraisal.currencies import ISO_4217
 from alianza.documents import PARSE_ERRORS, read_yaml_or_json
 from alianza.problems import Problem, ProblemError, field_path
 
@@ -39,16 +42,117 @@ _HALF_MONTH = re.compile(r"^(1[0-2]|[1-9])([ab])$")
 CalendarEntry = int | str
 
 
+# A rule's finding: (the sub-field it is about, or its path below the item, or None for
+# the whole item; the reason).
+Problem = tuple[str | tuple[str | int, ...] | None, str]
+# A field whose own value is invalid (or missing): rules that need it are not checked.
+UNKNOWN: Any = object()
+
+
+def number(value: Any) -> float | None:
+    """A value as a number, or None when it is not one (rules skip what they cannot read)."""
+    if value is UNKNOWN or value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def field_of(item: Any, name: str, *aliases: str) -> Any:
+    """A field of an item given either as a validated model or as raw data."""
+    if isinstance(item, BaseModel):
+        return getattr(item, name, UNKNOWN)
+    if isinstance(item, dict):
+        for key in (name, *aliases):
+            if key in item:
+                return item[key]
+    return UNKNOWN
+
+
 class Strict(BaseModel):
-    """Base of every plan model: unknown fields are errors, so typos never pass silently."""
+    """Base of every plan model: unknown fields are errors, so typos never pass silently.
+
+    Rules across fields (`rules`) are checked even when other fields of the item are
+    invalid, so that every problem of a plan is reported in one pass: a rule reads the
+    fields that are valid on their own and skips those that are not."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    @classmethod
+    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+        """Problems across fields; `values` holds each field (UNKNOWN where invalid)."""
+        return []
 
-def part_within(part: float, whole: float, name: str) -> None:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        try:
+            model = handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, dict):
+                raise
+            errors = exc.errors()
+            # A field invalid in itself is unknown to the rules; one whose items hold an
+            # error stays readable (rules read numbers leniently and skip the rest).
+            failed = {str(error["loc"][0]) for error in errors if len(error["loc"]) == 1}
+            problems = cls.rules(cls._raw_values(data, failed))
+            if not problems:
+                raise
+            # Errors carried over keep their type, place and message (a custom error
+            # cannot be rebuilt from its type name alone).
+            carried = [
+                InitErrorDetails(
+                    type=PydanticCustomError(error["type"], error["msg"]),
+                    loc=error["loc"],
+                    input=error["input"],
+                )
+                for error in errors
+            ]
+            details = [*carried, *_error_details(problems, data)]
+            raise ValidationError.from_exception_data(exc.title, details) from None
+        problems = cls.rules({name: getattr(model, name) for name in type(model).model_fields})
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, _error_details(problems, data))
+        return model
+
+    @classmethod
+    def _raw_values(cls, data: dict[str, Any], failed: set[str]) -> dict[str, Any]:
+        """Each field's raw value, its default when it is left out, UNKNOWN when invalid."""
+        values: dict[str, Any] = {}
+        for name, info in cls.model_fields.items():
+            keys = [name]
+            if isinstance(info.validation_alias, AliasChoices):
+                keys += [key for key in info.validation_alias.choices if isinstance(key, str)]
+            present = [key for key in keys if key in data]
+            if any(key in failed for key in keys):
+                values[name] = UNKNOWN
+            elif present:
+                values[name] = data[present[0]]
+            elif info.is_required():
+                values[name] = UNKNOWN
+            else:
+                values[name] = info.get_default(call_default_factory=True)
+        return values
+
+
+def _error_details(problems: list[Problem], data: Any) -> list[InitErrorDetails]:
+    return [
+        InitErrorDetails(
+            type=PydanticCustomError("plan_rule", reason),
+            loc=field if isinstance(field, tuple) else (field,) if field else (),
+            input=field_of(data, field) if isinstance(field, str) else data,
+        )
+        for field, reason in problems
+    ]
+
+
+def part_within(values: dict[str, Any], part: str, whole: str = "quantity") -> list[Problem]:
     """Refuse a part (own use, unpaid labour, in kind) larger than its quantity."""
-    if part > whole:
-        raise ValueError(f"{name}: cannot exceed the quantity")
+    part_value, whole_value = number(values[part]), number(values[whole])
+    if part_value is not None and whole_value is not None and part_value > whole_value:
+        return [(part, "cannot exceed the quantity")]
+    return []
 
 
 class Investment(Strict):
@@ -83,27 +187,48 @@ class Investment(Strict):
     def total_grant(self) -> float:
         return self.grant + sum(self.grants.values())
 
-    @model_validator(mode="after")
-    def _check(self) -> Investment:
-        if self.kind == "asset":
-            if self.life_years is None:
-                raise ValueError("life_years: an asset needs its useful life (> 0)")
-            if self.life_years <= 0:
-                raise ValueError("life_years: must be > 0")
-            if self.salvage > self.unit_cost:
-                raise ValueError("salvage: cannot exceed unit_cost")
-        elif self.life_years is not None or self.maintenance or self.salvage:
-            raise ValueError(
-                f"a {self.kind} item is spent once: life_years, maintenance and salvage "
-                "apply to assets only"
+    @classmethod
+    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+        problems: list[Problem] = []
+        kind, life = values["kind"], values["life_years"]
+        unit_cost, salvage = number(values["unit_cost"]), number(values["salvage"])
+        if kind == "asset":
+            if life is None:
+                problems.append(("life_years", "an asset needs its useful life (> 0)"))
+            elif (years := number(life)) is not None and years <= 0:
+                problems.append(("life_years", "must be > 0"))
+            if unit_cost is not None and salvage is not None and salvage > unit_cost:
+                problems.append(("salvage", "cannot exceed unit_cost"))
+        elif kind in ("labour", "service") and (
+            life is not None or number(values["maintenance"]) or salvage
+        ):
+            problems.append(
+                (
+                    None,
+                    f"a {kind} item is spent once: life_years, maintenance and salvage "
+                    "apply to assets only",
+                )
             )
-        funded = self.own_contribution + self.total_grant
-        # Unit costs are often rounded from a total (80 days at 3.57 for 285.71): allow 1%.
-        if funded > self.cost * 1.01 + 0.005:
-            raise ValueError(
-                f"own_contribution + grants ({funded:.2f}) exceed the item's cost ({self.cost:.2f})"
-            )
-        return self
+        quantity, own, grant = (
+            number(values[name]) for name in ("quantity", "own_contribution", "grant")
+        )
+        grants = values["grants"]
+        donors = (
+            [number(amount) for amount in grants.values()] if isinstance(grants, dict) else [None]
+        )
+        parts = [own, grant, *donors]
+        if quantity is not None and unit_cost is not None and None not in parts:
+            funded, cost = sum(p for p in parts if p is not None), quantity * unit_cost
+            # Unit costs are often rounded from a total (80 days at 3.57 for 285.71): allow 1%.
+            if funded > cost * 1.01 + 0.005:
+                problems.append(
+                    (
+                        None,
+                        f"own_contribution + grants ({funded:.2f}) exceed the item's cost "
+                        f"({cost:.2f})",
+                    )
+                )
+        return problems
 
 
 QuantityByYear = NonNegative | list[NonNegative]
@@ -120,19 +245,47 @@ class GeneralCost(Strict):
     unit_cost: NonNegative
     staff: bool = Field(False, description="counts towards employment")
     in_kind: NonNegative = Field(0.0, description="part of the quantity given in kind, not paid")
+    in_kind_amount: QuantityByYear = Field(
+        0.0,
+        description="money a year given in kind (not paid); a list gives it by year of operation",
+    )
 
-    @field_validator("quantity")
+    @field_validator("quantity", "in_kind_amount")
     @classmethod
     def _not_empty(cls, value: QuantityByYear) -> QuantityByYear:
         if isinstance(value, list) and not value:
             raise ValueError("give at least one value")
         return value
 
-    @model_validator(mode="after")
-    def _in_kind_within_quantity(self) -> GeneralCost:
-        smallest = min(self.quantity) if isinstance(self.quantity, list) else self.quantity
-        part_within(self.in_kind, smallest, "in_kind")
-        return self
+    @classmethod
+    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+        quantities = [number(q) for q in _as_list(values["quantity"])]
+        amounts = [number(a) for a in _as_list(values["in_kind_amount"])]
+        in_kind, unit_cost = number(values["in_kind"]), number(values["unit_cost"])
+        if not quantities or not amounts or None in quantities + amounts or in_kind is None:
+            return []
+        if in_kind > min(q for q in quantities if q is not None):
+            return [("in_kind", "cannot exceed the quantity")]
+        if unit_cost is None:
+            return []
+        # Compare year by year, the shorter list's last value repeating.
+        for year in range(max(len(quantities), len(amounts))):
+            quantity = quantities[min(year, len(quantities) - 1)] or 0.0
+            amount = amounts[min(year, len(amounts) - 1)] or 0.0
+            cash = (quantity - in_kind) * unit_cost
+            if amount > cash + 0.005:
+                return [
+                    (
+                        "in_kind_amount",
+                        f"{amount:.2f} in year {year + 1} exceeds the cost not already given "
+                        f"in kind ({cash:.2f})",
+                    )
+                ]
+        return []
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
 
 
 class IncomeLine(Strict):
@@ -143,10 +296,9 @@ class IncomeLine(Strict):
     transport: NonNegative = Field(0.0, description="cost of taking one unit to market")
     own_use: NonNegative = Field(0.0, description="part of the quantity not sold")
 
-    @model_validator(mode="after")
-    def _own_use_within_quantity(self) -> IncomeLine:
-        part_within(self.own_use, self.quantity, "own_use")
-        return self
+    @classmethod
+    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+        return part_within(values, "own_use")
 
 
 class InputLine(Strict):
@@ -155,6 +307,13 @@ class InputLine(Strict):
     quantity: NonNegative = Field(description="per activity unit")
     price: NonNegative
     transport: NonNegative = 0.0
+    in_kind: NonNegative = Field(
+        0.0, description="part of the quantity supplied in kind (not bought with cash)"
+    )
+
+    @classmethod
+    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+        return part_within(values, "in_kind")
 
 
 class LabourLine(Strict):
@@ -164,39 +323,53 @@ class LabourLine(Strict):
     wage: NonNegative
     unpaid: NonNegative = Field(0.0, description="part of the quantity not paid in cash")
 
-    @model_validator(mode="after")
-    def _unpaid_within_quantity(self) -> LabourLine:
-        part_within(self.unpaid, self.quantity, "unpaid")
-        return self
+    @classmethod
+    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+        return part_within(values, "unpaid")
+
+
+NO_MONTH = "none"
+# A calendar list, or "none": the amount moves in no month (it stays out of the working
+# capital), said explicitly so that an empty list left by mistake is still an error.
+CalendarMonths = list[CalendarEntry] | Literal["none"]
+
+
+def month_of(entry: CalendarEntry) -> int:
+    """The month 1..12 of a calendar entry (3, "3a" and "3b" are all March)."""
+    return entry if isinstance(entry, int) else int(entry[:-1])
 
 
 class Calendar(Strict):
-    """Months (1..12, or half months "3a"/"3b") in which an activity's money moves; each
-    year's amount is spread evenly over the listed periods. A missing list means all
-    twelve months."""
+    """Months (1..12, or half months "3a"/"3b") in which an activity's money moves. Each
+    year's amount is shared over the half months marked, a whole month weighing two
+    halves. A missing list means all twelve months; "none" means no month."""
 
-    inputs: list[CalendarEntry] | None = None
-    transport: list[CalendarEntry] | None = None
-    sales: list[CalendarEntry] | None = None
+    inputs: CalendarMonths | None = None
+    transport: CalendarMonths | None = None
+    sales: CalendarMonths | None = None
 
     @field_validator("inputs", "transport", "sales")
     @classmethod
-    def _valid_entries(cls, value: list[CalendarEntry] | None) -> list[CalendarEntry] | None:
-        if value is None:
-            return None
+    def _valid_entries(cls, value: CalendarMonths | None) -> CalendarMonths | None:
+        if value is None or value == NO_MONTH:
+            return value
         if not value:
-            raise ValueError("list at least one month, or leave the list out")
+            raise ValueError(
+                f"list at least one month, write {NO_MONTH!r} for no month, or leave the "
+                "list out for all twelve"
+            )
+        halves: list[str] = []
         for entry in value:
             if isinstance(entry, bool) or (isinstance(entry, int) and not 1 <= entry <= 12):
                 raise ValueError(f"{entry!r} is not a month 1..12")
             if isinstance(entry, str) and not _HALF_MONTH.match(entry):
                 raise ValueError(f"{entry!r} is not a month 1..12 or a half month like '3a'")
+            month = month_of(entry)
+            halves += [f"{month}a", f"{month}b"] if isinstance(entry, int) else [entry]
+        repeated = sorted({half for half in halves if halves.count(half) > 1})
+        if repeated:
+            raise ValueError(f"a month or half month is listed twice: {', '.join(repeated)}")
         return value
-
-    @property
-    def uses_half_months(self) -> bool:
-        entries = (self.inputs or []) + (self.transport or []) + (self.sales or [])
-        return any(isinstance(entry, str) for entry in entries)
 
 
 class Activity(Strict):
@@ -228,11 +401,15 @@ class Loan(Strict):
     grace_interest_years: Annotated[int, Field(ge=0)] = 0
     first_year: Year = 1
 
-    @model_validator(mode="after")
-    def _grace_within_term(self) -> Loan:
-        if max(self.grace_principal_years, self.grace_interest_years) >= self.years:
-            raise ValueError("grace periods must end before the loan's last year")
-        return self
+    @classmethod
+    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+        graces = [
+            number(values[name]) for name in ("grace_principal_years", "grace_interest_years")
+        ]
+        years = number(values["years"])
+        if years is not None and None not in graces and max(g or 0.0 for g in graces) >= years:
+            return [(None, "grace periods must end before the loan's last year")]
+        return []
 
 
 class BeneficiaryGroup(Strict):
@@ -248,12 +425,17 @@ class BeneficiaryGroup(Strict):
     def total(self) -> int:
         return self.men + self.women + self.children
 
-    @model_validator(mode="after")
-    def _subsets_within_total(self) -> BeneficiaryGroup:
-        for name in ("youth", "indigenous"):
-            if getattr(self, name) > self.total:
-                raise ValueError(f"{name}: cannot exceed men + women + children")
-        return self
+    @classmethod
+    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+        people = [number(values[name]) for name in ("men", "women", "children")]
+        if None in people:
+            return []
+        total = sum(p or 0.0 for p in people)
+        return [
+            (name, "cannot exceed men + women + children")
+            for name in ("youth", "indigenous")
+            if (count := number(values[name])) is not None and count > total
+        ]
 
 
 class Beneficiaries(Strict):
@@ -274,13 +456,19 @@ class Beneficiaries(Strict):
         return self.indirect.total if self.indirect is not None else 0
 
 
+class SituationWorkingCapital(Strict):
+    grant: NonNegative = Field(0.0, description="working-capital grant the applicants get anyway")
+
+
 class Situation(Strict):
     """The enterprise without the project: what the applicants would invest, spend and
-    produce anyway. Its flows are subtracted from the project's."""
+    produce anyway. Its flows are subtracted from the project's, and its grants from the
+    grants given back to the applicant."""
 
     investments: list[Investment] = Field(default_factory=list)
     general_costs: list[GeneralCost] = Field(default_factory=list)
     activities: list[Activity] = Field(default_factory=list)
+    working_capital: SituationWorkingCapital = SituationWorkingCapital()
 
 
 class Plan(Strict):
@@ -303,6 +491,14 @@ class Plan(Strict):
     loans: list[Loan] = Field(default_factory=list)
     without_project: Situation | None = None
 
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        code = value.upper()
+        if code not in ISO_4217:
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (USD, HNL, MWK …)")
+        return code
+
     @field_validator("years", mode="before")
     @classmethod
     def _horizon_positive(cls, value: Any) -> Any:
@@ -310,28 +506,91 @@ class Plan(Strict):
             raise ValueError("the horizon must be at least 1 year")
         return value
 
-    @model_validator(mode="after")
-    def _appraisable(self) -> Plan:
-        if not self.activities:
-            raise ValueError("activities: a plan needs at least one activity to appraise")
-        if self.stage == "project":
-            if self.years is None:
-                raise ValueError("years: a project needs its horizon (years of operation)")
-            late = [
-                f"investments[{i}] begins in year {item.begin}"
-                for i, item in enumerate(self.investments)
-                if item.begin > self.years
-            ]
-            if late:
-                raise ValueError("; ".join(late) + f", after the horizon of {self.years} years")
-        elif self.loans or self.without_project is not None:
-            raise ValueError("a profile has no loans and no without-project situation")
-        return self
+    @classmethod
+    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+        problems: list[Problem] = []
+        activities = values["activities"]
+        if isinstance(activities, list) and not activities:
+            problems.append(("activities", "a plan needs at least one activity to appraise"))
+        stage, years = values["stage"], values["years"]
+        if stage == "project":
+            if years is None:
+                problems.append(("years", "a project needs its horizon (years of operation)"))
+            investments = values["investments"]
+            horizon = number(years)
+            if horizon is not None and isinstance(investments, list):
+                for i, item in enumerate(investments):
+                    begin = number(field_of(item, "begin", "start_year", "year"))
+                    if begin is not None and begin > horizon:
+                        problems.append(
+                            (
+                                ("investments", i, "begin"),
+                                f"year {begin:g} is after the horizon of {horizon:g} years",
+                            )
+                        )
+        elif stage == "profile" and (
+            values["loans"] not in (UNKNOWN, [], None)
+            or values["without_project"] not in (UNKNOWN, None)
+        ):
+            problems.append((None, "a profile has no loans and no without-project situation"))
+        return problems
 
     @property
     def horizon(self) -> int:
         """Years of operation analysed: the plan's `years`, or 1 for a profile."""
         return self.years if self.stage == "project" and self.years else 1
+
+
+# Beyond these, a legal value is probably a slip: a rate of 3 meant as 3%, a life in months.
+SUSPICIOUS_RATE = 1.0  # a year: 100% or more
+LONGEST_LIFE = 100  # years
+
+
+def plan_warnings(plan: Plan) -> list[str]:
+    """Values that are legal but probably a mistake, each with its field path: a rate of
+    1 or more a year (3 is read as 300%), a price, wage or unit cost of zero, a useful life
+    longer than a century."""
+    warnings: list[str] = []
+
+    def rate(path: str, value: float | None) -> None:
+        if value is not None and value >= SUSPICIOUS_RATE:
+            warnings.append(
+                f"{path}: {value:g} is read as {value:.0%} a year; write {value / 100:g} "
+                f"for {value:g}%"
+            )
+
+    rate("discount_rate", plan.discount_rate)
+    rate("inflation", plan.inflation)
+    rate("working_capital.interest_rate", plan.working_capital.interest_rate)
+    for i, loan in enumerate(plan.loans):
+        rate(f"loans[{i}].interest_rate", loan.interest_rate)
+    situations: list[tuple[str, Plan | Situation]] = [("", plan)]
+    if plan.without_project is not None:
+        situations.append(("without_project.", plan.without_project))
+    for prefix, situation in situations:
+        for i, item in enumerate(situation.investments):
+            where = f"{prefix}investments[{i}]"
+            if item.unit_cost == 0:
+                warnings.append(f"{where}.unit_cost: 0, the item costs nothing")
+            if item.life_years is not None and item.life_years > LONGEST_LIFE:
+                warnings.append(
+                    f"{where}.life_years: {item.life_years} years, longer than "
+                    f"{LONGEST_LIFE}; is it in months?"
+                )
+        for i, activity in enumerate(situation.activities):
+            lines: list[tuple[str, list[Any], str]] = [
+                ("income", activity.income, "price"),
+                ("inputs", activity.inputs, "price"),
+                ("labour", activity.labour, "wage"),
+            ]
+            for kind, entries, name in lines:
+                for j, line in enumerate(entries):
+                    if getattr(line, name) == 0:
+                        warnings.append(
+                            f"{prefix}activities[{i}].{kind}[{j}].{name}: 0, the line is "
+                            "worth nothing"
+                        )
+    return warnings
 
 
 class PlanError(ProblemError):

@@ -2,9 +2,9 @@
 of a negative NPV under price and yield shocks.
 
 Drivers scale the plan's flows:
-  price       income (sales and own use)
-  yield       income and the transport of what is sold
-  cost        operating costs (inputs, labour, transport), general costs, maintenance
+  price       income (sales and own use, valued net of their transport)
+  yield       income
+  cost        operating costs (inputs, labour), general costs, maintenance
   investment  the investment and its replacements
 Salvage and residual values are left as they are.
 """
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from alianza.appraisal.cashflow import CashFlowTable, project_flows
+from alianza.appraisal.cashflow import CashFlowTable, project_flows, round_flows
 from alianza.appraisal.indicators import irr_many, npv
-from alianza.appraisal.money import cents, round_cents
+from alianza.appraisal.money import cents
 
 Array = NDArray[np.float64]
 DRIVERS = ("price", "yield", "cost", "investment")
@@ -40,7 +40,7 @@ def scaled_flows(
         np.asarray(factor, dtype=np.float64) for factor in (price, yield_, cost, investment)
     )
     income = (c["sales"] + c["own_use"]) * price * yield_
-    operating = (c["inputs"] + c["labour"]) * cost + c["sales_transport"] * yield_ * cost
+    operating = (c["inputs"] + c["labour"]) * cost
     overheads = (c["general"] + c["maintenance"]) * cost
     spent = (c["investment"] + c["replacements"]) * investment
     net = income + c["salvage"] + c["residual"] - operating - overheads - spent
@@ -75,7 +75,7 @@ def sensitivity_table(
     # Every driver's scenarios in one stack, so that the NPVs and IRRs come from one call
     # each (multiplying by a factor of 1.0 leaves the flows exactly as they are).
     scenarios = [(driver, 1.0 + change) for driver in DRIVERS for change in changes]
-    flows = round_cents(scaled_flows(table, **_stacked_factors(scenarios)))
+    flows = round_flows(scaled_flows(table, **_stacked_factors(scenarios)))
     values = npv(rate, flows)
     rates = irr_many(flows).rates
     rows = []
@@ -147,7 +147,7 @@ def risk(table: CashFlowTable, rate: float, options: RiskOptions) -> Risk:
     shape = (options.draws, table.horizon)
     price = np.maximum(price_stream.normal(1.0, options.price_sd, shape), 0.0)
     yields = np.maximum(yield_stream.normal(1.0, options.yield_sd, shape), 0.0)
-    values = npv(rate, round_cents(scaled_flows(table, price=price, yield_=yields)))
+    values = npv(rate, round_flows(scaled_flows(table, price=price, yield_=yields)))
     levels = (5, 25, 50, 75, 95)
     percentiles = np.percentile(values, levels)
     return Risk(

@@ -18,6 +18,7 @@ from alianza.appraisal import PlanError, evaluate, load_plan, plan_json_schema, 
 from alianza.appraisal.batch import evaluate_many
 from alianza.appraisal.evaluate import ProfileAppraisal, ProjectAppraisal
 from alianza.appraisal.indicators import STATUS_NAMES
+from alianza.appraisal.plan import plan_warnings
 from alianza.appraisal.sensitivity import RiskOptions
 
 plan_app = typer.Typer(help="Business plans: check, appraise, export.", no_args_is_help=True)
@@ -125,12 +126,13 @@ def print_project(appraisal: ProjectAppraisal) -> None:
             if report["applicant_payback_years"] is None
             else f"{report['applicant_payback_years']:.2f}",
         ),
-        ("Annual net income (full production)", money(report["annual_net_income"])),
+        ("Annual net income (last year, less residual value)", money(report["annual_net_income"])),
         ("Residual value", money(report["residual_value"])),
         ("Working capital", money(wc["amount"])),
         ("  period (months)", str(wc["period_months"])),
+        ("  average period (months)", f"{wc['average_period_months']:.2f}"),
         ("  to finance", money(wc["financed"])),
-        ("  its interest (real rate)", money(wc["interest"])),
+        ("  its interest (real rate, average period)", money(wc["interest"])),
         ("Employment (person-years)", f"{report['employment_person_years']:.2f}"),
         (
             "Direct / indirect beneficiaries",
@@ -295,6 +297,7 @@ def check_command(plan_path: PlanPath) -> None:
         f"[green]ok[/] {plan_path}: {plan.stage} '{plan.name}', {len(plan.investments)} investments, "
         f"{len(plan.activities)} activities"
     )
+    print_warnings(plan_warnings(plan))
 
 
 @plan_app.command("schema")
