@@ -7,12 +7,14 @@ same farmers, organizations and memberships: the two are tested as a round trip.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
 
+from alianza.platform.backup.files import private_file
 from alianza.platform.errors import Refused
 from alianza.platform.programmes.service import Actor
 from alianza.platform.registry.models import Membership, Organization
@@ -80,13 +82,17 @@ def organization_rows(actor: Actor) -> list[list[Cell]]:
 
 
 def write_table(path: Path, columns: Sequence[str], rows: list[list[Cell]]) -> None:
-    """Write a header and rows to a .csv (UTF-8) or .xlsx file."""
+    """Write a header and rows to a .csv (UTF-8) or .xlsx file, readable by its owner only
+    (names, phones and national ids are personal data) and replaced only once complete."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with path.open("w", newline="", encoding="utf-8") as handle:
+        with private_file(path) as raw:
+            handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             writer = csv.writer(handle)
             writer.writerow(columns)
             writer.writerows([["" if cell is None else cell for cell in row] for row in rows])
+            handle.flush()
+            handle.detach()  # private_file closes the file itself
     elif suffix == ".xlsx":
         from openpyxl import Workbook
 
@@ -95,7 +101,8 @@ def write_table(path: Path, columns: Sequence[str], rows: list[list[Cell]]) -> N
         sheet.append(list(columns))
         for row in rows:
             sheet.append(row)
-        book.save(path)
+        with private_file(path) as raw:
+            book.save(raw)
     else:
         raise Refused(f"{path.name}: give a .csv or .xlsx file")
 
