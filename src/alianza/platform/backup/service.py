@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
@@ -141,7 +141,7 @@ def _encoder(column_type: Any) -> Callable[[Any], Any]:
 
 
 def _write(
-    connection: Connection, revision: str, tables: tuple[Table, ...], out: IO[bytes]
+    connection: Connection, revision: str, tables: tuple[Table, ...], out: gzip.GzipFile
 ) -> dict[str, int]:
     """Stream the document ``{"format", "version", "revision", "tables": {name: {"columns", "rows"}}}``."""
     head = {"format": FORMAT, "version": FORMAT_VERSION, "revision": revision}
