@@ -194,7 +194,7 @@ def test_a_failed_dump_leaves_the_previous_one(
     before = previous.read_bytes()
     build_world(admin)
 
-    def fail_half_way(connection: Any, revision: str, tables: Any, out: Any) -> None:
+    def fail_half_way(connection: Any, revision: str, tables: Any, out: Any, progress: Any) -> None:
         out.write(b"x" * 100_000)
         raise RuntimeError("killed half-way")
 
@@ -321,6 +321,8 @@ def test_bad_file_arguments_get_one_line_and_exit_2(database: Database, tmp_path
     assert missing.exit_code == 2 and "no such file" in _one_error_line(missing.output)
     folder = CliRunner().invoke(db_app, ["dump", str(tmp_path / "no" / "folder.gz"), "--url", url])
     assert folder.exit_code == 2 and "cannot write" in _one_error_line(folder.output)
+    nonsense = CliRunner().invoke(db_app, ["dump", str(tmp_path / "x.gz"), "--url", "not a url"])
+    assert nonsense.exit_code == 2 and "not a database URL" in _one_error_line(nonsense.output)
 
 
 # --- dumps of older revisions -----------------------------------------------------------------
@@ -356,6 +358,28 @@ def test_a_dump_of_an_earlier_revision_restores(
                     for row in after[name]["rows"]]
         assert now_rows == kept, name
     assert sum(len(data["rows"]) for data in before.values()) > 50
+    verified = CliRunner().invoke(db_app, ["verify", str(old)])
+    assert verified.exit_code == 0 and f"revision {revision}" in verified.output, verified.output
+
+
+def test_a_database_at_an_earlier_revision_can_be_backed_up_before_its_upgrade(tmp_path: Path) -> None:
+    old_url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = make_engine(old_url)
+    upgrade(old, revisions()[0])
+    with old.begin() as connection:  # a user, as the first revision's alianza wrote one
+        connection.exec_driver_sql(
+            "INSERT INTO users (id, username, display_name, password_hash, created_at) "
+            "VALUES (1, 'ana', 'Ana', 'x', '2025-01-02 03:04:05.000000')"
+        )
+    path = tmp_path / "before-upgrade.alianza.gz"
+    result = CliRunner().invoke(db_app, ["dump", str(path), "--url", old_url])
+    assert result.exit_code == 0 and f"revision {revisions()[0]}" in result.output, result.output
+    assert _document(path)["tables"]["users"]["rows"][0][-1] == "2025-01-02T03:04:05+00:00"
+    target = f"sqlite:///{tmp_path / 'new.db'}"
+    upgrade(make_engine(target))
+    restored = CliRunner().invoke(db_app, ["restore", str(path), "--url", target])
+    assert restored.exit_code == 0, restored.output
+    assert _row_counts(target)["users"] == 1
 
 
 # --- timestamps -------------------------------------------------------------------------------

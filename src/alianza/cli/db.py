@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -10,7 +11,12 @@ from rich.console import Console
 from alianza.cli._session import errors, fail
 from alianza.platform.errors import DatabaseNotMigrated, Refused
 
-db_app = typer.Typer(help="The platform database: migrations, dump and restore.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+db_app = typer.Typer(
+    help="The platform database: migrations, dump and restore.", no_args_is_help=True
+)
 console = Console(soft_wrap=True)
 
 URL_OPTION = typer.Option(
@@ -41,8 +47,22 @@ def current_command(url: str | None = URL_OPTION) -> None:
     from alianza.platform.db import current_revision, head_revision, make_engine
 
     engine = make_engine(url)
-    console.print(f"database: {current_revision(engine) or 'not migrated'}; code: {head_revision()}")
+    console.print(
+        f"database: {current_revision(engine) or 'not migrated'}; code: {head_revision()}"
+    )
     engine.dispose()
+
+
+def _engine(url: str | None) -> Engine:
+    """The engine for ``url``; a URL that is not one is bad input (exit 2), not a traceback."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from alianza.platform.db import make_engine
+
+    try:
+        return make_engine(url)
+    except (ArgumentError, NoSuchModuleError) as error:
+        raise _bad_input(f"not a database URL: {error}") from None
 
 
 def _bad_input(message: object) -> typer.Exit:
@@ -57,11 +77,11 @@ def dump_command(file: Path, url: str | None = URL_OPTION) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from alianza.platform.backup.service import dump, one_line
-    from alianza.platform.db import make_engine
 
-    engine = make_engine(url)
+    engine = _engine(url)
     try:
-        summary = dump(engine, file)
+        with console.status("starting") as status:
+            summary = dump(engine, file, progress=status.update)
     except (DatabaseNotMigrated, SQLAlchemyError) as error:
         raise fail(one_line(error)) from None
     except OSError as error:  # the folder is missing or not writable, FILE is a folder...
@@ -83,11 +103,12 @@ def restore_command(file: Path, url: str | None = URL_OPTION) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from alianza.platform.backup.service import one_line, restore
-    from alianza.platform.db import head_revision, make_engine
+    from alianza.platform.db import head_revision
 
-    engine = make_engine(url)
+    engine = _engine(url)
     try:
-        summary = restore(engine, file)
+        with console.status("starting") as status:
+            summary = restore(engine, file, progress=status.update)
     except (DatabaseNotMigrated, SQLAlchemyError) as error:
         raise fail(one_line(error)) from None
     except Refused as error:
@@ -107,7 +128,8 @@ def verify_command(file: Path) -> None:
     from alianza.platform.backup.service import verify
 
     try:
-        summary = verify(file)
+        with console.status("starting") as status:
+            summary = verify(file, progress=status.update)
     except Refused as error:
         raise _bad_input(error) from None
     console.print(

@@ -70,6 +70,13 @@ BATCH = 2000
 
 _json = partial(json.dumps, separators=(",", ":"))  # ASCII: every other character is escaped
 
+Progress = Callable[[str], None]
+"""Told each step of a long dump or restore ("writing table entries"), for a progress display."""
+
+
+def _quiet(_step: str) -> None:
+    pass
+
 
 @dataclass(frozen=True)
 class DumpSummary:
@@ -87,7 +94,7 @@ def utc(moment: datetime) -> datetime:
 # --- dump -----------------------------------------------------------------------------------
 
 
-def dump(engine: Engine, path: Path) -> DumpSummary:
+def dump(engine: Engine, path: Path, progress: Progress = _quiet) -> DumpSummary:
     """Write every table of the database to ``path``, as one snapshot; the database is not changed.
 
     The database may be at any revision this alianza knows, so that it can be backed up before
@@ -103,7 +110,7 @@ def dump(engine: Engine, path: Path) -> DumpSummary:
             # no file name and time 0 in the header: the same rows give the same bytes
             gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as compressed,
         ):
-            counts = _write(connection, revision, tables, compressed)
+            counts = _write(connection, revision, tables, compressed, progress)
     return DumpSummary(revision, counts)
 
 
@@ -141,13 +148,18 @@ def _encoder(column_type: Any) -> Callable[[Any], Any]:
 
 
 def _write(
-    connection: Connection, revision: str, tables: tuple[Table, ...], out: gzip.GzipFile
+    connection: Connection,
+    revision: str,
+    tables: tuple[Table, ...],
+    out: gzip.GzipFile,
+    progress: Progress,
 ) -> dict[str, int]:
     """Stream the document ``{"format", "version", "revision", "tables": {name: {"columns", "rows"}}}``."""
     head = {"format": FORMAT, "version": FORMAT_VERSION, "revision": revision}
     out.write(_json(head)[:-1].encode("ascii") + b',"tables":{')
     counts: dict[str, int] = {}
     for index, table in enumerate(tables):
+        progress(f"reading table {table.name}")
         columns = [column.name for column in table.columns]
         encoders = [_encoder(column.type) for column in table.columns]
         opening = f'{_json(table.name)}:{{"columns":{_json(columns)},"rows":['
@@ -226,10 +238,11 @@ def read(path: Path) -> dict[str, Any]:
     return document
 
 
-def verify(path: Path) -> DumpSummary:
+def verify(path: Path, progress: Progress = _quiet) -> DumpSummary:
     """Every check :func:`restore` makes, without a target: would this dump restore?"""
+    progress(f"reading {path}")
     document = read(path)
-    scratch = _load(document)
+    scratch = _load(document, progress)
     try:
         counts = _counts(scratch)
     finally:
@@ -237,7 +250,7 @@ def verify(path: Path) -> DumpSummary:
     return DumpSummary(document["revision"], counts)
 
 
-def _load(document: dict[str, Any]) -> Engine:
+def _load(document: dict[str, Any], progress: Progress) -> Engine:
     """A scratch database holding the dump's rows, checked and migrated to the head revision."""
     revision = document["revision"]
     scratch = scratch_engine()
@@ -247,9 +260,11 @@ def _load(document: dict[str, Any]) -> Engine:
         _check_tables(document["tables"], tables, revision)
         with scratch.begin() as connection:
             for table in tables:
+                progress(f"checking table {table.name}")
                 _load_table(connection, table, document["tables"][table.name])
         _check_foreign_keys(scratch)
         if revision != head_revision():
+            progress(f"migrating from revision {revision} to {head_revision()}")
             try:
                 upgrade(scratch)
             except Exception as error:  # a migration's own refusal of these rows
@@ -258,6 +273,8 @@ def _load(document: dict[str, Any]) -> Engine:
                     f"{one_line(error)}",
                     rule="migrates",
                 ) from None
+            _check_schema(scratch)
+        progress("checking the ledger")
         _check_ledger(scratch)
     except BaseException:
         scratch.dispose()
@@ -299,12 +316,14 @@ def _check_tables(given: dict[str, Any], tables: list[Table], revision: str) -> 
                 rule="complete dump",
             )
         unknown = [str(name) for name in columns if name not in names]
-        if unknown or len(set(columns)) != len(columns):
+        if unknown:
             raise Refused(
-                f"table {table.name}: the dump has unknown or repeated column(s) "
-                f"{', '.join(unknown) or ', '.join(sorted(set(c for c in columns if columns.count(c) > 1)))}",
+                f"table {table.name}: the dump has column(s) {', '.join(unknown)}, "
+                f"which revision {revision} does not have",
                 rule="complete dump",
             )
+        if len(set(columns)) != len(columns):
+            raise Refused(f"table {table.name}: the dump repeats a column", rule="intact dump")
 
 
 def _reader(column_type: Any) -> Callable[[Any], Any]:
@@ -360,6 +379,19 @@ def _load_table(connection: Connection, table: Table, data: dict[str, Any]) -> N
             connection.execute(insert(table), rows[start : start + BATCH])
         except StatementError as error:
             raise Refused(f"table {table.name}: {one_line(error)}", rule="intact dump") from None
+
+
+def _check_schema(scratch: Engine) -> None:
+    """The migrations' head tables are the models' tables (else a restore would drop some)."""
+    migrated = {table.name: {c.name for c in table.columns} for table in reflect(scratch)}
+    modelled = {
+        table.name: {c.name for c in table.columns} for table in all_tables.metadata.sorted_tables
+    }
+    if migrated != modelled:
+        raise RuntimeError(
+            f"the migrations' head schema differs from the models' (tables "
+            f"{sorted(set(migrated) ^ set(modelled))}): add the missing migration"
+        )
 
 
 def _check_foreign_keys(scratch: Engine) -> None:
@@ -475,7 +507,7 @@ def one_line(error: BaseException) -> str:
 # --- restore --------------------------------------------------------------------------------
 
 
-def restore(engine: Engine, path: Path) -> DumpSummary:
+def restore(engine: Engine, path: Path, progress: Progress = _quiet) -> DumpSummary:
     """Load the dump in ``path`` into an empty database at the head revision; all or nothing.
 
     A dump of an earlier revision is loaded at its own revision and migrated to the head one
@@ -484,10 +516,11 @@ def restore(engine: Engine, path: Path) -> DumpSummary:
     check_migrated(engine)
     with engine.connect() as connection:
         _check_empty(connection)  # fail fast; checked again in the writing transaction
+    progress(f"reading {path}")
     document = read(path)
-    scratch = _load(document)
+    scratch = _load(document, progress)
     try:
-        counts = _copy(scratch, engine)
+        counts = _copy(scratch, engine, progress)
     finally:
         scratch.dispose()
     return DumpSummary(document["revision"], counts)
@@ -501,12 +534,13 @@ def _check_empty(connection: Connection) -> None:
             )
 
 
-def _copy(scratch: Engine, engine: Engine) -> dict[str, int]:
+def _copy(scratch: Engine, engine: Engine, progress: Progress) -> dict[str, int]:
     """Copy every table from the checked scratch database into the target, in one transaction."""
     counts: dict[str, int] = {}
     with scratch.connect() as source, engine.connect() as target, target.begin():
         _check_empty(target)
         for table in all_tables.metadata.sorted_tables:
+            progress(f"writing table {table.name}")
             timestamps = [
                 column.name for column in table.columns if isinstance(column.type, DateTime)
             ]
