@@ -22,16 +22,15 @@ PRIVATE_MODE = 0o600
 def private_file(path: Path) -> Iterator[BinaryIO]:
     """A binary handle whose contents replace ``path`` (mode 0600) only if the block succeeds."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    # mkstemp creates the file with mode 0600, before a single byte is written into it
+    folder = path.parent
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(descriptor, PRIVATE_MODE)  # mkstemp's mode already; said here, before any byte
         with os.fdopen(descriptor, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, PRIVATE_MODE)
-        os.replace(temporary, path)
+        os.replace(temporary, path)  # atomic: readers see the old file or the new one, never half
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -303,6 +303,7 @@ def _check_tables(given: dict[str, Any], tables: list[Table], revision: str) -> 
             isinstance(data, dict)
             and isinstance(data.get("columns"), list)
             and isinstance(data.get("rows"), list)
+            and all(isinstance(name, str) for name in data["columns"])
         ):
             raise Refused(
                 f"table {table.name}: the dump has no columns and rows", rule="intact dump"
@@ -377,7 +378,7 @@ def _load_table(connection: Connection, table: Table, data: dict[str, Any]) -> N
     for start in range(0, len(rows), BATCH):
         try:
             connection.execute(insert(table), rows[start : start + BATCH])
-        except StatementError as error:
+        except (StatementError, OverflowError) as error:  # OverflowError: an integer > 64 bits
             raise Refused(f"table {table.name}: {one_line(error)}", rule="intact dump") from None
 
 
