@@ -329,7 +329,8 @@ def test_bad_file_arguments_get_one_line_and_exit_2(database: Database, tmp_path
 # --- dumps of older revisions -----------------------------------------------------------------
 
 
-def test_every_earlier_revision_has_a_fixture() -> None:
+def test_every_revision_has_a_fixture() -> None:
+    """The head's too: it is an earlier revision as soon as the next migration is added."""
     missing = [revision for revision in revisions() if not fixture_path(revision).exists()]
     assert not missing, f"run `python -m tests.platform.fixtures.make_dumps` to add {missing}"
 
