@@ -7,6 +7,7 @@ same farmers, organizations and memberships: the two are tested as a round trip.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from alianza.platform.access import Actor, scoped
+from alianza.platform.backup.files import private_file
 from alianza.platform.errors import Refused
 from alianza.platform.registry.models import Membership, Organization
 from alianza.platform.registry.service import farmers, organizations, place_lineages
@@ -79,13 +81,17 @@ def organization_rows(actor: Actor) -> list[list[Cell]]:
 
 
 def write_table(path: Path, columns: Sequence[str], rows: list[list[Cell]]) -> None:
-    """Write a header and rows to a .csv (UTF-8) or .xlsx file."""
+    """Write a header and rows to a .csv (UTF-8) or .xlsx file, readable by its owner only
+    (names, phones and national ids are personal data) and replaced only once complete."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with path.open("w", newline="", encoding="utf-8") as handle:
+        with private_file(path) as raw:
+            handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             writer = csv.writer(handle)
             writer.writerow(columns)
             writer.writerows([["" if cell is None else cell for cell in row] for row in rows])
+            handle.flush()
+            handle.detach()  # private_file closes the file itself
     elif suffix == ".xlsx":
         from openpyxl import Workbook
 
@@ -94,7 +100,8 @@ def write_table(path: Path, columns: Sequence[str], rows: list[list[Cell]]) -> N
         sheet.append(list(columns))
         for row in rows:
             sheet.append(row)
-        book.save(path)
+        with private_file(path) as raw:
+            book.save(raw)
     else:
         raise Refused(f"{path.name}: give a .csv or .xlsx file")
 
