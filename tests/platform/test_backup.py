@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 import os
 import re
@@ -335,6 +336,14 @@ def test_every_revision_has_a_fixture() -> None:
     assert not missing, f"run `python -m tests.platform.fixtures.make_dumps` to add {missing}"
 
 
+def _migrated(table: str, column: str, value: Any) -> Any:
+    """A value as the migrations after its revision rewrite it (0005 renamed the roles)."""
+    if (table, column) == ("roles", "role"):
+        access = importlib.import_module("alianza.platform.migrations.versions.0005_access")
+        return access.RENAMED_ROLES.get(value, value)
+    return value
+
+
 @pytest.mark.parametrize("revision", revisions()[:-1])
 def test_a_dump_of_an_earlier_revision_restores(
     database: Database, backend: str, tmp_path: Path, revision: str
@@ -355,7 +364,8 @@ def test_a_dump_of_an_earlier_revision_restores(
         if name not in after:
             continue  # a table a later migration replaced
         columns = [c for c in data["columns"] if c in after[name]["columns"]]
-        kept = [[dict(zip(data["columns"], row, strict=True))[c] for c in columns] for row in data["rows"]]
+        kept = [[_migrated(name, c, dict(zip(data["columns"], row, strict=True))[c]) for c in columns]
+                for row in data["rows"]]
         now_rows = [[dict(zip(after[name]["columns"], row, strict=True))[c] for c in columns]
                     for row in after[name]["rows"]]
         assert now_rows == kept, name

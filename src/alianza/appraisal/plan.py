@@ -44,7 +44,7 @@ CalendarEntry = int | str
 
 # A rule's finding: (the sub-field it is about, or its path below the item, or None for
 # the whole item; the reason).
-Problem = tuple[str | tuple[str | int, ...] | None, str]
+RuleProblem = tuple[str | tuple[str | int, ...] | None, str]
 # A field whose own value is invalid (or missing): rules that need it are not checked.
 UNKNOWN: Any = object()
 
@@ -80,7 +80,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @classmethod
-    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+    def rules(cls, values: dict[str, Any]) -> list[RuleProblem]:
         """Problems across fields; `values` holds each field (UNKNOWN where invalid)."""
         return []
 
@@ -136,7 +136,7 @@ class Strict(BaseModel):
         return values
 
 
-def _error_details(problems: list[Problem], data: Any) -> list[InitErrorDetails]:
+def _error_details(problems: list[RuleProblem], data: Any) -> list[InitErrorDetails]:
     return [
         InitErrorDetails(
             type=PydanticCustomError("plan_rule", reason),
@@ -147,7 +147,7 @@ def _error_details(problems: list[Problem], data: Any) -> list[InitErrorDetails]
     ]
 
 
-def part_within(values: dict[str, Any], part: str, whole: str = "quantity") -> list[Problem]:
+def part_within(values: dict[str, Any], part: str, whole: str = "quantity") -> list[RuleProblem]:
     """Refuse a part (own use, unpaid labour, in kind) larger than its quantity."""
     part_value, whole_value = number(values[part]), number(values[whole])
     if part_value is not None and whole_value is not None and part_value > whole_value:
@@ -188,8 +188,8 @@ class Investment(Strict):
         return self.grant + sum(self.grants.values())
 
     @classmethod
-    def rules(cls, values: dict[str, Any]) -> list[Problem]:
-        problems: list[Problem] = []
+    def rules(cls, values: dict[str, Any]) -> list[RuleProblem]:
+        problems: list[RuleProblem] = []
         kind, life = values["kind"], values["life_years"]
         unit_cost, salvage = number(values["unit_cost"]), number(values["salvage"])
         if kind == "asset":
@@ -258,7 +258,7 @@ class GeneralCost(Strict):
         return value
 
     @classmethod
-    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+    def rules(cls, values: dict[str, Any]) -> list[RuleProblem]:
         quantities = [number(q) for q in _as_list(values["quantity"])]
         amounts = [number(a) for a in _as_list(values["in_kind_amount"])]
         in_kind, unit_cost = number(values["in_kind"]), number(values["unit_cost"])
@@ -297,7 +297,7 @@ class IncomeLine(Strict):
     own_use: NonNegative = Field(0.0, description="part of the quantity not sold")
 
     @classmethod
-    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+    def rules(cls, values: dict[str, Any]) -> list[RuleProblem]:
         return part_within(values, "own_use")
 
 
@@ -312,7 +312,7 @@ class InputLine(Strict):
     )
 
     @classmethod
-    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+    def rules(cls, values: dict[str, Any]) -> list[RuleProblem]:
         return part_within(values, "in_kind")
 
 
@@ -324,7 +324,7 @@ class LabourLine(Strict):
     unpaid: NonNegative = Field(0.0, description="part of the quantity not paid in cash")
 
     @classmethod
-    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+    def rules(cls, values: dict[str, Any]) -> list[RuleProblem]:
         return part_within(values, "unpaid")
 
 
@@ -402,7 +402,7 @@ class Loan(Strict):
     first_year: Year = 1
 
     @classmethod
-    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+    def rules(cls, values: dict[str, Any]) -> list[RuleProblem]:
         graces = [
             number(values[name]) for name in ("grace_principal_years", "grace_interest_years")
         ]
@@ -426,7 +426,7 @@ class BeneficiaryGroup(Strict):
         return self.men + self.women + self.children
 
     @classmethod
-    def rules(cls, values: dict[str, Any]) -> list[Problem]:
+    def rules(cls, values: dict[str, Any]) -> list[RuleProblem]:
         people = [number(values[name]) for name in ("men", "women", "children")]
         if None in people:
             return []
@@ -507,8 +507,8 @@ class Plan(Strict):
         return value
 
     @classmethod
-    def rules(cls, values: dict[str, Any]) -> list[Problem]:
-        problems: list[Problem] = []
+    def rules(cls, values: dict[str, Any]) -> list[RuleProblem]:
+        problems: list[RuleProblem] = []
         activities = values["activities"]
         if isinstance(activities, list) and not activities:
             problems.append(("activities", "a plan needs at least one activity to appraise"))
