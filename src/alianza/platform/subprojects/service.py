@@ -58,6 +58,26 @@ def locked_subproject(actor: Actor, subproject_id: int) -> Subproject:
     return subproject
 
 
+# The states after the last tranche: the grant's records are closed.
+COMPLETED = ("completed", "post_project_monitoring")
+
+
+def check_step_date(actor: Actor, subproject: Subproject, on: date) -> None:
+    """Refuse a step dated before the step it follows (the last date of the state history)."""
+    last = actor.session.scalar(
+        select(StateChange.on)
+        .where(StateChange.subproject_id == subproject.id)
+        .order_by(StateChange.id.desc())
+        .limit(1)
+    )
+    if last is not None and on < last:
+        raise Refused(
+            f"the subproject became {subproject.state} on {last}: its next step cannot be dated "
+            f"{on}, before that",
+            rule="steps in date order", field="on",
+        )
+
+
 def move_state(actor: Actor, subproject: Subproject, to_state: str, on: date, note: str) -> None:
     allowed = TRANSITIONS[subproject.state]
     if to_state not in allowed:
@@ -66,6 +86,7 @@ def move_state(actor: Actor, subproject: Subproject, to_state: str, on: date, no
             f"(allowed: {', '.join(allowed) or 'none'})",
             rule="subproject cycle",
         )
+    check_step_date(actor, subproject, on)
     before = snapshot(subproject)
     actor.session.add(
         StateChange(
@@ -196,6 +217,8 @@ def submit_plan(actor: Actor, subproject_id: int, data: PlanIn | dict[str, Any],
             f"the plan is in {plan_in.plan.get('currency')}, the call in {call.currency}",
             rule="plan in the call's currency",
         )
+    if subproject.state == "eligible":
+        check_step_date(actor, subproject, on)  # before the version is stored
     appraisal, npv, irr = appraise(plan_in.plan)
     latest = actor.session.scalar(
         select(func.max(PlanVersion.version)).where(PlanVersion.subproject_id == subproject.id)
@@ -352,6 +375,7 @@ def decide(actor: Actor, subproject_id: int, outcome: str, on: date, conditions:
     subproject = locked_subproject(actor, subproject_id)
     if subproject.state != "under_evaluation":
         raise Refused(f"the subproject is {subproject.state}, not under_evaluation", rule="subproject cycle")
+    check_step_date(actor, subproject, on)  # before the decision is recorded
     plan = latest_plan(actor, subproject.id)
     if outcome in APPROVED:
         problems = approval_problems(actor, subproject, on)
@@ -492,6 +516,8 @@ def release_tranche(actor: Actor, subproject_id: int, number: int, from_account_
                 f"tranche {number} waits until tranche {number - 1} is justified and its milestone verified",
                 rule="tranche n+1 after tranche n is justified and verified",
             )
+    if subproject.state == "agreement_signed":
+        check_step_date(actor, subproject, on)  # before the money moves
     before = snapshot(tranche)
     posting = ledger.transfer(actor, {
         "kind": "grant_tranche", "from_account_id": from_account_id,
@@ -506,9 +532,19 @@ def release_tranche(actor: Actor, subproject_id: int, number: int, from_account_
     return tranche
 
 
+def refuse_after_completion(subproject: Subproject, what: str) -> None:
+    """A completed subproject's tranches are closed: their justification stands as it was."""
+    if subproject.state in COMPLETED:
+        raise Refused(
+            f"the subproject is {subproject.state}: its tranches cannot be {what} again",
+            rule="tranches closed on completion",
+        )
+
+
 def justify_tranche(actor: Actor, subproject_id: int, number: int, evidence: str, on: date) -> Tranche:
     actor.require("write")
-    locked_subproject(actor, subproject_id)
+    subproject = locked_subproject(actor, subproject_id)
+    refuse_after_completion(subproject, "justified")
     tranche = _tranche(actor, subproject_id, number)
     if tranche.released_on is None:
         raise Refused(f"tranche {number} is not released yet", rule="justify after release")
@@ -523,7 +559,8 @@ def justify_tranche(actor: Actor, subproject_id: int, number: int, evidence: str
 
 def verify_milestone(actor: Actor, subproject_id: int, number: int, on: date) -> Tranche:
     actor.require("write")
-    locked_subproject(actor, subproject_id)
+    subproject = locked_subproject(actor, subproject_id)
+    refuse_after_completion(subproject, "verified")
     tranche = _tranche(actor, subproject_id, number)
     if tranche.justified_on is None:
         raise Refused(f"tranche {number} is not justified yet", rule="verify after justification")
