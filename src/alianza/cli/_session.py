@@ -73,6 +73,10 @@ def report(error: BaseException) -> int | None:
         where = f"{error.filename}: " if error.filename else ""
         say(f"{where}{error.strerror or _first_line(error)}")
         return BAD_INPUT
+    if isinstance(error, ModuleNotFoundError):
+        # e.g. a database URL naming a driver alianza does not ship (mysql://, postgresql+asyncpg://)
+        say(f"this needs the Python module {error.name!r}, which is not installed")
+        return BAD_INPUT
     try:
         from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
     except ImportError:  # pragma: no cover - SQLAlchemy is a dependency

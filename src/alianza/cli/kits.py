@@ -28,7 +28,7 @@ kits_app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
-error_console = Console(stderr=True)
+error_console = Console(stderr=True, soft_wrap=True)
 INVALID_FILE = 2
 
 
@@ -50,7 +50,7 @@ def schema(
 
 
 @kits_app.command("validate")
-def validate(catalogue: Annotated[Path, typer.Argument(help="Catalogue file (YAML or JSON).")]
+def validate(catalogue: Annotated[Path, typer.Argument(metavar="CATALOGUE", help="Catalogue file (YAML or JSON).")]
              ) -> None:
     """Check a catalogue; list every problem with its field path (exit code 2 if invalid)."""
     try:
@@ -63,7 +63,7 @@ def validate(catalogue: Annotated[Path, typer.Argument(help="Catalogue file (YAM
 
 @kits_app.command("plan")
 def plan(
-    catalogue: Annotated[Path, typer.Argument(help="Catalogue file (YAML or JSON).")],
+    catalogue: Annotated[Path, typer.Argument(metavar="CATALOGUE", help="Catalogue file (YAML or JSON).")],
     cash: Annotated[
         float, typer.Option(min=0, callback=checks.finite(), help="Starting cash, USD.")
     ] = 10.0,
@@ -178,7 +178,7 @@ def _plan_document(result: Any) -> dict[str, Any]:
 
 
 def simulate(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    scenario: Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario file (YAML or JSON).")],
     farmers: Annotated[
         int | None,
         typer.Option(min=1, max=checks.MAX_FARMERS, help="Override the number of farmers."),

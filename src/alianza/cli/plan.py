@@ -24,7 +24,7 @@ from alianza.cli import _options as checks
 
 plan_app = typer.Typer(help="Business plans: check, appraise, export.", no_args_is_help=True)
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 class OutputFormat(StrEnum):
@@ -221,7 +221,8 @@ def print_warnings(warnings: list[str]) -> None:
 
 
 PlanPath = Annotated[
-    Path, typer.Argument(help="Plan file, YAML or JSON (see docs/plan-format.md).")
+    Path,
+    typer.Argument(metavar="PLAN", help="Plan file, YAML or JSON (see docs/plan-format.md)."),
 ]
 DiscountRate = Annotated[
     float | None,
@@ -318,7 +319,7 @@ def schema_command() -> None:
 
 @plan_app.command("compare")
 def compare_command(
-    plan_paths: Annotated[list[Path], typer.Argument(help="Project plan files.")],
+    plan_paths: Annotated[list[Path], typer.Argument(metavar="PLAN...", help="Project plan files.")],
     discount_rate: DiscountRate = None,
 ) -> None:
     """Appraise several projects together (a portfolio), one line each."""
@@ -346,7 +347,8 @@ def compare_command(
 @plan_app.command("xirr")
 def xirr_command(
     flows_path: Annotated[
-        Path, typer.Argument(help="CSV with columns date (YYYY-MM-DD) and amount.")
+        Path,
+        typer.Argument(metavar="FLOWS", help="CSV with columns date (YYYY-MM-DD) and amount."),
     ],
 ) -> None:
     """IRR of dated cash flows (XIRR, days / 365)."""
@@ -360,6 +362,8 @@ def xirr_command(
             try:
                 dates.append(date.fromisoformat(row["date"].strip()))
                 amounts.append(float(row["amount"]))
+                if not math.isfinite(amounts[-1]):
+                    raise ValueError
             except (ValueError, AttributeError):
                 raise ValueError(
                     f"{flows_path}, line {line}: date must be YYYY-MM-DD and amount a number"
@@ -367,6 +371,8 @@ def xirr_command(
         result = xirr(amounts, dates)
     except OSError as exc:
         raise fail(ValueError(f"{flows_path}: {exc.strerror}")) from None
+    except (UnicodeDecodeError, csv.Error):
+        raise fail(ValueError(f"{flows_path}: not a CSV file of UTF-8 text")) from None
     except ValueError as exc:
         raise fail(exc) from None
     if result.status == "unique":
