@@ -318,3 +318,48 @@ def test_usage_errors_are_one_line(isolated: Path) -> None:
     missing = run("kits", "plan", str(CATALOGUE), "--cash")
     assert missing.exit_code == 2 and "--cash" in one_error_line(missing)
     assert "PLAN" in run("plan", "evaluate").stderr
+
+
+# --- generated files ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def registry_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database with a user 'ana' administering programme 'P1'."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'r.db'}"
+    for args in (["db", "upgrade"], ["user", "add", "ana", "--name", "Ana", "--password", "long-enough"],
+                 ["programme", "add", "P1", "--name", "P", "--currency", "USD", "--admin", "ana"]):
+        assert run(*args, "--url", url).exit_code == 0
+    return url
+
+
+def contents() -> st.SearchStrategy[bytes]:
+    """What a file given to alianza may hold: bytes, text, CSV-ish rows, YAML-ish mappings."""
+    cell = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
+    rows = st.lists(st.lists(cell, min_size=1, max_size=4), min_size=1, max_size=4)
+    csv_text = rows.map(lambda table: "\n".join(",".join(row) for row in table))
+    header = st.sampled_from(["date,amount", "name,sex,birth_year,village", "name,kind,place",
+                              "farmer,organization", "name: x\nstage: project", "kits: []"])
+    return st.one_of(
+        st.binary(max_size=64),
+        csv_text.map(str.encode),
+        st.tuples(header, csv_text).map(lambda parts: f"{parts[0]}\n{parts[1]}".encode()),
+    )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=contents(), suffix=st.sampled_from([".csv", ".xlsx", ".yaml", ".json", ".gz"]),
+       command=st.sampled_from([
+           ["plan", "check"], ["plan", "xirr"], ["kits", "validate"], ["plan", "compare"],
+           ["registry", "import", "farmers"], ["registry", "import", "organizations"],
+           ["registry", "import", "memberships"], ["db", "restore"],
+       ]))
+def test_bad_files_never_end_in_a_traceback(content: bytes, suffix: str, command: list[str],
+                                            registry_url: str, isolated: Path) -> None:
+    file = isolated / f"input{suffix}"
+    file.write_bytes(content)
+    args = [*command, str(file)]
+    if command[0] == "registry":
+        args += ["--programme", "P1", "--as", "ana", "--url", registry_url]
+    elif command[0] == "db":
+        args += ["--url", registry_url]  # not empty: a restore is refused before it reads much
+    assert_no_traceback(run(*args))

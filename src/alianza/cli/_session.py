@@ -7,6 +7,8 @@ terms, and exit code 2; :func:`report` is the one place that turns an exception 
 
 from __future__ import annotations
 
+import csv
+import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -21,6 +23,8 @@ from alianza.problems import ProblemError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+# What reading a malformed CSV or XLSX file raises (beyond OSError and UnicodeDecodeError).
+UNREADABLE_FILE = (csv.Error, zipfile.BadZipFile)
 errors = Console(stderr=True, soft_wrap=True, highlight=False)
 # The exit code of bad input (as for a usage error); 1 is left to failures of alianza itself.
 BAD_INPUT = 2
@@ -72,6 +76,12 @@ def report(error: BaseException) -> int | None:
     if isinstance(error, OSError):
         where = f"{error.filename}: " if error.filename else ""
         say(f"{where}{error.strerror or _first_line(error)}")
+        return BAD_INPUT
+    if isinstance(error, UnicodeDecodeError):
+        say(f"the file is not UTF-8 text (byte {error.start}: {error.reason})")
+        return BAD_INPUT
+    if isinstance(error, UNREADABLE_FILE):
+        say(f"the file cannot be read: {_first_line(error)}")
         return BAD_INPUT
     if isinstance(error, ModuleNotFoundError):
         # e.g. a database URL naming a driver alianza does not ship (mysql://, postgresql+asyncpg://)
