@@ -247,7 +247,12 @@ def simulate(
             from alianza.ladder.runner import local_cluster
 
             if scheduler:
-                with Client(scheduler) as client:
+                try:
+                    client = Client(scheduler)
+                except OSError as error:  # refused, or no answer within Dask's connect timeout
+                    raise typer.BadParameter(f"cannot reach {scheduler}: {error}",
+                                             param_hint="--scheduler") from None
+                with client:
                     result = run_dask(loaded, client, chunk, out, advance)
             else:
                 with local_cluster(workers) as cluster, Client(cluster) as client:
