@@ -30,7 +30,9 @@ PLAN = EXAMPLES / "plans" / "orchard-with-without.plan.yaml"
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/alianza"
 
 
-def commands(command: Any = None, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+def commands(
+    command: Any = None, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every leaf command of the app with its path (("plan", "evaluate"), command)."""
     command = command or typer.main.get_command(app)
     children = getattr(command, "commands", None)
@@ -54,8 +56,13 @@ def junk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     csv.write_text("date,amount\nyesterday,lots\n")
     not_a_database = folder / "not-a-database.db"
     not_a_database.write_bytes(b"this is not SQLite" * 100)
-    return {"garbage": str(garbage), "csv": str(csv), "folder": str(folder),
-            "not_a_database": str(not_a_database), "missing": str(folder / "no" / "such" / "file")}
+    return {
+        "garbage": str(garbage),
+        "csv": str(csv),
+        "folder": str(folder),
+        "not_a_database": str(not_a_database),
+        "missing": str(folder / "no" / "such" / "file"),
+    }
 
 
 def values(junk: dict[str, str]) -> st.SearchStrategy[str]:
@@ -64,13 +71,42 @@ def values(junk: dict[str, str]) -> st.SearchStrategy[str]:
         st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
     )
     return st.one_of(
-        st.sampled_from([
-            "0", "-5", "-1", "1", "2", "-0.5", "0.5", "1e400", "-1e400", "nan", "inf", "-inf",
-            "99999999999999999999999999", "", " ", "abc", "[red]markup[/red]", "=", "--", "-x",
-            "sqlite:////proc/no/such/alianza.db", f"sqlite:///{junk['not_a_database']}",
-            UNREACHABLE, "mysql://u@h/d", "postgresql+asyncpg://h/d", "://", "nonsense",
-            "tcp://", "tcp://host:99999999", "x.png", "x.jpg", *junk.values(),
-        ]),
+        st.sampled_from(
+            [
+                "0",
+                "-5",
+                "-1",
+                "1",
+                "2",
+                "-0.5",
+                "0.5",
+                "1e400",
+                "-1e400",
+                "nan",
+                "inf",
+                "-inf",
+                "99999999999999999999999999",
+                "",
+                " ",
+                "abc",
+                "[red]markup[/red]",
+                "=",
+                "--",
+                "-x",
+                "sqlite:////proc/no/such/alianza.db",
+                f"sqlite:///{junk['not_a_database']}",
+                UNREACHABLE,
+                "mysql://u@h/d",
+                "postgresql+asyncpg://h/d",
+                "://",
+                "nonsense",
+                "tcp://",
+                "tcp://host:99999999",
+                "x.png",
+                "x.jpg",
+                *junk.values(),
+            ]
+        ),
         st.integers().map(str),
         st.floats().map(str),
         printable,
@@ -79,15 +115,24 @@ def values(junk: dict[str, str]) -> st.SearchStrategy[str]:
 
 def bad_database(junk: dict[str, str]) -> st.SearchStrategy[str]:
     """Database URLs no command can use (so that no generated run touches a real database)."""
-    return st.sampled_from([
-        "nonsense", "://", "mysql://u@h/d", "postgresql+asyncpg://h/d", "postgresql://h",
-        UNREACHABLE, "sqlite:////proc/no/such/alianza.db", f"sqlite:///{junk['not_a_database']}",
-    ])
+    return st.sampled_from(
+        [
+            "nonsense",
+            "://",
+            "mysql://u@h/d",
+            "postgresql+asyncpg://h/d",
+            "postgresql://h",
+            UNREACHABLE,
+            "sqlite:////proc/no/such/alianza.db",
+            f"sqlite:///{junk['not_a_database']}",
+        ]
+    )
 
 
 def bad_file(junk: dict[str, str]) -> st.SearchStrategy[str]:
-    return st.sampled_from([junk["garbage"], junk["csv"], junk["folder"], junk["missing"],
-                            junk["not_a_database"]])
+    return st.sampled_from(
+        [junk["garbage"], junk["csv"], junk["folder"], junk["missing"], junk["not_a_database"]]
+    )
 
 
 @st.composite
@@ -102,8 +147,9 @@ def invocation(draw: st.DrawFn, junk: dict[str, str]) -> list[str]:
     for param in command.params:
         if param.param_type_name == "argument":
             if param.name in ("kind", "role"):
-                arguments.append(draw(st.sampled_from(["farmers", "organizations", "admin"])
-                                      | values(junk)))
+                arguments.append(
+                    draw(st.sampled_from(["farmers", "organizations", "admin"]) | values(junk))
+                )
             elif param.name in ("username", "code"):
                 arguments.append(draw(values(junk)))
             else:
@@ -141,10 +187,26 @@ def assert_no_traceback(result: Any) -> None:
 
 def test_every_command_is_covered() -> None:
     assert {" ".join(path) for path in COMMANDS} >= {
-        "simulate", "plan evaluate", "plan check", "plan schema", "plan compare", "plan xirr",
-        "kits schema", "kits validate", "kits plan", "db upgrade", "db current", "db dump",
-        "db restore", "demo seed", "registry import", "registry export", "user add",
-        "programme add", "programme grant", "programme list",
+        "simulate",
+        "plan evaluate",
+        "plan check",
+        "plan schema",
+        "plan compare",
+        "plan xirr",
+        "kits schema",
+        "kits validate",
+        "kits plan",
+        "db upgrade",
+        "db current",
+        "db dump",
+        "db restore",
+        "demo seed",
+        "registry import",
+        "registry export",
+        "user add",
+        "programme add",
+        "programme grant",
+        "programme list",
     }
 
 
@@ -157,10 +219,13 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
-def test_bad_arguments_never_end_in_a_traceback(data: st.DataObject, junk: dict[str, str],
-                                                isolated: Path) -> None:
+def test_bad_arguments_never_end_in_a_traceback(
+    data: st.DataObject, junk: dict[str, str], isolated: Path
+) -> None:
     args = data.draw(invocation(junk))
     result = run(*args, input="")
     assert_no_traceback(result)
@@ -169,6 +234,7 @@ def test_bad_arguments_never_end_in_a_traceback(data: st.DataObject, junk: dict[
 
 # --- each option, one by one ------------------------------------------------------------------
 
+
 def one_error_line(result: Any) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.output
@@ -176,52 +242,59 @@ def one_error_line(result: Any) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize(("args", "option"), [
-    (["simulate", str(SCENARIO), "--farmers", "0"], "--farmers"),
-    (["simulate", str(SCENARIO), "--farmers", "-5"], "--farmers"),
-    (["simulate", str(SCENARIO), "--farmers", "10000000000"], "--farmers"),
-    (["simulate", str(SCENARIO), "--seasons", "0"], "--seasons"),
-    (["simulate", str(SCENARIO), "--seasons", "401"], "--seasons"),
-    (["simulate", str(SCENARIO), "--seed", "-1"], "--seed"),
-    (["simulate", str(SCENARIO), "--chunk", "0"], "--chunk"),
-    (["simulate", str(SCENARIO), "--workers", "0"], "--workers"),
-    (["simulate", str(SCENARIO), "--workers", "100000"], "--workers"),
-    (["simulate", str(SCENARIO), "--workers", "2", "--scheduler", "tcp://h:8786"], "--workers"),
-    (["simulate", str(SCENARIO), "--scheduler", "not an address"], "--scheduler"),
-    (["simulate", str(SCENARIO), "--out", "no/such/folder"], "--out"),
-    (["simulate", str(SCENARIO), "--out", str(SCENARIO)], "--out"),
-    (["kits", "plan", str(CATALOGUE), "--cash", "-1"], "--cash"),
-    (["kits", "plan", str(CATALOGUE), "--cash", "inf"], "--cash"),
-    (["kits", "plan", str(CATALOGUE), "--land", "-1"], "--land"),
-    (["kits", "plan", str(CATALOGUE), "--household", "0"], "--household"),
-    (["kits", "plan", str(CATALOGUE), "--seasons", "0"], "--seasons"),
-    (["kits", "plan", str(CATALOGUE), "--seed", "-3"], "--seed"),
-    (["kits", "plan", str(CATALOGUE), "--draws", "-1"], "--draws"),
-    (["kits", "plan", str(CATALOGUE), "--draws", "1000000"], "--draws"),
-    (["kits", "plan", str(CATALOGUE), "--consumption-share", "1.5"], "--consumption-share"),
-    (["kits", "plan", str(CATALOGUE), "--max-purchases", "-1"], "--max-purchases"),
-    (["kits", "plan", str(CATALOGUE), "--commercial", "0"], "--commercial"),
-    (["kits", "plan", str(CATALOGUE), "--chart", "no/such/folder/x.png"], "--chart"),
-    (["kits", "plan", str(CATALOGUE), "--chart", "chart.jpg"], "--chart"),
-    (["plan", "evaluate", str(PLAN), "--risk-draws", "-1"], "--risk-draws"),
-    (["plan", "evaluate", str(PLAN), "--risk-draws", "100000000"], "--risk-draws"),
-    (["plan", "evaluate", str(PLAN), "--price-sd", "-0.1"], "--price-sd"),
-    (["plan", "evaluate", str(PLAN), "--yield-sd", "nan"], "--yield-sd"),
-    (["plan", "evaluate", str(PLAN), "--discount-rate", "-1"], "--discount-rate"),
-    (["plan", "evaluate", str(PLAN), "--discount-rate", "nan"], "--discount-rate"),
-    (["plan", "evaluate", str(PLAN), "--seed", "-1"], "--seed"),
-    (["plan", "evaluate", str(PLAN), "-f", "json", "-o", "no/such/folder/x.json"], "--output"),
-    (["plan", "evaluate", str(PLAN), "--chart", "no/such/folder/x.png"], "--chart"),
-    (["plan", "compare", str(PLAN), "--discount-rate", "inf"], "--discount-rate"),
-    (["plan", "evaluate", str(PLAN), "--format", "pdf"], "--format"),
-    (["demo", "seed", "--seed", "-1"], "--seed"),
-    (["programme", "list", "--url", "nonsense"], "--url"),
-    (["programme", "list", "--url", "mysql://u@h/d"], "--url"),
-    (["db", "current", "--url", "://"], None),
-    (["user", "add", "ana", "--name", "Ana", "--password", "long-enough", "--url", "x"], "--url"),
-])
-def test_each_bad_option_is_one_line_naming_it(args: list[str], option: str | None,
-                                               isolated: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["simulate", str(SCENARIO), "--farmers", "0"], "--farmers"),
+        (["simulate", str(SCENARIO), "--farmers", "-5"], "--farmers"),
+        (["simulate", str(SCENARIO), "--farmers", "10000000000"], "--farmers"),
+        (["simulate", str(SCENARIO), "--seasons", "0"], "--seasons"),
+        (["simulate", str(SCENARIO), "--seasons", "401"], "--seasons"),
+        (["simulate", str(SCENARIO), "--seed", "-1"], "--seed"),
+        (["simulate", str(SCENARIO), "--chunk", "0"], "--chunk"),
+        (["simulate", str(SCENARIO), "--workers", "0"], "--workers"),
+        (["simulate", str(SCENARIO), "--workers", "100000"], "--workers"),
+        (["simulate", str(SCENARIO), "--workers", "2", "--scheduler", "tcp://h:8786"], "--workers"),
+        (["simulate", str(SCENARIO), "--scheduler", "not an address"], "--scheduler"),
+        (["simulate", str(SCENARIO), "--out", "no/such/folder"], "--out"),
+        (["simulate", str(SCENARIO), "--out", str(SCENARIO)], "--out"),
+        (["kits", "plan", str(CATALOGUE), "--cash", "-1"], "--cash"),
+        (["kits", "plan", str(CATALOGUE), "--cash", "inf"], "--cash"),
+        (["kits", "plan", str(CATALOGUE), "--land", "-1"], "--land"),
+        (["kits", "plan", str(CATALOGUE), "--household", "0"], "--household"),
+        (["kits", "plan", str(CATALOGUE), "--seasons", "0"], "--seasons"),
+        (["kits", "plan", str(CATALOGUE), "--seed", "-3"], "--seed"),
+        (["kits", "plan", str(CATALOGUE), "--draws", "-1"], "--draws"),
+        (["kits", "plan", str(CATALOGUE), "--draws", "1000000"], "--draws"),
+        (["kits", "plan", str(CATALOGUE), "--consumption-share", "1.5"], "--consumption-share"),
+        (["kits", "plan", str(CATALOGUE), "--max-purchases", "-1"], "--max-purchases"),
+        (["kits", "plan", str(CATALOGUE), "--commercial", "0"], "--commercial"),
+        (["kits", "plan", str(CATALOGUE), "--chart", "no/such/folder/x.png"], "--chart"),
+        (["kits", "plan", str(CATALOGUE), "--chart", "chart.jpg"], "--chart"),
+        (["plan", "evaluate", str(PLAN), "--risk-draws", "-1"], "--risk-draws"),
+        (["plan", "evaluate", str(PLAN), "--risk-draws", "100000000"], "--risk-draws"),
+        (["plan", "evaluate", str(PLAN), "--price-sd", "-0.1"], "--price-sd"),
+        (["plan", "evaluate", str(PLAN), "--yield-sd", "nan"], "--yield-sd"),
+        (["plan", "evaluate", str(PLAN), "--discount-rate", "-1"], "--discount-rate"),
+        (["plan", "evaluate", str(PLAN), "--discount-rate", "nan"], "--discount-rate"),
+        (["plan", "evaluate", str(PLAN), "--seed", "-1"], "--seed"),
+        (["plan", "evaluate", str(PLAN), "-f", "json", "-o", "no/such/folder/x.json"], "--output"),
+        (["plan", "evaluate", str(PLAN), "--chart", "no/such/folder/x.png"], "--chart"),
+        (["plan", "compare", str(PLAN), "--discount-rate", "inf"], "--discount-rate"),
+        (["plan", "evaluate", str(PLAN), "--format", "pdf"], "--format"),
+        (["demo", "seed", "--seed", "-1"], "--seed"),
+        (["programme", "list", "--url", "nonsense"], "--url"),
+        (["programme", "list", "--url", "mysql://u@h/d"], "--url"),
+        (["db", "current", "--url", "://"], None),
+        (
+            ["user", "add", "ana", "--name", "Ana", "--password", "long-enough", "--url", "x"],
+            "--url",
+        ),
+    ],
+)
+def test_each_bad_option_is_one_line_naming_it(
+    args: list[str], option: str | None, isolated: Path
+) -> None:
     result = run(*args)
     assert_no_traceback(result)
     assert result.exit_code == 2, result.output
@@ -231,9 +304,13 @@ def test_each_bad_option_is_one_line_naming_it(args: list[str], option: str | No
 
 
 def test_a_database_that_does_not_answer_is_one_line(isolated: Path) -> None:
-    for args in (["programme", "list"], ["db", "upgrade"], ["db", "current"],
-                 ["demo", "seed"], ["registry", "export", "farmers", "f.csv", "--programme", "P",
-                                    "--as", "ana"]):
+    for args in (
+        ["programme", "list"],
+        ["db", "upgrade"],
+        ["db", "current"],
+        ["demo", "seed"],
+        ["registry", "export", "farmers", "f.csv", "--programme", "P", "--as", "ana"],
+    ):
         result = run(*args, "--url", UNREACHABLE)
         assert_no_traceback(result)
         assert result.exit_code == 2, result.output
@@ -252,8 +329,9 @@ def test_an_unmigrated_database_is_one_line(isolated: Path) -> None:
     assert "alianza db upgrade" in one_error_line(result)
 
 
-def test_the_default_database_url_is_checked_too(isolated: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_database_url_is_checked_too(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ALIANZA_DATABASE_URL", "mysql://u@h/d")
     result = run("programme", "list")
     assert result.exit_code == 2
@@ -276,12 +354,18 @@ def test_refusals_exit_2_in_the_users_terms(isolated: Path) -> None:
     line = one_error_line(short)
     assert "--password" in line and "--name" in line
     assert not re.search(r"UserIn|display_name|Invalid\b", line)
-    assert run("user", "add", "ana", "--name", "Ana", "--password", "long-enough", *url).exit_code == 0
+    assert (
+        run("user", "add", "ana", "--name", "Ana", "--password", "long-enough", *url).exit_code == 0
+    )
     taken = run("user", "add", "ana", "--name", "Ana", "--password", "long-enough", *url)
     assert taken.exit_code == 2 and "taken" in one_error_line(taken)
-    currency = run("programme", "add", "P1", "--name", "P", "--currency", "dollars", "--admin", "ana", *url)
+    currency = run(
+        "programme", "add", "P1", "--name", "P", "--currency", "dollars", "--admin", "ana", *url
+    )
     assert currency.exit_code == 2 and "--currency" in one_error_line(currency)
-    nobody = run("programme", "add", "P1", "--name", "P", "--currency", "USD", "--admin", "nobody", *url)
+    nobody = run(
+        "programme", "add", "P1", "--name", "P", "--currency", "USD", "--admin", "nobody", *url
+    )
     assert nobody.exit_code == 2 and "nobody" in one_error_line(nobody)
     role = run("programme", "grant", "P1", "ana", "king", "--as", "ana", *url)
     assert role.exit_code == 2
@@ -310,8 +394,12 @@ def test_version() -> None:
 
 
 def test_usage_errors_are_one_line(isolated: Path) -> None:
-    for args in (["nosuch"], ["plan", "evaluate"], ["simulate", str(SCENARIO), "--bogus"],
-                 ["plan", "compare"]):
+    for args in (
+        ["nosuch"],
+        ["plan", "evaluate"],
+        ["simulate", str(SCENARIO), "--bogus"],
+        ["plan", "compare"],
+    ):
         result = run(*args)
         assert result.exit_code == 2
         assert "--help" in one_error_line(result)
@@ -322,12 +410,16 @@ def test_usage_errors_are_one_line(isolated: Path) -> None:
 
 # --- generated files ----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def registry_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated SQLite database with a user 'ana' administering programme 'P1'."""
     url = f"sqlite:///{tmp_path_factory.mktemp('registry') / 'r.db'}"
-    for args in (["db", "upgrade"], ["user", "add", "ana", "--name", "Ana", "--password", "long-enough"],
-                 ["programme", "add", "P1", "--name", "P", "--currency", "USD", "--admin", "ana"]):
+    for args in (
+        ["db", "upgrade"],
+        ["user", "add", "ana", "--name", "Ana", "--password", "long-enough"],
+        ["programme", "add", "P1", "--name", "P", "--currency", "USD", "--admin", "ana"],
+    ):
         assert run(*args, "--url", url).exit_code == 0
     return url
 
@@ -337,8 +429,16 @@ def contents() -> st.SearchStrategy[bytes]:
     cell = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
     rows = st.lists(st.lists(cell, min_size=1, max_size=4), min_size=1, max_size=4)
     csv_text = rows.map(lambda table: "\n".join(",".join(row) for row in table))
-    header = st.sampled_from(["date,amount", "name,sex,birth_year,village", "name,kind,place",
-                              "farmer,organization", "name: x\nstage: project", "kits: []"])
+    header = st.sampled_from(
+        [
+            "date,amount",
+            "name,sex,birth_year,village",
+            "name,kind,place",
+            "farmer,organization",
+            "name: x\nstage: project",
+            "kits: []",
+        ]
+    )
     return st.one_of(
         st.binary(max_size=64),
         csv_text.map(str.encode),
@@ -346,15 +446,28 @@ def contents() -> st.SearchStrategy[bytes]:
     )
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(content=contents(), suffix=st.sampled_from([".csv", ".xlsx", ".yaml", ".json", ".gz"]),
-       command=st.sampled_from([
-           ["plan", "check"], ["plan", "xirr"], ["kits", "validate"], ["plan", "compare"],
-           ["registry", "import", "farmers"], ["registry", "import", "organizations"],
-           ["registry", "import", "memberships"], ["db", "restore"],
-       ]))
-def test_bad_files_never_end_in_a_traceback(content: bytes, suffix: str, command: list[str],
-                                            registry_url: str, isolated: Path) -> None:
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    content=contents(),
+    suffix=st.sampled_from([".csv", ".xlsx", ".yaml", ".json", ".gz"]),
+    command=st.sampled_from(
+        [
+            ["plan", "check"],
+            ["plan", "xirr"],
+            ["kits", "validate"],
+            ["plan", "compare"],
+            ["registry", "import", "farmers"],
+            ["registry", "import", "organizations"],
+            ["registry", "import", "memberships"],
+            ["db", "restore"],
+        ]
+    ),
+)
+def test_bad_files_never_end_in_a_traceback(
+    content: bytes, suffix: str, command: list[str], registry_url: str, isolated: Path
+) -> None:
     file = isolated / f"input{suffix}"
     file.write_bytes(content)
     args = [*command, str(file)]

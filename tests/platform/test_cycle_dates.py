@@ -28,8 +28,10 @@ from tests.platform.cycle_fixtures import (
 )
 
 DAY = timedelta(days=1)
-TRANCHES = [{"amount": "14000.00", "milestone": "greenhouses built"},
-            {"amount": "10000.00", "milestone": "first harvest sold"}]
+TRANCHES = [
+    {"amount": "14000.00", "milestone": "greenhouses built"},
+    {"amount": "10000.00", "milestone": "first harvest sold"},
+]
 
 
 @pytest.fixture
@@ -98,7 +100,8 @@ def test_counterpart_agreement_execution_and_completion_follow_in_time(world: Wo
     assert count(world, Agreement) == 0
     sign_agreement(actor, sub.id, AGREEMENT)
     assert_refused_in_time(
-        world, sub, lambda on: cycle.release_tranche(actor, sub.id, 1, world.funds.id, on))
+        world, sub, lambda on: cycle.release_tranche(actor, sub.id, 1, world.funds.id, on)
+    )
     assert sub.state == "in_execution"
     released = last_step(world, sub)
     cycle.justify_tranche(actor, sub.id, 1, "invoices", released + DAY)
@@ -144,4 +147,7 @@ def test_a_completed_subprojects_tranches_are_not_justified_again(world: World, 
         actor.session.rollback()
     tranche = cycle._tranche(actor, sub.id, 1)
     assert (tranche.evidence, tranche.justified_on, tranche.milestone_verified_on) == (
-        "report 1", date(2025, 6, 2), date(2025, 6, 2))
+        "report 1",
+        date(2025, 6, 2),
+        date(2025, 6, 2),
+    )

@@ -49,8 +49,10 @@ class AlianzaGroup(TyperGroup):
             if code is None:
                 if ctx.params.get("debug"):
                     raise
-                say(f"alianza failed ({type(error).__name__}: {error}); this is a bug: please "
-                    "report it with the command (run with `alianza --debug ...` for details)")
+                say(
+                    f"alianza failed ({type(error).__name__}: {error}); this is a bug: please "
+                    "report it with the command (run with `alianza --debug ...` for details)"
+                )
                 code = INTERNAL_ERROR
             raise typer.Exit(code) from None
 
@@ -94,8 +96,9 @@ app = typer.Typer(
 def main(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True,
-                     help="Print alianza's version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print alianza's version and exit."
+        ),
     ] = False,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of a failure of alianza itself.")

@@ -151,7 +151,8 @@ def checked_database_url(url: str, name: str = "--url") -> str:
     except (ArgumentError, ValueError):
         raise typer.BadParameter(
             f"{url!r} is not a database URL (sqlite:///path/alianza.db or "
-            "postgresql+psycopg://user@host/database)", param_hint=name
+            "postgresql+psycopg://user@host/database)",
+            param_hint=name,
         ) from None
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend not in DATABASE_BACKENDS:
@@ -183,6 +184,8 @@ def database_url(value: str | None) -> str:
 
 
 URL_OPTION: Any = typer.Option(
-    None, "--url", callback=database_url,
+    None,
+    "--url",
+    callback=database_url,
     help="Database URL (default: ALIANZA_DATABASE_URL, else the SQLite file).",
 )

@@ -84,7 +84,7 @@ def report(error: BaseException) -> int | None:
         say(f"the file cannot be read: {_first_line(error)}")
         return BAD_INPUT
     if isinstance(error, ModuleNotFoundError):
-        # e.g. a database URL naming a driver alianza does not ship (mysql://, postgresql+asyncpg://)
+        # e.g. a database URL naming a driver alianza does not ship (mysql://)
         say(f"this needs the Python module {error.name!r}, which is not installed")
         return BAD_INPUT
     try:

@@ -30,6 +30,9 @@ kits_app = typer.Typer(
 console = Console()
 error_console = Console(stderr=True, soft_wrap=True)
 INVALID_FILE = 2
+CataloguePath = Annotated[
+    Path, typer.Argument(metavar="CATALOGUE", help="Catalogue file (YAML or JSON).")
+]
 
 
 def _report_invalid(error: CatalogueError) -> None:
@@ -50,8 +53,7 @@ def schema(
 
 
 @kits_app.command("validate")
-def validate(catalogue: Annotated[Path, typer.Argument(metavar="CATALOGUE", help="Catalogue file (YAML or JSON).")]
-             ) -> None:
+def validate(catalogue: CataloguePath) -> None:
     """Check a catalogue; list every problem with its field path (exit code 2 if invalid)."""
     try:
         loaded = load_catalogue(catalogue)
@@ -63,7 +65,7 @@ def validate(catalogue: Annotated[Path, typer.Argument(metavar="CATALOGUE", help
 
 @kits_app.command("plan")
 def plan(
-    catalogue: Annotated[Path, typer.Argument(metavar="CATALOGUE", help="Catalogue file (YAML or JSON).")],
+    catalogue: CataloguePath,
     cash: Annotated[
         float, typer.Option(min=0, callback=checks.finite(), help="Starting cash, USD.")
     ] = 10.0,
@@ -76,9 +78,7 @@ def plan(
     seasons: Annotated[
         int, typer.Option(**checks.schema_bounds(Scenario, "seasons"), help="Seasons to plan.")
     ] = 12,
-    seed: Annotated[
-        int, typer.Option(min=0, help="Seed of the shocks for the spread.")
-    ] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the shocks for the spread.")] = 0,
     draws: Annotated[
         int,
         typer.Option(min=0, max=checks.MAX_PLAN_DRAWS,
@@ -178,7 +178,9 @@ def _plan_document(result: Any) -> dict[str, Any]:
 
 
 def simulate(
-    scenario: Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario file (YAML or JSON).")],
+    scenario: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario file (YAML or JSON).")
+    ],
     farmers: Annotated[
         int | None,
         typer.Option(min=1, max=checks.MAX_FARMERS, help="Override the number of farmers."),
@@ -188,9 +190,7 @@ def simulate(
         typer.Option(**checks.schema_bounds(Scenario, "seasons"),
                      help="Override the number of seasons."),
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option(min=0, help="Override the seed.")
-    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Override the seed.")] = None,
     out: Annotated[
         Path,
         typer.Option(callback=checks.output_folder,

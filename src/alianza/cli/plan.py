@@ -249,7 +249,9 @@ def evaluate_command(
     discount_rate: DiscountRate = None,
     risk_draws: Annotated[
         int,
-        typer.Option(min=0, max=checks.MAX_RISK_DRAWS, help="Draws of the risk analysis (0: none)."),
+        typer.Option(
+            min=0, max=checks.MAX_RISK_DRAWS, help="Draws of the risk analysis (0: none)."
+        ),
     ] = 0,
     price_sd: Annotated[
         float,
@@ -319,7 +321,9 @@ def schema_command() -> None:
 
 @plan_app.command("compare")
 def compare_command(
-    plan_paths: Annotated[list[Path], typer.Argument(metavar="PLAN...", help="Project plan files.")],
+    plan_paths: Annotated[
+        list[Path], typer.Argument(metavar="PLAN...", help="Project plan files.")
+    ],
     discount_rate: DiscountRate = None,
 ) -> None:
     """Appraise several projects together (a portfolio), one line each."""
