@@ -121,7 +121,6 @@ def bad_database(junk: dict[str, str]) -> st.SearchStrategy[str]:
             "://",
             "mysql://u@h/d",
             "postgresql+asyncpg://h/d",
-            "postgresql://h",
             UNREACHABLE,
             "sqlite:////proc/no/such/alianza.db",
             f"sqlite:///{junk['not_a_database']}",

@@ -138,7 +138,7 @@ def output_folder(value: Path) -> Path:
     return value
 
 
-def checked_database_url(url: str, name: str = "--url") -> str:
+def checked_database_url(url: str, name: str | None = None) -> str:
     """``url`` if it is a database alianza can use, else :class:`typer.BadParameter`.
 
     ``postgresql://`` means psycopg 3 (the driver alianza ships), and a PostgreSQL server that
@@ -169,8 +169,6 @@ def checked_database_url(url: str, name: str = "--url") -> str:
         parsed = parsed.set(drivername="postgresql+psycopg")
         if "connect_timeout" not in parsed.query:
             parsed = parsed.update_query_dict({"connect_timeout": "10"})
-        if not parsed.database:
-            raise typer.BadParameter(f"{url!r} names no database", param_hint=name)
     return parsed.render_as_string(hide_password=False)
 
 
@@ -183,9 +181,11 @@ def database_url(value: str | None) -> str:
     return checked_database_url(default_url(), "ALIANZA_DATABASE_URL")
 
 
+# Eager: a bad URL is refused before a password is prompted for.
 URL_OPTION: Any = typer.Option(
     None,
     "--url",
     callback=database_url,
+    is_eager=True,
     help="Database URL (default: ALIANZA_DATABASE_URL, else the SQLite file).",
 )
