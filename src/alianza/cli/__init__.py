@@ -40,11 +40,11 @@ class AlianzaGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, typer.BadParameter, KeyboardInterrupt):
-            raise
+        except BrokenPipeError:
+            raise  # the output's reader stopped reading: Typer exits quietly
         except Exception as error:
-            if error.__class__.__module__.startswith("typer"):
-                raise  # usage errors and exits of the command-line machinery
+            if type(error).__module__.startswith("typer"):
+                raise  # usage errors and exits: main() prints them
             code = report(error)
             if code is None:
                 if ctx.params.get("debug"):
@@ -59,6 +59,7 @@ class AlianzaGroup(TyperGroup):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        # Typer vendors Click: its exception classes are not re-exported under public names.
         from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
         try:
