@@ -446,7 +446,7 @@ def contents() -> st.SearchStrategy[bytes]:
 
 
 @settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     content=contents(),
@@ -456,6 +456,8 @@ def contents() -> st.SearchStrategy[bytes]:
             ["plan", "check"],
             ["plan", "xirr"],
             ["kits", "validate"],
+            ["kits", "plan"],
+            ["simulate"],
             ["plan", "compare"],
             ["registry", "import", "farmers"],
             ["registry", "import", "organizations"],
