@@ -7,6 +7,7 @@ traceback).
 """
 
 import sys
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Annotated, Any
@@ -56,14 +57,29 @@ class AlianzaGroup(TyperGroup):
                 code = INTERNAL_ERROR
             raise typer.Exit(code) from None
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Run the command; in standalone mode print a usage error as one line and exit."""
+        kwargs.update(
+            args=args,
+            prog_name=prog_name,
+            complete_var=complete_var,
+            windows_expand_args=windows_expand_args,
+        )
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(standalone_mode=False, **kwargs)
         # Typer vendors Click: its exception classes are not re-exported under public names.
         from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(standalone_mode=False, **kwargs)
         except NoArgsIsHelpError:
             sys.exit(BAD_INPUT)  # the help was printed already
         except ClickException as error:

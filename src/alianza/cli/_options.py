@@ -22,7 +22,7 @@ from pydantic.fields import FieldInfo
 
 # More farmers than the world's ~500 million farms: a typo, not a scenario.
 MAX_FARMERS = 1_000_000_000
-# A chunk's farmer state is held in memory at once (about a kilobyte a farmer).
+# A chunk's farmers are all held in memory at once (the default, 10,000, fits a cache).
 MAX_CHUNK = 1_000_000
 # The growth planner's spread keeps a draws x draws weather correlation: ~1.2 GB at 5,000.
 MAX_PLAN_DRAWS = 5_000
