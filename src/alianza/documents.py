@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-# What a file that was read but is not valid YAML/JSON raises.
-PARSE_ERRORS = (yaml.YAMLError, json.JSONDecodeError)
+# What a file that was read but is not valid YAML/JSON raises (not UTF-8 text, too).
+PARSE_ERRORS = (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError)
 
 
 def read_yaml_or_json(path: Path) -> Any:

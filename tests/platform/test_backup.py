@@ -125,7 +125,7 @@ def test_dump_and_restore_round_trip(database: Database, backend: str, admin: Ac
 
 def test_dump_cli_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(db_app, ["dump", str(tmp_path / "x.gz"), "--url", f"sqlite:///{tmp_path / 'n.db'}"])
-    assert result.exit_code == 1 and "alianza db upgrade" in result.output
+    assert result.exit_code == 2 and "alianza db upgrade" in result.output
     assert not (tmp_path / "x.gz").exists()
 
 

@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alianza.cli._options import URL_OPTION
 from alianza.cli._session import session as _session
 
 demo_app = typer.Typer(help="Demo data for the platform.", no_args_is_help=True)
@@ -14,8 +15,9 @@ console = Console(soft_wrap=True)
 
 @demo_app.command("seed")
 def seed_command(
-    seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same programme."),
-    url: str | None = typer.Option(None, "--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite file)."),
+    seed: int = typer.Option(1, "--seed", min=0,
+                             help="Random seed: the same seed gives the same programme."),
+    url: str | None = URL_OPTION,
 ) -> None:
     """Fill the database with the demo programme DEMO-PA (2 countries, 40 POs, ~3,000 members)."""
     from alianza.platform.demo.service import (

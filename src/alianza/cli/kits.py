@@ -12,16 +12,27 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from alianza.cli import _options as checks
 from alianza.ladder.catalogue import CatalogueError, catalogue_json_schema, load_catalogue
-from alianza.ladder.scenario import Policy, load_scenario, scenario_json_schema, with_overrides
+from alianza.ladder.scenario import (
+    Outputs,
+    Policy,
+    Scenario,
+    load_scenario,
+    scenario_json_schema,
+    with_overrides,
+)
 
 kits_app = typer.Typer(
     help="Micro-investing kit catalogues: schema, validation, growth planner.",
     no_args_is_help=True,
 )
 console = Console()
-error_console = Console(stderr=True)
+error_console = Console(stderr=True, soft_wrap=True)
 INVALID_FILE = 2
+CataloguePath = Annotated[
+    Path, typer.Argument(metavar="CATALOGUE", help="Catalogue file (YAML or JSON).")
+]
 
 
 def _report_invalid(error: CatalogueError) -> None:
@@ -42,8 +53,7 @@ def schema(
 
 
 @kits_app.command("validate")
-def validate(catalogue: Annotated[Path, typer.Argument(help="Catalogue file (YAML or JSON).")]
-             ) -> None:
+def validate(catalogue: CataloguePath) -> None:
     """Check a catalogue; list every problem with its field path (exit code 2 if invalid)."""
     try:
         loaded = load_catalogue(catalogue)
@@ -55,19 +65,45 @@ def validate(catalogue: Annotated[Path, typer.Argument(help="Catalogue file (YAM
 
 @kits_app.command("plan")
 def plan(
-    catalogue: Annotated[Path, typer.Argument(help="Catalogue file (YAML or JSON).")],
-    cash: Annotated[float, typer.Option(help="Starting cash, USD.")] = 10.0,
-    land: Annotated[float, typer.Option(help="Land available, m2.")] = 2000.0,
-    household: Annotated[int, typer.Option(help="Household size (persons).")] = 5,
-    seasons: Annotated[int, typer.Option(help="Seasons to plan.")] = 12,
-    seed: Annotated[int, typer.Option(help="Seed of the shocks for the spread.")] = 0,
-    draws: Annotated[int, typer.Option(help="Shock scenarios for the 10th-90th spread.")] = 1000,
-    consumption_share: Annotated[float, typer.Option(help="Share of income consumed.")] = 0.3,
-    max_purchases: Annotated[int, typer.Option(help="Kits bought a season at most.")] = 3,
+    catalogue: CataloguePath,
+    cash: Annotated[
+        float, typer.Option(min=0, callback=checks.finite(), help="Starting cash, USD.")
+    ] = 10.0,
+    land: Annotated[
+        float, typer.Option(min=0, callback=checks.finite(), help="Land available, m2.")
+    ] = 2000.0,
+    household: Annotated[
+        int, typer.Option(min=1, max=checks.MAX_HOUSEHOLD, help="Household size (persons).")
+    ] = 5,
+    seasons: Annotated[
+        int, typer.Option(**checks.schema_bounds(Scenario, "seasons"), help="Seasons to plan.")
+    ] = 12,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the shocks for the spread.")] = 0,
+    draws: Annotated[
+        int,
+        typer.Option(min=0, max=checks.MAX_PLAN_DRAWS,
+                     help="Shock scenarios for the 10th-90th spread (0: none; memory grows "
+                     "with the square of the draws)."),
+    ] = 1000,
+    consumption_share: Annotated[
+        float,
+        typer.Option(**checks.schema_bounds(Policy, "consumption_share"),
+                     help="Share of income consumed (0 to 1)."),
+    ] = 0.3,
+    max_purchases: Annotated[
+        int,
+        typer.Option(**checks.schema_bounds(Policy, "max_purchases_per_season"),
+                     help="Kits bought a season at most."),
+    ] = 3,
     commercial: Annotated[
-        float, typer.Option(help="Commercial threshold, household USD a day.")
+        float,
+        typer.Option(callback=checks.finite(*checks.exclusive_bounds(
+            Outputs, "commercial_threshold_usd_per_day")),
+            help="Commercial threshold, household USD a day (> 0)."),
     ] = 20.0,
-    chart: Annotated[Path | None, typer.Option(help="Write a PNG chart here.")] = None,
+    chart: Annotated[
+        Path | None, typer.Option(callback=checks.png_file, help="Write a PNG chart here.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """The expected season-by-season path of one farmer up the kit ladder, with its spread."""
@@ -142,18 +178,39 @@ def _plan_document(result: Any) -> dict[str, Any]:
 
 
 def simulate(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
-    farmers: Annotated[int | None, typer.Option(help="Override the number of farmers.")] = None,
-    seasons: Annotated[int | None, typer.Option(help="Override the number of seasons.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Override the seed.")] = None,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("simulation-output"),
+    scenario: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario file (YAML or JSON).")
+    ],
+    farmers: Annotated[
+        int | None,
+        typer.Option(min=1, max=checks.MAX_FARMERS, help="Override the number of farmers."),
+    ] = None,
+    seasons: Annotated[
+        int | None,
+        typer.Option(**checks.schema_bounds(Scenario, "seasons"),
+                     help="Override the number of seasons."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Override the seed.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(callback=checks.output_folder,
+                     help="Output folder (created if new; its parent must exist)."),
+    ] = Path("simulation-output"),
     workers: Annotated[
-        int, typer.Option(help="Local Dask worker processes (1: run in this process).")
+        int,
+        typer.Option(callback=checks.workers,
+                     help="Local Dask worker processes (1: run in this process; at most the "
+                     "machine's CPUs)."),
     ] = 1,
     scheduler: Annotated[
-        str | None, typer.Option(help="Address of a Dask scheduler, e.g. tcp://host:8786.")
+        str | None,
+        typer.Option(callback=checks.scheduler_address,
+                     help="Address of a Dask scheduler, e.g. tcp://host:8786."),
     ] = None,
-    chunk: Annotated[int, typer.Option(help="Farmers per chunk (whole markets).")] = 10_000,
+    chunk: Annotated[
+        int,
+        typer.Option(min=1, max=checks.MAX_CHUNK, help="Farmers per chunk (whole markets)."),
+    ] = 10_000,
     charts: Annotated[bool, typer.Option(help="Write PNG charts.")] = True,
 ) -> None:
     """Simulate a population of farmers climbing a kit ladder; write Parquet and summary JSON."""
@@ -167,8 +224,8 @@ def simulate(
         _report_invalid(error)
         raise typer.Exit(INVALID_FILE) from None
     if workers > 1 and scheduler:
-        error_console.print("Give either --workers or --scheduler, not both.")
-        raise typer.Exit(INVALID_FILE)
+        raise typer.BadParameter("give either --workers or --scheduler, not both",
+                                 param_hint="--workers")
     total = int(farmers_per_market(loaded).sum())
     started = time.perf_counter()
     with Progress(
@@ -190,7 +247,12 @@ def simulate(
             from alianza.ladder.runner import local_cluster
 
             if scheduler:
-                with Client(scheduler) as client:
+                try:
+                    client = Client(scheduler)
+                except OSError as error:  # refused, or no answer within Dask's connect timeout
+                    raise typer.BadParameter(f"cannot reach {scheduler}: {error}",
+                                             param_hint="--scheduler") from None
+                with client:
                     result = run_dask(loaded, client, chunk, out, advance)
             else:
                 with local_cluster(workers) as cluster, Client(cluster) as client:

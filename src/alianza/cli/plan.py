@@ -18,12 +18,13 @@ from alianza.appraisal import PlanError, evaluate, load_plan, plan_json_schema, 
 from alianza.appraisal.batch import evaluate_many
 from alianza.appraisal.evaluate import ProfileAppraisal, ProjectAppraisal
 from alianza.appraisal.indicators import STATUS_NAMES
-from alianza.appraisal.plan import plan_warnings
+from alianza.appraisal.plan import Plan, plan_warnings
 from alianza.appraisal.sensitivity import RiskOptions
+from alianza.cli import _options as checks
 
 plan_app = typer.Typer(help="Business plans: check, appraise, export.", no_args_is_help=True)
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 class OutputFormat(StrEnum):
@@ -221,7 +222,15 @@ def print_warnings(warnings: list[str]) -> None:
 
 
 PlanPath = Annotated[
-    Path, typer.Argument(help="Plan file, YAML or JSON (see docs/plan-format.md).")
+    Path,
+    typer.Argument(metavar="PLAN", help="Plan file, YAML or JSON (see docs/plan-format.md)."),
+]
+DiscountRate = Annotated[
+    float | None,
+    typer.Option(
+        callback=checks.finite(*checks.exclusive_bounds(Plan, "discount_rate")),
+        help="Real discount rate, overrides the plan's (0.03 for 3%; > -1).",
+    ),
 ]
 
 
@@ -234,24 +243,30 @@ def evaluate_command(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="File to write (xlsx: default PLAN.xlsx; json: default stdout)."
+            "--output", "-o", callback=checks.output_file,
+            help="File to write (xlsx: default PLAN.xlsx; json: default stdout).",
         ),
     ] = None,
-    discount_rate: Annotated[
-        float | None, typer.Option(help="Real discount rate, overrides the plan's (0.03 for 3%).")
-    ] = None,
+    discount_rate: DiscountRate = None,
     risk_draws: Annotated[
-        int, typer.Option(help="Draws of the risk analysis (0: none).", min=0)
+        int,
+        typer.Option(
+            min=0, max=checks.MAX_RISK_DRAWS, help="Draws of the risk analysis (0: none)."
+        ),
     ] = 0,
     price_sd: Annotated[
-        float, typer.Option(help="Risk: sd of the yearly price factor.", min=0)
+        float,
+        typer.Option(min=0, max=checks.MAX_SD, help="Risk: sd of the yearly price factor."),
     ] = 0.15,
     yield_sd: Annotated[
-        float, typer.Option(help="Risk: sd of the yearly yield factor.", min=0)
+        float,
+        typer.Option(min=0, max=checks.MAX_SD, help="Risk: sd of the yearly yield factor."),
     ] = 0.15,
-    seed: Annotated[int, typer.Option(help="Risk: seed of the draws.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Risk: seed of the draws.")] = 0,
     chart: Annotated[
-        Path | None, typer.Option(help="Also write a PNG chart of the flows (and of the risk).")
+        Path | None,
+        typer.Option(callback=checks.png_file,
+                     help="Also write a PNG chart of the flows (and of the risk)."),
     ] = None,
 ) -> None:
     """Appraise a plan: cash flows, NPV, IRR, payback, working capital, loans,
@@ -308,8 +323,10 @@ def schema_command() -> None:
 
 @plan_app.command("compare")
 def compare_command(
-    plan_paths: Annotated[list[Path], typer.Argument(help="Project plan files.")],
-    discount_rate: Annotated[float | None, typer.Option(help="One rate for all plans.")] = None,
+    plan_paths: Annotated[
+        list[Path], typer.Argument(metavar="PLAN...", help="Project plan files.")
+    ],
+    discount_rate: DiscountRate = None,
 ) -> None:
     """Appraise several projects together (a portfolio), one line each."""
     try:
@@ -336,7 +353,8 @@ def compare_command(
 @plan_app.command("xirr")
 def xirr_command(
     flows_path: Annotated[
-        Path, typer.Argument(help="CSV with columns date (YYYY-MM-DD) and amount.")
+        Path,
+        typer.Argument(metavar="FLOWS", help="CSV with columns date (YYYY-MM-DD) and amount."),
     ],
 ) -> None:
     """IRR of dated cash flows (XIRR, days / 365)."""
@@ -350,6 +368,8 @@ def xirr_command(
             try:
                 dates.append(date.fromisoformat(row["date"].strip()))
                 amounts.append(float(row["amount"]))
+                if not math.isfinite(amounts[-1]):
+                    raise ValueError
             except (ValueError, AttributeError):
                 raise ValueError(
                     f"{flows_path}, line {line}: date must be YYYY-MM-DD and amount a number"
@@ -357,6 +377,8 @@ def xirr_command(
         result = xirr(amounts, dates)
     except OSError as exc:
         raise fail(ValueError(f"{flows_path}: {exc.strerror}")) from None
+    except (UnicodeDecodeError, csv.Error):
+        raise fail(ValueError(f"{flows_path}: not a CSV file of UTF-8 text")) from None
     except ValueError as exc:
         raise fail(exc) from None
     if result.status == "unique":

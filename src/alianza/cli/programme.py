@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alianza.cli._options import URL_OPTION
 from alianza.cli._session import session as _session
 
 if TYPE_CHECKING:
@@ -19,13 +20,15 @@ if TYPE_CHECKING:
 user_app = typer.Typer(help="Users (they act in programmes through roles).", no_args_is_help=True)
 programme_app = typer.Typer(help="Programmes and the roles users hold in them.", no_args_is_help=True)
 console = Console(soft_wrap=True)
-URL_OPTION = typer.Option(None, "--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite file).")
+# The schema fields behind each command's options, so that a refusal names the option.
+USER_FIELDS = {"username": "USERNAME", "display_name": "--name", "password": "--password"}
+PROGRAMME_FIELDS = {"code": "CODE", "name": "--name", "reporting_currency": "--currency"}
 
 
 @contextmanager
 def acting(url: str | None, programme: str, username: str) -> Iterator[Actor]:
     """The Actor of `username` in the programme `programme`, in a session committed on
-    success; refusals and an unmigrated database exit with code 1."""
+    success; refusals and an unreachable or unmigrated database exit with code 2."""
     from alianza.platform.access import act_as
     from alianza.platform.programmes.service import programme_by_code, user_by_username
 
@@ -44,7 +47,7 @@ def add_user(
     """Add a user (the password is stored as an argon2 hash)."""
     from alianza.platform.programmes.service import create_user
 
-    with _session(url) as session:
+    with _session(url, USER_FIELDS) as session:
         create_user(session, {"username": username, "display_name": name, "password": password})
     console.print(f"user {username} added")
 
@@ -52,7 +55,7 @@ def add_user(
 @programme_app.command("add")
 def add_programme(
     code: str,
-    name: str = typer.Option(..., "--name"),
+    name: str = typer.Option(..., "--name", help="The programme's name."),
     currency: str = typer.Option(..., "--currency", help="Reporting currency (ISO 4217, e.g. USD)."),
     admin: str = typer.Option(..., "--admin", help="The user who administers it."),
     url: str | None = URL_OPTION,
@@ -60,7 +63,7 @@ def add_programme(
     """Add a programme with its first administrator."""
     from alianza.platform.programmes.service import create_programme, user_by_username
 
-    with _session(url) as session:
+    with _session(url, PROGRAMME_FIELDS) as session:
         create_programme(session, {"code": code, "name": name, "reporting_currency": currency},
                          user_by_username(session, admin))
     console.print(f"programme {code} added, administered by {admin}")

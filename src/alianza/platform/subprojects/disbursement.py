@@ -19,7 +19,9 @@ from alianza.platform.subprojects.plans import latest_plan
 from alianza.platform.subprojects.schemas import TrancheIn
 from alianza.platform.subprojects.states import (
     APPROVED,
+    CLOSED,
     State,
+    check_step_date,
     locked_subproject,
     move_state,
     require_state,
@@ -152,6 +154,8 @@ def release_tranche(actor: Actor, subproject_id: int, number: int, from_account_
                 f"tranche {number} waits until tranche {number - 1} is justified and its milestone verified",
                 rule="tranche n+1 after tranche n is justified and verified",
             )
+    if subproject.state == State.AGREEMENT_SIGNED:
+        check_step_date(actor, subproject, on)  # before the money moves
     before = snapshot(tranche)
     posting = ledger.post_transfer(actor, {
         "kind": "grant_tranche", "from_account_id": from_account_id,
@@ -166,10 +170,19 @@ def release_tranche(actor: Actor, subproject_id: int, number: int, from_account_
     return tranche
 
 
+def refuse_after_completion(subproject: Subproject, what: str) -> None:
+    """A completed subproject's tranches are closed: their justification stands as it was."""
+    if subproject.state in CLOSED:
+        raise Refused(
+            f"the subproject is {subproject.state}: its tranches cannot be {what} again",
+            rule="tranches closed on completion",
+        )
+
+
 def justify_tranche(actor: Actor, subproject_id: int, number: int, evidence: str, on: date) -> Tranche:
     """The PO's evidence of how a released tranche was used."""
     actor.require(Permission.TRANCHES_JUSTIFY)
-    locked_subproject(actor, subproject_id)
+    refuse_after_completion(locked_subproject(actor, subproject_id), "justified")
     tranche = _tranche(actor, subproject_id, number)
     if tranche.released_on is None:
         raise Refused(f"tranche {number} is not released yet", rule="justify after release")
@@ -186,7 +199,7 @@ def justify_tranche(actor: Actor, subproject_id: int, number: int, evidence: str
 def verify_milestone(actor: Actor, subproject_id: int, number: int, on: date) -> Tranche:
     """The project's verification that a justified tranche's milestone was reached."""
     actor.require(Permission.TRANCHES_VERIFY)
-    locked_subproject(actor, subproject_id)
+    refuse_after_completion(locked_subproject(actor, subproject_id), "verified")
     tranche = _tranche(actor, subproject_id, number)
     if tranche.justified_on is None:
         raise Refused(f"tranche {number} is not justified yet", rule="verify after justification")

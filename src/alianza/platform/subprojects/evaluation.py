@@ -29,6 +29,7 @@ from alianza.platform.subprojects.states import (
     APPROVED,
     DECISIONS,
     State,
+    check_step_date,
     locked_subproject,
     move_state,
     require_state,
@@ -214,6 +215,7 @@ def decide(actor: Actor, subproject_id: int, outcome: str, on: date, conditions:
                       field="conditions")
     subproject = locked_subproject(actor, subproject_id)
     require_state(subproject, State.UNDER_EVALUATION, doing="a decision is taken")
+    check_step_date(actor, subproject, on)  # before the decision is recorded
     plan = latest_plan(actor, subproject.id)
     if outcome in APPROVED:
         problems = approval_problems(actor, subproject, on)

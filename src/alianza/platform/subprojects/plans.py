@@ -14,7 +14,13 @@ from alianza.platform.calls.models import Call
 from alianza.platform.errors import Invalid, Refused
 from alianza.platform.subprojects.models import PlanVersion
 from alianza.platform.subprojects.schemas import PlanIn
-from alianza.platform.subprojects.states import State, locked_subproject, move_state, require_state
+from alianza.platform.subprojects.states import (
+    State,
+    check_step_date,
+    locked_subproject,
+    move_state,
+    require_state,
+)
 from alianza.platform.validation import validated
 
 
@@ -50,6 +56,8 @@ def submit_plan(actor: Actor, subproject_id: int, data: PlanIn | dict[str, Any],
             f"the plan is in {plan_in.plan.get('currency')}, the call in {call.currency}",
             rule="plan in the call's currency", field="plan.currency",
         )
+    if subproject.state == State.ELIGIBLE:
+        check_step_date(actor, subproject, on)  # before the version is stored
     appraisal, npv, irr = appraise(plan_in.plan)
     latest = actor.session.scalar(
         select(func.max(PlanVersion.version)).where(PlanVersion.subproject_id == subproject.id)

@@ -53,6 +53,8 @@ TRANSITIONS: dict[State, tuple[State, ...]] = {
     S.POST_PROJECT_MONITORING: (),
 }
 STATES = tuple(State)
+# The states after the last tranche: the grant's records are closed.
+CLOSED = (S.COMPLETED, S.POST_PROJECT_MONITORING)
 DECISIONS = (S.APPROVED, S.APPROVED_WITH_CONDITIONS, S.REJECTED)
 APPROVED = (S.APPROVED, S.APPROVED_WITH_CONDITIONS)
 
@@ -79,6 +81,22 @@ def require_state(subproject: Subproject, *states: State, doing: str) -> None:
                       rule="subproject cycle")
 
 
+def check_step_date(actor: Actor, subproject: Subproject, on: date) -> None:
+    """Refuse a step dated before the step it follows (the last date of the state history)."""
+    last = actor.session.scalar(
+        select(StateChange.on)
+        .where(StateChange.subproject_id == subproject.id)
+        .order_by(StateChange.id.desc())
+        .limit(1)
+    )
+    if last is not None and on < last:
+        raise Refused(
+            f"the subproject became {subproject.state} on {last}: its next step cannot be dated "
+            f"{on}, before that",
+            rule="steps in date order", field="on",
+        )
+
+
 def move_state(actor: Actor, subproject: Subproject, to_state: State, on: date, note: str) -> None:
     """Move the (locked) subproject to ``to_state`` on ``on``, recording who, when and why."""
     allowed = TRANSITIONS[State(subproject.state)]
@@ -88,6 +106,7 @@ def move_state(actor: Actor, subproject: Subproject, to_state: State, on: date, 
             f"(allowed: {', '.join(allowed) or 'none'})",
             rule="subproject cycle",
         )
+    check_step_date(actor, subproject, on)
     before = snapshot(subproject)
     actor.session.add(
         StateChange(
