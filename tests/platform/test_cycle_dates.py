@@ -135,7 +135,7 @@ def test_a_completed_subprojects_tranches_are_not_justified_again(world: World, 
     if state == "post_project_monitoring":
         cycle.start_monitoring(actor, sub.id, date(2026, 1, 2))
         actor.session.commit()
-    tranche = cycle._tranche(actor, sub.id, 1)
+    tranche = cycle.tranches(actor, sub.id)[0]
     for attempt in (
         lambda: cycle.justify_tranche(actor, sub.id, 1, "a new story", date(2026, 2, 1)),
         lambda: cycle.verify_milestone(actor, sub.id, 1, date(2026, 2, 1)),
@@ -145,7 +145,7 @@ def test_a_completed_subprojects_tranches_are_not_justified_again(world: World, 
         assert refused.value.rule == "tranches closed on completion"
         assert state in refused.value.reason
         actor.session.rollback()
-    tranche = cycle._tranche(actor, sub.id, 1)
+    tranche = cycle.tranches(actor, sub.id)[0]
     assert (tranche.evidence, tranche.justified_on, tranche.milestone_verified_on) == (
         "report 1",
         date(2025, 6, 2),
