@@ -60,7 +60,7 @@ def appraise(plan: Plan, discount_rate: float | None, locale: str) -> Appraisal:
     """The appraisal of ``plan`` at ``discount_rate`` (None: the plan's own rate)."""
     if discount_rate is not None and discount_rate <= -1:
         raise _refuse(
-            plan.name, locale, i18n.N_("The discount rate must be greater than -100%."),
+            plan.name, locale, i18n.N_("The discount rate must be above minus 100 percent."),
             field="discount_rate",
         )
     if plan.stage == "project" and discount_rate is None and plan.discount_rate is None:
