@@ -12,6 +12,7 @@ context %}`` (``with context``, so that they translate in the page's locale).
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import math
@@ -22,7 +23,8 @@ from typing import Any
 from urllib.parse import quote
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel import Locale
+from babel.numbers import NumberPattern, format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
@@ -57,6 +59,13 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
     return i18n.translations(_locale(context)).ngettext(singular, plural, n)
 
 
+def _with_decimals(pattern: NumberPattern, digits: int) -> NumberPattern:
+    """The locale's own pattern (grouping, where the % sign goes) with ``digits`` decimals."""
+    fixed = copy.copy(pattern)
+    fixed.frac_prec = (digits, digits)
+    return fixed
+
+
 @pass_context
 def number_filter(context: Context, value: Number | None, digits: int | None = None) -> str:
     """A number in the reader's locale: ``1234.5`` -> ``1,234.5`` (en), ``1.234,5`` (es);
@@ -64,10 +73,10 @@ def number_filter(context: Context, value: Number | None, digits: int | None = N
     if _absent(value):
         return MISSING
     assert value is not None
+    locale = Locale.parse(_locale(context))
     if digits is None:
-        return format_decimal(value, locale=_locale(context))
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=_locale(context))
+        return format_decimal(value, locale=locale)
+    return _with_decimals(locale.decimal_formats[None], digits).apply(value, locale)
 
 
 @pass_context
@@ -82,8 +91,8 @@ def percent_filter(context: Context, value: Number | None, digits: int = 1) -> s
     if _absent(value):
         return MISSING
     assert value is not None
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return format_percent(value, format=pattern, locale=_locale(context))
+    locale = Locale.parse(_locale(context))
+    return _with_decimals(locale.percent_formats[None], digits).apply(value, locale)
 
 
 @pass_context
