@@ -97,6 +97,7 @@ def test_the_form_page(client: TestClient) -> None:
     assert 'enctype="multipart/form-data"' in html
     assert 'name="csrf_token"' in html
     assert 'name="file"' in html
+    assert 'action="/plans/appraise"' in html  # the page's route, not the API's
 
 
 @pytest.mark.parametrize("plan", PLANS, ids=lambda p: p.name)

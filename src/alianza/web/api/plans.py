@@ -80,6 +80,7 @@ async def plan_from_request(request: Request) -> Any:
 
 @router.post(
     "/appraise",
+    name="api_plans_appraise",
     summary="Appraise a business plan",
     openapi_extra=PLAN_BODY,
     responses={422: ERROR_BODY},

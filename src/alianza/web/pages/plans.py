@@ -210,7 +210,7 @@ def financing_chart(report: dict[str, Any], locale: str) -> dict[str, Any] | Non
         parts.append((name, amount))
     rest = round(investment["total"] - investment["own_contribution"] - investment["grants"], 2)
     if rest > 0:
-        parts.append((_t(locale, N_("Other financing (loans, credit)")), rest))
+        parts.append((_t(locale, N_("Other financing (loans, other sources)")), rest))
     parts = [(label, value) for label, value in parts if value > 0]
     if not parts:
         return None
@@ -258,12 +258,12 @@ def appraisal_context(appraisal: Any, locale: str) -> dict[str, Any]:
     return context
 
 
-@router.get("/appraise", response_class=HTMLResponse, name="appraise_form")
+@router.get("/appraise", response_class=HTMLResponse, name="plans_appraise_form")
 def appraise_form(request: Request) -> HTMLResponse:
     return render(request, "plans/appraise_form.html", {"errors": {}, "discount_rate": ""})
 
 
-@router.post("/appraise", response_class=HTMLResponse, name="appraise_plan")
+@router.post("/appraise", response_class=HTMLResponse, name="plans_appraise")
 async def appraise_plan(
     request: Request,
     file: Annotated[UploadFile | None, File()] = None,
@@ -290,7 +290,7 @@ async def appraise_plan(
     return render(request, "plans/appraisal.html", context)
 
 
-@router.post("/appraise/xlsx", name="appraise_xlsx")
+@router.post("/appraise/xlsx", name="plans_appraise_xlsx")
 async def appraise_xlsx(
     request: Request,
     plan_text: Annotated[str, Form()],
