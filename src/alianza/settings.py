@@ -52,7 +52,8 @@ class Settings(BaseSettings):
         None, description="Dask scheduler address (tcp://host:8786); None: a local cluster."
     )
     default_locale: Literal["en", "es", "fr", "pt"] = Field(
-        "en", description="Language of a visitor who chose none and whose browser asks for none we have."
+        "en",
+        description="Language of a visitor who chose none and whose browser asks for none we have.",
     )
     secure_cookies: bool | None = Field(
         None,

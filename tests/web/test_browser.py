@@ -42,7 +42,9 @@ def open_page(browser: Any, width: int, locale: str) -> tuple[Any, Any, list[str
     context.add_init_script(WATCH_CSP)
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     page.on("pageerror", lambda error: errors.append(str(error)))
     return context, page, errors
 

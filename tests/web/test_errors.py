@@ -31,7 +31,8 @@ def failing(app: FastAPI) -> FastAPI:
         @app.get(f"{prefix}/invalid")
         def invalid() -> None:
             raise Invalid(
-                "farmer", [Problem("phone", "not a phone number"), Problem("sex", "unknown", "choice")]
+                "farmer",
+                [Problem("phone", "not a phone number"), Problem("sex", "unknown", "choice")],
             )
 
         @app.get(f"{prefix}/problem-file")

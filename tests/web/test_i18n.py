@@ -34,7 +34,9 @@ def test_placeholders_survive_translation() -> None:
             if not message.id or not message.string:
                 continue
             ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
-            strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+            strings = (
+                message.string if isinstance(message.string, tuple | list) else (message.string,)
+            )
             expected = set(placeholder.findall(ids[-1]))
             for string in strings:
                 assert set(placeholder.findall(string)) == expected, (locale, message.id, string)
@@ -108,7 +110,9 @@ def test_number_money_percent_and_date_filters_follow_the_locale() -> None:
     french = _render(source, "fr", day=day, none=None)
     assert english == "1,234,567.891|$1,234.50|12.3%|2.50|Dec 1, 2026|—"
     assert spanish.split("|")[0] == "1.234.567,891"
-    assert spanish.split("|")[1].startswith("1234,50") or spanish.split("|")[1].startswith("1.234,50")
+    assert spanish.split("|")[1].startswith("1234,50") or spanish.split("|")[1].startswith(
+        "1.234,50"
+    )
     assert "dic" in spanish.split("|")[4]
     assert french.split("|")[2].replace("\u202f", " ").replace("\xa0", " ") == "12,3 %"
 

@@ -110,11 +110,19 @@ def test_the_appraisal_page_of_each_example(client: TestClient, plan: Path) -> N
     assert "Download the appraisal (XLSX)" in html
     assert 'class="chart-data"' in html
     if report["stage"] == "project":
-        for label in ("Net present value (NPV)", "Internal rate of return (IRR)",
-                      "Benefit/cost ratio", "Payback (years)", "Working capital",
-                      "Working capital: months to cover", "Applicant's NPV",
-                      "Employment (person-years)", "Annual cost per beneficiary",
-                      "Switching value", "Cash flows by year"):
+        for label in (
+            "Net present value (NPV)",
+            "Internal rate of return (IRR)",
+            "Benefit/cost ratio",
+            "Payback (years)",
+            "Working capital",
+            "Working capital: months to cover",
+            "Applicant's NPV",
+            "Employment (person-years)",
+            "Annual cost per beneficiary",
+            "Switching value",
+            "Cash flows by year",
+        ):
             assert label in html, label
 
 
@@ -132,7 +140,9 @@ def test_the_appraisal_page_formats_figures_for_the_locale(client: TestClient) -
 
 
 def test_the_discount_rate_of_the_form_is_in_percent(client: TestClient) -> None:
-    html = upload(client, "/plans/appraise", FRUIT.name, FRUIT.read_bytes(), discount_rate="10").text
+    html = upload(
+        client, "/plans/appraise", FRUIT.name, FRUIT.read_bytes(), discount_rate="10"
+    ).text
     assert "discounted at 10.00% a year" in html
     npv = evaluate(load_plan(FRUIT), 0.10).to_dict()["npv"]
     assert f"{npv:,.2f}".lstrip("-") in html
@@ -147,7 +157,9 @@ def test_a_bad_plan_page_lists_every_problem_with_its_field(client: TestClient) 
 
 
 def test_a_bad_discount_rate_is_a_problem_of_its_field(client: TestClient) -> None:
-    response = upload(client, "/plans/appraise", FRUIT.name, FRUIT.read_bytes(), discount_rate="six")
+    response = upload(
+        client, "/plans/appraise", FRUIT.name, FRUIT.read_bytes(), discount_rate="six"
+    )
     assert response.status_code == 422
     assert "discount_rate" in response.text
 
@@ -165,8 +177,9 @@ def test_the_xlsx_download(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
-    assert 'filename="fruit-and-vegetable-processing-plant-appraisal.xlsx"' in response.headers[
-        "content-disposition"
-    ]
+    assert (
+        'filename="fruit-and-vegetable-processing-plant-appraisal.xlsx"'
+        in response.headers["content-disposition"]
+    )
     workbook = load_workbook(io.BytesIO(response.content))
     assert "Summary" in workbook.sheetnames

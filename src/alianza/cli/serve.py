@@ -16,9 +16,15 @@ APP_FACTORY = "alianza.web.app:create_app"
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (ALIANZA_HOST; 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (ALIANZA_PORT; 8000).", min=1, max=65535)] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (ALIANZA_WORKERS; 1).", min=1)] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (ALIANZA_HOST; 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (ALIANZA_PORT; 8000).", min=1, max=65535)
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (ALIANZA_WORKERS; 1).", min=1)
+    ] = None,
 ) -> None:
     """Serve the pages and the API (docs/operations.md: behind a TLS proxy, set
     ALIANZA_TRUST_PROXY=true)."""

@@ -32,7 +32,9 @@ def read_plan_text(content: bytes, filename: str, locale: str) -> str:
         return ""
     if len(content) > MAX_PLAN_BYTES:
         raise _refuse(
-            filename, locale, i18n.N_("The file is larger than %(limit)s MB."),
+            filename,
+            locale,
+            i18n.N_("The file is larger than %(limit)s MB."),
             limit=MAX_PLAN_BYTES // (1024 * 1024),
         )
     try:
@@ -50,7 +52,9 @@ def parse_plan_text(text: str, filename: str, locale: str) -> Plan:
         data = json.loads(text) if filename.lower().endswith(".json") else yaml.safe_load(text)
     except PARSE_ERRORS as error:
         raise _refuse(
-            filename, locale, i18n.N_("The file is not valid YAML or JSON: %(reason)s"),
+            filename,
+            locale,
+            i18n.N_("The file is not valid YAML or JSON: %(reason)s"),
             reason=str(error).splitlines()[0],
         ) from None
     return parse_plan(data, filename)
@@ -60,12 +64,15 @@ def appraise(plan: Plan, discount_rate: float | None, locale: str) -> Appraisal:
     """The appraisal of ``plan`` at ``discount_rate`` (None: the plan's own rate)."""
     if discount_rate is not None and discount_rate <= -1:
         raise _refuse(
-            plan.name, locale, i18n.N_("The discount rate must be above minus 100 percent."),
+            plan.name,
+            locale,
+            i18n.N_("The discount rate must be above minus 100 percent."),
             field="discount_rate",
         )
     if plan.stage == "project" and discount_rate is None and plan.discount_rate is None:
         raise _refuse(
-            plan.name, locale,
+            plan.name,
+            locale,
             i18n.N_("The plan gives no discount rate: give one in the plan or in the form."),
             field="discount_rate",
         )

@@ -179,7 +179,10 @@ async def on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     headers = dict(error.headers or {})
     return error_response(
-        request, error.status_code, [_status_problem(request, error.status_code, error.detail)], headers
+        request,
+        error.status_code,
+        [_status_problem(request, error.status_code, error.detail)],
+        headers,
     )
 
 

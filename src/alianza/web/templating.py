@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from babel.dates import format_date, format_datetime
 from babel import Locale
+from babel.dates import format_date, format_datetime
 from babel.numbers import NumberPattern, format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context

@@ -31,7 +31,11 @@ ERROR_BODY = {
                     "field": "investments[3].life_years",
                 },
                 "problems": [
-                    {"code": "invalid", "message": "must be > 0", "field": "investments[3].life_years"}
+                    {
+                        "code": "invalid",
+                        "message": "must be > 0",
+                        "field": "investments[3].life_years",
+                    }
                 ],
             }
         }
@@ -64,17 +68,41 @@ async def plan_from_request(request: Request) -> Any:
         form = await request.form(max_files=1, max_fields=10)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise PlanError("request", [("file", i18n.gettext(locale, i18n.N_("Send the plan as a file in the field 'file'.")))])
+            raise PlanError(
+                "request",
+                [
+                    (
+                        "file",
+                        i18n.gettext(
+                            locale, i18n.N_("Send the plan as a file in the field 'file'.")
+                        ),
+                    )
+                ],
+            )
         name = upload.filename or "plan.yaml"
         text = read_plan_text(await upload.read(MAX_PLAN_BYTES + 1), name, locale)
         return parse_plan_text(text, name, locale)
     body = await request.body()
     if len(body) > MAX_PLAN_BYTES:
-        raise PlanError("request", [("", i18n.gettext(locale, i18n.N_("The file is larger than %(limit)s MB."), limit=MAX_PLAN_BYTES // (1024 * 1024)))])
+        raise PlanError(
+            "request",
+            [
+                (
+                    "",
+                    i18n.gettext(
+                        locale,
+                        i18n.N_("The file is larger than %(limit)s MB."),
+                        limit=MAX_PLAN_BYTES // (1024 * 1024),
+                    ),
+                )
+            ],
+        )
     try:
         data = json.loads(body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise PlanError("request", [("", i18n.gettext(locale, i18n.N_("The body is not valid JSON.")))]) from None
+        raise PlanError(
+            "request", [("", i18n.gettext(locale, i18n.N_("The body is not valid JSON.")))]
+        ) from None
     return parse_plan(data, "request")
 
 

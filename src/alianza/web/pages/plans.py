@@ -64,7 +64,14 @@ def parse_discount_rate(text: str, locale: str) -> float | None:
     except ValueError:
         raise PlanError(
             "form",
-            [("discount_rate", i18n.gettext(locale, N_("Give the discount rate as a number: 6 means 6 percent.")))],
+            [
+                (
+                    "discount_rate",
+                    i18n.gettext(
+                        locale, N_("Give the discount rate as a number: 6 means 6 percent.")
+                    ),
+                )
+            ],
         ) from None
 
 
@@ -79,7 +86,11 @@ def irr_figure(detail: dict[str, Any], value: float | None, locale: str) -> tupl
 
 def project_figures(report: dict[str, Any], locale: str) -> list[tuple[str, str, Any]]:
     """The key figures of a project: (label, kind, value), kind saying how to format it."""
-    investment, wc, people = report["investment"], report["working_capital"], report["beneficiaries"]
+    investment, wc, people = (
+        report["investment"],
+        report["working_capital"],
+        report["beneficiaries"],
+    )
     irr_kind, irr_value = irr_figure(report["irr_detail"], report["irr"], locale)
     applicant_kind, applicant_value = irr_figure(
         report["applicant_irr_detail"], report["applicant_irr"], locale
@@ -127,8 +138,11 @@ def profile_figures(report: dict[str, Any]) -> list[tuple[str, str, Any]]:
         (N_("Maintenance"), "money", report["maintenance"]),
         (N_("Annual reserve for replacements"), "money", report["annual_reserve"]),
         (N_("Net income after the reserve"), "money", report["net_after_reserve"]),
-        (N_("Years to recover the investment"), "decimal" if recover is not None else "text",
-         recover if recover is not None else N_("never")),
+        (
+            N_("Years to recover the investment"),
+            "decimal" if recover is not None else "text",
+            recover if recover is not None else N_("never"),
+        ),
         (N_("Employment (person-years)"), "decimal", report["employment_person_years"]),
         (N_("Direct beneficiaries"), "number", report["beneficiaries"]["direct"]),
         (N_("Investment per beneficiary"), "money", report["investment_per_beneficiary"]),
