@@ -7,10 +7,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from fastapi import Depends, Request
 from fastapi.testclient import TestClient
 
 from alianza.web import i18n
-from alianza.web.templating import make_environment
+from alianza.web.templating import make_environment, render
 from tests.web.translation import assert_translated, untranslated
 
 PLAN = Path(__file__).parents[2] / "examples" / "plans" / "fruit-veg-processing.plan.yaml"
@@ -122,3 +123,21 @@ def test_trans_blocks_and_plurals_translate() -> None:
     assert _render(source, "es", n=1) == "Evaluación de planes|1 problema"
     assert _render(source, "fr", n=3) == "Évaluation de plans|3 problèmes"
     assert _render(source, "en", n=2) == "Plan appraisal|2 problems"
+
+
+def test_auth_can_set_the_locale_of_a_request(app) -> None:  # noqa: ANN001
+    """The hook for the signed-in user's saved language: it wins over cookie and browser."""
+
+    def saved_preference(request: Request) -> None:
+        i18n.set_locale(request, "pt")
+
+    @app.get("/saved-language", dependencies=[Depends(saved_preference)])
+    def page(request: Request):  # noqa: ANN202
+        return render(request, "home.html")
+
+    with TestClient(app) as client:
+        response = client.get(
+            "/saved-language", headers={"Accept-Language": "fr"}, cookies={"lang": "es"}
+        )
+    assert response.status_code == 200
+    assert '<html lang="pt">' in response.text

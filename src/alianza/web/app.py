@@ -9,9 +9,10 @@ JSON routers under /api/v1, pages elsewhere, vendored static files under /static
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -85,4 +86,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plans_api.router, prefix=API_V1)
     app.include_router(home_pages.router)
     app.include_router(plans_pages.router)
+    app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]
     return app
+
+
+def _with_plan_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The app's OpenAPI document, with the plan format's schema added once."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = plans_api.add_plan_schema(build())
+        return app.openapi_schema
+
+    return openapi

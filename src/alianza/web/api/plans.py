@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from alianza.appraisal import PlanError, parse_plan
+from alianza.appraisal import Plan, PlanError, parse_plan
 from alianza.web import i18n
 from alianza.web.appraisal import MAX_PLAN_BYTES, appraise, parse_plan_text, read_plan_text
 
@@ -47,7 +47,7 @@ PLAN_BODY: dict[str, Any] = {
         "required": True,
         "description": "The plan (docs/plan-format.md): a JSON body, or a YAML/JSON file.",
         "content": {
-            "application/json": {"schema": {"type": "object", "additionalProperties": True}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/Plan"}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -58,6 +58,17 @@ PLAN_BODY: dict[str, Any] = {
         },
     }
 }
+
+
+def add_plan_schema(openapi: dict[str, Any]) -> dict[str, Any]:
+    """The plan format's JSON Schema in the OpenAPI document's components (``Plan``, and its
+    parts as ``Plan.Investment``...), so the reference at /docs shows every field."""
+    schema = Plan.model_json_schema(ref_template="#/components/schemas/Plan.{model}")
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for name, part in schema.pop("$defs", {}).items():
+        components[f"Plan.{name}"] = part
+    components["Plan"] = schema
+    return openapi
 
 
 async def plan_from_request(request: Request) -> Any:
