@@ -135,9 +135,7 @@ def test_auth_can_set_the_locale_of_a_request(app) -> None:  # noqa: ANN001
     def page(request: Request):  # noqa: ANN202
         return render(request, "home.html")
 
-    with TestClient(app) as client:
-        response = client.get(
-            "/saved-language", headers={"Accept-Language": "fr"}, cookies={"lang": "es"}
-        )
+    with TestClient(app, cookies={"lang": "es"}) as client:
+        response = client.get("/saved-language", headers={"Accept-Language": "fr"})
     assert response.status_code == 200
     assert '<html lang="pt">' in response.text
