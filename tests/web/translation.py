@@ -58,13 +58,23 @@ def _patterns(locale: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """A pattern per msgid whose translation in ``locale`` differs from the English: the
     msgid as a whole chunk of text, its placeholders matching anything."""
     translations = i18n.translations(locale)
+    # Words that are right in both languages: an English msgid that is also a translation
+    # ("Principal" is English for a loan's capital and Spanish for "Main") is not a gap.
+    translated = {
+        string
+        for message in i18n.read_catalog(locale)
+        for string in (
+            message.string if isinstance(message.string, tuple | list) else (message.string,)
+        )
+        if string
+    }
     patterns = []
     for message in i18n.extract():
         if not message.id:
             continue
         ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
         for msgid in ids:
-            if translations.gettext(msgid) == msgid and len(ids) == 1:
+            if msgid in translated or (translations.gettext(msgid) == msgid and len(ids) == 1):
                 continue  # the same word in both languages ("API", "Menu" in French)
             body = ".+?".join(re.escape(part) for part in _PLACEHOLDER.split(msgid))
             patterns.append((msgid, re.compile(rf"^{body}$", re.DOTALL)))
