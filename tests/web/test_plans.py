@@ -183,3 +183,14 @@ def test_the_xlsx_download(client: TestClient) -> None:
     )
     workbook = load_workbook(io.BytesIO(response.content))
     assert "Summary" in workbook.sheetnames
+
+
+def test_a_body_over_the_limit_is_refused(client: TestClient) -> None:
+    from alianza.web.appraisal import MAX_PLAN_BYTES
+
+    big = b'{"name": "' + b"x" * (MAX_PLAN_BYTES + 10) + b'"}'
+    response = client.post(
+        "/api/v1/plans/appraise", content=big, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "larger than 2 MB" in response.json()["error"]["message"]

@@ -71,6 +71,17 @@ def add_plan_schema(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
+async def read_at_most(request: Request, limit: int) -> bytes:
+    """The request's body, but no more than ``limit`` bytes of it held in memory."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
 async def plan_from_request(request: Request) -> Any:
     """The plan sent with ``request``: a multipart file, or the JSON body."""
     locale = i18n.locale_of(request)
@@ -93,7 +104,7 @@ async def plan_from_request(request: Request) -> Any:
         name = upload.filename or "plan.yaml"
         text = read_plan_text(await upload.read(MAX_PLAN_BYTES + 1), name, locale)
         return parse_plan_text(text, name, locale)
-    body = await request.body()
+    body = await read_at_most(request, MAX_PLAN_BYTES + 1)
     if len(body) > MAX_PLAN_BYTES:
         raise PlanError(
             "request",
