@@ -12,16 +12,23 @@ from alianza.platform.db import Database, current_revision, database_url, head_r
 from alianza.platform.errors import DatabaseNotMigrated
 from alianza.platform.ledger.service import open_account, transfer
 from alianza.platform.programmes.service import Actor
+from alianza.settings import get_settings
 
 
 def test_default_database_is_a_sqlite_file_in_the_data_directory(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    # The settings are read once a process: clear them around each change of the environment.
     monkeypatch.delenv("ALIANZA_DATABASE_URL", raising=False)
     monkeypatch.setenv("ALIANZA_DATA_DIR", str(tmp_path))
-    assert database_url() == f"sqlite:///{tmp_path / 'alianza.db'}"
-    monkeypatch.setenv("ALIANZA_DATABASE_URL", "postgresql+psycopg://x@h/db")
-    assert database_url() == "postgresql+psycopg://x@h/db"
+    try:
+        get_settings.cache_clear()
+        assert database_url() == f"sqlite:///{tmp_path / 'alianza.db'}"
+        monkeypatch.setenv("ALIANZA_DATABASE_URL", "postgresql+psycopg://x@h/db")
+        get_settings.cache_clear()
+        assert database_url() == "postgresql+psycopg://x@h/db"
+    finally:
+        get_settings.cache_clear()
 
 
 def test_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: Path) -> None:

@@ -10,18 +10,18 @@ A test runs both on random scenarios and requires identical results. numba is op
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import numpy as np
 
 from alianza.ladder.purchases import MORE_OF_SAME, UPGRADE
 from alianza.ladder.statistics import INCOME_BIN_CENTS
+from alianza.settings import get_settings
 
 try:  # pragma: no cover - depends on the environment
     from numba import njit
 
-    AVAILABLE = os.environ.get("ALIANZA_LADDER_KERNEL", "compiled") != "numpy"
+    AVAILABLE = get_settings().ladder_kernel != "numpy"
 except ImportError:  # pragma: no cover
     AVAILABLE = False
 

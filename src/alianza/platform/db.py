@@ -2,12 +2,12 @@
 
 ``ALIANZA_DATABASE_URL`` picks the database (``postgresql+psycopg://...`` for PostgreSQL); unset,
 a SQLite file ``alianza.db`` in the data directory (``ALIANZA_DATA_DIR``, else
-``$XDG_DATA_HOME/alianza``, else ``~/.local/share/alianza``).
+``$XDG_DATA_HOME/alianza``, else ``~/.local/share/alianza``). Both come from
+:func:`alianza.settings.get_settings`, the one reader of the environment.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from alianza.platform.errors import DatabaseNotMigrated
+from alianza.settings import get_settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,18 +42,12 @@ class Base(DeclarativeBase):
 
 def data_dir() -> Path:
     """The directory for alianza's files (the default SQLite database lives here)."""
-    if explicit := os.environ.get("ALIANZA_DATA_DIR"):
-        return Path(explicit)
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
-    return base / "alianza"
+    return get_settings().directory
 
 
 def database_url() -> str:
     """``ALIANZA_DATABASE_URL``, or a SQLite file in :func:`data_dir`."""
-    if explicit := os.environ.get("ALIANZA_DATABASE_URL"):
-        return explicit
-    return f"sqlite:///{data_dir() / 'alianza.db'}"
+    return get_settings().database_url
 
 
 def make_engine(url: str | None = None, **options: Any) -> Engine:

@@ -1,0 +1,102 @@
+"""The web application: ``create_app(settings)`` builds it (``alianza serve`` runs it).
+
+One :class:`alianza.platform.db.Database` per app (``app.state``), opened at start-up and
+checked to be migrated (an unmigrated database stops the start with the platform's message);
+security headers and the request's locale as middleware; errors in one shape (errors.py);
+JSON routers under /api/v1, pages elsewhere, vendored static files under /static.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from alianza import __version__
+from alianza.platform.db import Database
+from alianza.settings import Settings, get_settings
+from alianza.web import errors
+from alianza.web.api import plans as plans_api
+from alianza.web.docs import router as docs_router
+from alianza.web.i18n import LocaleMiddleware
+from alianza.web.pages import home as home_pages
+from alianza.web.pages import plans as plans_pages
+from alianza.web.security import SecurityHeadersMiddleware
+
+STATIC = Path(__file__).parent / "static"
+API_V1 = "/api/v1"
+
+
+class DatabaseHolder:
+    """Opens the app's database once, on first need (start-up, or a test's first request)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.database: Database | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Database:
+        with self._lock:
+            if self.database is None:
+                self.database = Database(self.url)  # raises DatabaseNotMigrated
+            return self.database
+
+    def close(self) -> None:
+        with self._lock:
+            if self.database is not None:
+                self.database.dispose()
+                self.database = None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The alianza web app for ``settings`` (default: :func:`alianza.settings.get_settings`)."""
+    settings = settings or get_settings()
+    holder = DatabaseHolder(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        holder()  # refuse to start on an unmigrated database
+        try:
+            yield
+        finally:
+            holder.close()
+
+    app = FastAPI(
+        title="alianza",
+        version=__version__,
+        description="Productive alliances and micro investing: appraisal, registry, alliance cycle.",
+        openapi_url=f"{API_V1}/openapi.json",
+        docs_url=None,  # /docs is served from vendored files (docs.py): no CDN, strict CSP
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.open_database = holder
+    # Outermost last: the headers wrap everything, including the locale's errors.
+    app.add_middleware(LocaleMiddleware, default_locale=settings.default_locale)
+    app.add_middleware(SecurityHeadersMiddleware)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(docs_router)
+    app.include_router(plans_api.router, prefix=API_V1)
+    app.include_router(home_pages.router)
+    app.include_router(plans_pages.router)
+    app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]
+    return app
+
+
+def _with_plan_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The app's OpenAPI document, with the plan format's schema added once."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = plans_api.add_plan_schema(build())
+        return app.openapi_schema
+
+    return openapi
