@@ -8,6 +8,7 @@ from alianza.cli.kits import kits_app, simulate
 from alianza.cli.plan import plan_app
 from alianza.cli.programme import programme_app, user_app
 from alianza.cli.registry import registry_app
+from alianza.cli.worker import worker
 
 app = typer.Typer(
     name="alianza",
@@ -23,3 +24,4 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
 app.add_typer(user_app, name="user")
 app.add_typer(programme_app, name="programme")
+app.command("worker")(worker)
