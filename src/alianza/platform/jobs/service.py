@@ -82,6 +82,14 @@ def _without_files(document: Mapping[str, Any]) -> dict[str, Any]:
     return rest
 
 
+def _follows_from(problem: Problem, refused: set[str]) -> bool:
+    """Whether ``problem`` only repeats a file name refused: the field is not also "required",
+    nor are the scenario's kits and products "unknown" to a catalogue not given inline."""
+    if any(problem.field == field or problem.field.startswith(field + ".") for field in refused):
+        return True
+    return "catalogue" in refused and problem.message in ("unknown kit", "unknown product")
+
+
 def simulation_scenario(
     document: Any, overrides: SimulationOverrides | Mapping[str, Any] | None = None
 ) -> tuple[Scenario, SimulationOverrides]:
@@ -98,9 +106,7 @@ def simulation_scenario(
     try:
         scenario = validate_scenario(_without_files(document), Path("."), "scenario")
     except CatalogueError as error:
-        # A field refused above is not also "required".
-        problems.extend(p for p in error.problems
-                        if not any(p.field == f or p.field.startswith(f + ".") for f in refused))
+        problems.extend(p for p in error.problems if not _follows_from(p, refused))
     checked = overrides
     if not isinstance(overrides, SimulationOverrides):
         from pydantic import ValidationError
@@ -168,13 +174,18 @@ def _audited(job: Job) -> dict[str, Any]:
 
 
 def list_jobs(actor: Actor, limit: int = 50, offset: int = 0) -> Page:
-    """The programme's jobs, newest first, one page at a time."""
-    return paged(actor, select(Job).order_by(Job.id.desc()), limit, offset)
+    """The programme's jobs, newest first, one page at a time, as the worker has left them."""
+    # populate_existing: a job already loaded in this session shows its progress of now.
+    statement = select(Job).order_by(Job.id.desc()).execution_options(populate_existing=True)
+    return paged(actor, statement, limit, offset)
 
 
 def get_job(actor: Actor, job_id: int) -> Job:
-    """One of the programme's jobs (:class:`NotFound` for another programme's)."""
-    return get(actor, Job, job_id)
+    """One of the programme's jobs as the worker has left it (:class:`NotFound` for another
+    programme's)."""
+    job = get(actor, Job, job_id)
+    actor.session.refresh(job)  # its progress of now, even when this session loaded it before
+    return job
 
 
 def cancel_job(actor: Actor, job_id: int) -> Job:
