@@ -23,6 +23,7 @@ from alianza.platform.jobs import service as jobs
 from alianza.platform.jobs import worker as worker_module
 from alianza.platform.jobs.config import JobsConfig
 from alianza.platform.jobs.models import Job, JobState
+from alianza.platform.jobs.schemas import JobOut
 from alianza.platform.jobs.worker import Worker, start_worker_process
 from alianza.platform.programmes.service import create_programme, create_user, grant_role
 
@@ -313,6 +314,30 @@ def test_a_failing_simulation_fails_its_job_with_the_reason(
         jobs.job_outputs(admin, job.id, config.data_dir)
 
 
+def test_a_worker_told_to_stop_fails_the_job_in_hand_as_stopped(
+    database: Database, session: Session, admin: Actor, scenario: dict[str, Any],
+    config: JobsConfig, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    job = jobs.submit_simulation(admin, scenario, TINY)
+    session.commit()
+    worker = make_worker(database, config)
+    from alianza.ladder import runner
+
+    def stopped_midway(scenario: Any, chunk: int, out: Path, progress: Any) -> Any:
+        out.mkdir(parents=True, exist_ok=True)
+        progress(50)
+        worker.stop()  # what SIGTERM does (the web server shutting down)
+        progress(50)
+        raise AssertionError("the stop was not noticed")
+
+    monkeypatch.setattr(runner, "run_local", stopped_midway)
+    assert worker.run_once() == job.id
+    stopped = fresh(database, job.id)
+    assert stopped.state is JobState.FAILED and stopped.message.startswith("stopped:")
+    assert not (config.data_dir / "jobs" / str(job.id)).exists()
+    worker.run_forever(poll_interval=0.01)  # returns at once: the worker is stopping
+
+
 def test_another_programmes_user_neither_sees_nor_cancels_the_job(
     session: Session, admin: Actor, scenario: dict[str, Any], config: JobsConfig,
 ) -> None:
@@ -329,7 +354,8 @@ def test_another_programmes_user_neither_sees_nor_cancels_the_job(
             attempt(other, job.id)
     with pytest.raises(NotFound):
         jobs.job_file(other, job.id, "summary.json", config.data_dir)
-    assert jobs.get_job(admin, job.id).state is JobState.QUEUED
+    shown = JobOut.of(jobs.get_job(admin, job.id))
+    assert (shown.state, shown.fraction_done, shown.progress_total) == (JobState.QUEUED, 0.0, 300)
 
 
 def test_a_role_without_simulations_run_may_look_but_not_submit_or_cancel(

@@ -36,10 +36,10 @@ def worker(
         typer.Option("--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite "
                                    "file)."),
     ] = None,
-    exit_with_parent: Annotated[
-        bool, typer.Option("--exit-with-parent", hidden=True,
-                           help="Exit when the process that started this one is gone.")
-    ] = False,
+    parent_pid: Annotated[
+        int | None, typer.Option("--parent-pid", hidden=True,
+                                 help="Exit when this process (the web server) is gone.")
+    ] = None,
 ) -> None:
     """Run queued background jobs (simulations) until stopped (SIGTERM or Ctrl-C)."""
     from dataclasses import replace
@@ -49,7 +49,9 @@ def worker(
     from alianza.platform.jobs.config import jobs_config
     from alianza.platform.jobs.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # The worker's own lines; Dask's only when something is wrong.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alianza").setLevel(logging.INFO)
     try:
         database = Database(url)
     except DatabaseNotMigrated as error:
@@ -61,11 +63,7 @@ def worker(
         run_worker(
             database, once=once, poll_interval=poll, config=config,
             local_workers=default_local_workers() if workers is None else workers,
-            parent_pid=os.getppid() if exit_with_parent else None,
+            parent_pid=parent_pid,
         )
     finally:
         database.dispose()
-
-
-if __name__ == "__main__":  # how the web server starts one: python -m alianza.cli.worker
-    typer.run(worker)

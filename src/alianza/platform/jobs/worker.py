@@ -44,6 +44,7 @@ from alianza.platform.jobs.service import (
 )
 
 log = logging.getLogger("alianza.jobs")
+STOPPED = "stopped: the worker was shut down before the job finished; submit it again"
 
 
 class JobStopped(Exception):
@@ -141,8 +142,7 @@ class Worker:
             reporter.halt()
             shutil.rmtree(folder, ignore_errors=True)
             if self.stopping.is_set():
-                self._fail(job_id, "stopped: the worker was shut down before the job finished; "
-                                   "submit it again")
+                self._fail(job_id, STOPPED)
             log.info("job %s: stopped", job_id)
             return job_id
         except Invalid as refusal:  # the scenario no longer passes (validation changed)
@@ -151,8 +151,11 @@ class Worker:
             return job_id
         except Exception as error:
             reporter.halt()
-            log.exception("job %s: failed", job_id)
             shutil.rmtree(folder, ignore_errors=True)
+            if self.stopping.is_set():  # Ctrl-C reaches the local cluster's processes too
+                self._fail(job_id, STOPPED)
+                return job_id
+            log.exception("job %s: failed", job_id)
             self._fail(job_id, f"{type(error).__name__}: {error}")
             return job_id
         reporter.halt()
@@ -307,7 +310,7 @@ def start_worker_process(
 
     ``database_url`` (default: the platform's) and ``environment`` reach it through its
     environment, never its command line (which every user of the machine can read)."""
-    command = [sys.executable, "-m", "alianza.cli.worker", "--exit-with-parent"]
+    command = [sys.executable, "-m", "alianza", "worker", "--parent-pid", str(os.getpid())]
     if local_workers is not None:
         command += ["--workers", str(local_workers)]
     env = {**os.environ, **(environment or {})}
