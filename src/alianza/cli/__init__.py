@@ -4,6 +4,7 @@ import typer
 
 from alianza.cli.db import db_app
 from alianza.cli.demo import demo_app
+from alianza.cli.jobs import jobs_app
 from alianza.cli.kits import kits_app, simulate
 from alianza.cli.plan import plan_app
 from alianza.cli.programme import programme_app, user_app
@@ -24,4 +25,5 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
 app.add_typer(user_app, name="user")
 app.add_typer(programme_app, name="programme")
+app.add_typer(jobs_app, name="jobs")
 app.command("worker")(worker)

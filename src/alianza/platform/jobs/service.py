@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from alianza.documents import PARSE_ERRORS
-from alianza.ladder.catalogue import CatalogueError
+from alianza.ladder.catalogue import CatalogueError, pydantic_problems
 from alianza.ladder.runner import farmers_per_market
 from alianza.ladder.scenario import Scenario, validate_scenario, with_overrides
 from alianza.platform.access import Actor, Page, Permission, get, paged, scoped
@@ -32,7 +32,7 @@ from alianza.platform.errors import Invalid, NotFound, Refused
 from alianza.platform.jobs.config import jobs_config
 from alianza.platform.jobs.models import FINAL_STATES, Job, JobKind, JobState
 from alianza.platform.jobs.schemas import JobFile, JobOutputs, SimulationOverrides
-from alianza.problems import Problem, field_path
+from alianza.problems import Problem
 
 # Where a scenario may name files; a job keeps its scenario, never the files, which may be gone
 # (an upload's temporary file) or lie on another machine by the time the job runs.
@@ -113,11 +113,9 @@ def simulation_scenario(
 
         try:
             checked = SimulationOverrides.model_validate(dict(overrides or {}))
-        except ValidationError as error:
+        except ValidationError as error:  # in the same words as the scenario's problems
             checked = None
-            for item in error.errors():
-                path = field_path(("overrides", *item["loc"]))
-                problems.append(Problem(path, str(item["msg"]).removeprefix("Value error, ")))
+            problems.extend(pydantic_problems(error, {}, prefix="overrides."))
     if problems or scenario is None or checked is None:
         raise Invalid("scenario", problems or [Problem("", "not a valid scenario")])
     assert isinstance(checked, SimulationOverrides)
