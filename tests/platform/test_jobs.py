@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from alianza.platform.access import Actor, act_as
-from alianza.platform.audit.service import now
+from alianza.platform.audit.service import entries, now
 from alianza.platform.db import Database
 from alianza.platform.errors import Forbidden, Invalid, NotFound, Refused
 from alianza.platform.jobs import service as jobs
@@ -24,7 +24,7 @@ from alianza.platform.jobs import worker as worker_module
 from alianza.platform.jobs.config import JobsConfig
 from alianza.platform.jobs.models import Job, JobState
 from alianza.platform.jobs.schemas import JobOut
-from alianza.platform.jobs.worker import Worker, start_worker_process
+from alianza.platform.jobs.worker import Worker, background_worker
 from alianza.platform.programmes.service import create_programme, create_user, grant_role
 
 REFERENCE = Path(__file__).parents[2] / "examples" / "scenarios" / "reference.yaml"
@@ -63,7 +63,11 @@ def test_a_worker_runs_a_submitted_simulation_to_its_end(
     job = jobs.submit_simulation(admin, scenario, TINY)
     session.commit()
     assert (job.state, job.progress_done, job.progress_total) == (JobState.QUEUED, 0, 300)
+    (created,) = entries(admin, entity="jobs")
+    assert created.entity_id == job.id and created.after["id"] == job.id
+    assert created.after["parameters"] == {"scenario": scenario["name"], "overrides": TINY}
     assert job.parameters["scenario"]["catalogue"]["kits"][0]["id"] == "level_0"
+    session.commit()  # end the reads' transaction (on SQLite it holds the write lock)
     written: list[int] = []
     original = worker_module.record_progress
 
@@ -136,16 +140,14 @@ def test_the_web_servers_worker_subprocess_runs_a_job_and_stops(
     session.commit()
     url = database.engine.url.render_as_string(hide_password=False)
     data = tmp_path / "worker-data"
-    process = start_worker_process(url, local_workers=0,
-                                   environment={"ALIANZA_DATA_DIR": str(data)})
-    try:
+    with background_worker(url, local_workers=0,
+                           environment={"ALIANZA_DATA_DIR": str(data)}) as process:
         deadline = time.monotonic() + 120
         while fresh(database, job.id).state in (JobState.QUEUED, JobState.RUNNING):
             assert process.running(), "the worker exited"
             assert time.monotonic() < deadline, "the worker did not finish the job"
             time.sleep(0.2)
-    finally:
-        code = process.stop()
+    code = process.process.returncode
     done = fresh(database, job.id)
     assert done.state is JobState.SUCCEEDED, done.message
     assert done.progress_done == done.progress_total == 300

@@ -158,6 +158,7 @@ def submit_simulation(
         created_at=now(),
     )
     actor.session.add(job)
+    actor.session.flush()  # the audit entry names the job by its id
     record_for(actor, "create", job, after=_audited(job))
     return job
 

@@ -25,7 +25,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,7 @@ class Worker:
                 return job_id
             log.exception("job %s: failed", job_id)
             self._fail(job_id, f"{type(error).__name__}: {error}")
+            self.close()  # the next job gets a fresh Dask client, should this one be broken
             return job_id
         reporter.halt()
         elapsed = time.perf_counter() - started
@@ -317,3 +319,14 @@ def start_worker_process(
     if database_url is not None:
         env["ALIANZA_DATABASE_URL"] = database_url
     return WorkerProcess(subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL))
+
+
+@contextmanager
+def background_worker(database_url: str | None = None, **options: Any) -> Iterator[WorkerProcess]:
+    """A worker subprocess for as long as the block runs: the web app's lifespan is
+    ``with background_worker(): yield`` (options as for :func:`start_worker_process`)."""
+    process = start_worker_process(database_url, **options)
+    try:
+        yield process
+    finally:
+        process.stop()
