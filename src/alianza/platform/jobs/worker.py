@@ -221,13 +221,14 @@ class Worker:
         """Run jobs until :meth:`stop` (or the parent process is gone); between jobs, look for
         new ones every ``poll_interval`` seconds and sweep the jobs of dead workers."""
         log.info("worker %s: waiting for jobs", self.name)
-        self.sweep()
-        while not self.stopping.is_set():
-            if self.orphaned():
-                break
-            if self.run_once() is None:
-                self.stopping.wait(poll_interval)
+        while not self.stopping.is_set() and not self.orphaned():
+            try:
                 self.sweep()
+                while not (self.stopping.is_set() or self.orphaned()) and self.run_once():
+                    pass  # one job after another while some are queued
+            except Exception:  # the database restarting, say: the worker keeps trying
+                log.exception("worker %s: could not reach the jobs; trying again", self.name)
+            self.stopping.wait(poll_interval)
 
     def orphaned(self) -> bool:
         """Whether the process that started this worker is gone (it was re-parented)."""
