@@ -18,11 +18,13 @@ from typer.core import TyperGroup
 from alianza.cli._session import BAD_INPUT, errors, report, say
 from alianza.cli.db import db_app
 from alianza.cli.demo import demo_app
+from alianza.cli.jobs import jobs_app
 from alianza.cli.kits import kits_app, simulate
 from alianza.cli.plan import plan_app
 from alianza.cli.programme import programme_app, user_app
 from alianza.cli.registry import registry_app
 from alianza.cli.serve import serve
+from alianza.cli.worker import worker
 
 INTERNAL_ERROR = 1
 
@@ -134,3 +136,5 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(user_app, name="user")
 app.add_typer(programme_app, name="programme")
 app.command("serve")(serve)
+app.add_typer(jobs_app, name="jobs")
+app.command("worker")(worker)

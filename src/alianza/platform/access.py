@@ -43,6 +43,7 @@ from alianza.platform.audit.models import AuditEntry
 from alianza.platform.calls.models import Call
 from alianza.platform.db import Base
 from alianza.platform.errors import Forbidden, NotFound, Refused
+from alianza.platform.jobs.models import Job
 from alianza.platform.ledger.models import Account, BalanceSnapshot, Entry, Posting, SnapshotDate
 from alianza.platform.programmes.models import (
     ExchangeRate,
@@ -358,6 +359,7 @@ _rule(
 )
 _rule(AuditEntry, _no_narrow_scope)
 _rule(RolePlace, lambda a: None)
+_rule(Job, lambda a: None)  # a programme's jobs: every user of the programme sees them
 
 
 def _tables(from_clause: Any) -> list[Table]:
