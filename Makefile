@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/alianza plan evaluate examples/plans/fruit-veg-processing.plan.yaml
+	@# migrates the SQLite database, seeds the demo once, prints the demo users, serves :8000
+	$(BIN)/alianza demo start
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

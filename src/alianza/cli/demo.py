@@ -22,7 +22,6 @@ def seed_command(
     """Fill the database with the demo programme DEMO-PA (2 countries, 40 POs, ~3,000 members)."""
     from alianza.platform.demo.service import (
         ADMIN_PASSWORD,
-        ADMIN_USERNAME,
         PROGRAMME_CODE,
         seed_demo,
     )
@@ -35,4 +34,47 @@ def seed_command(
     for name, count in {**summary.counts, **{f"subprojects {k}": v for k, v in summary.states.items()}}.items():
         table.add_row(name, str(count))
     console.print(table)
-    console.print(f"sign in as {ADMIN_USERNAME!r} with password {ADMIN_PASSWORD!r} (committee: comite1, comite2)")
+    users = Table(title=f"demo users (password {ADMIN_PASSWORD!r} for all)")
+    for column in ("username", "role", "sees"):
+        users.add_column(column)
+    for user in summary.users:
+        users.add_row(user.username, user.role, user.reaches)
+    console.print(users)
+
+
+@demo_app.command("start")
+def start(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+) -> None:
+    """Migrate the database, seed the demo programme if it is not there yet, print the demo
+    users, and serve the web application (what `make run` does)."""
+    from sqlalchemy import select
+
+    from alianza.cli.serve import serve
+    from alianza.platform.db import Database, make_engine, upgrade
+    from alianza.platform.demo.service import ADMIN_PASSWORD, PROGRAMME_CODE, demo_users, seed_demo
+    from alianza.platform.programmes.models import Programme
+    from alianza.settings import get_settings
+
+    url = get_settings().database_url
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    database = Database(url)
+    try:
+        with database.session() as session:
+            if session.scalar(select(Programme.id).where(Programme.code == PROGRAMME_CODE)) is None:
+                with console.status("seeding the demo programme (about half a minute, once)..."):
+                    seed_demo(session, 1)
+            users = demo_users(session)
+    finally:
+        database.dispose()
+    table = Table(title=f"demo users of {PROGRAMME_CODE} (password {ADMIN_PASSWORD!r} for all)")
+    for column in ("username", "role", "sees"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(user.username, user.role, user.reaches)
+    console.print(table)
+    console.print(f"open http://{host}:{port}/ and sign in (Ctrl-C stops the server)")
+    serve(host=host, port=port, workers=1, jobs=True)

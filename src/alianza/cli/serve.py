@@ -3,6 +3,7 @@ settings unless given), after checking that the database is migrated."""
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 import typer
@@ -25,6 +26,10 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (ALIANZA_WORKERS; 1).", min=1)
     ] = None,
+    jobs: Annotated[
+        bool, typer.Option(help="Also start a background-jobs worker (`alianza worker`) for "
+                           "simulations; --no-jobs where workers run elsewhere.")
+    ] = True,
 ) -> None:
     """Serve the pages and the API (docs/operations.md: behind a TLS proxy, set
     ALIANZA_TRUST_PROXY=true)."""
@@ -42,7 +47,8 @@ def serve(
     finally:
         engine.dispose()
     settings.secret()  # made once here, before several workers could race to make it
-    uvicorn.run(
+    run = functools.partial(
+        uvicorn.run,
         APP_FACTORY,
         factory=True,
         host=host or settings.host,
@@ -52,3 +58,11 @@ def serve(
         forwarded_allow_ips="*" if settings.trust_proxy else None,
         server_header=False,
     )
+    if not jobs:
+        run()
+        return
+    from alianza.platform.jobs.worker import background_worker
+
+    # one jobs worker beside the server's processes: simulations never run in the server
+    with background_worker(settings.database_url):
+        run()

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -200,7 +201,21 @@ async def on_unexpected(request: Request, error: Exception) -> Response:
     return response
 
 
+async def on_not_signed_in(request: Request, error: Exception) -> Response:
+    """Pages send the browser to the sign-in page (and back); the API answers 401."""
+    if is_api(request):
+        problem = Problem("", i18n.gettext(i18n.locale_of(request),
+                                           N_("Sign in first: send a valid bearer token.")),
+                          "not_signed_in")
+        return error_response(request, 401, [problem], {"WWW-Authenticate": "Bearer"})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)
+
+
 def install(app: FastAPI) -> None:
+    from alianza.web.auth import NotSignedIn
+
+    app.add_exception_handler(NotSignedIn, on_not_signed_in)
     app.add_exception_handler(Refused, on_refused)
     app.add_exception_handler(ProblemError, on_problem_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -33,7 +33,8 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from alianza import __version__
-from alianza.web import i18n
+from alianza.platform.access import Permission
+from alianza.web import i18n, labels
 
 TEMPLATES = Path(__file__).parent / "templates"
 MISSING = "—"  # shown for a figure that does not exist (an IRR that is not unique, no payback)
@@ -159,6 +160,29 @@ def chart_rows(spec: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
+def _label(table: dict[Any, str]) -> Any:
+    @pass_context
+    def label(context: Context, value: Any) -> str:
+        text = table.get(value)
+        return _gettext(context, text) if text else str(value)
+
+    return label
+
+
+@pass_context
+def has_route(context: Context, name: str) -> bool:
+    """Whether the app has a route called ``name`` (the menu shows only pages that exist)."""
+    request: Request = context["request"]
+    return any(getattr(route, "name", None) == name for route in request.app.routes)
+
+
+@pass_context
+def can(context: Context, permission: str) -> bool:
+    """Whether the signed-in actor's role grants ``permission`` (e.g. ``"cycle.decide"``)."""
+    actor = context.get("actor")
+    return actor is not None and actor.can(Permission(permission))
+
+
 def make_environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -183,12 +207,21 @@ def make_environment() -> Environment:
         csv_data_url=csv_data_url,
         chart_rows=chart_rows,
         languages=i18n.LANGUAGE_NAMES,
+        role_label=_label(labels.ROLES),
+        scope_label=_label(labels.SCOPES),
+        state_label=_label(labels.STATES),
+        has_route=has_route,
+        can=can,
     )
     return environment
 
 
 def _page_context(request: Request) -> dict[str, Any]:
-    return {"locale": i18n.locale_of(request)}
+    return {
+        "locale": i18n.locale_of(request),
+        "user": getattr(request.state, "user", None),
+        "actor": getattr(request.state, "actor", None),
+    }
 
 
 templates = Jinja2Templates(env=make_environment(), context_processors=[_page_context])

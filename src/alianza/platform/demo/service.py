@@ -76,11 +76,21 @@ BUYERS = ["Supermercados El Valle", "Cadena Mercado Central", "Café Solidario S
           "Agroindustrias Maya", "Frijolera Nacional", "Cardamomos de Cobán", "Frescos del Istmo"]
 
 
+@dataclass(frozen=True)
+class DemoUser:
+    """A demo user to sign in as: one for each role, with its scope."""
+
+    username: str
+    role: str
+    reaches: str  # what the scope reaches, in words
+
+
 @dataclass
 class DemoSummary:
     programme_id: int
     counts: dict[str, int] = field(default_factory=dict)
     states: dict[str, int] = field(default_factory=dict)
+    users: list[DemoUser] = field(default_factory=list)
 
 
 def _money(value: float) -> Decimal:
@@ -263,6 +273,39 @@ class DemoBuilder:
             accounts[currency] = project
         return accounts
 
+    def users(self, actor: Actor) -> list[DemoUser]:
+        """One user for each role, scoped as such a person would be (password ADMIN_PASSWORD)."""
+        subprojects = cycle.list_subprojects(actor, limit=1000).items
+        executing = next(s for s in subprojects if s.state == "in_execution")
+        lender_id = next(s.lender_id for s in subprojects if s.lender_id is not None)
+        district = self.districts["Intibucá"]
+        made = [DemoUser(ADMIN_USERNAME, "administrator", "the whole programme")]
+        people = [
+            ("gestora", "Gestora del programa", {"role": "programme_manager"}, "the whole programme"),
+            ("evaluadora", "Evaluadora del comité", {"role": "evaluator"},
+             "the subprojects under evaluation assigned to her"),
+            ("tecnico", "Técnico de campo", {"role": "field_officer", "place_ids": [district.id]},
+             f"district {district.name}"),
+            ("cooperativa", "Representante de la cooperativa",
+             {"role": "po_representative", "organization_id": executing.organization_id},
+             f"PO {self.session.get(Organization, executing.organization_id).name}"),  # type: ignore[union-attr]
+            ("comprador", "Comprador", {"role": "buyer", "organization_id": executing.buyer_id},
+             f"buyer {self.session.get(Organization, executing.buyer_id).name}"),  # type: ignore[union-attr]
+            ("banco", "Oficial de crédito", {"role": "lender", "organization_id": lender_id},
+             f"lender {self.session.get(Organization, lender_id).name}"),  # type: ignore[union-attr]
+            ("auditora", "Auditora", {"role": "auditor"}, "the whole programme, read only"),
+        ]
+        for username, name, role, reaches in people:
+            user = create_user(self.session, {"username": username, "display_name": name,
+                                              "password": ADMIN_PASSWORD})
+            grant_role(actor, user.id, role)
+            made.append(DemoUser(username, role["role"], reaches))
+            if username == "evaluadora":
+                for sub in subprojects:
+                    if sub.state == "under_evaluation":
+                        cycle.assign_evaluator(actor, sub.id, user.id)
+        return made
+
     # -- the cycle -----------------------------------------------------------------------------
     def subprojects(self, actor: Actor, calls: list[Call], pos: list[Organization],
                     project_funds: dict[str, Account]) -> dict[str, int]:
@@ -295,8 +338,10 @@ class DemoBuilder:
         families = min(len(members), int(rng.integers(25, 60)), call.max_families or 10**6)
         chain = call.value_chains[index % len(call.value_chains)]
         start = call.opens_on + timedelta(days=int(rng.integers(5, 60)))
+        lenders = registry.organizations(actor, "financial_institution")
         sub = cycle.submit_profile(actor, {
             "call_id": call.id, "organization_id": po.id, "buyer_id": buyer.id,
+            "lender_id": lenders[index % len(lenders)].id if index % 2 == 0 else None,
             "title": f"{VALUE_CHAINS[chain][0]} for {buyer.name}", "value_chain": chain,
             "funding_window": call.windows[index % len(call.windows)]["name"] if call.windows else None,
             "families": families, "buyer_letter_of_interest": target != "ineligible", "submitted_on": start})
@@ -450,6 +495,30 @@ class DemoBuilder:
                                     "posted_on": TODAY, "memo": "first loan from the revolving fund"})
 
 
+def demo_users(session: Session) -> list[DemoUser]:
+    """The demo programme's users with their roles and what their scope reaches."""
+    from alianza.platform.access import act_as
+    from alianza.platform.programmes.models import RoleAssignment, User
+
+    programme = session.scalar(select(Programme).where(Programme.code == PROGRAMME_CODE))
+    if programme is None:
+        return []
+    found = []
+    for user, assignment in session.execute(
+        select(User, RoleAssignment).join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(RoleAssignment.programme_id == programme.id).order_by(RoleAssignment.id)
+    ):
+        scope = act_as(session, user.id, programme.id).scope
+        if scope.organization_id is not None:
+            reaches = f"{assignment.scope} {session.get(Organization, scope.organization_id).name}"  # type: ignore[union-attr]
+        elif assignment.scope == "places":
+            reaches = f"{len(scope.place_ids)} places"
+        else:
+            reaches = assignment.scope
+        found.append(DemoUser(user.username, assignment.role, reaches))
+    return found
+
+
 def seed_demo(session: Session, seed: int = 1, members_per_po: tuple[int, int] = (40, 112)) -> DemoSummary:
     """Fill the database with the demo programme (refused if it is there already).
 
@@ -464,7 +533,7 @@ def seed_demo(session: Session, seed: int = 1, members_per_po: tuple[int, int] =
     calls = builder.calls(actor)
     funds = builder.funds(actor)
     states = builder.subprojects(actor, calls, pos, funds)
-    summary = DemoSummary(actor.programme_id, states=states)
+    summary = DemoSummary(actor.programme_id, states=states, users=builder.users(actor))
     summary.counts = {"districts": len(villages), "producer_organizations": len(pos), "farmers": farmers,
                       "buyers": len(registry.organizations(actor, "buyer")), "calls": len(calls),
                       "subprojects": sum(states.values())}

@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from alianza.appraisal import Plan, PlanError, parse_plan
 from alianza.web import i18n
 from alianza.web.appraisal import MAX_PLAN_BYTES, appraise, parse_plan_text, read_plan_text
+from alianza.web.auth import CurrentUser
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -137,6 +138,7 @@ async def plan_from_request(request: Request) -> Any:
 )
 async def appraise_plan(
     request: Request,
+    user: CurrentUser,
     discount_rate: Annotated[
         float | None,
         Query(gt=-1, description="Real discount rate overriding the plan's (0.03 for 3%)."),

@@ -25,6 +25,7 @@ from alianza.web.appraisal import (
     xlsx_bytes,
     xlsx_filename,
 )
+from alianza.web.auth import CurrentUser
 from alianza.web.errors import translate_problem
 from alianza.web.i18n import N_
 from alianza.web.templating import render
@@ -273,13 +274,14 @@ def appraisal_context(appraisal: Any, locale: str) -> dict[str, Any]:
 
 
 @router.get("/appraise", response_class=HTMLResponse, name="plans_appraise_form")
-def appraise_form(request: Request) -> HTMLResponse:
+def appraise_form(request: Request, user: CurrentUser) -> HTMLResponse:
     return render(request, "plans/appraise_form.html", {"errors": {}, "discount_rate": ""})
 
 
 @router.post("/appraise", response_class=HTMLResponse, name="plans_appraise")
 async def appraise_plan(
     request: Request,
+    user: CurrentUser,
     file: Annotated[UploadFile | None, File()] = None,
     discount_rate: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
@@ -307,6 +309,7 @@ async def appraise_plan(
 @router.post("/appraise/xlsx", name="plans_appraise_xlsx")
 async def appraise_xlsx(
     request: Request,
+    user: CurrentUser,
     plan_text: Annotated[str, Form()],
     plan_filename: Annotated[str, Form()] = "plan.yaml",
     discount_rate: Annotated[str, Form()] = "",

@@ -1,0 +1,124 @@
+"""Who is asking: the session cookie (pages) or a bearer token (API), the programme they act
+in, and CSRF protection on every form.
+
+- A browser signs in on /sign-in and gets an HttpOnly, SameSite=Lax cookie (Secure behind TLS)
+  holding a random token; the database keeps its SHA-256 (alianza.platform.auth).
+- Every unsafe request made with the cookie carries the session's CSRF token: the form field
+  ``csrf_token`` (``{{ csrf_input() }}`` in every form) or the ``X-CSRF-Token`` header (htmx).
+  Before sign-in, the sign-in form is protected the same way by a token in a cookie of its own.
+- A program sends ``Authorization: Bearer <token>`` (POST /api/v1/auth/token makes one); it
+  names its programme with the ``X-Programme`` header (the programme's code) when the user
+  holds roles in several.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from alianza.platform.access import Actor, act_as
+from alianza.platform.auth import service as auth
+from alianza.platform.errors import Forbidden, Refused
+from alianza.platform.programmes.models import User
+from alianza.platform.programmes.service import programme_by_code, programmes_of
+from alianza.web import i18n
+from alianza.web.deps import SessionDep
+
+SESSION_COOKIE = "alianza_session"
+ANONYMOUS_CSRF_COOKIE = "alianza_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class NotSignedIn(Exception):
+    """No valid session or token: pages send the browser to /sign-in, the API answers 401."""
+
+
+class BadCsrf(Refused):
+    """An unsafe request with the session cookie but without its CSRF token."""
+
+    code = "csrf"
+
+
+async def check_csrf(request: Request, expected: str) -> None:
+    """Refuse an unsafe request whose CSRF token (form field or header) is not ``expected``."""
+    if request.method in SAFE_METHODS:
+        return
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        given = (await request.form()).get(CSRF_FIELD)  # type: ignore[assignment]
+    if not isinstance(given, str) or not hmac.compare_digest(given, expected):
+        raise BadCsrf("the form has expired or did not come from this site: reload the page and "
+                      "try again", rule="csrf")
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def get_current_user(request: Request, session: SessionDep) -> User:
+    """The signed-in user (cookie or bearer token); the cookie's unsafe requests are
+    CSRF-checked here, so no route can forget it."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = auth.token_user(session, header[7:].strip())
+        if user is None:
+            raise NotSignedIn
+        request.state.programme_id = None
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        found = auth.session_of(session, token) if token else None
+        if found is None:
+            raise NotSignedIn
+        row, user = found
+        await check_csrf(request, row.csrf_token)
+        request.state.csrf_token = row.csrf_token
+        request.state.web_session = row
+        request.state.programme_id = row.programme_id
+    request.state.user = user
+    if user.locale:
+        i18n.set_locale(request, user.locale)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def programme_for(session: Session, request: Request, user: User) -> int:
+    """The programme the request acts in: the X-Programme header's, the session's choice,
+    or the user's first."""
+    code = request.headers.get("x-programme")
+    if code:
+        return programme_by_code(session, code).id
+    chosen = getattr(request.state, "programme_id", None)
+    if chosen is not None:
+        return int(chosen)
+    held = programmes_of(session, user.id)
+    if not held:
+        raise Forbidden("you hold no role in any programme yet: ask an administrator",
+                        rule="roles")
+    return held[0][0].id
+
+
+def get_current_actor(request: Request, session: SessionDep, user: CurrentUser) -> Actor:
+    """The signed-in user acting in their programme, with their role and scope."""
+    actor = act_as(session, user.id, programme_for(session, request, user))
+    request.state.actor = actor
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(get_current_actor)]
+
+
+def anonymous_csrf(request: Request) -> str:
+    """The sign-in form's CSRF token (a cookie of its own until there is a session)."""
+    token = request.cookies.get(ANONYMOUS_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    request.state.csrf_token = token
+    return token
