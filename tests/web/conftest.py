@@ -71,6 +71,30 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
+def bearer_for(client: TestClient, settings: Settings, username: str = "ana") -> str:
+    """A user (administrator of a programme P1) and a bearer token of theirs."""
+    from alianza.platform.db import Database
+    from alianza.platform.programmes.service import create_programme, create_user
+
+    database = Database(settings.database_url)
+    with database.session() as session:
+        user = create_user(session, {"username": username, "display_name": username.title(),
+                                     "password": "s3cret-pass"})
+        create_programme(session, {"code": f"P-{username}", "name": "P",
+                                   "reporting_currency": "USD"}, user)
+    database.dispose()
+    answer = client.post("/api/v1/auth/token", data={"username": username, "password": "s3cret-pass"})
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
+
+
+@pytest.fixture
+def user_client(client: TestClient, settings: Settings) -> TestClient:
+    """``client`` signed in (a bearer token: pages and API alike)."""
+    client.headers["Authorization"] = f"Bearer {bearer_for(client, settings)}"
+    return client
+
+
 # --- the browser ---------------------------------------------------------------------------------
 
 
@@ -87,13 +111,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Iterator[str]:
-    """The app served by uvicorn on a free 127.0.0.1 port, in a thread; yields its base URL."""
+def live_server(tmp_path_factory: pytest.TempPathFactory, demo_template: Path) -> Iterator[str]:
+    """The app on the demo programme, served by uvicorn on a free 127.0.0.1 port in a thread;
+    yields its base URL (sign in as one of ROLE_USERS)."""
     import uvicorn
 
     folder = tmp_path_factory.mktemp("live")
     database = folder / "alianza.db"
-    shutil.copy(migrated_template, database)
+    shutil.copy(demo_template, database)
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings_for(folder, database)), host="127.0.0.1", port=port, log_level="warning"
@@ -141,3 +166,120 @@ def browser() -> Iterator[object]:
     finally:
         launched.close()
         playwright.stop()
+
+
+# --- a seeded demo programme and a client per role ------------------------------------------
+
+DEMO_PASSWORD = "alianza-demo"
+# One demo user per role (alianza.platform.demo: `alianza demo seed` makes them).
+ROLE_USERS = {
+    "administrator": "admin",
+    "programme_manager": "gestora",
+    "evaluator": "evaluadora",
+    "field_officer": "tecnico",
+    "po_representative": "cooperativa",
+    "buyer": "comprador",
+    "lender": "banco",
+    "auditor": "auditora",
+}
+
+
+def _seed_demo(url: str) -> None:
+    from alianza.platform.db import Database
+    from alianza.platform.demo.service import seed_demo
+
+    database = Database(url)
+    with database.session() as session:
+        seed_demo(session, 1, members_per_po=(12, 20))  # small POs: seeded in seconds
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
+    """A SQLite file holding the demo programme with its users, seeded once per run."""
+    template = tmp_path_factory.mktemp("demo-db") / "demo.db"
+    shutil.copy(migrated_template, template)
+    _seed_demo(f"sqlite:///{template}")
+    return template
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def demo_url(request: pytest.FixtureRequest, demo_template: Path,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database with the demo programme, once per backend and run (PostgreSQL where
+    ALIANZA_TEST_DATABASE_URL reaches a server; under CI it must). Tests that write through
+    it keep to what they create, or use ``demo_client`` copies (SQLite)."""
+    if request.param == "sqlite":
+        copy = tmp_path_factory.mktemp("demo-sqlite") / "demo.db"
+        shutil.copy(demo_template, copy)
+        yield f"sqlite:///{copy}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = os.environ.get("ALIANZA_TEST_DATABASE_URL")
+    if not admin_url:
+        if os.environ.get("CI"):
+            pytest.fail("ALIANZA_TEST_DATABASE_URL is not set in CI")
+        pytest.skip("ALIANZA_TEST_DATABASE_URL is not set: PostgreSQL web tests skipped")
+    name = f"alianza_web_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    _seed_demo(url)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_app(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    folder = tmp_path_factory.mktemp("demo-data")
+    return create_app(Settings(data_dir=folder, database_url=demo_url, secret_key="test",
+                               default_locale="en"))
+
+
+@pytest.fixture(scope="session")
+def role_clients(demo_app: FastAPI) -> Iterator[dict[str, TestClient]]:
+    """A TestClient per role, each with its own bearer token (role name -> client)."""
+    clients: dict[str, TestClient] = {}
+    with TestClient(demo_app, raise_server_exceptions=False) as anonymous:
+        for role, username in ROLE_USERS.items():
+            answer = anonymous.post("/api/v1/auth/token",
+                                    data={"username": username, "password": DEMO_PASSWORD})
+            assert answer.status_code == 200, answer.text
+            client = TestClient(demo_app, raise_server_exceptions=False)
+            client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+            clients[role] = client
+        yield clients
+
+
+def browser_sign_in(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign ``client`` in through the sign-in form, as a browser does (cookie + CSRF)."""
+    import re
+
+    page = client.get("/sign-in")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    answer = client.post("/sign-in", data={"username": username, "password": password,
+                                           "csrf_token": token.group(1), "next": "/"},
+                         follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+
+
+def csrf_of(client: TestClient, path: str = "/account") -> str:
+    """The CSRF token of a signed-in browser client (read from a page's form)."""
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found is not None
+    return found.group(1)

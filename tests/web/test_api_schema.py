@@ -23,18 +23,29 @@ def _schema() -> schemathesis.BaseSchema:
     engine = make_engine(f"sqlite:///{database}")
     upgrade(engine)
     engine.dispose()
-    return schemathesis.openapi.from_asgi(
-        "/api/v1/openapi.json", create_app(settings_for(folder, database))
-    )
+    app = create_app(settings_for(folder, database))
+    return schemathesis.openapi.from_asgi("/api/v1/openapi.json", app), app, folder, database
 
 
-schema = _schema()
+schema, _app, _folder, _database = _schema()
+
+
+def _bearer() -> str:
+    from fastapi.testclient import TestClient
+
+    from tests.web.conftest import bearer_for
+
+    with TestClient(_app) as client:
+        return bearer_for(client, settings_for(_folder, _database), "schema")
+
+
+BEARER = {"Authorization": f"Bearer {_bearer()}"}
 
 
 @given(case=schema["/api/v1/plans/appraise"]["POST"].as_strategy())
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_appraisal_endpoint_keeps_its_contract(case: schemathesis.Case) -> None:
-    response = case.call()
+    response = case.call(headers=BEARER)
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert set(response.json()["error"]) == {"code", "message", "field"}

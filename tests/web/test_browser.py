@@ -9,47 +9,14 @@ from typing import Any
 
 import pytest
 
+from tests.web.browsing import DRAWN_PIXELS, open_page, sign_in
+
 ROOT = Path(__file__).parents[2]
 PLAN = ROOT / "examples" / "plans" / "fruit-veg-processing.plan.yaml"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
-# Records what the Content-Security-Policy blocks (an init script is not subject to the CSP).
-WATCH_CSP = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (event) {
-  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
-});
-"""
-
-# Pixels drawn on a canvas (not transparent): 0 means the chart was not drawn.
-DRAWN_PIXELS = """
-(canvas) => {
-  const context = canvas.getContext("2d");
-  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
-  let drawn = 0;
-  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) drawn++;
-  return drawn;
-}
-"""
-
-
-def open_page(browser: Any, width: int, locale: str) -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(
-        viewport={"width": width, "height": 900 if width > 600 else 780},
-        locale=locale,
-        extra_http_headers={"Accept-Language": locale},
-    )
-    context.add_init_script(WATCH_CSP)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return context, page, errors
-
-
 def appraise(page: Any, base: str) -> None:
+    sign_in(page, base, "gestora")
     page.goto(f"{base}/plans/appraise")
     page.set_input_files('input[name="file"]', str(PLAN))
     with page.expect_navigation():

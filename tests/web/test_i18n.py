@@ -65,8 +65,8 @@ def test_the_default_locale_comes_from_the_settings(settings, migrated_template)
         assert '<html lang="fr">' in client.get("/").text
 
 
-def test_the_language_switcher_sets_the_cookie(client: TestClient) -> None:
-    response = client.get("/language/pt", params={"next": "/plans/appraise"})
+def test_the_language_switcher_sets_the_cookie(user_client: TestClient) -> None:
+    response = user_client.get("/language/pt", params={"next": "/plans/appraise"})
     assert response.url.path == "/plans/appraise"
     assert '<html lang="pt">' in response.text
     assert "Avaliação de planos" in response.text
@@ -74,15 +74,15 @@ def test_the_language_switcher_sets_the_cookie(client: TestClient) -> None:
 
 @pytest.mark.parametrize("locale", i18n.TRANSLATED)
 @pytest.mark.parametrize("path", ["/", "/plans/appraise", "/no-such-page"])
-def test_pages_show_no_english_msgid(client: TestClient, locale: str, path: str) -> None:
-    html = client.get(path, headers={"Accept-Language": locale}).text
+def test_pages_show_no_english_msgid(user_client: TestClient, locale: str, path: str) -> None:
+    html = user_client.get(path, headers={"Accept-Language": locale}).text
     assert f'<html lang="{locale}">' in html
     assert_translated(html, locale)
 
 
 @pytest.mark.parametrize("locale", i18n.TRANSLATED)
-def test_the_appraisal_page_shows_no_english_msgid(client: TestClient, locale: str) -> None:
-    response = client.post(
+def test_the_appraisal_page_shows_no_english_msgid(user_client: TestClient, locale: str) -> None:
+    response = user_client.post(
         "/plans/appraise",
         files={"file": (PLAN.name, PLAN.read_bytes())},
         headers={"Accept-Language": locale},
@@ -91,8 +91,8 @@ def test_the_appraisal_page_shows_no_english_msgid(client: TestClient, locale: s
     assert_translated(response.text, locale)
 
 
-def test_the_checker_catches_english(client: TestClient) -> None:
-    html = client.get("/plans/appraise").text  # English page
+def test_the_checker_catches_english(user_client: TestClient) -> None:
+    html = user_client.get("/plans/appraise").text  # English page
     assert "Plan appraisal" in untranslated(html, "es")
 
 

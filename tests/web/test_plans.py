@@ -30,29 +30,29 @@ activities: []
 """
 
 
-def upload(client: TestClient, path: str, name: str, content: bytes, **data: str):  # noqa: ANN201
-    return client.post(path, files={"file": (name, content)}, data=data)
+def upload(user_client: TestClient, path: str, name: str, content: bytes, **data: str):  # noqa: ANN201
+    return user_client.post(path, files={"file": (name, content)}, data=data)
 
 
 @pytest.mark.parametrize("plan", PLANS, ids=lambda p: p.name)
-def test_the_api_gives_the_same_report_as_the_appraisal(client: TestClient, plan: Path) -> None:
-    response = upload(client, "/api/v1/plans/appraise", plan.name, plan.read_bytes())
+def test_the_api_gives_the_same_report_as_the_appraisal(user_client: TestClient, plan: Path) -> None:
+    response = upload(user_client, "/api/v1/plans/appraise", plan.name, plan.read_bytes())
     assert response.status_code == 200
     expected = json.loads(json.dumps(evaluate(load_plan(plan)).to_dict()))
     assert response.json() == expected
 
 
-def test_the_api_takes_a_json_body_and_a_discount_rate(client: TestClient) -> None:
+def test_the_api_takes_a_json_body_and_a_discount_rate(user_client: TestClient) -> None:
     data = yaml.safe_load(FRUIT.read_text(encoding="utf-8"))
-    response = client.post("/api/v1/plans/appraise", params={"discount_rate": 0.1}, json=data)
+    response = user_client.post("/api/v1/plans/appraise", params={"discount_rate": 0.1}, json=data)
     assert response.status_code == 200
     report = response.json()
     assert report["discount_rate"] == 0.1
     assert report["npv"] == evaluate(load_plan(FRUIT), 0.1).to_dict()["npv"]
 
 
-def test_the_api_lists_every_problem_of_a_bad_plan(client: TestClient) -> None:
-    response = upload(client, "/api/v1/plans/appraise", "broken.yaml", BROKEN)
+def test_the_api_lists_every_problem_of_a_bad_plan(user_client: TestClient) -> None:
+    response = upload(user_client, "/api/v1/plans/appraise", "broken.yaml", BROKEN)
     assert response.status_code == 422
     body = response.json()
     assert body["error"]["field"] == "investments[0].quantity"
@@ -78,22 +78,22 @@ def test_unreadable_files_are_refused_with_the_error_body(
     assert response.json()["error"]["field"] == field
 
 
-def test_a_body_that_is_not_json_is_refused(client: TestClient) -> None:
-    response = client.post(
+def test_a_body_that_is_not_json_is_refused(user_client: TestClient) -> None:
+    response = user_client.post(
         "/api/v1/plans/appraise", content=b"{nope", headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
     assert set(response.json()["error"]) == {"code", "message", "field"}
 
 
-def test_the_appraisal_endpoint_is_in_the_openapi_document(client: TestClient) -> None:
-    spec = client.get("/api/v1/openapi.json").json()
+def test_the_appraisal_endpoint_is_in_the_openapi_document(user_client: TestClient) -> None:
+    spec = user_client.get("/api/v1/openapi.json").json()
     operation = spec["paths"]["/api/v1/plans/appraise"]["post"]
     assert set(operation["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
 
 
-def test_the_form_page(client: TestClient) -> None:
-    html = client.get("/plans/appraise").text
+def test_the_form_page(user_client: TestClient) -> None:
+    html = user_client.get("/plans/appraise").text
     assert 'enctype="multipart/form-data"' in html
     assert 'name="csrf_token"' in html
     assert 'name="file"' in html
@@ -101,8 +101,8 @@ def test_the_form_page(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("plan", PLANS, ids=lambda p: p.name)
-def test_the_appraisal_page_of_each_example(client: TestClient, plan: Path) -> None:
-    response = upload(client, "/plans/appraise", plan.name, plan.read_bytes())
+def test_the_appraisal_page_of_each_example(user_client: TestClient, plan: Path) -> None:
+    response = upload(user_client, "/plans/appraise", plan.name, plan.read_bytes())
     assert response.status_code == 200
     html = response.text
     report = evaluate(load_plan(plan)).to_dict()
@@ -126,9 +126,9 @@ def test_the_appraisal_page_of_each_example(client: TestClient, plan: Path) -> N
             assert label in html, label
 
 
-def test_the_appraisal_page_formats_figures_for_the_locale(client: TestClient) -> None:
-    english = upload(client, "/plans/appraise", FRUIT.name, FRUIT.read_bytes()).text
-    spanish = client.post(
+def test_the_appraisal_page_formats_figures_for_the_locale(user_client: TestClient) -> None:
+    english = upload(user_client, "/plans/appraise", FRUIT.name, FRUIT.read_bytes()).text
+    spanish = user_client.post(
         "/plans/appraise",
         files={"file": (FRUIT.name, FRUIT.read_bytes())},
         headers={"Accept-Language": "es"},
@@ -139,39 +139,39 @@ def test_the_appraisal_page_formats_figures_for_the_locale(client: TestClient) -
     assert "Valor actual neto (VAN)" in spanish
 
 
-def test_the_discount_rate_of_the_form_is_in_percent(client: TestClient) -> None:
+def test_the_discount_rate_of_the_form_is_in_percent(user_client: TestClient) -> None:
     html = upload(
-        client, "/plans/appraise", FRUIT.name, FRUIT.read_bytes(), discount_rate="10"
+        user_client, "/plans/appraise", FRUIT.name, FRUIT.read_bytes(), discount_rate="10"
     ).text
     assert "discounted at 10.00% a year" in html
     npv = evaluate(load_plan(FRUIT), 0.10).to_dict()["npv"]
     assert f"{npv:,.2f}".lstrip("-") in html
 
 
-def test_a_bad_plan_page_lists_every_problem_with_its_field(client: TestClient) -> None:
-    response = upload(client, "/plans/appraise", "broken.yaml", BROKEN)
+def test_a_bad_plan_page_lists_every_problem_with_its_field(user_client: TestClient) -> None:
+    response = upload(user_client, "/plans/appraise", "broken.yaml", BROKEN)
     assert response.status_code == 422
     assert "The plan has problems" in response.text
     assert "investments[0].quantity" in response.text
     assert 'name="file"' in response.text  # the form again, to try once more
 
 
-def test_a_bad_discount_rate_is_a_problem_of_its_field(client: TestClient) -> None:
+def test_a_bad_discount_rate_is_a_problem_of_its_field(user_client: TestClient) -> None:
     response = upload(
-        client, "/plans/appraise", FRUIT.name, FRUIT.read_bytes(), discount_rate="six"
+        user_client, "/plans/appraise", FRUIT.name, FRUIT.read_bytes(), discount_rate="six"
     )
     assert response.status_code == 422
     assert "discount_rate" in response.text
 
 
-def test_no_file_is_a_problem_not_a_crash(client: TestClient) -> None:
-    response = client.post("/plans/appraise", data={"discount_rate": ""})
+def test_no_file_is_a_problem_not_a_crash(user_client: TestClient) -> None:
+    response = user_client.post("/plans/appraise", data={"discount_rate": ""})
     assert response.status_code == 422
     assert "choose a plan file" in response.text
 
 
-def test_the_xlsx_download(client: TestClient) -> None:
-    response = client.post(
+def test_the_xlsx_download(user_client: TestClient) -> None:
+    response = user_client.post(
         "/plans/appraise/xlsx",
         data={"plan_text": FRUIT.read_text(encoding="utf-8"), "plan_filename": FRUIT.name},
     )
@@ -185,11 +185,11 @@ def test_the_xlsx_download(client: TestClient) -> None:
     assert "Summary" in workbook.sheetnames
 
 
-def test_a_body_over_the_limit_is_refused(client: TestClient) -> None:
+def test_a_body_over_the_limit_is_refused(user_client: TestClient) -> None:
     from alianza.web.appraisal import MAX_PLAN_BYTES
 
     big = b'{"name": "' + b"x" * (MAX_PLAN_BYTES + 10) + b'"}'
-    response = client.post(
+    response = user_client.post(
         "/api/v1/plans/appraise", content=big, headers={"content-type": "application/json"}
     )
     assert response.status_code == 422

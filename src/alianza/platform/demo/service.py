@@ -276,8 +276,10 @@ class DemoBuilder:
     def users(self, actor: Actor) -> list[DemoUser]:
         """One user for each role, scoped as such a person would be (password ADMIN_PASSWORD)."""
         subprojects = cycle.list_subprojects(actor, limit=1000).items
-        executing = next(s for s in subprojects if s.state == "in_execution")
-        lender_id = next(s.lender_id for s in subprojects if s.lender_id is not None)
+        signed = ("in_execution", "agreement_signed", "completed", "post_project_monitoring")
+        executing = next((s for s in subprojects if s.state in signed), subprojects[0])
+        lender_id = next((s.lender_id for s in subprojects if s.lender_id is not None),
+                         registry.organizations(actor, "financial_institution")[0].id)
         district = self.districts["Intibucá"]
         made = [DemoUser(ADMIN_USERNAME, "administrator", "the whole programme")]
         people = [
