@@ -219,7 +219,7 @@ def make_environment() -> Environment:
 def _page_context(request: Request) -> dict[str, Any]:
     return {
         "locale": i18n.locale_of(request),
-        "user": getattr(request.state, "user", None),
+        "user": getattr(request.state, "user_view", None) or getattr(request.state, "user", None),
         "actor": getattr(request.state, "actor", None),
     }
 

@@ -270,6 +270,18 @@ def duplicates_of(actor: Actor, farmer: FarmerIn) -> list[PossibleDuplicate]:
 # --- for the registry's pages and API -----------------------------------------------------------
 
 
+def get_farmer(actor: Actor, farmer_id: int) -> Farmer:
+    """One farmer, if the actor may read the registry and their scope reaches the farmer."""
+    actor.require(Permission.REGISTRY_READ)
+    return get(actor, Farmer, farmer_id)
+
+
+def get_organization(actor: Actor, organization_id: int) -> Organization:
+    """One organization, if the actor may read the registry and their scope reaches it."""
+    actor.require(Permission.REGISTRY_READ)
+    return get(actor, Organization, organization_id)
+
+
 def places(actor: Actor, kind: str | None = None) -> list[Place]:
     """The programme's places (its shared geography), by kind and name."""
     actor.require(Permission.REGISTRY_READ)

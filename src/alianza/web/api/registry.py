@@ -8,7 +8,9 @@ file is a 422 whose ``problems`` name each row and column at fault, and nothing 
 
 from __future__ import annotations
 
+import csv
 import tempfile
+import zipfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +20,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from alianza.platform.access import Actor, get
+from alianza.platform.access import Actor
 from alianza.platform.errors import Refused
 from alianza.platform.registry import importer
 from alianza.platform.registry import service as registry
@@ -31,6 +33,8 @@ router = APIRouter(tags=["registry"])
 # An import file larger than this is refused before it is read (some 200,000 farmer rows).
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 IMPORT_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+# What reading a file that is not the CSV or workbook it says it is raises.
+UNREADABLE = (UnicodeDecodeError, ValueError, KeyError, OSError, zipfile.BadZipFile, csv.Error)
 ImportKind = Literal["farmers", "organizations", "memberships"]
 IMPORTS = {
     "farmers": lambda actor, path: importer.import_farmers(actor, path),
@@ -199,7 +203,7 @@ def run_import(actor: Actor, kind: str, filename: str, content: bytes) -> Any:
         except importer.ImportRefused:
             actor.session.rollback()  # nothing of a refused import stays, even half-flushed
             raise
-        except (UnicodeDecodeError, ValueError, KeyError, OSError) as error:
+        except UNREADABLE as error:
             actor.session.rollback()
             raise Refused(f"the file cannot be read as {suffix[1:].upper()}: {error}",
                           field="file", rule="import files") from None
@@ -250,7 +254,7 @@ def register_farmer(actor: CurrentActor, farmer: FarmerIn) -> FarmerRegistered:
 @router.get("/farmers/{farmer_id}", name="api_farmer", response_model=FarmerDetail,
             summary="One farmer")
 def one_farmer(actor: CurrentActor, farmer_id: int) -> FarmerDetail:
-    farmer = get(actor, Farmer, farmer_id)
+    farmer = registry.get_farmer(actor, farmer_id)
     lineage = registry.ancestors(actor, farmer.village_id)
     return FarmerDetail(
         **farmer_out(farmer).model_dump(),
@@ -281,7 +285,7 @@ def list_organizations(
 @router.get("/organizations/{organization_id}", name="api_organization",
             response_model=OrganizationDetail, summary="One organization")
 def one_organization(actor: CurrentActor, organization_id: int) -> OrganizationDetail:
-    organization = get(actor, Organization, organization_id)
+    organization = registry.get_organization(actor, organization_id)
     counts = registry.member_counts(actor, [organization.id])
     lineage = registry.ancestors(actor, organization.place_id) if organization.place_id else {}
     return OrganizationDetail(
@@ -294,7 +298,7 @@ def one_organization(actor: CurrentActor, organization_id: int) -> OrganizationD
             response_model=FarmerPage, summary="An organization's members")
 def organization_members(actor: CurrentActor, organization_id: int, limit: Limit = 50,
                          offset: Offset = 0) -> FarmerPage:
-    get(actor, Organization, organization_id)
+    registry.get_organization(actor, organization_id)
     page = registry.search_farmers(actor, organization_id=organization_id, limit=limit,
                                    offset=offset)
     today = date.today()

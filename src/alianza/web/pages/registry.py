@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
-from alianza.platform.access import Actor, Permission, ScopeKind, get
+from alianza.platform.access import Actor, Permission, ScopeKind
 from alianza.platform.registry import importer
 from alianza.platform.registry import service as registry
-from alianza.platform.registry.models import Farmer, Organization, Place
+from alianza.platform.registry.models import Place
 from alianza.platform.registry.schemas import ORGANIZATION_KINDS, SEXES
 from alianza.web.api.registry import read_upload, report_out, run_import
 from alianza.web.auth import CurrentActor
@@ -107,7 +107,7 @@ def farmers(
 
 @router.get("/farmers/{farmer_id}", response_class=HTMLResponse, name="farmer")
 def farmer(request: Request, actor: CurrentActor, farmer_id: int) -> HTMLResponse:
-    found = get(actor, Farmer, farmer_id)
+    found = registry.get_farmer(actor, farmer_id)
     return render(request, "registry/farmer.html", {
         "farmer": found, "today": date.today(), "sexes": SEX_LABELS, "kinds": KIND_LABELS,
         "places": registry.ancestors(actor, found.village_id), "place_labels": PLACE_LABELS,
@@ -140,7 +140,7 @@ def organizations(
             name="organization")
 def organization(request: Request, actor: CurrentActor, organization_id: int,
                  limit: str | None = None, offset: str | None = None) -> HTMLResponse:
-    found = get(actor, Organization, organization_id)
+    found = registry.get_organization(actor, organization_id)
     size, start = _paging(limit, offset)
     members = registry.search_farmers(actor, organization_id=organization_id, limit=size,
                                       offset=start)
