@@ -21,6 +21,7 @@ from alianza.platform.access import (
 from alianza.platform.programmes import service as programmes
 from alianza.platform.registry import service as registry
 from alianza.platform.subprojects import service as cycle
+from alianza.web import i18n
 from alianza.web.auth import CurrentActor
 from alianza.web.i18n import N_
 from alianza.web.templating import render
@@ -34,6 +35,13 @@ MESSAGES = {
     "disabled": N_("The user is disabled: their sessions and tokens stopped working."),
     "enabled": N_("The user is enabled again."),
 }
+
+
+def _flashes(request: Request, done: str | None) -> list[tuple[str, str]]:
+    """The message of the change just made (the redirect names it), in the reader's language."""
+    if done not in MESSAGES:
+        return []
+    return [("success", i18n.gettext(i18n.locale_of(request), MESSAGES[done]))]
 
 
 def _id(text: str | None) -> int | None:
@@ -89,7 +97,7 @@ def scope_descriptions(actor: Actor, rows: list[Any]) -> dict[int, str]:
 @router.get("/users", response_class=HTMLResponse, name="users_admin")
 def users_admin(request: Request, actor: CurrentActor, done: str | None = None) -> HTMLResponse:
     rows = programmes.users(actor)
-    flashes = [("success", MESSAGES[done])] if done in MESSAGES else []
+    flashes = _flashes(request, done)
     return render(request, "users/users.html", {
         "rows": rows, "described": scope_descriptions(actor, rows), "flashes": flashes,
         "role": Role.FIELD_OFFICER.value, "scope": None,
@@ -152,7 +160,7 @@ def user_admin(request: Request, actor: CurrentActor, user_id: int,
     if not rows:
         programmes.get_user(actor, user_id)  # not of this programme: 404
     user, assignment = rows[0]
-    flashes = [("success", MESSAGES[done])] if done in MESSAGES else []
+    flashes = _flashes(request, done)
     places = programmes.role_place_ids(actor).get(assignment.id, [])
     return render(request, "users/user.html", {
         "shown": user, "assignment": assignment, "flashes": flashes,
