@@ -24,8 +24,7 @@ def _shoot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
-def test_a_field_officer_searches_the_farmers_and_opens_one(browser: Any,
-                                                             live_server: str) -> None:
+def test_a_field_officer_searches_the_farmers_and_opens_one(browser: Any, live_server: str) -> None:
     context, page, errors = open_page(browser, 1280, "en")
     try:
         sign_in(page, live_server, "tecnico")
@@ -87,7 +86,9 @@ def test_an_administrator_creates_a_user_with_a_role(browser: Any, live_server: 
         with page.expect_navigation():
             row.locator("a").click()
         page.select_option('select[name="role"]', "lender")
-        page.wait_for_selector('#scope-fields select[name="scope"] option[value="lender"]', state="attached")
+        page.wait_for_selector(
+            '#scope-fields select[name="scope"] option[value="lender"]', state="attached"
+        )
         page.select_option('select[name="organization_id"]', index=1)
         with page.expect_navigation():
             page.click('form[action$="/role"] button[type="submit"]')

@@ -19,22 +19,34 @@ ADMINS = {"administrator"}
 
 
 def new_user(admin: TestClient, **role: Any) -> dict[str, Any]:
-    body = {"username": f"u{uuid.uuid4().hex[:10]}", "display_name": "Test User",
-            "password": "long-enough-1", "role": "auditor", **role}
+    body = {
+        "username": f"u{uuid.uuid4().hex[:10]}",
+        "display_name": "Test User",
+        "password": "long-enough-1",
+        "role": "auditor",
+        **role,
+    }
     answer = admin.post("/api/v1/users", json=body)
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
 
 
 def usernames(admin: TestClient) -> set[str]:
-    return {u["username"] for u in admin.get("/api/v1/users", params={"limit": 1000}).json()["items"]}
+    return {
+        u["username"] for u in admin.get("/api/v1/users", params={"limit": 1000}).json()["items"]
+    }
 
 
 def organization_of(demo_url: str, kind: str) -> int:
     engine = create_engine(demo_url)
     with engine.connect() as connection:
-        found = connection.execute(text("SELECT id FROM organizations WHERE kind = :kind "
-                                        "ORDER BY id"), {"kind": kind}).scalars().first()
+        found = (
+            connection.execute(
+                text("SELECT id FROM organizations WHERE kind = :kind ORDER BY id"), {"kind": kind}
+            )
+            .scalars()
+            .first()
+        )
     engine.dispose()
     return int(found)
 
@@ -42,12 +54,20 @@ def organization_of(demo_url: str, kind: str) -> int:
 def test_only_administrators_administer_users(role_clients: dict[str, TestClient]) -> None:
     admin = role_clients["administrator"]
     check(role_clients, "GET", "/api/v1/users", ADMINS)
-    check(role_clients, "POST", "/api/v1/users", ADMINS,
-          json={"username": f"m{uuid.uuid4().hex[:10]}", "display_name": "Matrix",
-                "password": "long-enough-1", "role": "auditor"})
+    check(
+        role_clients,
+        "POST",
+        "/api/v1/users",
+        ADMINS,
+        json={
+            "username": f"m{uuid.uuid4().hex[:10]}",
+            "display_name": "Matrix",
+            "password": "long-enough-1",
+            "role": "auditor",
+        },
+    )
     target = new_user(admin)["id"]
-    check(role_clients, "PUT", f"/api/v1/users/{target}/role", ADMINS,
-          json={"role": "auditor"})
+    check(role_clients, "PUT", f"/api/v1/users/{target}/role", ADMINS, json={"role": "auditor"})
     check(role_clients, "POST", f"/api/v1/users/{target}/disable", ADMINS)
     check(role_clients, "POST", f"/api/v1/users/{target}/enable", ADMINS)
     check(role_clients, "DELETE", f"/api/v1/users/{target}/role", ADMINS)
@@ -63,9 +83,18 @@ def test_only_administrators_see_the_users_pages(role_clients: dict[str, TestCli
         ("POST", f"/users/{target}/role", {"data": {"role": "auditor"}}),
         ("POST", f"/users/{target}/disable", {}),
         ("POST", f"/users/{target}/enable", {}),
-        ("POST", "/users", {"data": {"username": f"p{uuid.uuid4().hex[:10]}",
-                                     "display_name": "Page", "password": "long-enough-1",
-                                     "role": "auditor"}}),
+        (
+            "POST",
+            "/users",
+            {
+                "data": {
+                    "username": f"p{uuid.uuid4().hex[:10]}",
+                    "display_name": "Page",
+                    "password": "long-enough-1",
+                    "role": "auditor",
+                }
+            },
+        ),
         ("POST", f"/users/{target}/revoke", {}),
     ]:
         for role in ROLES:
@@ -85,52 +114,86 @@ def test_create_with_a_scope_and_list(role_clients: dict[str, TestClient], demo_
     page = admin.get("/users")
     assert made["username"] in page.text and "Buyer" in page.text
     places = admin.get("/api/v1/places", params={"kind": "district"}).json()["items"]
-    officer = new_user(admin, role="field_officer", scope="places",
-                       place_ids=[places[0]["id"]])
+    officer = new_user(admin, role="field_officer", scope="places", place_ids=[places[0]["id"]])
     assert officer["place_ids"] == [places[0]["id"]]
     assert places[0]["name"] in admin.get(f"/users/{officer['id']}").text
 
 
-def test_a_refused_creation_creates_nobody(role_clients: dict[str, TestClient],
-                                           demo_url: str) -> None:
+def test_a_refused_creation_creates_nobody(
+    role_clients: dict[str, TestClient], demo_url: str
+) -> None:
     admin = role_clients["administrator"]
     po = organization_of(demo_url, "producer_organization")
     name = f"r{uuid.uuid4().hex[:10]}"
     # a buyer scoped to a producer organization: refused after the user row was made
-    answer = admin.post("/api/v1/users", json={"username": name, "display_name": "R",
-                                               "password": "long-enough-1", "role": "buyer",
-                                               "organization_id": po})
+    answer = admin.post(
+        "/api/v1/users",
+        json={
+            "username": name,
+            "display_name": "R",
+            "password": "long-enough-1",
+            "role": "buyer",
+            "organization_id": po,
+        },
+    )
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"]["field"] == "organization_id"
-    wrong_scope = admin.post("/api/v1/users", json={"username": name, "display_name": "R",
-                                                    "password": "long-enough-1",
-                                                    "role": "auditor", "scope": "places"})
+    wrong_scope = admin.post(
+        "/api/v1/users",
+        json={
+            "username": name,
+            "display_name": "R",
+            "password": "long-enough-1",
+            "role": "auditor",
+            "scope": "places",
+        },
+    )
     assert wrong_scope.status_code == 409
-    short = admin.post("/api/v1/users", json={"username": name, "display_name": "R",
-                                              "password": "short", "role": "auditor"})
+    short = admin.post(
+        "/api/v1/users",
+        json={"username": name, "display_name": "R", "password": "short", "role": "auditor"},
+    )
     assert short.status_code == 422
-    page = admin.post("/users", data={"username": name, "display_name": "R",
-                                      "password": "long-enough-1", "role": "buyer",
-                                      "organization_id": str(po)})
+    page = admin.post(
+        "/users",
+        data={
+            "username": name,
+            "display_name": "R",
+            "password": "long-enough-1",
+            "role": "buyer",
+            "organization_id": str(po),
+        },
+    )
     assert page.status_code == 409
     assert name not in usernames(admin)
     # the name is still free: nothing of the refused attempts stayed
     assert new_user(admin, username=name)["username"] == name
-    taken = admin.post("/api/v1/users", json={"username": name.upper(), "display_name": "R",
-                                              "password": "long-enough-1", "role": "auditor"})
+    taken = admin.post(
+        "/api/v1/users",
+        json={
+            "username": name.upper(),
+            "display_name": "R",
+            "password": "long-enough-1",
+            "role": "auditor",
+        },
+    )
     assert taken.status_code == 409
 
 
-def test_change_role_disable_enable_revoke(role_clients: dict[str, TestClient],
-                                           demo_app: Any) -> None:
+def test_change_role_disable_enable_revoke(
+    role_clients: dict[str, TestClient], demo_app: Any
+) -> None:
     admin = role_clients["administrator"]
     made = new_user(admin, password="long-enough-2")
     changed = admin.put(f"/api/v1/users/{made['id']}/role", json={"role": "programme_manager"})
     assert changed.status_code == 200 and changed.json()["role"] == "programme_manager"
     with TestClient(demo_app, raise_server_exceptions=False) as anonymous:
+
         def token() -> int:
-            return anonymous.post("/api/v1/auth/token", data={
-                "username": made["username"], "password": "long-enough-2"}).status_code
+            return anonymous.post(
+                "/api/v1/auth/token",
+                data={"username": made["username"], "password": "long-enough-2"},
+            ).status_code
 
         assert token() == 200
         assert admin.post(f"/api/v1/users/{made['id']}/disable").json()["disabled"] is True
@@ -173,12 +236,18 @@ def test_users_create_asks_for_the_password_twice(tmp_path: Path) -> None:
     url = ["--url", f"sqlite:///{tmp_path / 'u.db'}"]
     run = CliRunner().invoke
     assert run(cli, ["db", "upgrade", *url]).exit_code == 0
-    made = run(cli, ["users", "create", "lucia", "--name", "Lucía", *url],
-               input="long-password\nlong-password\n")
+    made = run(
+        cli,
+        ["users", "create", "lucia", "--name", "Lucía", *url],
+        input="long-password\nlong-password\n",
+    )
     assert made.exit_code == 0, made.output
     assert "long-password" not in made.output  # hidden
-    mismatch = run(cli, ["users", "create", "pedro", "--name", "Pedro", *url],
-                   input="long-password\nother-password\nlong-password\nlong-password\n")
+    mismatch = run(
+        cli,
+        ["users", "create", "pedro", "--name", "Pedro", *url],
+        input="long-password\nother-password\nlong-password\nlong-password\n",
+    )
     assert mismatch.exit_code == 0, mismatch.output
     short = run(cli, ["users", "create", "rosa", "--name", "Rosa", *url], input="short\nshort\n")
     assert short.exit_code == 2 and "8" in short.output

@@ -12,8 +12,9 @@ from alianza.cli._options import URL_OPTION
 from alianza.cli._session import fail
 from alianza.cli._session import session as _session
 
-users_app = typer.Typer(help="Users: create them, list them with their roles.",
-                        no_args_is_help=True)
+users_app = typer.Typer(
+    help="Users: create them, list them with their roles.", no_args_is_help=True
+)
 console = Console(soft_wrap=True)
 USER_FIELDS = {"username": "USERNAME", "display_name": "--name", "password": "the password"}
 
@@ -45,8 +46,10 @@ def list_users(url: str | None = URL_OPTION) -> None:
         for column in ("username", "name", "status", "roles"):
             table.add_column(column)
         for user, roles in all_users(session):
-            table.add_row(user.username, user.display_name,
-                          "disabled" if user.disabled_at else "active",
-                          ", ".join(f"{code}: {role} ({scope})" for code, role, scope in roles)
-                          or "-")
+            table.add_row(
+                user.username,
+                user.display_name,
+                "disabled" if user.disabled_at else "active",
+                ", ".join(f"{code}: {role} ({scope})" for code, role, scope in roles) or "-",
+            )
     console.print(table)

@@ -247,11 +247,10 @@ def get_user(actor: Actor, user_id: int, any_programme: bool = False) -> User:
 def users(actor: Actor) -> list[tuple[User, RoleAssignment]]:
     """The programme's users with their role assignments, by username."""
     actor.require(Permission.USERS_ADMIN)
-    return list(actor.session.execute(
-        scoped(actor, select(User, RoleAssignment)
-               .join(RoleAssignment, RoleAssignment.user_id == User.id))
-        .order_by(User.username)
-    ))
+    statement: Any = select(User, RoleAssignment).join(
+        RoleAssignment, RoleAssignment.user_id == User.id
+    )
+    return list(actor.session.execute(scoped(actor, statement).order_by(User.username)))
 
 
 def set_disabled(actor: Actor, user_id: int, disabled: bool) -> User:
@@ -282,8 +281,9 @@ def role_place_ids(actor: Actor) -> dict[int, list[int]]:
     """The places each places-scoped role assignment of the programme names (role id -> ids)."""
     actor.require(Permission.USERS_ADMIN)
     found: dict[int, list[int]] = {}
+    statement: Any = select(RolePlace.role_id, RolePlace.place_id)
     for role_id, place_id in actor.session.execute(
-        scoped(actor, select(RolePlace.role_id, RolePlace.place_id)).order_by(RolePlace.place_id)
+        scoped(actor, statement).order_by(RolePlace.place_id)
     ):
         found.setdefault(role_id, []).append(place_id)
     return found

@@ -310,8 +310,9 @@ def member_counts(actor: Actor, organization_ids: list[int]) -> dict[int, int]:
     actor.require(Permission.REGISTRY_READ)
     if not organization_ids:
         return {}
+    statement: Any = select(Membership.organization_id, func.count(Membership.id))
     rows = actor.session.execute(
-        scoped(actor, select(Membership.organization_id, func.count(Membership.id)))
+        scoped(actor, statement)
         .where(Membership.organization_id.in_(organization_ids))
         .group_by(Membership.organization_id)
     )

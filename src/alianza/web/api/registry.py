@@ -142,26 +142,40 @@ class ImportReportOut(BaseModel):
 
 
 def place_out(place: Place) -> PlaceOut:
-    return PlaceOut(id=place.id, kind=place.kind, name=place.name, code=place.code,
-                    parent_id=place.parent_id)
+    return PlaceOut(
+        id=place.id, kind=place.kind, name=place.name, code=place.code, parent_id=place.parent_id
+    )
 
 
 def farmer_out(farmer: Farmer, today: date | None = None) -> FarmerOut:
     today = today or date.today()
     return FarmerOut(
-        id=farmer.id, name=farmer.name, sex=farmer.sex, birth_year=farmer.birth_year,
-        age=farmer.age(today), youth=farmer.is_youth(today), minority=farmer.minority,
-        household_size=farmer.household_size, land_hectares=Decimal(farmer.land_hectares),
-        phone=farmer.phone, national_id=farmer.national_id, village_id=farmer.village_id,
-        latitude=farmer.latitude, longitude=farmer.longitude,
+        id=farmer.id,
+        name=farmer.name,
+        sex=farmer.sex,
+        birth_year=farmer.birth_year,
+        age=farmer.age(today),
+        youth=farmer.is_youth(today),
+        minority=farmer.minority,
+        household_size=farmer.household_size,
+        land_hectares=Decimal(farmer.land_hectares),
+        phone=farmer.phone,
+        national_id=farmer.national_id,
+        village_id=farmer.village_id,
+        latitude=farmer.latitude,
+        longitude=farmer.longitude,
     )
 
 
 def organization_out(organization: Organization, member_count: int) -> OrganizationOut:
     return OrganizationOut(
-        id=organization.id, kind=organization.kind, name=organization.name,
-        registration_number=organization.registration_number, place_id=organization.place_id,
-        founded_year=organization.founded_year, member_count=member_count,
+        id=organization.id,
+        kind=organization.kind,
+        name=organization.name,
+        registration_number=organization.registration_number,
+        place_id=organization.place_id,
+        founded_year=organization.founded_year,
+        member_count=member_count,
     )
 
 
@@ -178,8 +192,10 @@ def report_out(kind: str, report: Any) -> ImportReportOut:
         kind=kind,
         rows_read=int(getattr(report, "rows_read", 0)),
         created=dict(getattr(report, "created", {}) or {}),
-        problems=[ImportProblemOut(row=row, column=column, reason=reason)
-                  for row, column, reason in map(problem_parts, report.problems)],
+        problems=[
+            ImportProblemOut(row=row, column=column, reason=reason)
+            for row, column, reason in map(problem_parts, report.problems)
+        ],
         duplicates=[str(duplicate) for duplicate in getattr(report, "duplicates", [])],
     )
 
@@ -191,8 +207,11 @@ def run_import(actor: Actor, kind: str, filename: str, content: bytes) -> Any:
     if suffix not in IMPORT_SUFFIXES:
         raise Refused("give a .csv or .xlsx file", field="file", rule="import files")
     if len(content) > MAX_IMPORT_BYTES:
-        raise Refused(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
-                      field="file", rule="import files")
+        raise Refused(
+            f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
+            field="file",
+            rule="import files",
+        )
     if not content.strip():
         raise Refused("the file is empty", field="file", rule="import files")
     with tempfile.TemporaryDirectory(prefix="alianza-import-") as folder:
@@ -205,8 +224,11 @@ def run_import(actor: Actor, kind: str, filename: str, content: bytes) -> Any:
             raise
         except UNREADABLE as error:
             actor.session.rollback()
-            raise Refused(f"the file cannot be read as {suffix[1:].upper()}: {error}",
-                          field="file", rule="import files") from None
+            raise Refused(
+                f"the file cannot be read as {suffix[1:].upper()}: {error}",
+                field="file",
+                rule="import files",
+            ) from None
 
 
 def read_upload(file: UploadFile) -> bytes:
@@ -216,8 +238,7 @@ def read_upload(file: UploadFile) -> bytes:
 # --- routes ----------------------------------------------------------------------------------
 
 
-@router.get("/farmers", name="api_farmers", response_model=FarmerPage,
-            summary="Search the farmers")
+@router.get("/farmers", name="api_farmers", response_model=FarmerPage, summary="Search the farmers")
 def list_farmers(
     actor: CurrentActor,
     q: Annotated[str, Query(max_length=200, description="In the name, phone or national ID.")] = "",
@@ -229,15 +250,26 @@ def list_farmers(
 ) -> FarmerPage:
     """Farmers whose name, phone or national ID contains ``q``, by name; ``total`` counts
     every match the caller's scope reaches."""
-    page = registry.search_farmers(actor, text=q, village_id=village_id,
-                                   organization_id=organization_id, sex=sex,
-                                   limit=limit, offset=offset)
+    page = registry.search_farmers(
+        actor,
+        text=q,
+        village_id=village_id,
+        organization_id=organization_id,
+        sex=sex,
+        limit=limit,
+        offset=offset,
+    )
     today = date.today()
     return FarmerPage(items=[farmer_out(f, today) for f in page.items], total=page.total)
 
 
-@router.post("/farmers", name="api_farmer_register", response_model=FarmerRegistered,
-             status_code=201, summary="Register a farmer")
+@router.post(
+    "/farmers",
+    name="api_farmer_register",
+    response_model=FarmerRegistered,
+    status_code=201,
+    summary="Register a farmer",
+)
 def register_farmer(actor: CurrentActor, farmer: FarmerIn) -> FarmerRegistered:
     """Register one farmer; the registered farmers who may be the same person (same phone or
     national ID, close name in the village) are listed, never merged."""
@@ -246,26 +278,35 @@ def register_farmer(actor: CurrentActor, farmer: FarmerIn) -> FarmerRegistered:
     actor.session.flush()
     return FarmerRegistered(
         farmer=farmer_out(registered),
-        possible_duplicates=[PossibleDuplicateOut(farmer_id=d.farmer_id, name=d.name,
-                                                  reason=d.reason) for d in duplicates],
+        possible_duplicates=[
+            PossibleDuplicateOut(farmer_id=d.farmer_id, name=d.name, reason=d.reason)
+            for d in duplicates
+        ],
     )
 
 
-@router.get("/farmers/{farmer_id}", name="api_farmer", response_model=FarmerDetail,
-            summary="One farmer")
+@router.get(
+    "/farmers/{farmer_id}", name="api_farmer", response_model=FarmerDetail, summary="One farmer"
+)
 def one_farmer(actor: CurrentActor, farmer_id: int) -> FarmerDetail:
     farmer = registry.get_farmer(actor, farmer_id)
     lineage = registry.ancestors(actor, farmer.village_id)
     return FarmerDetail(
         **farmer_out(farmer).model_dump(),
         places={kind: place_out(place) for kind, place in lineage.items()},
-        organizations=[OrganizationRef(id=o.id, kind=o.kind, name=o.name)
-                       for o in registry.memberships_of(actor, farmer_id)],
+        organizations=[
+            OrganizationRef(id=o.id, kind=o.kind, name=o.name)
+            for o in registry.memberships_of(actor, farmer_id)
+        ],
     )
 
 
-@router.get("/organizations", name="api_organizations", response_model=OrganizationPage,
-            summary="List the organizations")
+@router.get(
+    "/organizations",
+    name="api_organizations",
+    response_model=OrganizationPage,
+    summary="List the organizations",
+)
 def list_organizations(
     actor: CurrentActor,
     kind: str | None = None,
@@ -278,12 +319,17 @@ def list_organizations(
     scope reaches."""
     page = registry.search_organizations(actor, kind=kind, text=q, limit=limit, offset=offset)
     counts = registry.member_counts(actor, [o.id for o in page.items])
-    return OrganizationPage(items=[organization_out(o, counts[o.id]) for o in page.items],
-                            total=page.total)
+    return OrganizationPage(
+        items=[organization_out(o, counts[o.id]) for o in page.items], total=page.total
+    )
 
 
-@router.get("/organizations/{organization_id}", name="api_organization",
-            response_model=OrganizationDetail, summary="One organization")
+@router.get(
+    "/organizations/{organization_id}",
+    name="api_organization",
+    response_model=OrganizationDetail,
+    summary="One organization",
+)
 def one_organization(actor: CurrentActor, organization_id: int) -> OrganizationDetail:
     organization = registry.get_organization(actor, organization_id)
     counts = registry.member_counts(actor, [organization.id])
@@ -294,13 +340,19 @@ def one_organization(actor: CurrentActor, organization_id: int) -> OrganizationD
     )
 
 
-@router.get("/organizations/{organization_id}/members", name="api_organization_members",
-            response_model=FarmerPage, summary="An organization's members")
-def organization_members(actor: CurrentActor, organization_id: int, limit: Limit = 50,
-                         offset: Offset = 0) -> FarmerPage:
+@router.get(
+    "/organizations/{organization_id}/members",
+    name="api_organization_members",
+    response_model=FarmerPage,
+    summary="An organization's members",
+)
+def organization_members(
+    actor: CurrentActor, organization_id: int, limit: Limit = 50, offset: Offset = 0
+) -> FarmerPage:
     registry.get_organization(actor, organization_id)
-    page = registry.search_farmers(actor, organization_id=organization_id, limit=limit,
-                                   offset=offset)
+    page = registry.search_farmers(
+        actor, organization_id=organization_id, limit=limit, offset=offset
+    )
     today = date.today()
     return FarmerPage(items=[farmer_out(f, today) for f in page.items], total=page.total)
 
@@ -314,37 +366,59 @@ def list_places(
 ) -> PlacePage:
     """The programme's geography (country → district → municipality → village)."""
     found = registry.places(actor, kind)
-    return PlacePage(items=[place_out(p) for p in found[offset:offset + limit]],
-                     total=len(found))
+    return PlacePage(items=[place_out(p) for p in found[offset : offset + limit]], total=len(found))
 
 
 IMPORT_BODY: dict[str, Any] = {
     "description": "Refused: every row's problem (nothing written)",
-    "content": {"application/json": {"example": {
-        "error": {"code": "refused", "message": "must be female or male", "field": "rows[3].sex"},
-        "problems": [{"code": "refused", "message": "must be female or male",
-                      "field": "rows[3].sex"}],
-        "report": {"kind": "farmers", "rows_read": 10, "created": {},
-                   "problems": [{"row": 3, "column": "sex", "reason": "must be female or male"}],
-                   "duplicates": []},
-    }}},
+    "content": {
+        "application/json": {
+            "example": {
+                "error": {
+                    "code": "refused",
+                    "message": "must be female or male",
+                    "field": "rows[3].sex",
+                },
+                "problems": [
+                    {"code": "refused", "message": "must be female or male", "field": "rows[3].sex"}
+                ],
+                "report": {
+                    "kind": "farmers",
+                    "rows_read": 10,
+                    "created": {},
+                    "problems": [{"row": 3, "column": "sex", "reason": "must be female or male"}],
+                    "duplicates": [],
+                },
+            }
+        }
+    },
 }
 
 
-@router.post("/registry/imports/{kind}", name="api_registry_import",
-             response_model=ImportReportOut, responses={422: IMPORT_BODY},
-             summary="Import farmers, organizations or memberships")
-def import_file(actor: CurrentActor, kind: ImportKind,
-                file: Annotated[UploadFile, File(description="A CSV or XLSX file")]) -> Any:
+@router.post(
+    "/registry/imports/{kind}",
+    name="api_registry_import",
+    response_model=ImportReportOut,
+    responses={422: IMPORT_BODY},
+    summary="Import farmers, organizations or memberships",
+)
+def import_file(
+    actor: CurrentActor,
+    kind: ImportKind,
+    file: Annotated[UploadFile, File(description="A CSV or XLSX file")],
+) -> Any:
     """All or nothing: the report of what was created, or (422) every row's problem, with
     nothing written. Possible duplicates are reported, never merged."""
     try:
         report = run_import(actor, kind, file.filename or "", read_upload(file))
     except importer.ImportRefused as refused:
         out = report_out(kind, refused.report)
-        problems = [{"code": "refused", "message": p.reason, "field": f"rows[{p.row}].{p.column}"}
-                    for p in out.problems] or [{"code": "refused", "message": refused.reason,
-                                                "field": None}]
-        return JSONResponse({"error": problems[0], "problems": problems,
-                             "report": out.model_dump()}, status_code=422)
+        problems: list[dict[str, Any]] = [
+            {"code": "refused", "message": p.reason, "field": f"rows[{p.row}].{p.column}"}
+            for p in out.problems
+        ] or [{"code": "refused", "message": refused.reason, "field": None}]
+        return JSONResponse(
+            {"error": problems[0], "problems": problems, "report": out.model_dump()},
+            status_code=422,
+        )
     return report_out(kind, report)

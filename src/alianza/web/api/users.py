@@ -45,7 +45,9 @@ class NewUser(RoleIn):
 
 def user_out(user: User, assignment: RoleAssignment | None, place_ids: list[int]) -> UserOut:
     return UserOut(
-        id=user.id, username=user.username, display_name=user.display_name,
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
         disabled=user.disabled_at is not None,
         role=assignment.role if assignment else None,
         scope=assignment.scope if assignment else None,
@@ -58,8 +60,9 @@ def user_out(user: User, assignment: RoleAssignment | None, place_ids: list[int]
 def one_user(actor: Actor, user_id: int) -> UserOut:
     for user, assignment in programmes.users(actor):
         if user.id == user_id:
-            return user_out(user, assignment,
-                            programmes.role_place_ids(actor).get(assignment.id, []))
+            return user_out(
+                user, assignment, programmes.role_place_ids(actor).get(assignment.id, [])
+            )
     user = programmes.get_user(actor, user_id, any_programme=True)
     return user_out(user, None, [])
 
@@ -73,12 +76,19 @@ def list_users(
     """The users holding a role in the programme, by username, with their role and scope."""
     rows = programmes.users(actor)
     places = programmes.role_place_ids(actor)
-    return UserPage(items=[user_out(u, a, places.get(a.id, []))
-                           for u, a in rows[offset:offset + limit]], total=len(rows))
+    return UserPage(
+        items=[user_out(u, a, places.get(a.id, [])) for u, a in rows[offset : offset + limit]],
+        total=len(rows),
+    )
 
 
-@router.post("", name="api_user_create", response_model=UserOut, status_code=201,
-             summary="Create a user with their role")
+@router.post(
+    "",
+    name="api_user_create",
+    response_model=UserOut,
+    status_code=201,
+    summary="Create a user with their role",
+)
 def create_user(actor: CurrentActor, new: NewUser) -> UserOut:
     data: dict[str, Any] = new.model_dump()
     user = programmes.add_user(
@@ -89,30 +99,46 @@ def create_user(actor: CurrentActor, new: NewUser) -> UserOut:
     return one_user(actor, user.id)
 
 
-@router.put("/{user_id}/role", name="api_user_role", response_model=UserOut,
-            summary="Give or change a user's role")
+@router.put(
+    "/{user_id}/role",
+    name="api_user_role",
+    response_model=UserOut,
+    summary="Give or change a user's role",
+)
 def grant_role(actor: CurrentActor, user_id: int, role: RoleIn) -> UserOut:
     programmes.grant_role(actor, user_id, role)
     actor.session.flush()
     return one_user(actor, user_id)
 
 
-@router.delete("/{user_id}/role", name="api_user_role_revoke", status_code=204,
-               summary="Take away a user's role")
+@router.delete(
+    "/{user_id}/role",
+    name="api_user_role_revoke",
+    status_code=204,
+    summary="Take away a user's role",
+)
 def revoke_role(actor: CurrentActor, user_id: int) -> Response:
     programmes.revoke_role(actor, user_id)
     return Response(status_code=204)
 
 
-@router.post("/{user_id}/disable", name="api_user_disable", response_model=UserOut,
-             summary="Disable a user (their sessions and tokens stop at once)")
+@router.post(
+    "/{user_id}/disable",
+    name="api_user_disable",
+    response_model=UserOut,
+    summary="Disable a user (their sessions and tokens stop at once)",
+)
 def disable(actor: CurrentActor, user_id: int) -> UserOut:
     programmes.set_disabled(actor, user_id, True)
     return one_user(actor, user_id)
 
 
-@router.post("/{user_id}/enable", name="api_user_enable", response_model=UserOut,
-             summary="Enable a disabled user again")
+@router.post(
+    "/{user_id}/enable",
+    name="api_user_enable",
+    response_model=UserOut,
+    summary="Enable a disabled user again",
+)
 def enable(actor: CurrentActor, user_id: int) -> UserOut:
     programmes.set_disabled(actor, user_id, False)
     return one_user(actor, user_id)

@@ -67,11 +67,16 @@ def _villages(actor: Actor, lineages: dict[int, dict[str, Place]]) -> list[tuple
     found = []
     for place_id, lineage in lineages.items():
         village = lineage.get("village")
-        if village is None or village.id != place_id or (reach is not None and place_id not in reach):
+        if (
+            village is None
+            or village.id != place_id
+            or (reach is not None and place_id not in reach)
+        ):
             continue
         municipality = lineage.get("municipality")
-        found.append((place_id, f"{village.name} ({municipality.name})" if municipality
-                      else village.name))
+        found.append(
+            (place_id, f"{village.name} ({municipality.name})" if municipality else village.name)
+        )
     return sorted(found, key=lambda item: item[1].lower())
 
 
@@ -88,31 +93,64 @@ def farmers(
 ) -> HTMLResponse:
     size, start = _paging(limit, offset)
     chosen_sex = sex if sex in SEXES else None
-    page = registry.search_farmers(actor, text=q[:200], village_id=_id(village_id),
-                                   organization_id=_id(organization_id), sex=chosen_sex,
-                                   limit=size, offset=start)
+    page = registry.search_farmers(
+        actor,
+        text=q[:200],
+        village_id=_id(village_id),
+        organization_id=_id(organization_id),
+        sex=chosen_sex,
+        limit=size,
+        offset=start,
+    )
     lineages = registry.place_lineages(actor)
-    query = {key: value for key, value in {
-        "q": q, "village_id": village_id or "", "organization_id": organization_id or "",
-        "sex": chosen_sex or ""}.items() if value}
-    return render(request, "registry/farmers.html", {
-        "page": page, "limit": size, "offset": start, "query": query,
-        "q": q, "village_id": _id(village_id), "organization_id": _id(organization_id),
-        "sex": chosen_sex, "today": date.today(),
-        "villages": _villages(actor, lineages), "lineages": lineages,
-        "organizations": registry.organizations(actor, "producer_organization"),
-        "sexes": SEX_LABELS, "page_sizes": PAGE_SIZES,
-    })
+    query = {
+        key: value
+        for key, value in {
+            "q": q,
+            "village_id": village_id or "",
+            "organization_id": organization_id or "",
+            "sex": chosen_sex or "",
+        }.items()
+        if value
+    }
+    return render(
+        request,
+        "registry/farmers.html",
+        {
+            "page": page,
+            "limit": size,
+            "offset": start,
+            "query": query,
+            "q": q,
+            "village_id": _id(village_id),
+            "organization_id": _id(organization_id),
+            "sex": chosen_sex,
+            "today": date.today(),
+            "villages": _villages(actor, lineages),
+            "lineages": lineages,
+            "organizations": registry.organizations(actor, "producer_organization"),
+            "sexes": SEX_LABELS,
+            "page_sizes": PAGE_SIZES,
+        },
+    )
 
 
 @router.get("/farmers/{farmer_id}", response_class=HTMLResponse, name="farmer")
 def farmer(request: Request, actor: CurrentActor, farmer_id: int) -> HTMLResponse:
     found = registry.get_farmer(actor, farmer_id)
-    return render(request, "registry/farmer.html", {
-        "farmer": found, "today": date.today(), "sexes": SEX_LABELS, "kinds": KIND_LABELS,
-        "places": registry.ancestors(actor, found.village_id), "place_labels": PLACE_LABELS,
-        "organizations": registry.memberships_of(actor, farmer_id),
-    })
+    return render(
+        request,
+        "registry/farmer.html",
+        {
+            "farmer": found,
+            "today": date.today(),
+            "sexes": SEX_LABELS,
+            "kinds": KIND_LABELS,
+            "places": registry.ancestors(actor, found.village_id),
+            "place_labels": PLACE_LABELS,
+            "organizations": registry.memberships_of(actor, farmer_id),
+        },
+    )
 
 
 @router.get("/organizations", response_class=HTMLResponse, name="organizations")
@@ -126,39 +164,72 @@ def organizations(
 ) -> HTMLResponse:
     size, start = _paging(limit, offset)
     chosen = kind if kind in ORGANIZATION_KINDS else None
-    page = registry.search_organizations(actor, kind=chosen, text=q[:200], limit=size,
-                                         offset=start)
+    page = registry.search_organizations(actor, kind=chosen, text=q[:200], limit=size, offset=start)
     query = {key: value for key, value in {"kind": chosen or "", "q": q}.items() if value}
-    return render(request, "registry/organizations.html", {
-        "page": page, "limit": size, "offset": start, "query": query, "kind": chosen, "q": q,
-        "kinds": KIND_LABELS, "lineages": registry.place_lineages(actor),
-        "counts": registry.member_counts(actor, [o.id for o in page.items]),
-    })
+    return render(
+        request,
+        "registry/organizations.html",
+        {
+            "page": page,
+            "limit": size,
+            "offset": start,
+            "query": query,
+            "kind": chosen,
+            "q": q,
+            "kinds": KIND_LABELS,
+            "lineages": registry.place_lineages(actor),
+            "counts": registry.member_counts(actor, [o.id for o in page.items]),
+        },
+    )
 
 
-@router.get("/organizations/{organization_id}", response_class=HTMLResponse,
-            name="organization")
-def organization(request: Request, actor: CurrentActor, organization_id: int,
-                 limit: str | None = None, offset: str | None = None) -> HTMLResponse:
+@router.get("/organizations/{organization_id}", response_class=HTMLResponse, name="organization")
+def organization(
+    request: Request,
+    actor: CurrentActor,
+    organization_id: int,
+    limit: str | None = None,
+    offset: str | None = None,
+) -> HTMLResponse:
     found = registry.get_organization(actor, organization_id)
     size, start = _paging(limit, offset)
-    members = registry.search_farmers(actor, organization_id=organization_id, limit=size,
-                                      offset=start)
+    members = registry.search_farmers(
+        actor, organization_id=organization_id, limit=size, offset=start
+    )
     lineages = registry.place_lineages(actor)
-    return render(request, "registry/organization.html", {
-        "organization": found, "members": members, "limit": size, "offset": start,
-        "kinds": KIND_LABELS, "sexes": SEX_LABELS, "today": date.today(),
-        "lineages": lineages, "place_labels": PLACE_LABELS,
-        "places": lineages.get(found.place_id, {}) if found.place_id else {},
-    })
+    return render(
+        request,
+        "registry/organization.html",
+        {
+            "organization": found,
+            "members": members,
+            "limit": size,
+            "offset": start,
+            "kinds": KIND_LABELS,
+            "sexes": SEX_LABELS,
+            "today": date.today(),
+            "lineages": lineages,
+            "place_labels": PLACE_LABELS,
+            "places": lineages.get(found.place_id, {}) if found.place_id else {},
+        },
+    )
 
 
-def _import_page(request: Request, kind: str, report: Any = None, refused: bool = False,
-                 status_code: int = 200) -> HTMLResponse:
-    return render(request, "registry/import.html", {
-        "kinds": IMPORT_KINDS, "kind": kind, "report": report, "refused": refused,
-        "created_labels": CREATED_LABELS,
-    }, status_code=status_code)
+def _import_page(
+    request: Request, kind: str, report: Any = None, refused: bool = False, status_code: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "registry/import.html",
+        {
+            "kinds": IMPORT_KINDS,
+            "kind": kind,
+            "report": report,
+            "refused": refused,
+            "created_labels": CREATED_LABELS,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/registry/import", response_class=HTMLResponse, name="registry_import")
@@ -179,6 +250,7 @@ def import_upload(
     try:
         report = run_import(actor, chosen, file.filename or "", read_upload(file))
     except importer.ImportRefused as refused:
-        return _import_page(request, chosen, report_out(chosen, refused.report), refused=True,
-                            status_code=422)
+        return _import_page(
+            request, chosen, report_out(chosen, refused.report), refused=True, status_code=422
+        )
     return _import_page(request, chosen, report_out(chosen, report))

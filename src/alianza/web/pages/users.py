@@ -66,13 +66,15 @@ def scope_choices(actor: Actor) -> dict[str, Any]:
         for scope, kind in SCOPE_ORGANIZATION_KIND.items()
     }
     return {
-        "places": sorted(places, key=lambda p: (["country", "district", "municipality"]
-                                                .index(p.kind), p.name)),
+        "places": sorted(
+            places, key=lambda p: (["country", "district", "municipality"].index(p.kind), p.name)
+        ),
         "lineages": lineages,
         "organizations": organizations,
         "subprojects": cycle.list_subprojects(actor, limit=1000).items,
-        "role_scopes": {role.value: [s.value for s in scopes]
-                        for role, scopes in ROLE_SCOPES.items()},
+        "role_scopes": {
+            role.value: [s.value for s in scopes] for role, scopes in ROLE_SCOPES.items()
+        },
         "roles": list(Role),
     }
 
@@ -85,8 +87,9 @@ def scope_descriptions(actor: Actor, rows: list[Any]) -> dict[int, str]:
     described: dict[int, str] = {}
     for user, assignment in rows:
         if assignment.scope == ScopeKind.PLACES:
-            described[user.id] = ", ".join(place_names.get(p, str(p))
-                                           for p in role_places.get(assignment.id, []))
+            described[user.id] = ", ".join(
+                place_names.get(p, str(p)) for p in role_places.get(assignment.id, [])
+            )
         elif assignment.organization_id is not None:
             described[user.id] = organization_names.get(assignment.organization_id, "")
         elif assignment.subproject_id is not None:
@@ -98,26 +101,44 @@ def scope_descriptions(actor: Actor, rows: list[Any]) -> dict[int, str]:
 def users_admin(request: Request, actor: CurrentActor, done: str | None = None) -> HTMLResponse:
     rows = programmes.users(actor)
     flashes = _flashes(request, done)
-    return render(request, "users/users.html", {
-        "rows": rows, "described": scope_descriptions(actor, rows), "flashes": flashes,
-        "role": Role.FIELD_OFFICER.value, "scope": None,
-        "chosen_places": [], "organization_id": None, "subproject_id": None,
-        **scope_choices(actor),
-    })
+    return render(
+        request,
+        "users/users.html",
+        {
+            "rows": rows,
+            "described": scope_descriptions(actor, rows),
+            "flashes": flashes,
+            "role": Role.FIELD_OFFICER.value,
+            "scope": None,
+            "chosen_places": [],
+            "organization_id": None,
+            "subproject_id": None,
+            **scope_choices(actor),
+        },
+    )
 
 
 @router.get("/users/scope-fields", response_class=HTMLResponse, name="users_scope_fields")
 def scope_fields(request: Request, actor: CurrentActor, role: str | None = None) -> HTMLResponse:
     """The scope fields for a role (htmx swaps them in when the role select changes)."""
     actor.require(Permission.USERS_ADMIN)
-    return render(request, "users/_scope_fields.html", {
-        "role": _role(role).value, "scope": None, "chosen_places": [], "organization_id": None,
-        "subproject_id": None, **scope_choices(actor),
-    })
+    return render(
+        request,
+        "users/_scope_fields.html",
+        {
+            "role": _role(role).value,
+            "scope": None,
+            "chosen_places": [],
+            "organization_id": None,
+            "subproject_id": None,
+            **scope_choices(actor),
+        },
+    )
 
 
-def _role_data(role: str, scope: str, place_ids: list[int], organization_id: str,
-               subproject_id: str) -> dict[str, Any]:
+def _role_data(
+    role: str, scope: str, place_ids: list[int], organization_id: str, subproject_id: str
+) -> dict[str, Any]:
     """The role form's fields as the service takes them: only the scope's own field is sent
     (the form shows every field a role's scopes may need)."""
     effective = scope or None
@@ -127,8 +148,9 @@ def _role_data(role: str, scope: str, place_ids: list[int], organization_id: str
         "role": role,
         "scope": scope or None,
         "place_ids": place_ids if effective == ScopeKind.PLACES else [],
-        "organization_id": _id(organization_id) if effective in {
-            s.value for s in SCOPE_ORGANIZATION_KIND} else None,
+        "organization_id": _id(organization_id)
+        if effective in {s.value for s in SCOPE_ORGANIZATION_KIND}
+        else None,
         "subproject_id": _id(subproject_id) if effective == ScopeKind.ALLIANCE else None,
     }
 
@@ -154,21 +176,31 @@ def create_user(
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse, name="user_admin")
-def user_admin(request: Request, actor: CurrentActor, user_id: int,
-               done: str | None = None) -> HTMLResponse:
+def user_admin(
+    request: Request, actor: CurrentActor, user_id: int, done: str | None = None
+) -> HTMLResponse:
     rows = [(u, a) for u, a in programmes.users(actor) if u.id == user_id]
     if not rows:
         programmes.get_user(actor, user_id)  # not of this programme: 404
     user, assignment = rows[0]
     flashes = _flashes(request, done)
     places = programmes.role_place_ids(actor).get(assignment.id, [])
-    return render(request, "users/user.html", {
-        "shown": user, "assignment": assignment, "flashes": flashes,
-        "described": scope_descriptions(actor, rows),
-        "role": assignment.role, "scope": assignment.scope, "chosen_places": places,
-        "organization_id": assignment.organization_id,
-        "subproject_id": assignment.subproject_id, **scope_choices(actor),
-    })
+    return render(
+        request,
+        "users/user.html",
+        {
+            "shown": user,
+            "assignment": assignment,
+            "flashes": flashes,
+            "described": scope_descriptions(actor, rows),
+            "role": assignment.role,
+            "scope": assignment.scope,
+            "chosen_places": places,
+            "organization_id": assignment.organization_id,
+            "subproject_id": assignment.subproject_id,
+            **scope_choices(actor),
+        },
+    )
 
 
 @router.post("/users/{user_id}/role", name="users_grant")
@@ -181,8 +213,9 @@ def grant(
     organization_id: Annotated[str, Form(max_length=20)] = "",
     subproject_id: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    programmes.grant_role(actor, user_id, _role_data(role, scope, place_ids or [],
-                                                     organization_id, subproject_id))
+    programmes.grant_role(
+        actor, user_id, _role_data(role, scope, place_ids or [], organization_id, subproject_id)
+    )
     return RedirectResponse(f"/users/{user_id}?done=granted", status_code=303)
 
 
