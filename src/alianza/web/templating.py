@@ -30,6 +30,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+from starlette.routing import NoMatchFound
 from starlette.templating import Jinja2Templates
 
 from alianza import __version__
@@ -173,7 +174,14 @@ def _label(table: dict[Any, str]) -> Any:
 def has_route(context: Context, name: str) -> bool:
     """Whether the app has a route called ``name`` (the menu shows only pages that exist)."""
     request: Request = context["request"]
-    return any(getattr(route, "name", None) == name for route in request.app.routes)
+    # Asked of the router, not by walking app.routes: included routers are not flattened
+    # into that list by every FastAPI version. (A route that needs path parameters counts as
+    # absent: the menu's routes take none.)
+    try:
+        request.app.url_path_for(name)
+    except NoMatchFound:
+        return False
+    return True
 
 
 @pass_context
@@ -219,7 +227,7 @@ def make_environment() -> Environment:
 def _page_context(request: Request) -> dict[str, Any]:
     return {
         "locale": i18n.locale_of(request),
-        "user": getattr(request.state, "user", None),
+        "user": getattr(request.state, "user_view", None) or getattr(request.state, "user", None),
         "actor": getattr(request.state, "actor", None),
     }
 

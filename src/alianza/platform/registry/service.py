@@ -265,3 +265,57 @@ def duplicates_of(actor: Actor, farmer: FarmerIn) -> list[PossibleDuplicate]:
             seen.add(row.id)
             found.append(PossibleDuplicate(row.id, row.name, "close name in the same village"))
     return found
+
+
+# --- for the registry's pages and API -----------------------------------------------------------
+
+
+def get_farmer(actor: Actor, farmer_id: int) -> Farmer:
+    """One farmer, if the actor may read the registry and their scope reaches the farmer."""
+    actor.require(Permission.REGISTRY_READ)
+    return get(actor, Farmer, farmer_id)
+
+
+def get_organization(actor: Actor, organization_id: int) -> Organization:
+    """One organization, if the actor may read the registry and their scope reaches it."""
+    actor.require(Permission.REGISTRY_READ)
+    return get(actor, Organization, organization_id)
+
+
+def places(actor: Actor, kind: str | None = None) -> list[Place]:
+    """The programme's places (its shared geography), by kind and name."""
+    actor.require(Permission.REGISTRY_READ)
+    query = scoped(actor, select(Place))
+    if kind is not None:
+        query = query.where(Place.kind == kind)
+    return list(actor.session.scalars(query.order_by(Place.kind, Place.name, Place.id)))
+
+
+def search_organizations(
+    actor: Actor, *, kind: str | None = None, text: str = "", limit: int = 50, offset: int = 0
+) -> Page:
+    """Organizations the actor's scope reaches, of a kind and whose name contains ``text``
+    (any case), paged by name."""
+    actor.require(Permission.REGISTRY_READ)
+    query: Any = select(Organization)
+    if kind is not None:
+        query = query.where(Organization.kind == kind)
+    if text.strip():
+        query = query.where(func.lower(Organization.name).like(f"%{text.strip().lower()}%"))
+    return paged(actor, query.order_by(Organization.name, Organization.id), limit, offset)
+
+
+def member_counts(actor: Actor, organization_ids: list[int]) -> dict[int, int]:
+    """How many members of each organization the actor's scope reaches (0 when none)."""
+    actor.require(Permission.REGISTRY_READ)
+    if not organization_ids:
+        return {}
+    statement: Any = select(Membership.organization_id, func.count(Membership.id))
+    rows = actor.session.execute(
+        scoped(actor, statement)
+        .where(Membership.organization_id.in_(organization_ids))
+        .group_by(Membership.organization_id)
+    )
+    counts = dict.fromkeys(organization_ids, 0)
+    counts.update({organization_id: int(count) for organization_id, count in rows})
+    return counts
