@@ -108,6 +108,7 @@ class Table:
     encoding: str
     columns: list[str]
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    rows_read: int = 0  # non-empty rows, the ones too long to judge included
     problems: list[RowProblem] = field(default_factory=list)
 
 
@@ -227,16 +228,20 @@ def decode(raw: bytes) -> tuple[str, str]:
     ):
         if raw.startswith(bom):
             return _decode_as(raw, codec, name), name
-    head = raw[:4096]
-    if b"\x00" in head:
-        even, odd = head[0::2].count(0), head[1::2].count(0)
-        if odd > len(head) // 4 and even == 0:
-            return _decode_as(raw, "utf-16-le", "UTF-16"), "UTF-16 (little-endian, no BOM)"
-        if even > len(head) // 4 and odd == 0:
-            return _decode_as(raw, "utf-16-be", "UTF-16"), "UTF-16 (big-endian, no BOM)"
-        kind = "an XLSX workbook named .csv" if raw.startswith(b"PK\x03\x04") else "binary data"
+    if raw.startswith(b"PK\x03\x04"):
         raise FileRefused(row_problem(
-            None, "", f"this is not a text CSV file (NUL bytes: {kind}?); save it as CSV UTF-8",
+            None, "", "this is an XLSX workbook (a zip file) named .csv: name it .xlsx, or save "
+            "it as CSV UTF-8", ENCODING,
+        ))  # fmt: skip
+    head = raw[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd > len(head) // 4 and even == 0:
+        return _decode_as(raw, "utf-16-le", "UTF-16"), "UTF-16 (little-endian, no BOM)"
+    if even > len(head) // 4 and odd == 0:
+        return _decode_as(raw, "utf-16-be", "UTF-16"), "UTF-16 (big-endian, no BOM)"
+    if even + odd > len(head) // 10:
+        raise FileRefused(row_problem(
+            None, "", "this is not a text CSV file (it is full of NUL bytes): save it as CSV UTF-8",
             ENCODING,
         ))  # fmt: skip
     try:
@@ -349,7 +354,10 @@ def read_table(
         cells = [cell_text(v) for v in values]
         if not any(cells):
             continue
-        table.rows.append((number, _row(number, headers, columns, cells, table.problems)))
+        table.rows_read += 1
+        row = _row(number, headers, columns, cells, table.problems)
+        if row is not None:  # None: too long to judge its values
+            table.rows.append((number, row))
     table.problems.extend(late_problems)
     return table
 
@@ -357,14 +365,14 @@ def read_table(
 def _row(
     number: int, headers: list[str], columns: list[str | None], cells: list[str],
     problems: list[RowProblem],
-) -> dict[str, str]:  # fmt: skip
+) -> dict[str, str] | None:  # fmt: skip
     row: dict[str, str] = {}
     if sum(len(c) for c in cells) > MAX_ROW_CHARS:
         problems.append(row_problem(
             number, "", f"{sum(len(c) for c in cells)} characters, more than the {MAX_ROW_CHARS} "
             "a row may hold", TOO_LONG,
         ))  # fmt: skip
-        return row
+        return None
     extra = [c for c in cells[len(columns) :] if c]
     if extra:
         problems.append(row_problem(

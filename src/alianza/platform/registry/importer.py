@@ -441,7 +441,7 @@ def check_farmers(
         "household_size": "people in the household", "land_hectares": "land in hectares",
         "village": "the village the farmer lives in",
     })  # fmt: skip
-    report = ImportReport(rows_read=len(table.rows), encoding=table.encoding)
+    report = ImportReport(rows_read=table.rows_read, encoding=table.encoding)
     report.problems.extend(table.problems)
     view = load_registry(actor, region)
     bad = _bad_cells(table)
@@ -603,7 +603,7 @@ def check_organizations(
     """Check an organizations file: name, kind (default producer_organization), place columns."""
     actor.require("write")
     table = _read(path, ORGANIZATION_COLUMNS, "organizations", {"name": "the organization's name"})
-    report = ImportReport(rows_read=len(table.rows), encoding=table.encoding)
+    report = ImportReport(rows_read=table.rows_read, encoding=table.encoding)
     report.problems.extend(table.problems)
     view = load_registry(actor)
     bad = _bad_cells(table)
@@ -715,7 +715,7 @@ def check_memberships(
         raise ImportRefused(ImportReport(problems=[row_problem(
             1, "national_id", "missing column: national_id or phone finds the farmer", "missing_column"
         )]))  # fmt: skip
-    report = ImportReport(rows_read=len(table.rows), encoding=table.encoding)
+    report = ImportReport(rows_read=table.rows_read, encoding=table.encoding)
     report.problems.extend(table.problems)
     view = load_registry(actor, region)
     if region is None:
