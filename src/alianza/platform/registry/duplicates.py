@@ -20,6 +20,8 @@ import numpy as np
 
 # Names at least this similar (difflib ratio on normalised names) in one village may be one person.
 CLOSE_NAME_RATIO = 0.85
+# difflib ratios computed at most per row (on the names most alike by their letters).
+CANDIDATES_PER_ROW = 20
 
 
 def normalised_name(name: str) -> str:
@@ -123,6 +125,14 @@ def close_names(
             earlier = np.arange(stop)[None, :] < np.arange(start, stop)[:, None]
             # a hair under the threshold: the bound must not lose a pair to float rounding
             possible = earlier & (2 * shared >= (CLOSE_NAME_RATIO - 1e-9) * total)
-            for i, j in zip(*np.nonzero(possible), strict=True):
-                if _close(names[start + i], names[j]):
-                    yield people[start + i], people[j]
+            bound = np.where(possible, shared * 2 / np.maximum(total, 1), 0)
+            for i in np.nonzero(possible.any(axis=1))[0]:
+                # the most alike by letters first; a row reports its first close name among the
+                # CANDIDATES_PER_ROW most alike, so that a village of look-alike names stays linear
+                order = np.argsort(-bound[i], kind="stable")[:CANDIDATES_PER_ROW]
+                for j in order:
+                    if not possible[i, j]:
+                        break
+                    if _close(names[start + i], names[j]):
+                        yield people[start + i], people[j]
+                        break
