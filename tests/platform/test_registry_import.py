@@ -137,6 +137,25 @@ def test_a_phone_is_one_phone_however_it_is_written(admin: Actor, tmp_path: Path
         import_farmers(admin, write(tmp_path / "g.csv", HEADER + "Third One,F,1990,4,1,0712,,Kijiji 1,\n"))
 
 
+def test_phones_registered_before_e164_are_still_matched(admin: Actor, tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from alianza.platform.audit.service import now
+
+    villages = tanzania(admin)
+    admin.session.add(Farmer(
+        programme_id=admin.programme_id, name="Neema Mollel", sex="female", birth_year=1990,
+        minority=False, household_size=4, land_hectares=Decimal(1), phone="0712345678",
+        national_id=None, village_id=villages[0].id, created_at=now(),
+    ))  # fmt: skip
+    admin.session.commit()
+    path = write(tmp_path / "f.csv", HEADER + "Neema Mollel,F,1990,4,1,+255712345678,,Kijiji 0,\n")
+    with pytest.raises(ImportRefused, match="phone \\+255712345678 is farmer 1"):
+        import_farmers(admin, path)
+    assert import_farmers(admin, path, update=True).updated == {"farmers": 1}
+    assert admin.session.scalar(select(Farmer.phone)) == "+255712345678"
+
+
 def test_a_phone_without_country_code_needs_a_known_country(admin: Actor, tmp_path: Path) -> None:
     country = registry.add_place(admin, {"kind": "country", "name": "Atlantis"})
     district = registry.add_place(admin, {"kind": "district", "name": "D", "parent_id": country.id})
