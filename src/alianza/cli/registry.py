@@ -63,6 +63,9 @@ def import_command(
         write_import,
     )
 
+    if kind is not ImportKind.farmers and (update or refuse_duplicates):
+        raise fail("--update and --refuse-duplicates are for farmers imports")
+
     def progress(stage: str, done: int, total: int) -> None:
         console.print(f"{stage} {done}/{total}")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,10 +100,13 @@ def _letter_counts(names: Sequence[str]) -> np.ndarray:
 
 
 def close_names(
-    registered: Sequence[Person], rows: Sequence[Person], block: int = 256
+    registered: Sequence[Person],
+    rows: Sequence[Person],
+    ignore: Callable[[Person, Person], bool] = lambda row, other: False,
+    block: int = 256,
 ) -> Iterator[tuple[Person, Person]]:
     """(row, earlier) pairs of close names in the same village: each row of the file against
-    the registered farmers and the rows before it."""
+    the registered farmers and the rows before it (pairs ``ignore`` names left out)."""
     registered_by_village: dict[int, list[Person]] = {}
     for person in registered:
         registered_by_village.setdefault(person.village_id, []).append(person)
@@ -133,6 +136,8 @@ def close_names(
                 for j in order:
                     if not possible[i, j]:
                         break
+                    if ignore(people[start + i], people[j]):
+                        continue
                     if _close(names[start + i], names[j]):
                         yield people[start + i], people[j]
                         break

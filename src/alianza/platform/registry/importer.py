@@ -459,12 +459,17 @@ def check_farmers(
     targets = {parsed.number: farmer_id for parsed, farmer_id in plan.updates}
     people = [Person(p.farmer.name, p.farmer.village_id, p.farmer.phone, p.farmer.national_id,
                      row=p.number) for p in parsed]  # fmt: skip
-    close = [
-        (row, other)
-        for row, other in close_names(view.registered, people)
-        if targets.get(row.row) is None or other.farmer_id != targets[row.row]
-        if (row.row, other.farmer_id, other.row) not in plan.same
-    ]
+
+    def known(row: Person, other: Person) -> bool:
+        """The farmer a row updates, or a match by national ID or phone, is no possible duplicate."""
+        updated = targets.get(row.row or 0)
+        return (updated is not None and other.farmer_id == updated) or (
+            row.row,
+            other.farmer_id,
+            other.row,
+        ) in plan.same
+
+    close = list(close_names(view.registered, people, ignore=known))
     close.sort(
         key=lambda pair: (pair[0].row, pair[1].farmer_id is None, pair[1].farmer_id or pair[1].row)
     )
