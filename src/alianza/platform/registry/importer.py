@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -837,6 +837,13 @@ def write_import(
     against the registry as it is now; ImportRefused if it changed in a way that matters."""
     actor.require("write")
     with actor.session.begin_nested():
+        if actor.session.get_bind().dialect.name == "postgresql":
+            # one import writes to a programme at a time (SQLite's BEGIN IMMEDIATE does this
+            # there): two imports re-checking at once could otherwise both add the same farmer
+            actor.session.execute(
+                text("SELECT pg_advisory_xact_lock(9, :programme)"),
+                {"programme": actor.programme_id},
+            )
         _WRITES[checked.kind](actor, checked, progress)
     return checked.report
 
