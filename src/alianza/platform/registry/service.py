@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +10,14 @@ from sqlalchemy import func, or_, select
 
 from alianza.platform.access import Actor, Page, Permission, get, paged, require_place, scoped
 from alianza.platform.audit.service import now, record_for
-from alianza.platform.errors import Refused
+from alianza.platform.errors import Invalid, Refused
+from alianza.platform.registry.duplicates import (  # noqa: F401 - the rule, re-exported
+    CLOSE_NAME_RATIO,
+    names_close,
+    normalised_name,
+)
 from alianza.platform.registry.models import Farmer, Market, Membership, Organization, Place
+from alianza.platform.registry.phones import country_region, normalise_phone
 from alianza.platform.registry.schemas import (
     PLACE_PARENTS,
     FarmerIn,
@@ -23,9 +27,7 @@ from alianza.platform.registry.schemas import (
     PlaceIn,
 )
 from alianza.platform.validation import validated
-
-# Names at least this similar (difflib ratio on normalised names) in one village may be one person.
-CLOSE_NAME_RATIO = 0.85
+from alianza.problems import Problem
 
 
 def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
@@ -129,6 +131,16 @@ def add_farmer(actor: Actor, data: FarmerIn | dict[str, Any]) -> Farmer:
     require_place(actor, village.id)
     if village.kind != "village":
         raise Refused(f"a farmer lives in a village, not a {village.kind}", rule="geography levels")
+    if farmer_in.phone and not farmer_in.phone.startswith("+"):
+        # validated without a country: read the number in the country of the village
+        country = ancestors(actor, village.id).get("country")
+        region = country_region(country.name, country.code) if country else None
+        if region is not None:
+            try:
+                phone = normalise_phone(farmer_in.phone, region)
+            except ValueError as error:
+                raise Invalid("farmer", [Problem("phone", str(error))]) from None
+            farmer_in = farmer_in.model_copy(update={"phone": phone})
     farmer = Farmer(programme_id=actor.programme_id, created_at=now(), **farmer_in.model_dump())
     actor.session.add(farmer)
     record_for(actor, "create", farmer)
@@ -219,19 +231,6 @@ def memberships_of(actor: Actor, farmer_id: int) -> list[Organization]:
 
 
 # --- duplicates --------------------------------------------------------------------------------
-
-
-def normalised_name(name: str) -> str:
-    """Lower case, no accents, single spaces: 'José  Pérez' and 'jose perez' compare equal."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.lower().split())
-
-
-def names_close(a: str, b: str) -> bool:
-    return difflib.SequenceMatcher(None, normalised_name(a), normalised_name(b)).ratio() >= (
-        CLOSE_NAME_RATIO
-    )
 
 
 @dataclass(frozen=True)
