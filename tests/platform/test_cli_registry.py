@@ -82,7 +82,7 @@ def test_registry_import_update_country_and_refusals(tmp_path: Path) -> None:
     kenyan = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), "--country", "KE", *common])
     assert kenyan.exit_code == 0, kenyan.output  # +254999123456: another phone
     wrong = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), "--country", "Kenia", *common])
-    assert wrong.exit_code == 1 and "give a two-letter country code" in wrong.output
+    assert wrong.exit_code == 2 and "give a two-letter country code" in wrong.output
     farmers.write_text("name,sex,birth_year,household_size,land_hectares,phone no,village\n", encoding="utf-8")
     typo = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), *common])
     assert typo.exit_code == 2
