@@ -108,10 +108,15 @@ def test_figures_hang_together(plan) -> None:
     # flows by t are the yearly nets rounded to the cent (RuralInvest's order), the
     # year-1 investment brought forward, unrounded, to t = 0
     assert report.flows[0] == -table["investment"][0]
-    assert report.flows[0] + report.flows[1] == pytest.approx(
-        float(round_cents(table.net[0])), abs=1e-9
-    )
-    assert np.array_equal(report.flows[2:], round_cents(table.net[1:]))
+    # (a net within float noise of a half cent may land on either side of it: the flows and
+    # the table add their lines in different orders, as two spreadsheets would)
+    nets = np.asarray(table.net, dtype=float)
+    on_half = np.abs(np.abs(nets) * 100 % 1 - 0.5) < 1e-6
+    cent = 0.01 + 1e-9
+    first = report.flows[0] + report.flows[1] - float(round_cents(nets[0]))
+    assert abs(first) <= (cent if on_half[0] else 1e-9)
+    later = np.abs(report.flows[2:] - round_cents(nets[1:]))
+    assert np.all((later == 0) | (on_half[1:] & (later <= cent)))
     assert report.flows.sum() == pytest.approx(table.net.sum(), abs=0.01 * len(report.flows))
     # the applicant gets back exactly the grants
     grants = sum(item.total_grant for item in plan.investments) + plan.working_capital.grant
