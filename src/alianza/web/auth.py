@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -33,6 +34,16 @@ ANONYMOUS_CSRF_COOKIE = "alianza_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    """What the pages show of the signed-in user (read while the session is open)."""
+
+    id: int
+    username: str
+    display_name: str
+    locale: str | None
 
 
 class NotSignedIn(Exception):
@@ -82,7 +93,9 @@ async def get_current_user(request: Request, session: SessionDep) -> User:
         request.state.csrf_token = row.csrf_token
         request.state.web_session = row
         request.state.programme_id = row.programme_id
-    request.state.user = user
+    # The templates' copy: an error page is rendered after the session has rolled back and
+    # closed, when the ORM row's attributes can no longer be loaded.
+    request.state.user = SignedInUser(user.id, user.username, user.display_name, user.locale)
     if user.locale:
         i18n.set_locale(request, user.locale)
     return user
