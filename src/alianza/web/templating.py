@@ -173,7 +173,20 @@ def _label(table: dict[Any, str]) -> Any:
 def has_route(context: Context, name: str) -> bool:
     """Whether the app has a route called ``name`` (the menu shows only pages that exist)."""
     request: Request = context["request"]
-    return any(getattr(route, "name", None) == name for route in request.app.routes)
+    return name in _route_names(request.app.routes)
+
+
+def _route_names(routes: Any) -> set[str]:
+    """The names of ``routes`` and of the routes of the routers included among them
+    (FastAPI >= 0.16x lists an included router as one entry wrapping its routes)."""
+    names: set[str] = set()
+    for route in routes:
+        if (name := getattr(route, "name", None)) is not None:
+            names.add(name)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            names |= _route_names(inner.routes)
+    return names
 
 
 @pass_context
