@@ -95,7 +95,8 @@ def count_by_state(actor: Actor, *, call_id: int | None = None) -> dict[State, i
     """How many subprojects the actor's scope reaches stand in each state (every state listed),
     under one call if ``call_id`` is given."""
     actor.require(Permission.CYCLE_READ)
-    query = scoped(actor, select(Subproject.state, func.count()))
+    counted: Any = select(Subproject.state, func.count())
+    query: Any = scoped(actor, counted)
     if call_id is not None:
         query = query.where(Subproject.call_id == call_id)
     counts = {state: count for state, count in actor.session.execute(

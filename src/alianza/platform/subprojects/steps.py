@@ -255,8 +255,9 @@ def party_names(actor: Actor, organization_ids: Iterable[int | None]) -> dict[in
     ids = sorted({i for i in organization_ids if i is not None})
     if not ids:
         return {}
-    rows = actor.session.execute(
-        scoped(actor, select(Organization.id, Organization.name)).where(Organization.id.in_(ids))
+    names: Any = select(Organization.id, Organization.name)
+    rows: Any = actor.session.execute(
+        scoped(actor, names).where(Organization.id.in_(ids))
     )
     return {row_id: name for row_id, name in rows}
 
@@ -286,8 +287,9 @@ def user_names(actor: Actor, user_ids: Iterable[int]) -> dict[int, str]:
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    rows = actor.session.execute(
-        scoped(actor, select(User.id, User.display_name)).where(User.id.in_(ids))
+    names: Any = select(User.id, User.display_name)
+    rows: Any = actor.session.execute(
+        scoped(actor, names).where(User.id.in_(ids))
     )
     return {row_id: name for row_id, name in rows}
 
