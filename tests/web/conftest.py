@@ -190,7 +190,7 @@ def _seed_demo(url: str) -> None:
 
     database = Database(url)
     with database.session() as session:
-        seed_demo(session, 1, members_per_po=(12, 20))  # small POs: seeded in seconds
+        seed_demo(session, 1, members_per_po=(26, 32))  # small POs, yet enough members for the calls
     database.dispose()
 
 

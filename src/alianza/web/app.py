@@ -22,12 +22,14 @@ from alianza.platform.db import Database
 from alianza.settings import Settings, get_settings
 from alianza.web import errors
 from alianza.web.api import auth as auth_api
+from alianza.web.api import cycle as cycle_api
 from alianza.web.api import plans as plans_api
 from alianza.web.api import registry as registry_api
 from alianza.web.api import users as users_api
 from alianza.web.docs import router as docs_router
 from alianza.web.i18n import LocaleMiddleware
 from alianza.web.pages import account as account_pages
+from alianza.web.pages import cycle as cycle_pages
 from alianza.web.pages import home as home_pages
 from alianza.web.pages import plans as plans_pages
 from alianza.web.pages import registry as registry_pages
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plans_pages.router)
     app.include_router(registry_pages.router)
     app.include_router(users_pages.router)
+    app.include_router(cycle_api.router, prefix=API_V1)
+    app.include_router(cycle_pages.router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]
     return app
 

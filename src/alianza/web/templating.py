@@ -30,7 +30,6 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from starlette.routing import NoMatchFound
 from starlette.templating import Jinja2Templates
 
 from alianza import __version__
@@ -174,14 +173,20 @@ def _label(table: dict[Any, str]) -> Any:
 def has_route(context: Context, name: str) -> bool:
     """Whether the app has a route called ``name`` (the menu shows only pages that exist)."""
     request: Request = context["request"]
-    # Asked of the router, not by walking app.routes: included routers are not flattened
-    # into that list by every FastAPI version. (A route that needs path parameters counts as
-    # absent: the menu's routes take none.)
-    try:
-        request.app.url_path_for(name)
-    except NoMatchFound:
-        return False
-    return True
+    return name in _route_names(request.app.routes)
+
+
+def _route_names(routes: Any) -> set[str]:
+    """The names of ``routes`` and of the routes of the routers included among them
+    (FastAPI >= 0.16x lists an included router as one entry wrapping its routes)."""
+    names: set[str] = set()
+    for route in routes:
+        if (name := getattr(route, "name", None)) is not None:
+            names.add(name)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            names |= _route_names(inner.routes)
+    return names
 
 
 @pass_context

@@ -43,3 +43,8 @@ def calls(actor: Actor) -> list[Call]:
     """The programme's calls for proposals, newest first (calls are public to the programme)."""
     return list(actor.session.scalars(scoped(actor, select(Call)).order_by(Call.opens_on.desc(),
                                                                           Call.id.desc())))
+
+
+def get_call(actor: Actor, call_id: int) -> Call:
+    """One call of the programme (calls are public to the programme)."""
+    return get(actor, Call, call_id)

@@ -91,10 +91,15 @@ def list_subprojects(
     return paged(actor, query.order_by(Subproject.id.desc()), limit, offset)
 
 
-def count_by_state(actor: Actor) -> dict[State, int]:
-    """How many subprojects the actor's scope reaches stand in each state (every state listed)."""
+def count_by_state(actor: Actor, *, call_id: int | None = None) -> dict[State, int]:
+    """How many subprojects the actor's scope reaches stand in each state (every state listed),
+    under one call if ``call_id`` is given."""
     actor.require(Permission.CYCLE_READ)
+    counted: Any = select(Subproject.state, func.count())
+    query: Any = scoped(actor, counted)
+    if call_id is not None:
+        query = query.where(Subproject.call_id == call_id)
     counts = {state: count for state, count in actor.session.execute(
-        scoped(actor, select(Subproject.state, func.count())).group_by(Subproject.state)
+        query.group_by(Subproject.state)
     )}
     return {state: int(counts.get(state, 0)) for state in State}

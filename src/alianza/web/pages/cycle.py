@@ -1,0 +1,367 @@
+"""The cycle's pages: calls, the pipeline (a board by state, or a list), and one subproject with
+its appraisal, committee, decisions, tranches, history and the moves this user may make.
+
+Every move is a form posted to ``/subprojects/{id}/<action>``; it calls the cycle's service
+and goes back to the subproject's page (303) with a message. A move the service refuses shows
+the page again with the refusal (409, 422 for bad input) and changes nothing (the request's
+session is rolled back). Which moves a user is offered, and why one is refused, comes from
+``platform.subprojects.steps.next_steps``, as in the API.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from alianza.platform.access import Actor, Permission
+from alianza.platform.calls import service as calls_service
+from alianza.platform.errors import Forbidden, Invalid, NotFound, Refused
+from alianza.platform.subprojects import service as cycle
+from alianza.platform.subprojects import steps
+from alianza.platform.subprojects.states import STATES, State
+from alianza.problems import Problem
+from alianza.web import i18n
+from alianza.web.api.cycle import default_funds_account, subproject_detail
+from alianza.web.auth import CurrentActor
+from alianza.web.i18n import N_
+from alianza.web.pages.plans import (
+    CASH_FLOW_COLUMNS,
+    cash_flow_chart,
+    profile_figures,
+    project_figures,
+    sensitivity_view,
+)
+from alianza.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+BOARD_CARDS = 12  # cards shown in a board column; the rest through the list view
+LIST_LIMIT = 25
+
+STEP_LABELS = {
+    "eligibility": N_("Check eligibility"),
+    "plan": N_("Submit a business plan"),
+    "evaluation": N_("Start the evaluation"),
+    "score": N_("Score a criterion"),
+    "decision": N_("Decide"),
+    "counterpart_confirm": N_("Confirm the counterpart is paid"),
+    "schedule_tranches": N_("Schedule the tranches"),
+    "release": N_("Release the tranche"),
+    "justify": N_("Justify the tranche"),
+    "verify": N_("Verify the tranche's milestone"),
+    "complete": N_("Complete the execution"),
+    "monitoring": N_("Start post-project monitoring"),
+}
+DONE = {
+    "eligibility": N_("Eligibility checked."),
+    "evaluation": N_("The evaluation has started."),
+    "score": N_("Score recorded."),
+    "decision": N_("Decision recorded."),
+    "counterpart_confirm": N_("Counterpart confirmed."),
+    "schedule_tranches": N_("Tranches scheduled."),
+    "release": N_("Tranche released."),
+    "justify": N_("Tranche justified."),
+    "verify": N_("Milestone verified."),
+    "complete": N_("Execution completed."),
+    "monitoring": N_("Post-project monitoring started."),
+}
+# The cycle's rules by the names the services give them, as people read them.
+RULES = {
+    "roles": N_("permissions of your role"),
+    "call regions": N_("the call's regions"),
+    "call value chains": N_("the call's value chains"),
+    "call windows": N_("the call's windows"),
+    "call window": N_("the call's dates"),
+    "families per alliance": N_("families per alliance"),
+    "buyer letter of interest": N_("the buyer's letter of interest"),
+    "member eligibility": N_("eligibility of the members"),
+    "business plan": N_("a business plan is needed"),
+    "one score per member": N_("one score per member"),
+    "scoring sheet": N_("the scoring sheet"),
+    "max grant share": N_("maximum grant share"),
+    "min counterpart share": N_("minimum counterpart share"),
+    "ceiling per alliance": N_("ceiling per alliance"),
+    "ceiling per family": N_("ceiling per family"),
+    "minimum IRR": N_("minimum IRR"),
+    "minimum NPV": N_("minimum NPV"),
+    "share of women": N_("share of women"),
+    "share of youth": N_("share of youth"),
+    "committee scores": N_("committee scores"),
+    "pass score": N_("pass score"),
+    "conditions": N_("conditions of the approval"),
+    "counterpart before agreement": N_("counterpart before the agreement"),
+    "one disbursement plan": N_("one disbursement plan"),
+    "tranches = grant": N_("the tranches add up to the grant"),
+    "tranche n+1 after tranche n is justified and verified":
+        N_("a tranche after the previous one is justified and verified"),
+    "completion after every tranche": N_("completion after every tranche"),
+    "subproject cycle": N_("the subproject cycle"),
+    "steps in date order": N_("steps in date order"),
+    "agreement before disbursement": N_("the agreement before disbursement"),
+    "release once": N_("a tranche is released once"),
+    "justify after release": N_("justification after release"),
+    "evidence": N_("evidence"),
+    "verify after justification": N_("verification after justification"),
+    "tranches closed on completion": N_("tranches closed on completion"),
+    "project funds": N_("project funds"),
+    "plan format": N_("the plan format"),
+}
+AUDIT_ACTIONS = {
+    "create": N_("created"),
+    "transition": N_("moved"),
+    "release": N_("released"),
+    "justify": N_("justified"),
+    "verify": N_("verified"),
+}
+
+
+def _t(request: Request, message: str, **variables: Any) -> str:
+    return i18n.gettext(i18n.locale_of(request), message, **variables)
+
+
+def refusal_text(request: Request, rule: str | None, reason: str,
+                 permission: str | None = None) -> str:
+    """A refusal as a person reads it: the permission missing, or the rule and its reason."""
+    if permission is not None:
+        return _t(request, N_("Your role does not have the permission “%(permission)s”."),
+                  permission=permission)
+    if rule is None:
+        return reason
+    label = _t(request, RULES[rule]) if rule in RULES else rule
+    return _t(request, N_("Refused by the rule “%(rule)s”: %(reason)s"), rule=label, reason=reason)
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+
+@router.get("/calls", response_class=HTMLResponse, name="calls")
+def calls_page(request: Request, actor: CurrentActor) -> HTMLResponse:
+    return render(request, "cycle/calls.html", {"calls": calls_service.calls(actor)})
+
+
+@router.get("/calls/{call_id}", response_class=HTMLResponse, name="call")
+def call_page(request: Request, actor: CurrentActor, call_id: int) -> HTMLResponse:
+    call = calls_service.get_call(actor, call_id)
+    context: dict[str, Any] = {"call": call, "sheet": calls_service.scoring_sheet(call)}
+    if actor.can(Permission.CYCLE_READ):
+        page = cycle.list_subprojects(actor, call_id=call.id, limit=1000)
+        context.update(counts=cycle.count_by_state(actor, call_id=call.id),
+                       by_state=_by_state(page.items), states=STATES,
+                       names=steps.party_names(actor, [s.organization_id for s in page.items]))
+    return render(request, "cycle/call.html", context)
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+def _by_state(subprojects: list[Any]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {state.value: [] for state in STATES}
+    for subproject in subprojects:
+        grouped.setdefault(subproject.state, []).append(subproject)
+    return grouped
+
+
+@router.get("/subprojects", response_class=HTMLResponse, name="subprojects")
+def subprojects_page(
+    request: Request,
+    actor: CurrentActor,
+    view: Annotated[str, Query(pattern="^(board|list)$")] = "board",
+    call_id: int | None = None,
+    state: State | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = LIST_LIMIT,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    counts = cycle.count_by_state(actor, call_id=call_id)
+    columns: list[tuple[str, list[Any], int]] = []
+    shown: list[Any] = []
+    page = None
+    if view == "board":
+        for each in STATES:
+            if state is not None and each is not state:
+                continue
+            found = cycle.list_subprojects(actor, state=each, call_id=call_id, limit=BOARD_CARDS)
+            columns.append((each.value, found.items, found.total))
+            shown.extend(found.items)
+    else:
+        page = cycle.list_subprojects(actor, state=state, call_id=call_id, limit=limit,
+                                      offset=offset)
+        shown = sorted(page.items, key=lambda s: (STATES.index(State(s.state)), -s.id))
+        grouped = _by_state(shown)
+        columns = [(key, items, len(items)) for key, items in grouped.items() if items]
+    query = {k: v for k, v in {"view": view, "call_id": call_id,
+                               "state": state.value if state else None}.items() if v is not None}
+    return render(request, "cycle/subprojects.html", {
+        "view": view, "calls": calls_service.calls(actor), "call_id": call_id, "state": state,
+        "states": STATES, "counts": counts, "columns": columns, "page": page, "limit": limit,
+        "offset": offset, "query": query,
+        "names": steps.party_names(actor, [s.organization_id for s in shown]),
+        "grants": steps.latest_grants(actor, [s.id for s in shown]),
+        "call_codes": {c.id: (c.code, c.currency) for c in calls_service.calls(actor)},
+    })
+
+
+# --- one subproject -------------------------------------------------------------------------
+
+
+def appraisal_view(report: dict[str, Any], locale: str) -> dict[str, Any]:
+    """The stored appraisal report shown with the plan appraisal page's pieces."""
+    if report.get("stage") == "project":
+        return {"report": report, "currency": report["currency"],
+                "figures": project_figures(report, locale), "columns": CASH_FLOW_COLUMNS,
+                "cash_flow_chart": cash_flow_chart(report, locale),
+                "sensitivity": sensitivity_view(report, locale)}
+    return {"report": report, "currency": report.get("currency", ""),
+            "figures": profile_figures(report)}
+
+
+def subproject_context(request: Request, actor: Actor, subproject_id: int) -> dict[str, Any]:
+    detail = subproject_detail(actor, subproject_id)
+    subproject = detail["subproject"]
+    locale = i18n.locale_of(request)
+    latest = detail["latest"]
+    users = steps.user_names(actor, [s.user_id for s in detail["scores"]]
+                             + [d.decided_by for d in detail["decisions"]]
+                             + [h.user_id for h in detail["history"]])
+    release_accounts = []
+    if actor.can(Permission.TRANCHES_RELEASE) and any(
+        s.action == "release" and s.allowed for s in detail["steps"]
+    ):
+        release_accounts = steps.funds_accounts(actor, detail["call"].currency)
+    trail = (steps.audit_trail(actor, subproject.id)
+             if actor.can(Permission.AUDIT_READ) else None)
+    criteria = {c.name: c.weight for c in calls_service.scoring_sheet(detail["call"]).criteria}
+    detail.update(
+        appraisal=appraisal_view(latest.appraisal, locale) if latest is not None else None,
+        users=users, release_accounts=release_accounts, trail=trail, criteria=criteria,
+        today=date.today(), step_labels=STEP_LABELS, audit_actions=AUDIT_ACTIONS,
+        refusal_text=lambda r: refusal_text(request, r.rule, r.reason, r.permission),
+        rule_text=lambda rule, reason: refusal_text(request, rule, reason),
+        grant=Decimal(latest.grant) if latest is not None else None,
+        state_order=[s.value for s in STATES],
+    )
+    return detail
+
+
+@router.get("/subprojects/{subproject_id}", response_class=HTMLResponse, name="subproject")
+def subproject_page(request: Request, actor: CurrentActor, subproject_id: int,
+                    done: str | None = None) -> HTMLResponse:
+    context = subproject_context(request, actor, subproject_id)
+    if done in DONE:
+        context["flashes"] = [("success", _t(request, DONE[done]))]
+    return render(request, "cycle/subproject.html", context)
+
+
+def _move(request: Request, actor: Actor, subproject_id: int, action: str, do: Any) -> Response:
+    """Do a move; on success back to the page, on a refusal the page again with why (the
+    session rolled back: nothing changed)."""
+    try:
+        do()
+        actor.session.flush()
+    except (Forbidden, NotFound):
+        raise
+    except Refused as refused:
+        actor.session.rollback()
+        status = 422 if isinstance(refused, Invalid) else 409
+        messages = ([p.message for p in refused.problems] if isinstance(refused, Invalid)
+                    else [refusal_text(request, refused.rule, refused.reason)])
+        context = subproject_context(request, actor, subproject_id)
+        context["flashes"] = [("error", message) for message in messages]
+        return render(request, "cycle/subproject.html", context, status_code=status)
+    path = request.app.url_path_for("subproject", subproject_id=subproject_id)
+    return RedirectResponse(f"{request.scope.get('root_path', '')}{path}?done={action}",
+                            status_code=303)
+
+
+OnForm = Annotated[date, Form()]
+
+
+@router.post("/subprojects/{subproject_id}/eligibility", name="subproject_eligibility")
+def eligibility(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm) -> Response:
+    return _move(request, actor, subproject_id, "eligibility",
+                 lambda: cycle.check_eligibility(actor, subproject_id, on))
+
+
+@router.post("/subprojects/{subproject_id}/evaluation", name="subproject_evaluation")
+def evaluation(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm) -> Response:
+    return _move(request, actor, subproject_id, "evaluation",
+                 lambda: cycle.start_evaluation(actor, subproject_id, on))
+
+
+def _decimal(text: str, field: str) -> Decimal:
+    try:
+        return Decimal(text.strip().replace(",", "."))
+    except InvalidOperation:
+        raise Invalid("form", [Problem(field, "give a number", "invalid")]) from None
+
+
+@router.post("/subprojects/{subproject_id}/scores", name="subproject_score")
+def score(request: Request, actor: CurrentActor, subproject_id: int,
+          criterion: Annotated[str, Form()], score: Annotated[str, Form()]) -> Response:
+    return _move(request, actor, subproject_id, "score",
+                 lambda: cycle.score(actor, subproject_id, criterion, _decimal(score, "score")))
+
+
+@router.post("/subprojects/{subproject_id}/decision", name="subproject_decision")
+def decision(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm,
+             outcome: Annotated[str, Form()], conditions: Annotated[str, Form()] = "") -> Response:
+    return _move(request, actor, subproject_id, "decision",
+                 lambda: cycle.decide(actor, subproject_id, outcome, on, conditions))
+
+
+@router.post("/subprojects/{subproject_id}/counterpart/confirm",
+             name="subproject_counterpart_confirm")
+def counterpart(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm) -> Response:
+    return _move(request, actor, subproject_id, "counterpart_confirm",
+                 lambda: cycle.confirm_counterpart_paid(actor, subproject_id, on))
+
+
+@router.post("/subprojects/{subproject_id}/tranches", name="subproject_tranches")
+async def schedule(request: Request, actor: CurrentActor, subproject_id: int) -> Response:
+    form = await request.form()
+    amounts = [str(a) for a in form.getlist("amount")]
+    milestones = [str(m) for m in form.getlist("milestone")]
+
+    def do() -> None:
+        tranches = [{"amount": _decimal(a, "amount"), "milestone": m.strip()}
+                    for a, m in zip(amounts, milestones, strict=False) if a.strip() or m.strip()]
+        cycle.schedule_tranches(actor, subproject_id, tranches)
+
+    return _move(request, actor, subproject_id, "schedule_tranches", do)
+
+
+@router.post("/subprojects/{subproject_id}/tranches/{number}/release", name="tranche_release")
+def release(request: Request, actor: CurrentActor, subproject_id: int, number: int, on: OnForm,
+            from_account_id: Annotated[int | None, Form()] = None) -> Response:
+    return _move(request, actor, subproject_id, "release", lambda: cycle.release_tranche(
+        actor, subproject_id, number,
+        from_account_id or default_funds_account(actor, subproject_id), on))
+
+
+@router.post("/subprojects/{subproject_id}/tranches/{number}/justify", name="tranche_justify")
+def justify(request: Request, actor: CurrentActor, subproject_id: int, number: int, on: OnForm,
+            evidence: Annotated[str, Form()] = "") -> Response:
+    return _move(request, actor, subproject_id, "justify",
+                 lambda: cycle.justify_tranche(actor, subproject_id, number, evidence, on))
+
+
+@router.post("/subprojects/{subproject_id}/tranches/{number}/verify", name="tranche_verify")
+def verify(request: Request, actor: CurrentActor, subproject_id: int, number: int,
+           on: OnForm) -> Response:
+    return _move(request, actor, subproject_id, "verify",
+                 lambda: cycle.verify_milestone(actor, subproject_id, number, on))
+
+
+@router.post("/subprojects/{subproject_id}/complete", name="subproject_complete")
+def complete(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm) -> Response:
+    return _move(request, actor, subproject_id, "complete",
+                 lambda: cycle.complete(actor, subproject_id, on))
+
+
+@router.post("/subprojects/{subproject_id}/monitoring", name="subproject_monitoring")
+def monitoring(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm) -> Response:
+    return _move(request, actor, subproject_id, "monitoring",
+                 lambda: cycle.start_monitoring(actor, subproject_id, on))
