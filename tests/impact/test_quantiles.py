@@ -52,6 +52,13 @@ def test_integer_weights_are_repeated_values(xs, qs, repeats):
     assert np.all(np.diff(weighted_quantile(x, sorted(qs), w.astype(float))) >= 0)
 
 
+def test_presorted():
+    x = np.array([3.0, 1.0, 2.0])
+    assert weighted_quantiles_summary(np.sort(x), presorted=True) == weighted_quantiles_summary(x)
+    with pytest.raises(ValueError, match="presorted"):
+        weighted_quantile(x, 0.5, presorted=True)
+
+
 def test_bad_levels():
     with pytest.raises(ValueError, match="q"):
         weighted_quantile([1.0], 1.5)

@@ -11,33 +11,57 @@ from numpy.typing import ArrayLike
 from alianza.impact._arrays import Array, values_and_weights
 
 
-def _sorted(values: ArrayLike, weights: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
+def _sorted(
+    values: ArrayLike, weights: ArrayLike | None, presorted: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Values ascending with their weights (None: unit weights). Without weights the values
+    themselves are sorted, which is several times faster than an argsort at 10 M farmers;
+    ties need no order, since every indicator here depends only on the sorted values."""
     x, w = values_and_weights(values, weights)
     if x.shape[0] == 0:
         raise ValueError("values: must not be empty")
     if not np.all(np.isfinite(x)):
         raise ValueError("values: must be finite")
-    order = np.argsort(x, kind="stable")
+    if presorted:
+        if np.any(x[1:] < x[:-1]):
+            raise ValueError("values: presorted=True but the values are not ascending")
+        return x, None if weights is None else w
+    if weights is None:
+        return np.sort(x), None
+    order = np.argsort(x)
     return x[order], w[order]
 
 
-def lorenz_curve(values: ArrayLike, weights: ArrayLike | None = None) -> tuple[Array, Array]:
+def lorenz_curve(
+    values: ArrayLike, weights: ArrayLike | None = None, presorted: bool = False
+) -> tuple[Array, Array]:
     """Points (P_k, L_k), k = 0..n, of the Lorenz curve, values sorted ascending:
 
         P_k = sum_{j <= k} w_j / sum_j w_j,   L_k = sum_{j <= k} w_j x_j / sum_j w_j x_j
 
     with P_0 = L_0 = 0; linear between points (each unit's income spread evenly over its
-    weight). Needs a positive total."""
-    x, w = _sorted(values, weights)
+    weight). Needs a positive total. `presorted=True`: values already ascending (sort once
+    for several indicators over 10 M farmers)."""
+    x, w = _sorted(values, weights, presorted)
     return _lorenz_sorted(x, w)
 
 
-def _lorenz_sorted(x: np.ndarray, w: np.ndarray) -> tuple[Array, Array]:
-    population = np.concatenate(([0.0], np.cumsum(w, dtype=np.float64)))
-    income = np.concatenate(([0.0], np.cumsum(w * x.astype(np.float64), dtype=np.float64)))
+def _lorenz_sorted(x: np.ndarray, w: np.ndarray | None) -> tuple[Array, Array]:
+    n = x.shape[0]
+    population = np.empty(n + 1)
+    income = np.empty(n + 1)
+    population[0] = income[0] = 0.0
+    if w is None:
+        population[1:] = np.arange(1, n + 1)
+        np.cumsum(x, dtype=np.float64, out=income[1:])
+    else:
+        np.cumsum(w, dtype=np.float64, out=population[1:])
+        np.cumsum(w * x.astype(np.float64), out=income[1:])
     if population[-1] <= 0 or income[-1] <= 0:
         raise ValueError("values: total weight and total income must be > 0")
-    return population / population[-1], income / income[-1]
+    population /= population[-1]
+    income /= income[-1]
+    return population, income
 
 
 def gini_sorted(sorted_values: np.ndarray, sorted_weights: np.ndarray | None = None) -> float:
@@ -57,7 +81,7 @@ def gini_sorted(sorted_values: np.ndarray, sorted_weights: np.ndarray | None = N
     return 1.0 - float(np.dot(np.diff(population), income[1:] + income[:-1]))
 
 
-def gini(values: ArrayLike, weights: ArrayLike | None = None) -> float:
+def gini(values: ArrayLike, weights: ArrayLike | None = None, presorted: bool = False) -> float:
     """Gini coefficient, population form:
 
         G = sum_i sum_j w_i w_j |x_i - x_j| / (2 W^2 mu),   W = sum_i w_i, mu = sum_i w_i x_i / W
@@ -66,29 +90,36 @@ def gini(values: ArrayLike, weights: ArrayLike | None = None) -> float:
     G = 1 - sum_k (P_k - P_{k-1}) (L_k + L_{k-1}), which equals the double sum exactly.
     0 for equal incomes; (n - 1) / n when one of n units has everything ([0, 0, 0, 1] ->
     0.75); in [0, 1) for non-negative incomes; unchanged when incomes are scaled. Needs a
-    positive total; may leave [0, 1) with negative incomes."""
-    x, w = _sorted(values, weights)
-    return gini_sorted(x, None if weights is None else w)
+    positive total; may leave [0, 1) with negative incomes. `presorted=True`: values already
+    ascending (the sort is skipped)."""
+    x, w = _sorted(values, weights, presorted)
+    return gini_sorted(x, w)
 
 
 def income_share(
-    values: ArrayLike, lower: float, upper: float, weights: ArrayLike | None = None
+    values: ArrayLike,
+    lower: float,
+    upper: float,
+    weights: ArrayLike | None = None,
+    presorted: bool = False,
 ) -> float:
     """Share of total income held by the population between the lower and upper population
     fractions (0 <= lower <= upper <= 1), from the Lorenz curve: L(upper) - L(lower), the unit
     straddling a boundary counted pro rata to its weight."""
     if not 0 <= lower <= upper <= 1:
         raise ValueError("lower, upper: must satisfy 0 <= lower <= upper <= 1")
-    population, income = lorenz_curve(values, weights)
+    population, income = lorenz_curve(values, weights, presorted)
     low, high = np.interp([lower, upper], population, income)
     return float(high - low)
 
 
-def palma_ratio(values: ArrayLike, weights: ArrayLike | None = None) -> float:
+def palma_ratio(
+    values: ArrayLike, weights: ArrayLike | None = None, presorted: bool = False
+) -> float:
     """Palma ratio (Palma 2011; Cobham and Sumner 2013): income share of the richest 10%
     divided by that of the poorest 40%, (1 - L(0.9)) / L(0.4). Dimensionless; 0.25 for equal
     incomes (0.1 / 0.4)."""
-    population, income = lorenz_curve(values, weights)
+    population, income = lorenz_curve(values, weights, presorted)
     l40, l90 = np.interp([0.4, 0.9], population, income)
     if l40 <= 0:
         raise ValueError("values: the poorest 40% have no income; the Palma ratio is undefined")
@@ -108,10 +139,15 @@ class Bottom40Growth:
         return self.bottom40 - self.total
 
 
-def _bottom40_and_mean(values: ArrayLike, weights: ArrayLike | None) -> tuple[float, float]:
-    x, w = _sorted(values, weights)
+def _bottom40_and_mean(
+    values: ArrayLike, weights: ArrayLike | None, presorted: bool
+) -> tuple[float, float]:
+    x, w = _sorted(values, weights, presorted)
     population, income = _lorenz_sorted(x, w)
-    mean = float(np.dot(w, x.astype(np.float64)) / w.sum(dtype=np.float64))
+    if w is None:
+        mean = float(np.sum(x, dtype=np.float64)) / x.shape[0]
+    else:
+        mean = float(np.dot(w, x.astype(np.float64)) / w.sum(dtype=np.float64))
     # Mean of the bottom 40% of persons: its income share times the mean, over 0.4.
     return float(np.interp(0.4, population, income)) * mean / 0.4, mean
 
@@ -122,6 +158,7 @@ def bottom40_growth(
     years: float,
     weights_start: ArrayLike | None = None,
     weights_end: ArrayLike | None = None,
+    presorted: bool = False,
 ) -> Bottom40Growth:
     """SDG 10.1.1: growth of mean income per capita of the bottom 40% and of everyone,
 
@@ -131,11 +168,12 @@ def bottom40_growth(
     distribution (an anonymous comparison, as the UN metadata and the World Bank's shared
     prosperity do; not the same farmers followed), and of the whole population. Incomes per
     capita in constant prices (e.g. 2021 PPP $ a day); person weights for per-capita figures.
+    `presorted=True`: both periods' values already ascending.
     """
     if not years > 0:
         raise ValueError("years: must be > 0")
-    b0, m0 = _bottom40_and_mean(income_start, weights_start)
-    b1, m1 = _bottom40_and_mean(income_end, weights_end)
+    b0, m0 = _bottom40_and_mean(income_start, weights_start, presorted)
+    b1, m1 = _bottom40_and_mean(income_end, weights_end, presorted)
     if b0 <= 0 or m0 <= 0:
         raise ValueError("income_start: means must be > 0 for a growth rate")
     if b1 <= 0 or m1 <= 0:

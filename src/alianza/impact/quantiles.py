@@ -32,7 +32,9 @@ def weighted_quantile_sorted(
     return result
 
 
-def weighted_quantile(values: ArrayLike, q: ArrayLike, weights: ArrayLike | None = None) -> Array:
+def weighted_quantile(
+    values: ArrayLike, q: ArrayLike, weights: ArrayLike | None = None, presorted: bool = False
+) -> Array:
     """Weighted quantile by the inverted empirical distribution function:
 
         Q(q) = min { x : F(x) >= q },   F(x) = sum_{i: x_i <= x} w_i / sum_i w_i
@@ -40,20 +42,32 @@ def weighted_quantile(values: ArrayLike, q: ArrayLike, weights: ArrayLike | None
     With unit weights this is numpy's `np.quantile(x, q, method="inverted_cdf")` (Hyndman
     and Fan 1996, definition 1); with integer weights it is that of the values repeated w_i
     times. Always one of the values (no interpolation), in the values' units. q in [0, 1].
+    `presorted=True`: values already ascending (the sort is skipped).
     """
     x, w = values_and_weights(values, weights)
     if np.any(np.isnan(x)):
         raise ValueError("values: must not contain NaN")
-    if np.any(w == 0):
+    if weights is not None and np.any(w == 0):
         # An element of zero weight is not in the distribution at all.
         x, w = x[w > 0], w[w > 0]
-    order = np.argsort(x, kind="stable")
-    return weighted_quantile_sorted(x[order], np.cumsum(w[order], dtype=np.float64), q)
+    if presorted:
+        if np.any(x[1:] < x[:-1]):
+            raise ValueError("values: presorted=True but the values are not ascending")
+    elif weights is None:
+        x = np.sort(x)  # a value sort, several times faster than an argsort at 10 M
+    else:
+        order = np.argsort(x)
+        x, w = x[order], w[order]
+    if weights is None:
+        running = np.arange(1, x.shape[0] + 1, dtype=np.float64)
+    else:
+        running = np.cumsum(w, dtype=np.float64)
+    return weighted_quantile_sorted(x, running, q)
 
 
 def weighted_quantiles_summary(
-    values: ArrayLike, weights: ArrayLike | None = None
+    values: ArrayLike, weights: ArrayLike | None = None, presorted: bool = False
 ) -> dict[str, float]:
     """{"p10", "p25", "median", "p75", "p90"}: the weighted quantiles of QUANTILES."""
-    result = weighted_quantile(values, list(QUANTILES.values()), weights)
+    result = weighted_quantile(values, list(QUANTILES.values()), weights, presorted)
     return {name: float(v) for name, v in zip(QUANTILES, result, strict=True)}
