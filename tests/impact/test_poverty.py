@@ -137,3 +137,13 @@ def test_integer_weights_are_repeated_households(welfare, repeats):
     for a in (0, 1, 2):
         expanded = fgt(np.repeat(y, w.astype(int)), 3.0, a)
         assert fgt(y, 3.0, a, w) == pytest.approx(expanded, abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-3, 3), min_size=1, max_size=30))
+def test_integer_labels_are_counted_like_np_unique(labels):
+    # The counting path for small integer labels agrees with the general one (strings).
+    y = np.arange(len(labels), dtype=float)
+    as_int = headcount_by_group(y, 10.0, np.array(labels))
+    as_str = headcount_by_group(y, 10.0, np.array([str(v) for v in labels]))
+    assert {str(k): v for k, v in as_int.items()} == as_str

@@ -35,6 +35,17 @@ def group_codes(groups: ArrayLike, size: int) -> tuple[NDArray[np.generic], NDAr
     labels = np.asarray(groups)
     if labels.shape != (size,):
         raise ValueError(f"groups: must have one label per value ({size}), got {labels.shape}")
+    if labels.dtype.kind in "biu" and size > 0:
+        # Booleans and small integers (sex, youth, a demographic cell): counting, not sorting,
+        # which is O(n) instead of np.unique's O(n log n).
+        low, high = int(labels.min()), int(labels.max())
+        if high - low < 1 << 16:
+            offsets = labels.astype(np.intp) - low
+            present = np.flatnonzero(np.bincount(offsets, minlength=high - low + 1))
+            lookup = np.zeros(high - low + 1, dtype=np.intp)
+            lookup[present] = np.arange(present.shape[0])
+            distinct = (present + low).astype(labels.dtype)
+            return distinct, lookup[offsets]
     distinct, codes = np.unique(labels, return_inverse=True)
     return distinct, codes.reshape(-1)
 
