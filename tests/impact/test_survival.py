@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alianza.impact import kaplan_meier, kaplan_meier_from_counts, median_time, time_to_cross
 
@@ -65,3 +67,27 @@ def test_time_to_cross_from_seasons():
     # A threshold per farmer.
     durations, crossed = time_to_cross(values[:2], np.array([4.0, 1.0]))
     assert durations.tolist() == [4, 1] and crossed.tolist() == [True, True]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 20), min_size=1, max_size=50))
+def test_without_censoring_the_curve_is_the_empirical_survival(durations):
+    # No one censored: S(t) is the share still below the threshold after t seasons.
+    d = np.array(durations)
+    km = kaplan_meier(d, np.ones(d.shape, dtype=bool))
+    for t, s in zip(km.times, km.survival, strict=True):
+        assert s == pytest.approx(np.mean(d > t), abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 20), st.booleans()), min_size=1, max_size=50))
+def test_curve_is_a_non_increasing_share(farmers):
+    durations, crossed = zip(*farmers, strict=True)
+    km = kaplan_meier(list(durations), list(crossed))
+    assert np.all((km.survival >= 0) & (km.survival <= 1))
+    assert np.all(np.diff(km.survival) <= 1e-15)
+    # Integer weights are repeated farmers.
+    w = np.arange(len(farmers)) % 3 + 1
+    weighted = kaplan_meier(list(durations), list(crossed), w.astype(float))
+    repeated = kaplan_meier(np.repeat(durations, w), np.repeat(crossed, w))
+    np.testing.assert_allclose(weighted.survival, repeated.survival)
