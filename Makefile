@@ -27,7 +27,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/mypy src/alianza/appraisal src/alianza/ladder src/alianza/platform
+	$(BIN)/mypy src/alianza/appraisal src/alianza/ladder src/alianza/impact src/alianza/platform
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
