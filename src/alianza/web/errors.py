@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -187,6 +188,13 @@ async def on_http_error(request: Request, error: Exception) -> Response:
     )
 
 
+async def on_out_of_range(request: Request, error: Exception) -> Response:
+    """A number beyond what the database stores (an id of 2**70: SQLite's OverflowError,
+    PostgreSQL's "integer out of range"): bad input, and nothing was written (rolled back)."""
+    message = i18n.gettext(i18n.locale_of(request), N_("A number is out of range."))
+    return error_response(request, 422, [Problem("", message, "out_of_range")])
+
+
 async def on_unexpected(request: Request, error: Exception) -> Response:
     """A fault of ours: logged with its traceback here, a plain message to the client. This
     answer is made outside the middleware stack, so it carries the security headers itself."""
@@ -217,6 +225,8 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(NotSignedIn, on_not_signed_in)
     app.add_exception_handler(Refused, on_refused)
+    app.add_exception_handler(OverflowError, on_out_of_range)
+    app.add_exception_handler(DataError, on_out_of_range)
     app.add_exception_handler(ProblemError, on_problem_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
