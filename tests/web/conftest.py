@@ -190,7 +190,7 @@ def _seed_demo(url: str) -> None:
 
     database = Database(url)
     with database.session() as session:
-        seed_demo(session, 1, members_per_po=(12, 20))  # small POs: seeded in seconds
+        seed_demo(session, 1, members_per_po=(25, 32))  # the smallest POs the calls admit (>= 25 members)
     database.dispose()
 
 

@@ -21,12 +21,18 @@ from alianza import __version__
 from alianza.platform.db import Database
 from alianza.settings import Settings, get_settings
 from alianza.web import errors
+from alianza.web.api import agreements as agreements_api
+from alianza.web.api import audit as audit_api
 from alianza.web.api import auth as auth_api
+from alianza.web.api import ledger as ledger_api
 from alianza.web.api import plans as plans_api
 from alianza.web.docs import router as docs_router
 from alianza.web.i18n import LocaleMiddleware
 from alianza.web.pages import account as account_pages
+from alianza.web.pages import agreements as agreements_pages
+from alianza.web.pages import audit as audit_pages
 from alianza.web.pages import home as home_pages
+from alianza.web.pages import ledger as ledger_pages
 from alianza.web.pages import plans as plans_pages
 from alianza.web.security import SecurityHeadersMiddleware
 
@@ -90,6 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account_pages.router)
     app.include_router(home_pages.router)
     app.include_router(plans_pages.router)
+    for router in (agreements_api.router, ledger_api.router, audit_api.router):
+        app.include_router(router, prefix=API_V1)
+    for router in (agreements_pages.router, ledger_pages.router, audit_pages.router):
+        app.include_router(router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]
     return app
 
