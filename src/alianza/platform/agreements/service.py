@@ -62,7 +62,8 @@ def sign_agreement(actor: Actor, subproject_id: int, data: AgreementIn | dict[st
 
 
 def get_agreement(actor: Actor, agreement_id: int) -> Agreement:
-    """The agreement, if the actor's scope reaches it."""
+    """The agreement, if the actor may read agreements and their scope reaches it."""
+    actor.require(Permission.AGREEMENTS_READ)
     return get(actor, Agreement, agreement_id)
 
 
