@@ -247,7 +247,7 @@ def test_a_refused_recording_changes_nothing(own: Any) -> None:
                        headers={"Accept-Language": "es"})
     assert page.status_code == 409
     assert "La entrega no se registró" in page.text
-    assert "La calidad debe ser una de las del acuerdo." in page.text
+    assert "La calidad debe ser una de las del convenio." in page.text
     assert 'value="3"' in page.text  # what was typed is kept
     answer = client.post(f"{path}/payments", json={"amount": "-5", "paid_on": "2025-06-30"})
     assert answer.status_code == 422

@@ -172,8 +172,14 @@ def _label(table: dict[Any, str]) -> Any:
 @pass_context
 def has_route(context: Context, name: str) -> bool:
     """Whether the app has a route called ``name`` (the menu shows only pages that exist)."""
+    from starlette.routing import NoMatchFound
+
     request: Request = context["request"]
-    return any(getattr(route, "name", None) == name for route in request.app.routes)
+    try:  # not a walk over app.routes: FastAPI keeps an included router's routes inside it
+        request.app.url_path_for(name)
+    except NoMatchFound:
+        return False
+    return True
 
 
 @pass_context

@@ -202,7 +202,8 @@ def agreement_view(request: Request, actor: Actor, agreement_id: int, *, deliver
         "limit": PAGE_SIZE, "alerts": alerts, "alert_kinds": ALERT_KINDS,
         "problems": problems, "form": form, "values": values or {}, "field_names": FORM_FIELDS,
         "errors": {p.field: p.message for p in problems if p.field},
-        "flashes": flashes or [], "today": as_of,
+        # the form's date: today, or the agreement's nearest day when today lies outside it
+        "flashes": flashes or [], "today": min(max(as_of, agreement.starts_on), agreement.ends_on),
     }, status_code=status_code)
 
 
