@@ -274,9 +274,11 @@ def overviews(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Ag
     due = sums(Delivery.amount, Delivery, Delivery.due_on <= as_of)
     paid = sums(BuyerPayment.amount, BuyerPayment, BuyerPayment.paid_on <= as_of)
     party_ids = {a.organization_id for a in agreements} | {a.buyer_id for a in agreements}
-    names = dict(actor.session.execute(
-        scoped(actor, select(Organization.id, Organization.name)).where(Organization.id.in_(party_ids))
-    ).all())
+    names: dict[int, str] = {
+        organization.id: organization.name
+        for organization in actor.session.scalars(
+            scoped(actor, select(Organization)).where(Organization.id.in_(party_ids)))
+    }
     counts: dict[int, int] = defaultdict(int)
     for alert in alerts(actor, as_of):
         counts[alert.agreement_id] += 1

@@ -24,7 +24,9 @@ router = APIRouter(tags=["agreements"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items.")]
 Offset = Annotated[int, Query(ge=0, description="Skip this many items.")]
-AsOf = Annotated[date | None, Query(description="The date of the totals and alerts (default: today).")]
+AsOf = Annotated[
+    date | None, Query(description="The date of the totals and alerts (default: today).")
+]
 
 
 class AgreementOut(BaseModel):
@@ -124,19 +126,42 @@ class AlertPage(BaseModel):
     total: int
 
 
-TERMS = ("id", "subproject_id", "organization_id", "buyer_id", "support_organization_id", "product",
-         "unit", "currency", "quality_grades", "price_mechanism", "fixed_price", "premium",
-         "floor_price", "grade_premiums", "payment_terms_days", "buyer_ta_duties", "signed_on",
-         "starts_on", "ends_on")
+TERMS = (
+    "id",
+    "subproject_id",
+    "organization_id",
+    "buyer_id",
+    "support_organization_id",
+    "product",
+    "unit",
+    "currency",
+    "quality_grades",
+    "price_mechanism",
+    "fixed_price",
+    "premium",
+    "floor_price",
+    "grade_premiums",
+    "payment_terms_days",
+    "buyer_ta_duties",
+    "signed_on",
+    "starts_on",
+    "ends_on",
+)
 
 
 def agreement_fields(overview: agreements.AgreementOverview, as_of: date) -> dict[str, Any]:
     agreement = overview.agreement
     fields = {name: getattr(agreement, name) for name in TERMS}
     fields.update(
-        organization_name=overview.organization_name, buyer_name=overview.buyer_name, as_of=as_of,
-        scheduled_quantity=overview.scheduled, delivered_quantity=overview.delivered,
-        invoiced=overview.invoiced, due=overview.due, paid=overview.paid, alerts=overview.alerts,
+        organization_name=overview.organization_name,
+        buyer_name=overview.buyer_name,
+        as_of=as_of,
+        scheduled_quantity=overview.scheduled,
+        delivered_quantity=overview.delivered,
+        invoiced=overview.invoiced,
+        due=overview.due,
+        paid=overview.paid,
+        alerts=overview.alerts,
     )
     return fields
 
@@ -150,12 +175,16 @@ def payment_out(payment: BuyerPayment) -> PaymentOut:
 
 
 @router.get("/agreements", name="api_agreements", summary="List agreements")
-def list_agreements(actor: CurrentActor, limit: Limit = 50, offset: Offset = 0,
-                    as_of: AsOf = None) -> AgreementPage:
+def list_agreements(
+    actor: CurrentActor, limit: Limit = 50, offset: Offset = 0, as_of: AsOf = None
+) -> AgreementPage:
     """The agreements the caller's scope reaches, newest first, with their totals to ``as_of``."""
     day = as_of or date.today()
     page = agreements.list_agreements(actor, limit, offset)
-    items = [AgreementOut(**agreement_fields(o, day)) for o in agreements.overviews(actor, page.items, day)]
+    items = [
+        AgreementOut(**agreement_fields(o, day))
+        for o in agreements.overviews(actor, page.items, day)
+    ]
     return AgreementPage(items=items, total=page.total)
 
 
@@ -169,18 +198,26 @@ def get_agreement(actor: CurrentActor, agreement_id: int, as_of: AsOf = None) ->
     return AgreementDetailOut(**agreement_fields(overview, day), schedule=schedule)
 
 
-@router.get("/agreements/{agreement_id}/deliveries", name="api_agreement_deliveries",
-            summary="An agreement's deliveries")
-def list_deliveries(actor: CurrentActor, agreement_id: int, limit: Limit = 50,
-                    offset: Offset = 0) -> DeliveryPage:
+@router.get(
+    "/agreements/{agreement_id}/deliveries",
+    name="api_agreement_deliveries",
+    summary="An agreement's deliveries",
+)
+def list_deliveries(
+    actor: CurrentActor, agreement_id: int, limit: Limit = 50, offset: Offset = 0
+) -> DeliveryPage:
     """The agreement's deliveries, newest first."""
     agreements.get_agreement(actor, agreement_id)
     page = agreements.deliveries(actor, agreement_id, limit, offset)
     return DeliveryPage(items=[delivery_out(d) for d in page.items], total=page.total)
 
 
-@router.post("/agreements/{agreement_id}/deliveries", name="api_agreement_delivery_record",
-             summary="Record a delivery", status_code=201)
+@router.post(
+    "/agreements/{agreement_id}/deliveries",
+    name="api_agreement_delivery_record",
+    summary="Record a delivery",
+    status_code=201,
+)
 def record_delivery(actor: CurrentActor, agreement_id: int, delivery: DeliveryIn) -> DeliveryOut:
     """A delivery by the PO to the buyer (deliveries.record), priced by the agreement's
     mechanism (``reference_price`` needed unless the price is fixed); refused (409) outside the
@@ -188,29 +225,42 @@ def record_delivery(actor: CurrentActor, agreement_id: int, delivery: DeliveryIn
     return delivery_out(agreements.record_delivery(actor, agreement_id, delivery))
 
 
-@router.get("/agreements/{agreement_id}/payments", name="api_agreement_payments",
-            summary="An agreement's payments")
-def list_payments(actor: CurrentActor, agreement_id: int, limit: Limit = 50,
-                  offset: Offset = 0) -> PaymentPage:
+@router.get(
+    "/agreements/{agreement_id}/payments",
+    name="api_agreement_payments",
+    summary="An agreement's payments",
+)
+def list_payments(
+    actor: CurrentActor, agreement_id: int, limit: Limit = 50, offset: Offset = 0
+) -> PaymentPage:
     """The buyer's payments under the agreement, newest first."""
     agreements.get_agreement(actor, agreement_id)
     page = agreements.payments(actor, agreement_id, limit, offset)
     return PaymentPage(items=[payment_out(p) for p in page.items], total=page.total)
 
 
-@router.post("/agreements/{agreement_id}/payments", name="api_agreement_payment_record",
-             summary="Record a buyer's payment", status_code=201)
+@router.post(
+    "/agreements/{agreement_id}/payments",
+    name="api_agreement_payment_record",
+    summary="Record a buyer's payment",
+    status_code=201,
+)
 def record_payment(actor: CurrentActor, agreement_id: int, payment: PaymentIn) -> PaymentOut:
     """A buyer's payment to the PO (payments.record), posted in the ledger (buyer -> PO)."""
-    return payment_out(agreements.record_payment(actor, agreement_id, payment.amount, payment.paid_on))
+    return payment_out(
+        agreements.record_payment(actor, agreement_id, payment.amount, payment.paid_on)
+    )
 
 
 @router.get("/alerts", name="api_alerts", summary="Side-selling and buyer-default alerts")
-def list_alerts(actor: CurrentActor, as_of: AsOf = None, limit: Limit = 50,
-                offset: Offset = 0) -> AlertPage:
+def list_alerts(
+    actor: CurrentActor, as_of: AsOf = None, limit: Limit = 50, offset: Offset = 0
+) -> AlertPage:
     """Side-selling risk (a period past by ``as_of`` delivered below 70% of its schedule) and
     buyer-default risk (deliveries past their due date not covered by payments), by agreement."""
     found = agreements.alerts(actor, as_of or date.today())
-    items = [AlertOut(kind=a.kind, agreement_id=a.agreement_id, message=a.message)
-             for a in found[offset:offset + limit]]
+    items = [
+        AlertOut(kind=a.kind, agreement_id=a.agreement_id, message=a.message)
+        for a in found[offset : offset + limit]
+    ]
     return AlertPage(items=items, total=len(found))

@@ -36,17 +36,34 @@ class AuditPage(BaseModel):
 @router.get("/audit", name="api_audit", summary="The audit log")
 def entries(
     actor: CurrentActor,
-    entity: Annotated[str | None, Query(max_length=60, description="Only this kind of record (a table's name: agreements, deliveries...).")] = None,
+    entity: Annotated[
+        str | None,
+        Query(
+            max_length=60,
+            description="Only this kind of record (a table's name: agreements, deliveries...).",
+        ),
+    ] = None,
     entity_id: Annotated[int | None, Query(description="Only this record (with entity).")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AuditPage:
     """The programme's audit entries, newest first."""
-    page = audit.entries_page(actor, entity=entity or None, entity_id=entity_id, limit=limit, offset=offset)
+    page = audit.entries_page(
+        actor, entity=entity or None, entity_id=entity_id, limit=limit, offset=offset
+    )
     names = audit.authors(actor, {e.user_id for e in page.items if e.user_id is not None})
     items = [
-        AuditEntryOut(id=e.id, at=e.at, user_id=e.user_id, user_name=names.get(e.user_id) if e.user_id else None,
-                      action=e.action, entity=e.entity, entity_id=e.entity_id, before=e.before, after=e.after)
+        AuditEntryOut(
+            id=e.id,
+            at=e.at,
+            user_id=e.user_id,
+            user_name=names.get(e.user_id) if e.user_id else None,
+            action=e.action,
+            entity=e.entity,
+            entity_id=e.entity_id,
+            before=e.before,
+            after=e.after,
+        )
         for e in page.items
     ]
     return AuditPage(items=items, total=page.total)

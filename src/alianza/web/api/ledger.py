@@ -58,29 +58,42 @@ class PostingPage(BaseModel):
 def posting_out(posting: Posting, account_id: int) -> PostingOut:
     legs = [EntryOut(account_id=e.account_id, amount=e.amount) for e in posting.entries]
     return PostingOut(
-        id=posting.id, kind=posting.kind, posted_on=posting.posted_on, memo=posting.memo,
-        reverses_posting_id=posting.reverses_posting_id, created_at=posting.created_at,
+        id=posting.id,
+        kind=posting.kind,
+        posted_on=posting.posted_on,
+        memo=posting.memo,
+        reverses_posting_id=posting.reverses_posting_id,
+        created_at=posting.created_at,
         amount=sum((leg.amount for leg in legs if leg.account_id == account_id), Decimal("0.00")),
         entries=legs,
     )
 
 
 @router.get("/accounts", name="api_ledger_accounts", summary="Balances by account")
-def accounts(actor: CurrentActor, limit: Limit = 50, offset: Offset = 0,
-             at: Annotated[date | None, Query(description="Balances at the end of this day.")] = None,
-             ) -> AccountPage:
+def accounts(
+    actor: CurrentActor,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    at: Annotated[date | None, Query(description="Balances at the end of this day.")] = None,
+) -> AccountPage:
     """The accounts the caller's scope holds, by id, with their balances (all postings, or
     to the end of ``at``)."""
     rows = ledger.balances(actor, at)
-    items = [AccountOut(id=r.account_id, name=r.name, kind=r.kind, currency=r.currency, balance=r.balance)
-             for r in rows[offset:offset + limit]]
+    items = [
+        AccountOut(
+            id=r.account_id, name=r.name, kind=r.kind, currency=r.currency, balance=r.balance
+        )
+        for r in rows[offset : offset + limit]
+    ]
     return AccountPage(items=items, total=len(rows))
 
 
-@router.get("/accounts/{account_id}/postings", name="api_ledger_postings",
-            summary="An account's postings")
-def postings(actor: CurrentActor, account_id: int, limit: Limit = 50,
-             offset: Offset = 0) -> PostingPage:
+@router.get(
+    "/accounts/{account_id}/postings", name="api_ledger_postings", summary="An account's postings"
+)
+def postings(
+    actor: CurrentActor, account_id: int, limit: Limit = 50, offset: Offset = 0
+) -> PostingPage:
     """The postings that moved money in or out of the account, newest first, with their
     entries; ``amount`` is this account's side (negative: out of it)."""
     page = ledger.postings(actor, account_id, limit, offset)

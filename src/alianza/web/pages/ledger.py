@@ -45,20 +45,37 @@ POSTING_KINDS = {
 def ledger_page(request: Request, actor: CurrentActor, offset: int = 0) -> HTMLResponse:
     rows = ledger.balances(actor)
     offset = max(offset, 0)
-    return render(request, "ledger/accounts.html", {
-        "accounts": rows[offset:offset + PAGE_SIZE], "total": len(rows), "offset": offset,
-        "limit": PAGE_SIZE, "kinds": ACCOUNT_KINDS,
-    })
+    return render(
+        request,
+        "ledger/accounts.html",
+        {
+            "accounts": rows[offset : offset + PAGE_SIZE],
+            "total": len(rows),
+            "offset": offset,
+            "limit": PAGE_SIZE,
+            "kinds": ACCOUNT_KINDS,
+        },
+    )
 
 
 @router.get("/ledger/accounts/{account_id}", response_class=HTMLResponse, name="ledger_account")
-def account_page(request: Request, actor: CurrentActor, account_id: int,
-                 offset: int = 0) -> HTMLResponse:
+def account_page(
+    request: Request, actor: CurrentActor, account_id: int, offset: int = 0
+) -> HTMLResponse:
     offset = max(offset, 0)
     page = ledger.postings(actor, account_id, PAGE_SIZE, offset)
     account = ledger.get_account(actor, account_id)
-    return render(request, "ledger/account.html", {
-        "account": account, "balance": ledger.balance(actor, account_id),
-        "postings": [posting_out(p, account_id) for p in page.items], "total": page.total,
-        "offset": offset, "limit": PAGE_SIZE, "kinds": ACCOUNT_KINDS, "posting_kinds": POSTING_KINDS,
-    })
+    return render(
+        request,
+        "ledger/account.html",
+        {
+            "account": account,
+            "balance": ledger.balance(actor, account_id),
+            "postings": [posting_out(p, account_id) for p in page.items],
+            "total": page.total,
+            "offset": offset,
+            "limit": PAGE_SIZE,
+            "kinds": ACCOUNT_KINDS,
+            "posting_kinds": POSTING_KINDS,
+        },
+    )
