@@ -44,4 +44,4 @@ def test_a_simulation_queued_and_run_through_the_alianza_command(
     listed = CliRunner().invoke(app, ["jobs", "list", *common])
     assert listed.exit_code == 0 and "succeeded" in listed.output
     late = CliRunner().invoke(app, ["jobs", "cancel", "1", *common])
-    assert late.exit_code == 1 and "only a queued or running job" in late.output
+    assert late.exit_code == 2 and "only a queued or running job" in late.output

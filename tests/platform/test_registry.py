@@ -131,7 +131,7 @@ def test_import_xlsx_in_kobo_shape(admin: Actor, places: dict[str, Place], tmp_p
     report = import_farmers(admin, path)
     assert report.created == {"farmers": 2, "memberships": 3}
     ana = admin.session.scalar(select(Farmer).where(Farmer.name == "Ana Pérez"))
-    assert ana is not None and ana.phone == "50499112233" and ana.latitude == pytest.approx(14.31)
+    assert ana is not None and ana.phone == "+50499112233" and ana.latitude == pytest.approx(14.31)
 
 
 def test_import_is_all_or_nothing_with_a_row_report(admin: Actor, places: dict[str, Place],

@@ -40,11 +40,13 @@ def acting(url: str | None, programme: str, username: str) -> Iterator[Actor]:
 def add_user(
     username: str,
     name: str = typer.Option(..., "--name", help="The name shown for the user."),
+    # Deprecated (a password on the command line shows in ps and shell histories): hidden from
+    # the help, kept for scripts and tests; 'alianza users create' only prompts.
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
-                                 help="At least 8 characters (prompted when not given)."),
+                                 hidden=True, help="Deprecated: prompted when not given."),
     url: str | None = URL_OPTION,
 ) -> None:
-    """Add a user (the password is stored as an argon2 hash)."""
+    """Add a user (the password is stored as an argon2 hash); prefer 'alianza users create'."""
     from alianza.platform.programmes.service import create_user
 
     with _session(url, USER_FIELDS) as session:

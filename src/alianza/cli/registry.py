@@ -29,36 +29,83 @@ def import_command(
     username: str = typer.Option(
         ..., "--as", help="The user the import is recorded as (needs write)."
     ),
+    update: bool = typer.Option(
+        False,
+        "--update",
+        help="A farmers row whose national ID or phone is a registered "
+        "farmer's updates that farmer (by default such a row refuses the import).",
+    ),
     refuse_duplicates: bool = typer.Option(
-        False, "--refuse-duplicates", help="Refuse the import if any possible duplicate is found."
+        False,
+        "--refuse-duplicates",
+        help="Refuse the import on a possible duplicate too (a close name in the same village).",
+    ),
+    country: str | None = typer.Option(
+        None,
+        "--country",
+        help="Read phones without +country code as numbers of this country "
+        "(two-letter code, e.g. TZ); by default, the country of each farmer's village.",
     ),
     url: str | None = typer.Option(None, "--url", help="Database URL."),
 ) -> None:
-    """Import KIND from FILE: all rows or none, with a row-by-row report."""
+    """Import KIND from FILE: all rows or none, with a row-by-row report.
+
+    The file is checked first without holding the database's write lock, then written in one
+    short transaction."""
+    from alianza.cli._session import fail
+    from alianza.platform.db import DatabaseNotMigrated
+    from alianza.platform.errors import Refused
+    from alianza.platform.programmes.service import act_as, programme_by_code, user_by_username
     from alianza.platform.registry.importer import (
+        CHECKS,
         ImportRefused,
-        import_farmers,
-        import_memberships,
-        import_organizations,
+        checking_session,
+        write_import,
     )
 
-    with acting(url, programme, username) as actor:
+    if kind is not ImportKind.farmers and (update or refuse_duplicates):
+        raise fail("--update and --refuse-duplicates are for farmers imports")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        console.print(f"{stage} {done}/{total}")
+
+    try:
         try:
-            if kind is ImportKind.farmers:
-                report = import_farmers(actor, file, refuse_duplicates=refuse_duplicates)
-            elif kind is ImportKind.organizations:
-                report = import_organizations(actor, file)
-            else:
-                report = import_memberships(actor, file)
-        except ImportRefused as refused:
-            errors.print(f"[red]{refused.reason}[/red]")
-            for line in refused.report.lines():
-                errors.print(f"  {line}")
-            raise typer.Exit(2) from None
+            with checking_session(url) as session:
+                reader = act_as(
+                    session,
+                    user_by_username(session, username).id,
+                    programme_by_code(session, programme).id,
+                )
+                checked = CHECKS[kind.value](
+                    reader,
+                    file,
+                    update=update,
+                    country=country,
+                    refuse_duplicates=refuse_duplicates,
+                    progress=progress,
+                )
+        except (Refused, DatabaseNotMigrated) as error:
+            if isinstance(error, ImportRefused):
+                raise
+            raise fail(error) from None
+        with acting(url, programme, username) as actor:
+            report = write_import(actor, checked, progress)
+    except ImportRefused as refused:
+        errors.print(f"[red]{refused.reason}[/red]")
+        if refused.report.encoding:
+            errors.print(f"  read as {refused.report.encoding}")
+        for line in refused.report.lines():
+            errors.print(f"  {line}")
+        raise typer.Exit(2) from None
     created = ", ".join(f"{count} {what}" for what, count in report.created.items())
-    console.print(f"imported {report.rows_read} rows: {created}")
-    for line in report.duplicates:
-        console.print(f"  possible duplicate (not merged): {line}")
+    line = f"imported {report.rows_read} rows ({report.encoding}): {created} created"
+    if update:
+        updated = ", ".join(f"{count} {what}" for what, count in report.updated.items())
+        line += f"; {updated} updated, {report.unchanged} unchanged"
+    console.print(line)
+    for duplicate in report.duplicates:
+        console.print(f"  possible duplicate (not merged): {duplicate}")
 
 
 class ExportKind(StrEnum):

@@ -26,6 +26,8 @@ from alianza.web.api import audit as audit_api
 from alianza.web.api import auth as auth_api
 from alianza.web.api import ledger as ledger_api
 from alianza.web.api import plans as plans_api
+from alianza.web.api import registry as registry_api
+from alianza.web.api import users as users_api
 from alianza.web.docs import router as docs_router
 from alianza.web.i18n import LocaleMiddleware
 from alianza.web.pages import account as account_pages
@@ -34,6 +36,8 @@ from alianza.web.pages import audit as audit_pages
 from alianza.web.pages import home as home_pages
 from alianza.web.pages import ledger as ledger_pages
 from alianza.web.pages import plans as plans_pages
+from alianza.web.pages import registry as registry_pages
+from alianza.web.pages import users as users_pages
 from alianza.web.security import SecurityHeadersMiddleware
 
 STATIC = Path(__file__).parent / "static"
@@ -93,9 +97,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs_router)
     app.include_router(auth_api.router, prefix=API_V1)
     app.include_router(plans_api.router, prefix=API_V1)
+    app.include_router(registry_api.router, prefix=API_V1)
+    app.include_router(users_api.router, prefix=API_V1)
     app.include_router(account_pages.router)
     app.include_router(home_pages.router)
     app.include_router(plans_pages.router)
+    app.include_router(registry_pages.router)
+    app.include_router(users_pages.router)
     for router in (agreements_api.router, ledger_api.router, audit_api.router):
         app.include_router(router, prefix=API_V1)
     for router in (agreements_pages.router, ledger_pages.router, audit_pages.router):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -33,6 +34,16 @@ ANONYMOUS_CSRF_COOKIE = "alianza_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class UserView:
+    """The signed-in user as pages show them (see :func:`get_current_user`)."""
+
+    id: int
+    username: str
+    display_name: str
+    locale: str | None
 
 
 class NotSignedIn(Exception):
@@ -83,6 +94,9 @@ async def get_current_user(request: Request, session: SessionDep) -> User:
         request.state.web_session = row
         request.state.programme_id = row.programme_id
     request.state.user = user
+    # What the layout shows of the user, read now: a refused request rolls its session back,
+    # which expires the row, and its error page is rendered after that.
+    request.state.user_view = UserView(user.id, user.username, user.display_name, user.locale)
     if user.locale:
         i18n.set_locale(request, user.locale)
     return user

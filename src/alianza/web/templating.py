@@ -30,6 +30,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+from starlette.routing import NoMatchFound
 from starlette.templating import Jinja2Templates
 
 from alianza import __version__
@@ -172,10 +173,11 @@ def _label(table: dict[Any, str]) -> Any:
 @pass_context
 def has_route(context: Context, name: str) -> bool:
     """Whether the app has a route called ``name`` (the menu shows only pages that exist)."""
-    from starlette.routing import NoMatchFound
-
     request: Request = context["request"]
-    try:  # not a walk over app.routes: FastAPI keeps an included router's routes inside it
+    # Asked of the router, not by walking app.routes: included routers are not flattened
+    # into that list by every FastAPI version. (A route that needs path parameters counts as
+    # absent: the menu's routes take none.)
+    try:
         request.app.url_path_for(name)
     except NoMatchFound:
         return False
@@ -225,7 +227,7 @@ def make_environment() -> Environment:
 def _page_context(request: Request) -> dict[str, Any]:
     return {
         "locale": i18n.locale_of(request),
-        "user": getattr(request.state, "user", None),
+        "user": getattr(request.state, "user_view", None) or getattr(request.state, "user", None),
         "actor": getattr(request.state, "actor", None),
     }
 

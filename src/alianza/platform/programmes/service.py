@@ -247,11 +247,10 @@ def get_user(actor: Actor, user_id: int, any_programme: bool = False) -> User:
 def users(actor: Actor) -> list[tuple[User, RoleAssignment]]:
     """The programme's users with their role assignments, by username."""
     actor.require(Permission.USERS_ADMIN)
-    return list(actor.session.execute(
-        scoped(actor, select(User, RoleAssignment)
-               .join(RoleAssignment, RoleAssignment.user_id == User.id))
-        .order_by(User.username)
-    ))
+    statement: Any = select(User, RoleAssignment).join(
+        RoleAssignment, RoleAssignment.user_id == User.id
+    )
+    return list(actor.session.execute(scoped(actor, statement).order_by(User.username)))
 
 
 def set_disabled(actor: Actor, user_id: int, disabled: bool) -> User:
@@ -266,6 +265,45 @@ def set_disabled(actor: Actor, user_id: int, disabled: bool) -> User:
     record_for(actor, "disable" if disabled else "enable", user, before=before,
                after={"disabled_at": jsonable(user.disabled_at)})
     return user
+
+
+def add_user(actor: Actor, user: UserIn | dict[str, Any], role: RoleIn | dict[str, Any]) -> User:
+    """A new user of the actor's programme, with their role and its scope (all or nothing)."""
+    actor.require(Permission.USERS_ADMIN)
+    role_in = validated(RoleIn, role)  # a bad role is refused before the user is made
+    with actor.session.begin_nested():
+        created = create_user(actor.session, user)
+        grant_role(actor, created.id, role_in)
+    return created
+
+
+def role_place_ids(actor: Actor) -> dict[int, list[int]]:
+    """The places each places-scoped role assignment of the programme names (role id -> ids)."""
+    actor.require(Permission.USERS_ADMIN)
+    found: dict[int, list[int]] = {}
+    statement: Any = select(RolePlace.role_id, RolePlace.place_id)
+    for role_id, place_id in actor.session.execute(
+        scoped(actor, statement).order_by(RolePlace.place_id)
+    ):
+        found.setdefault(role_id, []).append(place_id)
+    return found
+
+
+def all_users(session: Session) -> list[tuple[User, list[tuple[str, str, str]]]]:
+    """Every user (by username) with the (programme code, role, scope) they hold: for the
+    operator's command line, which acts on the database directly."""
+    rows = session.execute(
+        select(User, Programme.code, RoleAssignment.role, RoleAssignment.scope)
+        .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+        .outerjoin(Programme, Programme.id == RoleAssignment.programme_id)
+        .order_by(User.username, Programme.code)
+    )
+    grouped: dict[int, tuple[User, list[tuple[str, str, str]]]] = {}
+    for user, code, role, scope in rows:
+        _, roles = grouped.setdefault(user.id, (user, []))
+        if code is not None:
+            roles.append((code, role, scope))
+    return list(grouped.values())
 
 
 def set_exchange_rate(actor: Actor, data: ExchangeRateIn | dict[str, Any]) -> ExchangeRate:

@@ -1,22 +1,20 @@
 """Exporting farmers and organizations to CSV or XLSX, in the columns the importer reads back.
 
 An export of one programme imports into another (with the same places registered) as the
-same farmers, organizations and memberships: the two are tested as a round trip.
+same farmers, organizations and memberships, and imported into the same programme it is refused
+row by row (each farmer is registered already) or, with ``update``, changes nothing: both are
+tested. Text that a spreadsheet would run as a formula is written inert (``files.inert``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
 
 from alianza.platform.access import Actor, scoped
-from alianza.platform.backup.files import private_file
-from alianza.platform.errors import Refused
+from alianza.platform.registry.files import write_table
 from alianza.platform.registry.models import Membership, Organization
 from alianza.platform.registry.service import farmers, organizations, place_lineages
 
@@ -78,32 +76,6 @@ def organization_rows(actor: Actor) -> list[list[Cell]]:
         ]  # fmt: skip
         for organization in organizations(actor)
     ]
-
-
-def write_table(path: Path, columns: Sequence[str], rows: list[list[Cell]]) -> None:
-    """Write a header and rows to a .csv (UTF-8) or .xlsx file, readable by its owner only
-    (names, phones and national ids are personal data) and replaced only once complete."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with private_file(path) as raw:
-            handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            writer.writerows([["" if cell is None else cell for cell in row] for row in rows])
-            handle.flush()
-            handle.detach()  # private_file closes the file itself
-    elif suffix == ".xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.append(list(columns))
-        for row in rows:
-            sheet.append(row)
-        with private_file(path) as raw:
-            book.save(raw)
-    else:
-        raise Refused(f"{path.name}: give a .csv or .xlsx file")
 
 
 def export_farmers(actor: Actor, path: Path) -> int:

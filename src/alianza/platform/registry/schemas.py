@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-
-def normalise_phone(phone: str) -> str:
-    """A phone number as its digits, with the leading "+" if it has one."""
-    return ("+" if phone.strip().startswith("+") else "") + "".join(ch for ch in phone if ch.isdigit())
+from alianza.platform.registry.phones import normalise_phone
 
 
 def normalise_national_id(national_id: str) -> str:
@@ -99,13 +96,12 @@ class FarmerIn(BaseModel):
 
     @field_validator("phone")
     @classmethod
-    def _phone(cls, phone: str | None) -> str | None:
+    def _phone(cls, phone: str | None, info: ValidationInfo) -> str | None:
+        """E.164, read in the ``phone_region`` of the validation context when it has no "+"."""
         if phone is None or not phone.strip():
             return None
-        normalised = normalise_phone(phone)
-        if not 7 <= len(normalised.removeprefix("+")) <= 15:
-            raise ValueError("a phone number has 7 to 15 digits")
-        return normalised
+        region = (info.context or {}).get("phone_region")
+        return normalise_phone(phone, region)
 
     @field_validator("national_id")
     @classmethod

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +10,14 @@ from sqlalchemy import func, or_, select
 
 from alianza.platform.access import Actor, Page, Permission, get, paged, require_place, scoped
 from alianza.platform.audit.service import now, record_for
-from alianza.platform.errors import Refused
+from alianza.platform.errors import Invalid, Refused
+from alianza.platform.registry.duplicates import (  # noqa: F401 - the rule, re-exported
+    CLOSE_NAME_RATIO,
+    names_close,
+    normalised_name,
+)
 from alianza.platform.registry.models import Farmer, Market, Membership, Organization, Place
+from alianza.platform.registry.phones import country_region, normalise_phone
 from alianza.platform.registry.schemas import (
     PLACE_PARENTS,
     FarmerIn,
@@ -23,9 +27,7 @@ from alianza.platform.registry.schemas import (
     PlaceIn,
 )
 from alianza.platform.validation import validated
-
-# Names at least this similar (difflib ratio on normalised names) in one village may be one person.
-CLOSE_NAME_RATIO = 0.85
+from alianza.problems import Problem
 
 
 def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
@@ -129,6 +131,16 @@ def add_farmer(actor: Actor, data: FarmerIn | dict[str, Any]) -> Farmer:
     require_place(actor, village.id)
     if village.kind != "village":
         raise Refused(f"a farmer lives in a village, not a {village.kind}", rule="geography levels")
+    if farmer_in.phone and not farmer_in.phone.startswith("+"):
+        # validated without a country: read the number in the country of the village
+        country = ancestors(actor, village.id).get("country")
+        region = country_region(country.name, country.code) if country else None
+        if region is not None:
+            try:
+                phone = normalise_phone(farmer_in.phone, region)
+            except ValueError as error:
+                raise Invalid("farmer", [Problem("phone", str(error))]) from None
+            farmer_in = farmer_in.model_copy(update={"phone": phone})
     farmer = Farmer(programme_id=actor.programme_id, created_at=now(), **farmer_in.model_dump())
     actor.session.add(farmer)
     record_for(actor, "create", farmer)
@@ -221,19 +233,6 @@ def memberships_of(actor: Actor, farmer_id: int) -> list[Organization]:
 # --- duplicates --------------------------------------------------------------------------------
 
 
-def normalised_name(name: str) -> str:
-    """Lower case, no accents, single spaces: 'José  Pérez' and 'jose perez' compare equal."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.lower().split())
-
-
-def names_close(a: str, b: str) -> bool:
-    return difflib.SequenceMatcher(None, normalised_name(a), normalised_name(b)).ratio() >= (
-        CLOSE_NAME_RATIO
-    )
-
-
 @dataclass(frozen=True)
 class PossibleDuplicate:
     """A registered farmer who may be the same person as a new record, and why."""
@@ -265,3 +264,57 @@ def duplicates_of(actor: Actor, farmer: FarmerIn) -> list[PossibleDuplicate]:
             seen.add(row.id)
             found.append(PossibleDuplicate(row.id, row.name, "close name in the same village"))
     return found
+
+
+# --- for the registry's pages and API -----------------------------------------------------------
+
+
+def get_farmer(actor: Actor, farmer_id: int) -> Farmer:
+    """One farmer, if the actor may read the registry and their scope reaches the farmer."""
+    actor.require(Permission.REGISTRY_READ)
+    return get(actor, Farmer, farmer_id)
+
+
+def get_organization(actor: Actor, organization_id: int) -> Organization:
+    """One organization, if the actor may read the registry and their scope reaches it."""
+    actor.require(Permission.REGISTRY_READ)
+    return get(actor, Organization, organization_id)
+
+
+def places(actor: Actor, kind: str | None = None) -> list[Place]:
+    """The programme's places (its shared geography), by kind and name."""
+    actor.require(Permission.REGISTRY_READ)
+    query = scoped(actor, select(Place))
+    if kind is not None:
+        query = query.where(Place.kind == kind)
+    return list(actor.session.scalars(query.order_by(Place.kind, Place.name, Place.id)))
+
+
+def search_organizations(
+    actor: Actor, *, kind: str | None = None, text: str = "", limit: int = 50, offset: int = 0
+) -> Page:
+    """Organizations the actor's scope reaches, of a kind and whose name contains ``text``
+    (any case), paged by name."""
+    actor.require(Permission.REGISTRY_READ)
+    query: Any = select(Organization)
+    if kind is not None:
+        query = query.where(Organization.kind == kind)
+    if text.strip():
+        query = query.where(func.lower(Organization.name).like(f"%{text.strip().lower()}%"))
+    return paged(actor, query.order_by(Organization.name, Organization.id), limit, offset)
+
+
+def member_counts(actor: Actor, organization_ids: list[int]) -> dict[int, int]:
+    """How many members of each organization the actor's scope reaches (0 when none)."""
+    actor.require(Permission.REGISTRY_READ)
+    if not organization_ids:
+        return {}
+    statement: Any = select(Membership.organization_id, func.count(Membership.id))
+    rows = actor.session.execute(
+        scoped(actor, statement)
+        .where(Membership.organization_id.in_(organization_ids))
+        .group_by(Membership.organization_id)
+    )
+    counts = dict.fromkeys(organization_ids, 0)
+    counts.update({organization_id: int(count) for organization_id, count in rows})
+    return counts
