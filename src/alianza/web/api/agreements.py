@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from alianza.platform.agreements import service as agreements
@@ -23,7 +23,9 @@ from alianza.web.auth import CurrentActor
 router = APIRouter(tags=["agreements"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items.")]
-Offset = Annotated[int, Query(ge=0, description="Skip this many items.")]
+MAX_ID = 2**63 - 1  # the largest id a database holds (SQLite's and PostgreSQL's BIGINT)
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Skip this many items.")]
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
 AsOf = Annotated[
     date | None, Query(description="The date of the totals and alerts (default: today).")
 ]
@@ -189,7 +191,9 @@ def list_agreements(
 
 
 @router.get("/agreements/{agreement_id}", name="api_agreement", summary="One agreement")
-def get_agreement(actor: CurrentActor, agreement_id: int, as_of: AsOf = None) -> AgreementDetailOut:
+def get_agreement(
+    actor: CurrentActor, agreement_id: RecordId, as_of: AsOf = None
+) -> AgreementDetailOut:
     """The agreement's terms, totals and its delivery schedule against the deliveries."""
     day = as_of or date.today()
     agreement: Agreement = agreements.get_agreement(actor, agreement_id)
@@ -204,7 +208,7 @@ def get_agreement(actor: CurrentActor, agreement_id: int, as_of: AsOf = None) ->
     summary="An agreement's deliveries",
 )
 def list_deliveries(
-    actor: CurrentActor, agreement_id: int, limit: Limit = 50, offset: Offset = 0
+    actor: CurrentActor, agreement_id: RecordId, limit: Limit = 50, offset: Offset = 0
 ) -> DeliveryPage:
     """The agreement's deliveries, newest first."""
     agreements.get_agreement(actor, agreement_id)
@@ -218,7 +222,9 @@ def list_deliveries(
     summary="Record a delivery",
     status_code=201,
 )
-def record_delivery(actor: CurrentActor, agreement_id: int, delivery: DeliveryIn) -> DeliveryOut:
+def record_delivery(
+    actor: CurrentActor, agreement_id: RecordId, delivery: DeliveryIn
+) -> DeliveryOut:
     """A delivery by the PO to the buyer (deliveries.record), priced by the agreement's
     mechanism (``reference_price`` needed unless the price is fixed); refused (409) outside the
     agreement's period or for a grade it does not name."""
@@ -231,7 +237,7 @@ def record_delivery(actor: CurrentActor, agreement_id: int, delivery: DeliveryIn
     summary="An agreement's payments",
 )
 def list_payments(
-    actor: CurrentActor, agreement_id: int, limit: Limit = 50, offset: Offset = 0
+    actor: CurrentActor, agreement_id: RecordId, limit: Limit = 50, offset: Offset = 0
 ) -> PaymentPage:
     """The buyer's payments under the agreement, newest first."""
     agreements.get_agreement(actor, agreement_id)
@@ -245,7 +251,7 @@ def list_payments(
     summary="Record a buyer's payment",
     status_code=201,
 )
-def record_payment(actor: CurrentActor, agreement_id: int, payment: PaymentIn) -> PaymentOut:
+def record_payment(actor: CurrentActor, agreement_id: RecordId, payment: PaymentIn) -> PaymentOut:
     """A buyer's payment to the PO (payments.record), posted in the ledger (buyer -> PO)."""
     return payment_out(
         agreements.record_payment(actor, agreement_id, payment.amount, payment.paid_on)

@@ -43,9 +43,11 @@ def entries(
             description="Only this kind of record (a table's name: agreements, deliveries...).",
         ),
     ] = None,
-    entity_id: Annotated[int | None, Query(description="Only this record (with entity).")] = None,
+    entity_id: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="Only this record (with entity).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> AuditPage:
     """The programme's audit entries, newest first."""
     page = audit.entries_page(

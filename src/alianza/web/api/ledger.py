@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from alianza.platform.ledger import service as ledger
@@ -18,7 +18,9 @@ from alianza.web.auth import CurrentActor
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many items.")]
-Offset = Annotated[int, Query(ge=0, description="Skip this many items.")]
+MAX_ID = 2**63 - 1  # the largest id a database holds (SQLite's and PostgreSQL's BIGINT)
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Skip this many items.")]
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class AccountOut(BaseModel):
@@ -92,7 +94,7 @@ def accounts(
     "/accounts/{account_id}/postings", name="api_ledger_postings", summary="An account's postings"
 )
 def postings(
-    actor: CurrentActor, account_id: int, limit: Limit = 50, offset: Offset = 0
+    actor: CurrentActor, account_id: RecordId, limit: Limit = 50, offset: Offset = 0
 ) -> PostingPage:
     """The postings that moved money in or out of the account, newest first, with their
     entries; ``amount`` is this account's side (negative: out of it)."""
