@@ -21,16 +21,22 @@ from alianza import __version__
 from alianza.platform.db import Database
 from alianza.settings import Settings, get_settings
 from alianza.web import errors
+from alianza.web.api import agreements as agreements_api
+from alianza.web.api import audit as audit_api
 from alianza.web.api import auth as auth_api
 from alianza.web.api import cycle as cycle_api
+from alianza.web.api import ledger as ledger_api
 from alianza.web.api import plans as plans_api
 from alianza.web.api import registry as registry_api
 from alianza.web.api import users as users_api
 from alianza.web.docs import router as docs_router
 from alianza.web.i18n import LocaleMiddleware
 from alianza.web.pages import account as account_pages
+from alianza.web.pages import agreements as agreements_pages
+from alianza.web.pages import audit as audit_pages
 from alianza.web.pages import cycle as cycle_pages
 from alianza.web.pages import home as home_pages
+from alianza.web.pages import ledger as ledger_pages
 from alianza.web.pages import plans as plans_pages
 from alianza.web.pages import registry as registry_pages
 from alianza.web.pages import users as users_pages
@@ -102,6 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users_pages.router)
     app.include_router(cycle_api.router, prefix=API_V1)
     app.include_router(cycle_pages.router)
+    for router in (agreements_api.router, ledger_api.router, audit_api.router):
+        app.include_router(router, prefix=API_V1)
+    for router in (agreements_pages.router, ledger_pages.router, audit_pages.router):
+        app.include_router(router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]
     return app
 

@@ -33,7 +33,13 @@ def get_database(request: Request) -> Database:
 def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
     # Database.session commits on success and rolls back on any error, in one place (db.py).
     with database.session() as session:
-        yield session
+        try:
+            yield session
+        except BaseException:
+            # Detached before the rollback expires them: the error page still reads what the
+            # request loaded (the signed-in user's name in the menu).
+            session.expunge_all()
+            raise
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

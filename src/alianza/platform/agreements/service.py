@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from alianza.platform.access import Actor, Page, Permission, get, paged, scoped
 from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery, ScheduledDelivery
@@ -62,7 +62,8 @@ def sign_agreement(actor: Actor, subproject_id: int, data: AgreementIn | dict[st
 
 
 def get_agreement(actor: Actor, agreement_id: int) -> Agreement:
-    """The agreement, if the actor's scope reaches it."""
+    """The agreement, if the actor may read agreements and their scope reaches it."""
+    actor.require(Permission.AGREEMENTS_READ)
     return get(actor, Agreement, agreement_id)
 
 
@@ -171,6 +172,15 @@ class Alert:
     kind: str  # side_selling | buyer_default
     agreement_id: int
     message: str
+    # the message's figures, so that a page can say it in its reader's language
+    period_start: date | None = None
+    period_end: date | None = None
+    delivered: Decimal | None = None
+    scheduled: Decimal | None = None
+    delivered_on: date | None = None
+    due_on: date | None = None
+    unpaid: Decimal | None = None
+    days_late: int | None = None
 
 
 def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[Alert]:
@@ -211,7 +221,9 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
                 share = delivered / Decimal(period.quantity)
                 found.append(Alert("side_selling", agreement.id,
                                    f"{period.period_start}..{period.period_end}: delivered {delivered} of "
-                                   f"{period.quantity} {agreement.unit} scheduled ({share:.0%})"))
+                                   f"{period.quantity} {agreement.unit} scheduled ({share:.0%})",
+                                   period_start=period.period_start, period_end=period.period_end,
+                                   delivered=delivered, scheduled=Decimal(period.quantity)))
         paid = paid_of[agreement.id]
         remaining = paid
         for delivery in deliveries:  # payments settle the oldest deliveries first
@@ -221,5 +233,92 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
             if short > 0 and delivery.due_on < as_of:
                 found.append(Alert("buyer_default", agreement.id,
                                    f"delivery of {delivery.delivered_on} due {delivery.due_on}: {short} "
-                                   f"{agreement.currency} unpaid, {(as_of - delivery.due_on).days} days late"))
+                                   f"{agreement.currency} unpaid, {(as_of - delivery.due_on).days} days late",
+                                   delivered_on=delivery.delivered_on, due_on=delivery.due_on, unpaid=short,
+                                   days_late=(as_of - delivery.due_on).days))
     return found
+
+
+@dataclass(frozen=True)
+class AgreementOverview:
+    """An agreement with its parties' names and its totals to a date: quantities scheduled
+    (periods started by then) and delivered, amounts invoiced, due (past their due date) and
+    paid, and how many alerts it raises."""
+
+    agreement: Agreement
+    organization_name: str
+    buyer_name: str
+    scheduled: Decimal
+    delivered: Decimal
+    invoiced: Decimal
+    due: Decimal
+    paid: Decimal
+    alerts: int
+
+
+def overviews(actor: Actor, agreements: list[Agreement], as_of: date) -> list[AgreementOverview]:
+    """:class:`AgreementOverview` of each of ``agreements`` (read through the actor's scope)."""
+    actor.require(Permission.AGREEMENTS_READ)
+    ids = [agreement.id for agreement in agreements]
+    if not ids:
+        return []
+
+    def sums(column: Any, model: Any, *conditions: Any) -> dict[int, Decimal]:
+        query = scoped(actor, select(model.agreement_id, func.sum(column))
+                       .where(model.agreement_id.in_(ids), *conditions).group_by(model.agreement_id))
+        return {agreement_id: Decimal(total or 0) for agreement_id, total in actor.session.execute(query)}
+
+    scheduled = sums(ScheduledDelivery.quantity, ScheduledDelivery, ScheduledDelivery.period_start <= as_of)
+    delivered = sums(Delivery.quantity, Delivery, Delivery.delivered_on <= as_of)
+    invoiced = sums(Delivery.amount, Delivery, Delivery.delivered_on <= as_of)
+    due = sums(Delivery.amount, Delivery, Delivery.due_on <= as_of)
+    paid = sums(BuyerPayment.amount, BuyerPayment, BuyerPayment.paid_on <= as_of)
+    party_ids = {a.organization_id for a in agreements} | {a.buyer_id for a in agreements}
+    names: dict[int, str] = {
+        organization.id: organization.name
+        for organization in actor.session.scalars(
+            scoped(actor, select(Organization)).where(Organization.id.in_(party_ids)))
+    }
+    counts: dict[int, int] = defaultdict(int)
+    for alert in alerts(actor, as_of):
+        counts[alert.agreement_id] += 1
+    zero = Decimal(0)
+    return [
+        AgreementOverview(
+            agreement, names.get(agreement.organization_id, f"#{agreement.organization_id}"),
+            names.get(agreement.buyer_id, f"#{agreement.buyer_id}"),
+            scheduled.get(agreement.id, zero), delivered.get(agreement.id, zero),
+            invoiced.get(agreement.id, zero), due.get(agreement.id, zero), paid.get(agreement.id, zero),
+            counts[agreement.id],
+        )
+        for agreement in agreements
+    ]
+
+
+@dataclass(frozen=True)
+class PeriodProgress:
+    """A period of the delivery schedule and the quantity delivered in it."""
+
+    period_start: date
+    period_end: date
+    scheduled: Decimal
+    delivered: Decimal
+
+
+def schedule_progress(actor: Actor, agreement_id: int) -> list[PeriodProgress]:
+    """The agreement's schedule, period by period, against the quantities delivered in each."""
+    actor.require(Permission.AGREEMENTS_READ)
+    get_agreement(actor, agreement_id)
+    periods = schedule(actor, agreement_id)
+    delivered: dict[int, Decimal] = defaultdict(Decimal)
+    rows = actor.session.execute(
+        scoped(actor, select(Delivery.delivered_on, Delivery.quantity))
+        .where(Delivery.agreement_id == agreement_id)
+    )
+    for delivered_on, quantity in rows:
+        for index, period in enumerate(periods):
+            if period.period_start <= delivered_on <= period.period_end:
+                delivered[index] += Decimal(quantity)
+                break
+    return [PeriodProgress(p.period_start, p.period_end, Decimal(p.quantity), delivered[i])
+            for i, p in enumerate(periods)]

@@ -14,7 +14,7 @@ from alianza.platform.audit.models import AuditEntry
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from alianza.platform.access import Actor
+    from alianza.platform.access import Actor, Page
 
 
 def now() -> datetime:
@@ -91,3 +91,48 @@ def entries(actor: Actor, *, entity: str | None = None, limit: int = 1000) -> li
         query = query.where(AuditEntry.entity == entity)
     query = query.order_by(AuditEntry.id).limit(limit)
     return list(actor.session.scalars(query))
+
+
+def entries_page(
+    actor: Actor,
+    *,
+    entity: str | None = None,
+    entity_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """A page of the programme's audit entries, newest first (of one entity, or one record)."""
+    from alianza.platform.access import Permission, paged
+
+    actor.require(Permission.AUDIT_READ)
+    query = select(AuditEntry)
+    if entity is not None:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    return paged(actor, query.order_by(AuditEntry.id.desc()), limit, offset)
+
+
+def entities(actor: Actor) -> list[str]:
+    """The kinds of record the programme's audit log names (for a filter), sorted."""
+    from alianza.platform.access import Permission, scoped
+
+    actor.require(Permission.AUDIT_READ)
+    query = scoped(actor, select(AuditEntry.entity).distinct())
+    return sorted(actor.session.scalars(query))
+
+
+def authors(actor: Actor, user_ids: set[int]) -> dict[int, str]:
+    """The display names of the users who made some of the programme's audit entries (read
+    by id: a user whose role was revoked still wrote what they wrote)."""
+    from alianza.platform.access import Permission
+    from alianza.platform.programmes.models import User
+
+    actor.require(Permission.AUDIT_READ)
+    if not user_ids:
+        return {}
+    written = select(AuditEntry.user_id).where(AuditEntry.programme_id == actor.programme_id)
+    rows = actor.session.execute(
+        select(User.id, User.display_name).where(User.id.in_(sorted(user_ids)), User.id.in_(written))
+    )
+    return {user_id: name for user_id, name in rows}
