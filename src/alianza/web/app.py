@@ -22,12 +22,16 @@ from alianza.platform.db import Database
 from alianza.settings import Settings, get_settings
 from alianza.web import errors
 from alianza.web.api import auth as auth_api
+from alianza.web.api import dashboard as dashboard_api
 from alianza.web.api import plans as plans_api
+from alianza.web.api import simulations as simulations_api
 from alianza.web.docs import router as docs_router
 from alianza.web.i18n import LocaleMiddleware
 from alianza.web.pages import account as account_pages
+from alianza.web.pages import dashboard as dashboard_pages
 from alianza.web.pages import home as home_pages
 from alianza.web.pages import plans as plans_pages
+from alianza.web.pages import simulations as simulations_pages
 from alianza.web.security import SecurityHeadersMiddleware
 
 STATIC = Path(__file__).parent / "static"
@@ -87,9 +91,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs_router)
     app.include_router(auth_api.router, prefix=API_V1)
     app.include_router(plans_api.router, prefix=API_V1)
+    app.include_router(dashboard_api.router, prefix=API_V1)
+    app.include_router(simulations_api.router, prefix=API_V1)
     app.include_router(account_pages.router)
     app.include_router(home_pages.router)
     app.include_router(plans_pages.router)
+    app.include_router(dashboard_pages.router)
+    app.include_router(simulations_pages.router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]
     return app
 

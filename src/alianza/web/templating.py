@@ -172,8 +172,14 @@ def _label(table: dict[Any, str]) -> Any:
 @pass_context
 def has_route(context: Context, name: str) -> bool:
     """Whether the app has a route called ``name`` (the menu shows only pages that exist)."""
+    from starlette.routing import NoMatchFound
+
     request: Request = context["request"]
-    return any(getattr(route, "name", None) == name for route in request.app.routes)
+    try:  # routers are nested (FastAPI's included routers): ask the app, not its top routes
+        request.app.url_path_for(name)
+    except NoMatchFound:
+        return False
+    return True
 
 
 @pass_context
@@ -216,10 +222,23 @@ def make_environment() -> Environment:
     return environment
 
 
+def _signed_in(request: Request) -> Any:
+    """The signed-in user, unless a refusal rolled the request's session back (the user's row
+    is then expired and detached: the error page shows no user rather than failing)."""
+    from sqlalchemy import inspect
+
+    user = getattr(request.state, "user", None)
+    if user is not None:
+        state = inspect(user, raiseerr=False)
+        if state is not None and state.detached and state.expired_attributes:
+            return None
+    return user
+
+
 def _page_context(request: Request) -> dict[str, Any]:
     return {
         "locale": i18n.locale_of(request),
-        "user": getattr(request.state, "user", None),
+        "user": _signed_in(request),
         "actor": getattr(request.state, "actor", None),
     }
 
