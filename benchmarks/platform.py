@@ -40,7 +40,7 @@ from alianza.platform.db import Database, make_engine, upgrade
 from alianza.platform.ledger.models import Entry
 from alianza.platform.portfolio import service as portfolio
 from alianza.platform.programmes.service import Actor, create_programme, create_user
-from alianza.platform.subprojects.schemas import STATES
+from alianza.platform.subprojects.states import STATES
 
 TARGET_MS = 200.0
 NOW = datetime(2025, 6, 30, tzinfo=UTC)

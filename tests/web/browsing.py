@@ -54,4 +54,4 @@ def sign_in(page: Any, base: str, username: str, password: str = DEMO_PASSWORD) 
     page.fill('input[name="username"]', username)
     page.fill('input[name="password"]', password)
     with page.expect_navigation():
-        page.click('form button[type="submit"]')
+        page.click('main form button[type="submit"]')

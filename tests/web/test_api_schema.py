@@ -23,6 +23,9 @@ def _schema() -> schemathesis.BaseSchema:
     engine = make_engine(f"sqlite:///{database}")
     upgrade(engine)
     engine.dispose()
+    from tests.web.conftest import _seed_demo
+
+    _seed_demo(f"sqlite:///{database}")  # real records behind the ids the cases draw
     app = create_app(settings_for(folder, database))
     return schemathesis.openapi.from_asgi("/api/v1/openapi.json", app), app, folder, database
 
@@ -52,3 +55,18 @@ def test_the_appraisal_endpoint_keeps_its_contract(case: schemathesis.Case) -> N
     # A plan can match the format's JSON Schema and still break its rules (an own contribution
     # larger than the cost...): a 422 for a schema-valid body is right, not a failure.
     case.validate_response(response, excluded_checks=[positive_data_acceptance])
+
+
+# Every operation but the two whose own tests above and in test_auth.py cover them (appraisal:
+# its own bounded run; token revocation: it would revoke this run's own token).
+everything = schema.exclude(path_regex="^/api/v1/(plans/appraise|auth/tokens/)")
+
+
+@everything.parametrize()
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_endpoint_fails_on_any_input(case: schemathesis.Case) -> None:
+    """Whatever is sent, as an administrator: no server error, and every error has the body."""
+    response = case.call(headers=BEARER)
+    assert response.status_code < 500, (case.method, case.formatted_path, response.text)
+    if response.status_code >= 400:
+        assert set(response.json()["error"]) == {"code", "message", "field"}, response.text

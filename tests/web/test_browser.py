@@ -20,7 +20,7 @@ def appraise(page: Any, base: str) -> None:
     page.goto(f"{base}/plans/appraise")
     page.set_input_files('input[name="file"]', str(PLAN))
     with page.expect_navigation():
-        page.click('button[type="submit"]')
+        page.click('main button[type="submit"]')
     page.wait_for_selector("canvas[data-drawn]", timeout=10_000)
 
 
@@ -73,6 +73,7 @@ def test_the_menu_folds_on_a_phone(browser: Any, live_server: str) -> None:
 def test_the_language_switcher(browser: Any, live_server: str) -> None:
     context, page, _ = open_page(browser, 1280, "en")
     try:
+        sign_in(page, live_server, "auditora")
         page.goto(f"{live_server}/plans/appraise")
         with page.expect_navigation():
             page.click("text=Português")

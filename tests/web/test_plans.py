@@ -71,9 +71,9 @@ def test_the_api_lists_every_problem_of_a_bad_plan(user_client: TestClient) -> N
     ],
 )
 def test_unreadable_files_are_refused_with_the_error_body(
-    client: TestClient, name: str, content: bytes, field: str | None
+    user_client: TestClient, name: str, content: bytes, field: str | None
 ) -> None:
-    response = upload(client, "/api/v1/plans/appraise", name, content)
+    response = upload(user_client, "/api/v1/plans/appraise", name, content)
     assert response.status_code == 422
     assert response.json()["error"]["field"] == field
 

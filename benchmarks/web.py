@@ -1,0 +1,281 @@
+"""Benchmark: the web application under load, on PostgreSQL with the demo programme grown to
+100,000 farmers, driven from a second process by 50 concurrent signed-in clients (every role,
+each with its own bearer token) for 30 seconds: mixed reads (lists, searches, pages of one
+record, the dashboard) and writes (farmers registered, deliveries recorded).
+
+Target (issue 8): no errors, p95 <= 150 ms for reads, >= 300 requests/s on this 2-core machine.
+Baseline printed in the same run: the same clients asking only `GET /api/v1/auth/me` (a token
+check and one query), so that the ratio says what the real endpoints cost beyond the framework.
+
+Run: make bench, or .venv/bin/python -P benchmarks/web.py [--farmers N] [--clients N] [--seconds S]
+Needs PostgreSQL: ALIANZA_BENCH_DATABASE_URL or ALIANZA_TEST_DATABASE_URL (a server where a
+scratch database may be created and dropped); skipped with a message otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+READ_P95_TARGET_MS = 150.0
+THROUGHPUT_TARGET = 300.0
+PASSWORD = "alianza-demo"
+USERS = ("admin", "gestora", "evaluadora", "tecnico", "cooperativa", "comprador", "banco", "auditora")
+
+
+def grow(url: str, farmers: int) -> int:
+    """The demo programme, then farmers copied in (COPY, not the services: a hundred thousand
+    audited registrations would take longer than the benchmark) spread over its villages and
+    POs."""
+    from alianza.platform.db import Database, make_engine, upgrade
+    from alianza.platform.demo.service import seed_demo
+    from alianza.platform.registry.models import Farmer, Organization, Place
+
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    database = Database(url)
+    with database.session() as session:
+        seed_demo(session, 1)
+    with database.session() as session:
+        programme_id = session.scalar(select(Place.programme_id).limit(1))
+        villages = list(session.scalars(select(Place.id).where(Place.kind == "village")))
+        pos = list(session.scalars(select(Organization.id).where(
+            Organization.kind == "producer_organization")))
+        existing = session.query(Farmer).count()
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    missing = max(0, farmers - existing)
+    raw = database.engine.raw_connection()
+    connection = raw.driver_connection
+    first_id = None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM farmers")
+        first_id = cursor.fetchone()[0] + 1
+        with cursor.copy("COPY farmers (id, programme_id, name, sex, birth_year, minority, "
+                         "household_size, land_hectares, phone, village_id, created_at) "
+                         "FROM STDIN") as copy:
+            for i in range(missing):
+                copy.write_row((first_id + i, programme_id, f"Farmer {first_id + i}",
+                                rng.choice(("female", "male")), rng.randint(1950, 2005),
+                                rng.random() < 0.3, rng.randint(1, 9), "1.500",
+                                f"+504{30000000 + first_id + i}", rng.choice(villages), now))
+        with cursor.copy("COPY memberships (programme_id, farmer_id, organization_id) "
+                         "FROM STDIN") as copy:
+            for i in range(missing):
+                copy.write_row((programme_id, first_id + i, rng.choice(pos)))
+        cursor.execute("SELECT setval('farmers_id_seq', (SELECT max(id) FROM farmers))")
+        cursor.execute("ANALYZE")
+    connection.commit()
+    raw.close()
+    database.dispose()
+    return existing + missing
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(url: str, port: int, workers: int, folder: Path) -> subprocess.Popen[bytes]:
+    environment = {**os.environ, "ALIANZA_DATABASE_URL": url, "ALIANZA_DATA_DIR": str(folder),
+                   "ALIANZA_SECRET_KEY": "benchmark"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "alianza.web.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning", "--no-access-log"],
+        env=environment,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+# --- the load, from a second process -------------------------------------------------------
+
+
+def _requests(role_ids: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
+    """(kind, method, path, body) the clients draw from: reads mostly, some writes."""
+    farmer, agreement, subproject = role_ids["farmer"], role_ids["agreement"], role_ids["subproject"]
+    return [
+        ("read", "GET", "/api/v1/subprojects?limit=20", None),
+        ("read", "GET", f"/api/v1/subprojects/{subproject}", None),
+        ("read", "GET", "/api/v1/farmers?q=Farmer 12&limit=20", None),
+        ("read", "GET", "/api/v1/farmers?limit=50&offset=5000", None),
+        ("read", "GET", f"/api/v1/farmers/{farmer}", None),
+        ("read", "GET", "/api/v1/agreements?limit=20", None),
+        ("read", "GET", f"/api/v1/agreements/{agreement}/deliveries?limit=20", None),
+        ("read", "GET", "/api/v1/calls", None),
+        ("read", "GET", "/api/v1/dashboard", None),
+        ("write", "POST", "/api/v1/farmers", "farmer"),
+        ("write", "POST", f"/api/v1/agreements/{agreement}/deliveries", "delivery"),
+    ]
+
+
+async def _client(client: Any, token: str, plan: list[Any], until: float, results: list[Any],
+                  rng: random.Random, village: int) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    while time.monotonic() < until:
+        kind, method, path, body = rng.choice(plan)
+        payload = None
+        if body == "farmer":
+            payload = {"name": f"Bench {rng.random():.9f}", "sex": "female", "birth_year": 1990,
+                       "household_size": 4, "land_hectares": "1.0", "village_id": village}
+        elif body == "delivery":
+            payload = {"delivered_on": "2025-06-01", "quantity": "1", "grade": "A",
+                       "reference_price": "9.00"}
+        started = time.perf_counter()
+        try:
+            answer = await client.request(method, path, headers=headers, json=payload)
+            status = answer.status_code
+        except Exception:  # a dropped connection counts as an error
+            status = 0
+        results.append((kind, status, (time.perf_counter() - started) * 1000))
+
+
+def drive(base: str, tokens: list[str], plan: list[Any], seconds: float, village: int,
+          queue: Any) -> None:
+    """Run in its own process: the clients, then the results onto ``queue``."""
+    import httpx2
+
+    async def main() -> list[Any]:
+        results: list[Any] = []
+        limits = httpx2.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
+        async with httpx2.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+            until = time.monotonic() + seconds
+            await asyncio.gather(*(
+                _client(client, token, plan, until, results, random.Random(i), village)
+                for i, token in enumerate(tokens)))
+        return results
+
+    queue.put(asyncio.run(main()))
+
+
+def run_load(base: str, tokens: list[str], plan: list[Any], seconds: float, village: int) -> list[Any]:
+    queue: Any = multiprocessing.get_context("spawn").Queue()
+    process = multiprocessing.get_context("spawn").Process(
+        target=drive, args=(base, tokens, plan, seconds, village, queue))
+    process.start()
+    results = queue.get(timeout=seconds + 120)
+    process.join()
+    return results
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def report(name: str, results: list[Any], seconds: float) -> dict[str, float]:
+    reads = [ms for kind, status, ms in results if kind == "read"]
+    writes = [ms for kind, status, ms in results if kind == "write"]
+    # a refusal by the rules (403/404/409/422 for a role that may not) is an answer, not an error
+    errors = sum(1 for _, status, _ in results if status == 0 or status >= 500)
+    figures = {"requests/s": len(results) / seconds, "errors": errors,
+               "read p50": percentile(reads, 50), "read p95": percentile(reads, 95),
+               "read p99": percentile(reads, 99), "write p95": percentile(writes, 95)}
+    print(f"{name:>9}: {len(results):,} requests, {figures['requests/s']:.0f}/s, {errors} errors; "
+          f"reads p50 {figures['read p50']:.0f} ms, p95 {figures['read p95']:.0f} ms, "
+          f"p99 {figures['read p99']:.0f} ms; writes p95 {figures['write p95']:.0f} ms")
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--farmers", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    arguments = parser.parse_args()
+    admin_url = os.environ.get("ALIANZA_BENCH_DATABASE_URL") or os.environ.get("ALIANZA_TEST_DATABASE_URL")
+    if not admin_url:
+        print("web benchmark skipped: set ALIANZA_BENCH_DATABASE_URL (or ALIANZA_TEST_DATABASE_URL)")
+        return 0
+    name = f"alianza_bench_web_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    server = None
+    try:
+        started = time.perf_counter()
+        count = grow(url, arguments.farmers)
+        print(f"demo programme with {count:,} farmers on PostgreSQL in {time.perf_counter() - started:.0f} s")
+        ids = _ids(url)
+        port = _free_port()
+        server = serve(url, port, arguments.workers, Path(tempfile.mkdtemp(prefix="alianza-bench-")))
+        base = f"http://127.0.0.1:{port}"
+        tokens = _tokens(base, arguments.clients)
+        baseline = report("baseline", run_load(base, tokens, [("read", "GET", "/api/v1/auth/me", None)],
+                                               arguments.seconds, ids["village"]), arguments.seconds)
+        mixed = report("mixed", run_load(base, tokens, _requests(ids), arguments.seconds,
+                                         ids["village"]), arguments.seconds)
+        print(f"ratio mixed/baseline: read p95 {mixed['read p95'] / baseline['read p95']:.2f}x, "
+              f"throughput {mixed['requests/s'] / baseline['requests/s']:.2f}x")
+        met = (mixed["errors"] == 0 and mixed["read p95"] <= READ_P95_TARGET_MS
+               and mixed["requests/s"] >= THROUGHPUT_TARGET)
+        print(f"target (no errors, read p95 <= {READ_P95_TARGET_MS:.0f} ms, >= {THROUGHPUT_TARGET:.0f}/s): "
+              f"{'met' if met else 'NOT met'}")
+        return 0
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _ids(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        found = {
+            "farmer": connection.execute(text("SELECT max(id) FROM farmers")).scalar_one(),
+            "agreement": connection.execute(text("SELECT min(id) FROM agreements")).scalar_one(),
+            "subproject": connection.execute(text("SELECT min(id) FROM subprojects")).scalar_one(),
+            "village": connection.execute(text(
+                "SELECT min(id) FROM places WHERE kind = 'village'")).scalar_one(),
+        }
+    engine.dispose()
+    return found
+
+
+def _tokens(base: str, clients: int) -> list[str]:
+    import httpx2
+
+    tokens = []
+    with httpx2.Client(base_url=base, timeout=30) as client:
+        for i in range(clients):
+            answer = client.post("/api/v1/auth/token", data={"username": USERS[i % len(USERS)],
+                                                             "password": PASSWORD, "name": f"bench {i}"})
+            answer.raise_for_status()
+            tokens.append(answer.json()["access_token"])
+    return tokens
+
+
+if __name__ == "__main__":
+    sys.exit(main())
