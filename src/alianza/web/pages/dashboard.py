@@ -107,7 +107,7 @@ def sales_charts(figures: DashboardOut, locale: str) -> list[dict[str, Any]]:
                 "format": "money",
                 "currency": currency,
                 "label_title": _t(locale, N_("Quarter")),
-                "labels": [_t(locale, N_("Q%(quarter)s %(year)s"), quarter=q, year=y)
+                "labels": [_t(locale, N_("%(year)s-Q%(quarter)s"), quarter=q, year=y)
                            for y, q in quarters],
                 "datasets": [{"label": name, "data": [float(values[k]) for k in quarters]}
                              for name, values in series.items() if values],
