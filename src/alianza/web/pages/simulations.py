@@ -57,6 +57,7 @@ GROUPS = {
     "non_minority": N_("Not minorities"),
 }
 FILES = {
+    "farmers.parquet": N_("Figures by farmer (Parquet)"),
     "seasons.parquet": N_("Figures by season (Parquet)"),
     "markets.parquet": N_("Figures by market (Parquet)"),
     "districts.parquet": N_("Figures by district (Parquet)"),
@@ -232,7 +233,13 @@ def simulation_page(request: Request, actor: CurrentActor, job_id: int) -> HTMLR
 def simulation_status(request: Request, actor: CurrentActor, job_id: int) -> HTMLResponse:
     """The job's status (and, once it succeeded, its results): the fragment htmx polls."""
     actor.require(Permission.SIMULATIONS_RUN)
-    return render(request, "simulations/_status.html", job_context(actor, request, job_id))
+    context = job_context(actor, request, job_id)
+    response = render(request, "simulations/_status.html", context)
+    if context["final"] and request.headers.get("hx-request"):
+        # The job ended while the page polled: htmx reloads the page, whose charts are then
+        # drawn as on any page load, and the address is that of the results (bookmarkable).
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 @router.get("/{job_id}/files/{name}", name="simulation_file")
