@@ -155,7 +155,7 @@ def list_simulations(
     request: Request,
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> SimulationPage:
     actor.require(Permission.SIMULATIONS_RUN)
     page = jobs.list_jobs(actor, limit, offset)

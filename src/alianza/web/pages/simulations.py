@@ -181,7 +181,7 @@ def simulations_page(
     request: Request,
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> HTMLResponse:
     actor.require(Permission.SIMULATIONS_RUN)
     context = list_context(actor, limit, offset)
