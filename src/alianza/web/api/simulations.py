@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
@@ -26,6 +27,9 @@ from alianza.platform.jobs.schemas import JobOut
 from alianza.problems import Problem
 from alianza.web.api.plans import read_at_most
 from alianza.web.auth import CurrentActor
+
+# A job's id as the database holds it (a 32-bit integer on PostgreSQL).
+JobId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 
 router = APIRouter(prefix="/simulations", tags=["simulations"])
 
@@ -164,7 +168,7 @@ def list_simulations(
 
 
 @router.get("/{job_id}", name="api_simulation", summary="One simulation")
-def get_simulation(request: Request, actor: CurrentActor, job_id: int) -> SimulationOut:
+def get_simulation(request: Request, actor: CurrentActor, job_id: JobId) -> SimulationOut:
     """The job's state and progress; once it succeeded, its summary and files."""
     actor.require(Permission.SIMULATIONS_RUN)
     return simulation_out(actor, jobs.get_job(actor, job_id), request, with_outputs=True)
@@ -172,7 +176,7 @@ def get_simulation(request: Request, actor: CurrentActor, job_id: int) -> Simula
 
 @router.get("/{job_id}/files/{name}", name="api_simulation_file",
             summary="Download an output of a simulation", response_class=FileResponse)
-def simulation_file(request: Request, actor: CurrentActor, job_id: int, name: str) -> FileResponse:
+def simulation_file(request: Request, actor: CurrentActor, job_id: JobId, name: str) -> FileResponse:
     """One output of a succeeded job (Parquet tables, summary.json, PNG charts), by name."""
     actor.require(Permission.SIMULATIONS_RUN)
     found = jobs.job_file(actor, job_id, name, data_dir(request))
@@ -180,6 +184,6 @@ def simulation_file(request: Request, actor: CurrentActor, job_id: int, name: st
 
 
 @router.post("/{job_id}/cancel", name="api_simulation_cancel", summary="Cancel a simulation")
-def cancel(request: Request, actor: CurrentActor, job_id: int) -> SimulationOut:
+def cancel(request: Request, actor: CurrentActor, job_id: JobId) -> SimulationOut:
     actor.require(Permission.SIMULATIONS_RUN)
     return simulation_out(actor, jobs.cancel_job(actor, job_id), request, with_outputs=False)

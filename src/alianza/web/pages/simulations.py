@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 import alianza
@@ -35,6 +36,9 @@ from alianza.web.auth import CurrentActor
 from alianza.web.errors import translate_problem
 from alianza.web.i18n import N_
 from alianza.web.templating import render
+
+# A job's id as the database holds it (a 32-bit integer on PostgreSQL).
+JobId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 
 router = APIRouter(prefix="/simulations", include_in_schema=False)
 
@@ -143,7 +147,7 @@ def summary_charts(summary: dict[str, Any], locale: str) -> list[tuple[str, str,
     return charts
 
 
-def job_context(actor: Actor, request: Request, job_id: int) -> dict[str, Any]:
+def job_context(actor: Actor, request: Request, job_id: JobId) -> dict[str, Any]:
     locale = i18n.locale_of(request)
     job = jobs.get_job(actor, job_id)
     out = JobOut.of(job)
@@ -224,13 +228,13 @@ async def submit_simulation(
 
 
 @router.get("/{job_id}", response_class=HTMLResponse, name="simulation")
-def simulation_page(request: Request, actor: CurrentActor, job_id: int) -> HTMLResponse:
+def simulation_page(request: Request, actor: CurrentActor, job_id: JobId) -> HTMLResponse:
     actor.require(Permission.SIMULATIONS_RUN)
     return render(request, "simulations/simulation.html", job_context(actor, request, job_id))
 
 
 @router.get("/{job_id}/status", response_class=HTMLResponse, name="simulation_status")
-def simulation_status(request: Request, actor: CurrentActor, job_id: int) -> HTMLResponse:
+def simulation_status(request: Request, actor: CurrentActor, job_id: JobId) -> HTMLResponse:
     """The job's status (and, once it succeeded, its results): the fragment htmx polls."""
     actor.require(Permission.SIMULATIONS_RUN)
     context = job_context(actor, request, job_id)
@@ -243,14 +247,14 @@ def simulation_status(request: Request, actor: CurrentActor, job_id: int) -> HTM
 
 
 @router.get("/{job_id}/files/{name}", name="simulation_file")
-def simulation_file(request: Request, actor: CurrentActor, job_id: int, name: str) -> FileResponse:
+def simulation_file(request: Request, actor: CurrentActor, job_id: JobId, name: str) -> FileResponse:
     actor.require(Permission.SIMULATIONS_RUN)
     found = jobs.job_file(actor, job_id, name, data_dir(request))
     return FileResponse(found.path, media_type=found.media_type, filename=found.name)
 
 
 @router.post("/{job_id}/cancel", name="simulation_cancel")
-def cancel_simulation(request: Request, actor: CurrentActor, job_id: int) -> RedirectResponse:
+def cancel_simulation(request: Request, actor: CurrentActor, job_id: JobId) -> RedirectResponse:
     actor.require(Permission.SIMULATIONS_RUN)
     jobs.cancel_job(actor, job_id)
     return RedirectResponse(request.app.url_path_for("simulation", job_id=str(job_id)),
