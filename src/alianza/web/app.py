@@ -25,9 +25,11 @@ from alianza.web.api import agreements as agreements_api
 from alianza.web.api import audit as audit_api
 from alianza.web.api import auth as auth_api
 from alianza.web.api import cycle as cycle_api
+from alianza.web.api import dashboard as dashboard_api
 from alianza.web.api import ledger as ledger_api
 from alianza.web.api import plans as plans_api
 from alianza.web.api import registry as registry_api
+from alianza.web.api import simulations as simulations_api
 from alianza.web.api import users as users_api
 from alianza.web.docs import router as docs_router
 from alianza.web.i18n import LocaleMiddleware
@@ -35,10 +37,12 @@ from alianza.web.pages import account as account_pages
 from alianza.web.pages import agreements as agreements_pages
 from alianza.web.pages import audit as audit_pages
 from alianza.web.pages import cycle as cycle_pages
+from alianza.web.pages import dashboard as dashboard_pages
 from alianza.web.pages import home as home_pages
 from alianza.web.pages import ledger as ledger_pages
 from alianza.web.pages import plans as plans_pages
 from alianza.web.pages import registry as registry_pages
+from alianza.web.pages import simulations as simulations_pages
 from alianza.web.pages import users as users_pages
 from alianza.web.security import SecurityHeadersMiddleware
 
@@ -97,21 +101,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(docs_router)
-    app.include_router(auth_api.router, prefix=API_V1)
-    app.include_router(plans_api.router, prefix=API_V1)
-    app.include_router(registry_api.router, prefix=API_V1)
-    app.include_router(users_api.router, prefix=API_V1)
-    app.include_router(account_pages.router)
-    app.include_router(home_pages.router)
-    app.include_router(plans_pages.router)
-    app.include_router(registry_pages.router)
-    app.include_router(users_pages.router)
-    app.include_router(cycle_api.router, prefix=API_V1)
-    app.include_router(cycle_pages.router)
-    for router in (agreements_api.router, ledger_api.router, audit_api.router):
-        app.include_router(router, prefix=API_V1)
-    for router in (agreements_pages.router, ledger_pages.router, audit_pages.router):
-        app.include_router(router)
+    for api in (auth_api, plans_api, dashboard_api, cycle_api, agreements_api, registry_api,
+                ledger_api, audit_api, users_api, simulations_api):
+        app.include_router(api.router, prefix=API_V1)
+    for pages in (account_pages, home_pages, plans_pages, dashboard_pages, cycle_pages,
+                  agreements_pages, registry_pages, ledger_pages, audit_pages, users_pages,
+                  simulations_pages):
+        app.include_router(pages.router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]
     return app
 

@@ -172,6 +172,7 @@ def _label(table: dict[Any, str]) -> Any:
 @pass_context
 def has_route(context: Context, name: str) -> bool:
     """Whether the app has a route called ``name`` (the menu shows only pages that exist)."""
+
     request: Request = context["request"]
     return name in _route_names(request.app.routes)
 

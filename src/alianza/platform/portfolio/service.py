@@ -134,3 +134,88 @@ def balances_by_kind_in_reporting_currency(actor: Actor, at: date) -> list[KindT
         totals[(row.kind, row.currency)] += row.balance
     return [KindTotal(kind, currency, amount, to_reporting_currency(actor, amount, currency, at))
             for (kind, currency), amount in sorted(totals.items())]
+
+
+@dataclass(frozen=True)
+class CallGrants:
+    """A call's grants in its own currency: committed (the grant of each approved plan, the
+    version the committee decided on) and disbursed (tranches released up to the date)."""
+
+    call_id: int
+    call: str
+    currency: str
+    committed: Decimal
+    disbursed: Decimal
+
+
+def grants_by_call(actor: Actor, on: date) -> list[CallGrants]:
+    """Grants committed vs disbursed by call, in the call's currency, as of ``on``."""
+    from alianza.platform.subprojects.models import Decision, PlanVersion, Tranche
+    from alianza.platform.subprojects.states import APPROVED
+
+    actor.require(Permission.PORTFOLIO_READ)
+    committed = actor.session.execute(
+        scoped(actor, select(Call.id, Call.code, Call.currency, func.sum(PlanVersion.grant))
+               .join(Subproject, Subproject.call_id == Call.id)
+               .join(Decision, Decision.subproject_id == Subproject.id)
+               .join(PlanVersion, PlanVersion.id == Decision.plan_version_id))
+        .where(Decision.outcome.in_([state.value for state in APPROVED]),
+               Decision.decided_on <= on)
+        .group_by(Call.id, Call.code, Call.currency)
+    )
+    disbursed = {call_id: amount for call_id, amount in actor.session.execute(
+        scoped(actor, select(Call.id, func.sum(Tranche.amount))
+               .join(Subproject, Subproject.call_id == Call.id)
+               .join(Tranche, Tranche.subproject_id == Subproject.id))
+        .where(Tranche.released_on.is_not(None), Tranche.released_on <= on)
+        .group_by(Call.id)
+    )}
+    zero = Decimal("0.00")
+    return sorted(
+        (CallGrants(call_id, code, currency, Decimal(amount or zero),
+                    Decimal(disbursed.get(call_id) or zero))
+         for call_id, code, currency, amount in committed),
+        key=lambda row: row.call_id,
+    )
+
+
+# A tranche is expected within this many days of the agreement's signature per tranche number
+# (the first within 90 days, the second within 180...): later than that it is delayed.
+TRANCHE_EXPECTED_DAYS = 90
+
+
+@dataclass(frozen=True)
+class DelayedTranche:
+    subproject_id: int
+    subproject: str
+    number: int
+    currency: str
+    amount: Decimal
+    signed_on: date
+    days_late: int
+
+
+def delayed_tranches(actor: Actor, as_of: date,
+                     expected_days: int = TRANCHE_EXPECTED_DAYS) -> list[DelayedTranche]:
+    """Tranches scheduled but not released ``number × expected_days`` days after the agreement
+    was signed (a disbursement delay, one of the failure modes the programme watches), most
+    late first."""
+    from alianza.platform.subprojects.models import Tranche
+
+    actor.require(Permission.PORTFOLIO_READ)
+    rows = actor.session.execute(
+        scoped(actor, select(Subproject.id, Subproject.title, Tranche.number, Call.currency,
+                             Tranche.amount, Agreement.signed_on)
+               .join(Tranche, Tranche.subproject_id == Subproject.id)
+               .join(Agreement, Agreement.subproject_id == Subproject.id)
+               .join(Call, Call.id == Subproject.call_id))
+        .where(Tranche.released_on.is_(None), Agreement.signed_on <= as_of)
+        .order_by(Subproject.id, Tranche.number)
+    )
+    found = []
+    for subproject_id, title, number, currency, amount, signed_on in rows:
+        late = (as_of - signed_on).days - number * expected_days
+        if late > 0:
+            found.append(DelayedTranche(subproject_id, title, number, currency, Decimal(amount),
+                                        signed_on, late))
+    return sorted(found, key=lambda row: (-row.days_late, row.subproject_id, row.number))

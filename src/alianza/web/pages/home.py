@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from alianza.settings import LOCALES
 from alianza.web import i18n
-from alianza.web.deps import SettingsDep
+from alianza.web.deps import SessionDep, SettingsDep
 from alianza.web.security import cookies_secure
 from alianza.web.templating import render
 
@@ -19,8 +20,24 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 @router.get("/", response_class=HTMLResponse, name="home")
-def home(request: Request) -> HTMLResponse:
+async def home(request: Request, session: SessionDep) -> Response:
+    """The start page; a signed-in user who may read the portfolio goes to the dashboard."""
+    if await _may_read_portfolio(request, session):
+        return RedirectResponse(request.app.url_path_for("dashboard"), status_code=303)
     return render(request, "home.html")
+
+
+async def _may_read_portfolio(request: Request, session: Session) -> bool:
+    from alianza.platform.access import Permission
+    from alianza.platform.errors import Forbidden, NotFound
+    from alianza.web.auth import NotSignedIn, get_current_actor, get_current_user
+
+    try:
+        user = await get_current_user(request, session)  # a GET: no CSRF to check
+        actor = get_current_actor(request, session, user)
+    except (NotSignedIn, Forbidden, NotFound):
+        return False
+    return actor.can(Permission.PORTFOLIO_READ)
 
 
 def safe_next(target: str | None) -> str:

@@ -1,0 +1,154 @@
+"""``GET /api/v1/dashboard``: the programme dashboard's figures as JSON (the page draws them).
+
+Every figure comes from a platform service called with the actor, so a field officer's figures
+are their districts' and a lender's their subprojects': the services are scoped.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from alianza.platform.access import Actor, Permission
+from alianza.platform.agreements import service as agreements
+from alianza.platform.errors import NotFound, Refused
+from alianza.platform.portfolio import service as portfolio
+from alianza.platform.programmes.service import to_reporting_currency
+from alianza.platform.subprojects import service as subprojects
+from alianza.web.auth import CurrentActor
+
+router = APIRouter(prefix="/dashboard", tags=["dashboard"])
+
+SALES_YEARS = 3  # the sales chart covers the three years up to the dashboard's date
+
+
+class StateCount(BaseModel):
+    state: str
+    count: int
+
+
+class CallGrantsOut(BaseModel):
+    call_id: int
+    call: str
+    currency: str
+    committed: Decimal
+    disbursed: Decimal
+    committed_reporting: Decimal | None  # None: no exchange rate on or before the date
+    disbursed_reporting: Decimal | None
+
+
+class QuarterSalesOut(BaseModel):
+    organization_id: int
+    organization: str
+    year: int
+    quarter: int
+    currency: str
+    quantity: Decimal
+    amount: Decimal
+
+
+class InclusionOut(BaseModel):
+    call_id: int
+    call: str
+    members: int
+    women_share: Decimal
+    youth_share: Decimal
+    minority_share: Decimal
+
+
+class BalanceOut(BaseModel):
+    kind: str
+    currency: str
+    amount: Decimal
+    reporting_amount: Decimal
+
+
+class AlertOut(BaseModel):
+    kind: str  # side_selling | buyer_default
+    agreement_id: int
+    message: str
+
+
+class DelayedTrancheOut(BaseModel):
+    subproject_id: int
+    subproject: str
+    number: int
+    currency: str
+    amount: Decimal
+    signed_on: date
+    days_late: int
+
+
+class DashboardOut(BaseModel):
+    """The figures of the programme dashboard as of ``on``, within the actor's scope."""
+
+    on: date
+    reporting_currency: str
+    sales_from: date
+    subprojects_by_state: list[StateCount]
+    grants_by_call: list[CallGrantsOut]
+    sales_by_po_by_quarter: list[QuarterSalesOut]
+    inclusion_by_call: list[InclusionOut]
+    balances_by_kind: list[BalanceOut]
+    alerts: list[AlertOut]
+    delayed_tranches: list[DelayedTrancheOut]
+    tranche_expected_days: int
+
+
+def _reporting(actor: Actor, amount: Decimal, currency: str, on: date) -> Decimal | None:
+    try:
+        return to_reporting_currency(actor, amount, currency, on)
+    except (Refused, NotFound):  # no rate yet for that currency: shown in its own currency only
+        return None
+
+
+def dashboard_figures(actor: Actor, on: date) -> DashboardOut:
+    """Every figure of the dashboard, each from its scoped service."""
+    actor.require(Permission.PORTFOLIO_READ)
+    sales_from = date(on.year - SALES_YEARS, on.month, 1)
+    grants = [
+        CallGrantsOut(
+            call_id=row.call_id, call=row.call, currency=row.currency,
+            committed=row.committed, disbursed=row.disbursed,
+            committed_reporting=_reporting(actor, row.committed, row.currency, on),
+            disbursed_reporting=_reporting(actor, row.disbursed, row.currency, on),
+        )
+        for row in portfolio.grants_by_call(actor, on)
+    ]
+    return DashboardOut(
+        on=on,
+        reporting_currency=actor.programme().reporting_currency,
+        sales_from=sales_from,
+        subprojects_by_state=[StateCount(state=state.value, count=count)
+                              for state, count in subprojects.count_by_state(actor).items()],
+        grants_by_call=grants,
+        sales_by_po_by_quarter=[QuarterSalesOut.model_validate(row, from_attributes=True)
+                                for row in portfolio.sales_by_po_by_quarter(actor, sales_from, on)],
+        inclusion_by_call=[InclusionOut.model_validate(row, from_attributes=True)
+                           for row in portfolio.inclusion_by_call(actor, on)],
+        balances_by_kind=[BalanceOut.model_validate(row, from_attributes=True)
+                          for row in portfolio.balances_by_kind_in_reporting_currency(actor, on)],
+        alerts=[AlertOut.model_validate(row, from_attributes=True)
+                for row in agreements.alerts(actor, on)],
+        delayed_tranches=[DelayedTrancheOut.model_validate(row, from_attributes=True)
+                          for row in portfolio.delayed_tranches(actor, on)],
+        tranche_expected_days=portfolio.TRANCHE_EXPECTED_DAYS,
+    )
+
+
+@router.get("", name="api_dashboard", summary="The programme dashboard's figures")
+def dashboard(
+    actor: CurrentActor,
+    on: Annotated[date | None, Query(description="The date of the figures (default: today).")] = None,
+) -> DashboardOut:
+    """Subprojects by state (the funnel), grants committed vs disbursed by call (in each call's
+    currency and in the programme's reporting currency), PO sales by quarter over the three
+    years up to ``on``, shares of women, youth and minorities by call, balances by account kind,
+    and alerts: side-selling and buyer default (agreements), and tranches released late
+    (scheduled but not released ``number × tranche_expected_days`` days after the agreement).
+    Needs ``portfolio.read``; every figure is limited to the caller's scope."""
+    return dashboard_figures(actor, on or date.today())
