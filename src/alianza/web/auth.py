@@ -56,27 +56,46 @@ class BadCsrf(Refused):
     code = "csrf"
 
 
-async def check_csrf(request: Request, expected: str) -> None:
-    """Refuse an unsafe request whose CSRF token (form field or header) is not ``expected``."""
+async def csrf_token_given(request: Request) -> str | None:
+    """The CSRF token an unsafe request carries (the header, else the form field); None for a
+    safe request. Reads no database: it may await the body on the event loop."""
     if request.method in SAFE_METHODS:
-        return
+        return None
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        given = (await request.form()).get(CSRF_FIELD)  # type: ignore[assignment]
-    if not isinstance(given, str) or not hmac.compare_digest(given, expected):
+        field = (await request.form()).get(CSRF_FIELD)
+        given = field if isinstance(field, str) else None
+    return given
+
+
+def require_csrf(request: Request, given: str | None, expected: str) -> None:
+    """Refuse an unsafe request whose CSRF token is not ``expected``."""
+    if request.method in SAFE_METHODS:
+        return
+    if given is None or not hmac.compare_digest(given, expected):
         raise BadCsrf("the form has expired or did not come from this site: reload the page and "
                       "try again", rule="csrf")
+
+
+async def check_csrf(request: Request, expected: str) -> None:
+    """:func:`require_csrf` for a route that reads the token itself (the sign-in form)."""
+    require_csrf(request, await csrf_token_given(request), expected)
 
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def get_current_user(request: Request, session: SessionDep) -> User:
+def get_current_user(
+    request: Request,
+    session: SessionDep,
+    csrf_given: Annotated[str | None, Depends(csrf_token_given)],
+) -> User:
     """The signed-in user (cookie or bearer token); the cookie's unsafe requests are
-    CSRF-checked here, so no route can forget it."""
+    CSRF-checked here, so no route can forget it. A plain function: FastAPI runs it in a
+    worker thread, so its queries never block the event loop."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         user = auth.token_user(session, header[7:].strip())
@@ -89,7 +108,7 @@ async def get_current_user(request: Request, session: SessionDep) -> User:
         if found is None:
             raise NotSignedIn
         row, user = found
-        await check_csrf(request, row.csrf_token)
+        require_csrf(request, csrf_given, row.csrf_token)
         request.state.csrf_token = row.csrf_token
         request.state.web_session = row
         request.state.programme_id = row.programme_id

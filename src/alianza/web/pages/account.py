@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alianza.platform.auth import service as auth
@@ -56,13 +57,16 @@ async def sign_in(
 ) -> Response:
     await check_csrf(request, request.cookies.get(ANONYMOUS_CSRF_COOKIE, "\0"))
     try:
-        user = auth.sign_in(session, username, password, client_address(request))
+        # argon2 takes tens of milliseconds: in a worker thread, not on the event loop
+        user = await run_in_threadpool(auth.sign_in, session, username, password,
+                                       client_address(request))
     except Refused as refused:
         session.commit()  # the failed attempt counts towards the rate limit
         message = i18n.gettext(i18n.locale_of(request), refused.reason)
         return _sign_in_page(request, safe_next(next), message, username, status_code=401)
-    held = programmes_of(session, user.id)
-    started = auth.start_session(session, user, held[0][0].id if held else None)
+    held = await run_in_threadpool(programmes_of, session, user.id)
+    started = await run_in_threadpool(auth.start_session, session, user,
+                                      held[0][0].id if held else None)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, started.token, httponly=True, samesite="lax",
                         secure=cookies_secure(request, settings),

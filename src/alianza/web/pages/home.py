@@ -20,20 +20,20 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 @router.get("/", response_class=HTMLResponse, name="home")
-async def home(request: Request, session: SessionDep) -> Response:
+def home(request: Request, session: SessionDep) -> Response:
     """The start page; a signed-in user who may read the portfolio goes to the dashboard."""
-    if await _may_read_portfolio(request, session):
+    if _may_read_portfolio(request, session):
         return RedirectResponse(request.app.url_path_for("dashboard"), status_code=303)
     return render(request, "home.html")
 
 
-async def _may_read_portfolio(request: Request, session: Session) -> bool:
+def _may_read_portfolio(request: Request, session: Session) -> bool:
     from alianza.platform.access import Permission
     from alianza.platform.errors import Forbidden, NotFound
     from alianza.web.auth import NotSignedIn, get_current_actor, get_current_user
 
     try:
-        user = await get_current_user(request, session)  # a GET: no CSRF to check
+        user = get_current_user(request, session, None)  # a GET: no CSRF to check
         actor = get_current_actor(request, session, user)
     except (NotSignedIn, Forbidden, NotFound):
         return False
