@@ -152,7 +152,7 @@ async def _client(client: Any, token: str, plan: list[Any], until: float, result
             status = answer.status_code
         except Exception:  # a dropped connection counts as an error
             status = 0
-        results.append((kind, status, (time.perf_counter() - started) * 1000))
+        results.append((kind, status, (time.perf_counter() - started) * 1000, method, path))
 
 
 def drive(base: str, tokens: list[str], plan: list[Any], seconds: float, village: int,
@@ -191,16 +191,23 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def report(name: str, results: list[Any], seconds: float) -> dict[str, float]:
-    reads = [ms for kind, status, ms in results if kind == "read"]
-    writes = [ms for kind, status, ms in results if kind == "write"]
+    reads = [ms for kind, status, ms, *_ in results if kind == "read"]
+    writes = [ms for kind, status, ms, *_ in results if kind == "write"]
     # a refusal by the rules (403/404/409/422 for a role that may not) is an answer, not an error
-    errors = sum(1 for _, status, _ in results if status == 0 or status >= 500)
+    errors = sum(1 for _, status, *_ in results if status == 0 or status >= 500)
     figures = {"requests/s": len(results) / seconds, "errors": errors,
                "read p50": percentile(reads, 50), "read p95": percentile(reads, 95),
                "read p99": percentile(reads, 99), "write p95": percentile(writes, 95)}
     print(f"{name:>9}: {len(results):,} requests, {figures['requests/s']:.0f}/s, {errors} errors; "
           f"reads p50 {figures['read p50']:.0f} ms, p95 {figures['read p95']:.0f} ms, "
           f"p99 {figures['read p99']:.0f} ms; writes p95 {figures['write p95']:.0f} ms")
+    by_endpoint: dict[str, list[float]] = {}
+    for _, _, ms, method, path in results:
+        by_endpoint.setdefault(f"{method} {path.split('?')[0]}", []).append(ms)
+    if len(by_endpoint) > 1:
+        for endpoint, times in sorted(by_endpoint.items(), key=lambda item: -percentile(item[1], 50)):
+            print(f"           {endpoint:<45} n={len(times):>5}  p50 {percentile(times, 50):6.0f} ms"
+                  f"  p95 {percentile(times, 95):6.0f} ms")
     return figures
 
 
