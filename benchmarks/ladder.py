@@ -118,10 +118,18 @@ def main() -> None:
     parser.add_argument("--farmers", type=int, default=100_000)
     parser.add_argument("--mesa-farmers", type=int, default=100_000)
     parser.add_argument("--full-farmers", type=int, default=300_000)
-    parser.add_argument("--dask-farmers", type=int, default=1_200_000,
-                        help="long enough (a few seconds) for start-up costs not to dominate")
-    parser.add_argument("--dask-chunk", type=int, default=30_000,
-                        help="farmers per chunk on Dask (whole markets; 1.2 M farmers: 40 chunks)")
+    parser.add_argument(
+        "--dask-farmers",
+        type=int,
+        default=1_200_000,
+        help="long enough (a few seconds) for start-up costs not to dominate",
+    )
+    parser.add_argument(
+        "--dask-chunk",
+        type=int,
+        default=30_000,
+        help="farmers per chunk on Dask (whole markets; 1.2 M farmers: 40 chunks)",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--large", action="store_true", help="also 10 M farmers x 40 seasons")
     args = parser.parse_args()
@@ -134,34 +142,52 @@ def main() -> None:
     farmer_seasons = ladder.farmers * ladder.seasons
     alianza_rate = farmer_seasons / seconds
     print(f"reference scenario, {ladder.farmers:,} farmers x {ladder.seasons} seasons")
-    print(f"  alianza kernel (1 core): {seconds * 1000:8.1f} ms  "
-          f"{alianza_rate / 1e6:8.2f} M farmer-seasons/s   (target >= 40 M)")
-    print(f"    median of {args.repeats} runs {farmer_seasons / median / 1e6:.2f} M/s; "
-          f"per CPU-second {farmer_seasons / cpu / 1e6:.2f} M/s")
-    print(f"    mean level {result.mean_level:.3f}, share at level 5 {result.share_at_top:.1%}, "
-          f"mean cash ${result.mean_cash_usd:,.2f}")
+    print(
+        f"  alianza kernel (1 core): {seconds * 1000:8.1f} ms  "
+        f"{alianza_rate / 1e6:8.2f} M farmer-seasons/s   (target >= 40 M)"
+    )
+    print(
+        f"    median of {args.repeats} runs {farmer_seasons / median / 1e6:.2f} M/s; "
+        f"per CPU-second {farmer_seasons / cpu / 1e6:.2f} M/s"
+    )
+    print(
+        f"    mean level {result.mean_level:.3f}, share at level 5 {result.share_at_top:.1%}, "
+        f"mean cash ${result.mean_cash_usd:,.2f}"
+    )
 
     # 2. Mesa, same rules.
     mesa_seconds, mesa_level, mesa_top = mesa_reference(args.mesa_farmers, ladder.seasons, 20)
     mesa_rate = args.mesa_farmers * ladder.seasons / mesa_seconds
-    note = "" if args.mesa_farmers == ladder.farmers else (
-        f" (timed at {args.mesa_farmers:,} farmers: Mesa's cost per farmer-season is flat;"
-        f" 100,000 would take about {farmer_seasons / mesa_rate:.0f} s)")
-    print(f"  Mesa {__import__('mesa').__version__}: {mesa_seconds:8.2f} s   "
-          f"{mesa_rate / 1e6:8.3f} M farmer-seasons/s{note}")
+    note = (
+        ""
+        if args.mesa_farmers == ladder.farmers
+        else (
+            f" (timed at {args.mesa_farmers:,} farmers: Mesa's cost per farmer-season is flat;"
+            f" 100,000 would take about {farmer_seasons / mesa_rate:.0f} s)"
+        )
+    )
+    print(
+        f"  Mesa {__import__('mesa').__version__}: {mesa_seconds:8.2f} s   "
+        f"{mesa_rate / 1e6:8.3f} M farmer-seasons/s{note}"
+    )
     print(f"    mean level {mesa_level:.3f}, share at level 5 {mesa_top:.1%}")
     print(f"  ratio alianza / Mesa: {alianza_rate / mesa_rate:,.0f}x   (target >= 40x)")
 
     # 3. Full example scenario, one core.
-    full = with_overrides(load_scenario(EXAMPLES / "tanzania-districts.yaml"),
-                          farmers=args.full_farmers)
+    full = with_overrides(
+        load_scenario(EXAMPLES / "tanzania-districts.yaml"), farmers=args.full_farmers
+    )
     run_local(with_overrides(full, farmers=2000))  # warm-up (imports, caches)
     seconds, median, cpu = timings(lambda: run_local(full), max(1, args.repeats // 2))
     full_fs = full.population.farmers * full.seasons
-    print(f"full example scenario, {full.population.farmers:,} farmers x {full.seasons} seasons, "
-          f"{len(full.catalogue.kits)} kit types, {full.market_count} markets")
-    print(f"  local, 1 core: {seconds:8.2f} s   {full_fs / seconds / 1e6:8.2f} M farmer-seasons/s"
-          f"   (target >= 10 M per core)")
+    print(
+        f"full example scenario, {full.population.farmers:,} farmers x {full.seasons} seasons, "
+        f"{len(full.catalogue.kits)} kit types, {full.market_count} markets"
+    )
+    print(
+        f"  local, 1 core: {seconds:8.2f} s   {full_fs / seconds / 1e6:8.2f} M farmer-seasons/s"
+        f"   (target >= 10 M per core)"
+    )
     print(f"    per CPU-second {full_fs / cpu / 1e6:.2f} M/s")
 
     # 4. Dask: 1 vs 2 worker processes. Every worker is warmed up (imports, compiled kernels)
@@ -171,14 +197,20 @@ def main() -> None:
     rates, cores = {}, {}
     for workers in (1, 2):
         rates[workers], cores[workers] = dask_rate(dask_scenario, workers, args.dask_chunk)
-        print(f"  dask, {workers} worker(s): {rates[workers] / 1e6:8.2f} M farmer-seasons/s "
-              f"({dask_scenario.population.farmers:,} farmers, chunks of {args.dask_chunk:,}; "
-              f"workers got {cores[workers]:.2f} cores of CPU time)")
-    print(f"  speed-up 2 workers / 1: {rates[2] / rates[1]:.2f}x   (target >= 1.7x; the "
-          f"machine has {os.cpu_count()} cores, shared; load average "
-          f"{os.getloadavg()[0]:.2f})")
-    print(f"  per CPU-second the workers got: {rates[2] / cores[2] / (rates[1] / cores[1]):.2f}"
-          f" x as much work with 2 workers as with 1 (1.00 = no serial overhead)")
+        print(
+            f"  dask, {workers} worker(s): {rates[workers] / 1e6:8.2f} M farmer-seasons/s "
+            f"({dask_scenario.population.farmers:,} farmers, chunks of {args.dask_chunk:,}; "
+            f"workers got {cores[workers]:.2f} cores of CPU time)"
+        )
+    print(
+        f"  speed-up 2 workers / 1: {rates[2] / rates[1]:.2f}x   (target >= 1.7x; the "
+        f"machine has {os.cpu_count()} cores, shared; load average "
+        f"{os.getloadavg()[0]:.2f})"
+    )
+    print(
+        f"  per CPU-second the workers got: {rates[2] / cores[2] / (rates[1] / cores[1]):.2f}"
+        f" x as much work with 2 workers as with 1 (1.00 = no serial overhead)"
+    )
 
     if args.large:
         large = with_overrides(full, farmers=10_000_000, seasons=40)

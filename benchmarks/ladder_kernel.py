@@ -56,8 +56,9 @@ def capture() -> tuple[Any, ...]:
 
     season_kernel.simulate_seasons = recording
     try:
-        scenario = with_overrides(load_scenario(EXAMPLES / "tanzania-districts.yaml"),
-                                  farmers=60_000)
+        scenario = with_overrides(
+            load_scenario(EXAMPLES / "tanzania-districts.yaml"), farmers=60_000
+        )
         run_local(scenario, farmers_per_chunk=10_000)
     finally:
         season_kernel.simulate_seasons = original
@@ -66,8 +67,13 @@ def capture() -> tuple[Any, ...]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kernel", action="append", default=[], metavar="NAME=FILE",
-                        help="another kernel file to compare (repeatable)")
+    parser.add_argument(
+        "--kernel",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="another kernel file to compare (repeatable)",
+    )
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     if not season_kernel.AVAILABLE:
@@ -79,7 +85,7 @@ def main() -> None:
         kernels[name] = load_kernel(name, path)
     call = capture()
     policy = call[2]
-    no_purchases = (*call[:2], (0, *policy[MAX_PURCHASES + 1:]), *call[3:])
+    no_purchases = (*call[:2], (0, *policy[MAX_PURCHASES + 1 :]), *call[3:])
     variants = {"": call, " (no purchases)": no_purchases}
     z = call[6]
     farmer_seasons = z.shape[0] * z.shape[1]
@@ -92,8 +98,10 @@ def main() -> None:
                 module.simulate_seasons(*copied)
                 elapsed = time.perf_counter() - started
                 best[name, label] = min(best[name, label], elapsed)
-    print(f"simulate_seasons, full example scenario, first chunk ({z.shape[1]:,} farmers x "
-          f"{z.shape[0]} seasons); best of {args.repeats}")
+    print(
+        f"simulate_seasons, full example scenario, first chunk ({z.shape[1]:,} farmers x "
+        f"{z.shape[0]} seasons); best of {args.repeats}"
+    )
     for (name, label), elapsed in best.items():
         print(f"  {name}{label}: {elapsed / farmer_seasons * 1e9:6.1f} ns per farmer-season")
 

@@ -35,7 +35,16 @@ from sqlalchemy.engine import make_url
 READ_P95_TARGET_MS = 150.0
 THROUGHPUT_TARGET = 300.0
 PASSWORD = "alianza-demo"
-USERS = ("admin", "gestora", "evaluadora", "tecnico", "cooperativa", "comprador", "banco", "auditora")
+USERS = (
+    "admin",
+    "gestora",
+    "evaluadora",
+    "tecnico",
+    "cooperativa",
+    "comprador",
+    "banco",
+    "auditora",
+)
 
 
 def grow(url: str, farmers: int) -> int:
@@ -55,8 +64,11 @@ def grow(url: str, farmers: int) -> int:
     with database.session() as session:
         programme_id = session.scalar(select(Place.programme_id).limit(1))
         villages = list(session.scalars(select(Place.id).where(Place.kind == "village")))
-        pos = list(session.scalars(select(Organization.id).where(
-            Organization.kind == "producer_organization")))
+        pos = list(
+            session.scalars(
+                select(Organization.id).where(Organization.kind == "producer_organization")
+            )
+        )
         existing = session.query(Farmer).count()
     rng = random.Random(7)
     now = datetime.now(UTC)
@@ -67,16 +79,30 @@ def grow(url: str, farmers: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(max(id), 0) FROM farmers")
         first_id = cursor.fetchone()[0] + 1
-        with cursor.copy("COPY farmers (id, programme_id, name, sex, birth_year, minority, "
-                         "household_size, land_hectares, phone, village_id, created_at) "
-                         "FROM STDIN") as copy:
+        with cursor.copy(
+            "COPY farmers (id, programme_id, name, sex, birth_year, minority, "
+            "household_size, land_hectares, phone, village_id, created_at) "
+            "FROM STDIN"
+        ) as copy:
             for i in range(missing):
-                copy.write_row((first_id + i, programme_id, f"Farmer {first_id + i}",
-                                rng.choice(("female", "male")), rng.randint(1950, 2005),
-                                rng.random() < 0.3, rng.randint(1, 9), "1.500",
-                                f"+504{30000000 + first_id + i}", rng.choice(villages), now))
-        with cursor.copy("COPY memberships (programme_id, farmer_id, organization_id) "
-                         "FROM STDIN") as copy:
+                copy.write_row(
+                    (
+                        first_id + i,
+                        programme_id,
+                        f"Farmer {first_id + i}",
+                        rng.choice(("female", "male")),
+                        rng.randint(1950, 2005),
+                        rng.random() < 0.3,
+                        rng.randint(1, 9),
+                        "1.500",
+                        f"+504{30000000 + first_id + i}",
+                        rng.choice(villages),
+                        now,
+                    )
+                )
+        with cursor.copy(
+            "COPY memberships (programme_id, farmer_id, organization_id) FROM STDIN"
+        ) as copy:
             for i in range(missing):
                 copy.write_row((programme_id, first_id + i, rng.choice(pos)))
         cursor.execute("SELECT setval('farmers_id_seq', (SELECT max(id) FROM farmers))")
@@ -94,12 +120,29 @@ def _free_port() -> int:
 
 
 def serve(url: str, port: int, workers: int, folder: Path) -> subprocess.Popen[bytes]:
-    environment = {**os.environ, "ALIANZA_DATABASE_URL": url, "ALIANZA_DATA_DIR": str(folder),
-                   "ALIANZA_SECRET_KEY": "benchmark"}
+    environment = {
+        **os.environ,
+        "ALIANZA_DATABASE_URL": url,
+        "ALIANZA_DATA_DIR": str(folder),
+        "ALIANZA_SECRET_KEY": "benchmark",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "alianza.web.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "alianza.web.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         env=environment,
     )
     deadline = time.monotonic() + 60
@@ -118,7 +161,11 @@ def serve(url: str, port: int, workers: int, folder: Path) -> subprocess.Popen[b
 
 def _requests(role_ids: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     """(kind, method, path, body) the clients draw from: reads mostly, some writes."""
-    farmer, agreement, subproject = role_ids["farmer"], role_ids["agreement"], role_ids["subproject"]
+    farmer, agreement, subproject = (
+        role_ids["farmer"],
+        role_ids["agreement"],
+        role_ids["subproject"],
+    )
     return [
         ("read", "GET", "/api/v1/subprojects?limit=20", None),
         ("read", "GET", f"/api/v1/subprojects/{subproject}", None),
@@ -134,18 +181,35 @@ def _requests(role_ids: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
     ]
 
 
-async def _client(client: Any, token: str, plan: list[Any], until: float, results: list[Any],
-                  rng: random.Random, village: int) -> None:
+async def _client(
+    client: Any,
+    token: str,
+    plan: list[Any],
+    until: float,
+    results: list[Any],
+    rng: random.Random,
+    village: int,
+) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     while time.monotonic() < until:
         kind, method, path, body = rng.choice(plan)
         payload = None
         if body == "farmer":
-            payload = {"name": f"Bench {rng.random():.9f}", "sex": "female", "birth_year": 1990,
-                       "household_size": 4, "land_hectares": "1.0", "village_id": village}
+            payload = {
+                "name": f"Bench {rng.random():.9f}",
+                "sex": "female",
+                "birth_year": 1990,
+                "household_size": 4,
+                "land_hectares": "1.0",
+                "village_id": village,
+            }
         elif body == "delivery":
-            payload = {"delivered_on": "2025-06-01", "quantity": "1", "grade": "A",
-                       "reference_price": "9.00"}
+            payload = {
+                "delivered_on": "2025-06-01",
+                "quantity": "1",
+                "grade": "A",
+                "reference_price": "9.00",
+            }
         started = time.perf_counter()
         try:
             answer = await client.request(method, path, headers=headers, json=payload)
@@ -155,8 +219,9 @@ async def _client(client: Any, token: str, plan: list[Any], until: float, result
         results.append((kind, status, (time.perf_counter() - started) * 1000, method, path))
 
 
-def drive(base: str, tokens: list[str], plan: list[Any], seconds: float, village: int,
-          queue: Any) -> None:
+def drive(
+    base: str, tokens: list[str], plan: list[Any], seconds: float, village: int, queue: Any
+) -> None:
     """Run in its own process: the clients, then the results onto ``queue``."""
     import httpx2
 
@@ -165,18 +230,24 @@ def drive(base: str, tokens: list[str], plan: list[Any], seconds: float, village
         limits = httpx2.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
         async with httpx2.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
             until = time.monotonic() + seconds
-            await asyncio.gather(*(
-                _client(client, token, plan, until, results, random.Random(i), village)
-                for i, token in enumerate(tokens)))
+            await asyncio.gather(
+                *(
+                    _client(client, token, plan, until, results, random.Random(i), village)
+                    for i, token in enumerate(tokens)
+                )
+            )
         return results
 
     queue.put(asyncio.run(main()))
 
 
-def run_load(base: str, tokens: list[str], plan: list[Any], seconds: float, village: int) -> list[Any]:
+def run_load(
+    base: str, tokens: list[str], plan: list[Any], seconds: float, village: int
+) -> list[Any]:
     queue: Any = multiprocessing.get_context("spawn").Queue()
     process = multiprocessing.get_context("spawn").Process(
-        target=drive, args=(base, tokens, plan, seconds, village, queue))
+        target=drive, args=(base, tokens, plan, seconds, village, queue)
+    )
     process.start()
     results = queue.get(timeout=seconds + 120)
     process.join()
@@ -195,19 +266,30 @@ def report(name: str, results: list[Any], seconds: float) -> dict[str, float]:
     writes = [ms for kind, status, ms, *_ in results if kind == "write"]
     # a refusal by the rules (403/404/409/422 for a role that may not) is an answer, not an error
     errors = sum(1 for _, status, *_ in results if status == 0 or status >= 500)
-    figures = {"requests/s": len(results) / seconds, "errors": errors,
-               "read p50": percentile(reads, 50), "read p95": percentile(reads, 95),
-               "read p99": percentile(reads, 99), "write p95": percentile(writes, 95)}
-    print(f"{name:>9}: {len(results):,} requests, {figures['requests/s']:.0f}/s, {errors} errors; "
-          f"reads p50 {figures['read p50']:.0f} ms, p95 {figures['read p95']:.0f} ms, "
-          f"p99 {figures['read p99']:.0f} ms; writes p95 {figures['write p95']:.0f} ms")
+    figures = {
+        "requests/s": len(results) / seconds,
+        "errors": errors,
+        "read p50": percentile(reads, 50),
+        "read p95": percentile(reads, 95),
+        "read p99": percentile(reads, 99),
+        "write p95": percentile(writes, 95),
+    }
+    print(
+        f"{name:>9}: {len(results):,} requests, {figures['requests/s']:.0f}/s, {errors} errors; "
+        f"reads p50 {figures['read p50']:.0f} ms, p95 {figures['read p95']:.0f} ms, "
+        f"p99 {figures['read p99']:.0f} ms; writes p95 {figures['write p95']:.0f} ms"
+    )
     by_endpoint: dict[str, list[float]] = {}
     for _, _, ms, method, path in results:
         by_endpoint.setdefault(f"{method} {path.split('?')[0]}", []).append(ms)
     if len(by_endpoint) > 1:
-        for endpoint, times in sorted(by_endpoint.items(), key=lambda item: -percentile(item[1], 50)):
-            print(f"           {endpoint:<45} n={len(times):>5}  p50 {percentile(times, 50):6.0f} ms"
-                  f"  p95 {percentile(times, 95):6.0f} ms")
+        for endpoint, times in sorted(
+            by_endpoint.items(), key=lambda item: -percentile(item[1], 50)
+        ):
+            print(
+                f"           {endpoint:<45} n={len(times):>5}  p50 {percentile(times, 50):6.0f} ms"
+                f"  p95 {percentile(times, 95):6.0f} ms"
+            )
     return figures
 
 
@@ -218,9 +300,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     arguments = parser.parse_args()
-    admin_url = os.environ.get("ALIANZA_BENCH_DATABASE_URL") or os.environ.get("ALIANZA_TEST_DATABASE_URL")
+    admin_url = os.environ.get("ALIANZA_BENCH_DATABASE_URL") or os.environ.get(
+        "ALIANZA_TEST_DATABASE_URL"
+    )
     if not admin_url:
-        print("web benchmark skipped: set ALIANZA_BENCH_DATABASE_URL (or ALIANZA_TEST_DATABASE_URL)")
+        print(
+            "web benchmark skipped: set ALIANZA_BENCH_DATABASE_URL (or ALIANZA_TEST_DATABASE_URL)"
+        )
         return 0
     name = f"alianza_bench_web_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -231,22 +317,45 @@ def main() -> int:
     try:
         started = time.perf_counter()
         count = grow(url, arguments.farmers)
-        print(f"demo programme with {count:,} farmers on PostgreSQL in {time.perf_counter() - started:.0f} s")
+        print(
+            f"demo programme with {count:,} farmers on PostgreSQL in {time.perf_counter() - started:.0f} s"
+        )
         ids = _ids(url)
         port = _free_port()
-        server = serve(url, port, arguments.workers, Path(tempfile.mkdtemp(prefix="alianza-bench-")))
+        server = serve(
+            url, port, arguments.workers, Path(tempfile.mkdtemp(prefix="alianza-bench-"))
+        )
         base = f"http://127.0.0.1:{port}"
         tokens = _tokens(base, arguments.clients)
-        baseline = report("baseline", run_load(base, tokens, [("read", "GET", "/api/v1/auth/me", None)],
-                                               arguments.seconds, ids["village"]), arguments.seconds)
-        mixed = report("mixed", run_load(base, tokens, _requests(ids), arguments.seconds,
-                                         ids["village"]), arguments.seconds)
-        print(f"ratio mixed/baseline: read p95 {mixed['read p95'] / baseline['read p95']:.2f}x, "
-              f"throughput {mixed['requests/s'] / baseline['requests/s']:.2f}x")
-        met = (mixed["errors"] == 0 and mixed["read p95"] <= READ_P95_TARGET_MS
-               and mixed["requests/s"] >= THROUGHPUT_TARGET)
-        print(f"target (no errors, read p95 <= {READ_P95_TARGET_MS:.0f} ms, >= {THROUGHPUT_TARGET:.0f}/s): "
-              f"{'met' if met else 'NOT met'}")
+        baseline = report(
+            "baseline",
+            run_load(
+                base,
+                tokens,
+                [("read", "GET", "/api/v1/auth/me", None)],
+                arguments.seconds,
+                ids["village"],
+            ),
+            arguments.seconds,
+        )
+        mixed = report(
+            "mixed",
+            run_load(base, tokens, _requests(ids), arguments.seconds, ids["village"]),
+            arguments.seconds,
+        )
+        print(
+            f"ratio mixed/baseline: read p95 {mixed['read p95'] / baseline['read p95']:.2f}x, "
+            f"throughput {mixed['requests/s'] / baseline['requests/s']:.2f}x"
+        )
+        met = (
+            mixed["errors"] == 0
+            and mixed["read p95"] <= READ_P95_TARGET_MS
+            and mixed["requests/s"] >= THROUGHPUT_TARGET
+        )
+        print(
+            f"target (no errors, read p95 <= {READ_P95_TARGET_MS:.0f} ms, >= {THROUGHPUT_TARGET:.0f}/s): "
+            f"{'met' if met else 'NOT met'}"
+        )
         return 0
     finally:
         if server is not None:
@@ -264,8 +373,9 @@ def _ids(url: str) -> dict[str, int]:
             "farmer": connection.execute(text("SELECT max(id) FROM farmers")).scalar_one(),
             "agreement": connection.execute(text("SELECT min(id) FROM agreements")).scalar_one(),
             "subproject": connection.execute(text("SELECT min(id) FROM subprojects")).scalar_one(),
-            "village": connection.execute(text(
-                "SELECT min(id) FROM places WHERE kind = 'village'")).scalar_one(),
+            "village": connection.execute(
+                text("SELECT min(id) FROM places WHERE kind = 'village'")
+            ).scalar_one(),
         }
     engine.dispose()
     return found
@@ -277,8 +387,14 @@ def _tokens(base: str, clients: int) -> list[str]:
     tokens = []
     with httpx2.Client(base_url=base, timeout=30) as client:
         for i in range(clients):
-            answer = client.post("/api/v1/auth/token", data={"username": USERS[i % len(USERS)],
-                                                             "password": PASSWORD, "name": f"bench {i}"})
+            answer = client.post(
+                "/api/v1/auth/token",
+                data={
+                    "username": USERS[i % len(USERS)],
+                    "password": PASSWORD,
+                    "name": f"bench {i}",
+                },
+            )
             answer.raise_for_status()
             tokens.append(answer.json()["access_token"])
     return tokens

@@ -9,6 +9,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 
+
 @pytest.fixture
 def catalogue_path() -> Path:
     return EXAMPLES / "kits" / "catalogue.yaml"

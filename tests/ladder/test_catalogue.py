@@ -45,8 +45,12 @@ def test_json_catalogue_loads(tmp_path: Path, catalogue_path: Path) -> None:
 
 
 def bad_catalogue() -> dict:
-    kit = {"life_seasons": 4, "harvests_per_year": 3, "product": "veg",
-           "yield_per_harvest": {"mean": 10}}
+    kit = {
+        "life_seasons": 4,
+        "harvests_per_year": 3,
+        "product": "veg",
+        "yield_per_harvest": {"mean": 10},
+    }
     return {
         "name": "bad",
         "products": [{"id": "veg", "unit": "kg", "reference_price_usd": 0.4}],
@@ -78,8 +82,7 @@ def test_bad_catalogue_lists_every_problem_with_kit_and_reason() -> None:
 
 def test_duplicate_ids_and_typos_are_rejected() -> None:
     raw = bad_catalogue()
-    raw["kits"] = [raw["kits"][0], dict(raw["kits"][0]), {**raw["kits"][0], "id": "x",
-                                                             "pricee": 3}]
+    raw["kits"] = [raw["kits"][0], dict(raw["kits"][0]), {**raw["kits"][0], "id": "x", "pricee": 3}]
     with pytest.raises(CatalogueError) as caught:
         validate_catalogue(raw)
     text = str(caught.value)

@@ -37,8 +37,22 @@ def test_plan_command_with_chart(tmp_path: Path, catalogue_path: Path) -> None:
 
     chart = tmp_path / "plan.png"
     runner = CliRunner()
-    result = runner.invoke(app, ["kits", "plan", str(catalogue_path), "--cash", "10",
-                                 "--seasons", "12", "--draws", "200", "--chart", str(chart)])
+    result = runner.invoke(
+        app,
+        [
+            "kits",
+            "plan",
+            str(catalogue_path),
+            "--cash",
+            "10",
+            "--seasons",
+            "12",
+            "--draws",
+            "200",
+            "--chart",
+            str(chart),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "First season above the poverty line" in result.stdout
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -23,8 +23,10 @@ def plain_loop(ladder: ReferenceLadder) -> tuple[list[int], list[int]]:
     draws = {}
     for market in range(ladder.markets):
         key = stream_key(ladder.seed, FARMER_DRAWS, market, ladder.seasons)
-        draws[market] = [season_generator(key, t).standard_normal(int(sizes[market]))
-                         for t in range(ladder.seasons)]
+        draws[market] = [
+            season_generator(key, t).standard_normal(int(sizes[market]))
+            for t in range(ladder.seasons)
+        ]
     for market in range(ladder.markets):
         for farmer in range(int(sizes[market])):
             level, cash = ladder.start_level, round(ladder.start_cash_usd * 100)

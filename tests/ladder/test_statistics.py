@@ -13,11 +13,15 @@ from alianza.ladder.statistics import CASH_THRESHOLDS_CENTS, cash_bin
 def test_cash_cell_starts_then_stepping_up_gives_the_searched_bin() -> None:
     thresholds = CASH_THRESHOLDS_CENTS[CASH_THRESHOLDS_CENTS < 2.0**53]
     near_edges = np.concatenate([np.floor(thresholds) + offset for offset in (-1, 0, 1)])
-    values = np.unique(np.concatenate([
-        np.arange(1, 5000),
-        np.random.default_rng(0).integers(1, 10**13, 20_000),
-        near_edges.astype(np.int64).clip(1),
-    ]))
+    values = np.unique(
+        np.concatenate(
+            [
+                np.arange(1, 5000),
+                np.random.default_rng(0).integers(1, 10**13, 20_000),
+                near_edges.astype(np.int64).clip(1),
+            ]
+        )
+    )
     starts = cash_cell_starts(CASH_THRESHOLDS_CENTS)
     expected = cash_bin(values)
     for value, bin_expected in zip(values.tolist(), expected.tolist(), strict=True):

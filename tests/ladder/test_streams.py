@@ -12,7 +12,7 @@ def numpy_seeded(seed: int, kind: int, index: int, season: int) -> np.random.Gen
     words 3t .. 3t + 2, then 12 outputs discarded, both done by numpy itself."""
     words = np.random.SeedSequence(seed, spawn_key=(kind, index)).generate_state(
         3 * (season + 1), np.uint64
-    )[3 * season:3 * season + 3]
+    )[3 * season : 3 * season + 3]
     bit_generator = np.random.SFC64(0)
     bit_generator.state = {
         "bit_generator": "SFC64",

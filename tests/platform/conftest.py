@@ -24,7 +24,9 @@ def _postgres_admin_url() -> str | None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated template database for this backend (SQLite file, or a fresh PG database)."""
     if request.param == "sqlite":
         template = tmp_path_factory.mktemp("sqlite") / "template.db"
@@ -37,7 +39,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if admin_url is None:
         pytest.skip("ALIANZA_TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
     name = f"alianza_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    admin = create_engine(
+        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -98,7 +102,9 @@ def session(database: Database) -> Iterator[Session]:
 @pytest.fixture
 def admin(session: Session) -> Actor:
     """An administrator of a fresh programme 'PA-HN' reporting in USD."""
-    user = create_user(session, {"username": "ana", "display_name": "Ana", "password": "s3cret-pass"})
+    user = create_user(
+        session, {"username": "ana", "display_name": "Ana", "password": "s3cret-pass"}
+    )
     actor = create_programme(
         session, {"code": "PA-HN", "name": "Alianzas Honduras", "reporting_currency": "USD"}, user
     )

@@ -19,7 +19,9 @@ from alianza.platform.registry.models import Farmer, Organization
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import Subproject
 
-EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "plans" / "fruit-veg-processing.plan.yaml"
+EXAMPLE_PLAN = (
+    Path(__file__).resolve().parents[2] / "examples" / "plans" / "fruit-veg-processing.plan.yaml"
+)
 
 
 def example_plan(currency: str = "HNL") -> dict[str, Any]:
@@ -41,51 +43,102 @@ class World:
 
 def build_world(actor: Actor) -> World:
     country = registry.add_place(actor, {"kind": "country", "name": "Honduras"})
-    district = registry.add_place(actor, {"kind": "district", "name": "Intibucá", "parent_id": country.id})
-    municipality = registry.add_place(actor, {"kind": "municipality", "name": "La Esperanza",
-                                              "parent_id": district.id})
-    village = registry.add_place(actor, {"kind": "village", "name": "El Pelón", "parent_id": municipality.id})
-    po = registry.add_organization(actor, {"kind": "producer_organization", "name": "Coop El Pelón",
-                                           "place_id": village.id})
+    district = registry.add_place(
+        actor, {"kind": "district", "name": "Intibucá", "parent_id": country.id}
+    )
+    municipality = registry.add_place(
+        actor, {"kind": "municipality", "name": "La Esperanza", "parent_id": district.id}
+    )
+    village = registry.add_place(
+        actor, {"kind": "village", "name": "El Pelón", "parent_id": municipality.id}
+    )
+    po = registry.add_organization(
+        actor, {"kind": "producer_organization", "name": "Coop El Pelón", "place_id": village.id}
+    )
     buyer = registry.add_organization(actor, {"kind": "buyer", "name": "Supermercados El Valle"})
     members = []
     for i in range(12):
-        farmer = registry.add_farmer(actor, {
-            "name": f"Member {i}", "sex": "female" if i % 2 else "male", "birth_year": 1985 + i * 2,
-            "household_size": 5, "land_hectares": "1.5", "village_id": village.id})
+        farmer = registry.add_farmer(
+            actor,
+            {
+                "name": f"Member {i}",
+                "sex": "female" if i % 2 else "male",
+                "birth_year": 1985 + i * 2,
+                "household_size": 5,
+                "land_hectares": "1.5",
+                "village_id": village.id,
+            },
+        )
         registry.add_membership(actor, {"farmer_id": farmer.id, "organization_id": po.id})
         members.append(farmer)
-    call = open_call(actor, {
-        "code": "C1", "title": "First call", "currency": "HNL",
-        "opens_on": date(2025, 1, 1), "closes_on": date(2025, 3, 31),
-        "max_grant_share": "0.70", "min_counterpart_share": "0.20",
-        "ceiling_per_family": "3000.00", "ceiling_per_alliance": "60000.00", "max_families": 60,
-        "district_ids": [district.id], "value_chains": ["vegetables", "coffee"],
-        "windows": [{"name": "production", "ceiling_per_alliance": "30000.00"}],
-        "member_rules": {"min_members": 10, "min_age": 18, "max_land_hectares": "5"},
-        "scoring_sheet": {"criteria": [{"name": "market", "weight": 2}, {"name": "technical", "weight": 1}],
-                          "pass_score": 60, "min_irr": 0.10, "min_npv": 0,
-                          "min_women_share": 0.3, "min_youth_share": 0.2},
-    })
+    call = open_call(
+        actor,
+        {
+            "code": "C1",
+            "title": "First call",
+            "currency": "HNL",
+            "opens_on": date(2025, 1, 1),
+            "closes_on": date(2025, 3, 31),
+            "max_grant_share": "0.70",
+            "min_counterpart_share": "0.20",
+            "ceiling_per_family": "3000.00",
+            "ceiling_per_alliance": "60000.00",
+            "max_families": 60,
+            "district_ids": [district.id],
+            "value_chains": ["vegetables", "coffee"],
+            "windows": [{"name": "production", "ceiling_per_alliance": "30000.00"}],
+            "member_rules": {"min_members": 10, "min_age": 18, "max_land_hectares": "5"},
+            "scoring_sheet": {
+                "criteria": [{"name": "market", "weight": 2}, {"name": "technical", "weight": 1}],
+                "pass_score": 60,
+                "min_irr": 0.10,
+                "min_npv": 0,
+                "min_women_share": 0.3,
+                "min_youth_share": 0.2,
+            },
+        },
+    )
     funder = ledger.open_account(actor, {"kind": "funder", "name": "World Bank", "currency": "HNL"})
-    funds = ledger.open_account(actor, {"kind": "project_funds", "name": "Project funds", "currency": "HNL"})
-    ledger.transfer(actor, {"kind": "funding", "from_account_id": funder.id, "to_account_id": funds.id,
-                            "amount": "1000000", "posted_on": date(2025, 1, 1)})
-    member_account = ledger.open_account(actor, {"kind": "member", "name": "Members of El Pelón",
-                                                 "currency": "HNL"})
+    funds = ledger.open_account(
+        actor, {"kind": "project_funds", "name": "Project funds", "currency": "HNL"}
+    )
+    ledger.transfer(
+        actor,
+        {
+            "kind": "funding",
+            "from_account_id": funder.id,
+            "to_account_id": funds.id,
+            "amount": "1000000",
+            "posted_on": date(2025, 1, 1),
+        },
+    )
+    member_account = ledger.open_account(
+        actor, {"kind": "member", "name": "Members of El Pelón", "currency": "HNL"}
+    )
     actor.session.commit()
     return World(actor, call, po, buyer, members, funds, member_account)
 
 
-FINANCING = {"grant": "24000.00", "counterpart_cash": "6000.00", "counterpart_in_kind": "2000.00",
-             "credit": "4000.00"}
+FINANCING = {
+    "grant": "24000.00",
+    "counterpart_cash": "6000.00",
+    "counterpart_in_kind": "2000.00",
+    "credit": "4000.00",
+}
 
 
 def profile(world: World, **overrides: Any) -> Subproject:
-    data: dict[str, Any] = {"call_id": world.call.id, "organization_id": world.po.id,
-                            "buyer_id": world.buyer.id, "title": "Vegetables for El Valle",
-                            "value_chain": "vegetables", "funding_window": "production", "families": 10,
-                            "buyer_letter_of_interest": True, "submitted_on": date(2025, 2, 1)}
+    data: dict[str, Any] = {
+        "call_id": world.call.id,
+        "organization_id": world.po.id,
+        "buyer_id": world.buyer.id,
+        "title": "Vegetables for El Valle",
+        "value_chain": "vegetables",
+        "funding_window": "production",
+        "families": 10,
+        "buyer_letter_of_interest": True,
+        "submitted_on": date(2025, 2, 1),
+    }
     data.update(overrides)
     return cycle.submit_profile(world.actor, data)
 
@@ -106,17 +159,31 @@ def approved(world: World, committee: Actor | None = None) -> Subproject:
 
 def counterpart_paid(world: World) -> Subproject:
     sub = approved(world)
-    cycle.record_counterpart(world.actor, sub.id, "cash", world.member_account.id, "6000.00", date(2025, 4, 10))
-    cycle.record_counterpart(world.actor, sub.id, "in_kind", world.member_account.id, "2000.00", date(2025, 4, 10))
+    cycle.record_counterpart(
+        world.actor, sub.id, "cash", world.member_account.id, "6000.00", date(2025, 4, 10)
+    )
+    cycle.record_counterpart(
+        world.actor, sub.id, "in_kind", world.member_account.id, "2000.00", date(2025, 4, 10)
+    )
     cycle.confirm_counterpart_paid(world.actor, sub.id, date(2025, 4, 11))
     return sub
 
 
 AGREEMENT = {
-    "product": "Tomato", "unit": "kg", "quality_grades": ["A", "B"], "price_mechanism": "floor",
-    "premium": "0.50", "floor_price": "8.00", "grade_premiums": {"A": "1.00"},
-    "payment_terms_days": 30, "buyer_ta_duties": "Two visits a season on grading",
-    "signed_on": date(2025, 5, 1), "starts_on": date(2025, 5, 1), "ends_on": date(2027, 4, 30),
-    "schedule": [{"period_start": date(2025, 5, 1), "period_end": date(2025, 7, 31), "quantity": "10000"},
-                 {"period_start": date(2025, 8, 1), "period_end": date(2025, 10, 31), "quantity": "10000"}],
+    "product": "Tomato",
+    "unit": "kg",
+    "quality_grades": ["A", "B"],
+    "price_mechanism": "floor",
+    "premium": "0.50",
+    "floor_price": "8.00",
+    "grade_premiums": {"A": "1.00"},
+    "payment_terms_days": 30,
+    "buyer_ta_duties": "Two visits a season on grading",
+    "signed_on": date(2025, 5, 1),
+    "starts_on": date(2025, 5, 1),
+    "ends_on": date(2027, 4, 30),
+    "schedule": [
+        {"period_start": date(2025, 5, 1), "period_end": date(2025, 7, 31), "quantity": "10000"},
+        {"period_start": date(2025, 8, 1), "period_end": date(2025, 10, 31), "quantity": "10000"},
+    ],
 }

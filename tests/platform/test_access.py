@@ -38,8 +38,18 @@ from alianza.platform.subprojects.models import Subproject
 from tests.platform.cycle_fixtures import AGREEMENT, FINANCING, example_plan
 
 # Tables every role of the programme sees whole: geography, calls, rates and bookkeeping.
-SHARED = {"places", "markets", "calls", "exchange_rates", "snapshot_dates", "balance_snapshots",
-          "roles", "role_places", "programmes", "users"}
+SHARED = {
+    "places",
+    "markets",
+    "calls",
+    "exchange_rates",
+    "snapshot_dates",
+    "balance_snapshots",
+    "roles",
+    "role_places",
+    "programmes",
+    "users",
+}
 # Tables that are not the programme's data (sign-in machinery), never read through scoped().
 NOT_SCOPED = {"user_sessions", "api_tokens", "sign_in_attempts", "alembic_version"}
 
@@ -56,33 +66,62 @@ class Alliance:
 
 
 def _alliance(admin: Actor, country_id: int, name: str) -> Alliance:
-    district = registry.add_place(admin, {"kind": "district", "name": name, "parent_id": country_id})
-    village = registry.add_place(admin, {"kind": "village", "name": f"{name} village",
-                                         "parent_id": registry.add_place(admin, {
-                                             "kind": "municipality", "name": f"{name} town",
-                                             "parent_id": district.id}).id})
-    po = registry.add_organization(admin, {"kind": "producer_organization", "name": f"Coop {name}",
-                                           "place_id": village.id})
+    district = registry.add_place(
+        admin, {"kind": "district", "name": name, "parent_id": country_id}
+    )
+    village = registry.add_place(
+        admin,
+        {
+            "kind": "village",
+            "name": f"{name} village",
+            "parent_id": registry.add_place(
+                admin, {"kind": "municipality", "name": f"{name} town", "parent_id": district.id}
+            ).id,
+        },
+    )
+    po = registry.add_organization(
+        admin, {"kind": "producer_organization", "name": f"Coop {name}", "place_id": village.id}
+    )
     buyer = registry.add_organization(admin, {"kind": "buyer", "name": f"Buyer {name}"})
-    lender = registry.add_organization(admin, {"kind": "financial_institution", "name": f"Bank {name}"})
+    lender = registry.add_organization(
+        admin, {"kind": "financial_institution", "name": f"Bank {name}"}
+    )
     farmer_ids = []
     for i in range(12):
-        farmer = registry.add_farmer(admin, {
-            "name": f"{name} member {i}", "sex": "female" if i % 2 else "male",
-            "birth_year": 1985 + i, "household_size": 4, "land_hectares": "1.0",
-            "village_id": village.id, "phone": f"9{len(name) % 10}{i:06d}"})
+        farmer = registry.add_farmer(
+            admin,
+            {
+                "name": f"{name} member {i}",
+                "sex": "female" if i % 2 else "male",
+                "birth_year": 1985 + i,
+                "household_size": 4,
+                "land_hectares": "1.0",
+                "village_id": village.id,
+                "phone": f"9{len(name) % 10}{i:06d}",
+            },
+        )
         registry.add_membership(admin, {"farmer_id": farmer.id, "organization_id": po.id})
         farmer_ids.append(farmer.id)
     return Alliance(district, po, buyer, lender, None, 0, farmer_ids)  # type: ignore[arg-type]
 
 
-def _through_the_cycle(admin: Actor, alliance: Alliance, call_id: int, funds_id: int,
-                       members_id: int) -> None:
-    sub = cycle.submit_profile(admin, {
-        "call_id": call_id, "organization_id": alliance.po.id, "buyer_id": alliance.buyer.id,
-        "lender_id": alliance.lender.id, "title": f"Alliance of {alliance.po.name}",
-        "value_chain": "vegetables", "families": 10, "buyer_letter_of_interest": True,
-        "submitted_on": date(2025, 2, 1)})
+def _through_the_cycle(
+    admin: Actor, alliance: Alliance, call_id: int, funds_id: int, members_id: int
+) -> None:
+    sub = cycle.submit_profile(
+        admin,
+        {
+            "call_id": call_id,
+            "organization_id": alliance.po.id,
+            "buyer_id": alliance.buyer.id,
+            "lender_id": alliance.lender.id,
+            "title": f"Alliance of {alliance.po.name}",
+            "value_chain": "vegetables",
+            "families": 10,
+            "buyer_letter_of_interest": True,
+            "submitted_on": date(2025, 2, 1),
+        },
+    )
     cycle.check_eligibility(admin, sub.id, date(2025, 2, 10))
     cycle.submit_plan(admin, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1))
     cycle.start_evaluation(admin, sub.id, date(2025, 3, 5))
@@ -94,9 +133,16 @@ def _through_the_cycle(admin: Actor, alliance: Alliance, call_id: int, funds_id:
     cycle.schedule_tranches(admin, sub.id, [{"amount": "24000.00", "milestone": "all of it"}])
     agreement = agreements.sign_agreement(admin, sub.id, AGREEMENT)
     cycle.release_tranche(admin, sub.id, 1, funds_id, date(2025, 5, 2))
-    agreements.record_delivery(admin, agreement.id, {
-        "delivered_on": date(2025, 5, 10), "quantity": "100", "grade": "A",
-        "reference_price": "9.00"})
+    agreements.record_delivery(
+        admin,
+        agreement.id,
+        {
+            "delivered_on": date(2025, 5, 10),
+            "quantity": "100",
+            "grade": "A",
+            "reference_price": "9.00",
+        },
+    )
     agreements.record_payment(admin, agreement.id, "500.00", date(2025, 5, 20))
     alliance.subproject, alliance.agreement_id = sub, agreement.id
 
@@ -122,21 +168,42 @@ def _ids(session: Session) -> dict[str, set[int]]:
 def world(session: Session, admin: Actor) -> World:
     country = registry.add_place(admin, {"kind": "country", "name": "Honduras"})
     funder = ledger.open_account(admin, {"kind": "funder", "name": "Funder", "currency": "HNL"})
-    funds = ledger.open_account(admin, {"kind": "project_funds", "name": "Funds", "currency": "HNL"})
-    ledger.transfer(admin, {"kind": "funding", "from_account_id": funder.id,
-                            "to_account_id": funds.id, "amount": "1000000",
-                            "posted_on": date(2025, 1, 1)})
+    funds = ledger.open_account(
+        admin, {"kind": "project_funds", "name": "Funds", "currency": "HNL"}
+    )
+    ledger.transfer(
+        admin,
+        {
+            "kind": "funding",
+            "from_account_id": funder.id,
+            "to_account_id": funds.id,
+            "amount": "1000000",
+            "posted_on": date(2025, 1, 1),
+        },
+    )
     members = ledger.open_account(admin, {"kind": "member", "name": "Members", "currency": "HNL"})
     one = _alliance(admin, country.id, "Intibucá")
     two = _alliance(admin, country.id, "Lempira")
-    call = open_call(admin, {
-        "code": "C1", "title": "First call", "currency": "HNL",
-        "opens_on": date(2025, 1, 1), "closes_on": date(2025, 3, 31),
-        "max_grant_share": "0.70", "min_counterpart_share": "0.20",
-        "ceiling_per_family": "3000.00", "ceiling_per_alliance": "60000.00", "max_families": 60,
-        "district_ids": [one.district.id, two.district.id], "value_chains": ["vegetables"],
-        "windows": [], "member_rules": {"min_members": 10},
-        "scoring_sheet": {"criteria": [{"name": "market", "weight": 1}], "pass_score": 60}})
+    call = open_call(
+        admin,
+        {
+            "code": "C1",
+            "title": "First call",
+            "currency": "HNL",
+            "opens_on": date(2025, 1, 1),
+            "closes_on": date(2025, 3, 31),
+            "max_grant_share": "0.70",
+            "min_counterpart_share": "0.20",
+            "ceiling_per_family": "3000.00",
+            "ceiling_per_alliance": "60000.00",
+            "max_families": 60,
+            "district_ids": [one.district.id, two.district.id],
+            "value_chains": ["vegetables"],
+            "windows": [],
+            "member_rules": {"min_members": 10},
+            "scoring_sheet": {"criteria": [{"name": "market", "weight": 1}], "pass_score": 60},
+        },
+    )
     _through_the_cycle(admin, one, call.id, funds.id, members.id)
     before = _ids(session)
     _through_the_cycle(admin, two, call.id, funds.id, members.id)
@@ -145,14 +212,20 @@ def world(session: Session, admin: Actor) -> World:
     # alliance two's own registry rows were made before the cycle: add them
     second["farmers"] |= set(two.farmer_ids)
     second["organizations"] |= {two.po.id, two.buyer.id, two.lender.id}
-    second["memberships"] |= set(session.scalars(
-        select(all_tables.metadata.tables["memberships"].c.id).where(
-            all_tables.metadata.tables["memberships"].c.organization_id == two.po.id)))
+    second["memberships"] |= set(
+        session.scalars(
+            select(all_tables.metadata.tables["memberships"].c.id).where(
+                all_tables.metadata.tables["memberships"].c.organization_id == two.po.id
+            )
+        )
+    )
     # the project's own accounts (funds, members) are not alliance two's
     second["accounts"] -= {funds.id, members.id, funder.id}
 
     def user(name: str, role: str, **scope: Any) -> Actor:
-        made = create_user(session, {"username": name, "display_name": name, "password": "password1"})
+        made = create_user(
+            session, {"username": name, "display_name": name, "password": "password1"}
+        )
         grant_role(admin, made.id, {"role": role, **scope})
         return act_as(session, made.id, admin.programme_id)
 
@@ -164,8 +237,9 @@ def world(session: Session, admin: Actor) -> World:
         "buyer": user("buyer", "buyer", organization_id=one.buyer.id),
         "lender": user("lender", "lender", organization_id=one.lender.id),
         "evaluator": user("eva", "evaluator"),
-        "alliance": user("ally", "po_representative", scope="alliance",
-                         subproject_id=one.subproject.id),
+        "alliance": user(
+            "ally", "po_representative", scope="alliance", subproject_id=one.subproject.id
+        ),
     }
     cycle.assign_evaluator(admin, one.subproject.id, actors["evaluator"].user_id)
     session.commit()
@@ -207,15 +281,24 @@ def _count() -> Any:
 
 def test_each_narrow_scope_sees_its_own(world: World) -> None:
     one = world.one
-    sub_ids = {n: {s.id for s in cycle.list_subprojects(world.actors[n]).items}
-               for n in ("field_officer", "po_representative", "lender", "evaluator", "alliance")}
+    sub_ids = {
+        n: {s.id for s in cycle.list_subprojects(world.actors[n]).items}
+        for n in ("field_officer", "po_representative", "lender", "evaluator", "alliance")
+    }
     assert all(ids == {one.subproject.id} for ids in sub_ids.values()), sub_ids
-    assert {a.id for a in agreements.list_agreements(world.actors["buyer"]).items} == {one.agreement_id}
+    assert {a.id for a in agreements.list_agreements(world.actors["buyer"]).items} == {
+        one.agreement_id
+    }
     assert {f.id for f in registry.farmers(world.actors["field_officer"])} == set(one.farmer_ids)
-    assert {f.id for f in registry.farmers(world.actors["po_representative"])} == set(one.farmer_ids)
+    assert {f.id for f in registry.farmers(world.actors["po_representative"])} == set(
+        one.farmer_ids
+    )
     assert registry.farmers(world.actors["evaluator"]) != []
     assert {o.id for o in registry.organizations(world.actors["po_representative"])} == {
-        one.po.id, one.buyer.id, one.lender.id}
+        one.po.id,
+        one.buyer.id,
+        one.lender.id,
+    }
     buyer_accounts = ledger.balances(world.actors["buyer"])
     assert [b.name for b in buyer_accounts] == [f"{one.buyer.name} (HNL)"]
     po_accounts = {b.name for b in ledger.balances(world.actors["po_representative"])}
@@ -225,40 +308,103 @@ def test_each_narrow_scope_sees_its_own(world: World) -> None:
 # Every service function that lists or counts, called as each narrow actor: its result must
 # not mention alliance two (the ids it returns are checked against alliance two's rows).
 LISTINGS: dict[str, tuple[Permission, Callable[[Actor, World], Any]]] = {
-    "registry.organizations": (Permission.REGISTRY_READ, lambda a, w: [o.id for o in registry.organizations(a)]),
-    "registry.farmers": (Permission.REGISTRY_READ, lambda a, w: [f.id for f in registry.farmers(a)]),
-    "registry.search_farmers": (Permission.REGISTRY_READ, lambda a, w: [f.id for f in registry.search_farmers(a, text="member").items]),
-    "registry.duplicates_of": (Permission.REGISTRY_READ, lambda a, w: [d.farmer_id for d in registry.duplicates_of(a, _same_phone_as(w.two))]),
-    "cycle.list_subprojects": (Permission.CYCLE_READ, lambda a, w: [s.id for s in cycle.list_subprojects(a).items]),
-    "cycle.count_by_state": (Permission.CYCLE_READ, lambda a, w: sum(cycle.count_by_state(a).values())),
-    "agreements.list_agreements": (Permission.AGREEMENTS_READ, lambda a, w: [x.id for x in agreements.list_agreements(a).items]),
-    "agreements.deliveries": (Permission.AGREEMENTS_READ, lambda a, w: [x.id for x in agreements.deliveries(a).items]),
-    "agreements.payments": (Permission.AGREEMENTS_READ, lambda a, w: [x.id for x in agreements.payments(a).items]),
-    "agreements.alerts": (Permission.AGREEMENTS_READ, lambda a, w: [x.agreement_id for x in agreements.alerts(a, date(2027, 1, 1))]),
-    "ledger.balances": (Permission.LEDGER_READ, lambda a, w: [b.account_id for b in ledger.balances(a)]),
-    "ledger.postings": (Permission.LEDGER_READ, lambda a, w: [p.id for p in ledger.postings(a).items]),
-    "portfolio.sales_by_po_by_quarter": (Permission.PORTFOLIO_READ, lambda a, w: [s.organization_id for s in portfolio.sales_by_po_by_quarter(a, date(2025, 1, 1), date(2026, 1, 1))]),
-    "portfolio.subprojects_by_state_and_district": (Permission.PORTFOLIO_READ, lambda a, w: sum(portfolio.subprojects_by_state_and_district(a).values())),
-    "portfolio.inclusion_by_call": (Permission.PORTFOLIO_READ, lambda a, w: sum(i.members for i in portfolio.inclusion_by_call(a, date(2025, 6, 1)))),
+    "registry.organizations": (
+        Permission.REGISTRY_READ,
+        lambda a, w: [o.id for o in registry.organizations(a)],
+    ),
+    "registry.farmers": (
+        Permission.REGISTRY_READ,
+        lambda a, w: [f.id for f in registry.farmers(a)],
+    ),
+    "registry.search_farmers": (
+        Permission.REGISTRY_READ,
+        lambda a, w: [f.id for f in registry.search_farmers(a, text="member").items],
+    ),
+    "registry.duplicates_of": (
+        Permission.REGISTRY_READ,
+        lambda a, w: [d.farmer_id for d in registry.duplicates_of(a, _same_phone_as(w.two))],
+    ),
+    "cycle.list_subprojects": (
+        Permission.CYCLE_READ,
+        lambda a, w: [s.id for s in cycle.list_subprojects(a).items],
+    ),
+    "cycle.count_by_state": (
+        Permission.CYCLE_READ,
+        lambda a, w: sum(cycle.count_by_state(a).values()),
+    ),
+    "agreements.list_agreements": (
+        Permission.AGREEMENTS_READ,
+        lambda a, w: [x.id for x in agreements.list_agreements(a).items],
+    ),
+    "agreements.deliveries": (
+        Permission.AGREEMENTS_READ,
+        lambda a, w: [x.id for x in agreements.deliveries(a).items],
+    ),
+    "agreements.payments": (
+        Permission.AGREEMENTS_READ,
+        lambda a, w: [x.id for x in agreements.payments(a).items],
+    ),
+    "agreements.alerts": (
+        Permission.AGREEMENTS_READ,
+        lambda a, w: [x.agreement_id for x in agreements.alerts(a, date(2027, 1, 1))],
+    ),
+    "ledger.balances": (
+        Permission.LEDGER_READ,
+        lambda a, w: [b.account_id for b in ledger.balances(a)],
+    ),
+    "ledger.postings": (
+        Permission.LEDGER_READ,
+        lambda a, w: [p.id for p in ledger.postings(a).items],
+    ),
+    "portfolio.sales_by_po_by_quarter": (
+        Permission.PORTFOLIO_READ,
+        lambda a, w: [
+            s.organization_id
+            for s in portfolio.sales_by_po_by_quarter(a, date(2025, 1, 1), date(2026, 1, 1))
+        ],
+    ),
+    "portfolio.subprojects_by_state_and_district": (
+        Permission.PORTFOLIO_READ,
+        lambda a, w: sum(portfolio.subprojects_by_state_and_district(a).values()),
+    ),
+    "portfolio.inclusion_by_call": (
+        Permission.PORTFOLIO_READ,
+        lambda a, w: sum(i.members for i in portfolio.inclusion_by_call(a, date(2025, 6, 1))),
+    ),
     "audit.entries": (Permission.AUDIT_READ, lambda a, w: [e.id for e in audit.entries(a)]),
 }
 # what a result that lists ids is checked against
 AGAINST = {
-    "registry.organizations": "organizations", "registry.farmers": "farmers",
-    "registry.search_farmers": "farmers", "registry.duplicates_of": "farmers",
-    "cycle.list_subprojects": "subprojects", "agreements.list_agreements": "agreements",
-    "agreements.deliveries": "deliveries", "agreements.payments": "buyer_payments",
-    "agreements.alerts": "agreements", "ledger.balances": "accounts", "ledger.postings": "postings",
-    "portfolio.sales_by_po_by_quarter": "organizations", "audit.entries": "audit_entries",
+    "registry.organizations": "organizations",
+    "registry.farmers": "farmers",
+    "registry.search_farmers": "farmers",
+    "registry.duplicates_of": "farmers",
+    "cycle.list_subprojects": "subprojects",
+    "agreements.list_agreements": "agreements",
+    "agreements.deliveries": "deliveries",
+    "agreements.payments": "buyer_payments",
+    "agreements.alerts": "agreements",
+    "ledger.balances": "accounts",
+    "ledger.postings": "postings",
+    "portfolio.sales_by_po_by_quarter": "organizations",
+    "audit.entries": "audit_entries",
 }
 
 
 def _same_phone_as(alliance: Alliance) -> Any:
     from alianza.platform.registry.schemas import FarmerIn
 
-    return FarmerIn.model_validate({"name": "Someone", "sex": "female", "birth_year": 1990,
-                                    "household_size": 3, "land_hectares": "1",
-                                    "village_id": 1, "phone": f"9{len('Lempira') % 10}{0:06d}"})
+    return FarmerIn.model_validate(
+        {
+            "name": "Someone",
+            "sex": "female",
+            "birth_year": 1990,
+            "household_size": 3,
+            "land_hectares": "1",
+            "village_id": 1,
+            "phone": f"9{len('Lempira') % 10}{0:06d}",
+        }
+    )
 
 
 def test_no_service_lists_or_counts_another_scope(world: World) -> None:
@@ -292,15 +438,26 @@ def test_rows_of_another_scope_look_absent(world: World) -> None:
 def _looks_absent(world: World, name: str) -> None:
     actor = world.actors[name]
     two = world.two
-    for model, row_id in ((Subproject, two.subproject.id), (Farmer, two.farmer_ids[0]),
-                          (Organization, two.po.id)):
+    for model, row_id in (
+        (Subproject, two.subproject.id),
+        (Farmer, two.farmer_ids[0]),
+        (Organization, two.po.id),
+    ):
         with pytest.raises(NotFound):
             get(actor, model, row_id)
     with pytest.raises((NotFound, Forbidden)):
         cycle.history(actor, two.subproject.id)
     with pytest.raises((NotFound, Forbidden)):
-        agreements.record_delivery(actor, two.agreement_id, {
-            "delivered_on": date(2025, 6, 1), "quantity": "1", "grade": "A", "reference_price": "9"})
+        agreements.record_delivery(
+            actor,
+            two.agreement_id,
+            {
+                "delivered_on": date(2025, 6, 1),
+                "quantity": "1",
+                "grade": "A",
+                "reference_price": "9",
+            },
+        )
 
 
 def test_programme_wide_roles_see_everything(world: World) -> None:
@@ -316,10 +473,19 @@ def test_an_evaluator_scores_only_assigned_subprojects(world: World, session: Se
     three = _alliance(admin, country_id, "Ocotepeque")
     call = calls(admin)[0]
     call.district_ids = [*call.district_ids, three.district.id]
-    sub = cycle.submit_profile(admin, {
-        "call_id": call.id, "organization_id": three.po.id, "buyer_id": three.buyer.id,
-        "title": "Three", "value_chain": "vegetables", "families": 10,
-        "buyer_letter_of_interest": True, "submitted_on": date(2025, 2, 1)})
+    sub = cycle.submit_profile(
+        admin,
+        {
+            "call_id": call.id,
+            "organization_id": three.po.id,
+            "buyer_id": three.buyer.id,
+            "title": "Three",
+            "value_chain": "vegetables",
+            "families": 10,
+            "buyer_letter_of_interest": True,
+            "submitted_on": date(2025, 2, 1),
+        },
+    )
     cycle.check_eligibility(admin, sub.id, date(2025, 2, 10))
     cycle.submit_plan(admin, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1))
     cycle.start_evaluation(admin, sub.id, date(2025, 3, 5))
@@ -334,22 +500,50 @@ def test_an_evaluator_scores_only_assigned_subprojects(world: World, session: Se
 # --- permissions: each role may do what its set grants, and is refused the rest --------------
 
 OPERATIONS: dict[Permission, Callable[[Actor, World], Any]] = {
-    Permission.REGISTRY_EDIT: lambda a, w: registry.add_farmer(a, {
-        "name": "New farmer", "sex": "male", "birth_year": 1990, "household_size": 2,
-        "land_hectares": "1", "village_id": w.one.po.place_id}),
-    Permission.CALLS_MANAGE: lambda a, w: open_call(a, {
-        "code": f"C-{a.user_id}", "title": "Another", "currency": "HNL",
-        "opens_on": date(2026, 1, 1), "closes_on": date(2026, 3, 1), "max_grant_share": "0.7",
-        "min_counterpart_share": "0.2", "ceiling_per_family": "1", "ceiling_per_alliance": "1",
-        "district_ids": [w.one.district.id], "value_chains": ["x"], "windows": [], "member_rules": {},
-        "scoring_sheet": {"criteria": [{"name": "m", "weight": 1}], "pass_score": 1}}),
-    Permission.LEDGER_POST: lambda a, w: ledger.open_account(a, {
-        "kind": "po", "name": f"Account {a.user_id}", "currency": "HNL"}),
-    Permission.DELIVERIES_RECORD: lambda a, w: agreements.record_delivery(a, w.one.agreement_id, {
-        "delivered_on": date(2025, 6, 1), "quantity": "1", "grade": "A", "reference_price": "9"}),
+    Permission.REGISTRY_EDIT: lambda a, w: registry.add_farmer(
+        a,
+        {
+            "name": "New farmer",
+            "sex": "male",
+            "birth_year": 1990,
+            "household_size": 2,
+            "land_hectares": "1",
+            "village_id": w.one.po.place_id,
+        },
+    ),
+    Permission.CALLS_MANAGE: lambda a, w: open_call(
+        a,
+        {
+            "code": f"C-{a.user_id}",
+            "title": "Another",
+            "currency": "HNL",
+            "opens_on": date(2026, 1, 1),
+            "closes_on": date(2026, 3, 1),
+            "max_grant_share": "0.7",
+            "min_counterpart_share": "0.2",
+            "ceiling_per_family": "1",
+            "ceiling_per_alliance": "1",
+            "district_ids": [w.one.district.id],
+            "value_chains": ["x"],
+            "windows": [],
+            "member_rules": {},
+            "scoring_sheet": {"criteria": [{"name": "m", "weight": 1}], "pass_score": 1},
+        },
+    ),
+    Permission.LEDGER_POST: lambda a, w: ledger.open_account(
+        a, {"kind": "po", "name": f"Account {a.user_id}", "currency": "HNL"}
+    ),
+    Permission.DELIVERIES_RECORD: lambda a, w: agreements.record_delivery(
+        a,
+        w.one.agreement_id,
+        {"delivered_on": date(2025, 6, 1), "quantity": "1", "grade": "A", "reference_price": "9"},
+    ),
     Permission.TRANCHES_JUSTIFY: lambda a, w: cycle.justify_tranche(
-        a, w.one.subproject.id, 1, "receipts", date(2025, 6, 1)),
-    Permission.USERS_ADMIN: lambda a, w: grant_role(a, w.actors["auditor"].user_id, {"role": "auditor"}),
+        a, w.one.subproject.id, 1, "receipts", date(2025, 6, 1)
+    ),
+    Permission.USERS_ADMIN: lambda a, w: grant_role(
+        a, w.actors["auditor"].user_id, {"role": "auditor"}
+    ),
     Permission.AUDIT_READ: lambda a, w: audit.entries(a),
 }
 
@@ -360,11 +554,16 @@ def test_each_role_may_do_what_its_permissions_grant(world: World, session: Sess
 
 
 def _may_do_what_is_granted(world: World, session: Session, role: Role) -> None:
-    actor = {"administrator": world.admin, "programme_manager": world.actors["manager"],
-             "evaluator": world.actors["evaluator"], "field_officer": world.actors["field_officer"],
-             "po_representative": world.actors["po_representative"],
-             "buyer": world.actors["buyer"], "lender": world.actors["lender"],
-             "auditor": world.actors["auditor"]}[role.value]
+    actor = {
+        "administrator": world.admin,
+        "programme_manager": world.actors["manager"],
+        "evaluator": world.actors["evaluator"],
+        "field_officer": world.actors["field_officer"],
+        "po_representative": world.actors["po_representative"],
+        "buyer": world.actors["buyer"],
+        "lender": world.actors["lender"],
+        "auditor": world.actors["auditor"],
+    }[role.value]
     for permission, operation in OPERATIONS.items():
         savepoint = session.begin_nested()
         try:
@@ -381,9 +580,17 @@ def test_a_field_officer_records_only_in_their_places(world: World) -> None:
     officer = world.actors["field_officer"]
     village_two = world.two.po.place_id
     with pytest.raises(Forbidden, match="outside the places"):
-        registry.add_farmer(officer, {"name": "Xavier", "sex": "male", "birth_year": 1990,
-                                      "household_size": 2, "land_hectares": "1",
-                                      "village_id": village_two})
+        registry.add_farmer(
+            officer,
+            {
+                "name": "Xavier",
+                "sex": "male",
+                "birth_year": 1990,
+                "household_size": 2,
+                "land_hectares": "1",
+                "village_id": village_two,
+            },
+        )
 
 
 def test_a_role_is_given_only_a_scope_it_may_take(world: World, session: Session) -> None:

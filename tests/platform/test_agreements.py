@@ -24,30 +24,80 @@ def signed(admin: Actor) -> tuple[World, int]:
 def test_prices_follow_the_mechanism(signed: tuple[World, int]) -> None:
     world, agreement_id = signed
     actor = world.actor
-    above_floor = agreements.record_delivery(actor, agreement_id, {
-        "delivered_on": date(2025, 5, 10), "quantity": "1000.5", "grade": "A", "reference_price": "9.00"})
+    above_floor = agreements.record_delivery(
+        actor,
+        agreement_id,
+        {
+            "delivered_on": date(2025, 5, 10),
+            "quantity": "1000.5",
+            "grade": "A",
+            "reference_price": "9.00",
+        },
+    )
     assert (above_floor.unit_price, above_floor.amount) == (Decimal("10.50"), Decimal("10505.25"))
-    at_floor = agreements.record_delivery(actor, agreement_id, {
-        "delivered_on": date(2025, 5, 20), "quantity": "100", "grade": "B", "reference_price": "6.00"})
+    at_floor = agreements.record_delivery(
+        actor,
+        agreement_id,
+        {
+            "delivered_on": date(2025, 5, 20),
+            "quantity": "100",
+            "grade": "B",
+            "reference_price": "6.00",
+        },
+    )
     assert at_floor.unit_price == Decimal("8.00") and at_floor.due_on == date(2025, 6, 19)
     with pytest.raises(Refused, match="give reference_price"):
-        agreements.record_delivery(actor, agreement_id, {"delivered_on": date(2025, 5, 20), "quantity": "1", "grade": "B"})
+        agreements.record_delivery(
+            actor, agreement_id, {"delivered_on": date(2025, 5, 20), "quantity": "1", "grade": "B"}
+        )
     with pytest.raises(Refused, match="quality grades"):
-        agreements.record_delivery(actor, agreement_id, {"delivered_on": date(2025, 5, 20), "quantity": "1",
-                                                         "grade": "Z", "reference_price": "6"})
+        agreements.record_delivery(
+            actor,
+            agreement_id,
+            {
+                "delivered_on": date(2025, 5, 20),
+                "quantity": "1",
+                "grade": "Z",
+                "reference_price": "6",
+            },
+        )
     with pytest.raises(Refused, match="agreement period"):
-        agreements.record_delivery(actor, agreement_id, {"delivered_on": date(2030, 1, 1), "quantity": "1",
-                                                         "grade": "A", "reference_price": "6"})
+        agreements.record_delivery(
+            actor,
+            agreement_id,
+            {
+                "delivered_on": date(2030, 1, 1),
+                "quantity": "1",
+                "grade": "A",
+                "reference_price": "6",
+            },
+        )
 
 
 def test_payments_post_to_the_ledger_and_alerts_flag_risks(signed: tuple[World, int]) -> None:
     world, agreement_id = signed
     actor = world.actor
     # period 1 (May-Jul): 9,000 of 10,000 kg; period 2 (Aug-Oct): 3,000 of 10,000 kg -> side-selling
-    agreements.record_delivery(actor, agreement_id, {"delivered_on": date(2025, 6, 1), "quantity": "9000",
-                                                     "grade": "B", "reference_price": "8.00"})
-    agreements.record_delivery(actor, agreement_id, {"delivered_on": date(2025, 9, 1), "quantity": "3000",
-                                                     "grade": "B", "reference_price": "8.00"})
+    agreements.record_delivery(
+        actor,
+        agreement_id,
+        {
+            "delivered_on": date(2025, 6, 1),
+            "quantity": "9000",
+            "grade": "B",
+            "reference_price": "8.00",
+        },
+    )
+    agreements.record_delivery(
+        actor,
+        agreement_id,
+        {
+            "delivered_on": date(2025, 9, 1),
+            "quantity": "3000",
+            "grade": "B",
+            "reference_price": "8.00",
+        },
+    )
     # 9000 x 8.50 = 76,500 due 2025-07-01; 3000 x 8.50 = 25,500 due 2025-10-01
     agreements.record_payment(actor, agreement_id, "76500.00", date(2025, 6, 25))
     agreements.record_payment(actor, agreement_id, "10000.00", date(2025, 10, 15))
@@ -58,7 +108,9 @@ def test_payments_post_to_the_ledger_and_alerts_flag_risks(signed: tuple[World, 
     assert kinds[1][0] == "buyer_default" and "15500.00 HNL unpaid, 45 days late" in kinds[1][1]
     assert agreements.alerts(actor, date(2025, 9, 30)) == []
     po = ledger.find_account(actor, "po", "HNL", organization_id=world.po.id)
-    assert po is not None and ledger.balance(actor, po.id) == Decimal("92500.00")  # 6000 counterpart + payments
+    assert po is not None and ledger.balance(actor, po.id) == Decimal(
+        "92500.00"
+    )  # 6000 counterpart + payments
     assert ledger.totals_by_currency(actor) == {"HNL": Decimal("0.00")}
 
 
@@ -66,7 +118,9 @@ def test_the_agreement_and_its_schedule_are_audited(signed: tuple[World, int]) -
     from alianza.platform.audit.service import entries
 
     world, agreement_id = signed
-    [created] = [e for e in entries(world.actor, entity="agreements") if e.entity_id == agreement_id]
+    [created] = [
+        e for e in entries(world.actor, entity="agreements") if e.entity_id == agreement_id
+    ]
     assert created.after is not None and created.after["price_mechanism"] == "floor"
     assert [p["quantity"] for p in created.after["schedule"]] == ["10000", "10000"]
     assert created.user_id == world.actor.user_id and created.before is None

@@ -84,12 +84,22 @@ def _one_error_line(output: str) -> str:
     return lines[0]
 
 
-def test_dump_and_restore_round_trip(database: Database, backend: str, admin: Actor, tmp_path: Path) -> None:
+def test_dump_and_restore_round_trip(
+    database: Database, backend: str, admin: Actor, tmp_path: Path
+) -> None:
     world = build_world(admin)
     sub = counterpart_paid(world)
     agreement = agreements.sign_agreement(admin, sub.id, AGREEMENT)
-    agreements.record_delivery(admin, agreement.id, {"delivered_on": date(2025, 6, 1), "quantity": "12.345",
-                                                     "grade": "A", "reference_price": "9.99"})
+    agreements.record_delivery(
+        admin,
+        agreement.id,
+        {
+            "delivered_on": date(2025, 6, 1),
+            "quantity": "12.345",
+            "grade": "A",
+            "reference_price": "9.99",
+        },
+    )
     admin.session.commit()
     first = tmp_path / "first.alianza.gz"
     summary = dump(database.engine, first)
@@ -113,9 +123,16 @@ def test_dump_and_restore_round_trip(database: Database, backend: str, admin: Ac
         actor = act_as(session, admin.user_id, admin.programme_id)
         po = ledger.find_account(actor, "po", "HNL", organization_id=world.po.id)
         assert po is not None
-        posting = ledger.transfer(actor, {"kind": "grant_tranche", "from_account_id": world.funds.id,
-                                          "to_account_id": po.id, "amount": "1.00",
-                                          "posted_on": date(2025, 6, 2)})
+        posting = ledger.transfer(
+            actor,
+            {
+                "kind": "grant_tranche",
+                "from_account_id": world.funds.id,
+                "to_account_id": po.id,
+                "amount": "1.00",
+                "posted_on": date(2025, 6, 2),
+            },
+        )
         session.commit()
         assert posting.id > summary.rows["postings"]
         assert ledger.totals_by_currency(actor) == {"HNL": 0}
@@ -124,7 +141,9 @@ def test_dump_and_restore_round_trip(database: Database, backend: str, admin: Ac
 
 
 def test_dump_cli_refuses_an_unmigrated_database(tmp_path: Path) -> None:
-    result = CliRunner().invoke(db_app, ["dump", str(tmp_path / "x.gz"), "--url", f"sqlite:///{tmp_path / 'n.db'}"])
+    result = CliRunner().invoke(
+        db_app, ["dump", str(tmp_path / "x.gz"), "--url", f"sqlite:///{tmp_path / 'n.db'}"]
+    )
     assert result.exit_code == 2 and "alianza db upgrade" in result.output
     assert not (tmp_path / "x.gz").exists()
 
@@ -148,9 +167,16 @@ def test_a_dump_is_one_snapshot_while_postings_are_written(
         for day in range(1, 6):  # one committed posting (entries, audit row) at a time
             with writer_database.session() as session:
                 actor = act_as(session, admin.user_id, admin.programme_id)
-                ledger.transfer(actor, {"kind": "funding", "from_account_id": funder_id,
-                                        "to_account_id": funds_id, "amount": "5.00",
-                                        "posted_on": date(2025, 2, day)})
+                ledger.transfer(
+                    actor,
+                    {
+                        "kind": "funding",
+                        "from_account_id": funder_id,
+                        "to_account_id": funds_id,
+                        "amount": "5.00",
+                        "posted_on": date(2025, 2, day),
+                    },
+                )
 
     writer = threading.Thread(target=write_postings)
 
@@ -203,7 +229,9 @@ def test_a_failed_dump_leaves_the_previous_one(
     with pytest.raises(RuntimeError):
         dump(database.engine, previous)
     assert previous.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary left
+    assert (
+        sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    )  # no temporary left
 
 
 def test_a_dump_over_a_readable_file_makes_it_private(database: Database, tmp_path: Path) -> None:
@@ -214,7 +242,9 @@ def test_a_dump_over_a_readable_file_makes_it_private(database: Database, tmp_pa
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_the_same_database_gives_the_same_bytes(database: Database, admin: Actor, tmp_path: Path) -> None:
+def test_the_same_database_gives_the_same_bytes(
+    database: Database, admin: Actor, tmp_path: Path
+) -> None:
     build_world(admin)
     first, second = tmp_path / "a" / "monday.alianza.gz", tmp_path / "b" / "tuesday.gz"
     first.parent.mkdir()
@@ -284,12 +314,26 @@ DAMAGES: dict[str, tuple[Callable[[Path], None], str]] = {
     "empty": (lambda path: path.write_bytes(b""), "is empty"),
     "not a dump": (lambda path: path.write_text("id,name\n1,Ana\n"), "is not an alianza dump"),
     "lost a table": (_edited(_drop_table("entries")), "lacks table(s) entries"),
-    "lost a column": (_edited(_drop_column("entries", "amount")), "table entries: the dump lacks column(s) amount"),
-    "broken foreign key": (_edited(_set("entries", "posting_id", 9999)), "posting_id 9999 refers to no row of postings"),
-    "unbalanced ledger": (_edited(_set("entries", "amount", "1.00")), "the ledger does not balance"),
-    "wrong type": (_edited(_set("entries", "amount", 1.5)), "column amount: an exact decimal string expected"),
-    "duplicate key": (_edited(lambda d: d["tables"]["users"]["rows"].append(d["tables"]["users"]["rows"][0])),
-                      "table users: UNIQUE constraint failed"),
+    "lost a column": (
+        _edited(_drop_column("entries", "amount")),
+        "table entries: the dump lacks column(s) amount",
+    ),
+    "broken foreign key": (
+        _edited(_set("entries", "posting_id", 9999)),
+        "posting_id 9999 refers to no row of postings",
+    ),
+    "unbalanced ledger": (
+        _edited(_set("entries", "amount", "1.00")),
+        "the ledger does not balance",
+    ),
+    "wrong type": (
+        _edited(_set("entries", "amount", 1.5)),
+        "column amount: an exact decimal string expected",
+    ),
+    "duplicate key": (
+        _edited(lambda d: d["tables"]["users"]["rows"].append(d["tables"]["users"]["rows"][0])),
+        "table users: UNIQUE constraint failed",
+    ),
     "newer revision": (_edited(_set_revision), "which this alianza does not know"),
 }
 
@@ -311,8 +355,12 @@ def test_restore_refuses_a_damaged_dump_and_changes_nothing(
     assert verified.exit_code == 2 and message in _one_error_line(verified.output)
 
 
-def test_restore_refuses_a_database_that_is_not_empty(database: Database, admin: Actor, tmp_path: Path) -> None:
-    result = CliRunner().invoke(db_app, ["restore", str(fixture_path(head_revision())), "--url", _url(database.engine)])
+def test_restore_refuses_a_database_that_is_not_empty(
+    database: Database, admin: Actor, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        db_app, ["restore", str(fixture_path(head_revision())), "--url", _url(database.engine)]
+    )
     assert result.exit_code == 2 and "not empty" in _one_error_line(result.output)
     assert _row_counts(_url(database.engine))["users"] == 1
 
@@ -364,17 +412,23 @@ def test_a_dump_of_an_earlier_revision_restores(
         if name not in after:
             continue  # a table a later migration replaced
         columns = [c for c in data["columns"] if c in after[name]["columns"]]
-        kept = [[_migrated(name, c, dict(zip(data["columns"], row, strict=True))[c]) for c in columns]
-                for row in data["rows"]]
-        now_rows = [[dict(zip(after[name]["columns"], row, strict=True))[c] for c in columns]
-                    for row in after[name]["rows"]]
+        kept = [
+            [_migrated(name, c, dict(zip(data["columns"], row, strict=True))[c]) for c in columns]
+            for row in data["rows"]
+        ]
+        now_rows = [
+            [dict(zip(after[name]["columns"], row, strict=True))[c] for c in columns]
+            for row in after[name]["rows"]
+        ]
         assert now_rows == kept, name
     assert sum(len(data["rows"]) for data in before.values()) > 50
     verified = CliRunner().invoke(db_app, ["verify", str(old)])
     assert verified.exit_code == 0 and f"revision {revision}" in verified.output, verified.output
 
 
-def test_a_database_at_an_earlier_revision_can_be_backed_up_before_its_upgrade(tmp_path: Path) -> None:
+def test_a_database_at_an_earlier_revision_can_be_backed_up_before_its_upgrade(
+    tmp_path: Path,
+) -> None:
     old_url = f"sqlite:///{tmp_path / 'old.db'}"
     old = make_engine(old_url)
     upgrade(old, revisions()[0])
@@ -461,9 +515,19 @@ def test_timestamps_are_the_same_instants_whatever_the_server_time_zone(
 
 def _add_audit_rows(database: Database, admin: Actor, count: int) -> None:
     """Enough rows for a dump or a restore to take a while (to be killed half-way)."""
-    rows = [{"programme_id": admin.programme_id, "user_id": admin.user_id, "at": now(), "action": "note",
-             "entity": "programmes", "entity_id": admin.programme_id, "before": None,
-             "after": {"note": f"row {i}: " + "a long enough note " * 4}} for i in range(count)]
+    rows = [
+        {
+            "programme_id": admin.programme_id,
+            "user_id": admin.user_id,
+            "at": now(),
+            "action": "note",
+            "entity": "programmes",
+            "entity_id": admin.programme_id,
+            "before": None,
+            "after": {"note": f"row {i}: " + "a long enough note " * 4},
+        }
+        for i in range(count)
+    ]
     with database.engine.begin() as connection:
         connection.execute(insert(TABLES["audit_entries"]), rows)
 
@@ -471,7 +535,9 @@ def _add_audit_rows(database: Database, admin: Actor, count: int) -> None:
 def _kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + 120
     while not ready():
-        assert process.poll() is None, f"{what} ended (code {process.returncode}) before it could be killed"
+        assert process.poll() is None, (
+            f"{what} ended (code {process.returncode}) before it could be killed"
+        )
         assert time.monotonic() < deadline, f"{what} never started"
         time.sleep(0.005)
     os.kill(process.pid, signal.SIGKILL)
@@ -486,10 +552,12 @@ def _no_other_transaction(url: str) -> None:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     deadline = time.monotonic() + 30
     with engine.connect() as connection:
-        while connection.scalar(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
-        )):
+        while connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            )
+        ):
             assert time.monotonic() < deadline
             time.sleep(0.05)
     engine.dispose()
@@ -505,9 +573,15 @@ def test_a_killed_dump_leaves_the_database_and_the_previous_backup(
     dump(database.engine, previous)
     before = previous.read_bytes()
 
-    process = subprocess.Popen([str(ALIANZA), "db", "dump", str(previous), "--url", url],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    temporaries = lambda: [p for p in tmp_path.glob(".backup.alianza.gz.*.tmp") if p.stat().st_size > 0]  # noqa: E731
+    process = subprocess.Popen(
+        [str(ALIANZA), "db", "dump", str(previous), "--url", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def temporaries() -> list[Path]:
+        return [p for p in tmp_path.glob(".backup.alianza.gz.*.tmp") if p.stat().st_size > 0]
+
     _kill_when(process, lambda: bool(temporaries()), "the dump")
     assert previous.read_bytes() == before
     assert temporaries()  # what a killed dump leaves: its hidden temporary, never a broken backup
@@ -535,13 +609,20 @@ def test_a_killed_restore_leaves_the_database_as_it_was(
 
         def writing() -> bool:
             with watcher.connect() as connection:
-                return bool(connection.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
-                )))
+                return bool(
+                    connection.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+                        )
+                    )
+                )
 
-    process = subprocess.Popen([str(ALIANZA), "db", "restore", str(backup_file), "--url", url],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(ALIANZA), "db", "restore", str(backup_file), "--url", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _kill_when(process, writing, "the restore")
     if backend == "postgresql":
         watcher.dispose()
@@ -558,7 +639,9 @@ def test_a_killed_restore_leaves_the_database_as_it_was(
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_exports_are_readable_by_their_owner_only(admin: Actor, tmp_path: Path, suffix: str) -> None:
+def test_exports_are_readable_by_their_owner_only(
+    admin: Actor, tmp_path: Path, suffix: str
+) -> None:
     from alianza.platform.registry.exporter import export_farmers
 
     build_world(admin)

@@ -22,7 +22,9 @@ def test_a_simulation_queued_and_run_through_the_alianza_command(
     assert CliRunner().invoke(app, ["db", "upgrade", "--url", url]).exit_code == 0
     database = Database(url)
     with database.session() as session:
-        user = create_user(session, {"username": "ana", "display_name": "Ana", "password": "password1"})
+        user = create_user(
+            session, {"username": "ana", "display_name": "Ana", "password": "password1"}
+        )
         create_programme(session, {"code": "PA", "name": "PA", "reporting_currency": "USD"}, user)
     database.dispose()
     common = ["--programme", "PA", "--as", "ana", "--url", url]

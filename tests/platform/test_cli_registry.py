@@ -16,23 +16,37 @@ def test_registry_import_through_the_alianza_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     database = Database(url)
     with database.session() as session:
-        user = create_user(session, {"username": "ana", "display_name": "Ana", "password": "password1"})
-        actor = create_programme(session, {"code": "PA", "name": "PA", "reporting_currency": "USD"}, user)
+        user = create_user(
+            session, {"username": "ana", "display_name": "Ana", "password": "password1"}
+        )
+        actor = create_programme(
+            session, {"code": "PA", "name": "PA", "reporting_currency": "USD"}, user
+        )
         country = registry.add_place(actor, {"kind": "country", "name": "Malawi"})
-        district = registry.add_place(actor, {"kind": "district", "name": "Dedza", "parent_id": country.id})
-        epa = registry.add_place(actor, {"kind": "municipality", "name": "Mayani", "parent_id": district.id})
+        district = registry.add_place(
+            actor, {"kind": "district", "name": "Dedza", "parent_id": country.id}
+        )
+        epa = registry.add_place(
+            actor, {"kind": "municipality", "name": "Mayani", "parent_id": district.id}
+        )
         registry.add_place(actor, {"kind": "village", "name": "Kachere", "parent_id": epa.id})
     database.dispose()
     farmers = tmp_path / "farmers.csv"
-    farmers.write_text("name,sex,birth_year,household_size,land_hectares,village,epa\n"
-                       "Chikondi Banda,F,1999,6,0.8,Kachere,Mayani\n"
-                       "Bad Row,F,1999,0,0.8,Kachere,Mayani\n", encoding="utf-8")
+    farmers.write_text(
+        "name,sex,birth_year,household_size,land_hectares,village,epa\n"
+        "Chikondi Banda,F,1999,6,0.8,Kachere,Mayani\n"
+        "Bad Row,F,1999,0,0.8,Kachere,Mayani\n",
+        encoding="utf-8",
+    )
     common = ["--programme", "PA", "--as", "ana", "--url", url]
     refused = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), *common])
     assert refused.exit_code == 2
     assert "row 3: household_size" in refused.output
-    farmers.write_text("name,sex,birth_year,household_size,land_hectares,village,epa\n"
-                       "Chikondi Banda,F,1999,6,0.8,Kachere,Mayani\n", encoding="utf-8")
+    farmers.write_text(
+        "name,sex,birth_year,household_size,land_hectares,village,epa\n"
+        "Chikondi Banda,F,1999,6,0.8,Kachere,Mayani\n",
+        encoding="utf-8",
+    )
     done = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), *common])
     assert done.exit_code == 0, done.output
     assert "1 farmers" in done.output
@@ -54,11 +68,19 @@ def _cli_database(tmp_path: Path) -> str:
     assert CliRunner().invoke(app, ["db", "upgrade", "--url", url]).exit_code == 0
     database = Database(url)
     with database.session() as session:
-        user = create_user(session, {"username": "ana", "display_name": "Ana", "password": "password1"})
-        actor = create_programme(session, {"code": "PA", "name": "PA", "reporting_currency": "USD"}, user)
+        user = create_user(
+            session, {"username": "ana", "display_name": "Ana", "password": "password1"}
+        )
+        actor = create_programme(
+            session, {"code": "PA", "name": "PA", "reporting_currency": "USD"}, user
+        )
         country = registry.add_place(actor, {"kind": "country", "name": "Malawi"})
-        district = registry.add_place(actor, {"kind": "district", "name": "Dedza", "parent_id": country.id})
-        epa = registry.add_place(actor, {"kind": "municipality", "name": "Mayani", "parent_id": district.id})
+        district = registry.add_place(
+            actor, {"kind": "district", "name": "Dedza", "parent_id": country.id}
+        )
+        epa = registry.add_place(
+            actor, {"kind": "municipality", "name": "Mayani", "parent_id": district.id}
+        )
         registry.add_place(actor, {"kind": "village", "name": "Kachere", "parent_id": epa.id})
     database.dispose()
     return url
@@ -68,22 +90,34 @@ def test_registry_import_update_country_and_refusals(tmp_path: Path) -> None:
     url = _cli_database(tmp_path)
     common = ["--programme", "PA", "--as", "ana", "--url", url]
     farmers = tmp_path / "farmers.csv"
-    farmers.write_bytes("name,sex,birth_year,household_size,land_hectares,phone,village\n"
-                        "Chikondi Banda,F,1999,6,0.8,0999 123 456,Kachere\n".encode("cp1252"))
+    farmers.write_bytes(
+        "name,sex,birth_year,household_size,land_hectares,phone,village\n"
+        "Chikondi Banda,F,1999,6,0.8,0999 123 456,Kachere\n".encode("cp1252")
+    )
     done = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), *common])
     assert done.exit_code == 0, done.output
     assert "imported 1 rows (UTF-8): 1 farmers, 0 memberships created" in done.output
     again = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), *common])
     assert again.exit_code == 2
-    assert "row 2: phone: phone +265999123456 is farmer 1 (Chikondi Banda)'s already" in again.output
-    updated = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), "--update", *common])
+    assert (
+        "row 2: phone: phone +265999123456 is farmer 1 (Chikondi Banda)'s already" in again.output
+    )
+    updated = CliRunner().invoke(
+        app, ["registry", "import", "farmers", str(farmers), "--update", *common]
+    )
     assert updated.exit_code == 0, updated.output
     assert "0 farmers updated, 1 unchanged" in updated.output
-    kenyan = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), "--country", "KE", *common])
+    kenyan = CliRunner().invoke(
+        app, ["registry", "import", "farmers", str(farmers), "--country", "KE", *common]
+    )
     assert kenyan.exit_code == 0, kenyan.output  # +254999123456: another phone
-    wrong = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), "--country", "Kenia", *common])
+    wrong = CliRunner().invoke(
+        app, ["registry", "import", "farmers", str(farmers), "--country", "Kenia", *common]
+    )
     assert wrong.exit_code == 2 and "give a two-letter country code" in wrong.output
-    farmers.write_text("name,sex,birth_year,household_size,land_hectares,phone no,village\n", encoding="utf-8")
+    farmers.write_text(
+        "name,sex,birth_year,household_size,land_hectares,phone no,village\n", encoding="utf-8"
+    )
     typo = CliRunner().invoke(app, ["registry", "import", "farmers", str(farmers), *common])
     assert typo.exit_code == 2
     assert "row 1: phone no: not a column of a farmers import; did you mean 'phone'?" in typo.output
@@ -101,10 +135,28 @@ def test_others_read_and_write_while_a_large_file_is_checked(tmp_path: Path) -> 
         handle.write("name,sex,birth_year,household_size,land_hectares,national_id,village\n")
         for i in range(10_000):  # look-alike names in one village: a long check
             handle.write(f"Farmer Number {i},F,1980,4,1,MW{i},Kachere\n")
-    command = [sys.executable, "-c", "from alianza.cli import app; app()", "registry", "import",
-               "farmers", str(farmers), "--programme", "PA", "--as", "ana", "--url", url]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    command = [
+        sys.executable,
+        "-c",
+        "from alianza.cli import app; app()",
+        "registry",
+        "import",
+        "farmers",
+        str(farmers),
+        "--programme",
+        "PA",
+        "--as",
+        "ana",
+        "--url",
+        url,
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert process.stdout is not None
     lines = []
     for line in process.stdout:

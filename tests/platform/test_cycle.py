@@ -37,10 +37,15 @@ def test_the_whole_cycle(world: World) -> None:
 
     actor = world.actor
     sub = counterpart_paid(world)
-    tranches = cycle.schedule_tranches(actor, sub.id, [
-        {"amount": "10000.00", "milestone": "greenhouses built"},
-        {"amount": "8000.00", "milestone": "first harvest sold"},
-        {"amount": "6000.00", "milestone": "packing shed running"}])
+    tranches = cycle.schedule_tranches(
+        actor,
+        sub.id,
+        [
+            {"amount": "10000.00", "milestone": "greenhouses built"},
+            {"amount": "8000.00", "milestone": "first harvest sold"},
+            {"amount": "6000.00", "milestone": "packing shed running"},
+        ],
+    )
     assert [t.number for t in tranches] == [1, 2, 3]
     sign_agreement(actor, sub.id, AGREEMENT)
     cycle.release_tranche(actor, sub.id, 1, world.funds.id, date(2025, 5, 2))
@@ -63,21 +68,43 @@ def test_the_whole_cycle(world: World) -> None:
     cycle.complete(actor, sub.id, date(2026, 1, 1))
     cycle.start_monitoring(actor, sub.id, date(2026, 1, 2))
     states = [c.to_state for c in cycle.history(actor, sub.id)]
-    assert states == ["profile_submitted", "eligible", "business_plan_submitted", "under_evaluation",
-                      "approved", "counterpart_paid", "agreement_signed", "in_execution", "completed",
-                      "post_project_monitoring"]
+    assert states == [
+        "profile_submitted",
+        "eligible",
+        "business_plan_submitted",
+        "under_evaluation",
+        "approved",
+        "counterpart_paid",
+        "agreement_signed",
+        "in_execution",
+        "completed",
+        "post_project_monitoring",
+    ]
     po = cycle.po_account(actor, sub.id)
-    assert ledger.balance(actor, po.id) == Decimal("30000.00")  # 24000 grant + 6000 cash counterpart
+    assert ledger.balance(actor, po.id) == Decimal(
+        "30000.00"
+    )  # 24000 grant + 6000 cash counterpart
     assert ledger.balance(actor, world.funds.id) == Decimal("976000.00")
 
 
 def test_ineligible_profiles_name_the_rules(world: World) -> None:
-    sub = profile(world, value_chain="cattle", families=70, buyer_letter_of_interest=False, funding_window="export")
+    sub = profile(
+        world,
+        value_chain="cattle",
+        families=70,
+        buyer_letter_of_interest=False,
+        funding_window="export",
+    )
     cycle.check_eligibility(world.actor, sub.id, date(2025, 2, 10))
     assert sub.state == "ineligible"
     note = cycle.history(world.actor, sub.id)[-1].note
-    for rule in ("call value chains", "call windows", "families per alliance", "buyer letter of interest",
-                 "member eligibility"):
+    for rule in (
+        "call value chains",
+        "call windows",
+        "families per alliance",
+        "buyer letter of interest",
+        "member eligibility",
+    ):
         assert rule in note
     with pytest.raises(Refused, match="call window"):
         profile(world, submitted_on=date(2025, 6, 1))
@@ -89,7 +116,9 @@ def test_plans_are_versioned_with_their_appraisal(world: World) -> None:
     with pytest.raises(Refused, match="eligible or business_plan_submitted"):
         cycle.submit_plan(actor, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1))
     cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    first = cycle.submit_plan(actor, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1))
+    first = cycle.submit_plan(
+        actor, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1)
+    )
     assert first.npv == Decimal("14895.97") and first.irr == pytest.approx(0.1209, abs=1e-4)
     assert first.appraisal["npv"] == 14895.97
     revised = example_plan()
@@ -102,22 +131,47 @@ def test_plans_are_versioned_with_their_appraisal(world: World) -> None:
     with pytest.raises(Refused, match=r"investments\.0\.life_years|investments\[0\]"):
         cycle.submit_plan(actor, sub.id, {"plan": bad, **FINANCING}, date(2025, 3, 3))
     with pytest.raises(Refused, match="plan in the call's currency"):
-        cycle.submit_plan(actor, sub.id, {"plan": example_plan("USD"), **FINANCING}, date(2025, 3, 3))
+        cycle.submit_plan(
+            actor, sub.id, {"plan": example_plan("USD"), **FINANCING}, date(2025, 3, 3)
+        )
     assert actor.session.scalar(select(func.count()).select_from(PlanVersion)) == 2
 
 
 @pytest.mark.parametrize(
     ("financing", "rule"),
     [
-        ({"grant": "28000.00", "counterpart_cash": "6000.00", "counterpart_in_kind": "2000.00", "credit": "0"},
-         "max grant share"),
-        ({"grant": "24000.00", "counterpart_cash": "1000.00", "counterpart_in_kind": "0", "credit": "11000"},
-         "min counterpart share"),
-        ({"grant": "35000.00", "counterpart_cash": "15000.00", "counterpart_in_kind": "0", "credit": "0"},
-         "ceiling per alliance"),
+        (
+            {
+                "grant": "28000.00",
+                "counterpart_cash": "6000.00",
+                "counterpart_in_kind": "2000.00",
+                "credit": "0",
+            },
+            "max grant share",
+        ),
+        (
+            {
+                "grant": "24000.00",
+                "counterpart_cash": "1000.00",
+                "counterpart_in_kind": "0",
+                "credit": "11000",
+            },
+            "min counterpart share",
+        ),
+        (
+            {
+                "grant": "35000.00",
+                "counterpart_cash": "15000.00",
+                "counterpart_in_kind": "0",
+                "credit": "0",
+            },
+            "ceiling per alliance",
+        ),
     ],
 )
-def test_approval_refused_when_the_plan_breaks_a_call_rule(world: World, financing: dict[str, str], rule: str) -> None:
+def test_approval_refused_when_the_plan_breaks_a_call_rule(
+    world: World, financing: dict[str, str], rule: str
+) -> None:
     actor = world.actor
     sub = profile(world)
     cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
@@ -141,7 +195,9 @@ def test_scores_and_thresholds(session: Session, world: World) -> None:
     cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
     with pytest.raises(Refused, match="committee scores"):
         cycle.decide(actor, sub.id, "approved", date(2025, 4, 1))
-    member = create_user(session, {"username": "comite", "display_name": "C", "password": "password1"})
+    member = create_user(
+        session, {"username": "comite", "display_name": "C", "password": "password1"}
+    )
     grant_role(actor, member.id, {"role": "evaluator", "scope": "programme"})
     committee = act_as(session, member.id, actor.programme_id)
     cycle.score(committee, sub.id, "market", 40)
@@ -168,7 +224,9 @@ def test_agreement_needs_the_counterpart(world: World) -> None:
     with pytest.raises(Refused) as refused:
         sign_agreement(world.actor, sub.id, AGREEMENT)
     assert refused.value.rule == "counterpart before agreement"
-    cycle.record_counterpart(world.actor, sub.id, "cash", world.member_account.id, "5000.00", date(2025, 4, 10))
+    cycle.record_counterpart(
+        world.actor, sub.id, "cash", world.member_account.id, "5000.00", date(2025, 4, 10)
+    )
     with pytest.raises(Refused, match="counterpart paid 5000.00 cash"):
         cycle.confirm_counterpart_paid(world.actor, sub.id, date(2025, 4, 11))
     with pytest.raises(Refused, match="tranches = grant"):
@@ -224,21 +282,30 @@ def test_concurrent_decisions_cannot_both_win(database: Database, world: World) 
         thread.join()
     assert sorted(outcomes) in (["approved", "subproject cycle"], ["rejected", "subproject cycle"])
     actor.session.expire_all()
-    changes = actor.session.scalars(select(StateChange).where(StateChange.subproject_id == sub.id)).all()
+    changes = actor.session.scalars(
+        select(StateChange).where(StateChange.subproject_id == sub.id)
+    ).all()
     assert [c.to_state for c in changes][-1] in ("approved", "rejected")
     assert sum(c.from_state == "under_evaluation" for c in changes) == 1
     assert actor.session.get(Subproject, sub.id).state in ("approved", "rejected")  # type: ignore[union-attr]
 
 
-def test_one_programme_cannot_see_or_move_anothers_subprojects(session: Session, world: World) -> None:
+def test_one_programme_cannot_see_or_move_anothers_subprojects(
+    session: Session, world: World
+) -> None:
     from alianza.platform.agreements.service import alerts, sign_agreement
     from alianza.platform.audit.service import entries
     from alianza.platform.portfolio import service as portfolio
     from alianza.platform.programmes.service import create_programme
 
-    theirs_user = create_user(session, {"username": "other", "display_name": "O", "password": "password1"})
-    theirs = build_world(create_programme(session, {"code": "OTHER", "name": "Other",
-                                                    "reporting_currency": "USD"}, theirs_user))
+    theirs_user = create_user(
+        session, {"username": "other", "display_name": "O", "password": "password1"}
+    )
+    theirs = build_world(
+        create_programme(
+            session, {"code": "OTHER", "name": "Other", "reporting_currency": "USD"}, theirs_user
+        )
+    )
     their_sub = counterpart_paid(theirs)
     sign_agreement(theirs.actor, their_sub.id, AGREEMENT)
     mine = world.actor
@@ -246,18 +313,31 @@ def test_one_programme_cannot_see_or_move_anothers_subprojects(session: Session,
         lambda: cycle.history(mine, their_sub.id),
         lambda: cycle.start_evaluation(mine, their_sub.id, date(2025, 5, 1)),
         lambda: cycle.release_tranche(mine, their_sub.id, 1, world.funds.id, date(2025, 5, 1)),
-        lambda: cycle.submit_profile(mine, {"call_id": theirs.call.id, "organization_id": world.po.id,
-                                            "buyer_id": world.buyer.id, "title": "x", "value_chain": "coffee",
-                                            "families": 10, "buyer_letter_of_interest": True,
-                                            "submitted_on": date(2025, 2, 1)}),
-        lambda: cycle.record_counterpart(mine, their_sub.id, "cash", world.member_account.id, "1", date(2025, 5, 1)),
+        lambda: cycle.submit_profile(
+            mine,
+            {
+                "call_id": theirs.call.id,
+                "organization_id": world.po.id,
+                "buyer_id": world.buyer.id,
+                "title": "x",
+                "value_chain": "coffee",
+                "families": 10,
+                "buyer_letter_of_interest": True,
+                "submitted_on": date(2025, 2, 1),
+            },
+        ),
+        lambda: cycle.record_counterpart(
+            mine, their_sub.id, "cash", world.member_account.id, "1", date(2025, 5, 1)
+        ),
     ):
         with pytest.raises(NotFound):
             attempt()
     assert portfolio.subprojects_by_state_and_district(mine) == {}
     assert alerts(mine, date(2030, 1, 1)) == []
     assert all(entry.programme_id == mine.programme_id for entry in entries(mine))
-    assert {b.account_id for b in ledger.balances(mine)}.isdisjoint({b.account_id for b in ledger.balances(theirs.actor)})
+    assert {b.account_id for b in ledger.balances(mine)}.isdisjoint(
+        {b.account_id for b in ledger.balances(theirs.actor)}
+    )
 
 
 def test_concurrent_releases_of_one_tranche_pay_once(database: Database, world: World) -> None:

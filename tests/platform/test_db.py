@@ -47,14 +47,27 @@ def test_migrations_ship_inside_the_package() -> None:
     assert any(p.name.startswith("0001_") for p in (migrations / "versions").iterdir())
 
 
-def test_ledger_and_audit_rows_cannot_be_edited_even_in_sql(database: Database, admin: Actor) -> None:
+def test_ledger_and_audit_rows_cannot_be_edited_even_in_sql(
+    database: Database, admin: Actor
+) -> None:
     funder = open_account(admin, {"kind": "funder", "name": "World Bank", "currency": "HNL"})
     funds = open_account(admin, {"kind": "project_funds", "name": "Project", "currency": "HNL"})
-    transfer(admin, {"kind": "funding", "from_account_id": funder.id, "to_account_id": funds.id,
-                     "amount": "100.00", "posted_on": date(2025, 1, 1)})
+    transfer(
+        admin,
+        {
+            "kind": "funding",
+            "from_account_id": funder.id,
+            "to_account_id": funds.id,
+            "amount": "100.00",
+            "posted_on": date(2025, 1, 1),
+        },
+    )
     admin.session.commit()
-    for statement in ("UPDATE entries SET amount = 0", "DELETE FROM postings",
-                      "DELETE FROM audit_entries"):
+    for statement in (
+        "UPDATE entries SET amount = 0",
+        "DELETE FROM postings",
+        "DELETE FROM audit_entries",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             with database.engine.begin() as connection:
                 connection.execute(text(statement))
@@ -76,7 +89,11 @@ def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
     command.downgrade(alembic_config(engine), "base")
     assert current_revision(engine) is None
     with engine.connect() as connection:
-        names = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'").scalars().all()
+        names = (
+            connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")
+            .scalars()
+            .all()
+        )
     assert set(names) <= {"alembic_version"}
     upgrade(engine)
     assert current_revision(engine) == head_revision()

@@ -25,7 +25,9 @@ def fingerprint(session: Session, programme_id: int) -> str:
     actor = act_as(session, 1, programme_id)
     digest = hashlib.sha256()
     for farmer in session.scalars(select(Farmer).order_by(Farmer.id)):
-        digest.update(f"{farmer.name}|{farmer.birth_year}|{farmer.phone}|{farmer.land_hectares}".encode())
+        digest.update(
+            f"{farmer.name}|{farmer.birth_year}|{farmer.phone}|{farmer.land_hectares}".encode()
+        )
     for row in ledger.balances(actor, TODAY):
         digest.update(f"{row.name}|{row.balance}".encode())
     for sub in session.scalars(select(Subproject).order_by(Subproject.id)):

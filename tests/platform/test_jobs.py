@@ -57,8 +57,12 @@ def fresh(database: Database, job_id: int) -> Job:
 
 
 def test_a_worker_runs_a_submitted_simulation_to_its_end(
-    database: Database, session: Session, admin: Actor, scenario: dict[str, Any],
-    config: JobsConfig, monkeypatch: pytest.MonkeyPatch,
+    database: Database,
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
+    config: JobsConfig,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     job = jobs.submit_simulation(admin, scenario, TINY)
     session.commit()
@@ -100,8 +104,15 @@ def test_a_worker_runs_a_submitted_simulation_to_its_end(
     assert summary_file.path == config.data_dir / "jobs" / str(job.id) / "summary.json"
     (config.data_dir / "secret.txt").write_text("not a job's")
     (config.data_dir / "jobs" / str(job.id) / "link.txt").symlink_to(config.data_dir / "secret.txt")
-    for name in ("../../secret.txt", "../secret.txt", str(config.data_dir / "secret.txt"),
-                 "link.txt", "", "..", "nothing.parquet"):
+    for name in (
+        "../../secret.txt",
+        "../secret.txt",
+        str(config.data_dir / "secret.txt"),
+        "link.txt",
+        "",
+        "..",
+        "nothing.parquet",
+    ):
         with pytest.raises(NotFound):
             jobs.job_file(admin, job.id, name, config.data_dir)
     session.rollback()  # end the reads' transaction (on SQLite it holds the write lock)
@@ -109,7 +120,10 @@ def test_a_worker_runs_a_submitted_simulation_to_its_end(
 
 
 def test_a_worker_runs_its_jobs_on_a_dask_scheduler(
-    database: Database, session: Session, admin: Actor, scenario: dict[str, Any],
+    database: Database,
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
     config: JobsConfig,
 ) -> None:
     from dataclasses import replace
@@ -118,8 +132,9 @@ def test_a_worker_runs_its_jobs_on_a_dask_scheduler(
 
     job = jobs.submit_simulation(admin, scenario, {**TINY, "charts": True})
     session.commit()
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         worker = make_worker(database, replace(config, dask_scheduler=cluster.scheduler_address))
         try:
             assert worker.run_once() == job.id
@@ -134,14 +149,19 @@ def test_a_worker_runs_its_jobs_on_a_dask_scheduler(
 
 
 def test_the_web_servers_worker_subprocess_runs_a_job_and_stops(
-    database: Database, session: Session, admin: Actor, scenario: dict[str, Any], tmp_path: Path,
+    database: Database,
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     job = jobs.submit_simulation(admin, scenario, TINY)
     session.commit()
     url = database.engine.url.render_as_string(hide_password=False)
     data = tmp_path / "worker-data"
-    with background_worker(url, local_workers=0,
-                           environment={"ALIANZA_DATA_DIR": str(data)}) as process:
+    with background_worker(
+        url, local_workers=0, environment={"ALIANZA_DATA_DIR": str(data)}
+    ) as process:
         deadline = time.monotonic() + 120
         while fresh(database, job.id).state in (JobState.QUEUED, JobState.RUNNING):
             assert process.running(), "the worker exited"
@@ -157,26 +177,40 @@ def test_the_web_servers_worker_subprocess_runs_a_job_and_stops(
 
 
 def test_a_bad_scenario_is_refused_with_every_field_at_fault(
-    session: Session, admin: Actor, scenario: dict[str, Any],
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
 ) -> None:
-    bad = {**scenario, "seasons": 0, "population": {**scenario["population"], "farmers": -1,
-                                                    "file": "farmers.csv"}}
+    bad = {
+        **scenario,
+        "seasons": 0,
+        "population": {**scenario["population"], "farmers": -1, "file": "farmers.csv"},
+    }
     with pytest.raises(Invalid) as refused:
         jobs.submit_simulation(admin, bad, {"farmers": 0, "chunk": "many"})
     fields = {problem.field for problem in refused.value.problems}
-    assert {"seasons", "population.farmers", "population.file", "overrides.farmers",
-            "overrides.chunk"} <= fields
+    assert {
+        "seasons",
+        "population.farmers",
+        "population.file",
+        "overrides.farmers",
+        "overrides.chunk",
+    } <= fields
     with pytest.raises(Invalid) as refused:
         jobs.submit_simulation(admin, {**scenario, "catalogue": "../kits/catalogue.yaml"})
     assert [p.field for p in refused.value.problems] == ["catalogue"]
     assert "inline" in refused.value.problems[0].message
     kits = scenario["catalogue"]["kits"]
-    broken = {**scenario, "catalogue": {**scenario["catalogue"],
-                                        "kits": [{**kits[0], "price_usd": -10}, *kits[1:]]}}
+    broken = {
+        **scenario,
+        "catalogue": {**scenario["catalogue"], "kits": [{**kits[0], "price_usd": -10}, *kits[1:]]},
+    }
     with pytest.raises(Invalid) as refused:
         jobs.submit_simulation(admin, broken)
-    assert any(p.field.startswith("catalogue.kits[0]") and "price_usd" in p.field
-               for p in refused.value.problems)
+    assert any(
+        p.field.startswith("catalogue.kits[0]") and "price_usd" in p.field
+        for p in refused.value.problems
+    )
     for text in ("name: [unclosed", "- just\n- a list\n"):
         with pytest.raises(Invalid):
             jobs.submit_simulation(admin, text)
@@ -186,7 +220,10 @@ def test_a_bad_scenario_is_refused_with_every_field_at_fault(
 
 
 def test_a_job_whose_worker_died_fails_at_start_up_and_a_finished_job_survives(
-    database: Database, session: Session, admin: Actor, scenario: dict[str, Any],
+    database: Database,
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
     config: JobsConfig,
 ) -> None:
     succeeded = jobs.submit_simulation(admin, scenario, TINY)
@@ -198,8 +235,11 @@ def test_a_job_whose_worker_died_fails_at_start_up_and_a_finished_job_survives(
         assert jobs.claim_next_job(worker_session, "host:1").id == orphan.id
         assert jobs.claim_next_job(worker_session, "host:2").id == alive.id
         # host:1 died ten minutes ago; host:2 beat a moment ago
-        worker_session.execute(update(Job).where(Job.id == orphan.id)
-                               .values(heartbeat_at=now() - timedelta(minutes=10)))
+        worker_session.execute(
+            update(Job)
+            .where(Job.id == orphan.id)
+            .values(heartbeat_at=now() - timedelta(minutes=10))
+        )
     partial = config.data_dir / "jobs" / str(orphan.id)
     partial.mkdir(parents=True)
     (partial / "farmers.parquet").write_bytes(b"half")
@@ -209,7 +249,8 @@ def test_a_job_whose_worker_died_fails_at_start_up_and_a_finished_job_survives(
     try:
         with restarted.session() as start_up:
             assert jobs.mark_interrupted(start_up, timedelta(seconds=60), config.data_dir) == [
-                orphan.id]
+                orphan.id
+            ]
         with restarted.session() as start_up:  # a second sweep finds nothing more
             assert jobs.mark_interrupted(start_up, timedelta(seconds=60), config.data_dir) == []
         failed = fresh(restarted, orphan.id)
@@ -219,7 +260,11 @@ def test_a_job_whose_worker_died_fails_at_start_up_and_a_finished_job_survives(
         assert fresh(restarted, alive.id).state is JobState.RUNNING
         after = fresh(restarted, succeeded.id)
         assert (after.state, after.finished_at, after.message, after.progress_done) == (
-            before.state, before.finished_at, before.message, before.progress_done)
+            before.state,
+            before.finished_at,
+            before.message,
+            before.progress_done,
+        )
         with restarted.sessions() as reading:
             reader = act_as(reading, admin.user_id, admin.programme_id)
             assert jobs.job_outputs(reader, succeeded.id, config.data_dir).summary
@@ -228,7 +273,10 @@ def test_a_job_whose_worker_died_fails_at_start_up_and_a_finished_job_survives(
 
 
 def test_two_workers_never_claim_the_same_job(
-    database: Database, session: Session, admin: Actor, scenario: dict[str, Any],
+    database: Database,
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
 ) -> None:
     queued = {jobs.submit_simulation(admin, scenario, TINY).id for _ in range(8)}
     session.commit()
@@ -260,8 +308,12 @@ def test_two_workers_never_claim_the_same_job(
 
 
 def test_cancelling_stops_a_queued_or_running_job_and_refuses_a_finished_one(
-    database: Database, session: Session, admin: Actor, scenario: dict[str, Any],
-    config: JobsConfig, monkeypatch: pytest.MonkeyPatch,
+    database: Database,
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
+    config: JobsConfig,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     queued = jobs.submit_simulation(admin, scenario, TINY)
     session.commit()
@@ -298,8 +350,12 @@ def test_cancelling_stops_a_queued_or_running_job_and_refuses_a_finished_one(
 
 
 def test_a_failing_simulation_fails_its_job_with_the_reason(
-    database: Database, session: Session, admin: Actor, scenario: dict[str, Any],
-    config: JobsConfig, monkeypatch: pytest.MonkeyPatch,
+    database: Database,
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
+    config: JobsConfig,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     job = jobs.submit_simulation(admin, scenario, TINY)
     session.commit()
@@ -317,8 +373,12 @@ def test_a_failing_simulation_fails_its_job_with_the_reason(
 
 
 def test_a_worker_told_to_stop_fails_the_job_in_hand_as_stopped(
-    database: Database, session: Session, admin: Actor, scenario: dict[str, Any],
-    config: JobsConfig, monkeypatch: pytest.MonkeyPatch,
+    database: Database,
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
+    config: JobsConfig,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     job = jobs.submit_simulation(admin, scenario, TINY)
     session.commit()
@@ -341,12 +401,18 @@ def test_a_worker_told_to_stop_fails_the_job_in_hand_as_stopped(
 
 
 def test_another_programmes_user_neither_sees_nor_cancels_the_job(
-    session: Session, admin: Actor, scenario: dict[str, Any], config: JobsConfig,
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
+    config: JobsConfig,
 ) -> None:
     job = jobs.submit_simulation(admin, scenario, TINY)
-    stranger = create_user(session, {"username": "mw", "display_name": "M", "password": "password1"})
-    other = create_programme(session, {"code": "MI-MW", "name": "Malawi MI",
-                                       "reporting_currency": "USD"}, stranger)
+    stranger = create_user(
+        session, {"username": "mw", "display_name": "M", "password": "password1"}
+    )
+    other = create_programme(
+        session, {"code": "MI-MW", "name": "Malawi MI", "reporting_currency": "USD"}, stranger
+    )
     session.commit()
     assert jobs.list_jobs(admin).items == [job]
     page = jobs.list_jobs(other)
@@ -361,10 +427,14 @@ def test_another_programmes_user_neither_sees_nor_cancels_the_job(
 
 
 def test_a_role_without_simulations_run_may_look_but_not_submit_or_cancel(
-    session: Session, admin: Actor, scenario: dict[str, Any],
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
 ) -> None:
     job = jobs.submit_simulation(admin, scenario, TINY)
-    auditor = create_user(session, {"username": "vic", "display_name": "Vic", "password": "password1"})
+    auditor = create_user(
+        session, {"username": "vic", "display_name": "Vic", "password": "password1"}
+    )
     grant_role(admin, auditor.id, {"role": "auditor"})
     session.commit()
     as_auditor = act_as(session, auditor.id, admin.programme_id)
@@ -377,7 +447,9 @@ def test_a_role_without_simulations_run_may_look_but_not_submit_or_cancel(
 
 
 def test_list_jobs_pages_newest_first(
-    session: Session, admin: Actor, scenario: dict[str, Any],
+    session: Session,
+    admin: Actor,
+    scenario: dict[str, Any],
 ) -> None:
     ids = [jobs.submit_simulation(admin, scenario, TINY).id for _ in range(3)]
     first = jobs.list_jobs(admin, limit=2)

@@ -28,34 +28,84 @@ D = Decimal
 @pytest.fixture
 def accounts(admin: Actor) -> dict[str, Account]:
     specs = [
-        ("funder", "World Bank", "HNL"), ("project_funds", "Project funds", "HNL"),
-        ("po", "Coop Los Pinos", "HNL"), ("po_revolving_fund", "Los Pinos revolving fund", "HNL"),
-        ("po_in_kind", "Los Pinos in kind", "HNL"), ("member", "Maria Lopez", "HNL"),
-        ("buyer", "Agroexport SA", "HNL"), ("financial_institution", "Banrural", "HNL"),
+        ("funder", "World Bank", "HNL"),
+        ("project_funds", "Project funds", "HNL"),
+        ("po", "Coop Los Pinos", "HNL"),
+        ("po_revolving_fund", "Los Pinos revolving fund", "HNL"),
+        ("po_in_kind", "Los Pinos in kind", "HNL"),
+        ("member", "Maria Lopez", "HNL"),
+        ("buyer", "Agroexport SA", "HNL"),
+        ("financial_institution", "Banrural", "HNL"),
         ("po", "Malawi club", "MWK"),
     ]
-    made = {name: open_account(admin, {"kind": k, "name": name, "currency": c}) for k, name, c in specs}
+    made = {
+        name: open_account(admin, {"kind": k, "name": name, "currency": c}) for k, name, c in specs
+    }
     admin.session.commit()
     return made
 
 
-def move(actor: Actor, kind: str, source: Account, target: Account, amount: str,
-         on: date = date(2025, 3, 1)) -> Posting:
-    return transfer(actor, {"kind": kind, "from_account_id": source.id, "to_account_id": target.id,
-                            "amount": amount, "posted_on": on})
+def move(
+    actor: Actor,
+    kind: str,
+    source: Account,
+    target: Account,
+    amount: str,
+    on: date = date(2025, 3, 1),
+) -> Posting:
+    return transfer(
+        actor,
+        {
+            "kind": kind,
+            "from_account_id": source.id,
+            "to_account_id": target.id,
+            "amount": amount,
+            "posted_on": on,
+        },
+    )
 
 
 def test_a_programme_year_of_postings_balances(admin: Actor, accounts: dict[str, Account]) -> None:
     a = accounts
     move(admin, "funding", a["World Bank"], a["Project funds"], "1000000.00", date(2025, 1, 10))
-    move(admin, "grant_tranche", a["Project funds"], a["Coop Los Pinos"], "150000.50", date(2025, 2, 1))
-    move(admin, "counterpart_cash", a["Maria Lopez"], a["Coop Los Pinos"], "20000", date(2025, 2, 3))
-    move(admin, "counterpart_in_kind", a["Maria Lopez"], a["Los Pinos in kind"], "5000", date(2025, 2, 3))
+    move(
+        admin,
+        "grant_tranche",
+        a["Project funds"],
+        a["Coop Los Pinos"],
+        "150000.50",
+        date(2025, 2, 1),
+    )
+    move(
+        admin, "counterpart_cash", a["Maria Lopez"], a["Coop Los Pinos"], "20000", date(2025, 2, 3)
+    )
+    move(
+        admin,
+        "counterpart_in_kind",
+        a["Maria Lopez"],
+        a["Los Pinos in kind"],
+        "5000",
+        date(2025, 2, 3),
+    )
     move(admin, "bank_loan", a["Banrural"], a["Coop Los Pinos"], "50000", date(2025, 2, 10))
     move(admin, "buyer_payment", a["Agroexport SA"], a["Coop Los Pinos"], "80000", date(2025, 6, 1))
     move(admin, "loan_repayment", a["Coop Los Pinos"], a["Banrural"], "10000", date(2025, 6, 2))
-    move(admin, "member_repayment", a["Maria Lopez"], a["Los Pinos revolving fund"], "1200", date(2025, 7, 1))
-    move(admin, "revolving_fund_loan", a["Los Pinos revolving fund"], a["Maria Lopez"], "1000", date(2025, 8, 1))
+    move(
+        admin,
+        "member_repayment",
+        a["Maria Lopez"],
+        a["Los Pinos revolving fund"],
+        "1200",
+        date(2025, 7, 1),
+    )
+    move(
+        admin,
+        "revolving_fund_loan",
+        a["Los Pinos revolving fund"],
+        a["Maria Lopez"],
+        "1000",
+        date(2025, 8, 1),
+    )
     admin.session.commit()
     assert balance(admin, a["Coop Los Pinos"].id) == D("290000.50")
     assert balance(admin, a["Coop Los Pinos"].id, date(2025, 2, 5)) == D("170000.50")
@@ -79,31 +129,51 @@ def test_a_programme_year_of_postings_balances(admin: Actor, accounts: dict[str,
     ],
 )
 def test_bad_postings_are_refused_and_change_nothing(
-    admin: Actor, accounts: dict[str, Account], kind: str, source: str, target: str,
-    amount: object, reason: str,
+    admin: Actor,
+    accounts: dict[str, Account],
+    kind: str,
+    source: str,
+    target: str,
+    amount: object,
+    reason: str,
 ) -> None:
     before = admin.session.scalar(select(func.count()).select_from(Entry))
     with pytest.raises(Refused, match=reason):
-        transfer(admin, {"kind": kind, "from_account_id": accounts[source].id,
-                         "to_account_id": accounts[target].id, "amount": amount,
-                         "posted_on": date(2025, 1, 1)})
+        transfer(
+            admin,
+            {
+                "kind": kind,
+                "from_account_id": accounts[source].id,
+                "to_account_id": accounts[target].id,
+                "amount": amount,
+                "posted_on": date(2025, 1, 1),
+            },
+        )
     assert admin.session.scalar(select(func.count()).select_from(Entry)) == before
 
 
 def test_posting_across_currencies_is_refused(admin: Actor, accounts: dict[str, Account]) -> None:
-    other_bank = open_account(admin, {"kind": "financial_institution", "name": "NBM", "currency": "MWK"})
+    other_bank = open_account(
+        admin, {"kind": "financial_institution", "name": "NBM", "currency": "MWK"}
+    )
     with pytest.raises(Refused, match="different currencies"):
         move(admin, "bank_loan", other_bank, accounts["Coop Los Pinos"], "10")
 
 
-def test_back_dated_withdrawal_cannot_overdraw_the_past(admin: Actor, accounts: dict[str, Account]) -> None:
+def test_back_dated_withdrawal_cannot_overdraw_the_past(
+    admin: Actor, accounts: dict[str, Account]
+) -> None:
     a = accounts
     move(admin, "funding", a["World Bank"], a["Project funds"], "100", date(2025, 5, 1))
     with pytest.raises(Refused, match="overdrawn"):
-        move(admin, "grant_tranche", a["Project funds"], a["Coop Los Pinos"], "50", date(2025, 4, 1))
+        move(
+            admin, "grant_tranche", a["Project funds"], a["Coop Los Pinos"], "50", date(2025, 4, 1)
+        )
     move(admin, "grant_tranche", a["Project funds"], a["Coop Los Pinos"], "60", date(2025, 6, 1))
     with pytest.raises(Refused, match="40.00 available"):
-        move(admin, "grant_tranche", a["Project funds"], a["Coop Los Pinos"], "50", date(2025, 5, 15))
+        move(
+            admin, "grant_tranche", a["Project funds"], a["Coop Los Pinos"], "50", date(2025, 5, 15)
+        )
 
 
 def test_corrections_are_reversing_postings(admin: Actor, accounts: dict[str, Account]) -> None:
@@ -129,18 +199,33 @@ def test_corrections_are_reversing_postings(admin: Actor, accounts: dict[str, Ac
 
 transfer_steps = st.lists(
     st.tuples(
-        st.sampled_from(["funding", "grant_tranche", "counterpart_cash", "bank_loan", "loan_repayment",
-                         "member_repayment", "revolving_fund_loan", "buyer_payment",
-                         "payment_to_member", "counterpart_in_kind"]),
-        st.integers(0, 8), st.integers(0, 8),
+        st.sampled_from(
+            [
+                "funding",
+                "grant_tranche",
+                "counterpart_cash",
+                "bank_loan",
+                "loan_repayment",
+                "member_repayment",
+                "revolving_fund_loan",
+                "buyer_payment",
+                "payment_to_member",
+                "counterpart_in_kind",
+            ]
+        ),
+        st.integers(0, 8),
+        st.integers(0, 8),
         st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2),
         st.integers(0, 365),
     ),
-    min_size=1, max_size=25,
+    min_size=1,
+    max_size=25,
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=transfer_steps)
 def test_balances_always_sum_to_zero_and_refusals_change_nothing(
     admin: Actor, accounts: dict[str, Account], steps: list[tuple[str, int, int, Decimal, int]]
@@ -153,13 +238,21 @@ def test_balances_always_sum_to_zero_and_refusals_change_nothing(
             before = [(b.account_id, b.balance) for b in balances(admin)]
             count = session.scalar(select(func.count()).select_from(Posting))
             try:
-                move(admin, kind, accounts[names[i]], accounts[names[j]], str(amount),
-                     date(2025, 1, 1) + timedelta(days=day))
+                move(
+                    admin,
+                    kind,
+                    accounts[names[i]],
+                    accounts[names[j]],
+                    str(amount),
+                    date(2025, 1, 1) + timedelta(days=day),
+                )
             except Refused:
                 assert [(b.account_id, b.balance) for b in balances(admin)] == before
                 assert session.scalar(select(func.count()).select_from(Posting)) == count
             assert set(totals_by_currency(admin).values()) <= {D("0.00")}
-            internal = [b for b in balances(admin) if b.kind in {"project_funds", "po", "po_revolving_fund"}]
+            internal = [
+                b for b in balances(admin) if b.kind in {"project_funds", "po", "po_revolving_fund"}
+            ]
             assert all(b.balance >= 0 for b in internal)
     finally:
         savepoint.rollback()
@@ -209,10 +302,21 @@ def _raw_sums(actor: Actor, at: date) -> dict[int, Decimal]:
     return totals
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(st.tuples(st.booleans(), st.booleans(),
-                                st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2),
-                                st.integers(0, 700)), min_size=1, max_size=20))
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.booleans(),
+            st.booleans(),
+            st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2),
+            st.integers(0, 700),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
 def test_balances_at_a_date_equal_the_sum_of_entries(
     admin: Actor, accounts: dict[str, Account], steps: list[tuple[bool, bool, Decimal, int]]
 ) -> None:
@@ -250,7 +354,14 @@ def test_no_snapshot_is_made_while_a_posting_is_in_flight(
     admin.session.commit()
     with database.sessions() as writer_session:
         writer = act_as(writer_session, admin.user_id, admin.programme_id)
-        move(writer, "grant_tranche", a["Project funds"], a["Coop Los Pinos"], "300", date(2025, 1, 20))
+        move(
+            writer,
+            "grant_tranche",
+            a["Project funds"],
+            a["Coop Los Pinos"],
+            "300",
+            date(2025, 1, 20),
+        )
         with database.sessions() as reader_session:  # the writer has not committed yet
             reader = act_as(reader_session, admin.user_id, admin.programme_id)
             shown = {b.account_id: b.balance for b in balances(reader, date(2025, 3, 15))}

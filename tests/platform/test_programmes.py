@@ -23,7 +23,9 @@ from alianza.platform.programmes.service import (
 
 
 def test_passwords_are_hashed_and_checked(session: Session) -> None:
-    user = create_user(session, {"username": "luis", "display_name": "Luis", "password": "long-enough"})
+    user = create_user(
+        session, {"username": "luis", "display_name": "Luis", "password": "long-enough"}
+    )
     assert "long-enough" not in user.password_hash
     assert authenticate(session, "luis", "long-enough").id == user.id
     with pytest.raises(Refused, match="wrong password"):
@@ -31,7 +33,9 @@ def test_passwords_are_hashed_and_checked(session: Session) -> None:
 
 
 def test_roles_are_per_programme(session: Session, admin: Actor) -> None:
-    viewer = create_user(session, {"username": "vic", "display_name": "Vic", "password": "password1"})
+    viewer = create_user(
+        session, {"username": "vic", "display_name": "Vic", "password": "password1"}
+    )
     with pytest.raises(Forbidden):
         act_as(session, viewer.id, admin.programme_id)
     grant_role(admin, viewer.id, {"role": "auditor"})
@@ -45,22 +49,32 @@ def test_roles_are_per_programme(session: Session, admin: Actor) -> None:
 
 
 def test_exchange_rates_are_dated(admin: Actor) -> None:
-    set_exchange_rate(admin, {"currency": "hnl", "rate_date": date(2025, 1, 1),
-                              "units_per_reporting_unit": "24.50"})
-    set_exchange_rate(admin, {"currency": "HNL", "rate_date": date(2025, 7, 1),
-                              "units_per_reporting_unit": "25.00"})
+    set_exchange_rate(
+        admin,
+        {"currency": "hnl", "rate_date": date(2025, 1, 1), "units_per_reporting_unit": "24.50"},
+    )
+    set_exchange_rate(
+        admin,
+        {"currency": "HNL", "rate_date": date(2025, 7, 1), "units_per_reporting_unit": "25.00"},
+    )
     assert rate_on(admin, "HNL", date(2025, 6, 30)) == Decimal("24.5")
     assert rate_on(admin, "HNL", date(2026, 1, 1)) == Decimal("25")
-    assert to_reporting_currency(admin, Decimal("2450.00"), "HNL", date(2025, 3, 1)) == Decimal("100.00")
+    assert to_reporting_currency(admin, Decimal("2450.00"), "HNL", date(2025, 3, 1)) == Decimal(
+        "100.00"
+    )
     assert to_reporting_currency(admin, Decimal("5"), "USD", date(2025, 3, 1)) == Decimal("5.00")
     with pytest.raises(Refused, match="no HNL exchange rate on or before 2024-12-31"):
         rate_on(admin, "HNL", date(2024, 12, 31))
     with pytest.raises(Refused, match="exists already"):
-        set_exchange_rate(admin, {"currency": "HNL", "rate_date": date(2025, 7, 1),
-                                  "units_per_reporting_unit": "26"})
+        set_exchange_rate(
+            admin,
+            {"currency": "HNL", "rate_date": date(2025, 7, 1), "units_per_reporting_unit": "26"},
+        )
     with pytest.raises(Refused, match="units_per_reporting_unit"):
-        set_exchange_rate(admin, {"currency": "HNL", "rate_date": date(2025, 8, 1),
-                                  "units_per_reporting_unit": "-1"})
+        set_exchange_rate(
+            admin,
+            {"currency": "HNL", "rate_date": date(2025, 8, 1), "units_per_reporting_unit": "-1"},
+        )
 
 
 def test_changes_are_audited_with_before_and_after(session: Session, admin: Actor) -> None:
@@ -75,9 +89,12 @@ def test_changes_are_audited_with_before_and_after(session: Session, admin: Acto
 
 
 def test_nothing_of_one_programme_is_visible_from_another(session: Session, admin: Actor) -> None:
-    other_user = create_user(session, {"username": "mw", "display_name": "M", "password": "password1"})
-    other = create_programme(session, {"code": "MI-MW", "name": "Malawi MI",
-                                       "reporting_currency": "USD"}, other_user)
+    other_user = create_user(
+        session, {"username": "mw", "display_name": "M", "password": "password1"}
+    )
+    other = create_programme(
+        session, {"code": "MI-MW", "name": "Malawi MI", "reporting_currency": "USD"}, other_user
+    )
     mine = open_account(admin, {"kind": "po", "name": "Cooperativa", "currency": "HNL"})
     open_account(other, {"kind": "po", "name": "Club", "currency": "MWK"})
     with pytest.raises(NotFound):
@@ -89,11 +106,20 @@ def test_nothing_of_one_programme_is_visible_from_another(session: Session, admi
         act_as(session, other_user.id, admin.programme_id)
 
 
-def test_accounts_are_held_only_for_records_of_the_programme(session: Session, admin: Actor) -> None:
+def test_accounts_are_held_only_for_records_of_the_programme(
+    session: Session, admin: Actor
+) -> None:
     from alianza.platform.registry.service import add_organization
 
-    other_user = create_user(session, {"username": "o2", "display_name": "O", "password": "password1"})
-    other = create_programme(session, {"code": "OTHER", "name": "Other", "reporting_currency": "USD"}, other_user)
+    other_user = create_user(
+        session, {"username": "o2", "display_name": "O", "password": "password1"}
+    )
+    other = create_programme(
+        session, {"code": "OTHER", "name": "Other", "reporting_currency": "USD"}, other_user
+    )
     theirs = add_organization(other, {"kind": "buyer", "name": "Their buyer"})
     with pytest.raises(NotFound):
-        open_account(admin, {"kind": "buyer", "name": "Sneaky", "currency": "HNL", "organization_id": theirs.id})
+        open_account(
+            admin,
+            {"kind": "buyer", "name": "Sneaky", "currency": "HNL", "organization_id": theirs.id},
+        )

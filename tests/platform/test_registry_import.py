@@ -46,8 +46,12 @@ LAST = "López Pérez Gómez Díaz Martínez Hernández Rodríguez Sánchez Ram�
 
 def tanzania(actor: Actor, villages: int = 2) -> list[Place]:
     country = registry.add_place(actor, {"kind": "country", "name": "Tanzania"})
-    district = registry.add_place(actor, {"kind": "district", "name": "Arusha", "parent_id": country.id})
-    ward = registry.add_place(actor, {"kind": "municipality", "name": "Meru", "parent_id": district.id})
+    district = registry.add_place(
+        actor, {"kind": "district", "name": "Arusha", "parent_id": country.id}
+    )
+    ward = registry.add_place(
+        actor, {"kind": "municipality", "name": "Meru", "parent_id": district.id}
+    )
     made = [registry.add_place(actor, {"kind": "village", "name": f"Kijiji {i}", "parent_id": ward.id})
             for i in range(villages)]  # fmt: skip
     registry.add_organization(actor, {"kind": "producer_organization", "name": "Coop Meru"})
@@ -124,7 +128,9 @@ def test_a_phone_is_one_phone_however_it_is_written(admin: Actor, tmp_path: Path
         "land_hectares": "1", "phone": "0712-345-678", "village_id": villages[0].id})  # fmt: skip
     assert registered.phone == "+255712345678"  # read in the village's country
     admin.session.commit()
-    path = write(tmp_path / "f.csv", HEADER + "Other Person,F,1990,4,1,+255 712 345 678,,Kijiji 1,\n")
+    path = write(
+        tmp_path / "f.csv", HEADER + "Other Person,F,1990,4,1,+255 712 345 678,,Kijiji 1,\n"
+    )
     with pytest.raises(ImportRefused, match=r"row 2: phone: phone \+255712345678 is farmer"):
         import_farmers(admin, path)
     path = write(tmp_path / "f.csv", HEADER + "Other Person,F,1990,4,1,0712345678,,Kijiji 1,\n")
@@ -132,9 +138,14 @@ def test_a_phone_is_one_phone_however_it_is_written(admin: Actor, tmp_path: Path
         import_farmers(admin, path)
     # --country reads the number as a Kenyan one: another phone
     assert import_farmers(admin, path, country="KE").created["farmers"] == 1
-    assert admin.session.scalar(select(Farmer.phone).where(Farmer.name == "Other Person")) == "+254712345678"
+    assert (
+        admin.session.scalar(select(Farmer.phone).where(Farmer.name == "Other Person"))
+        == "+254712345678"
+    )
     with pytest.raises(ImportRefused, match="not a possible phone number in TZ"):
-        import_farmers(admin, write(tmp_path / "g.csv", HEADER + "Third One,F,1990,4,1,0712,,Kijiji 1,\n"))
+        import_farmers(
+            admin, write(tmp_path / "g.csv", HEADER + "Third One,F,1990,4,1,0712,,Kijiji 1,\n")
+        )
 
 
 def test_phones_registered_before_e164_are_still_matched(admin: Actor, tmp_path: Path) -> None:
@@ -159,7 +170,9 @@ def test_phones_registered_before_e164_are_still_matched(admin: Actor, tmp_path:
 def test_a_phone_without_country_code_needs_a_known_country(admin: Actor, tmp_path: Path) -> None:
     country = registry.add_place(admin, {"kind": "country", "name": "Atlantis"})
     district = registry.add_place(admin, {"kind": "district", "name": "D", "parent_id": country.id})
-    ward = registry.add_place(admin, {"kind": "municipality", "name": "M", "parent_id": district.id})
+    ward = registry.add_place(
+        admin, {"kind": "municipality", "name": "M", "parent_id": district.id}
+    )
     registry.add_place(admin, {"kind": "village", "name": "Kijiji 0", "parent_id": ward.id})
     admin.session.commit()
     path = write(tmp_path / "f.csv", HEADER.replace(",organization", "")
@@ -185,7 +198,9 @@ def test_rows_of_one_file_share_the_rule(admin: Actor, tmp_path: Path) -> None:
     ]
 
 
-def test_a_row_matching_two_farmers_or_another_national_id_is_refused(admin: Actor, tmp_path: Path) -> None:
+def test_a_row_matching_two_farmers_or_another_national_id_is_refused(
+    admin: Actor, tmp_path: Path
+) -> None:
     tanzania(admin)
     import_farmers(admin, write(tmp_path / "a.csv", HEADER
                                 + "Neema Mollel,F,1990,4,1,0712345678,TZ-1,Kijiji 0,\n"
@@ -210,7 +225,9 @@ def test_a_row_matching_two_farmers_or_another_national_id_is_refused(admin: Act
     ("latin-1", "Windows-1252 (or Latin-1)"), ("utf-16", "UTF-16"),
     ("utf-16-le", "UTF-16 (little-endian, no BOM)"),
 ])  # fmt: skip
-def test_files_in_the_encodings_people_save(admin: Actor, tmp_path: Path, encoding: str, named: str) -> None:
+def test_files_in_the_encodings_people_save(
+    admin: Actor, tmp_path: Path, encoding: str, named: str
+) -> None:
     tanzania(admin)
     path = write(tmp_path / "f.csv", HEADER + "José Pérez Ñúñez,M,1990,4,1,,,Kijiji 0,\n", encoding)
     report = import_farmers(admin, path)
@@ -263,8 +280,11 @@ def test_oversized_and_control_characters_are_refused(admin: Actor, tmp_path: Pa
     with pytest.raises(ImportRefused) as refused:
         import_farmers(admin, path)
     assert [(p.row, p.field, p.code) for p in refused.value.report.problems] == [
-        (2, "name", "control_character"), (3, "name", "too_long"), (4, "", "invalid"),
-        (5, "organization", "control_character"), (6, "", "too_long"),
+        (2, "name", "control_character"),
+        (3, "name", "too_long"),
+        (4, "", "invalid"),
+        (5, "organization", "control_character"),
+        (6, "", "too_long"),
     ]
     assert count(admin, Farmer) == 0
     unclosed = write(tmp_path / "q.csv", HEADER + 'Neema "Mollel,F,1990,4,1,,,Kijiji 0,\n'
@@ -311,7 +331,9 @@ CELL_TEXT = st.builds(
 
 @settings(max_examples=60, deadline=None)
 @given(cells=st.lists(st.lists(CELL_TEXT, min_size=3, max_size=3), min_size=1, max_size=5))
-def test_exported_text_is_inert_and_reads_back_the_same(cells: list[list[str]], tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_exported_text_is_inert_and_reads_back_the_same(
+    cells: list[list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     columns = ("name", "phone", "village")
     folder = tmp_path_factory.mktemp("inert")
     cells = [row for row in cells if any(row)]  # an empty row is no row
@@ -333,9 +355,13 @@ def test_exported_text_is_inert_and_reads_back_the_same(cells: list[list[str]], 
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_formula_like_names_survive_export_and_import(admin: Actor, tmp_path: Path, suffix: str) -> None:
+def test_formula_like_names_survive_export_and_import(
+    admin: Actor, tmp_path: Path, suffix: str
+) -> None:
     villages = tanzania(admin)
-    registry.add_organization(admin, {"kind": "producer_organization", "name": "=cmd|' /C calc'!A0"})
+    registry.add_organization(
+        admin, {"kind": "producer_organization", "name": "=cmd|' /C calc'!A0"}
+    )
     farmer = registry.add_farmer(admin, {
         "name": "@SUM(1+1)*cmd", "sex": "F", "birth_year": 1990, "household_size": 4,
         "land_hectares": "1", "phone": "+255712345678", "village_id": villages[0].id})  # fmt: skip
@@ -345,10 +371,16 @@ def test_formula_like_names_survive_export_and_import(admin: Actor, tmp_path: Pa
     export_farmers(admin, path)
     if suffix == ".csv":
         assert "'@SUM(1+1)*cmd,female" in path.read_text(encoding="utf-8")
-    user = create_user(admin.session, {"username": "beto", "display_name": "B", "password": "password1"})
-    other = create_programme(admin.session, {"code": "PA-2", "name": "2", "reporting_currency": "USD"}, user)
+    user = create_user(
+        admin.session, {"username": "beto", "display_name": "B", "password": "password1"}
+    )
+    other = create_programme(
+        admin.session, {"code": "PA-2", "name": "2", "reporting_currency": "USD"}, user
+    )
     tanzania(other)
-    registry.add_organization(other, {"kind": "producer_organization", "name": "=cmd|' /C calc'!A0"})
+    registry.add_organization(
+        other, {"kind": "producer_organization", "name": "=cmd|' /C calc'!A0"}
+    )
     assert import_farmers(other, path).created == {"farmers": 1, "memberships": 1}
     again = other.session.scalar(select(Farmer).where(Farmer.programme_id == other.programme_id))
     assert again is not None and (again.name, again.phone) == ("@SUM(1+1)*cmd", "+255712345678")

@@ -46,8 +46,6 @@ def open_page(browser: Any, width: int, locale: str) -> tuple[Any, Any, list[str
     return context, page, errors
 
 
-
-
 def sign_in(page: Any, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
     """Sign in through the sign-in page, as a person does."""
     page.goto(f"{base}/sign-in")

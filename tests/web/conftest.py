@@ -78,12 +78,17 @@ def bearer_for(client: TestClient, settings: Settings, username: str = "ana") ->
 
     database = Database(settings.database_url)
     with database.session() as session:
-        user = create_user(session, {"username": username, "display_name": username.title(),
-                                     "password": "s3cret-pass"})
-        create_programme(session, {"code": f"P-{username}", "name": "P",
-                                   "reporting_currency": "USD"}, user)
+        user = create_user(
+            session,
+            {"username": username, "display_name": username.title(), "password": "s3cret-pass"},
+        )
+        create_programme(
+            session, {"code": f"P-{username}", "name": "P", "reporting_currency": "USD"}, user
+        )
     database.dispose()
-    answer = client.post("/api/v1/auth/token", data={"username": username, "password": "s3cret-pass"})
+    answer = client.post(
+        "/api/v1/auth/token", data={"username": username, "password": "s3cret-pass"}
+    )
     assert answer.status_code == 200, answer.text
     return str(answer.json()["access_token"])
 
@@ -190,7 +195,9 @@ def _seed_demo(url: str) -> None:
 
     database = Database(url)
     with database.session() as session:
-        seed_demo(session, 1, members_per_po=(26, 32))  # small POs, yet enough members for the calls
+        seed_demo(
+            session, 1, members_per_po=(26, 32)
+        )  # small POs, yet enough members for the calls
     database.dispose()
 
 
@@ -204,8 +211,9 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: P
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def demo_url(request: pytest.FixtureRequest, demo_template: Path,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_url(
+    request: pytest.FixtureRequest, demo_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A database with the demo programme, once per backend and run (PostgreSQL where
     ALIANZA_TEST_DATABASE_URL reaches a server; under CI it must). Tests that write through
     it keep to what they create, or use ``demo_client`` copies (SQLite)."""
@@ -244,8 +252,9 @@ def demo_url(request: pytest.FixtureRequest, demo_template: Path,
 @pytest.fixture(scope="session")
 def demo_app(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     folder = tmp_path_factory.mktemp("demo-data")
-    return create_app(Settings(data_dir=folder, database_url=demo_url, secret_key="test",
-                               default_locale="en"))
+    return create_app(
+        Settings(data_dir=folder, database_url=demo_url, secret_key="test", default_locale="en")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -254,8 +263,9 @@ def role_clients(demo_app: FastAPI) -> Iterator[dict[str, TestClient]]:
     clients: dict[str, TestClient] = {}
     with TestClient(demo_app, raise_server_exceptions=False) as anonymous:
         for role, username in ROLE_USERS.items():
-            answer = anonymous.post("/api/v1/auth/token",
-                                    data={"username": username, "password": DEMO_PASSWORD})
+            answer = anonymous.post(
+                "/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+            )
             assert answer.status_code == 200, answer.text
             client = TestClient(demo_app, raise_server_exceptions=False)
             client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
@@ -270,9 +280,16 @@ def browser_sign_in(client: TestClient, username: str, password: str = DEMO_PASS
     page = client.get("/sign-in")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token is not None
-    answer = client.post("/sign-in", data={"username": username, "password": password,
-                                           "csrf_token": token.group(1), "next": "/"},
-                         follow_redirects=False)
+    answer = client.post(
+        "/sign-in",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": token.group(1),
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
     assert answer.status_code == 303, answer.text
 
 

@@ -9,13 +9,27 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-ROLES = ("administrator", "programme_manager", "evaluator", "field_officer",
-         "po_representative", "buyer", "lender", "auditor")
+ROLES = (
+    "administrator",
+    "programme_manager",
+    "evaluator",
+    "field_officer",
+    "po_representative",
+    "buyer",
+    "lender",
+    "auditor",
+)
 REFUSED = {403, 404}
 
 
-def check(clients: dict[str, TestClient], method: str, path: str, allowed: Iterable[str],
-          refused_status: set[int] | None = None, **request: Any) -> None:
+def check(
+    clients: dict[str, TestClient],
+    method: str,
+    path: str,
+    allowed: Iterable[str],
+    refused_status: set[int] | None = None,
+    **request: Any,
+) -> None:
     """Call ``method path`` as every role: the ``allowed`` roles get anything but 401/403/404
     (a 422 for a deliberately incomplete body still shows the permission passed), the others
     403 (or one of ``refused_status``)."""
@@ -26,6 +40,11 @@ def check(clients: dict[str, TestClient], method: str, path: str, allowed: Itera
         if role in allowed:
             assert answer.status_code not in {401, 403, 404, 500}, (role, method, path, answer.text)
         else:
-            assert answer.status_code in (refused_status or {403}), (role, method, path,
-                                                                    answer.status_code, answer.text)
+            assert answer.status_code in (refused_status or {403}), (
+                role,
+                method,
+                path,
+                answer.status_code,
+                answer.text,
+            )
             assert set(answer.json()) >= {"error"}, answer.text

@@ -19,8 +19,9 @@ def _user(settings: Settings, username: str = "ana", password: str = "s3cret-pas
 
     database = Database(settings.database_url)
     with database.session() as session:
-        user = create_user(session, {"username": username, "display_name": "Ana",
-                                     "password": password})
+        user = create_user(
+            session, {"username": username, "display_name": "Ana", "password": password}
+        )
         create_programme(session, {"code": "P1", "name": "P", "reporting_currency": "USD"}, user)
     database.dispose()
 
@@ -32,8 +33,9 @@ def test_pages_need_a_session_and_the_api_a_token(client: TestClient) -> None:
     assert api.status_code == 401 and api.json()["error"]["code"] == "not_signed_in"
 
 
-def test_sign_in_sets_a_safe_cookie_and_forms_need_the_csrf_token(client: TestClient,
-                                                                 settings: Settings) -> None:
+def test_sign_in_sets_a_safe_cookie_and_forms_need_the_csrf_token(
+    client: TestClient, settings: Settings
+) -> None:
     _user(settings)
     browser_sign_in(client, "ANA", "s3cret-pass")  # usernames regardless of case
     cookie = next(c for c in client.cookies.jar if c.name == SESSION_COOKIE)
@@ -47,13 +49,16 @@ def test_sign_in_sets_a_safe_cookie_and_forms_need_the_csrf_token(client: TestCl
     assert client.get("/account", follow_redirects=False).status_code == 303
 
 
-def test_a_wrong_password_and_an_unknown_user_look_the_same(client: TestClient,
-                                                            settings: Settings) -> None:
+def test_a_wrong_password_and_an_unknown_user_look_the_same(
+    client: TestClient, settings: Settings
+) -> None:
     _user(settings)
     timings = {}
     for username in ("ana", "nobody"):
         started = time.perf_counter()
-        answer = client.post("/api/v1/auth/token", data={"username": username, "password": "wrong-one"})
+        answer = client.post(
+            "/api/v1/auth/token", data={"username": username, "password": "wrong-one"}
+        )
         timings[username] = time.perf_counter() - started
         assert answer.status_code == 409
         assert answer.json()["error"]["message"] == "unknown user or wrong password"
@@ -69,11 +74,13 @@ def test_failed_sign_ins_are_rate_limited(client: TestClient, settings: Settings
     assert blocked.status_code == 409 and blocked.json()["error"]["code"] == "sign_in_rate_limit"
 
 
-def test_tokens_are_stored_hashed_and_revoked_by_their_user(client: TestClient,
-                                                          settings: Settings) -> None:
+def test_tokens_are_stored_hashed_and_revoked_by_their_user(
+    client: TestClient, settings: Settings
+) -> None:
     _user(settings)
-    token = client.post("/api/v1/auth/token",
-                        data={"username": "ana", "password": "s3cret-pass"}).json()["access_token"]
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "ana", "password": "s3cret-pass"}
+    ).json()["access_token"]
     bearer = {"Authorization": f"Bearer {token}"}
     me = client.get("/api/v1/auth/me", headers=bearer)
     assert me.status_code == 200 and me.json()["roles"][0]["role"] == "administrator"
@@ -92,8 +99,9 @@ def test_tokens_are_stored_hashed_and_revoked_by_their_user(client: TestClient,
 
 def test_a_disabled_user_is_signed_out_everywhere(client: TestClient, settings: Settings) -> None:
     _user(settings)
-    token = client.post("/api/v1/auth/token",
-                        data={"username": "ana", "password": "s3cret-pass"}).json()["access_token"]
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "ana", "password": "s3cret-pass"}
+    ).json()["access_token"]
     browser_sign_in(client, "ana", "s3cret-pass")
     database = Database(settings.database_url)
     with database.session() as session:
@@ -105,8 +113,10 @@ def test_a_disabled_user_is_signed_out_everywhere(client: TestClient, settings: 
         user.session_epoch += 1
     database.dispose()
     assert client.get("/account", follow_redirects=False).status_code == 303
-    assert client.get("/api/v1/auth/me",
-                      headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
 
 
 def test_a_password_change_ends_other_sessions(client: TestClient, app, settings: Settings) -> None:  # type: ignore[no-untyped-def]
@@ -114,9 +124,15 @@ def test_a_password_change_ends_other_sessions(client: TestClient, app, settings
     other = TestClient(app)
     browser_sign_in(other, "ana", "s3cret-pass")
     browser_sign_in(client, "ana", "s3cret-pass")
-    changed = client.post("/account/password", data={
-        "current_password": "s3cret-pass", "new_password": "another-pass",
-        "csrf_token": csrf_of(client)}, follow_redirects=False)
+    changed = client.post(
+        "/account/password",
+        data={
+            "current_password": "s3cret-pass",
+            "new_password": "another-pass",
+            "csrf_token": csrf_of(client),
+        },
+        follow_redirects=False,
+    )
     assert changed.status_code == 303
     assert client.get("/account").status_code == 200  # this browser got a fresh session
     assert other.get("/account", follow_redirects=False).status_code == 303

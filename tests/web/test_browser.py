@@ -15,6 +15,7 @@ ROOT = Path(__file__).parents[2]
 PLAN = ROOT / "examples" / "plans" / "fruit-veg-processing.plan.yaml"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
+
 def appraise(page: Any, base: str) -> None:
     sign_in(page, base, "gestora")
     page.goto(f"{base}/plans/appraise")

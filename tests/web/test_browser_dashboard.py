@@ -25,8 +25,9 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def full_demo_server(tmp_path_factory: pytest.TempPathFactory,
-                     migrated_template: Path) -> Iterator[tuple[str, Path, Path]]:
+def full_demo_server(
+    tmp_path_factory: pytest.TempPathFactory, migrated_template: Path
+) -> Iterator[tuple[str, Path, Path]]:
     """(base URL, database file, data folder) of the app on the full demo programme."""
     import uvicorn
 
@@ -41,8 +42,14 @@ def full_demo_server(tmp_path_factory: pytest.TempPathFactory,
         seed_demo(session, 1)
     opened.dispose()
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings_for(folder, database)),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings_for(folder, database)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -73,13 +80,21 @@ def assert_clean(page: Any, errors: list[str]) -> None:
     assert errors == []
 
 
-@pytest.mark.parametrize(("width", "locale", "heading", "screenshot"), [
-    (1280, "en", "Programme dashboard", "dashboard.png"),
-    (360, "es", "Panel del programa", "dashboard-es.png"),
-])
-def test_the_dashboard_draws_its_charts(browser: Any, full_demo_server: tuple[str, Path, Path],
-                                        width: int, locale: str, heading: str,
-                                        screenshot: str) -> None:
+@pytest.mark.parametrize(
+    ("width", "locale", "heading", "screenshot"),
+    [
+        (1280, "en", "Programme dashboard", "dashboard.png"),
+        (360, "es", "Panel del programa", "dashboard-es.png"),
+    ],
+)
+def test_the_dashboard_draws_its_charts(
+    browser: Any,
+    full_demo_server: tuple[str, Path, Path],
+    width: int,
+    locale: str,
+    heading: str,
+    screenshot: str,
+) -> None:
     base = full_demo_server[0]
     context, page, errors = open_page(browser, width, locale)
     try:
@@ -100,8 +115,9 @@ def test_run_a_small_simulation(browser: Any, full_demo_server: tuple[str, Path,
     from alianza.platform.jobs.worker import start_worker_process
 
     base, database, folder = full_demo_server
-    worker = start_worker_process(f"sqlite:///{database}", local_workers=0,
-                                  environment={"ALIANZA_DATA_DIR": str(folder)})
+    worker = start_worker_process(
+        f"sqlite:///{database}", local_workers=0, environment={"ALIANZA_DATA_DIR": str(folder)}
+    )
     context, page, errors = open_page(browser, 1280, "en")
     try:
         sign_in(page, base, "gestora")

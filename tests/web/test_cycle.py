@@ -20,8 +20,15 @@ from tests.web import matrix
 from tests.web.conftest import DEMO_PASSWORD, ROLE_USERS
 from tests.web.translation import assert_translated
 
-READERS = {"administrator", "programme_manager", "evaluator", "field_officer",
-           "po_representative", "lender", "auditor"}  # cycle.read
+READERS = {
+    "administrator",
+    "programme_manager",
+    "evaluator",
+    "field_officer",
+    "po_representative",
+    "lender",
+    "auditor",
+}  # cycle.read
 EVERYONE = set(matrix.ROLES)
 MANAGERS = {"administrator", "programme_manager"}
 
@@ -49,8 +56,9 @@ def tokens_clients(app: Any) -> dict[str, TestClient]:
     clients = {}
     with TestClient(app, raise_server_exceptions=False) as anonymous:
         for role, username in ROLE_USERS.items():
-            answer = anonymous.post("/api/v1/auth/token",
-                                    data={"username": username, "password": DEMO_PASSWORD})
+            answer = anonymous.post(
+                "/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+            )
             assert answer.status_code == 200, answer.text
             client = TestClient(app, raise_server_exceptions=False)
             client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
@@ -59,16 +67,23 @@ def tokens_clients(app: Any) -> dict[str, TestClient]:
 
 
 @pytest.fixture(scope="module")
-def cycle_clients(full_demo_template: Path,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, TestClient]]:
+def cycle_clients(
+    full_demo_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, TestClient]]:
     from alianza.settings import Settings
     from alianza.web.app import create_app
 
     folder = tmp_path_factory.mktemp("cycle-data")
     database = folder / "alianza.db"
     shutil.copy(full_demo_template, database)
-    app = create_app(Settings(data_dir=folder, database_url=f"sqlite:///{database}",
-                              secret_key="test", default_locale="en"))
+    app = create_app(
+        Settings(
+            data_dir=folder,
+            database_url=f"sqlite:///{database}",
+            secret_key="test",
+            default_locale="en",
+        )
+    )
     yield tokens_clients(app)
 
 
@@ -90,8 +105,14 @@ def detail(client: TestClient, subproject_id: int) -> dict[str, Any]:
     return dict(answer.json())
 
 
-def page_check(clients: dict[str, TestClient], method: str, path: str, allowed: set[str],
-               refused: set[int] | None = None, **request: Any) -> None:
+def page_check(
+    clients: dict[str, TestClient],
+    method: str,
+    path: str,
+    allowed: set[str],
+    refused: set[int] | None = None,
+    **request: Any,
+) -> None:
     """matrix.check for pages: the refusal is an HTML page, not the API's JSON body."""
     for role in matrix.ROLES:
         answer = clients[role].request(method, path, follow_redirects=False, **request)
@@ -116,11 +137,11 @@ def test_read_endpoints_matrix(role_clients: dict[str, TestClient]) -> None:
     page_check(role_clients, "GET", "/subprojects", READERS)
     page_check(role_clients, "GET", "/subprojects?view=list", READERS)
     own = listing(role_clients["po_representative"])[0]["id"]
-    seeing = {role for role in READERS
-              if own in {s["id"] for s in listing(role_clients[role])}}
+    seeing = {role for role in READERS if own in {s["id"] for s in listing(role_clients[role])}}
     assert {"administrator", "programme_manager", "auditor", "po_representative"} <= seeing
-    matrix.check(role_clients, "GET", f"/api/v1/subprojects/{own}", seeing,
-                 refused_status={403, 404})
+    matrix.check(
+        role_clients, "GET", f"/api/v1/subprojects/{own}", seeing, refused_status={403, 404}
+    )
     page_check(role_clients, "GET", f"/subprojects/{own}", seeing, refused={403, 404})
 
 
@@ -142,7 +163,8 @@ def test_a_po_sees_only_its_own_subprojects(role_clients: dict[str, TestClient])
     # counted nowhere either: the call page counts only what the PO sees
     call = po.get(f"/api/v1/calls/{mine[0]['call_id']}").json()
     assert sum(call["subprojects_by_state"].values()) == len(
-        [s for s in mine if s["call_id"] == mine[0]["call_id"]])
+        [s for s in mine if s["call_id"] == mine[0]["call_id"]]
+    )
     assert role_clients["buyer"].get("/api/v1/calls/1").json()["subprojects_by_state"] is None
 
 
@@ -150,8 +172,13 @@ def test_pages_in_spanish(role_clients: dict[str, TestClient]) -> None:
     client = role_clients["programme_manager"]
     spanish = {"Accept-Language": "es"}
     some = listing(client)
-    paths = ["/calls", f"/calls/{some[0]['call_id']}", "/subprojects", "/subprojects?view=list",
-             *(f"/subprojects/{s['id']}" for s in some[:3])]
+    paths = [
+        "/calls",
+        f"/calls/{some[0]['call_id']}",
+        "/subprojects",
+        "/subprojects?view=list",
+        *(f"/subprojects/{s['id']}" for s in some[:3]),
+    ]
     for path in paths:
         answer = client.get(path, headers=spanish)
         assert answer.status_code == 200, path
@@ -172,47 +199,94 @@ def test_transition_endpoints_matrix(cycle_clients: dict[str, TestClient]) -> No
     moves: list[tuple[str, dict[str, Any], set[str]]] = [
         (f"/subprojects/{ineligible}/eligibility", {"on": today}, MANAGERS),
         (f"/subprojects/{ineligible}/evaluation", {"on": today}, MANAGERS),
-        (f"/subprojects/{ineligible}/scores", {"criterion": "market", "score": 50},
-         MANAGERS | {"evaluator"}),
+        (
+            f"/subprojects/{ineligible}/scores",
+            {"criterion": "market", "score": 50},
+            MANAGERS | {"evaluator"},
+        ),
         (f"/subprojects/{ineligible}/decision", {"outcome": "approved", "on": today}, MANAGERS),
         (f"/subprojects/{ineligible}/counterpart/confirm", {"on": today}, MANAGERS),
-        (f"/subprojects/{ineligible}/tranches",
-         {"tranches": [{"amount": "10.00", "milestone": "built"}]}, MANAGERS),
-        (f"/subprojects/{ineligible}/tranches/1/release",
-         {"on": today, "from_account_id": funds}, MANAGERS),
+        (
+            f"/subprojects/{ineligible}/tranches",
+            {"tranches": [{"amount": "10.00", "milestone": "built"}]},
+            MANAGERS,
+        ),
+        (
+            f"/subprojects/{ineligible}/tranches/1/release",
+            {"on": today, "from_account_id": funds},
+            MANAGERS,
+        ),
         (f"/subprojects/{closed}/tranches/1/verify", {"on": today}, MANAGERS),
         (f"/subprojects/{closed}/complete", {"on": today}, MANAGERS),
         (f"/subprojects/{closed}/monitoring", {"on": today}, MANAGERS),
     ]
     for path, body, allowed in moves:
         # the evaluator's scope is the subprojects assigned: others look absent
-        matrix.check(cycle_clients, "POST", f"/api/v1{path}", allowed - {"evaluator"},
-                     refused_status={403, 404}, json=body)
+        matrix.check(
+            cycle_clients,
+            "POST",
+            f"/api/v1{path}",
+            allowed - {"evaluator"},
+            refused_status={403, 404},
+            json=body,
+        )
         for role in allowed - {"evaluator"}:
             answer = cycle_clients[role].post(f"/api/v1{path}", json=body)
             assert answer.status_code == 409, (role, path, answer.text)
     assigned = listing(cycle_clients["evaluator"])[0]["id"]
-    answer = cycle_clients["evaluator"].post(f"/api/v1/subprojects/{assigned}/scores",
-                                            json={"criterion": "no such criterion", "score": 5})
+    answer = cycle_clients["evaluator"].post(
+        f"/api/v1/subprojects/{assigned}/scores",
+        json={"criterion": "no such criterion", "score": 5},
+    )
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "scoring_sheet"
     # justifying: the PO's representative and the field officer, each within their scope
     blank = {"evidence": " ", "on": today}
-    matrix.check(cycle_clients, "POST", f"/api/v1/subprojects/{own['id']}/tranches/1/justify",
-                 MANAGERS | {"po_representative"}, refused_status={403, 404}, json=blank)
+    matrix.check(
+        cycle_clients,
+        "POST",
+        f"/api/v1/subprojects/{own['id']}/tranches/1/justify",
+        MANAGERS | {"po_representative"},
+        refused_status={403, 404},
+        json=blank,
+    )
     officer = listing(cycle_clients["field_officer"], state="in_execution")[0]["id"]
     answer = cycle_clients["field_officer"].post(
-        f"/api/v1/subprojects/{officer}/tranches/1/justify", json=blank)
+        f"/api/v1/subprojects/{officer}/tranches/1/justify", json=blank
+    )
     assert answer.status_code == 409, answer.text
     # submitting a profile and a plan: the applicant must be the actor's own PO
-    body = {"call_id": own["call_id"], "organization_id": own["organization_id"],
-            "buyer_id": own["buyer_id"], "title": "x", "value_chain": "coffee", "families": 30,
-            "buyer_letter_of_interest": True, "submitted_on": "1990-01-01"}
-    matrix.check(cycle_clients, "POST", "/api/v1/subprojects",
-                 MANAGERS | {"po_representative"}, refused_status={403, 404}, json=body)
-    plan = {"plan": {"currency": "HNL"}, "grant": "1.00", "counterpart_cash": "1.00",
-            "counterpart_in_kind": "0.00"}
-    matrix.check(cycle_clients, "POST", f"/api/v1/subprojects/{own['id']}/plans",
-                 MANAGERS | {"po_representative"}, refused_status={403, 404}, json=plan)
+    body = {
+        "call_id": own["call_id"],
+        "organization_id": own["organization_id"],
+        "buyer_id": own["buyer_id"],
+        "title": "x",
+        "value_chain": "coffee",
+        "families": 30,
+        "buyer_letter_of_interest": True,
+        "submitted_on": "1990-01-01",
+    }
+    matrix.check(
+        cycle_clients,
+        "POST",
+        "/api/v1/subprojects",
+        MANAGERS | {"po_representative"},
+        refused_status={403, 404},
+        json=body,
+    )
+    plan = {
+        "plan": {"currency": "HNL"},
+        "grant": "1.00",
+        "counterpart_cash": "1.00",
+        "counterpart_in_kind": "0.00",
+    }
+    matrix.check(
+        cycle_clients,
+        "POST",
+        f"/api/v1/subprojects/{own['id']}/plans",
+        MANAGERS | {"po_representative"},
+        refused_status={403, 404},
+        json=plan,
+    )
 
 
 def test_page_forms_matrix(cycle_clients: dict[str, TestClient]) -> None:
@@ -226,8 +300,11 @@ def test_page_forms_matrix(cycle_clients: dict[str, TestClient]) -> None:
         (f"/subprojects/{ineligible}/decision", {"outcome": "rejected", "on": today}, MANAGERS),
         (f"/subprojects/{ineligible}/counterpart/confirm", {"on": today}, MANAGERS),
         (f"/subprojects/{ineligible}/tranches", {"amount": "10", "milestone": "x"}, MANAGERS),
-        (f"/subprojects/{ineligible}/tranches/1/release", {"on": today, "from_account_id": "1"},
-         MANAGERS),
+        (
+            f"/subprojects/{ineligible}/tranches/1/release",
+            {"on": today, "from_account_id": "1"},
+            MANAGERS,
+        ),
         (f"/subprojects/{closed}/tranches/1/justify", {"on": today, "evidence": "x"}, MANAGERS),
         (f"/subprojects/{closed}/tranches/1/verify", {"on": today}, MANAGERS),
         (f"/subprojects/{closed}/complete", {"on": today}, MANAGERS),
@@ -242,10 +319,14 @@ def test_page_forms_matrix(cycle_clients: dict[str, TestClient]) -> None:
 
 def test_next_steps_say_why(cycle_clients: dict[str, TestClient]) -> None:
     evaluating = in_state(cycle_clients, "under_evaluation")["id"]
-    manager = {(s["action"], s["outcome"] or s["criterion"]): s
-               for s in detail(cycle_clients["programme_manager"], evaluating)["next_steps"]}
+    manager = {
+        (s["action"], s["outcome"] or s["criterion"]): s
+        for s in detail(cycle_clients["programme_manager"], evaluating)["next_steps"]
+    }
     assert manager[("decision", "rejected")]["allowed"]
-    assert {("score", c) for c in ("market", "technical", "organization", "inclusion")} <= set(manager)
+    assert {("score", c) for c in ("market", "technical", "organization", "inclusion")} <= set(
+        manager
+    )
     approve = manager[("decision", "approved")]
     if not approve["allowed"]:  # unscored: the rule that would refuse it
         assert approve["refusal"]["rule"] == "committee scores"
@@ -257,10 +338,15 @@ def test_next_steps_say_why(cycle_clients: dict[str, TestClient]) -> None:
     assert "Your role does not have the permission “cycle.decide”." in page
     assert "<form" not in page.split('id="next-steps"')[1].split("</section>")[0]
     approved = in_state(cycle_clients, "approved")["id"]
-    confirm = next(s for s in detail(cycle_clients["programme_manager"], approved)["next_steps"]
-                   if s["action"] == "counterpart_confirm")
+    confirm = next(
+        s
+        for s in detail(cycle_clients["programme_manager"], approved)["next_steps"]
+        if s["action"] == "counterpart_confirm"
+    )
     # the demo's approved plans have no counterpart paid yet
-    assert confirm["allowed"] is False and confirm["refusal"]["rule"] == "counterpart before agreement"
+    assert (
+        confirm["allowed"] is False and confirm["refusal"]["rule"] == "counterpart before agreement"
+    )
 
 
 def test_a_subproject_through_the_cycle(cycle_clients: dict[str, TestClient]) -> None:
@@ -270,10 +356,16 @@ def test_a_subproject_through_the_cycle(cycle_clients: dict[str, TestClient]) ->
     assert moved.status_code == 200, moved.text
     assert moved.json()["state"] in ("eligible", "ineligible")
     history = detail(manager, profile["id"])["history"]
-    assert history[-1]["to_state"] == moved.json()["state"] and history[-1]["on"] == date.today().isoformat()
+    assert (
+        history[-1]["to_state"] == moved.json()["state"]
+        and history[-1]["on"] == date.today().isoformat()
+    )
     submitted = in_state(cycle_clients, "business_plan_submitted")["id"]
-    answer = manager.post(f"/subprojects/{submitted}/evaluation",
-                          data={"on": date.today().isoformat()}, follow_redirects=False)
+    answer = manager.post(
+        f"/subprojects/{submitted}/evaluation",
+        data={"on": date.today().isoformat()},
+        follow_redirects=False,
+    )
     assert answer.status_code == 303 and answer.headers["location"].endswith("?done=evaluation")
     page = manager.get(answer.headers["location"]).text
     assert "The evaluation has started." in page and "Under evaluation" in page
@@ -283,8 +375,11 @@ def test_a_subproject_through_the_cycle(cycle_clients: dict[str, TestClient]) ->
     assert any(s["action"] == "score" for s in shown["next_steps"])
     # a score through the page, then it is no longer offered
     criterion = "market"
-    answer = manager.post(f"/subprojects/{submitted}/scores",
-                          data={"criterion": criterion, "score": "75"}, follow_redirects=False)
+    answer = manager.post(
+        f"/subprojects/{submitted}/scores",
+        data={"criterion": criterion, "score": "75"},
+        follow_redirects=False,
+    )
     assert answer.status_code == 303
     shown = detail(manager, submitted)
     assert any(s["criterion"] == criterion and float(s["score"]) == 75 for s in shown["scores"])
@@ -301,13 +396,16 @@ def test_a_refused_move_changes_nothing(cycle_clients: dict[str, TestClient]) ->
     answer = manager.post(f"/api/v1/subprojects/{approved}/counterpart/confirm", json={})
     assert answer.status_code == 409
     assert answer.json()["error"]["code"] == "counterpart_before_agreement"
-    page = manager.post(f"/subprojects/{approved}/counterpart/confirm",
-                        data={"on": date.today().isoformat()})
+    page = manager.post(
+        f"/subprojects/{approved}/counterpart/confirm", data={"on": date.today().isoformat()}
+    )
     assert page.status_code == 409
     assert "counterpart before the agreement" in page.text  # the rule, as people read it
     # a tranche plan that does not add up to the grant
-    page = manager.post(f"/subprojects/{approved}/tranches",
-                        data={"amount": ["1.00", "2.00"], "milestone": ["a", "b"]})
+    page = manager.post(
+        f"/subprojects/{approved}/tranches",
+        data={"amount": ["1.00", "2.00"], "milestone": ["a", "b"]},
+    )
     assert page.status_code == 409 and "the tranches add up to the grant" in page.text
     after = detail(manager, approved)
     assert after == before
@@ -319,23 +417,41 @@ def test_submit_a_profile_and_a_plan(cycle_clients: dict[str, TestClient]) -> No
 
     manager = cycle_clients["programme_manager"]
     call = next(c for c in manager.get("/api/v1/calls").json()["items"] if c["code"] == "HN-2023-1")
-    template = next(s for s in listing(manager, call_id=call["id"])
-                    if s["state"] in ("in_execution", "completed"))
-    body = {"call_id": call["id"], "organization_id": template["organization_id"],
-            "buyer_id": template["buyer_id"], "title": "Second alliance", "value_chain": "coffee",
-            "families": 26, "buyer_letter_of_interest": True, "submitted_on": call["opens_on"]}
+    template = next(
+        s
+        for s in listing(manager, call_id=call["id"])
+        if s["state"] in ("in_execution", "completed")
+    )
+    body = {
+        "call_id": call["id"],
+        "organization_id": template["organization_id"],
+        "buyer_id": template["buyer_id"],
+        "title": "Second alliance",
+        "value_chain": "coffee",
+        "families": 26,
+        "buyer_letter_of_interest": True,
+        "submitted_on": call["opens_on"],
+    }
     made = manager.post("/api/v1/subprojects", json=body)
     assert made.status_code == 201, made.text
     subproject = made.json()
     assert subproject["state"] == "profile_submitted"
-    eligible = manager.post(f"/api/v1/subprojects/{subproject['id']}/eligibility",
-                            json={"on": call["closes_on"]}).json()
+    eligible = manager.post(
+        f"/api/v1/subprojects/{subproject['id']}/eligibility", json={"on": call["closes_on"]}
+    ).json()
     if eligible["state"] != "eligible":
         pytest.skip(f"the PO's profile is {eligible['state']}")
     plan = business_plan("Second alliance", "HNL", 26, 10, 16000, 1.05)
-    answer = manager.post(f"/api/v1/subprojects/{subproject['id']}/plans",
-                          json={"plan": plan, "grant": "100000.00", "counterpart_cash": "40000.00",
-                                "counterpart_in_kind": "10000.00", "credit": "0.00"})
+    answer = manager.post(
+        f"/api/v1/subprojects/{subproject['id']}/plans",
+        json={
+            "plan": plan,
+            "grant": "100000.00",
+            "counterpart_cash": "40000.00",
+            "counterpart_in_kind": "10000.00",
+            "credit": "0.00",
+        },
+    )
     assert answer.status_code == 201, answer.text
     assert answer.json()["version"] == 1
     shown = detail(manager, subproject["id"])
@@ -350,6 +466,7 @@ def test_audit_trail_only_with_audit_read(cycle_clients: dict[str, TestClient]) 
     assert "Audit trail" in cycle_clients["auditor"].get(f"/subprojects/{executing}").text
     page = cycle_clients["po_representative"].get(f"/subprojects/{executing}").text
     assert "Audit trail" not in page and "State history" in page
-    rows = re.findall(r"<code>(\w+) \d+</code>", cycle_clients["auditor"].get(
-        f"/subprojects/{executing}").text)
+    rows = re.findall(
+        r"<code>(\w+) \d+</code>", cycle_clients["auditor"].get(f"/subprojects/{executing}").text
+    )
     assert {"subprojects", "tranches", "plan_versions"} <= set(rows)

@@ -21,8 +21,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def cycle_server(tmp_path_factory: pytest.TempPathFactory,
-                 full_demo_template: Path) -> Iterator[str]:  # noqa: F811
+def cycle_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    full_demo_template: Path,  # noqa: F811
+) -> Iterator[str]:
     """The app on the full demo (every state of the cycle), served on a free port."""
     import uvicorn
 
@@ -32,8 +34,14 @@ def cycle_server(tmp_path_factory: pytest.TempPathFactory,
     database = folder / "alianza.db"
     shutil.copy(full_demo_template, database)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings_for(folder, database)),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings_for(folder, database)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -59,7 +67,9 @@ def test_manager_moves_a_subproject_on(browser: Any, cycle_server: str) -> None:
     try:
         sign_in(page, cycle_server, "gestora")
         page.goto(f"{cycle_server}/subprojects")
-        column = page.locator("section.board-column", has=page.locator("#col-business_plan_submitted"))
+        column = page.locator(
+            "section.board-column", has=page.locator("#col-business_plan_submitted")
+        )
         assert column.locator(".sp-card").count() >= 1
         page.screenshot(path=str(SCREENSHOTS / "pipeline.png"), full_page=True)
         with page.expect_navigation():

@@ -47,16 +47,24 @@ def test_figures_are_scoped(role_clients: dict[str, TestClient]) -> None:
 
 
 def test_api_shape(role_clients: dict[str, TestClient]) -> None:
-    body = role_clients["programme_manager"].get("/api/v1/dashboard",
-                                                 params={"on": "2025-06-30"}).json()
+    body = (
+        role_clients["programme_manager"]
+        .get("/api/v1/dashboard", params={"on": "2025-06-30"})
+        .json()
+    )
     assert body["on"] == "2025-06-30"
     assert body["reporting_currency"] == "USD"
     assert len(body["subprojects_by_state"]) == 13  # every state, in the cycle's order
     assert body["subprojects_by_state"][0]["state"] == "profile_submitted"
     for row in body["inclusion_by_call"]:
         assert 0 <= float(row["women_share"]) <= 1
-    assert set(body) >= {"grants_by_call", "sales_by_po_by_quarter", "alerts",
-                         "delayed_tranches", "balances_by_kind"}
+    assert set(body) >= {
+        "grants_by_call",
+        "sales_by_po_by_quarter",
+        "alerts",
+        "delayed_tranches",
+        "balances_by_kind",
+    }
     bad = role_clients["programme_manager"].get("/api/v1/dashboard", params={"on": "soon"})
     assert bad.status_code == 422
 
@@ -71,10 +79,11 @@ def test_page_draws_charts_with_tables(role_clients: dict[str, TestClient]) -> N
 
 
 def test_page_in_spanish(role_clients: dict[str, TestClient]) -> None:
-    page = role_clients["programme_manager"].get("/dashboard?on=2025-06-30",
-                                                 headers={"Accept-Language": "es"})
+    page = role_clients["programme_manager"].get(
+        "/dashboard?on=2025-06-30", headers={"Accept-Language": "es"}
+    )
     assert page.status_code == 200
-    assert "Panel del programa" in page.text or "<html lang=\"es\"" in page.text
+    assert "Panel del programa" in page.text or '<html lang="es"' in page.text
     assert_translated(page.text, "es")
 
 

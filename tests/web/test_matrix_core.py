@@ -15,15 +15,22 @@ PLAN = Path(__file__).parents[2] / "examples" / "plans" / "honey-production.prof
 def test_every_role_may_appraise_a_plan_and_read_its_own_account(
     role_clients: dict[str, TestClient],
 ) -> None:
-    matrix.check(role_clients, "POST", "/api/v1/plans/appraise", matrix.ROLES,
-                 files={"file": (PLAN.name, PLAN.read_bytes(), "application/yaml")})
+    matrix.check(
+        role_clients,
+        "POST",
+        "/api/v1/plans/appraise",
+        matrix.ROLES,
+        files={"file": (PLAN.name, PLAN.read_bytes(), "application/yaml")},
+    )
     matrix.check(role_clients, "GET", "/api/v1/auth/me", matrix.ROLES)
     matrix.check(role_clients, "GET", "/api/v1/auth/tokens", matrix.ROLES)
 
 
 def test_a_token_lists_only_its_own_user(role_clients: dict[str, TestClient]) -> None:
-    names = {role: client.get("/api/v1/auth/me").json()["username"]
-             for role, client in role_clients.items()}
+    names = {
+        role: client.get("/api/v1/auth/me").json()["username"]
+        for role, client in role_clients.items()
+    }
     assert len(set(names.values())) == len(names)
     buyer_tokens = role_clients["buyer"].get("/api/v1/auth/tokens").json()
     admin_tokens = role_clients["administrator"].get("/api/v1/auth/tokens").json()

@@ -35,7 +35,9 @@ def upload(user_client: TestClient, path: str, name: str, content: bytes, **data
 
 
 @pytest.mark.parametrize("plan", PLANS, ids=lambda p: p.name)
-def test_the_api_gives_the_same_report_as_the_appraisal(user_client: TestClient, plan: Path) -> None:
+def test_the_api_gives_the_same_report_as_the_appraisal(
+    user_client: TestClient, plan: Path
+) -> None:
     response = upload(user_client, "/api/v1/plans/appraise", plan.name, plan.read_bytes())
     assert response.status_code == 200
     expected = json.loads(json.dumps(evaluate(load_plan(plan)).to_dict()))

@@ -38,7 +38,8 @@ def run_worker(settings: Settings) -> int | None:
 
 def test_permission_matrix(role_clients: dict[str, TestClient]) -> None:
     created = role_clients["administrator"].post(
-        "/api/v1/simulations", json={"scenario": tiny_scenario(), "overrides": SMALL})
+        "/api/v1/simulations", json={"scenario": tiny_scenario(), "overrides": SMALL}
+    )
     assert created.status_code == 201, created.text
     job_id = created.json()["id"]
     matrix.check(role_clients, "GET", "/api/v1/simulations", RUNNERS)
@@ -52,14 +53,20 @@ def test_permission_matrix(role_clients: dict[str, TestClient]) -> None:
     # cancelling: refused roles change nothing, then an allowed role cancels it
     for role in set(matrix.ROLES) - set(RUNNERS):
         assert role_clients[role].post(f"/api/v1/simulations/{job_id}/cancel").status_code == 403
-    assert role_clients["administrator"].get(
-        f"/api/v1/simulations/{job_id}").json()["state"] in ("queued", "running", "succeeded")
-    matrix.check(role_clients, "POST", f"/api/v1/simulations/{job_id}/cancel", RUNNERS)  # 200, then 409
+    assert role_clients["administrator"].get(f"/api/v1/simulations/{job_id}").json()["state"] in (
+        "queued",
+        "running",
+        "succeeded",
+    )
+    matrix.check(
+        role_clients, "POST", f"/api/v1/simulations/{job_id}/cancel", RUNNERS
+    )  # 200, then 409
 
 
 def test_api_flow(user_client: TestClient, settings: Settings) -> None:
-    answer = user_client.post("/api/v1/simulations",
-                              json={"scenario": tiny_scenario(), "overrides": SMALL})
+    answer = user_client.post(
+        "/api/v1/simulations", json={"scenario": tiny_scenario(), "overrides": SMALL}
+    )
     assert answer.status_code == 201, answer.text
     job = answer.json()
     assert job["state"] == "queued" and job["progress_total"] == 200
@@ -85,8 +92,11 @@ def test_api_flow(user_client: TestClient, settings: Settings) -> None:
 
 def test_multipart_upload_and_bad_scenario(user_client: TestClient, settings: Settings) -> None:
     text = (EXAMPLES / "reference.yaml").read_text()
-    bad = user_client.post("/api/v1/simulations", files={"file": ("s.yaml", text.encode())},
-                           data={"farmers": "0", "seasons": "two"})
+    bad = user_client.post(
+        "/api/v1/simulations",
+        files={"file": ("s.yaml", text.encode())},
+        data={"farmers": "0", "seasons": "two"},
+    )
     assert bad.status_code == 422
     fields = {problem["field"] for problem in bad.json()["problems"]}
     assert "overrides.seasons" in fields
@@ -96,8 +106,11 @@ def test_multipart_upload_and_bad_scenario(user_client: TestClient, settings: Se
     problems = answer.json()["problems"]
     assert len(problems) >= 2 and all(problem["field"] for problem in problems), problems
     assert user_client.get("/api/v1/simulations").json()["total"] == 0  # nothing queued
-    good = user_client.post("/api/v1/simulations", files={"file": ("s.yaml", json.dumps(
-        tiny_scenario()).encode())}, data={"farmers": "150", "seasons": "2"})
+    good = user_client.post(
+        "/api/v1/simulations",
+        files={"file": ("s.yaml", json.dumps(tiny_scenario()).encode())},
+        data={"farmers": "150", "seasons": "2"},
+    )
     assert good.status_code == 201, good.text
     assert good.json()["progress_total"] == 150
 
@@ -105,9 +118,11 @@ def test_multipart_upload_and_bad_scenario(user_client: TestClient, settings: Se
 def test_pages_flow(user_client: TestClient, settings: Settings) -> None:
     form = user_client.get("/simulations")
     assert form.status_code == 200 and "reference.yaml" in form.text
-    answer = user_client.post("/simulations", data={"example": "reference.yaml", "farmers": "200",
-                                                    "seasons": "3", "seed": "5"},
-                              follow_redirects=False)
+    answer = user_client.post(
+        "/simulations",
+        data={"example": "reference.yaml", "farmers": "200", "seasons": "3", "seed": "5"},
+        follow_redirects=False,
+    )
     assert answer.status_code == 303, answer.text
     page_path = answer.headers["location"]
     queued = user_client.get(page_path)
@@ -127,8 +142,11 @@ def test_pages_flow(user_client: TestClient, settings: Settings) -> None:
 
 
 def test_page_shows_every_problem(user_client: TestClient) -> None:
-    answer = user_client.post("/simulations", data={"example": ""},
-                              files={"file": ("bad.yaml", b"name: x\nseasons: -2\n")})
+    answer = user_client.post(
+        "/simulations",
+        data={"example": ""},
+        files={"file": ("bad.yaml", b"name: x\nseasons: -2\n")},
+    )
     assert answer.status_code == 422
     assert answer.text.count('class="field-path"') >= 2
     none = user_client.post("/simulations", data={"example": "nope.yaml"})
@@ -136,8 +154,9 @@ def test_page_shows_every_problem(user_client: TestClient) -> None:
 
 
 def test_cancel_from_the_page(user_client: TestClient, settings: Settings) -> None:
-    created = user_client.post("/api/v1/simulations",
-                               json={"scenario": tiny_scenario(), "overrides": SMALL}).json()
+    created = user_client.post(
+        "/api/v1/simulations", json={"scenario": tiny_scenario(), "overrides": SMALL}
+    ).json()
     answer = user_client.post(f"/simulations/{created['id']}/cancel", follow_redirects=False)
     assert answer.status_code == 303
     assert user_client.get(f"/api/v1/simulations/{created['id']}").json()["state"] == "cancelled"

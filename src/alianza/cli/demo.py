@@ -15,8 +15,9 @@ console = Console(soft_wrap=True)
 
 @demo_app.command("seed")
 def seed_command(
-    seed: int = typer.Option(1, "--seed", min=0,
-                             help="Random seed: the same seed gives the same programme."),
+    seed: int = typer.Option(
+        1, "--seed", min=0, help="Random seed: the same seed gives the same programme."
+    ),
     url: str | None = URL_OPTION,
 ) -> None:
     """Fill the database with the demo programme DEMO-PA (2 countries, 40 POs, ~3,000 members)."""
@@ -26,12 +27,18 @@ def seed_command(
         seed_demo,
     )
 
-    with _session(url) as session, console.status("seeding the demo programme (about half a minute)..."):
+    with (
+        _session(url) as session,
+        console.status("seeding the demo programme (about half a minute)..."),
+    ):
         summary = seed_demo(session, seed)
     table = Table(title=f"programme {PROGRAMME_CODE}")
     table.add_column("what")
     table.add_column("count", justify="right")
-    for name, count in {**summary.counts, **{f"subprojects {k}": v for k, v in summary.states.items()}}.items():
+    for name, count in {
+        **summary.counts,
+        **{f"subprojects {k}": v for k, v in summary.states.items()},
+    }.items():
         table.add_row(name, str(count))
     console.print(table)
     users = Table(title=f"demo users (password {ADMIN_PASSWORD!r} for all)")

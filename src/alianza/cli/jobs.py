@@ -29,13 +29,18 @@ def scenario_document(path: Path) -> Any:
     document = read_structured_file(path)
     if isinstance(document, dict) and isinstance(document.get("catalogue"), str):
         catalogue = (path.parent / document["catalogue"]).resolve()
-        document = {**document, "catalogue": read_structured_file(catalogue, str(path), "catalogue")}
+        document = {
+            **document,
+            "catalogue": read_structured_file(catalogue, str(path), "catalogue"),
+        }
     return document
 
 
 @jobs_app.command("submit")
 def submit(
-    scenario: Path = typer.Argument(..., exists=True, dir_okay=False, help="Scenario file (YAML or JSON)."),  # noqa: B008
+    scenario: Path = typer.Argument(  # noqa: B008
+        ..., exists=True, dir_okay=False, help="Scenario file (YAML or JSON)."
+    ),
     programme: str = PROGRAMME,
     username: str = typer.Option(..., "--as", help="The user submitting (needs simulations.run)."),
     farmers: int | None = typer.Option(None, help="Override the number of farmers."),
@@ -50,8 +55,13 @@ def submit(
     from alianza.platform.errors import Invalid
     from alianza.platform.jobs.service import simulation_scenario, submit_simulation
 
-    overrides = {"farmers": farmers, "seasons": seasons, "seed": seed, "chunk": chunk,
-                 "charts": charts}
+    overrides = {
+        "farmers": farmers,
+        "seasons": seasons,
+        "seed": seed,
+        "chunk": chunk,
+        "charts": charts,
+    }
     try:  # checked here first, so that a bad file exits with code 2 and every problem
         document = scenario_document(scenario)
         simulation_scenario(document, overrides)
@@ -83,9 +93,13 @@ def list_command(
         for column in ("id", "state", "progress", "created", "message"):
             table.add_column(column, justify="right" if column in ("id", "progress") else "left")
         for job in page.items:
-            table.add_row(str(job.id), job.state.value,
-                          f"{job.progress_done:,}/{job.progress_total:,}",
-                          f"{job.created_at:%Y-%m-%d %H:%M}", job.message)
+            table.add_row(
+                str(job.id),
+                job.state.value,
+                f"{job.progress_done:,}/{job.progress_total:,}",
+                f"{job.created_at:%Y-%m-%d %H:%M}",
+                job.message,
+            )
     console.print(table)
 
 
@@ -102,8 +116,10 @@ def show(
 
     with acting(url, programme, username) as actor:
         job = get_job(actor, job_id)
-        console.print(f"job {job.id}: {job.state.value}, {job.progress_done:,}/"
-                      f"{job.progress_total:,} farmers; {job.message}")
+        console.print(
+            f"job {job.id}: {job.state.value}, {job.progress_done:,}/"
+            f"{job.progress_total:,} farmers; {job.message}"
+        )
         if job.state is JobState.SUCCEEDED:
             for file in job_outputs(actor, job_id).files:
                 console.print(f"  {file.path} ({file.bytes:,} bytes)")

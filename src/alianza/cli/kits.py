@@ -81,25 +81,35 @@ def plan(
     seed: Annotated[int, typer.Option(min=0, help="Seed of the shocks for the spread.")] = 0,
     draws: Annotated[
         int,
-        typer.Option(min=0, max=checks.MAX_PLAN_DRAWS,
-                     help="Shock scenarios for the 10th-90th spread (0: none; memory grows "
-                     "with the square of the draws)."),
+        typer.Option(
+            min=0,
+            max=checks.MAX_PLAN_DRAWS,
+            help="Shock scenarios for the 10th-90th spread (0: none; memory grows "
+            "with the square of the draws).",
+        ),
     ] = 1000,
     consumption_share: Annotated[
         float,
-        typer.Option(**checks.schema_bounds(Policy, "consumption_share"),
-                     help="Share of income consumed (0 to 1)."),
+        typer.Option(
+            **checks.schema_bounds(Policy, "consumption_share"),
+            help="Share of income consumed (0 to 1).",
+        ),
     ] = 0.3,
     max_purchases: Annotated[
         int,
-        typer.Option(**checks.schema_bounds(Policy, "max_purchases_per_season"),
-                     help="Kits bought a season at most."),
+        typer.Option(
+            **checks.schema_bounds(Policy, "max_purchases_per_season"),
+            help="Kits bought a season at most.",
+        ),
     ] = 3,
     commercial: Annotated[
         float,
-        typer.Option(callback=checks.finite(*checks.exclusive_bounds(
-            Outputs, "commercial_threshold_usd_per_day")),
-            help="Commercial threshold, household USD a day (> 0)."),
+        typer.Option(
+            callback=checks.finite(
+                *checks.exclusive_bounds(Outputs, "commercial_threshold_usd_per_day")
+            ),
+            help="Commercial threshold, household USD a day (> 0).",
+        ),
     ] = 20.0,
     chart: Annotated[
         Path | None, typer.Option(callback=checks.png_file, help="Write a PNG chart here.")
@@ -115,8 +125,13 @@ def plan(
         _report_invalid(error)
         raise typer.Exit(INVALID_FILE) from None
     options = PlanOptions(
-        cash_usd=cash, land_m2=land, household_size=household, seasons=seasons, seed=seed,
-        draws=draws, commercial_threshold_usd_per_day=commercial,
+        cash_usd=cash,
+        land_m2=land,
+        household_size=household,
+        seasons=seasons,
+        seed=seed,
+        draws=draws,
+        commercial_threshold_usd_per_day=commercial,
         policy=Policy(consumption_share=consumption_share, max_purchases_per_season=max_purchases),
     )
     result = plan_growth(loaded, options)
@@ -124,18 +139,22 @@ def plan(
         typer.echo(json.dumps(_plan_document(result), indent=2))
     else:
         table = Table(title=f"Growth plan: {loaded.name} (start ${cash:,.2f})")
-        for column in ("season", "bought", "income $/day", "cash $", "cash p10-p90",
-                       "kits owned"):
-            table.add_column(column, justify="left" if column in ("bought", "kits owned")
-                             else "right")
+        for column in ("season", "bought", "income $/day", "cash $", "cash p10-p90", "kits owned"):
+            table.add_column(
+                column, justify="left" if column in ("bought", "kits owned") else "right"
+            )
         for index, row in enumerate(result.rows):
             spread = (
                 f"{result.cash_p10[index]:,.0f}-{result.cash_p90[index]:,.0f}"
-                if result.cash_p10 else ""
+                if result.cash_p10
+                else ""
             )
             table.add_row(
-                str(row.season), ", ".join(row.bought), f"{row.income_usd_per_day:,.2f}",
-                f"{row.cash_usd:,.2f}", spread,
+                str(row.season),
+                ", ".join(row.bought),
+                f"{row.income_usd_per_day:,.2f}",
+                f"{row.cash_usd:,.2f}",
+                spread,
                 ", ".join(f"{kit} x{units}" for kit, units in row.kits_owned.items()),
             )
         console.print(table)
@@ -187,25 +206,32 @@ def simulate(
     ] = None,
     seasons: Annotated[
         int | None,
-        typer.Option(**checks.schema_bounds(Scenario, "seasons"),
-                     help="Override the number of seasons."),
+        typer.Option(
+            **checks.schema_bounds(Scenario, "seasons"), help="Override the number of seasons."
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Override the seed.")] = None,
     out: Annotated[
         Path,
-        typer.Option(callback=checks.output_folder,
-                     help="Output folder (created if new; its parent must exist)."),
+        typer.Option(
+            callback=checks.output_folder,
+            help="Output folder (created if new; its parent must exist).",
+        ),
     ] = Path("simulation-output"),
     workers: Annotated[
         int,
-        typer.Option(callback=checks.workers,
-                     help="Local Dask worker processes (1: run in this process; at most the "
-                     "machine's CPUs)."),
+        typer.Option(
+            callback=checks.workers,
+            help="Local Dask worker processes (1: run in this process; at most the "
+            "machine's CPUs).",
+        ),
     ] = 1,
     scheduler: Annotated[
         str | None,
-        typer.Option(callback=checks.scheduler_address,
-                     help="Address of a Dask scheduler, e.g. tcp://host:8786."),
+        typer.Option(
+            callback=checks.scheduler_address,
+            help="Address of a Dask scheduler, e.g. tcp://host:8786.",
+        ),
     ] = None,
     chunk: Annotated[
         int,
@@ -218,14 +244,16 @@ def simulate(
     from alianza.ladder.runner import farmers_per_market, run_dask, run_local
 
     try:
-        loaded = with_overrides(load_scenario(scenario), farmers=farmers, seasons=seasons,
-                                seed=seed)
+        loaded = with_overrides(
+            load_scenario(scenario), farmers=farmers, seasons=seasons, seed=seed
+        )
     except CatalogueError as error:
         _report_invalid(error)
         raise typer.Exit(INVALID_FILE) from None
     if workers > 1 and scheduler:
-        raise typer.BadParameter("give either --workers or --scheduler, not both",
-                                 param_hint="--workers")
+        raise typer.BadParameter(
+            "give either --workers or --scheduler, not both", param_hint="--workers"
+        )
     total = int(farmers_per_market(loaded).sum())
     started = time.perf_counter()
     with Progress(
@@ -250,8 +278,9 @@ def simulate(
                 try:
                     client = Client(scheduler)
                 except OSError as error:  # refused, or no answer within Dask's connect timeout
-                    raise typer.BadParameter(f"cannot reach {scheduler}: {error}",
-                                             param_hint="--scheduler") from None
+                    raise typer.BadParameter(
+                        f"cannot reach {scheduler}: {error}", param_hint="--scheduler"
+                    ) from None
                 with client:
                     result = run_dask(loaded, client, chunk, out, advance)
             else:
@@ -269,8 +298,9 @@ def simulate(
     summary_table = Table(title="Final season")
     summary_table.add_column("indicator")
     summary_table.add_column("value", justify="right")
-    summary_table.add_row("mean kit income, $/day (household)",
-                          f"{final['mean_income_usd_per_day']:.2f}")
+    summary_table.add_row(
+        "mean kit income, $/day (household)", f"{final['mean_income_usd_per_day']:.2f}"
+    )
     summary_table.add_row("mean cash, $", f"{final['mean_cash_usd']:,.2f}")
     summary_table.add_row("share above poverty line", f"{final['share_above_poverty']:.1%}")
     summary_table.add_row("share commercial", f"{final['share_commercial']:.1%}")
@@ -280,7 +310,8 @@ def simulate(
     reference = document.get("reference_ladder")
     if reference:
         summary_table.add_row("reference: mean level", f"{reference['mean_level']:.3f}")
-        summary_table.add_row("reference: share at top level",
-                              f"{reference['share_at_top_level']:.1%}")
+        summary_table.add_row(
+            "reference: share at top level", f"{reference['share_at_top_level']:.1%}"
+        )
         summary_table.add_row("reference: mean cash, $", f"{reference['mean_cash_usd']:,.2f}")
     console.print(summary_table)

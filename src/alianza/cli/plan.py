@@ -243,7 +243,9 @@ def evaluate_command(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", callback=checks.output_file,
+            "--output",
+            "-o",
+            callback=checks.output_file,
             help="File to write (xlsx: default PLAN.xlsx; json: default stdout).",
         ),
     ] = None,
@@ -265,8 +267,9 @@ def evaluate_command(
     seed: Annotated[int, typer.Option(min=0, help="Risk: seed of the draws.")] = 0,
     chart: Annotated[
         Path | None,
-        typer.Option(callback=checks.png_file,
-                     help="Also write a PNG chart of the flows (and of the risk)."),
+        typer.Option(
+            callback=checks.png_file, help="Also write a PNG chart of the flows (and of the risk)."
+        ),
     ] = None,
 ) -> None:
     """Appraise a plan: cash flows, NPV, IRR, payback, working capital, loans,

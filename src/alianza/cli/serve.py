@@ -27,8 +27,11 @@ def serve(
         int | None, typer.Option(help="Worker processes (ALIANZA_WORKERS; 1).", min=1)
     ] = None,
     jobs: Annotated[
-        bool, typer.Option(help="Also start a background-jobs worker (`alianza worker`) for "
-                           "simulations; --no-jobs where workers run elsewhere.")
+        bool,
+        typer.Option(
+            help="Also start a background-jobs worker (`alianza worker`) for "
+            "simulations; --no-jobs where workers run elsewhere."
+        ),
     ] = True,
 ) -> None:
     """Serve the pages and the API (docs/operations.md: behind a TLS proxy, set

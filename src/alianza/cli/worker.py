@@ -22,23 +22,30 @@ def worker(
     ] = False,
     workers: Annotated[
         int | None,
-        typer.Option(help="Dask worker processes of the local cluster (0: simulate in this "
-                          "process); default: the cores but one. Unused with a scheduler."),
+        typer.Option(
+            help="Dask worker processes of the local cluster (0: simulate in this "
+            "process); default: the cores but one. Unused with a scheduler."
+        ),
     ] = None,
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Dask scheduler address, e.g. tcp://host:8786 "
-                          "(default: ALIANZA_DASK_SCHEDULER, else a local cluster)."),
+        typer.Option(
+            help="Dask scheduler address, e.g. tcp://host:8786 "
+            "(default: ALIANZA_DASK_SCHEDULER, else a local cluster)."
+        ),
     ] = None,
     poll: Annotated[float, typer.Option(help="Seconds between looks for queued jobs.")] = 2.0,
     url: Annotated[
         str | None,
-        typer.Option("--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite "
-                                   "file)."),
+        typer.Option(
+            "--url", help="Database URL (default: ALIANZA_DATABASE_URL or the SQLite file)."
+        ),
     ] = None,
     parent_pid: Annotated[
-        int | None, typer.Option("--parent-pid", hidden=True,
-                                 help="Exit when this process (the web server) is gone.")
+        int | None,
+        typer.Option(
+            "--parent-pid", hidden=True, help="Exit when this process (the web server) is gone."
+        ),
     ] = None,
 ) -> None:
     """Run queued background jobs (simulations) until stopped (SIGTERM or Ctrl-C)."""
@@ -61,7 +68,10 @@ def worker(
         config = replace(config, dask_scheduler=scheduler)
     try:
         run_worker(
-            database, once=once, poll_interval=poll, config=config,
+            database,
+            once=once,
+            poll_interval=poll,
+            config=config,
             local_workers=default_local_workers() if workers is None else workers,
             parent_pid=parent_pid,
         )

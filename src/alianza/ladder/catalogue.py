@@ -230,7 +230,8 @@ def ladder_problems(raw: Any) -> list[Problem]:
     if not isinstance(raw_kits, list):
         return []
     product_ids = {
-        p.get("id") for p in (raw_products if isinstance(raw_products, list) else [])
+        p.get("id")
+        for p in (raw_products if isinstance(raw_products, list) else [])
         if isinstance(p, Mapping)
     }
     problems: list[Problem] = []
@@ -246,9 +247,9 @@ def ladder_problems(raw: Any) -> list[Problem]:
             continue
         labels[kit_id] = label
         needs = kit.get("prerequisites") or []
-        prerequisites[kit_id] = [n for n in needs if isinstance(n, str)] if isinstance(
-            needs, list
-        ) else []
+        prerequisites[kit_id] = (
+            [n for n in needs if isinstance(n, str)] if isinstance(needs, list) else []
+        )
         product = kit.get("product")
         if isinstance(product, str) and product not in product_ids:
             problems.append(Problem(f"{label}.product", f"unknown product {product!r}"))
@@ -294,7 +295,7 @@ def _cycle_and_reachability_problems(
             if need not in prerequisites or need == kit_id:
                 continue
             if state.get(need) == 1:
-                cycle = path[path.index(need):] + [need]
+                cycle = path[path.index(need) :] + [need]
                 key = frozenset(cycle)
                 if key not in reported_cycles:
                     reported_cycles.add(key)
@@ -327,8 +328,7 @@ def _cycle_and_reachability_problems(
             problems.append(
                 Problem(
                     f"{labels[kit_id]}.prerequisites",
-                    "unreachable: no farmer can ever own "
-                    + ", ".join(repr(b) for b in blockers),
+                    "unreachable: no farmer can ever own " + ", ".join(repr(b) for b in blockers),
                 )
             )
     return problems

@@ -60,20 +60,31 @@ def growth_plan_chart(plan: GrowthPlan, path: Path) -> None:
     """Planner chart: expected cash and income with their 10th-90th percentile bands."""
     seasons = np.array([row.season for row in plan.rows])
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), dpi=100, sharex=True)
-    top.fill_between(seasons, plan.cash_p10, plan.cash_p90, alpha=0.3,
-                     label="cash 10th-90th percentile (shocks)")
+    top.fill_between(
+        seasons, plan.cash_p10, plan.cash_p90, alpha=0.3, label="cash 10th-90th percentile (shocks)"
+    )
     top.plot(seasons, [row.cash_usd for row in plan.rows], label="expected path: cash")
     top.set_ylabel("cash at end of season, USD")
     top.legend(loc="upper left")
     top.set_title(f"Growth plan: {plan.catalogue_name}")
-    bottom.fill_between(seasons, plan.income_p10, plan.income_p90, alpha=0.3,
-                        label="income 10th-90th percentile")
-    bottom.plot(seasons, [row.income_usd_per_day for row in plan.rows],
-                label="expected path: income")
-    bottom.axhline(plan.poverty_line_household_usd_per_day, color="red", linestyle="--",
-                   label="poverty line (household)")
-    bottom.axhline(plan.commercial_threshold_usd_per_day, color="green", linestyle=":",
-                   label="commercial threshold")
+    bottom.fill_between(
+        seasons, plan.income_p10, plan.income_p90, alpha=0.3, label="income 10th-90th percentile"
+    )
+    bottom.plot(
+        seasons, [row.income_usd_per_day for row in plan.rows], label="expected path: income"
+    )
+    bottom.axhline(
+        plan.poverty_line_household_usd_per_day,
+        color="red",
+        linestyle="--",
+        label="poverty line (household)",
+    )
+    bottom.axhline(
+        plan.commercial_threshold_usd_per_day,
+        color="green",
+        linestyle=":",
+        label="commercial threshold",
+    )
     seen: set[str] = set()
     labels = 0
     for row in plan.rows:
@@ -81,10 +92,15 @@ def growth_plan_chart(plan: GrowthPlan, path: Path) -> None:
         seen.update(row.bought)
         if new_kits:  # label only the first purchase of each kit type: the ladder's steps
             # Staggered heights so that labels of consecutive seasons do not overlap.
-            bottom.annotate("+ " + ", ".join(dict.fromkeys(new_kits)),
-                            (row.season, row.income_usd_per_day), fontsize=7,
-                            xytext=(-6, 12 + 14 * (labels % 3)), textcoords="offset points",
-                            ha="right", arrowprops={"arrowstyle": "-", "lw": 0.5})
+            bottom.annotate(
+                "+ " + ", ".join(dict.fromkeys(new_kits)),
+                (row.season, row.income_usd_per_day),
+                fontsize=7,
+                xytext=(-6, 12 + 14 * (labels % 3)),
+                textcoords="offset points",
+                ha="right",
+                arrowprops={"arrowstyle": "-", "lw": 0.5},
+            )
             labels += 1
     bottom.xaxis.get_major_locator().set_params(integer=True)
     bottom.set_ylabel("kit income, USD per day (household)")

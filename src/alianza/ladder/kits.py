@@ -71,8 +71,11 @@ class KitTable:
         supply = scenario.markets.reference_supply_per_farmer
         reference_prices = {p.id: p.reference_price_usd for p in catalogue.products}
         expected_margin = [
-            kit.yield_per_harvest.mean * kit.harvests_per_year * season_share
-            * reference_prices[kit.product] - kit.operating_cost_usd_per_season
+            kit.yield_per_harvest.mean
+            * kit.harvests_per_year
+            * season_share
+            * reference_prices[kit.product]
+            - kit.operating_cost_usd_per_season
             for kit in kits
         ]
         by_margin = sorted(range(len(kits)), key=lambda k: (-expected_margin[k], k))

@@ -66,15 +66,28 @@ def season_table(result: SimulationResult) -> pa.Table:
     columns: dict[str, list[Any]] = {
         name: []
         for name in (
-            "season", "group", "farmers", "mean_income_usd_per_day", "mean_cash_usd",
-            "share_above_poverty", "share_commercial",
+            "season",
+            "group",
+            "farmers",
+            "mean_income_usd_per_day",
+            "mean_cash_usd",
+            "share_above_poverty",
+            "share_commercial",
         )
     }
     extra: dict[str, list[Any]] = {
-        name: [] for name in (
-            "income_per_person_day_p10", "income_per_person_day_p50",
-            "income_per_person_day_p90", "cash_p10", "cash_p50", "cash_p90", "gini_income",
-            "loans_active", "defaulted_farmers", "written_off_usd",
+        name: []
+        for name in (
+            "income_per_person_day_p10",
+            "income_per_person_day_p50",
+            "income_per_person_day_p90",
+            "cash_p10",
+            "cash_p50",
+            "cash_p90",
+            "gini_income",
+            "loans_active",
+            "defaulted_farmers",
+            "written_off_usd",
         )
     }
     kit_columns: dict[str, list[Any]] = {}
@@ -109,7 +122,9 @@ def season_table(result: SimulationResult) -> pa.Table:
             extra["gini_income"].append(
                 gini_from_histogram(
                     result.income_hist_count[season], result.income_hist_cents[season]
-                ) if is_all else None
+                )
+                if is_all
+                else None
             )
             extra["loans_active"].append(int(result.loans_active[season]) if is_all else None)
             extra["defaulted_farmers"].append(
@@ -162,8 +177,9 @@ def district_table(result: SimulationResult) -> pa.Table:
     district_supply = supply.sum(axis=3)
     weighted = (supply * prices).sum(axis=3)
     with np.errstate(invalid="ignore", divide="ignore"):
-        district_price = np.where(district_supply > 0, weighted / district_supply,
-                                  prices.mean(axis=3))
+        district_price = np.where(
+            district_supply > 0, weighted / district_supply, prices.mean(axis=3)
+        )
     bought = result.market_bought.reshape(
         seasons, len(result.kit_ids), districts, per_district
     ).sum(axis=3)
@@ -200,12 +216,15 @@ def distribution_table(result: SimulationResult) -> pa.Table:
     income_upper = income_upper.copy()
     income_upper[-1] = np.inf
     columns: dict[str, list[Any]] = {
-        "season": [], "measure": [], "lower_usd": [], "upper_usd": [], "farmers": []
+        "season": [],
+        "measure": [],
+        "lower_usd": [],
+        "upper_usd": [],
+        "farmers": [],
     }
     for season in range(result.scenario.seasons):
         for measure, counts, lower, upper in (
-            ("income_per_person_day", result.income_hist_count[season], income_lower,
-             income_upper),
+            ("income_per_person_day", result.income_hist_count[season], income_lower, income_upper),
             ("cash", result.cash_hist_count[season], cash_lower, cash_upper),
         ):
             for index in np.flatnonzero(counts):
@@ -244,10 +263,11 @@ def summary(result: SimulationResult) -> dict[str, Any]:
     commercial_hist = result.first_commercial_hist[:-1]
     reached = np.cumsum(commercial_hist)
     median_season = (
-        int(np.searchsorted(reached, farmers / 2.0)) if reached.size and reached[-1] >= farmers / 2
+        int(np.searchsorted(reached, farmers / 2.0))
+        if reached.size and reached[-1] >= farmers / 2
         else None
     )
-    per_district_demand = district_table(result).to_pylist()[-scenario.population.districts:]
+    per_district_demand = district_table(result).to_pylist()[-scenario.population.districts :]
     totals = result.accounting_totals
     document: dict[str, Any] = {
         "scenario": scenario.name,
@@ -262,18 +282,21 @@ def summary(result: SimulationResult) -> dict[str, Any]:
         "series": {
             key: [row[key] for row in all_rows]
             for key in (
-                "mean_income_usd_per_day", "income_per_person_day_p10",
-                "income_per_person_day_p50", "income_per_person_day_p90", "mean_cash_usd",
-                "share_above_poverty", "share_commercial", "gini_income",
+                "mean_income_usd_per_day",
+                "income_per_person_day_p10",
+                "income_per_person_day_p50",
+                "income_per_person_day_p90",
+                "mean_cash_usd",
+                "share_above_poverty",
+                "share_commercial",
+                "gini_income",
             )
         },
         "kits_owned_final": {
             kit: int(result.kits_owned[-1, k]) for k, kit in enumerate(result.kit_ids)
         },
         "kit_demand_next_season_by_district": [
-            {"district": row["district"]} | {
-                kit: row[f"bought_{kit}"] for kit in result.kit_ids
-            }
+            {"district": row["district"]} | {kit: row[f"bought_{kit}"] for kit in result.kit_ids}
             for row in per_district_demand
         ],
         "time_to_commercial": {
@@ -282,9 +305,13 @@ def summary(result: SimulationResult) -> dict[str, Any]:
             "median_season": median_season,
         },
         "accounting_totals_usd": {name: value / 100.0 for name, value in totals.items()},
-        "accounting_balances": totals["start_cash_cents"] + totals["margins_cents"]
-        + totals["credit_cents"] - totals["purchases_cents"] - totals["consumption_cents"]
-        - totals["repayments_cents"] == totals["end_cash_cents"],
+        "accounting_balances": totals["start_cash_cents"]
+        + totals["margins_cents"]
+        + totals["credit_cents"]
+        - totals["purchases_cents"]
+        - totals["consumption_cents"]
+        - totals["repayments_cents"]
+        == totals["end_cash_cents"],
     }
     reference = reference_indicators(result)
     if reference is not None:

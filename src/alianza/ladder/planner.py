@@ -99,13 +99,15 @@ class TraceRecorder(SeasonRecorder):
         bought: np.ndarray,
         retired: np.ndarray,
     ) -> None:
-        super().record(season, state, margin, above_poverty, commercial, supply, prices, bought,
-                       retired)
+        super().record(
+            season, state, margin, above_poverty, commercial, supply, prices, bought, retired
+        )
         self.cash_trace.append(state.cash.copy())
         self.margin_trace.append(margin.copy())
         self.owned_trace.append(state.owned.copy())
         previous = (
-            np.zeros_like(state.kits_bought) if self._previous_bought is None
+            np.zeros_like(state.kits_bought)
+            if self._previous_bought is None
             else self._previous_bought
         )
         self.bought_trace.append(state.kits_bought - previous)
@@ -218,9 +220,7 @@ def plan_growth(catalogue: Catalogue, options: PlanOptions) -> GrowthPlan:
         plan.cash_p90 = np.percentile(cash, 90, axis=1).tolist()
         plan.income_p10 = np.percentile(income, 10, axis=1).tolist()
         plan.income_p90 = np.percentile(income, 90, axis=1).tolist()
-        plan.share_above_poverty_by_end = float(
-            np.mean((income >= poverty_household).any(axis=0))
-        )
+        plan.share_above_poverty_by_end = float(np.mean((income >= poverty_household).any(axis=0)))
         plan.share_commercial_by_end = float(
             np.mean((income >= options.commercial_threshold_usd_per_day).any(axis=0))
         )

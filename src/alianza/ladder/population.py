@@ -84,7 +84,9 @@ def generate_market(scenario: Scenario, market: int, size: int, first_id: int) -
     youth = uniforms[1] < population.youth_share
     minority = uniforms[2] < population.minority_share
     groups: tuple[tuple[GroupName, np.ndarray], ...] = (
-        ("female", female), ("youth", youth), ("minority", minority)
+        ("female", female),
+        ("youth", youth),
+        ("minority", minority),
     )
     for name, members in groups:
         factors = population.group_factors.get(name)

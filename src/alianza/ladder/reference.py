@@ -54,17 +54,25 @@ class ReferenceLadder:
                 problems.append(f"{kit.id}: must require and replace {previous}")
             if kit.max_per_farmer != 1 or kit.operating_cost_usd_per_season != 0:
                 problems.append(f"{kit.id}: needs max_per_farmer 1 and no operating cost")
-            if kit.land_m2 or kit.labour_days_per_season or kit.credit or kit.life_seasons <= (
-                scenario.seasons
-            ) or kit.seasons_to_first_harvest:
+            if (
+                kit.land_m2
+                or kit.labour_days_per_season
+                or kit.credit
+                or kit.life_seasons <= (scenario.seasons)
+                or kit.seasons_to_first_harvest
+            ):
                 problems.append(f"{kit.id}: no land, labour, credit, delay or wear-out allowed")
             product = catalogue.product(kit.product)
             if product.channel != "offtaker" or product.reference_price_usd != 1.0:
                 problems.append(f"{kit.id}: its product must sell to an offtaker at 1 USD a unit")
         multiples = {
-            kit.yield_per_harvest.mean * kit.harvests_per_year / catalogue.seasons_per_year
-            * catalogue.product(kit.product).reference_price_usd / kit.price_usd
-            for kit in kits if kit.price_usd > 0
+            kit.yield_per_harvest.mean
+            * kit.harvests_per_year
+            / catalogue.seasons_per_year
+            * catalogue.product(kit.product).reference_price_usd
+            / kit.price_usd
+            for kit in kits
+            if kit.price_usd > 0
         }
         if len(multiples) != 1 or len({kit.yield_per_harvest.cv for kit in kits}) != 1:
             problems.append("every kit must return the same multiple of its price, same cv")
@@ -126,8 +134,11 @@ class ReferenceResult:
 
 
 def simulate_reference(
-    ladder: ReferenceLadder, first_market: int = 0, last_market: int | None = None,
-    track_consumption: bool = False, compiled: bool | None = None,
+    ladder: ReferenceLadder,
+    first_market: int = 0,
+    last_market: int | None = None,
+    track_consumption: bool = False,
+    compiled: bool | None = None,
 ) -> ReferenceResult:
     """Simulate the farmers of markets first_market .. last_market - 1 (default: all).
 
@@ -146,7 +157,8 @@ def simulate_reference(
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     n = int(bounds[-1])
     keys = market_keys(ladder.seed, FARMER_DRAWS, ladder.markets, ladder.seasons)[
-        first_market:last_market]
+        first_market:last_market
+    ]
     prices = np.asarray(ladder.level_prices_usd, dtype=np.float64)
     top = prices.size - 1
     # Expected output per season in product units (1 USD a unit), as the simulator computes it.
@@ -165,9 +177,15 @@ def simulate_reference(
             block_end += 1
         rows = slice(int(bounds[block_start]), int(bounds[block_end]))
         _simulate_block(
-            ladder, keys[block_start:block_end], bounds[block_start:block_end + 1]
-            - bounds[block_start], output_per_season, next_price, level[rows], cash[rows],
-            consumption[rows] if track_consumption else None, compiled,
+            ladder,
+            keys[block_start:block_end],
+            bounds[block_start : block_end + 1] - bounds[block_start],
+            output_per_season,
+            next_price,
+            level[rows],
+            cash[rows],
+            consumption[rows] if track_consumption else None,
+            compiled,
         )
         block_start = block_end
     return ReferenceResult(
@@ -206,12 +224,20 @@ def _simulate_block(
     share = ladder.consumption_share
     for season in range(ladder.seasons):
         for m, key in enumerate(keys):
-            fill_standard_normal(key, season, z[bounds[m]:bounds[m + 1]])
+            fill_standard_normal(key, season, z[bounds[m] : bounds[m + 1]])
         if compiled:
             season_kernel.reference_season(
-                z, ladder.return_cv, share, output_now, next_price_now, level, cash,
-                output_per_season, next_price,
-                consumption if consumption is not None else z[:0], consumption is not None,
+                z,
+                ladder.return_cv,
+                share,
+                output_now,
+                next_price_now,
+                level,
+                cash,
+                output_per_season,
+                next_price,
+                consumption if consumption is not None else z[:0],
+                consumption is not None,
             )
             continue
         np.multiply(z, ladder.return_cv, out=z)

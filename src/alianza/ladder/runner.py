@@ -71,7 +71,10 @@ def chunk_farmers(scenario: Scenario, first_market: int, last_market: int) -> Fa
 
 
 def run_chunk(
-    scenario: Scenario, first_market: int, last_market: int, compiled: bool | None = None,
+    scenario: Scenario,
+    first_market: int,
+    last_market: int,
+    compiled: bool | None = None,
     keep_farmers: bool = True,
 ) -> ChunkResult:
     """Simulate one chunk of markets and return its statistics and farmer rows.
@@ -94,8 +97,7 @@ def run_chunk(
         household_size=farmers.household_size,
         days_per_season=scenario.catalogue.days_per_season,
     )
-    state = simulate_chunk(scenario, farmers, first_market, last_market, recorder, compiled,
-                           kits)
+    state = simulate_chunk(scenario, farmers, first_market, last_market, recorder, compiled, kits)
     seasons = scenario.seasons
     never = seasons
     columns: dict[str, np.ndarray] = {
@@ -192,14 +194,31 @@ class ResultMerger:
     """Adds chunk results as they arrive (any order) and writes farmer rows in chunk order."""
 
     INTEGER_FIELDS = (
-        "cell_farmers", "cell_income_cents", "cell_cash_cents", "cell_above_poverty",
-        "cell_commercial", "income_hist_count", "income_hist_cents", "cash_hist_count",
-        "kits_owned", "kits_retired", "loans_active", "loans_defaulted", "written_off_cents",
-        "first_commercial_hist", "first_poverty_exit_hist",
+        "cell_farmers",
+        "cell_income_cents",
+        "cell_cash_cents",
+        "cell_above_poverty",
+        "cell_commercial",
+        "income_hist_count",
+        "income_hist_cents",
+        "cash_hist_count",
+        "kits_owned",
+        "kits_retired",
+        "loans_active",
+        "loans_defaulted",
+        "written_off_cents",
+        "first_commercial_hist",
+        "first_poverty_exit_hist",
     )
     ACCOUNTING_FIELDS = (
-        "start_cash_cents", "margins_cents", "credit_cents", "purchases_cents",
-        "consumption_cents", "repayments_cents", "end_cash_cents", "written_off_cents",
+        "start_cash_cents",
+        "margins_cents",
+        "credit_cents",
+        "purchases_cents",
+        "consumption_cents",
+        "repayments_cents",
+        "end_cash_cents",
+        "written_off_cents",
     )
 
     def __init__(self, scenario: Scenario, chunks: list[tuple[int, int]], out_dir: Path | None):
@@ -311,8 +330,9 @@ def run_dask(
             index, (first, last) = next(queue)
         except StopIteration:
             return
-        future = client.submit(run_chunk, scenario_future, first, last, None,
-                               out_dir is not None, pure=False)
+        future = client.submit(
+            run_chunk, scenario_future, first, last, None, out_dir is not None, pure=False
+        )
         index_of[future.key] = index
         completed.add(future)
 

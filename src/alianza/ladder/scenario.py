@@ -102,8 +102,11 @@ class Policy(StrictModel):
         default=0.3, ge=0, le=1, description="Share of income beyond the need that is consumed."
     )
     savings_share: float = Field(
-        default=0.0, ge=0, le=1, description="Share of income beyond the need put in savings "
-        "(kept as cash, not used to buy kits)."
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of income beyond the need put in savings "
+        "(kept as cash, not used to buy kits).",
     )
     max_purchases_per_season: int = Field(default=1, ge=0, le=10)
     absorb_price_share: float = Field(
@@ -148,8 +151,9 @@ class Outputs(StrictModel):
 
     poverty_line_usd_per_person_day: float = Field(default=2.15, gt=0)
     commercial_threshold_usd_per_day: float = Field(
-        default=20.0, gt=0, description="Household kit income a day at which a farm counts as "
-        "commercial."
+        default=20.0,
+        gt=0,
+        description="Household kit income a day at which a farm counts as commercial.",
     )
 
 
@@ -187,7 +191,8 @@ def validate_scenario(raw: Any, base_dir: Path, source: str = "scenario") -> Sce
             problems.append(problem)
     if isinstance(raw, dict):
         problems.extend(
-            Problem("catalogue." + p.field, p.message) for p in ladder_problems(raw.get("catalogue"))
+            Problem("catalogue." + p.field, p.message)
+            for p in ladder_problems(raw.get("catalogue"))
         )
         problems.extend(reference_problems(raw))
     if problems or scenario is None:
@@ -197,6 +202,7 @@ def validate_scenario(raw: Any, base_dir: Path, source: str = "scenario") -> Sce
 
 def reference_problems(raw: dict[str, Any]) -> list[Problem]:
     """Names the scenario uses that its catalogue does not define, and impossible kit timing."""
+
     def section(value: Any) -> dict[str, Any]:
         return value if isinstance(value, dict) else {}
 
@@ -219,10 +225,12 @@ def reference_problems(raw: dict[str, Any]) -> list[Problem]:
     for index, kit in enumerate(kits):
         delay, life = kit.get("seasons_to_first_harvest", 0), kit.get("life_seasons")
         if isinstance(delay, int) and isinstance(life, int) and delay >= life:
-            problems.append(Problem(
-                f"catalogue.kits[{index}] ({kit.get('id')}).seasons_to_first_harvest",
-                "must be < life_seasons",
-            ))
+            problems.append(
+                Problem(
+                    f"catalogue.kits[{index}] ({kit.get('id')}).seasons_to_first_harvest",
+                    "must be < life_seasons",
+                )
+            )
     return problems
 
 

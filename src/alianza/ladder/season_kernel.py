@@ -110,7 +110,9 @@ def harvest(
 
 
 def kit_tables(
-    product: np.ndarray, replaces: np.ndarray, prerequisites: list[list[int]],
+    product: np.ndarray,
+    replaces: np.ndarray,
+    prerequisites: list[list[int]],
     order: list[tuple[int, int]],
 ) -> tuple[np.ndarray, ...]:
     """Tables of the next-kit rule, indexed by the set of kits a farmer owns (bit k: kit k).
@@ -151,32 +153,65 @@ def kit_tables(
 @njit(cache=True)
 def settle_and_buy(
     # kits
-    price_cents: np.ndarray, operating_cost_cents: np.ndarray,
-    land_m2: np.ndarray, labour_days: np.ndarray, cap: np.ndarray,
-    replaces: np.ndarray, replaces_units: np.ndarray,
-    credit_principal: np.ndarray, credit_total_due: np.ndarray, credit_instalments: np.ndarray,
+    price_cents: np.ndarray,
+    operating_cost_cents: np.ndarray,
+    land_m2: np.ndarray,
+    labour_days: np.ndarray,
+    cap: np.ndarray,
+    replaces: np.ndarray,
+    replaces_units: np.ndarray,
+    credit_principal: np.ndarray,
+    credit_total_due: np.ndarray,
+    credit_instalments: np.ndarray,
     credit_default_after: np.ndarray,
-    upgrade_by_owned: np.ndarray, same_by_owned: np.ndarray, ready_by_owned: np.ndarray,
-    best_of: np.ndarray, lowest_kit: np.ndarray, kinds: np.ndarray,  # see kit_tables
-    cheapest: int, max_purchases: int, use_credit: bool,
+    upgrade_by_owned: np.ndarray,
+    same_by_owned: np.ndarray,
+    ready_by_owned: np.ndarray,
+    best_of: np.ndarray,
+    lowest_kit: np.ndarray,
+    kinds: np.ndarray,  # see kit_tables
+    cheapest: int,
+    max_purchases: int,
+    use_credit: bool,
     # market and policy
     output: np.ndarray,
     kit_price: np.ndarray,  # float64 [M, K]: the price of kit k's product (0: nobody owns k)
     absorbed: np.ndarray,  # int64 [M]: bit k set when the market absorbs kit k's product
-    local_market: np.ndarray, need: np.ndarray, consumption_share: float,
+    local_market: np.ndarray,
+    need: np.ndarray,
+    consumption_share: float,
     savings_share: float,
     poverty_line: np.ndarray,  # float64 [n]: poverty line x household size, cents a season
-    commercial_cents: float, land: np.ndarray, labour_capacity: np.ndarray, season: int,
+    commercial_cents: float,
+    land: np.ndarray,
+    labour_capacity: np.ndarray,
+    season: int,
     # state (updated)
-    cash: np.ndarray, reserve: np.ndarray, owned: np.ndarray, kits_bought: np.ndarray,
-    ring_block: np.ndarray, totals_block: np.ndarray, ring_offset: np.ndarray,
-    ring_length: np.ndarray, loan_balance: np.ndarray, loan_instalment: np.ndarray,
-    loan_missed: np.ndarray, loan_default_after: np.ndarray, defaulted: np.ndarray,
-    margins: np.ndarray, credit: np.ndarray, purchases: np.ndarray, consumption: np.ndarray,
-    repayments: np.ndarray, written_off: np.ndarray, first_above_poverty: np.ndarray,
+    cash: np.ndarray,
+    reserve: np.ndarray,
+    owned: np.ndarray,
+    kits_bought: np.ndarray,
+    ring_block: np.ndarray,
+    totals_block: np.ndarray,
+    ring_offset: np.ndarray,
+    ring_length: np.ndarray,
+    loan_balance: np.ndarray,
+    loan_instalment: np.ndarray,
+    loan_missed: np.ndarray,
+    loan_default_after: np.ndarray,
+    defaulted: np.ndarray,
+    margins: np.ndarray,
+    credit: np.ndarray,
+    purchases: np.ndarray,
+    consumption: np.ndarray,
+    repayments: np.ndarray,
+    written_off: np.ndarray,
+    first_above_poverty: np.ndarray,
     first_commercial: np.ndarray,
     # results of the season (written)
-    margin_out: np.ndarray, above_poverty: np.ndarray, commercial: np.ndarray,
+    margin_out: np.ndarray,
+    above_poverty: np.ndarray,
+    commercial: np.ndarray,
     bought: np.ndarray,  # int64 [K, M]: units bought, added to
     replaced_units: np.ndarray,  # int64 [K]: units retired by upgrades, added to
     operating: np.ndarray,  # int64 [n]: each farmer's operating cost a season, kept up to date
@@ -282,8 +317,11 @@ def settle_and_buy(
                 price = price_cents[k]
                 if investable < price:
                     # Credit is taken only when cash alone does not cover the price.
-                    if not (takes_credit[k] and credit_open
-                            and investable >= price - credit_principal[k]):
+                    if not (
+                        takes_credit[k]
+                        and credit_open
+                        and investable >= price - credit_principal[k]
+                    ):
                         continue
                     borrowing |= np.int64(1) << k
                 replaced = replaces[k]
@@ -385,12 +423,24 @@ def cash_cell(cash: int) -> int:
 
 @njit(cache=True)
 def season_statistics(
-    cells: np.ndarray, margin: np.ndarray, cash: np.ndarray, household_size: np.ndarray,
-    days: float, above_poverty: np.ndarray, commercial: np.ndarray,
-    loan_balance: np.ndarray, defaulted: np.ndarray, written_off: np.ndarray,
-    cash_thresholds: np.ndarray, cash_cell_start: np.ndarray,
-    cell_income: np.ndarray, cell_cash: np.ndarray, cell_poverty: np.ndarray,
-    cell_commercial: np.ndarray, income_count: np.ndarray, income_cents: np.ndarray,
+    cells: np.ndarray,
+    margin: np.ndarray,
+    cash: np.ndarray,
+    household_size: np.ndarray,
+    days: float,
+    above_poverty: np.ndarray,
+    commercial: np.ndarray,
+    loan_balance: np.ndarray,
+    defaulted: np.ndarray,
+    written_off: np.ndarray,
+    cash_thresholds: np.ndarray,
+    cash_cell_start: np.ndarray,
+    cell_income: np.ndarray,
+    cell_cash: np.ndarray,
+    cell_poverty: np.ndarray,
+    cell_commercial: np.ndarray,
+    income_count: np.ndarray,
+    income_cents: np.ndarray,
     cash_count: np.ndarray,
 ) -> tuple[int, int, int]:
     """The per-season sums of `SeasonRecorder.record`, in one pass (all integers: exact)."""
@@ -430,9 +480,16 @@ def season_statistics(
 
 @njit(cache=True)
 def reference_season(
-    z: np.ndarray, cv: float, consumption_share: float, output_now: np.ndarray,
-    next_price_now: np.ndarray, level: np.ndarray, cash: np.ndarray,
-    output_per_season: np.ndarray, next_price: np.ndarray, consumption: np.ndarray,
+    z: np.ndarray,
+    cv: float,
+    consumption_share: float,
+    output_now: np.ndarray,
+    next_price_now: np.ndarray,
+    level: np.ndarray,
+    cash: np.ndarray,
+    output_per_season: np.ndarray,
+    next_price: np.ndarray,
+    consumption: np.ndarray,
     track_consumption: bool,
 ) -> None:
     """One season of the reference ladder, farmer by farmer, with exactly the operations of
@@ -463,10 +520,17 @@ def reference_season(
 
 @njit(cache=True)
 def wear_out(
-    season: int, seasons: int, life: np.ndarray, owned: np.ndarray, ring_block: np.ndarray,
-    totals_block: np.ndarray, ring_offset: np.ndarray, ring_length: np.ndarray,
+    season: int,
+    seasons: int,
+    life: np.ndarray,
+    owned: np.ndarray,
+    ring_block: np.ndarray,
+    totals_block: np.ndarray,
+    ring_offset: np.ndarray,
+    ring_length: np.ndarray,
     retired: np.ndarray,  # int64 [K], written
-    operating_cost_cents: np.ndarray, operating: np.ndarray,  # [K]; [n], updated
+    operating_cost_cents: np.ndarray,
+    operating: np.ndarray,  # [K]; [n], updated
 ) -> None:
     """`alianza.ladder.state.wear_out` on the ring block: retire the units whose life ends
     (and their operating costs)."""
@@ -489,10 +553,17 @@ def wear_out(
 
 @njit(cache=True)
 def clear_markets(
-    reference_price: np.ndarray, price_factor: np.ndarray, supply_per_farmer: np.ndarray,
-    local_channel: np.ndarray, elasticity: np.ndarray, floor_share: np.ndarray,
-    absorb_price_share: float, supply: np.ndarray, farmers_per_market: np.ndarray,
-    prices: np.ndarray, absorbs: np.ndarray,  # [P, M], written
+    reference_price: np.ndarray,
+    price_factor: np.ndarray,
+    supply_per_farmer: np.ndarray,
+    local_channel: np.ndarray,
+    elasticity: np.ndarray,
+    floor_share: np.ndarray,
+    absorb_price_share: float,
+    supply: np.ndarray,
+    farmers_per_market: np.ndarray,
+    prices: np.ndarray,
+    absorbs: np.ndarray,  # [P, M], written
 ) -> None:
     """`alianza.ladder.markets.clear_markets` and `market_absorbs`, the same operations."""
     products, markets = supply.shape
@@ -530,24 +601,101 @@ def simulate_seasons(
     """Every season of a chunk: wear-out, harvest, markets, settle and buy, statistics -- the
     steps of `alianza.ladder.simulation.simulate_chunk`, in its order, without returning to
     Python between seasons."""
-    (product, price_cents, operating_cost_cents, land_m2, labour_days, cap, replaces,
-     replaces_units, credit_principal, credit_total_due, credit_instalments,
-     credit_default_after, life, first_harvest_delay, output_per_season, cv, weather_factor,
-     upgrade_by_owned, same_by_owned, ready_by_owned, best_of, lowest_kit, kinds,
-     cheapest) = kit_arrays
-    (reference_price, supply_per_farmer, local_channel, elasticity, floor_share,
-     farmers_per_market) = market_arrays
-    (max_purchases, use_credit, absorb_price_share, consumption_share,
-     savings_share, poverty_cents, commercial_cents, days) = policy_values
-    (local_market, district, need, household_size, land, labour_capacity, cells,
-     cash_thresholds, cash_cell_start) = farmer_arrays
-    (cash, reserve, owned, kits_bought, ring_block, totals_block, ring_offset, ring_length,
-     loan_balance, loan_instalment, loan_missed, loan_default_after, defaulted, margins,
-     credit, purchases, consumption, repayments, written_off, first_above_poverty,
-     first_commercial) = state_arrays
-    (supply, prices, bought, kits_retired, cell_income, cell_cash, cell_poverty,
-     cell_commercial, income_count, income_cents, cash_count, kits_owned, loans_active,
-     loans_defaulted, written_off_total) = record_arrays
+    (
+        product,
+        price_cents,
+        operating_cost_cents,
+        land_m2,
+        labour_days,
+        cap,
+        replaces,
+        replaces_units,
+        credit_principal,
+        credit_total_due,
+        credit_instalments,
+        credit_default_after,
+        life,
+        first_harvest_delay,
+        output_per_season,
+        cv,
+        weather_factor,
+        upgrade_by_owned,
+        same_by_owned,
+        ready_by_owned,
+        best_of,
+        lowest_kit,
+        kinds,
+        cheapest,
+    ) = kit_arrays
+    (
+        reference_price,
+        supply_per_farmer,
+        local_channel,
+        elasticity,
+        floor_share,
+        farmers_per_market,
+    ) = market_arrays
+    (
+        max_purchases,
+        use_credit,
+        absorb_price_share,
+        consumption_share,
+        savings_share,
+        poverty_cents,
+        commercial_cents,
+        days,
+    ) = policy_values
+    (
+        local_market,
+        district,
+        need,
+        household_size,
+        land,
+        labour_capacity,
+        cells,
+        cash_thresholds,
+        cash_cell_start,
+    ) = farmer_arrays
+    (
+        cash,
+        reserve,
+        owned,
+        kits_bought,
+        ring_block,
+        totals_block,
+        ring_offset,
+        ring_length,
+        loan_balance,
+        loan_instalment,
+        loan_missed,
+        loan_default_after,
+        defaulted,
+        margins,
+        credit,
+        purchases,
+        consumption,
+        repayments,
+        written_off,
+        first_above_poverty,
+        first_commercial,
+    ) = state_arrays
+    (
+        supply,
+        prices,
+        bought,
+        kits_retired,
+        cell_income,
+        cell_cash,
+        cell_poverty,
+        cell_commercial,
+        income_count,
+        income_cents,
+        cash_count,
+        kits_owned,
+        loans_active,
+        loans_defaulted,
+        written_off_total,
+    ) = record_arrays
     kits, n = owned.shape
     seasons = z.shape[0]
     products = reference_price.shape[0]
@@ -575,24 +723,59 @@ def simulate_seasons(
             operating[i] += operating_cost_cents[k] * owned[k, i]
     replaced_units = np.zeros(kits, dtype=np.int64)
     for season in range(seasons):
-        wear_out(season, seasons, life, owned, ring_block, totals_block, ring_offset,
-                 ring_length, kits_retired[season], operating_cost_cents, operating)
+        wear_out(
+            season,
+            seasons,
+            life,
+            owned,
+            ring_block,
+            totals_block,
+            ring_offset,
+            ring_length,
+            kits_retired[season],
+            operating_cost_cents,
+            operating,
+        )
         for k in range(kits):
             owners[k] -= kits_retired[season, k]
             replaced_units[k] = 0
         for i in range(n):
             farmer_weather[i] = weather[season, np.uint64(district[i])]
-        harvest(owned, ring_block, ring_offset, ring_length, first_harvest_delay,
-                output_per_season, cv, z[season], weather_factor, farmer_weather, owners,
-                local_market, season, output, kit_market_supply)
+        harvest(
+            owned,
+            ring_block,
+            ring_offset,
+            ring_length,
+            first_harvest_delay,
+            output_per_season,
+            cv,
+            z[season],
+            weather_factor,
+            farmer_weather,
+            owners,
+            local_market,
+            season,
+            output,
+            kit_market_supply,
+        )
         season_supply = supply[season]
         for k in range(kits):
             if owners[k]:
                 for m in range(markets):
                     season_supply[product[k], m] += kit_market_supply[k, m]
-        clear_markets(reference_price, price_factor[season], supply_per_farmer, local_channel,
-                      elasticity, floor_share, absorb_price_share, season_supply,
-                      farmers_per_market, prices[season], absorbs)
+        clear_markets(
+            reference_price,
+            price_factor[season],
+            supply_per_farmer,
+            local_channel,
+            elasticity,
+            floor_share,
+            absorb_price_share,
+            season_supply,
+            farmers_per_market,
+            prices[season],
+            absorbs,
+        )
         for m in range(markets):
             absorbed[m] = 0
             for k in range(kits):
@@ -600,18 +783,65 @@ def simulate_seasons(
                     absorbed[m] |= np.int64(1) << k
                 kit_price[m, k] = prices[season, product[k], m] if owners[k] else 0.0
         settle_and_buy(
-            price_cents, operating_cost_cents, land_m2, labour_days, cap, replaces,
-            replaces_units, credit_principal, credit_total_due, credit_instalments,
-            credit_default_after, upgrade_by_owned, same_by_owned, ready_by_owned, best_of,
-            lowest_kit, kinds, cheapest, max_purchases, use_credit,
-            output, kit_price, absorbed, local_market, need, consumption_share,
-            savings_share, poverty_line, commercial_cents, land,
-            labour_capacity, season,
-            cash, reserve, owned, kits_bought, ring_block, totals_block, ring_offset,
-            ring_length, loan_balance, loan_instalment, loan_missed, loan_default_after,
-            defaulted, margins, credit, purchases, consumption, repayments, written_off,
-            first_above_poverty, first_commercial,
-            margin, above_poverty, commercial, bought[season], replaced_units, operating,
+            price_cents,
+            operating_cost_cents,
+            land_m2,
+            labour_days,
+            cap,
+            replaces,
+            replaces_units,
+            credit_principal,
+            credit_total_due,
+            credit_instalments,
+            credit_default_after,
+            upgrade_by_owned,
+            same_by_owned,
+            ready_by_owned,
+            best_of,
+            lowest_kit,
+            kinds,
+            cheapest,
+            max_purchases,
+            use_credit,
+            output,
+            kit_price,
+            absorbed,
+            local_market,
+            need,
+            consumption_share,
+            savings_share,
+            poverty_line,
+            commercial_cents,
+            land,
+            labour_capacity,
+            season,
+            cash,
+            reserve,
+            owned,
+            kits_bought,
+            ring_block,
+            totals_block,
+            ring_offset,
+            ring_length,
+            loan_balance,
+            loan_instalment,
+            loan_missed,
+            loan_default_after,
+            defaulted,
+            margins,
+            credit,
+            purchases,
+            consumption,
+            repayments,
+            written_off,
+            first_above_poverty,
+            first_commercial,
+            margin,
+            above_poverty,
+            commercial,
+            bought[season],
+            replaced_units,
+            operating,
         )
         for k in range(kits):
             for m in range(markets):
@@ -619,10 +849,24 @@ def simulate_seasons(
             owners[k] -= replaced_units[k]
             kits_owned[season, k] = owners[k]
         active, defaulted_count, written_off_sum = season_statistics(
-            cells, margin, cash, household_size, days, above_poverty, commercial,
-            loan_balance, defaulted, written_off, cash_thresholds, cash_cell_start,
-            cell_income[season], cell_cash[season], cell_poverty[season],
-            cell_commercial[season], income_count[season], income_cents[season],
+            cells,
+            margin,
+            cash,
+            household_size,
+            days,
+            above_poverty,
+            commercial,
+            loan_balance,
+            defaulted,
+            written_off,
+            cash_thresholds,
+            cash_cell_start,
+            cell_income[season],
+            cell_cash[season],
+            cell_poverty[season],
+            cell_commercial[season],
+            income_count[season],
+            income_cents[season],
             cash_count[season],
         )
         loans_active[season] = active

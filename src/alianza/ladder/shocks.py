@@ -62,20 +62,30 @@ def season_shocks(scenario: Scenario, products: int) -> tuple[np.ndarray, np.nda
     They are the same in every chunk, so a process computes them once per scenario (kept for
     the last few scenarios it ran); the arrays are read-only.
     """
-    key = (scenario.seed, scenario.seasons, scenario.population.districts,
-           scenario.population.district_spacing_km, scenario.shocks.model_dump_json(), products)
+    key = (
+        scenario.seed,
+        scenario.seasons,
+        scenario.population.districts,
+        scenario.population.district_spacing_km,
+        scenario.shocks.model_dump_json(),
+        products,
+    )
     if key not in _SEASON_SHOCKS:
         factor = district_correlation_factor(scenario)
         weather_key = stream_key(scenario.seed, WEATHER, 0, scenario.seasons)
         prices_key = stream_key(scenario.seed, PRICES, 0, scenario.seasons)
-        weather = np.stack([
-            district_weather(scenario, season, factor, weather_key)
-            for season in range(scenario.seasons)
-        ])
-        prices = np.stack([
-            national_price_factors(scenario, season, products, prices_key)
-            for season in range(scenario.seasons)
-        ])
+        weather = np.stack(
+            [
+                district_weather(scenario, season, factor, weather_key)
+                for season in range(scenario.seasons)
+            ]
+        )
+        prices = np.stack(
+            [
+                national_price_factors(scenario, season, products, prices_key)
+                for season in range(scenario.seasons)
+            ]
+        )
         weather.flags.writeable = False
         prices.flags.writeable = False
         if len(_SEASON_SHOCKS) >= 4:

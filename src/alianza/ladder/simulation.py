@@ -84,8 +84,18 @@ def simulate_chunk(
     z = yield_draws(scenario, first_market, farmers_per_market)
     if compiled:
         CompiledChunk(scenario, kits, order_of_purchases).run(
-            state, farmers, local_market, farmers_per_market, z, weathers, price_factors,
-            need, labour_capacity, poverty_cents, commercial_cents, recorder,
+            state,
+            farmers,
+            local_market,
+            farmers_per_market,
+            z,
+            weathers,
+            price_factors,
+            need,
+            labour_capacity,
+            poverty_cents,
+            commercial_cents,
+            recorder,
         )
         return state
     everyone = np.arange(n)
@@ -182,8 +192,19 @@ def simulate_chunk(
         for _ in range(policy.max_purchases_per_season):
             # Those who bought nothing this round cannot buy in the next: nothing changed for them.
             candidates = buy_next_kits(
-                state, kits, farmers, candidates, local_market, absorbs, labour_capacity,
-                land_used, labour_used, order_of_purchases, season, bought, policy.use_credit,
+                state,
+                kits,
+                farmers,
+                candidates,
+                local_market,
+                absorbs,
+                labour_capacity,
+                land_used,
+                labour_used,
+                order_of_purchases,
+                season,
+                bought,
+                policy.use_credit,
             )
             if candidates.size == 0:
                 break
@@ -202,8 +223,9 @@ def simulate_chunk(
     return state
 
 
-def yield_draws(scenario: Scenario, first_market: int, farmers_per_market: np.ndarray
-                ) -> np.ndarray:
+def yield_draws(
+    scenario: Scenario, first_market: int, farmers_per_market: np.ndarray
+) -> np.ndarray:
     """Standard normal yield-noise draws [T, n] of the chunk's farmers (zeros without noise):
     market m's farmers in season t take the first draws of stream (FARMER_DRAWS, m) in t."""
     seasons = scenario.seasons
@@ -215,7 +237,7 @@ def yield_draws(scenario: Scenario, first_market: int, farmers_per_market: np.nd
     for m in range(farmers_per_market.shape[0]):
         key = keys[first_market + m]
         for season in range(seasons):
-            fill_standard_normal(key, season, z[season, bounds[m]:bounds[m + 1]])
+            fill_standard_normal(key, season, z[season, bounds[m] : bounds[m + 1]])
     return z
 
 
@@ -225,52 +247,118 @@ class CompiledChunk:
     def __init__(self, scenario: Scenario, kits: KitTable, order: list[tuple[int, int]]):
         policy = scenario.policy
         count = kits.kit_count
-        cheapest = int(np.min(
-            kits.price_cents - (kits.credit_principal_cents if policy.use_credit else 0)
-        ))
+        cheapest = int(
+            np.min(kits.price_cents - (kits.credit_principal_cents if policy.use_credit else 0))
+        )
         self.kit_arrays = (
-            kits.product, kits.price_cents, kits.operating_cost_cents, kits.land_m2,
-            kits.labour_days, kits.cap, kits.replaces, kits.replaces_units,
-            kits.credit_principal_cents, kits.credit_total_due_cents, kits.credit_instalments,
-            kits.credit_default_after, kits.life, kits.first_harvest_delay,
-            kits.output_per_season, kits.cv,
+            kits.product,
+            kits.price_cents,
+            kits.operating_cost_cents,
+            kits.land_m2,
+            kits.labour_days,
+            kits.cap,
+            kits.replaces,
+            kits.replaces_units,
+            kits.credit_principal_cents,
+            kits.credit_total_due_cents,
+            kits.credit_instalments,
+            kits.credit_default_after,
+            kits.life,
+            kits.first_harvest_delay,
+            kits.output_per_season,
+            kits.cv,
             np.stack([np.ones(count), kits.drought_factor, kits.flood_factor], axis=1),
             *season_kernel.kit_tables(kits.product, kits.replaces, kits.prerequisites, order),
             cheapest,
         )
         self.market_values = (
-            kits.reference_price, kits.supply_per_farmer, kits.local_channel, kits.elasticity,
+            kits.reference_price,
+            kits.supply_per_farmer,
+            kits.local_channel,
+            kits.elasticity,
             kits.floor_share,
         )
         self.policy_values = (
-            policy.max_purchases_per_season, policy.use_credit,
-            policy.absorb_price_share, policy.consumption_share, policy.savings_share,
+            policy.max_purchases_per_season,
+            policy.use_credit,
+            policy.absorb_price_share,
+            policy.consumption_share,
+            policy.savings_share,
         )
         self.days = scenario.catalogue.days_per_season
 
     def run(
-        self, state: ChunkState, farmers: Farmers, local_market: np.ndarray,
-        farmers_per_market: np.ndarray, z: np.ndarray, weathers: np.ndarray,
-        price_factors: np.ndarray, need: np.ndarray, labour_capacity: np.ndarray,
-        poverty_cents: float, commercial_cents: float, recorder: SeasonRecorder,
+        self,
+        state: ChunkState,
+        farmers: Farmers,
+        local_market: np.ndarray,
+        farmers_per_market: np.ndarray,
+        z: np.ndarray,
+        weathers: np.ndarray,
+        price_factors: np.ndarray,
+        need: np.ndarray,
+        labour_capacity: np.ndarray,
+        poverty_cents: float,
+        commercial_cents: float,
+        recorder: SeasonRecorder,
     ) -> None:
         recorder.cell_farmers[:] = recorder.cell_counts
         season_kernel.simulate_seasons(
             self.kit_arrays,
             (*self.market_values, farmers_per_market),
             (*self.policy_values, poverty_cents, commercial_cents, self.days),
-            (local_market, farmers.district, need, farmers.household_size, farmers.land_m2,
-             labour_capacity, recorder.cells, *recorder.cash_bin_tables()),
-            (state.cash, state.reserve, state.owned, state.kits_bought, state.ring_block,
-             state.totals_block, state.ring_offset, state.ring_length, state.loan_balance,
-             state.loan_instalment, state.loan_missed, state.loan_default_after,
-             state.defaulted, state.margins, state.credit, state.purchases, state.consumption,
-             state.repayments, state.written_off, state.first_above_poverty,
-             state.first_commercial),
-            (recorder.supply, recorder.prices, recorder.bought, recorder.kits_retired,
-             recorder.cell_income, recorder.cell_cash, recorder.cell_poverty,
-             recorder.cell_commercial, recorder.income_count, recorder.income_cents,
-             recorder.cash_count, recorder.kits_owned, recorder.loans_active,
-             recorder.loans_defaulted, recorder.written_off),
-            z, weathers, price_factors, state.last_margin,
+            (
+                local_market,
+                farmers.district,
+                need,
+                farmers.household_size,
+                farmers.land_m2,
+                labour_capacity,
+                recorder.cells,
+                *recorder.cash_bin_tables(),
+            ),
+            (
+                state.cash,
+                state.reserve,
+                state.owned,
+                state.kits_bought,
+                state.ring_block,
+                state.totals_block,
+                state.ring_offset,
+                state.ring_length,
+                state.loan_balance,
+                state.loan_instalment,
+                state.loan_missed,
+                state.loan_default_after,
+                state.defaulted,
+                state.margins,
+                state.credit,
+                state.purchases,
+                state.consumption,
+                state.repayments,
+                state.written_off,
+                state.first_above_poverty,
+                state.first_commercial,
+            ),
+            (
+                recorder.supply,
+                recorder.prices,
+                recorder.bought,
+                recorder.kits_retired,
+                recorder.cell_income,
+                recorder.cell_cash,
+                recorder.cell_poverty,
+                recorder.cell_commercial,
+                recorder.income_count,
+                recorder.income_cents,
+                recorder.cash_count,
+                recorder.kits_owned,
+                recorder.loans_active,
+                recorder.loans_defaulted,
+                recorder.written_off,
+            ),
+            z,
+            weathers,
+            price_factors,
+            state.last_margin,
         )

@@ -54,10 +54,13 @@ def initial_state(scenario: Scenario, kits: KitTable, farmers: Farmers) -> Chunk
     n = farmers.count
     zeros = np.zeros(n, dtype=np.int64)
     owned = np.zeros((kits.kit_count, n), dtype=np.int32)
-    lengths = np.array([
-        ring_length(int(kits.life[k]), int(kits.first_harvest_delay[k]), scenario.seasons)
-        for k in range(kits.kit_count)
-    ], dtype=np.int64)
+    lengths = np.array(
+        [
+            ring_length(int(kits.life[k]), int(kits.first_harvest_delay[k]), scenario.seasons)
+            for k in range(kits.kit_count)
+        ],
+        dtype=np.int64,
+    )
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     # All kits' rings in one block (the compiled kernel needs one array); per-kit views of it.
     ring_block = np.zeros((int(lengths.sum()), n), dtype=np.int32)
@@ -68,8 +71,8 @@ def initial_state(scenario: Scenario, kits: KitTable, farmers: Farmers) -> Chunk
         units = scenario.population.starting_kits.get(kit_id, 0)
         owned[k] = units
         length = int(lengths[k])
-        ring = ring_block[offsets[k]:offsets[k] + length]
-        totals = totals_block[offsets[k]:offsets[k] + length]
+        ring = ring_block[offsets[k] : offsets[k] + length]
+        totals = totals_block[offsets[k] : offsets[k] + length]
         if kits.life[k] < scenario.seasons + 1:
             ring[(-1) % length] = units
             totals[(-1) % length] = units * n

@@ -154,9 +154,7 @@ class SeasonRecorder:
         self.cell_poverty[season] = np.bincount(cells[above_poverty], minlength=CELLS)
         self.cell_commercial[season] = np.bincount(cells[commercial], minlength=CELLS)
         # Per person per day, in whole cents (rounded for statistics only, not for money).
-        per_person = np.rint(margin / (self.household_size * self.days_per_season)).astype(
-            np.int64
-        )
+        per_person = np.rint(margin / (self.household_size * self.days_per_season)).astype(np.int64)
         bins = income_bin(per_person)
         self.income_count[season] = np.bincount(bins, minlength=INCOME_BINS)
         self.income_cents[season] = _integer_bincount(bins, per_person, INCOME_BINS)

@@ -41,11 +41,18 @@ def stream_key(seed: int, kind: int, index: int = 0, seasons: int = 1) -> np.nda
 
 def stream_keys(seed: int, kind: int, indices: np.ndarray, seasons: int) -> np.ndarray:
     """`stream_key` of several indices at once: [len(indices), seasons, 4] (one warm-up)."""
-    words = np.stack([
-        np.random.SeedSequence(seed, spawn_key=(kind, int(index))).generate_state(
-            3 * seasons, np.uint64).reshape(seasons, 3)
-        for index in indices
-    ]) if len(indices) else np.zeros((0, seasons, 3), dtype=np.uint64)
+    words = (
+        np.stack(
+            [
+                np.random.SeedSequence(seed, spawn_key=(kind, int(index)))
+                .generate_state(3 * seasons, np.uint64)
+                .reshape(seasons, 3)
+                for index in indices
+            ]
+        )
+        if len(indices)
+        else np.zeros((0, seasons, 3), dtype=np.uint64)
+    )
     a, b, c = words[..., 0].copy(), words[..., 1].copy(), words[..., 2].copy()
     counter = np.ones(a.shape, dtype=np.uint64)
     for _ in range(_WARM_UP_OUTPUTS):  # numpy's sfc64_next, output discarded

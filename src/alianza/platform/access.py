@@ -121,11 +121,24 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PROGRAMME_MANAGER: frozenset(Permission) - {P.USERS_ADMIN},
     Role.EVALUATOR: frozenset({P.CYCLE_READ, P.CYCLE_SCORE, P.REGISTRY_READ}),
     Role.FIELD_OFFICER: READS
-    | {P.REGISTRY_EDIT, P.CYCLE_SUBMIT, P.DELIVERIES_RECORD, P.TRANCHES_JUSTIFY, P.FIELD_RECORD,
-       P.SIMULATIONS_RUN},
+    | {
+        P.REGISTRY_EDIT,
+        P.CYCLE_SUBMIT,
+        P.DELIVERIES_RECORD,
+        P.TRANCHES_JUSTIFY,
+        P.FIELD_RECORD,
+        P.SIMULATIONS_RUN,
+    },
     Role.PO_REPRESENTATIVE: frozenset(
-        {P.REGISTRY_READ, P.CYCLE_READ, P.CYCLE_SUBMIT, P.AGREEMENTS_READ, P.DELIVERIES_RECORD,
-         P.TRANCHES_JUSTIFY, P.LEDGER_READ}
+        {
+            P.REGISTRY_READ,
+            P.CYCLE_READ,
+            P.CYCLE_SUBMIT,
+            P.AGREEMENTS_READ,
+            P.DELIVERIES_RECORD,
+            P.TRANCHES_JUSTIFY,
+            P.LEDGER_READ,
+        }
     ),
     Role.BUYER: frozenset({P.AGREEMENTS_READ, P.PAYMENTS_RECORD, P.LEDGER_READ}),
     Role.LENDER: frozenset({P.CYCLE_READ, P.AGREEMENTS_READ, P.LEDGER_READ, P.PORTFOLIO_READ}),
@@ -319,8 +332,10 @@ def _within(column: Any, ids: Select[Any] | None) -> ColumnElement[bool] | None:
 
 def _agreements(actor: Actor) -> Select[Any] | None:
     subprojects = visible_subprojects(actor)
-    return None if subprojects is None else select(Agreement.id).where(
-        Agreement.subproject_id.in_(subprojects)
+    return (
+        None
+        if subprojects is None
+        else select(Agreement.id).where(Agreement.subproject_id.in_(subprojects))
     )
 
 
@@ -344,8 +359,16 @@ _rule(Organization, lambda a: _within(Organization.id, visible_organizations(a))
 _rule(Farmer, lambda a: _within(Farmer.id, visible_farmers(a)))
 _rule(Membership, lambda a: _within(Membership.farmer_id, visible_farmers(a)))
 _rule(Subproject, lambda a: _within(Subproject.id, visible_subprojects(a)))
-for _model in (StateChange, PlanVersion, CommitteeScore, Decision, CounterpartContribution,
-               Tranche, Agreement, EvaluatorAssignment):
+for _model in (
+    StateChange,
+    PlanVersion,
+    CommitteeScore,
+    Decision,
+    CounterpartContribution,
+    Tranche,
+    Agreement,
+    EvaluatorAssignment,
+):
     _rule(_model, lambda a, m=_model: _within(m.subproject_id, visible_subprojects(a)))
 for _model in (ScheduledDelivery, Delivery, BuyerPayment):
     _rule(_model, lambda a, m=_model: _within(m.agreement_id, _agreements(a)))
@@ -353,9 +376,11 @@ _rule(Account, lambda a: _within(Account.id, visible_accounts(a)))
 _rule(Entry, lambda a: _within(Entry.account_id, visible_accounts(a)))
 _rule(
     Posting,
-    lambda a: None
-    if (accounts := visible_accounts(a)) is None
-    else Posting.id.in_(select(Entry.posting_id).where(Entry.account_id.in_(accounts))),
+    lambda a: (
+        None
+        if (accounts := visible_accounts(a)) is None
+        else Posting.id.in_(select(Entry.posting_id).where(Entry.account_id.in_(accounts)))
+    ),
 )
 _rule(AuditEntry, _no_narrow_scope)
 _rule(RolePlace, lambda a: None)
@@ -403,7 +428,9 @@ def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
     """The row, if the actor's scope reaches it; else :class:`NotFound` — the same answer as for
     a row that does not exist, so that existence does not leak."""
     row = actor.session.get(model, row_id)  # identity map first: no query for loaded rows
-    visible = row is not None and getattr(row, "programme_id", actor.programme_id) == actor.programme_id
+    visible = (
+        row is not None and getattr(row, "programme_id", actor.programme_id) == actor.programme_id
+    )
     if visible and not actor.scope.whole_programme:
         probe = scoped(actor, select(model.id).where(model.id == row_id))  # type: ignore[attr-defined]
         visible = actor.session.scalar(probe) is not None
@@ -470,8 +497,9 @@ def scope_of(session: Session, assignment: RoleAssignment) -> Scope:
             session.scalars(select(RolePlace.place_id).where(RolePlace.role_id == assignment.id))
         )
         return Scope(kind, place_ids=_descendants(session, assignment.programme_id, roots))
-    return Scope(kind, organization_id=assignment.organization_id,
-                 subproject_id=assignment.subproject_id)
+    return Scope(
+        kind, organization_id=assignment.organization_id, subproject_id=assignment.subproject_id
+    )
 
 
 def act_as(session: Session, user_id: int, programme_id: int) -> Actor:
@@ -487,4 +515,6 @@ def act_as(session: Session, user_id: int, programme_id: int) -> Actor:
     assignment, disabled_at = row
     if disabled_at is not None:
         raise Forbidden("the user is disabled", rule="disabled users")
-    return Actor(session, user_id, programme_id, Role(assignment.role), scope_of(session, assignment))
+    return Actor(
+        session, user_id, programme_id, Role(assignment.role), scope_of(session, assignment)
+    )

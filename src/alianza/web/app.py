@@ -101,12 +101,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(docs_router)
-    for api in (auth_api, plans_api, dashboard_api, cycle_api, agreements_api, registry_api,
-                ledger_api, audit_api, users_api, simulations_api):
+    for api in (
+        auth_api,
+        plans_api,
+        dashboard_api,
+        cycle_api,
+        agreements_api,
+        registry_api,
+        ledger_api,
+        audit_api,
+        users_api,
+        simulations_api,
+    ):
         app.include_router(api.router, prefix=API_V1)
-    for pages in (account_pages, home_pages, plans_pages, dashboard_pages, cycle_pages,
-                  agreements_pages, registry_pages, ledger_pages, audit_pages, users_pages,
-                  simulations_pages):
+    for pages in (
+        account_pages,
+        home_pages,
+        plans_pages,
+        dashboard_pages,
+        cycle_pages,
+        agreements_pages,
+        registry_pages,
+        ledger_pages,
+        audit_pages,
+        users_pages,
+        simulations_pages,
+    ):
         app.include_router(pages.router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]
     return app

@@ -75,8 +75,10 @@ def require_csrf(request: Request, given: str | None, expected: str) -> None:
     if request.method in SAFE_METHODS:
         return
     if given is None or not hmac.compare_digest(given, expected):
-        raise BadCsrf("the form has expired or did not come from this site: reload the page and "
-                      "try again", rule="csrf")
+        raise BadCsrf(
+            "the form has expired or did not come from this site: reload the page and try again",
+            rule="csrf",
+        )
 
 
 async def check_csrf(request: Request, expected: str) -> None:
@@ -135,8 +137,7 @@ def programme_for(session: Session, request: Request, user: User) -> int:
         return int(chosen)
     held = programmes_of(session, user.id)
     if not held:
-        raise Forbidden("you hold no role in any programme yet: ask an administrator",
-                        rule="roles")
+        raise Forbidden("you hold no role in any programme yet: ask an administrator", rule="roles")
     return held[0][0].id
 
 

@@ -212,9 +212,11 @@ async def on_unexpected(request: Request, error: Exception) -> Response:
 async def on_not_signed_in(request: Request, error: Exception) -> Response:
     """Pages send the browser to the sign-in page (and back); the API answers 401."""
     if is_api(request):
-        problem = Problem("", i18n.gettext(i18n.locale_of(request),
-                                           N_("Sign in first: send a valid bearer token.")),
-                          "not_signed_in")
+        problem = Problem(
+            "",
+            i18n.gettext(i18n.locale_of(request), N_("Sign in first: send a valid bearer token.")),
+            "not_signed_in",
+        )
         return error_response(request, 401, [problem], {"WWW-Authenticate": "Bearer"})
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/sign-in?next={quote(target)}", status_code=303)

@@ -56,7 +56,9 @@ class AgreementIn(BaseModel):
             if period.period_end < period.period_start or not (
                 self.starts_on <= period.period_start and period.period_end <= self.ends_on
             ):
-                raise ValueError(f"schedule period {period.period_start}..{period.period_end} is outside the agreement")
+                raise ValueError(
+                    f"schedule period {period.period_start}..{period.period_end} is outside the agreement"
+                )
         return self
 
 

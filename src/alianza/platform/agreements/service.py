@@ -28,7 +28,9 @@ CENT = Decimal("0.01")
 SIDE_SELLING_SHARE = Decimal("0.70")
 
 
-def sign_agreement(actor: Actor, subproject_id: int, data: AgreementIn | dict[str, Any]) -> Agreement:
+def sign_agreement(
+    actor: Actor, subproject_id: int, data: AgreementIn | dict[str, Any]
+) -> Agreement:
     """Sign the alliance agreement: only once the counterpart is paid (the cycle's rule)."""
     actor.require(Permission.AGREEMENTS_SIGN)
     terms = validated(AgreementIn, data)
@@ -44,20 +46,28 @@ def sign_agreement(actor: Actor, subproject_id: int, data: AgreementIn | dict[st
     fields = terms.model_dump(exclude={"schedule"})
     fields["grade_premiums"] = jsonable(fields["grade_premiums"])
     agreement = Agreement(
-        programme_id=actor.programme_id, subproject_id=subproject.id,
-        organization_id=subproject.organization_id, buyer_id=subproject.buyer_id,
-        currency=call.currency, **fields,
+        programme_id=actor.programme_id,
+        subproject_id=subproject.id,
+        organization_id=subproject.organization_id,
+        buyer_id=subproject.buyer_id,
+        currency=call.currency,
+        **fields,
     )
     actor.session.add(agreement)
     actor.session.flush()
     for period in terms.schedule:
-        actor.session.add(ScheduledDelivery(programme_id=actor.programme_id, agreement_id=agreement.id,
-                                            **period.model_dump()))
+        actor.session.add(
+            ScheduledDelivery(
+                programme_id=actor.programme_id, agreement_id=agreement.id, **period.model_dump()
+            )
+        )
     actor.session.flush()
     after = snapshot(agreement)
     after["schedule"] = jsonable([period.model_dump() for period in terms.schedule])
     record_for(actor, "create", agreement, after=after)
-    move_state(actor, subproject, State.AGREEMENT_SIGNED, terms.signed_on, f"agreement {agreement.id}")
+    move_state(
+        actor, subproject, State.AGREEMENT_SIGNED, terms.signed_on, f"agreement {agreement.id}"
+    )
     return agreement
 
 
@@ -78,35 +88,50 @@ def agreement_of(actor: Actor, subproject_id: int) -> Agreement | None:
 def list_agreements(actor: Actor, limit: int = 50, offset: int = 0) -> Page:
     """The agreements the actor's scope reaches, newest first, paged."""
     actor.require(Permission.AGREEMENTS_READ)
-    return paged(actor, select(Agreement).order_by(Agreement.signed_on.desc(), Agreement.id.desc()),
-                 limit, offset)
+    return paged(
+        actor,
+        select(Agreement).order_by(Agreement.signed_on.desc(), Agreement.id.desc()),
+        limit,
+        offset,
+    )
 
 
 def schedule(actor: Actor, agreement_id: int) -> list[ScheduledDelivery]:
     """The agreement's delivery schedule, by period."""
     actor.require(Permission.AGREEMENTS_READ)
-    return list(actor.session.scalars(
-        scoped(actor, select(ScheduledDelivery)).where(ScheduledDelivery.agreement_id == agreement_id)
-        .order_by(ScheduledDelivery.period_start)
-    ))
+    return list(
+        actor.session.scalars(
+            scoped(actor, select(ScheduledDelivery))
+            .where(ScheduledDelivery.agreement_id == agreement_id)
+            .order_by(ScheduledDelivery.period_start)
+        )
+    )
 
 
-def deliveries(actor: Actor, agreement_id: int | None = None, limit: int = 50, offset: int = 0) -> Page:
+def deliveries(
+    actor: Actor, agreement_id: int | None = None, limit: int = 50, offset: int = 0
+) -> Page:
     """Deliveries the actor's scope reaches (of one agreement if given), newest first, paged."""
     actor.require(Permission.AGREEMENTS_READ)
     query = select(Delivery)
     if agreement_id is not None:
         query = query.where(Delivery.agreement_id == agreement_id)
-    return paged(actor, query.order_by(Delivery.delivered_on.desc(), Delivery.id.desc()), limit, offset)
+    return paged(
+        actor, query.order_by(Delivery.delivered_on.desc(), Delivery.id.desc()), limit, offset
+    )
 
 
-def payments(actor: Actor, agreement_id: int | None = None, limit: int = 50, offset: int = 0) -> Page:
+def payments(
+    actor: Actor, agreement_id: int | None = None, limit: int = 50, offset: int = 0
+) -> Page:
     """Buyer payments the actor's scope reaches (of one agreement if given), newest first, paged."""
     actor.require(Permission.AGREEMENTS_READ)
     query = select(BuyerPayment)
     if agreement_id is not None:
         query = query.where(BuyerPayment.agreement_id == agreement_id)
-    return paged(actor, query.order_by(BuyerPayment.paid_on.desc(), BuyerPayment.id.desc()), limit, offset)
+    return paged(
+        actor, query.order_by(BuyerPayment.paid_on.desc(), BuyerPayment.id.desc()), limit, offset
+    )
 
 
 def unit_price(agreement: Agreement, grade: str, reference_price: Decimal | None) -> Decimal:
@@ -115,8 +140,10 @@ def unit_price(agreement: Agreement, grade: str, reference_price: Decimal | None
     if agreement.price_mechanism == "fixed":
         return Decimal(agreement.fixed_price) + bonus
     if reference_price is None:
-        raise Refused("this agreement's price follows a reference price: give reference_price",
-                      rule="price mechanism")
+        raise Refused(
+            "this agreement's price follows a reference price: give reference_price",
+            rule="price mechanism",
+        )
     price = reference_price + Decimal(agreement.premium or 0)
     if agreement.price_mechanism == "floor":
         price = max(price, Decimal(agreement.floor_price))
@@ -129,16 +156,25 @@ def record_delivery(actor: Actor, agreement_id: int, data: DeliveryIn | dict[str
     delivery_in = validated(DeliveryIn, data)
     agreement = get_agreement(actor, agreement_id)
     if delivery_in.grade not in agreement.quality_grades:
-        raise Refused(f"grade {delivery_in.grade!r} is not one of {agreement.quality_grades}",
-                      rule="quality grades", field="grade")
+        raise Refused(
+            f"grade {delivery_in.grade!r} is not one of {agreement.quality_grades}",
+            rule="quality grades",
+            field="grade",
+        )
     if not agreement.starts_on <= delivery_in.delivered_on <= agreement.ends_on:
-        raise Refused(f"the agreement runs {agreement.starts_on} to {agreement.ends_on}",
-                      rule="agreement period", field="delivered_on")
+        raise Refused(
+            f"the agreement runs {agreement.starts_on} to {agreement.ends_on}",
+            rule="agreement period",
+            field="delivered_on",
+        )
     price = unit_price(agreement, delivery_in.grade, delivery_in.reference_price)
     # Amount rounded half-even to cents: quantity (3 decimals) x price (2 decimals).
     amount = (delivery_in.quantity * price).quantize(CENT, rounding=ROUND_HALF_EVEN)
     delivery = Delivery(
-        programme_id=actor.programme_id, agreement_id=agreement.id, unit_price=price, amount=amount,
+        programme_id=actor.programme_id,
+        agreement_id=agreement.id,
+        unit_price=price,
+        amount=amount,
         due_on=delivery_in.delivered_on + timedelta(days=agreement.payment_terms_days),
         **delivery_in.model_dump(),
     )
@@ -151,17 +187,30 @@ def buyer_account(actor: Actor, agreement: Agreement) -> ledger.Account:
     return ledger.organization_account(actor, "buyer", agreement.currency, agreement.buyer_id)
 
 
-def record_payment(actor: Actor, agreement_id: int, amount: Decimal | str, paid_on: date) -> BuyerPayment:
+def record_payment(
+    actor: Actor, agreement_id: int, amount: Decimal | str, paid_on: date
+) -> BuyerPayment:
     """A buyer's payment to the PO, posted in the ledger (buyer -> PO)."""
     actor.require(Permission.PAYMENTS_RECORD)
     agreement = get_agreement(actor, agreement_id)
-    posting = ledger.post_transfer(actor, {
-        "kind": "buyer_payment", "from_account_id": buyer_account(actor, agreement).id,
-        "to_account_id": po_account(actor, agreement.subproject_id).id, "amount": amount,
-        "posted_on": paid_on, "memo": f"payment under agreement {agreement.id}",
-    })
-    payment = BuyerPayment(programme_id=actor.programme_id, agreement_id=agreement.id, paid_on=paid_on,
-                           amount=Decimal(str(amount)), posting_id=posting.id)
+    posting = ledger.post_transfer(
+        actor,
+        {
+            "kind": "buyer_payment",
+            "from_account_id": buyer_account(actor, agreement).id,
+            "to_account_id": po_account(actor, agreement.subproject_id).id,
+            "amount": amount,
+            "posted_on": paid_on,
+            "memo": f"payment under agreement {agreement.id}",
+        },
+    )
+    payment = BuyerPayment(
+        programme_id=actor.programme_id,
+        agreement_id=agreement.id,
+        paid_on=paid_on,
+        amount=Decimal(str(amount)),
+        posting_id=posting.id,
+    )
     actor.session.add(payment)
     record_for(actor, "create", payment)
     return payment
@@ -195,18 +244,23 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
     # three queries for all the agreements, grouped here by agreement
     deliveries_of: dict[int, list[Delivery]] = defaultdict(list)
     for delivery in actor.session.scalars(
-        select(Delivery).where(Delivery.agreement_id.in_(ids)).order_by(Delivery.delivered_on, Delivery.id)
+        select(Delivery)
+        .where(Delivery.agreement_id.in_(ids))
+        .order_by(Delivery.delivered_on, Delivery.id)
     ):
         deliveries_of[delivery.agreement_id].append(delivery)
     periods_of: dict[int, list[ScheduledDelivery]] = defaultdict(list)
     for period in actor.session.scalars(
-        select(ScheduledDelivery).where(ScheduledDelivery.agreement_id.in_(ids))
+        select(ScheduledDelivery)
+        .where(ScheduledDelivery.agreement_id.in_(ids))
         .order_by(ScheduledDelivery.period_start, ScheduledDelivery.id)
     ):
         periods_of[period.agreement_id].append(period)
     paid_of: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
     for payment in actor.session.scalars(
-        select(BuyerPayment).where(BuyerPayment.agreement_id.in_(ids), BuyerPayment.paid_on <= as_of)
+        select(BuyerPayment).where(
+            BuyerPayment.agreement_id.in_(ids), BuyerPayment.paid_on <= as_of
+        )
     ):
         paid_of[payment.agreement_id] += Decimal(payment.amount)
     found: list[Alert] = []
@@ -215,15 +269,28 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
         for period in periods_of[agreement.id]:
             if period.period_end >= as_of:
                 continue
-            delivered = sum((Decimal(d.quantity) for d in deliveries
-                             if period.period_start <= d.delivered_on <= period.period_end), Decimal(0))
+            delivered = sum(
+                (
+                    Decimal(d.quantity)
+                    for d in deliveries
+                    if period.period_start <= d.delivered_on <= period.period_end
+                ),
+                Decimal(0),
+            )
             if delivered < Decimal(period.quantity) * SIDE_SELLING_SHARE:
                 share = delivered / Decimal(period.quantity)
-                found.append(Alert("side_selling", agreement.id,
-                                   f"{period.period_start}..{period.period_end}: delivered {delivered} of "
-                                   f"{period.quantity} {agreement.unit} scheduled ({share:.0%})",
-                                   period_start=period.period_start, period_end=period.period_end,
-                                   delivered=delivered, scheduled=Decimal(period.quantity)))
+                found.append(
+                    Alert(
+                        "side_selling",
+                        agreement.id,
+                        f"{period.period_start}..{period.period_end}: delivered {delivered} of "
+                        f"{period.quantity} {agreement.unit} scheduled ({share:.0%})",
+                        period_start=period.period_start,
+                        period_end=period.period_end,
+                        delivered=delivered,
+                        scheduled=Decimal(period.quantity),
+                    )
+                )
         paid = paid_of[agreement.id]
         remaining = paid
         for delivery in deliveries:  # payments settle the oldest deliveries first
@@ -231,11 +298,18 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
             remaining -= covered
             short = Decimal(delivery.amount) - covered
             if short > 0 and delivery.due_on < as_of:
-                found.append(Alert("buyer_default", agreement.id,
-                                   f"delivery of {delivery.delivered_on} due {delivery.due_on}: {short} "
-                                   f"{agreement.currency} unpaid, {(as_of - delivery.due_on).days} days late",
-                                   delivered_on=delivery.delivered_on, due_on=delivery.due_on, unpaid=short,
-                                   days_late=(as_of - delivery.due_on).days))
+                found.append(
+                    Alert(
+                        "buyer_default",
+                        agreement.id,
+                        f"delivery of {delivery.delivered_on} due {delivery.due_on}: {short} "
+                        f"{agreement.currency} unpaid, {(as_of - delivery.due_on).days} days late",
+                        delivered_on=delivery.delivered_on,
+                        due_on=delivery.due_on,
+                        unpaid=short,
+                        days_late=(as_of - delivery.due_on).days,
+                    )
+                )
     return found
 
 
@@ -264,11 +338,20 @@ def overviews(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Ag
         return []
 
     def sums(column: Any, model: Any, *conditions: Any) -> dict[int, Decimal]:
-        query = scoped(actor, select(model.agreement_id, func.sum(column))
-                       .where(model.agreement_id.in_(ids), *conditions).group_by(model.agreement_id))
-        return {agreement_id: Decimal(total or 0) for agreement_id, total in actor.session.execute(query)}
+        query = scoped(
+            actor,
+            select(model.agreement_id, func.sum(column))
+            .where(model.agreement_id.in_(ids), *conditions)
+            .group_by(model.agreement_id),
+        )
+        return {
+            agreement_id: Decimal(total or 0)
+            for agreement_id, total in actor.session.execute(query)
+        }
 
-    scheduled = sums(ScheduledDelivery.quantity, ScheduledDelivery, ScheduledDelivery.period_start <= as_of)
+    scheduled = sums(
+        ScheduledDelivery.quantity, ScheduledDelivery, ScheduledDelivery.period_start <= as_of
+    )
     delivered = sums(Delivery.quantity, Delivery, Delivery.delivered_on <= as_of)
     invoiced = sums(Delivery.amount, Delivery, Delivery.delivered_on <= as_of)
     due = sums(Delivery.amount, Delivery, Delivery.due_on <= as_of)
@@ -277,7 +360,8 @@ def overviews(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Ag
     names: dict[int, str] = {
         organization.id: organization.name
         for organization in actor.session.scalars(
-            scoped(actor, select(Organization)).where(Organization.id.in_(party_ids)))
+            scoped(actor, select(Organization)).where(Organization.id.in_(party_ids))
+        )
     }
     counts: dict[int, int] = defaultdict(int)
     for alert in alerts(actor, as_of):
@@ -285,10 +369,14 @@ def overviews(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Ag
     zero = Decimal(0)
     return [
         AgreementOverview(
-            agreement, names.get(agreement.organization_id, f"#{agreement.organization_id}"),
+            agreement,
+            names.get(agreement.organization_id, f"#{agreement.organization_id}"),
             names.get(agreement.buyer_id, f"#{agreement.buyer_id}"),
-            scheduled.get(agreement.id, zero), delivered.get(agreement.id, zero),
-            invoiced.get(agreement.id, zero), due.get(agreement.id, zero), paid.get(agreement.id, zero),
+            scheduled.get(agreement.id, zero),
+            delivered.get(agreement.id, zero),
+            invoiced.get(agreement.id, zero),
+            due.get(agreement.id, zero),
+            paid.get(agreement.id, zero),
             counts[agreement.id],
         )
         for agreement in agreements
@@ -312,13 +400,16 @@ def schedule_progress(actor: Actor, agreement_id: int) -> list[PeriodProgress]:
     periods = schedule(actor, agreement_id)
     delivered: dict[int, Decimal] = defaultdict(Decimal)
     rows = actor.session.execute(
-        scoped(actor, select(Delivery.delivered_on, Delivery.quantity))
-        .where(Delivery.agreement_id == agreement_id)
+        scoped(actor, select(Delivery.delivered_on, Delivery.quantity)).where(
+            Delivery.agreement_id == agreement_id
+        )
     )
     for delivered_on, quantity in rows:
         for index, period in enumerate(periods):
             if period.period_start <= delivered_on <= period.period_end:
                 delivered[index] += Decimal(quantity)
                 break
-    return [PeriodProgress(p.period_start, p.period_end, Decimal(p.quantity), delivered[i])
-            for i, p in enumerate(periods)]
+    return [
+        PeriodProgress(p.period_start, p.period_end, Decimal(p.quantity), delivered[i])
+        for i, p in enumerate(periods)
+    ]

@@ -133,6 +133,8 @@ def authors(actor: Actor, user_ids: set[int]) -> dict[int, str]:
         return {}
     written = select(AuditEntry.user_id).where(AuditEntry.programme_id == actor.programme_id)
     rows = actor.session.execute(
-        select(User.id, User.display_name).where(User.id.in_(sorted(user_ids)), User.id.in_(written))
+        select(User.id, User.display_name).where(
+            User.id.in_(sorted(user_ids)), User.id.in_(written)
+        )
     )
     return {user_id: name for user_id, name in rows}

@@ -36,13 +36,20 @@ def _aware(moment: datetime) -> datetime:
 
 def _check_rate(session: Session, username: str, address: str) -> None:
     since = now() - FAILURE_WINDOW
-    by_user = session.scalar(select(func.count()).select_from(SignInAttempt).where(
-        SignInAttempt.username == username.lower(), SignInAttempt.at >= since))
-    by_address = session.scalar(select(func.count()).select_from(SignInAttempt).where(
-        SignInAttempt.address == address, SignInAttempt.at >= since))
+    by_user = session.scalar(
+        select(func.count())
+        .select_from(SignInAttempt)
+        .where(SignInAttempt.username == username.lower(), SignInAttempt.at >= since)
+    )
+    by_address = session.scalar(
+        select(func.count())
+        .select_from(SignInAttempt)
+        .where(SignInAttempt.address == address, SignInAttempt.at >= since)
+    )
     if (by_user or 0) >= MAX_FAILURES_PER_USER or (by_address or 0) >= MAX_FAILURES_PER_ADDRESS:
-        raise Refused("too many failed sign-ins: wait a few minutes and try again",
-                      rule="sign-in rate limit")
+        raise Refused(
+            "too many failed sign-ins: wait a few minutes and try again", rule="sign-in rate limit"
+        )
 
 
 def sign_in(session: Session, username: str, password: str, address: str) -> User:
@@ -67,9 +74,15 @@ class Started:
 
 def start_session(session: Session, user: User, programme_id: int | None) -> Started:
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    row = UserSession(user_id=user.id, token_hash=digest(token), csrf_token=csrf,
-                      epoch=user.session_epoch, programme_id=programme_id, created_at=now(),
-                      expires_at=now() + SESSION_LIFETIME)
+    row = UserSession(
+        user_id=user.id,
+        token_hash=digest(token),
+        csrf_token=csrf,
+        epoch=user.session_epoch,
+        programme_id=programme_id,
+        created_at=now(),
+        expires_at=now() + SESSION_LIFETIME,
+    )
     session.add(row)
     session.flush()
     return Started(token, csrf, row)
@@ -78,14 +91,19 @@ def start_session(session: Session, user: User, programme_id: int | None) -> Sta
 def session_of(session: Session, token: str) -> tuple[UserSession, User] | None:
     """The live session of a cookie's token and its (enabled) user, or None."""
     found = session.execute(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == digest(token))
     ).first()
     if found is None:
         return None
     row, user = found
-    if (row.ended_at is not None or _aware(row.expires_at) <= now()
-            or row.epoch != user.session_epoch or user.disabled_at is not None):
+    if (
+        row.ended_at is not None
+        or _aware(row.expires_at) <= now()
+        or row.epoch != user.session_epoch
+        or user.disabled_at is not None
+    ):
         return None
     return row, user
 
@@ -95,9 +113,11 @@ def end_session(session: Session, row: UserSession) -> None:
 
 
 def end_all_sessions(session: Session, user_id: int) -> None:
-    session.execute(update(UserSession).where(UserSession.user_id == user_id,
-                                              UserSession.ended_at.is_(None))
-                    .values(ended_at=now()))
+    session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=now())
+    )
 
 
 # --- API tokens ----------------------------------------------------------------------------
@@ -105,24 +125,41 @@ def end_all_sessions(session: Session, user_id: int) -> None:
 TOKEN_PREFIX = "alz_"
 
 
-def create_token(session: Session, user: User, name: str, days: int | None = 90) -> tuple[str, ApiToken]:
+def create_token(
+    session: Session, user: User, name: str, days: int | None = 90
+) -> tuple[str, ApiToken]:
     """A new bearer token for ``user``: the secret is returned once and never stored."""
     name = name.strip()
     if not 1 <= len(name) <= 80:
         raise Refused("a token's name has 1 to 80 characters", field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, name=name, token_hash=digest(secret), prefix=secret[:10],
-                   created_at=now(), expires_at=now() + timedelta(days=days) if days else None)
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=digest(secret),
+        prefix=secret[:10],
+        created_at=now(),
+        expires_at=now() + timedelta(days=days) if days else None,
+    )
     session.add(row)
     session.flush()
-    record(session, programme_id=None, user_id=user.id, action="create token", row=row,
-           after={"name": name, "prefix": row.prefix})
+    record(
+        session,
+        programme_id=None,
+        user_id=user.id,
+        action="create token",
+        row=row,
+        after={"name": name, "prefix": row.prefix},
+    )
     return secret, row
 
 
 def tokens_of(session: Session, user: User) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
-                                .order_by(ApiToken.id.desc())))
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
@@ -132,22 +169,32 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
         raise NotFound(f"no token {token_id}")
     if row.revoked_at is None:
         row.revoked_at = now()
-        record(session, programme_id=None, user_id=user.id, action="revoke token", row=row,
-               after={"revoked_at": row.revoked_at.isoformat()})
+        record(
+            session,
+            programme_id=None,
+            user_id=user.id,
+            action="revoke token",
+            row=row,
+            after={"revoked_at": row.revoked_at.isoformat()},
+        )
     return row
 
 
 def token_user(session: Session, secret: str) -> User | None:
     """The enabled user of a live bearer token, or None."""
     found = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == digest(secret))
     ).first()
     if found is None:
         return None
     row, user = found
-    if (row.revoked_at is not None or user.disabled_at is not None
-            or (row.expires_at is not None and _aware(row.expires_at) <= now())):
+    if (
+        row.revoked_at is not None
+        or user.disabled_at is not None
+        or (row.expires_at is not None and _aware(row.expires_at) <= now())
+    ):
         return None
     row.last_used_at = now()
     return user

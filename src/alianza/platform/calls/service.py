@@ -21,9 +21,7 @@ def open_call(actor: Actor, data: CallIn | dict[str, Any]) -> Call:
     for district_id in call_in.district_ids:
         if get(actor, Place, district_id).kind != "district":
             raise Refused(f"place {district_id} is not a district", rule="call regions")
-    clash = actor.session.scalar(
-        scoped(actor, select(Call.id)).where(Call.code == call_in.code)
-    )
+    clash = actor.session.scalar(scoped(actor, select(Call.id)).where(Call.code == call_in.code))
     if clash is not None:
         raise Refused(f"call {call_in.code!r} exists", rule="unique call code")
     fields = call_in.model_dump()
@@ -41,8 +39,11 @@ def scoring_sheet(call: Call) -> ScoringSheet:
 
 def calls(actor: Actor) -> list[Call]:
     """The programme's calls for proposals, newest first (calls are public to the programme)."""
-    return list(actor.session.scalars(scoped(actor, select(Call)).order_by(Call.opens_on.desc(),
-                                                                          Call.id.desc())))
+    return list(
+        actor.session.scalars(
+            scoped(actor, select(Call)).order_by(Call.opens_on.desc(), Call.id.desc())
+        )
+    )
 
 
 def get_call(actor: Actor, call_id: int) -> Call:

@@ -49,12 +49,24 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
     kind: Mapped[JobKind] = mapped_column(
-        Enum(JobKind, name="job_kind", native_enum=False, create_constraint=True, length=20,
-             values_callable=_values)
+        Enum(
+            JobKind,
+            name="job_kind",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=_values,
+        )
     )
     state: Mapped[JobState] = mapped_column(
-        Enum(JobState, name="job_state", native_enum=False, create_constraint=True, length=20,
-             values_callable=_values)
+        Enum(
+            JobState,
+            name="job_state",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=_values,
+        )
     )
     # The scenario document itself (catalogue inline) and the overrides: a job never depends
     # on a file that may be gone (an upload's temporary file) by the time it runs.

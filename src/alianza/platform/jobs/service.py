@@ -37,8 +37,12 @@ from alianza.problems import Problem
 # Where a scenario may name files; a job keeps its scenario, never the files, which may be gone
 # (an upload's temporary file) or lie on another machine by the time the job runs.
 _FILE_FIELDS = {"catalogue": "the catalogue", "population.file": "a population file"}
-MEDIA_TYPES = {".parquet": "application/vnd.apache.parquet", ".json": "application/json",
-               ".png": "image/png", ".csv": "text/csv"}
+MEDIA_TYPES = {
+    ".parquet": "application/vnd.apache.parquet",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".csv": "text/csv",
+}
 
 
 # --- the scenario a job runs ------------------------------------------------------------------
@@ -65,8 +69,13 @@ def _file_problems(document: Mapping[str, Any]) -> list[Problem]:
     }
     for field, value in named.items():
         if isinstance(value, str):
-            problems.append(Problem(field, f"give {_FILE_FIELDS[field]} inline, not as a file "
-                                           "name: a job keeps its scenario, not the files it names"))
+            problems.append(
+                Problem(
+                    field,
+                    f"give {_FILE_FIELDS[field]} inline, not as a file "
+                    "name: a job keeps its scenario, not the files it names",
+                )
+            )
     return problems
 
 
@@ -98,8 +107,16 @@ def simulation_scenario(
     ``overrides.``)."""
     document = _parsed(document)
     if not isinstance(document, Mapping):
-        raise Invalid("scenario", [Problem("", "a scenario is a mapping of its sections "
-                                               "(name, catalogue, population, policy, ...)")])
+        raise Invalid(
+            "scenario",
+            [
+                Problem(
+                    "",
+                    "a scenario is a mapping of its sections "
+                    "(name, catalogue, population, policy, ...)",
+                )
+            ],
+        )
     problems = _file_problems(document)
     refused = {problem.field for problem in problems}
     scenario: Scenario | None = None
@@ -119,8 +136,9 @@ def simulation_scenario(
     if problems or scenario is None or checked is None:
         raise Invalid("scenario", problems or [Problem("", "not a valid scenario")])
     assert isinstance(checked, SimulationOverrides)
-    scenario = with_overrides(scenario, farmers=checked.farmers, seasons=checked.seasons,
-                              seed=checked.seed)
+    scenario = with_overrides(
+        scenario, farmers=checked.farmers, seasons=checked.seasons, seed=checked.seed
+    )
     return scenario, checked
 
 
@@ -149,8 +167,10 @@ def submit_simulation(
         programme_id=actor.programme_id,
         kind=JobKind.SIMULATION,
         state=JobState.QUEUED,
-        parameters={"scenario": _as_json(document),
-                    "overrides": checked.model_dump(exclude_defaults=True)},
+        parameters={
+            "scenario": _as_json(document),
+            "overrides": checked.model_dump(exclude_defaults=True),
+        },
         progress_done=0,
         progress_total=int(farmers_per_market(scenario).sum()),
         message="",
@@ -167,8 +187,10 @@ def _audited(job: Job) -> dict[str, Any]:
     """The job as the audit log keeps it: the scenario by name, not the whole document."""
     fields = snapshot(job)
     scenario = job.parameters.get("scenario") or {}
-    fields["parameters"] = {"scenario": scenario.get("name"),
-                            "overrides": job.parameters.get("overrides", {})}
+    fields["parameters"] = {
+        "scenario": scenario.get("name"),
+        "overrides": job.parameters.get("overrides", {}),
+    }
     return fields
 
 
@@ -193,13 +215,17 @@ def cancel_job(actor: Actor, job_id: int) -> Job:
     actor.require(Permission.SIMULATIONS_RUN)
     get(actor, Job, job_id)
     job = actor.session.scalar(
-        scoped(actor, select(Job)).where(Job.id == job_id)
-        .with_for_update().execution_options(populate_existing=True)
+        scoped(actor, select(Job))
+        .where(Job.id == job_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     assert job is not None
     if job.state in FINAL_STATES:
-        raise Refused(f"job {job_id} is {job.state.value}: only a queued or running job can be "
-                      "cancelled", rule="job states")
+        raise Refused(
+            f"job {job_id} is {job.state.value}: only a queued or running job can be cancelled",
+            rule="job states",
+        )
     before = _audited(job)
     job.state = JobState.CANCELLED
     job.finished_at = now()
@@ -217,14 +243,20 @@ def output_folder(job: Job, data_dir: Path | None = None) -> Path:
 def _finished_folder(actor: Actor, job_id: int, data_dir: Path | None) -> Path:
     job = get_job(actor, job_id)
     if job.state is not JobState.SUCCEEDED:
-        raise Refused(f"job {job_id} is {job.state.value}: outputs exist once it has succeeded",
-                      rule="job outputs")
+        raise Refused(
+            f"job {job_id} is {job.state.value}: outputs exist once it has succeeded",
+            rule="job outputs",
+        )
     return output_folder(job, data_dir)
 
 
 def _file(folder: Path, path: Path) -> JobFile:
-    return JobFile(path.name, path, path.stat().st_size,
-                   MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream"))
+    return JobFile(
+        path.name,
+        path,
+        path.stat().st_size,
+        MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+    )
 
 
 def job_outputs(actor: Actor, job_id: int, data_dir: Path | None = None) -> JobOutputs:
@@ -234,8 +266,11 @@ def job_outputs(actor: Actor, job_id: int, data_dir: Path | None = None) -> JobO
     summary_path = folder / "summary.json"
     if not summary_path.is_file():
         raise NotFound(f"the outputs of job {job_id} are gone from {folder}")
-    files = [_file(folder, path) for path in sorted(folder.iterdir())
-             if path.is_file() and not path.is_symlink()]
+    files = [
+        _file(folder, path)
+        for path in sorted(folder.iterdir())
+        if path.is_file() and not path.is_symlink()
+    ]
     return JobOutputs(job_id, json.loads(summary_path.read_text()), files)
 
 
@@ -264,8 +299,12 @@ def claim_next_job(session: Session, worker: str) -> Job | None:
     transaction holds the database's write lock from its first statement (``BEGIN IMMEDIATE``,
     see :func:`alianza.platform.db.make_engine`). The caller commits at once."""
     job = session.scalar(
-        select(Job).where(Job.state == JobState.QUEUED).order_by(Job.id).limit(1)
-        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+        select(Job)
+        .where(Job.state == JobState.QUEUED)
+        .order_by(Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     )
     if job is None:
         return None
@@ -284,8 +323,9 @@ def _running(job_id: int) -> Any:
     return update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING)
 
 
-def record_progress(session: Session, job_id: int, done: int, message: str | None = None
-                    ) -> JobState:
+def record_progress(
+    session: Session, job_id: int, done: int, message: str | None = None
+) -> JobState:
     """Record a running job's progress (farmers simulated) and heartbeat; return the job's state,
     so that the worker stops a job that was cancelled or taken for interrupted meanwhile."""
     values: dict[str, Any] = {"progress_done": done, "heartbeat_at": now()}
@@ -301,24 +341,34 @@ def record_progress(session: Session, job_id: int, done: int, message: str | Non
 def finish_job(session: Session, job_id: int, message: str = "") -> bool:
     """Mark a running job succeeded, its progress complete; False when it was no longer running
     (cancelled meanwhile: the cancellation stands)."""
-    result = session.execute(_running(job_id).values(
-        state=JobState.SUCCEEDED, progress_done=Job.progress_total, finished_at=now(),
-        heartbeat_at=now(), message=message,
-    ))
+    result = session.execute(
+        _running(job_id).values(
+            state=JobState.SUCCEEDED,
+            progress_done=Job.progress_total,
+            finished_at=now(),
+            heartbeat_at=now(),
+            message=message,
+        )
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def fail_job(session: Session, job_id: int, message: str) -> bool:
     """Mark a running job failed with ``message`` (what went wrong, for the page); False when it
     was no longer running."""
-    result = session.execute(_running(job_id).values(
-        state=JobState.FAILED, finished_at=now(), message=message[:4000],
-    ))
+    result = session.execute(
+        _running(job_id).values(
+            state=JobState.FAILED,
+            finished_at=now(),
+            message=message[:4000],
+        )
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_interrupted(session: Session, stale_after: timedelta | None = None,
-                     data_dir: Path | None = None) -> list[int]:
+def mark_interrupted(
+    session: Session, stale_after: timedelta | None = None, data_dir: Path | None = None
+) -> list[int]:
     """Mark failed every running job whose worker has not beaten for ``stale_after`` (its worker
     died: the machine restarted, the process was killed); return their ids.
 
@@ -328,18 +378,24 @@ def mark_interrupted(session: Session, stale_after: timedelta | None = None,
     config = jobs_config()
     stale_after = stale_after if stale_after is not None else config.stale_after
     cutoff = now() - stale_after
-    stale = list(session.scalars(
-        select(Job).where(Job.state == JobState.RUNNING, Job.heartbeat_at < cutoff)
-        .order_by(Job.id).with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    ))
+    stale = list(
+        session.scalars(
+            select(Job)
+            .where(Job.state == JobState.RUNNING, Job.heartbeat_at < cutoff)
+            .order_by(Job.id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+    )
     for job in stale:
         beat = job.heartbeat_at
         last = _iso(beat) if beat is not None else "never"
         job.state = JobState.FAILED
         job.finished_at = now()
-        job.message = (f"interrupted: its worker ({job.worker}) stopped (last heard of {last}); "
-                       "submit it again")
+        job.message = (
+            f"interrupted: its worker ({job.worker}) stopped (last heard of {last}); "
+            "submit it again"
+        )
         shutil.rmtree(output_folder(job, data_dir or config.data_dir), ignore_errors=True)
     session.flush()
     return [job.id for job in stale]

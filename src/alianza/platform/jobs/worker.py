@@ -179,8 +179,9 @@ class Worker:
         from alianza.ladder.outputs import write_outputs
         from alianza.ladder.runner import farmers_per_market, run_dask, run_local
 
-        scenario, overrides = simulation_scenario(parameters["scenario"],
-                                                  parameters.get("overrides"))
+        scenario, overrides = simulation_scenario(
+            parameters["scenario"], parameters.get("overrides")
+        )
         shutil.rmtree(folder, ignore_errors=True)  # a claimed job starts from an empty folder
         client = self.client()
         if client is None:
@@ -249,8 +250,9 @@ class Worker:
             self._cluster = None
 
 
-def run_worker(database: Database, *, once: bool = False, poll_interval: float = 2.0,
-               **options: Any) -> int | None:
+def run_worker(
+    database: Database, *, once: bool = False, poll_interval: float = 2.0, **options: Any
+) -> int | None:
     """Run a :class:`Worker` in this process until SIGTERM/SIGINT (or one job with ``once``);
     what ``alianza worker`` does. Returns the id of the job run with ``once``."""
     worker = Worker(database, **options)

@@ -39,9 +39,7 @@ class Posting(Base):
     kind: Mapped[str] = mapped_column(String(30))
     posted_on: Mapped[date] = mapped_column(Date)
     memo: Mapped[str] = mapped_column(String(500))
-    reverses_posting_id: Mapped[int | None] = mapped_column(
-        ForeignKey("postings.id"), unique=True
-    )
+    reverses_posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id"), unique=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -93,9 +93,15 @@ def organization_account(
     account = find_account(actor, kind, currency, organization_id=organization_id)
     if account is None:
         organization = get(actor, Organization, organization_id)
-        account = _open_account(actor, AccountIn(
-            kind=kind, name=f"{organization.name}{label} ({currency})", currency=currency,
-            organization_id=organization.id))
+        account = _open_account(
+            actor,
+            AccountIn(
+                kind=kind,
+                name=f"{organization.name}{label} ({currency})",
+                currency=currency,
+                organization_id=organization.id,
+            ),
+        )
     return account
 
 
@@ -182,7 +188,9 @@ def _post(
         actor.session.flush()
         for account_id, amount in legs:
             actor.session.add(
-                Entry(posting_id=posting.id, account_id=account_id, posted_on=posted_on, amount=amount)
+                Entry(
+                    posting_id=posting.id, account_id=account_id, posted_on=posted_on, amount=amount
+                )
             )
         actor.session.flush()
         snapshots.adjust_for_posting(actor.session, actor.programme_id, posted_on, legs)
@@ -236,9 +244,13 @@ def reverse(actor: Actor, posting_id: int, posted_on: date, memo: str = "") -> P
         select(Posting.id).where(Posting.reverses_posting_id == posting_id)
     )
     if already is not None:
-        raise Refused(f"posting {posting_id} was reversed by posting {already}", rule="reverse once")
+        raise Refused(
+            f"posting {posting_id} was reversed by posting {already}", rule="reverse once"
+        )
     legs = [(entry.account_id, -Decimal(entry.amount)) for entry in original.entries]
-    return _post(actor, REVERSAL, posted_on, memo or f"reverses posting {posting_id}", legs, posting_id)
+    return _post(
+        actor, REVERSAL, posted_on, memo or f"reverses posting {posting_id}", legs, posting_id
+    )
 
 
 def balance(actor: Actor, account_id: int, at: date | None = None) -> Decimal:
@@ -270,11 +282,16 @@ def balances(actor: Actor, at: date | None = None) -> list[AccountBalance]:
         month_end = snapshots.month_end_before(at)
         if snapshots.ensure_snapshot(actor.session, actor.programme_id, month_end):
             # the month-end snapshot plus the entries after it
-            recent = select(Entry.account_id.label("account_id"), Entry.amount.label("amount")).where(
-                Entry.posted_on > month_end, Entry.posted_on <= at)
-            carried = select(BalanceSnapshot.account_id.label("account_id"),
-                             BalanceSnapshot.balance.label("amount")).where(
-                BalanceSnapshot.programme_id == actor.programme_id, BalanceSnapshot.as_of == month_end)
+            recent = select(
+                Entry.account_id.label("account_id"), Entry.amount.label("amount")
+            ).where(Entry.posted_on > month_end, Entry.posted_on <= at)
+            carried = select(
+                BalanceSnapshot.account_id.label("account_id"),
+                BalanceSnapshot.balance.label("amount"),
+            ).where(
+                BalanceSnapshot.programme_id == actor.programme_id,
+                BalanceSnapshot.as_of == month_end,
+            )
             parts = union_all(recent, carried).subquery()
             sums = select(parts.c.account_id, func.sum(parts.c.amount).label("total"))
             sums = sums.group_by(parts.c.account_id)
@@ -285,10 +302,12 @@ def balances(actor: Actor, at: date | None = None) -> list[AccountBalance]:
     subquery = sums.subquery()
     # Columns, not ORM entities: thousands of accounts load in milliseconds.
     rows = actor.session.execute(
-        scoped(actor, select(Account.id, Account.name, Account.kind, Account.currency,
-                             subquery.c.total)
-               .outerjoin(subquery, subquery.c.account_id == Account.id))
-        .order_by(Account.id)
+        scoped(
+            actor,
+            select(
+                Account.id, Account.name, Account.kind, Account.currency, subquery.c.total
+            ).outerjoin(subquery, subquery.c.account_id == Account.id),
+        ).order_by(Account.id)
     )
     zero = Decimal("0.00")
     return [
@@ -311,5 +330,7 @@ def postings(actor: Actor, account_id: int | None = None, limit: int = 50, offse
     query = select(Posting)
     if account_id is not None:
         get_account(actor, account_id)
-        query = query.where(Posting.id.in_(select(Entry.posting_id).where(Entry.account_id == account_id)))
+        query = query.where(
+            Posting.id.in_(select(Entry.posting_id).where(Entry.account_id == account_id))
+        )
     return paged(actor, query.order_by(Posting.posted_on.desc(), Posting.id.desc()), limit, offset)

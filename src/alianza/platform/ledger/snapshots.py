@@ -77,35 +77,48 @@ def adjust_for_posting(
             )
             changed = cast(CursorResult[Any], result).rowcount
             if not changed:
-                session.add(BalanceSnapshot(programme_id=programme_id, account_id=account_id,
-                                            as_of=as_of, balance=amount))
+                session.add(
+                    BalanceSnapshot(
+                        programme_id=programme_id,
+                        account_id=account_id,
+                        as_of=as_of,
+                        balance=amount,
+                    )
+                )
     if dates:
         session.flush()
 
 
 def _create(connection: Connection, programme_id: int, as_of: date) -> None:
-    exists = connection.scalar(select(SnapshotDate.id).where(
-        SnapshotDate.programme_id == programme_id, SnapshotDate.as_of == as_of))
+    exists = connection.scalar(
+        select(SnapshotDate.id).where(
+            SnapshotDate.programme_id == programme_id, SnapshotDate.as_of == as_of
+        )
+    )
     if exists is not None:
         return
     previous = connection.scalar(
         select(func.max(SnapshotDate.as_of)).where(
-            SnapshotDate.programme_id == programme_id, SnapshotDate.as_of < as_of)
+            SnapshotDate.programme_id == programme_id, SnapshotDate.as_of < as_of
+        )
     )
     in_programme = select(Account.id).where(Account.programme_id == programme_id)
     later = select(Entry.account_id.label("account_id"), Entry.amount.label("amount")).where(
-        Entry.account_id.in_(in_programme), Entry.posted_on <= as_of)
+        Entry.account_id.in_(in_programme), Entry.posted_on <= as_of
+    )
     if previous is not None:
         later = later.where(Entry.posted_on > previous)
-        carried = select(BalanceSnapshot.account_id.label("account_id"),
-                         BalanceSnapshot.balance.label("amount")).where(
-            BalanceSnapshot.programme_id == programme_id, BalanceSnapshot.as_of == previous)
+        carried = select(
+            BalanceSnapshot.account_id.label("account_id"), BalanceSnapshot.balance.label("amount")
+        ).where(BalanceSnapshot.programme_id == programme_id, BalanceSnapshot.as_of == previous)
         source = union_all(later, carried).subquery()
     else:
         source = later.subquery()
     totals = select(source.c.account_id, func.sum(source.c.amount)).group_by(source.c.account_id)
-    rows = [{"programme_id": programme_id, "account_id": account_id, "as_of": as_of, "balance": total}
-            for account_id, total in connection.execute(totals)]
+    rows = [
+        {"programme_id": programme_id, "account_id": account_id, "as_of": as_of, "balance": total}
+        for account_id, total in connection.execute(totals)
+    ]
     if rows:
         connection.execute(insert(BalanceSnapshot), rows)
     connection.execute(insert(SnapshotDate), [{"programme_id": programme_id, "as_of": as_of}])
@@ -113,8 +126,11 @@ def _create(connection: Connection, programme_id: int, as_of: date) -> None:
 
 def ensure_snapshot(session: Session, programme_id: int, as_of: date) -> bool:
     """Make sure the snapshot at month end ``as_of`` exists; False if it could not be made now."""
-    exists = session.scalar(select(SnapshotDate.id).where(
-        SnapshotDate.programme_id == programme_id, SnapshotDate.as_of == as_of))
+    exists = session.scalar(
+        select(SnapshotDate.id).where(
+            SnapshotDate.programme_id == programme_id, SnapshotDate.as_of == as_of
+        )
+    )
     if exists is not None:
         return True
     bind = session.get_bind()

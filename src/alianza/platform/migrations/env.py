@@ -13,7 +13,11 @@ config = context.config
 
 
 def compare_type(
-    context: object, inspected: object, metadata: object, inspected_type: object, metadata_type: object
+    context: object,
+    inspected: object,
+    metadata: object,
+    inspected_type: object,
+    metadata_type: object,
 ) -> bool | None:
     """Exact-decimal columns are declared NUMERIC on purpose (see alianza.platform.types)."""
     if isinstance(metadata_type, FixedDecimal):
@@ -26,6 +30,7 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     if type_ == "type" and isinstance(obj, FixedDecimal):
         return f"sa.Numeric(precision={obj.precision}, scale={obj.places})"
     return False
+
 
 target_metadata = Base.metadata
 

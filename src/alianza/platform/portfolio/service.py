@@ -41,17 +41,28 @@ def sales_by_po_by_quarter(actor: Actor, start: date, end: date) -> list[Quarter
     # quarter = (month + 2) // 3, in SQL on both backends (SQLite has no EXTRACT(QUARTER))
     quarter = (cast(extract("month", Delivery.delivered_on), Integer) + 2) // 3
     rows = actor.session.execute(
-        scoped(actor, select(Agreement.organization_id, Organization.name, Agreement.currency,
-                             year, quarter, func.sum(Delivery.quantity), func.sum(Delivery.amount))
-               .join(Agreement, Agreement.id == Delivery.agreement_id)
-               .join(Organization, Organization.id == Agreement.organization_id))
-        .where(Delivery.delivered_on >= start,
-               Delivery.delivered_on <= end)
+        scoped(
+            actor,
+            select(
+                Agreement.organization_id,
+                Organization.name,
+                Agreement.currency,
+                year,
+                quarter,
+                func.sum(Delivery.quantity),
+                func.sum(Delivery.amount),
+            )
+            .join(Agreement, Agreement.id == Delivery.agreement_id)
+            .join(Organization, Organization.id == Agreement.organization_id),
+        )
+        .where(Delivery.delivered_on >= start, Delivery.delivered_on <= end)
         .group_by(Agreement.organization_id, Organization.name, Agreement.currency, year, quarter)
         .order_by(Agreement.organization_id, year, quarter)
     )
-    return [QuarterSales(o, n, int(y), int(q), c, quantity, amount)
-            for o, n, c, y, q, quantity, amount in rows]
+    return [
+        QuarterSales(o, n, int(y), int(q), c, quantity, amount)
+        for o, n, c, y, q, quantity, amount in rows
+    ]
 
 
 def _district_of(actor: Actor) -> dict[int, str]:
@@ -67,9 +78,12 @@ def subprojects_by_state_and_district(actor: Actor) -> dict[tuple[str, str], int
     """(district, state) -> number of subprojects."""
     actor.require(Permission.PORTFOLIO_READ)
     rows = actor.session.execute(
-        scoped(actor, select(Organization.place_id, Subproject.state, func.count())
-               .join(Organization, Organization.id == Subproject.organization_id))
-        .group_by(Organization.place_id, Subproject.state)
+        scoped(
+            actor,
+            select(Organization.place_id, Subproject.state, func.count()).join(
+                Organization, Organization.id == Subproject.organization_id
+            ),
+        ).group_by(Organization.place_id, Subproject.state)
     )
     district = _district_of(actor)
     counts: dict[tuple[str, str], int] = defaultdict(int)
@@ -95,22 +109,36 @@ def inclusion_by_call(actor: Actor, on: date) -> list[Inclusion]:
     actor.require(Permission.PORTFOLIO_READ)
     youngest_adult_year = on.year - YOUTH_MAX_AGE
     rows = actor.session.execute(
-        scoped(actor, select(Call.id, Call.code, func.count(),
-                             func.sum(case((Farmer.sex == "female", 1), else_=0)),
-                             func.sum(case((Farmer.birth_year >= youngest_adult_year, 1), else_=0)),
-                             func.sum(case((Farmer.minority.is_(True), 1), else_=0)))
-               .join(Subproject, Subproject.call_id == Call.id)
-               .join(Membership, Membership.organization_id == Subproject.organization_id)
-               .join(Farmer, Farmer.id == Membership.farmer_id))
+        scoped(
+            actor,
+            select(
+                Call.id,
+                Call.code,
+                func.count(),
+                func.sum(case((Farmer.sex == "female", 1), else_=0)),
+                func.sum(case((Farmer.birth_year >= youngest_adult_year, 1), else_=0)),
+                func.sum(case((Farmer.minority.is_(True), 1), else_=0)),
+            )
+            .join(Subproject, Subproject.call_id == Call.id)
+            .join(Membership, Membership.organization_id == Subproject.organization_id)
+            .join(Farmer, Farmer.id == Membership.farmer_id),
+        )
         .group_by(Call.id, Call.code)
         .order_by(Call.id)
     )
+
     def share(count: int, members: int) -> Decimal:
         return (Decimal(int(count)) / members).quantize(Decimal("0.0001"))
 
     return [
-        Inclusion(call_id, code, members, share(women, members), share(youth, members),
-                  share(minority, members))
+        Inclusion(
+            call_id,
+            code,
+            members,
+            share(women, members),
+            share(youth, members),
+            share(minority, members),
+        )
         for call_id, code, members, women, youth, minority in rows
     ]
 
@@ -132,8 +160,10 @@ def balances_by_kind_in_reporting_currency(actor: Actor, at: date) -> list[KindT
     totals: dict[tuple[str, str], Decimal] = defaultdict(lambda: Decimal("0.00"))
     for row in balances(actor, at):
         totals[(row.kind, row.currency)] += row.balance
-    return [KindTotal(kind, currency, amount, to_reporting_currency(actor, amount, currency, at))
-            for (kind, currency), amount in sorted(totals.items())]
+    return [
+        KindTotal(kind, currency, amount, to_reporting_currency(actor, amount, currency, at))
+        for (kind, currency), amount in sorted(totals.items())
+    ]
 
 
 @dataclass(frozen=True)
@@ -155,26 +185,41 @@ def grants_by_call(actor: Actor, on: date) -> list[CallGrants]:
 
     actor.require(Permission.PORTFOLIO_READ)
     committed = actor.session.execute(
-        scoped(actor, select(Call.id, Call.code, Call.currency, func.sum(PlanVersion.grant))
-               .join(Subproject, Subproject.call_id == Call.id)
-               .join(Decision, Decision.subproject_id == Subproject.id)
-               .join(PlanVersion, PlanVersion.id == Decision.plan_version_id))
-        .where(Decision.outcome.in_([state.value for state in APPROVED]),
-               Decision.decided_on <= on)
+        scoped(
+            actor,
+            select(Call.id, Call.code, Call.currency, func.sum(PlanVersion.grant))
+            .join(Subproject, Subproject.call_id == Call.id)
+            .join(Decision, Decision.subproject_id == Subproject.id)
+            .join(PlanVersion, PlanVersion.id == Decision.plan_version_id),
+        )
+        .where(Decision.outcome.in_([state.value for state in APPROVED]), Decision.decided_on <= on)
         .group_by(Call.id, Call.code, Call.currency)
     )
-    disbursed = {call_id: amount for call_id, amount in actor.session.execute(
-        scoped(actor, select(Call.id, func.sum(Tranche.amount))
-               .join(Subproject, Subproject.call_id == Call.id)
-               .join(Tranche, Tranche.subproject_id == Subproject.id))
-        .where(Tranche.released_on.is_not(None), Tranche.released_on <= on)
-        .group_by(Call.id)
-    )}
+    disbursed = {
+        call_id: amount
+        for call_id, amount in actor.session.execute(
+            scoped(
+                actor,
+                select(Call.id, func.sum(Tranche.amount))
+                .join(Subproject, Subproject.call_id == Call.id)
+                .join(Tranche, Tranche.subproject_id == Subproject.id),
+            )
+            .where(Tranche.released_on.is_not(None), Tranche.released_on <= on)
+            .group_by(Call.id)
+        )
+    }
     zero = Decimal("0.00")
     return sorted(
-        (CallGrants(call_id, code, currency, Decimal(amount or zero),
-                    Decimal(disbursed.get(call_id) or zero))
-         for call_id, code, currency, amount in committed),
+        (
+            CallGrants(
+                call_id,
+                code,
+                currency,
+                Decimal(amount or zero),
+                Decimal(disbursed.get(call_id) or zero),
+            )
+            for call_id, code, currency, amount in committed
+        ),
         key=lambda row: row.call_id,
     )
 
@@ -195,8 +240,9 @@ class DelayedTranche:
     days_late: int
 
 
-def delayed_tranches(actor: Actor, as_of: date,
-                     expected_days: int = TRANCHE_EXPECTED_DAYS) -> list[DelayedTranche]:
+def delayed_tranches(
+    actor: Actor, as_of: date, expected_days: int = TRANCHE_EXPECTED_DAYS
+) -> list[DelayedTranche]:
     """Tranches scheduled but not released ``number × expected_days`` days after the agreement
     was signed (a disbursement delay, one of the failure modes the programme watches), most
     late first."""
@@ -204,11 +250,20 @@ def delayed_tranches(actor: Actor, as_of: date,
 
     actor.require(Permission.PORTFOLIO_READ)
     rows = actor.session.execute(
-        scoped(actor, select(Subproject.id, Subproject.title, Tranche.number, Call.currency,
-                             Tranche.amount, Agreement.signed_on)
-               .join(Tranche, Tranche.subproject_id == Subproject.id)
-               .join(Agreement, Agreement.subproject_id == Subproject.id)
-               .join(Call, Call.id == Subproject.call_id))
+        scoped(
+            actor,
+            select(
+                Subproject.id,
+                Subproject.title,
+                Tranche.number,
+                Call.currency,
+                Tranche.amount,
+                Agreement.signed_on,
+            )
+            .join(Tranche, Tranche.subproject_id == Subproject.id)
+            .join(Agreement, Agreement.subproject_id == Subproject.id)
+            .join(Call, Call.id == Subproject.call_id),
+        )
         .where(Tranche.released_on.is_(None), Agreement.signed_on <= as_of)
         .order_by(Subproject.id, Tranche.number)
     )
@@ -216,6 +271,9 @@ def delayed_tranches(actor: Actor, as_of: date,
     for subproject_id, title, number, currency, amount, signed_on in rows:
         late = (as_of - signed_on).days - number * expected_days
         if late > 0:
-            found.append(DelayedTranche(subproject_id, title, number, currency, Decimal(amount),
-                                        signed_on, late))
+            found.append(
+                DelayedTranche(
+                    subproject_id, title, number, currency, Decimal(amount), signed_on, late
+                )
+            )
     return sorted(found, key=lambda row: (-row.days_late, row.subproject_id, row.number))

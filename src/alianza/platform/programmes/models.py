@@ -79,7 +79,9 @@ class RolePlace(Base):
 
     __tablename__ = "role_places"
 
-    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
     place_id: Mapped[int] = mapped_column(ForeignKey("places.id"), primary_key=True)
 
 

@@ -101,14 +101,22 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     try:
         _hasher.verify(user.password_hash, current)
     except VerificationError:
-        raise Refused("the current password is wrong", rule="password change",
-                      field="current_password") from None
-    validated(UserIn, {"username": user.username, "display_name": user.display_name,
-                       "password": new})
+        raise Refused(
+            "the current password is wrong", rule="password change", field="current_password"
+        ) from None
+    validated(
+        UserIn, {"username": user.username, "display_name": user.display_name, "password": new}
+    )
     user.password_hash = _hasher.hash(new)
     user.session_epoch += 1
-    record(session, programme_id=None, user_id=user.id, action="change password", row=user,
-           after={"session_epoch": user.session_epoch})
+    record(
+        session,
+        programme_id=None,
+        user_id=user.id,
+        action="change password",
+        row=user,
+        after={"session_epoch": user.session_epoch},
+    )
 
 
 def create_programme(session: Session, data: ProgrammeIn | dict[str, Any], admin: User) -> Actor:
@@ -120,8 +128,14 @@ def create_programme(session: Session, data: ProgrammeIn | dict[str, Any], admin
     programme = Programme(**programme_in.model_dump(), created_at=now())
     session.add(programme)
     session.flush()
-    session.add(RoleAssignment(programme_id=programme.id, user_id=admin.id,
-                               role=Role.ADMINISTRATOR, scope=ScopeKind.PROGRAMME))
+    session.add(
+        RoleAssignment(
+            programme_id=programme.id,
+            user_id=admin.id,
+            role=Role.ADMINISTRATOR,
+            scope=ScopeKind.PROGRAMME,
+        )
+    )
     record(session, programme_id=programme.id, user_id=admin.id, action="create", row=programme)
     return act_as(session, admin.id, programme.id)
 
@@ -179,8 +193,11 @@ def grant_role(actor: Actor, user_id: int, data: RoleIn | dict[str, Any]) -> Rol
     scope = role_in.scope or ROLE_SCOPES[role_in.role][0]
     if scope not in ROLE_SCOPES[role_in.role]:
         allowed = ", ".join(ROLE_SCOPES[role_in.role])
-        raise Refused(f"a {role_in.role} is scoped to {allowed}, not {scope}", rule="role scopes",
-                      field="scope")
+        raise Refused(
+            f"a {role_in.role} is scoped to {allowed}, not {scope}",
+            rule="role scopes",
+            field="scope",
+        )
     organization_id = subproject_id = None
     place_ids: list[int] = []
     if scope is ScopeKind.PLACES:
@@ -189,21 +206,29 @@ def grant_role(actor: Actor, user_id: int, data: RoleIn | dict[str, Any]) -> Rol
         place_ids = [get(actor, Place, place_id).id for place_id in role_in.place_ids]
     elif scope in SCOPE_ORGANIZATION_KIND:
         if role_in.organization_id is None:
-            raise Refused(f"a {scope} scope names its organization", rule="role scopes",
-                          field="organization_id")
+            raise Refused(
+                f"a {scope} scope names its organization",
+                rule="role scopes",
+                field="organization_id",
+            )
         organization = get(actor, Organization, role_in.organization_id)
         if organization.kind != SCOPE_ORGANIZATION_KIND[scope]:
-            raise Refused(f"{organization.name} is not a {SCOPE_ORGANIZATION_KIND[scope]}",
-                          rule="role scopes", field="organization_id")
+            raise Refused(
+                f"{organization.name} is not a {SCOPE_ORGANIZATION_KIND[scope]}",
+                rule="role scopes",
+                field="organization_id",
+            )
         organization_id = organization.id
     elif scope is ScopeKind.ALLIANCE:
         if role_in.subproject_id is None:
-            raise Refused("an alliance scope names its subproject", rule="role scopes",
-                          field="subproject_id")
+            raise Refused(
+                "an alliance scope names its subproject", rule="role scopes", field="subproject_id"
+            )
         subproject_id = get(actor, Subproject, role_in.subproject_id).id
     existing = actor.session.scalar(
-        select(RoleAssignment).where(RoleAssignment.user_id == user_id,
-                                     RoleAssignment.programme_id == actor.programme_id)
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == user_id, RoleAssignment.programme_id == actor.programme_id
+        )
     )
     before = snapshot(existing) if existing is not None else None
     assignment = existing or RoleAssignment(programme_id=actor.programme_id, user_id=user_id)
@@ -224,8 +249,9 @@ def revoke_role(actor: Actor, user_id: int) -> None:
     if user_id == actor.user_id:
         raise Refused("you cannot revoke your own role", rule="keep an administrator")
     assignment = actor.session.scalar(
-        select(RoleAssignment).where(RoleAssignment.user_id == user_id,
-                                     RoleAssignment.programme_id == actor.programme_id)
+        select(RoleAssignment).where(
+            RoleAssignment.user_id == user_id, RoleAssignment.programme_id == actor.programme_id
+        )
     )
     if assignment is None:
         raise NotFound(f"no user {user_id}")
@@ -237,9 +263,10 @@ def revoke_role(actor: Actor, user_id: int) -> None:
 def get_user(actor: Actor, user_id: int, any_programme: bool = False) -> User:
     """A user of the actor's programme (any user at all for ``any_programme``)."""
     user = actor.session.get(User, user_id)
-    if user is None or not (any_programme or actor.session.scalar(
-        scoped(actor, select(User.id).where(User.id == user_id))
-    )):
+    if user is None or not (
+        any_programme
+        or actor.session.scalar(scoped(actor, select(User.id).where(User.id == user_id)))
+    ):
         raise NotFound(f"no user {user_id}")
     return user
 
@@ -262,8 +289,13 @@ def set_disabled(actor: Actor, user_id: int, disabled: bool) -> User:
     before = {"disabled_at": jsonable(user.disabled_at)}
     user.disabled_at = now() if disabled else None
     user.session_epoch += 1
-    record_for(actor, "disable" if disabled else "enable", user, before=before,
-               after={"disabled_at": jsonable(user.disabled_at)})
+    record_for(
+        actor,
+        "disable" if disabled else "enable",
+        user,
+        before=before,
+        after={"disabled_at": jsonable(user.disabled_at)},
+    )
     return user
 
 

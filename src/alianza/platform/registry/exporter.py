@@ -41,9 +41,12 @@ def farmer_rows(actor: Actor) -> list[list[Cell]]:
     places = _place_names(actor)
     groups: dict[int, list[str]] = {}
     links = actor.session.execute(
-        scoped(actor, select(Membership.farmer_id, Organization.name)
-               .join(Organization, Organization.id == Membership.organization_id))
-        .order_by(Membership.id)
+        scoped(
+            actor,
+            select(Membership.farmer_id, Organization.name).join(
+                Organization, Organization.id == Membership.organization_id
+            ),
+        ).order_by(Membership.id)
     )
     for farmer_id, organization_name in links:
         groups.setdefault(farmer_id, []).append(organization_name)

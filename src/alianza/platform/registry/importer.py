@@ -217,15 +217,14 @@ def load_registry(actor: Actor, country: str | None = None) -> RegistryView:
         regions[place_id] = country or (country_region(where.name, where.code) if where else None)
     organizations: dict[str, tuple[int, str, str]] = {}
     for organization_id, kind, name in actor.session.execute(
-        scoped(actor, select(Organization.id, Organization.kind, Organization.name))
-        .order_by(Organization.id)
+        scoped(actor, select(Organization.id, Organization.kind, Organization.name)).order_by(
+            Organization.id
+        )
     ):
         organizations.setdefault(name.lower(), (organization_id, kind, name))
     farmers = {
         row["id"]: dict(row)
-        for row in actor.session.execute(
-            scoped(actor, select(Farmer.__table__))
-        ).mappings()
+        for row in actor.session.execute(scoped(actor, select(Farmer.__table__))).mappings()
     }
     registered = [
         Person(f["name"], f["village_id"], phone_key(f["phone"], regions.get(f["village_id"])),
@@ -321,8 +320,11 @@ def _farmer_row(
         problems.append(row_problem(number, "village", str(error), NOT_FOUND))
     else:
         if view.reach is not None and village_id not in view.reach:
-            problems.append(row_problem(number, "village", "the village lies outside the places "
-                                        "you work in", NOT_FOUND))
+            problems.append(
+                row_problem(
+                    number, "village", "the village lies outside the places you work in", NOT_FOUND
+                )
+            )
             village_id = None
     region = view.regions.get(village_id) if village_id is not None else None
     phone = fields["phone"]

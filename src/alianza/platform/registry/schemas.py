@@ -88,8 +88,16 @@ class FarmerIn(BaseModel):
     @classmethod
     def _sex(cls, sex: object) -> str:
         text = str(sex).strip().lower()
-        aliases = {"f": "female", "female": "female", "woman": "female", "mujer": "female",
-                   "m": "male", "male": "male", "man": "male", "hombre": "male"}
+        aliases = {
+            "f": "female",
+            "female": "female",
+            "woman": "female",
+            "mujer": "female",
+            "m": "male",
+            "male": "male",
+            "man": "male",
+            "hombre": "male",
+        }
         if text not in aliases:
             raise ValueError("must be female or male")
         return aliases[text]

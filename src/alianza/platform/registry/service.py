@@ -55,7 +55,9 @@ def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
         )
     )
     if clash is not None:
-        raise Refused(f"{place_in.kind} {place_in.name!r} exists there already", rule="unique place")
+        raise Refused(
+            f"{place_in.kind} {place_in.name!r} exists there already", rule="unique place"
+        )
     place = Place(programme_id=actor.programme_id, **place_in.model_dump())
     actor.session.add(place)
     record_for(actor, "create", place)
@@ -208,13 +210,21 @@ def search_farmers(
     query: Any = select(Farmer)
     if text.strip():
         needle = f"%{text.strip().lower()}%"
-        query = query.where(or_(func.lower(Farmer.name).like(needle), Farmer.phone.like(needle),
-                                func.lower(Farmer.national_id).like(needle)))
+        query = query.where(
+            or_(
+                func.lower(Farmer.name).like(needle),
+                Farmer.phone.like(needle),
+                func.lower(Farmer.national_id).like(needle),
+            )
+        )
     if village_id is not None:
         query = query.where(Farmer.village_id == village_id)
     if organization_id is not None:
-        query = query.where(Farmer.id.in_(
-            select(Membership.farmer_id).where(Membership.organization_id == organization_id)))
+        query = query.where(
+            Farmer.id.in_(
+                select(Membership.farmer_id).where(Membership.organization_id == organization_id)
+            )
+        )
     if sex is not None:
         query = query.where(Farmer.sex == sex)
     return paged(actor, query.order_by(Farmer.name, Farmer.id), limit, offset)
@@ -223,11 +233,18 @@ def search_farmers(
 def memberships_of(actor: Actor, farmer_id: int) -> list[Organization]:
     """The organizations a farmer belongs to (those the actor's scope reaches)."""
     get(actor, Farmer, farmer_id)
-    return list(actor.session.scalars(
-        scoped(actor, select(Organization).join(Membership,
-                                                Membership.organization_id == Organization.id))
-        .where(Membership.farmer_id == farmer_id).order_by(Organization.name)
-    ))
+    return list(
+        actor.session.scalars(
+            scoped(
+                actor,
+                select(Organization).join(
+                    Membership, Membership.organization_id == Organization.id
+                ),
+            )
+            .where(Membership.farmer_id == farmer_id)
+            .order_by(Organization.name)
+        )
+    )
 
 
 # --- duplicates --------------------------------------------------------------------------------

@@ -36,8 +36,9 @@ def po_account(actor: Actor, subproject_id: int, kind: str = "po") -> ledger.Acc
     service's own bookkeeping, whoever's payment or release lands there."""
     subproject = get(actor, Subproject, subproject_id)
     call = get(actor, Call, subproject.call_id)
-    return ledger.organization_account(actor, kind, call.currency, subproject.organization_id,
-                                       PO_ACCOUNT_LABELS[kind])
+    return ledger.organization_account(
+        actor, kind, call.currency, subproject.organization_id, PO_ACCOUNT_LABELS[kind]
+    )
 
 
 def required_counterpart(actor: Actor, subproject: Subproject) -> tuple[Decimal, Decimal]:
@@ -47,8 +48,9 @@ def required_counterpart(actor: Actor, subproject: Subproject) -> tuple[Decimal,
 
 def paid_counterpart(actor: Actor, subproject_id: int) -> tuple[Decimal, Decimal]:
     rows = actor.session.scalars(
-        scoped(actor.widened(), select(CounterpartContribution))
-        .where(CounterpartContribution.subproject_id == subproject_id)
+        scoped(actor.widened(), select(CounterpartContribution)).where(
+            CounterpartContribution.subproject_id == subproject_id
+        )
     ).all()
     cash = sum((Decimal(r.amount) for r in rows if r.kind == "cash"), Decimal("0.00"))
     in_kind = sum((Decimal(r.amount) for r in rows if r.kind == "in_kind"), Decimal("0.00"))
@@ -56,7 +58,12 @@ def paid_counterpart(actor: Actor, subproject_id: int) -> tuple[Decimal, Decimal
 
 
 def record_counterpart(
-    actor: Actor, subproject_id: int, kind: str, from_account_id: int, amount: Decimal | str, on: date
+    actor: Actor,
+    subproject_id: int,
+    kind: str,
+    from_account_id: int,
+    amount: Decimal | str,
+    on: date,
 ) -> CounterpartContribution:
     """A counterpart contribution (cash to the PO's account, in kind to its in-kind account)."""
     actor.require(Permission.COUNTERPART_RECORD)
@@ -65,14 +72,23 @@ def record_counterpart(
     subproject = locked_subproject(actor, subproject_id)
     require_state(subproject, *APPROVED, doing="counterpart is paid")
     target = po_account(actor, subproject.id, "po" if kind == "cash" else "po_in_kind")
-    posting = ledger.post_transfer(actor, {
-        "kind": "counterpart_cash" if kind == "cash" else "counterpart_in_kind",
-        "from_account_id": from_account_id, "to_account_id": target.id, "amount": amount,
-        "posted_on": on, "memo": f"counterpart ({kind}) of subproject {subproject.id}",
-    })
+    posting = ledger.post_transfer(
+        actor,
+        {
+            "kind": "counterpart_cash" if kind == "cash" else "counterpart_in_kind",
+            "from_account_id": from_account_id,
+            "to_account_id": target.id,
+            "amount": amount,
+            "posted_on": on,
+            "memo": f"counterpart ({kind}) of subproject {subproject.id}",
+        },
+    )
     contribution = CounterpartContribution(
-        programme_id=actor.programme_id, subproject_id=subproject.id, posting_id=posting.id,
-        kind=kind, amount=Decimal(str(amount)),
+        programme_id=actor.programme_id,
+        subproject_id=subproject.id,
+        posting_id=posting.id,
+        kind=kind,
+        amount=Decimal(str(amount)),
     )
     actor.session.add(contribution)
     record_for(actor, "create", contribution)
@@ -95,23 +111,37 @@ def confirm_counterpart_paid(actor: Actor, subproject_id: int, on: date) -> Subp
     return subproject
 
 
-def schedule_tranches(actor: Actor, subproject_id: int, tranches: list[TrancheIn | dict[str, Any]]) -> list[Tranche]:
+def schedule_tranches(
+    actor: Actor, subproject_id: int, tranches: list[TrancheIn | dict[str, Any]]
+) -> list[Tranche]:
     """The grant's disbursement plan: tranches that add up to the approved grant."""
     actor.require(Permission.TRANCHES_RELEASE)
     items = [validated(TrancheIn, t) for t in tranches]
     subproject = locked_subproject(actor, subproject_id)
-    require_state(subproject, *APPROVED, State.COUNTERPART_PAID, State.AGREEMENT_SIGNED,
-                  doing="tranches are scheduled")
+    require_state(
+        subproject,
+        *APPROVED,
+        State.COUNTERPART_PAID,
+        State.AGREEMENT_SIGNED,
+        doing="tranches are scheduled",
+    )
     if actor.session.scalar(select(Tranche.id).where(Tranche.subproject_id == subproject.id)):
         raise Refused("the tranches are scheduled already", rule="one disbursement plan")
     grant = Decimal(latest_plan(actor, subproject.id).grant)
     total = sum((t.amount for t in items), Decimal("0.00"))
     if total != grant:
-        raise Refused(f"tranches add up to {total}, the approved grant is {grant}", rule="tranches = grant")
+        raise Refused(
+            f"tranches add up to {total}, the approved grant is {grant}", rule="tranches = grant"
+        )
     made = []
     for number, item in enumerate(items, start=1):
-        tranche = Tranche(programme_id=actor.programme_id, subproject_id=subproject.id, number=number,
-                          amount=item.amount, milestone=item.milestone)
+        tranche = Tranche(
+            programme_id=actor.programme_id,
+            subproject_id=subproject.id,
+            number=number,
+            amount=item.amount,
+            milestone=item.milestone,
+        )
         actor.session.add(tranche)
         record_for(actor, "create", tranche)
         made.append(tranche)
@@ -121,32 +151,42 @@ def schedule_tranches(actor: Actor, subproject_id: int, tranches: list[TrancheIn
 def tranches(actor: Actor, subproject_id: int) -> list[Tranche]:
     """The subproject's tranches, by number."""
     actor.require(Permission.CYCLE_READ)
-    return list(actor.session.scalars(
-        scoped(actor, select(Tranche)).where(Tranche.subproject_id == subproject_id)
-        .order_by(Tranche.number)
-    ))
+    return list(
+        actor.session.scalars(
+            scoped(actor, select(Tranche))
+            .where(Tranche.subproject_id == subproject_id)
+            .order_by(Tranche.number)
+        )
+    )
 
 
 def _tranche(actor: Actor, subproject_id: int, number: int) -> Tranche:
     tranche = actor.session.scalar(
-        scoped(actor, select(Tranche))
-        .where(Tranche.subproject_id == subproject_id, Tranche.number == number)
+        scoped(actor, select(Tranche)).where(
+            Tranche.subproject_id == subproject_id, Tranche.number == number
+        )
     )
     if tranche is None:
         raise NotFound(f"no tranche {number} of subproject {subproject_id}")
     return tranche
 
 
-def release_tranche(actor: Actor, subproject_id: int, number: int, from_account_id: int, on: date) -> Tranche:
+def release_tranche(
+    actor: Actor, subproject_id: int, number: int, from_account_id: int, on: date
+) -> Tranche:
     """Pay tranche ``number`` from the project's funds to the PO; n+1 waits for n's justification."""
     actor.require(Permission.TRANCHES_RELEASE)
     subproject = locked_subproject(actor, subproject_id)
     if subproject.state not in (State.AGREEMENT_SIGNED, State.IN_EXECUTION):
-        raise Refused(f"tranches are released once the agreement is signed, not while {subproject.state}",
-                      rule="agreement before disbursement")
+        raise Refused(
+            f"tranches are released once the agreement is signed, not while {subproject.state}",
+            rule="agreement before disbursement",
+        )
     tranche = _tranche(actor, subproject.id, number)
     if tranche.released_on is not None:
-        raise Refused(f"tranche {number} was released on {tranche.released_on}", rule="release once")
+        raise Refused(
+            f"tranche {number} was released on {tranche.released_on}", rule="release once"
+        )
     if number > 1:
         previous = _tranche(actor, subproject.id, number - 1)
         if previous.justified_on is None or previous.milestone_verified_on is None:
@@ -157,11 +197,17 @@ def release_tranche(actor: Actor, subproject_id: int, number: int, from_account_
     if subproject.state == State.AGREEMENT_SIGNED:
         check_step_date(actor, subproject, on)  # before the money moves
     before = snapshot(tranche)
-    posting = ledger.post_transfer(actor, {
-        "kind": "grant_tranche", "from_account_id": from_account_id,
-        "to_account_id": po_account(actor, subproject.id).id, "amount": tranche.amount,
-        "posted_on": on, "memo": f"tranche {number} of subproject {subproject.id}",
-    })
+    posting = ledger.post_transfer(
+        actor,
+        {
+            "kind": "grant_tranche",
+            "from_account_id": from_account_id,
+            "to_account_id": po_account(actor, subproject.id).id,
+            "amount": tranche.amount,
+            "posted_on": on,
+            "memo": f"tranche {number} of subproject {subproject.id}",
+        },
+    )
     tranche.released_on = on
     tranche.release_posting_id = posting.id
     record_for(actor, "release", tranche, before=before)
@@ -179,7 +225,9 @@ def refuse_after_completion(subproject: Subproject, what: str) -> None:
         )
 
 
-def justify_tranche(actor: Actor, subproject_id: int, number: int, evidence: str, on: date) -> Tranche:
+def justify_tranche(
+    actor: Actor, subproject_id: int, number: int, evidence: str, on: date
+) -> Tranche:
     """The PO's evidence of how a released tranche was used."""
     actor.require(Permission.TRANCHES_JUSTIFY)
     refuse_after_completion(locked_subproject(actor, subproject_id), "justified")
@@ -187,8 +235,9 @@ def justify_tranche(actor: Actor, subproject_id: int, number: int, evidence: str
     if tranche.released_on is None:
         raise Refused(f"tranche {number} is not released yet", rule="justify after release")
     if not evidence.strip():
-        raise Refused("give the evidence of how the tranche was used", rule="evidence",
-                      field="evidence")
+        raise Refused(
+            "give the evidence of how the tranche was used", rule="evidence", field="evidence"
+        )
     before = snapshot(tranche)
     tranche.justified_on = on
     tranche.evidence = evidence
@@ -218,8 +267,10 @@ def complete(actor: Actor, subproject_id: int, on: date) -> Subproject:
     ).all()
     open_ = [t.number for t in scheduled if t.milestone_verified_on is None]
     if not scheduled or open_:
-        raise Refused(f"tranches {open_ or 'none scheduled'} are not justified and verified",
-                      rule="completion after every tranche")
+        raise Refused(
+            f"tranches {open_ or 'none scheduled'} are not justified and verified",
+            rule="completion after every tranche",
+        )
     move_state(actor, subproject, State.COMPLETED, on, "")
     return subproject
 

@@ -52,17 +52,23 @@ def assign_evaluator(actor: Actor, subproject_id: int, user_id: int) -> Evaluato
     subproject = get(actor, Subproject, subproject_id)
     evaluator = act_as(actor.session, user_id, actor.programme_id)
     if evaluator.role is not Role.EVALUATOR:
-        raise Refused("only an evaluator is assigned to evaluate", rule="evaluators",
-                      field="user_id")
+        raise Refused(
+            "only an evaluator is assigned to evaluate", rule="evaluators", field="user_id"
+        )
     clash = actor.session.scalar(
-        select(EvaluatorAssignment.id).where(EvaluatorAssignment.subproject_id == subproject.id,
-                                             EvaluatorAssignment.user_id == user_id)
+        select(EvaluatorAssignment.id).where(
+            EvaluatorAssignment.subproject_id == subproject.id,
+            EvaluatorAssignment.user_id == user_id,
+        )
     )
     if clash is not None:
         raise Refused("the evaluator is assigned already", rule="one assignment per evaluator")
     assignment = EvaluatorAssignment(
-        programme_id=actor.programme_id, subproject_id=subproject.id, user_id=user_id,
-        assigned_by=actor.user_id, assigned_at=now(),
+        programme_id=actor.programme_id,
+        subproject_id=subproject.id,
+        user_id=user_id,
+        assigned_by=actor.user_id,
+        assigned_at=now(),
     )
     actor.session.add(assignment)
     record_for(actor, "create", assignment)
@@ -72,32 +78,42 @@ def assign_evaluator(actor: Actor, subproject_id: int, user_id: int) -> Evaluato
 def evaluators(actor: Actor, subproject_id: int) -> list[int]:
     """The user ids of the evaluators assigned to the subproject."""
     actor.require(Permission.CYCLE_READ)
-    return list(actor.session.scalars(
-        scoped(actor, select(EvaluatorAssignment.user_id))
-        .where(EvaluatorAssignment.subproject_id == subproject_id)
-        .order_by(EvaluatorAssignment.id)
-    ))
+    return list(
+        actor.session.scalars(
+            scoped(actor, select(EvaluatorAssignment.user_id))
+            .where(EvaluatorAssignment.subproject_id == subproject_id)
+            .order_by(EvaluatorAssignment.id)
+        )
+    )
 
 
 def scores(actor: Actor, subproject_id: int) -> list[CommitteeScore]:
     """The committee's scores of the subproject's plans."""
     actor.require(Permission.CYCLE_READ)
-    return list(actor.session.scalars(
-        scoped(actor, select(CommitteeScore))
-        .where(CommitteeScore.subproject_id == subproject_id).order_by(CommitteeScore.id)
-    ))
+    return list(
+        actor.session.scalars(
+            scoped(actor, select(CommitteeScore))
+            .where(CommitteeScore.subproject_id == subproject_id)
+            .order_by(CommitteeScore.id)
+        )
+    )
 
 
 def decisions(actor: Actor, subproject_id: int) -> list[Decision]:
     """The committee's decisions on the subproject, oldest first."""
     actor.require(Permission.CYCLE_READ)
-    return list(actor.session.scalars(
-        scoped(actor, select(Decision))
-        .where(Decision.subproject_id == subproject_id).order_by(Decision.id)
-    ))
+    return list(
+        actor.session.scalars(
+            scoped(actor, select(Decision))
+            .where(Decision.subproject_id == subproject_id)
+            .order_by(Decision.id)
+        )
+    )
 
 
-def score(actor: Actor, subproject_id: int, criterion: str, value: Decimal | str | int) -> CommitteeScore:
+def score(
+    actor: Actor, subproject_id: int, criterion: str, value: Decimal | str | int
+) -> CommitteeScore:
     """A committee member's score (0-100) of the latest plan on one criterion of the call's
     sheet; an evaluator scoped to assigned subprojects scores only those."""
     actor.require(Permission.CYCLE_SCORE)
@@ -105,23 +121,31 @@ def score(actor: Actor, subproject_id: int, criterion: str, value: Decimal | str
     require_state(subproject, State.UNDER_EVALUATION, doing="scores are given")
     sheet = scoring_sheet(get(actor, Call, subproject.call_id))
     if criterion not in {c.name for c in sheet.criteria}:
-        raise Refused(f"{criterion!r} is not a criterion of the call's scoring sheet",
-                      rule="scoring sheet", field="criterion")
+        raise Refused(
+            f"{criterion!r} is not a criterion of the call's scoring sheet",
+            rule="scoring sheet",
+            field="criterion",
+        )
     number = Decimal(str(value))
     if not Decimal(0) <= number <= Decimal(100):
         raise Refused("a score lies between 0 and 100", rule="scoring sheet", field="score")
     version = latest_plan(actor, subproject.id)
     clash = actor.session.scalar(
         select(CommitteeScore.id).where(
-            CommitteeScore.plan_version_id == version.id, CommitteeScore.user_id == actor.user_id,
+            CommitteeScore.plan_version_id == version.id,
+            CommitteeScore.user_id == actor.user_id,
             CommitteeScore.criterion == criterion,
         )
     )
     if clash is not None:
         raise Refused("you scored this criterion of this plan already", rule="one score per member")
     row = CommitteeScore(
-        programme_id=actor.programme_id, subproject_id=subproject.id, plan_version_id=version.id,
-        user_id=actor.user_id, criterion=criterion, score=number.quantize(CENT),
+        programme_id=actor.programme_id,
+        subproject_id=subproject.id,
+        plan_version_id=version.id,
+        user_id=actor.user_id,
+        criterion=criterion,
+        score=number.quantize(CENT),
     )
     actor.session.add(row)
     record_for(actor, "create", row)
@@ -141,9 +165,10 @@ def weighted_score(actor: Actor, sheet: ScoringSheet, version: PlanVersion) -> D
     if any(c.name not in scores for c in sheet.criteria):
         return None
     total_weight = sum(c.weight for c in sheet.criteria)
-    weighted = sum(
-        (sum(scores[c.name]) / len(scores[c.name])) * c.weight for c in sheet.criteria
-    ) / total_weight
+    weighted = (
+        sum((sum(scores[c.name]) / len(scores[c.name])) * c.weight for c in sheet.criteria)
+        / total_weight
+    )
     return Decimal(weighted).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
@@ -172,12 +197,23 @@ def approval_problems(actor: Actor, subproject: Subproject, on: date) -> list[tu
     problems: list[tuple[str, str]] = []
     investment = Decimal(plan.investment)
     grant_share = Decimal(plan.grant) / investment
-    counterpart_share = (Decimal(plan.counterpart_cash) + Decimal(plan.counterpart_in_kind)) / investment
+    counterpart_share = (
+        Decimal(plan.counterpart_cash) + Decimal(plan.counterpart_in_kind)
+    ) / investment
     if grant_share > Decimal(call.max_grant_share):
-        problems.append(("max grant share", f"grant share {grant_share:.2%} > {Decimal(call.max_grant_share):.2%}"))
+        problems.append(
+            (
+                "max grant share",
+                f"grant share {grant_share:.2%} > {Decimal(call.max_grant_share):.2%}",
+            )
+        )
     if counterpart_share < Decimal(call.min_counterpart_share):
-        problems.append(("min counterpart share",
-                         f"counterpart share {counterpart_share:.2%} < {Decimal(call.min_counterpart_share):.2%}"))
+        problems.append(
+            (
+                "min counterpart share",
+                f"counterpart share {counterpart_share:.2%} < {Decimal(call.min_counterpart_share):.2%}",
+            )
+        )
     ceiling = Decimal(call.ceiling_per_alliance)
     for window in call.windows:
         if window["name"] == subproject.funding_window:
@@ -186,17 +222,25 @@ def approval_problems(actor: Actor, subproject: Subproject, on: date) -> list[tu
         problems.append(("ceiling per alliance", f"grant {plan.grant} > {ceiling} {call.currency}"))
     per_family = Decimal(plan.grant) / subproject.families
     if per_family > Decimal(call.ceiling_per_family):
-        problems.append(("ceiling per family",
-                         f"grant per family {per_family.quantize(CENT)} > {call.ceiling_per_family} {call.currency}"))
+        problems.append(
+            (
+                "ceiling per family",
+                f"grant per family {per_family.quantize(CENT)} > {call.ceiling_per_family} {call.currency}",
+            )
+        )
     if sheet.min_irr is not None and (plan.irr is None or plan.irr < sheet.min_irr):
         problems.append(("minimum IRR", f"IRR {plan.irr} < {sheet.min_irr}"))
     if sheet.min_npv is not None and (plan.npv is None or plan.npv <= sheet.min_npv):
         problems.append(("minimum NPV", f"NPV {plan.npv} is not above {sheet.min_npv}"))
     shares = member_shares(actor, subproject.organization_id, on)
     if sheet.min_women_share is not None and shares.women < sheet.min_women_share:
-        problems.append(("share of women", f"{shares.women:.0%} women < {sheet.min_women_share:.0%}"))
+        problems.append(
+            ("share of women", f"{shares.women:.0%} women < {sheet.min_women_share:.0%}")
+        )
     if sheet.min_youth_share is not None and shares.youth < sheet.min_youth_share:
-        problems.append(("share of youth", f"{shares.youth:.0%} youth < {sheet.min_youth_share:.0%}"))
+        problems.append(
+            ("share of youth", f"{shares.youth:.0%} youth < {sheet.min_youth_share:.0%}")
+        )
     weighted = weighted_score(actor, sheet, plan)
     if weighted is None:
         problems.append(("committee scores", "not every criterion of the scoring sheet is scored"))
@@ -205,14 +249,19 @@ def approval_problems(actor: Actor, subproject: Subproject, on: date) -> list[tu
     return problems
 
 
-def decide(actor: Actor, subproject_id: int, outcome: str, on: date, conditions: str = "") -> Decision:
+def decide(
+    actor: Actor, subproject_id: int, outcome: str, on: date, conditions: str = ""
+) -> Decision:
     """The committee's decision; approval is refused, naming the rule, when the plan breaks one."""
     actor.require(Permission.CYCLE_DECIDE)
     if outcome not in DECISIONS:
         raise Refused(f"a decision is one of {', '.join(DECISIONS)}", field="outcome")
     if outcome == State.APPROVED_WITH_CONDITIONS and not conditions.strip():
-        raise Refused("an approval with conditions states the conditions", rule="conditions",
-                      field="conditions")
+        raise Refused(
+            "an approval with conditions states the conditions",
+            rule="conditions",
+            field="conditions",
+        )
     subproject = locked_subproject(actor, subproject_id)
     require_state(subproject, State.UNDER_EVALUATION, doing="a decision is taken")
     check_step_date(actor, subproject, on)  # before the decision is recorded
@@ -221,17 +270,24 @@ def decide(actor: Actor, subproject_id: int, outcome: str, on: date, conditions:
         problems = approval_problems(actor, subproject, on)
         if problems:
             rule, reason = problems[0]
-            others = f" (and {len(problems) - 1} more: {'; '.join(r for r, _ in problems[1:])})" if len(problems) > 1 else ""
+            others = (
+                f" (and {len(problems) - 1} more: {'; '.join(r for r, _ in problems[1:])})"
+                if len(problems) > 1
+                else ""
+            )
             raise Refused(f"cannot approve: {reason}{others}", rule=rule)
     sheet = scoring_sheet(get(actor, Call, subproject.call_id))
     decision = Decision(
-        programme_id=actor.programme_id, subproject_id=subproject.id, plan_version_id=plan.id,
-        outcome=outcome, weighted_score=weighted_score(actor, sheet, plan), conditions=conditions,
-        decided_on=on, decided_by=actor.user_id,
+        programme_id=actor.programme_id,
+        subproject_id=subproject.id,
+        plan_version_id=plan.id,
+        outcome=outcome,
+        weighted_score=weighted_score(actor, sheet, plan),
+        conditions=conditions,
+        decided_on=on,
+        decided_by=actor.user_id,
     )
     actor.session.add(decision)
     record_for(actor, "create", decision)
     move_state(actor, subproject, State(outcome), on, conditions)
     return decision
-
-

@@ -30,31 +30,41 @@ def submit_profile(actor: Actor, data: ProfileIn | dict[str, Any]) -> Subproject
     registry = actor.widened()
     buyer = get(registry, Organization, profile.buyer_id)
     if po.kind != "producer_organization":
-        raise Refused(f"{po.name} is not a producer organization", rule="applicant",
-                      field="organization_id")
+        raise Refused(
+            f"{po.name} is not a producer organization", rule="applicant", field="organization_id"
+        )
     if buyer.kind != "buyer":
         raise Refused(f"{buyer.name} is not a buyer", rule="buyer", field="buyer_id")
     if profile.lender_id is not None:
         lender = get(registry, Organization, profile.lender_id)
         if lender.kind != "financial_institution":
-            raise Refused(f"{lender.name} is not a financial institution", rule="lender",
-                          field="lender_id")
+            raise Refused(
+                f"{lender.name} is not a financial institution", rule="lender", field="lender_id"
+            )
     if not call.opens_on <= profile.submitted_on <= call.closes_on:
         raise Refused(
             f"call {call.code} is open from {call.opens_on} to {call.closes_on}",
-            rule="call window", field="submitted_on",
+            rule="call window",
+            field="submitted_on",
         )
     subproject = Subproject(
-        programme_id=actor.programme_id, state=State.PROFILE_SUBMITTED, created_at=now(),
+        programme_id=actor.programme_id,
+        state=State.PROFILE_SUBMITTED,
+        created_at=now(),
         **profile.model_dump(),
     )
     actor.session.add(subproject)
     actor.session.flush()
     actor.session.add(
         StateChange(
-            programme_id=actor.programme_id, subproject_id=subproject.id, from_state=None,
-            to_state=State.PROFILE_SUBMITTED, on=profile.submitted_on, note="",
-            user_id=actor.user_id, at=now(),
+            programme_id=actor.programme_id,
+            subproject_id=subproject.id,
+            from_state=None,
+            to_state=State.PROFILE_SUBMITTED,
+            on=profile.submitted_on,
+            note="",
+            user_id=actor.user_id,
+            at=now(),
         )
     )
     record_for(actor, "create", subproject)
@@ -71,28 +81,47 @@ def eligibility_problems(actor: Actor, subproject: Subproject, on: date) -> list
     if district is None or district.id not in call.district_ids:
         problems.append(("call regions", f"{po.name} is not in one of the call's districts"))
     if subproject.value_chain not in call.value_chains:
-        problems.append(("call value chains", f"value chain {subproject.value_chain!r} is not in the call"))
+        problems.append(
+            ("call value chains", f"value chain {subproject.value_chain!r} is not in the call")
+        )
     windows = {w["name"] for w in call.windows}
     if windows and subproject.funding_window not in windows:
-        problems.append(("call windows", f"window {subproject.funding_window!r} is not one of {sorted(windows)}"))
+        problems.append(
+            (
+                "call windows",
+                f"window {subproject.funding_window!r} is not one of {sorted(windows)}",
+            )
+        )
     if call.max_families is not None and subproject.families > call.max_families:
-        problems.append(("families per alliance", f"{subproject.families} families > {call.max_families}"))
+        problems.append(
+            ("families per alliance", f"{subproject.families} families > {call.max_families}")
+        )
     if not subproject.buyer_letter_of_interest:
-        problems.append(("buyer letter of interest", "the profile has no buyer's letter of interest"))
+        problems.append(
+            ("buyer letter of interest", "the profile has no buyer's letter of interest")
+        )
     rules = call.member_rules
     members = registry_members(actor, po.id)
     if len(members) < rules.get("min_members", 1):
-        problems.append(("member eligibility", f"{len(members)} members < {rules.get('min_members')}"))
+        problems.append(
+            ("member eligibility", f"{len(members)} members < {rules.get('min_members')}")
+        )
     if subproject.families > len(members):
-        problems.append(("member eligibility", f"{subproject.families} families but {len(members)} members"))
+        problems.append(
+            ("member eligibility", f"{subproject.families} families but {len(members)} members")
+        )
     too_young = [m for m in members if m.age(on) < rules.get("min_age", 0)]
     if too_young:
-        problems.append(("member eligibility", f"{len(too_young)} members under {rules.get('min_age')}"))
+        problems.append(
+            ("member eligibility", f"{len(too_young)} members under {rules.get('min_age')}")
+        )
     if rules.get("max_land_hectares") is not None:
         limit = Decimal(rules["max_land_hectares"])
         large = [m for m in members if m.land_hectares > limit]
         if large:
-            problems.append(("member eligibility", f"{len(large)} members hold more than {limit} ha"))
+            problems.append(
+                ("member eligibility", f"{len(large)} members hold more than {limit} ha")
+            )
     return problems
 
 
@@ -103,8 +132,9 @@ def check_eligibility(actor: Actor, subproject_id: int, on: date) -> Subproject:
     require_state(subproject, State.PROFILE_SUBMITTED, doing="eligibility is checked")
     problems = eligibility_problems(actor, subproject, on)
     if problems:
-        move_state(actor, subproject, State.INELIGIBLE, on,
-                   "; ".join(f"{r}: {why}" for r, why in problems))
+        move_state(
+            actor, subproject, State.INELIGIBLE, on, "; ".join(f"{r}: {why}" for r, why in problems)
+        )
     else:
         move_state(actor, subproject, State.ELIGIBLE, on, "meets the call's eligibility rules")
     return subproject

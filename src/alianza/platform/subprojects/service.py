@@ -59,14 +59,46 @@ from alianza.platform.subprojects.states import (
 )
 
 __all__ = [
-    "APPROVED", "DECISIONS", "STATES", "TRANSITIONS", "Shares", "State", "appraise",
-    "approval_problems", "assign_evaluator", "check_eligibility", "complete",
-    "confirm_counterpart_paid", "count_by_state", "decide", "decisions", "eligibility_problems",
-    "evaluators", "history", "justify_tranche", "latest_plan", "list_subprojects",
-    "locked_subproject", "member_shares", "move_state", "paid_counterpart", "plan_versions",
-    "po_account", "record_counterpart", "release_tranche", "required_counterpart",
-    "schedule_tranches", "score", "scores", "start_evaluation", "start_monitoring",
-    "submit_plan", "submit_profile", "tranches", "verify_milestone", "weighted_score",
+    "APPROVED",
+    "DECISIONS",
+    "STATES",
+    "TRANSITIONS",
+    "Shares",
+    "State",
+    "appraise",
+    "approval_problems",
+    "assign_evaluator",
+    "check_eligibility",
+    "complete",
+    "confirm_counterpart_paid",
+    "count_by_state",
+    "decide",
+    "decisions",
+    "eligibility_problems",
+    "evaluators",
+    "history",
+    "justify_tranche",
+    "latest_plan",
+    "list_subprojects",
+    "locked_subproject",
+    "member_shares",
+    "move_state",
+    "paid_counterpart",
+    "plan_versions",
+    "po_account",
+    "record_counterpart",
+    "release_tranche",
+    "required_counterpart",
+    "schedule_tranches",
+    "score",
+    "scores",
+    "start_evaluation",
+    "start_monitoring",
+    "submit_plan",
+    "submit_profile",
+    "tranches",
+    "verify_milestone",
+    "weighted_score",
 ]
 
 
@@ -99,7 +131,7 @@ def count_by_state(actor: Actor, *, call_id: int | None = None) -> dict[State, i
     query: Any = scoped(actor, counted)
     if call_id is not None:
         query = query.where(Subproject.call_id == call_id)
-    counts = {state: count for state, count in actor.session.execute(
-        query.group_by(Subproject.state)
-    )}
+    counts = {
+        state: count for state, count in actor.session.execute(query.group_by(Subproject.state))
+    }
     return {state: int(counts.get(state, 0)) for state in State}

@@ -77,8 +77,9 @@ def require_state(subproject: Subproject, *states: State, doing: str) -> None:
     """Refuse ``doing`` unless the subproject is in one of ``states``."""
     if subproject.state not in states:
         expected = " or ".join(states)
-        raise Refused(f"{doing} while {expected}, not while {subproject.state}",
-                      rule="subproject cycle")
+        raise Refused(
+            f"{doing} while {expected}, not while {subproject.state}", rule="subproject cycle"
+        )
 
 
 def check_step_date(actor: Actor, subproject: Subproject, on: date) -> None:
@@ -93,7 +94,8 @@ def check_step_date(actor: Actor, subproject: Subproject, on: date) -> None:
         raise Refused(
             f"the subproject became {subproject.state} on {last}: its next step cannot be dated "
             f"{on}, before that",
-            rule="steps in date order", field="on",
+            rule="steps in date order",
+            field="on",
         )
 
 
@@ -110,9 +112,14 @@ def move_state(actor: Actor, subproject: Subproject, to_state: State, on: date, 
     before = snapshot(subproject)
     actor.session.add(
         StateChange(
-            programme_id=actor.programme_id, subproject_id=subproject.id,
-            from_state=subproject.state, to_state=to_state, on=on, note=note,
-            user_id=actor.user_id, at=now(),
+            programme_id=actor.programme_id,
+            subproject_id=subproject.id,
+            from_state=subproject.state,
+            to_state=to_state,
+            on=on,
+            note=note,
+            user_id=actor.user_id,
+            at=now(),
         )
     )
     subproject.state = to_state
@@ -123,7 +130,10 @@ def history(actor: Actor, subproject_id: int) -> list[StateChange]:
     """The subproject's moves through the cycle, oldest first."""
     actor.require(Permission.CYCLE_READ)
     get(actor, Subproject, subproject_id)
-    return list(actor.session.scalars(
-        scoped(actor, select(StateChange))
-        .where(StateChange.subproject_id == subproject_id).order_by(StateChange.id)
-    ))
+    return list(
+        actor.session.scalars(
+            scoped(actor, select(StateChange))
+            .where(StateChange.subproject_id == subproject_id)
+            .order_by(StateChange.id)
+        )
+    )

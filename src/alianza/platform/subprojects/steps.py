@@ -81,7 +81,9 @@ class Step:
         return self.refusal is None
 
 
-def _step(actor: Actor, action: str, permission: Permission, check: Any = None, **fields: Any) -> Step:
+def _step(
+    actor: Actor, action: str, permission: Permission, check: Any = None, **fields: Any
+) -> Step:
     """A step refused for a missing permission, else by ``check()`` (a Refusal or None)."""
     if not actor.can(permission):
         refusal: Refusal | None = Refusal(
@@ -110,20 +112,38 @@ def next_steps(actor: Actor, subproject_id: int, on: date | None = None) -> list
     steps: list[Step] = []
     if state is State.PROFILE_SUBMITTED:
         warnings = eligibility_problems(actor, subproject, on) if actor.can(P.CYCLE_REVIEW) else []
-        steps.append(_step(actor, "eligibility", P.CYCLE_REVIEW,
-                           to_state=State.INELIGIBLE if warnings else State.ELIGIBLE,
-                           warnings=warnings))
+        steps.append(
+            _step(
+                actor,
+                "eligibility",
+                P.CYCLE_REVIEW,
+                to_state=State.INELIGIBLE if warnings else State.ELIGIBLE,
+                warnings=warnings,
+            )
+        )
     if state in (State.ELIGIBLE, State.BUSINESS_PLAN_SUBMITTED):
-        steps.append(_step(actor, "plan", P.CYCLE_SUBMIT,
-                           to_state=State.BUSINESS_PLAN_SUBMITTED if state is State.ELIGIBLE else None))
+        steps.append(
+            _step(
+                actor,
+                "plan",
+                P.CYCLE_SUBMIT,
+                to_state=State.BUSINESS_PLAN_SUBMITTED if state is State.ELIGIBLE else None,
+            )
+        )
     if state is State.BUSINESS_PLAN_SUBMITTED:
         steps.append(_step(actor, "evaluation", P.CYCLE_REVIEW, to_state=State.UNDER_EVALUATION))
     if state is State.UNDER_EVALUATION:
         steps.extend(_evaluation_steps(actor, subproject, on))
     if state in APPROVED:
-        steps.append(_step(actor, "counterpart_confirm", P.CYCLE_REVIEW,
-                           lambda: _counterpart_refusal(actor, subproject),
-                           to_state=State.COUNTERPART_PAID))
+        steps.append(
+            _step(
+                actor,
+                "counterpart_confirm",
+                P.CYCLE_REVIEW,
+                lambda: _counterpart_refusal(actor, subproject),
+                to_state=State.COUNTERPART_PAID,
+            )
+        )
     # Once scheduled, the disbursement plan is not offered again (one per subproject).
     if state in (*APPROVED, State.COUNTERPART_PAID, State.AGREEMENT_SIGNED) and not _tranches(
         actor, subproject.id
@@ -132,12 +152,19 @@ def next_steps(actor: Actor, subproject_id: int, on: date | None = None) -> list
     if state in (State.AGREEMENT_SIGNED, State.IN_EXECUTION):
         steps.extend(_tranche_steps(actor, subproject))
     if state is State.IN_EXECUTION:
-        steps.append(_step(actor, "complete", P.CYCLE_REVIEW,
-                           lambda: _completion_refusal(actor, subproject),
-                           to_state=State.COMPLETED))
+        steps.append(
+            _step(
+                actor,
+                "complete",
+                P.CYCLE_REVIEW,
+                lambda: _completion_refusal(actor, subproject),
+                to_state=State.COMPLETED,
+            )
+        )
     if state is State.COMPLETED:
-        steps.append(_step(actor, "monitoring", P.CYCLE_REVIEW,
-                           to_state=State.POST_PROJECT_MONITORING))
+        steps.append(
+            _step(actor, "monitoring", P.CYCLE_REVIEW, to_state=State.POST_PROJECT_MONITORING)
+        )
     return steps
 
 
@@ -147,18 +174,25 @@ def _evaluation_steps(actor: Actor, subproject: Subproject, on: date) -> list[St
     version = _latest(actor, subproject.id)
     mine: set[str] = set()
     if version is not None:
-        mine = set(actor.session.scalars(
-            scoped(actor.widened(), select(CommitteeScore.criterion))
-            .where(CommitteeScore.plan_version_id == version.id,
-                   CommitteeScore.user_id == actor.user_id)
-        ))
+        mine = set(
+            actor.session.scalars(
+                scoped(actor.widened(), select(CommitteeScore.criterion)).where(
+                    CommitteeScore.plan_version_id == version.id,
+                    CommitteeScore.user_id == actor.user_id,
+                )
+            )
+        )
     for criterion in sheet.criteria:
+
         def scored(name: str = criterion.name) -> Refusal | None:
             if version is None:
                 return Refusal("business plan", "the subproject has no business plan")
             if name in mine:
-                return Refusal("one score per member", "you scored this criterion of this plan already")
+                return Refusal(
+                    "one score per member", "you scored this criterion of this plan already"
+                )
             return None
+
         steps.append(_step(actor, "score", P.CYCLE_SCORE, scored, criterion=criterion.name))
     problems: list[tuple[str, str]] | None = None
 
@@ -172,8 +206,16 @@ def _evaluation_steps(actor: Actor, subproject: Subproject, on: date) -> list[St
 
     for outcome in (State.APPROVED, State.APPROVED_WITH_CONDITIONS, State.REJECTED):
         check = approval if outcome in APPROVED else None
-        steps.append(_step(actor, "decision", P.CYCLE_DECIDE, check, outcome=outcome.value,
-                           to_state=outcome.value))
+        steps.append(
+            _step(
+                actor,
+                "decision",
+                P.CYCLE_DECIDE,
+                check,
+                outcome=outcome.value,
+                to_state=outcome.value,
+            )
+        )
     return steps
 
 
@@ -181,7 +223,8 @@ def _latest(actor: Actor, subproject_id: int) -> PlanVersion | None:
     return actor.session.scalar(
         scoped(actor.widened(), select(PlanVersion))
         .where(PlanVersion.subproject_id == subproject_id)
-        .order_by(PlanVersion.version.desc()).limit(1)
+        .order_by(PlanVersion.version.desc())
+        .limit(1)
     )
 
 
@@ -192,16 +235,21 @@ def _counterpart_refusal(actor: Actor, subproject: Subproject) -> Refusal | None
         return Refusal(refused.rule or "business plan", refused.reason)
     cash, in_kind = paid_counterpart(actor, subproject.id)
     if cash < need_cash or in_kind < need_kind:
-        return Refusal("counterpart before agreement",
-                       f"counterpart paid {cash} cash / {in_kind} in kind of {need_cash} / {need_kind}")
+        return Refusal(
+            "counterpart before agreement",
+            f"counterpart paid {cash} cash / {in_kind} in kind of {need_cash} / {need_kind}",
+        )
     return None
 
 
 def _tranches(actor: Actor, subproject_id: int) -> list[Tranche]:
-    return list(actor.session.scalars(
-        scoped(actor.widened(), select(Tranche))
-        .where(Tranche.subproject_id == subproject_id).order_by(Tranche.number)
-    ))
+    return list(
+        actor.session.scalars(
+            scoped(actor.widened(), select(Tranche))
+            .where(Tranche.subproject_id == subproject_id)
+            .order_by(Tranche.number)
+        )
+    )
 
 
 def _tranche_steps(actor: Actor, subproject: Subproject) -> list[Step]:
@@ -212,16 +260,29 @@ def _tranche_steps(actor: Actor, subproject: Subproject) -> list[Step]:
         tranche = unreleased[0]
         previous = next((t for t in tranches if t.number == tranche.number - 1), None)
 
-        def order(number: int = tranche.number, before: Tranche | None = previous) -> Refusal | None:
-            if before is not None and (before.justified_on is None
-                                       or before.milestone_verified_on is None):
-                return Refusal("tranche n+1 after tranche n is justified and verified",
-                               f"tranche {number} waits until tranche {number - 1} is justified "
-                               f"and its milestone verified")
+        def order(
+            number: int = tranche.number, before: Tranche | None = previous
+        ) -> Refusal | None:
+            if before is not None and (
+                before.justified_on is None or before.milestone_verified_on is None
+            ):
+                return Refusal(
+                    "tranche n+1 after tranche n is justified and verified",
+                    f"tranche {number} waits until tranche {number - 1} is justified "
+                    f"and its milestone verified",
+                )
             return None
-        steps.append(_step(actor, "release", P.TRANCHES_RELEASE, order, tranche=tranche.number,
-                           to_state=State.IN_EXECUTION
-                           if subproject.state == State.AGREEMENT_SIGNED else None))
+
+        steps.append(
+            _step(
+                actor,
+                "release",
+                P.TRANCHES_RELEASE,
+                order,
+                tranche=tranche.number,
+                to_state=State.IN_EXECUTION if subproject.state == State.AGREEMENT_SIGNED else None,
+            )
+        )
     for tranche in tranches:
         if tranche.released_on is not None and tranche.justified_on is None:
             steps.append(_step(actor, "justify", P.TRANCHES_JUSTIFY, tranche=tranche.number))
@@ -234,8 +295,10 @@ def _completion_refusal(actor: Actor, subproject: Subproject) -> Refusal | None:
     tranches = _tranches(actor, subproject.id)
     open_ = [t.number for t in tranches if t.milestone_verified_on is None]
     if not tranches or open_:
-        return Refusal("completion after every tranche",
-                       f"tranches {open_ or 'none scheduled'} are not justified and verified")
+        return Refusal(
+            "completion after every tranche",
+            f"tranches {open_ or 'none scheduled'} are not justified and verified",
+        )
     return None
 
 
@@ -256,9 +319,7 @@ def party_names(actor: Actor, organization_ids: Iterable[int | None]) -> dict[in
     if not ids:
         return {}
     names: Any = select(Organization.id, Organization.name)
-    rows: Any = actor.session.execute(
-        scoped(actor, names).where(Organization.id.in_(ids))
-    )
+    rows: Any = actor.session.execute(scoped(actor, names).where(Organization.id.in_(ids)))
     return {row_id: name for row_id, name in rows}
 
 
@@ -271,12 +332,15 @@ def latest_grants(actor: Actor, subproject_ids: Iterable[int]) -> dict[int, Deci
     newest = (
         select(PlanVersion.subproject_id, func.max(PlanVersion.version).label("version"))
         .where(PlanVersion.subproject_id.in_(ids), PlanVersion.programme_id == actor.programme_id)
-        .group_by(PlanVersion.subproject_id).subquery()
+        .group_by(PlanVersion.subproject_id)
+        .subquery()
     )
     rows = actor.session.execute(
-        scoped(actor, select(PlanVersion.subproject_id, PlanVersion.grant))
-        .where(tuple_(PlanVersion.subproject_id, PlanVersion.version).in_(
-            select(newest.c.subproject_id, newest.c.version)))
+        scoped(actor, select(PlanVersion.subproject_id, PlanVersion.grant)).where(
+            tuple_(PlanVersion.subproject_id, PlanVersion.version).in_(
+                select(newest.c.subproject_id, newest.c.version)
+            )
+        )
     )
     return {subproject_id: Decimal(grant) for subproject_id, grant in rows}
 
@@ -288,19 +352,20 @@ def user_names(actor: Actor, user_ids: Iterable[int]) -> dict[int, str]:
     if not ids:
         return {}
     names: Any = select(User.id, User.display_name)
-    rows: Any = actor.session.execute(
-        scoped(actor, names).where(User.id.in_(ids))
-    )
+    rows: Any = actor.session.execute(scoped(actor, names).where(User.id.in_(ids)))
     return {row_id: name for row_id, name in rows}
 
 
 def funds_accounts(actor: Actor, currency: str) -> list[Account]:
     """The project-funds accounts a tranche in ``currency`` may be released from."""
     actor.require(P.TRANCHES_RELEASE)
-    return list(actor.session.scalars(
-        scoped(actor, select(Account))
-        .where(Account.kind == "project_funds", Account.currency == currency).order_by(Account.id)
-    ))
+    return list(
+        actor.session.scalars(
+            scoped(actor, select(Account))
+            .where(Account.kind == "project_funds", Account.currency == currency)
+            .order_by(Account.id)
+        )
+    )
 
 
 def audit_trail(actor: Actor, subproject_id: int, limit: int = 200) -> list[AuditEntry]:
@@ -311,8 +376,15 @@ def audit_trail(actor: Actor, subproject_id: int, limit: int = 200) -> list[Audi
     actor.require(P.AUDIT_READ)
     subproject = get(actor, Subproject, subproject_id)
     rows: list[tuple[str, int]] = [("subprojects", subproject.id)]
-    for model in (PlanVersion, CommitteeScore, Decision, CounterpartContribution, Tranche,
-                  EvaluatorAssignment, Agreement):
+    for model in (
+        PlanVersion,
+        CommitteeScore,
+        Decision,
+        CounterpartContribution,
+        Tranche,
+        EvaluatorAssignment,
+        Agreement,
+    ):
         for row_id in actor.session.scalars(
             scoped(actor, select(model.id)).where(model.subproject_id == subproject.id)  # type: ignore[attr-defined]
         ):
@@ -320,13 +392,17 @@ def audit_trail(actor: Actor, subproject_id: int, limit: int = 200) -> list[Audi
     by_entity: dict[str, list[int]] = {}
     for entity, row_id in rows:
         by_entity.setdefault(entity, []).append(row_id)
-    condition = or_(*(
-        (AuditEntry.entity == entity) & AuditEntry.entity_id.in_(ids)
-        for entity, ids in by_entity.items()
-    ))
-    return list(actor.session.scalars(
-        scoped(actor, select(AuditEntry)).where(condition).order_by(AuditEntry.id).limit(limit)
-    ))
+    condition = or_(
+        *(
+            (AuditEntry.entity == entity) & AuditEntry.entity_id.in_(ids)
+            for entity, ids in by_entity.items()
+        )
+    )
+    return list(
+        actor.session.scalars(
+            scoped(actor, select(AuditEntry)).where(condition).order_by(AuditEntry.id).limit(limit)
+        )
+    )
 
 
 def state_changes(actor: Actor, subproject_id: int) -> list[StateChange]:
@@ -337,6 +413,15 @@ def state_changes(actor: Actor, subproject_id: int) -> list[StateChange]:
 
 
 __all__ = [
-    "CLOSED", "Refusal", "Step", "audit_trail", "funds_accounts", "get_subproject",
-    "latest_grants", "next_steps", "party_names", "state_changes", "user_names",
+    "CLOSED",
+    "Refusal",
+    "Step",
+    "audit_trail",
+    "funds_accounts",
+    "get_subproject",
+    "latest_grants",
+    "next_steps",
+    "party_names",
+    "state_changes",
+    "user_names",
 ]

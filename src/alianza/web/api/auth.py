@@ -69,20 +69,30 @@ def token(
 @router.get("/me", name="api_auth_me")
 def me(session: SessionDep, user: CurrentUser) -> MeOut:
     """The user the token belongs to, with their roles and scopes in each programme."""
-    return MeOut(id=user.id, username=user.username, display_name=user.display_name,
-                 locale=user.locale, roles=[
-                     RoleOut(programme=p.code, role=a.role, scope=a.scope)
-                     for p, a in programmes_of(session, user.id)])
+    return MeOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        locale=user.locale,
+        roles=[
+            RoleOut(programme=p.code, role=a.role, scope=a.scope)
+            for p, a in programmes_of(session, user.id)
+        ],
+    )
 
 
 @router.get("/tokens", name="api_auth_tokens")
 def tokens(session: SessionDep, user: CurrentUser) -> dict[str, object]:
     """The user's own tokens (never their secrets)."""
-    rows = [ApiTokenOut.model_validate(t, from_attributes=True) for t in auth.tokens_of(session, user)]
+    rows = [
+        ApiTokenOut.model_validate(t, from_attributes=True) for t in auth.tokens_of(session, user)
+    ]
     return {"items": rows, "total": len(rows)}
 
 
 @router.delete("/tokens/{token_id}", name="api_auth_token_revoke")
 def revoke(session: SessionDep, user: CurrentUser, token_id: int) -> ApiTokenOut:
     """Revoke one of the user's own tokens; it stops working at once."""
-    return ApiTokenOut.model_validate(auth.revoke_token(session, user, token_id), from_attributes=True)
+    return ApiTokenOut.model_validate(
+        auth.revoke_token(session, user, token_id), from_attributes=True
+    )

@@ -60,8 +60,10 @@ class CallDetailOut(CallOut):
     member_rules: dict[str, Any]
     scoring_sheet: dict[str, Any]
     subprojects_by_state: dict[str, int] | None = Field(
-        None, description="How many of the call's subprojects the actor sees in each state "
-                          "(absent without cycle.read)")
+        None,
+        description="How many of the call's subprojects the actor sees in each state "
+        "(absent without cycle.read)",
+    )
 
 
 class CallsOut(BaseModel):
@@ -103,8 +105,9 @@ class PlanVersionOut(Out):
 
 
 class LatestPlanOut(PlanVersionOut):
-    indicators: dict[str, Any] = Field(description="The appraisal's scalar figures (NPV, IRR, "
-                                                   "B/C, payback, ...)")
+    indicators: dict[str, Any] = Field(
+        description="The appraisal's scalar figures (NPV, IRR, B/C, payback, ...)"
+    )
 
 
 class ScoreOut(Out):
@@ -204,8 +207,9 @@ class TranchesIn(BaseModel):
 
 class ReleaseIn(OnIn):
     from_account_id: int | None = Field(
-        None, description="The project-funds account paying (default: the first in the call's "
-                          "currency)")
+        None,
+        description="The project-funds account paying (default: the first in the call's currency)",
+    )
 
 
 class JustifyIn(OnIn):
@@ -217,14 +221,21 @@ class JustifyIn(OnIn):
 
 def indicators(appraisal: dict[str, Any]) -> dict[str, Any]:
     """The appraisal report's scalar figures (its tables left out)."""
-    return {key: value for key, value in appraisal.items()
-            if isinstance(value, int | float | str | None) and not isinstance(value, bool)}
+    return {
+        key: value
+        for key, value in appraisal.items()
+        if isinstance(value, int | float | str | None) and not isinstance(value, bool)
+    }
 
 
 def step_out(step: steps.Step) -> StepOut:
     return StepOut(
-        action=step.action, permission=step.permission, allowed=step.allowed,
-        to_state=step.to_state, outcome=step.outcome, criterion=step.criterion,
+        action=step.action,
+        permission=step.permission,
+        allowed=step.allowed,
+        to_state=step.to_state,
+        outcome=step.outcome,
+        criterion=step.criterion,
         tranche=step.tranche,
         refusal=RefusalOut(**vars(step.refusal)) if step.refusal else None,
         warnings=[RefusalOut(rule=rule, reason=reason) for rule, reason in step.warnings],
@@ -238,12 +249,19 @@ def subproject_detail(actor: Actor, subproject_id: int) -> dict[str, Any]:
     call = calls_service.get_call(actor, subproject.call_id)
     versions = cycle.plan_versions(actor, subproject.id)
     latest = versions[0] if versions else None
-    weighted = (cycle.weighted_score(actor, calls_service.scoring_sheet(call), latest)
-                if latest is not None else None)
-    agreement = (agreements.agreement_of(actor, subproject.id)
-                 if actor.can(Permission.AGREEMENTS_READ) else None)
-    names = steps.party_names(actor, [subproject.organization_id, subproject.buyer_id,
-                                      subproject.lender_id])
+    weighted = (
+        cycle.weighted_score(actor, calls_service.scoring_sheet(call), latest)
+        if latest is not None
+        else None
+    )
+    agreement = (
+        agreements.agreement_of(actor, subproject.id)
+        if actor.can(Permission.AGREEMENTS_READ)
+        else None
+    )
+    names = steps.party_names(
+        actor, [subproject.organization_id, subproject.buyer_id, subproject.lender_id]
+    )
     return {
         "subproject": subproject,
         "call": call,
@@ -270,9 +288,12 @@ def detail_out(detail: dict[str, Any]) -> SubprojectDetailOut:
         organization_name=names.get(subproject.organization_id),
         buyer_name=names.get(subproject.buyer_id),
         lender_name=names.get(subproject.lender_id) if subproject.lender_id else None,
-        latest_plan=None if latest is None else LatestPlanOut(
+        latest_plan=None
+        if latest is None
+        else LatestPlanOut(
             **PlanVersionOut.model_validate(latest).model_dump(),
-            indicators=indicators(latest.appraisal)),
+            indicators=indicators(latest.appraisal),
+        ),
         plan_versions=[PlanVersionOut.model_validate(v) for v in detail["versions"]],
         scores=[ScoreOut.model_validate(s) for s in detail["scores"]],
         weighted_score=detail["weighted_score"],
@@ -292,8 +313,11 @@ def default_funds_account(actor: Actor, subproject_id: int) -> int:
     call: Call = calls_service.get_call(actor, subproject.call_id)
     accounts = steps.funds_accounts(actor, call.currency)
     if not accounts:
-        raise Refused(f"no project-funds account in {call.currency}", rule="project funds",
-                      field="from_account_id")
+        raise Refused(
+            f"no project-funds account in {call.currency}",
+            rule="project funds",
+            field="from_account_id",
+        )
     return accounts[0].id
 
 
@@ -303,19 +327,25 @@ def default_funds_account(actor: Actor, subproject_id: int) -> int:
 @router.get("/calls", name="api_calls", summary="The programme's calls for proposals")
 def list_calls(actor: CurrentActor, limit: Limit = 50, offset: Offset = 0) -> CallsOut:
     found = calls_service.calls(actor)
-    return CallsOut(items=[CallOut.model_validate(c) for c in found[offset:offset + limit]],
-                    total=len(found))
+    return CallsOut(
+        items=[CallOut.model_validate(c) for c in found[offset : offset + limit]], total=len(found)
+    )
 
 
 @router.get("/calls/{call_id}", name="api_call", summary="One call with its rules")
 def get_call(actor: CurrentActor, call_id: int) -> CallDetailOut:
     call = calls_service.get_call(actor, call_id)
-    counts = (cycle.count_by_state(actor, call_id=call.id)
-              if actor.can(Permission.CYCLE_READ) else None)
-    return CallDetailOut(**CallOut.model_validate(call).model_dump(),
-                         member_rules=call.member_rules, scoring_sheet=call.scoring_sheet,
-                         subprojects_by_state=None if counts is None
-                         else {state.value: n for state, n in counts.items()})
+    counts = (
+        cycle.count_by_state(actor, call_id=call.id) if actor.can(Permission.CYCLE_READ) else None
+    )
+    return CallDetailOut(
+        **CallOut.model_validate(call).model_dump(),
+        member_rules=call.member_rules,
+        scoring_sheet=call.scoring_sheet,
+        subprojects_by_state=None
+        if counts is None
+        else {state.value: n for state, n in counts.items()},
+    )
 
 
 # --- subprojects ----------------------------------------------------------------------------
@@ -330,26 +360,44 @@ def list_subprojects(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> SubprojectsOut:
-    page = cycle.list_subprojects(actor, state=state, call_id=call_id,
-                                  organization_id=organization_id, limit=limit, offset=offset)
-    return SubprojectsOut(items=[SubprojectOut.model_validate(s) for s in page.items],
-                          total=page.total)
+    page = cycle.list_subprojects(
+        actor,
+        state=state,
+        call_id=call_id,
+        organization_id=organization_id,
+        limit=limit,
+        offset=offset,
+    )
+    return SubprojectsOut(
+        items=[SubprojectOut.model_validate(s) for s in page.items], total=page.total
+    )
 
 
-@router.post("/subprojects", name="api_subproject_submit", status_code=201,
-             summary="Submit a PO's profile under a call")
+@router.post(
+    "/subprojects",
+    name="api_subproject_submit",
+    status_code=201,
+    summary="Submit a PO's profile under a call",
+)
 def submit_profile(actor: CurrentActor, body: ProfileIn) -> SubprojectOut:
     return SubprojectOut.model_validate(cycle.submit_profile(actor, body))
 
 
-@router.get("/subprojects/{subproject_id}", name="api_subproject",
-            summary="One subproject: plan, scores, decisions, tranches, history, next steps")
+@router.get(
+    "/subprojects/{subproject_id}",
+    name="api_subproject",
+    summary="One subproject: plan, scores, decisions, tranches, history, next steps",
+)
 def get_subproject(actor: CurrentActor, subproject_id: int) -> SubprojectDetailOut:
     return detail_out(subproject_detail(actor, subproject_id))
 
 
-@router.post("/subprojects/{subproject_id}/plans", name="api_subproject_plan", status_code=201,
-             summary="Submit a business plan version with its financing")
+@router.post(
+    "/subprojects/{subproject_id}/plans",
+    name="api_subproject_plan",
+    status_code=201,
+    summary="Submit a business plan version with its financing",
+)
 def submit_plan(actor: CurrentActor, subproject_id: int, body: PlanSubmitIn) -> PlanVersionOut:
     data = body.model_dump(exclude={"on"})
     return PlanVersionOut.model_validate(cycle.submit_plan(actor, subproject_id, data, body.on))
@@ -359,73 +407,112 @@ def _moved(subproject: Subproject) -> SubprojectOut:
     return SubprojectOut.model_validate(subproject)
 
 
-@router.post("/subprojects/{subproject_id}/eligibility", name="api_subproject_eligibility",
-             summary="Check a profile's eligibility (eligible or ineligible)")
+@router.post(
+    "/subprojects/{subproject_id}/eligibility",
+    name="api_subproject_eligibility",
+    summary="Check a profile's eligibility (eligible or ineligible)",
+)
 def check_eligibility(actor: CurrentActor, subproject_id: int, body: OnIn) -> SubprojectOut:
     return _moved(cycle.check_eligibility(actor, subproject_id, body.on))
 
 
-@router.post("/subprojects/{subproject_id}/evaluation", name="api_subproject_evaluation",
-             summary="Send the business plan to the committee")
+@router.post(
+    "/subprojects/{subproject_id}/evaluation",
+    name="api_subproject_evaluation",
+    summary="Send the business plan to the committee",
+)
 def start_evaluation(actor: CurrentActor, subproject_id: int, body: OnIn) -> SubprojectOut:
     return _moved(cycle.start_evaluation(actor, subproject_id, body.on))
 
 
-@router.post("/subprojects/{subproject_id}/scores", name="api_subproject_score", status_code=201,
-             summary="A committee member's score of one criterion")
+@router.post(
+    "/subprojects/{subproject_id}/scores",
+    name="api_subproject_score",
+    status_code=201,
+    summary="A committee member's score of one criterion",
+)
 def score(actor: CurrentActor, subproject_id: int, body: ScoreIn) -> ScoreOut:
     return ScoreOut.model_validate(cycle.score(actor, subproject_id, body.criterion, body.score))
 
 
-@router.post("/subprojects/{subproject_id}/decision", name="api_subproject_decision",
-             status_code=201, summary="The committee's decision")
+@router.post(
+    "/subprojects/{subproject_id}/decision",
+    name="api_subproject_decision",
+    status_code=201,
+    summary="The committee's decision",
+)
 def decide(actor: CurrentActor, subproject_id: int, body: DecisionIn) -> DecisionOut:
     decision = cycle.decide(actor, subproject_id, body.outcome.value, body.on, body.conditions)
     return DecisionOut.model_validate(decision)
 
 
-@router.post("/subprojects/{subproject_id}/counterpart/confirm",
-             name="api_subproject_counterpart_confirm",
-             summary="Confirm the PO's counterpart is paid")
+@router.post(
+    "/subprojects/{subproject_id}/counterpart/confirm",
+    name="api_subproject_counterpart_confirm",
+    summary="Confirm the PO's counterpart is paid",
+)
 def confirm_counterpart(actor: CurrentActor, subproject_id: int, body: OnIn) -> SubprojectOut:
     return _moved(cycle.confirm_counterpart_paid(actor, subproject_id, body.on))
 
 
-@router.post("/subprojects/{subproject_id}/tranches", name="api_subproject_tranches",
-             status_code=201, summary="Schedule the grant's tranches")
-def schedule_tranches(actor: CurrentActor, subproject_id: int, body: TranchesIn) -> list[TrancheOut]:
+@router.post(
+    "/subprojects/{subproject_id}/tranches",
+    name="api_subproject_tranches",
+    status_code=201,
+    summary="Schedule the grant's tranches",
+)
+def schedule_tranches(
+    actor: CurrentActor, subproject_id: int, body: TranchesIn
+) -> list[TrancheOut]:
     made = cycle.schedule_tranches(actor, subproject_id, list(body.tranches))
     return [TrancheOut.model_validate(t) for t in made]
 
 
-@router.post("/subprojects/{subproject_id}/tranches/{number}/release",
-             name="api_tranche_release", summary="Release (pay) a tranche")
+@router.post(
+    "/subprojects/{subproject_id}/tranches/{number}/release",
+    name="api_tranche_release",
+    summary="Release (pay) a tranche",
+)
 def release(actor: CurrentActor, subproject_id: int, number: int, body: ReleaseIn) -> TrancheOut:
     account = body.from_account_id or default_funds_account(actor, subproject_id)
     return TrancheOut.model_validate(
-        cycle.release_tranche(actor, subproject_id, number, account, body.on))
+        cycle.release_tranche(actor, subproject_id, number, account, body.on)
+    )
 
 
-@router.post("/subprojects/{subproject_id}/tranches/{number}/justify",
-             name="api_tranche_justify", summary="The PO's evidence of how a tranche was used")
+@router.post(
+    "/subprojects/{subproject_id}/tranches/{number}/justify",
+    name="api_tranche_justify",
+    summary="The PO's evidence of how a tranche was used",
+)
 def justify(actor: CurrentActor, subproject_id: int, number: int, body: JustifyIn) -> TrancheOut:
     return TrancheOut.model_validate(
-        cycle.justify_tranche(actor, subproject_id, number, body.evidence, body.on))
+        cycle.justify_tranche(actor, subproject_id, number, body.evidence, body.on)
+    )
 
 
-@router.post("/subprojects/{subproject_id}/tranches/{number}/verify",
-             name="api_tranche_verify", summary="Verify a tranche's milestone")
+@router.post(
+    "/subprojects/{subproject_id}/tranches/{number}/verify",
+    name="api_tranche_verify",
+    summary="Verify a tranche's milestone",
+)
 def verify(actor: CurrentActor, subproject_id: int, number: int, body: OnIn) -> TrancheOut:
     return TrancheOut.model_validate(cycle.verify_milestone(actor, subproject_id, number, body.on))
 
 
-@router.post("/subprojects/{subproject_id}/complete", name="api_subproject_complete",
-             summary="Close the execution")
+@router.post(
+    "/subprojects/{subproject_id}/complete",
+    name="api_subproject_complete",
+    summary="Close the execution",
+)
 def complete(actor: CurrentActor, subproject_id: int, body: OnIn) -> SubprojectOut:
     return _moved(cycle.complete(actor, subproject_id, body.on))
 
 
-@router.post("/subprojects/{subproject_id}/monitoring", name="api_subproject_monitoring",
-             summary="Start post-project monitoring")
+@router.post(
+    "/subprojects/{subproject_id}/monitoring",
+    name="api_subproject_monitoring",
+    summary="Start post-project monitoring",
+)
 def start_monitoring(actor: CurrentActor, subproject_id: int, body: OnIn) -> SubprojectOut:
     return _moved(cycle.start_monitoring(actor, subproject_id, body.on))

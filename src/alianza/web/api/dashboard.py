@@ -112,8 +112,11 @@ def dashboard_figures(actor: Actor, on: date) -> DashboardOut:
     sales_from = date(on.year - SALES_YEARS, on.month, 1)
     grants = [
         CallGrantsOut(
-            call_id=row.call_id, call=row.call, currency=row.currency,
-            committed=row.committed, disbursed=row.disbursed,
+            call_id=row.call_id,
+            call=row.call,
+            currency=row.currency,
+            committed=row.committed,
+            disbursed=row.disbursed,
             committed_reporting=_reporting(actor, row.committed, row.currency, on),
             disbursed_reporting=_reporting(actor, row.disbursed, row.currency, on),
         )
@@ -123,19 +126,31 @@ def dashboard_figures(actor: Actor, on: date) -> DashboardOut:
         on=on,
         reporting_currency=actor.programme().reporting_currency,
         sales_from=sales_from,
-        subprojects_by_state=[StateCount(state=state.value, count=count)
-                              for state, count in subprojects.count_by_state(actor).items()],
+        subprojects_by_state=[
+            StateCount(state=state.value, count=count)
+            for state, count in subprojects.count_by_state(actor).items()
+        ],
         grants_by_call=grants,
-        sales_by_po_by_quarter=[QuarterSalesOut.model_validate(row, from_attributes=True)
-                                for row in portfolio.sales_by_po_by_quarter(actor, sales_from, on)],
-        inclusion_by_call=[InclusionOut.model_validate(row, from_attributes=True)
-                           for row in portfolio.inclusion_by_call(actor, on)],
-        balances_by_kind=[BalanceOut.model_validate(row, from_attributes=True)
-                          for row in portfolio.balances_by_kind_in_reporting_currency(actor, on)],
-        alerts=[AlertOut.model_validate(row, from_attributes=True)
-                for row in agreements.alerts(actor, on)],
-        delayed_tranches=[DelayedTrancheOut.model_validate(row, from_attributes=True)
-                          for row in portfolio.delayed_tranches(actor, on)],
+        sales_by_po_by_quarter=[
+            QuarterSalesOut.model_validate(row, from_attributes=True)
+            for row in portfolio.sales_by_po_by_quarter(actor, sales_from, on)
+        ],
+        inclusion_by_call=[
+            InclusionOut.model_validate(row, from_attributes=True)
+            for row in portfolio.inclusion_by_call(actor, on)
+        ],
+        balances_by_kind=[
+            BalanceOut.model_validate(row, from_attributes=True)
+            for row in portfolio.balances_by_kind_in_reporting_currency(actor, on)
+        ],
+        alerts=[
+            AlertOut.model_validate(row, from_attributes=True)
+            for row in agreements.alerts(actor, on)
+        ],
+        delayed_tranches=[
+            DelayedTrancheOut.model_validate(row, from_attributes=True)
+            for row in portfolio.delayed_tranches(actor, on)
+        ],
         tranche_expected_days=portfolio.TRANCHE_EXPECTED_DAYS,
     )
 
@@ -143,7 +158,9 @@ def dashboard_figures(actor: Actor, on: date) -> DashboardOut:
 @router.get("", name="api_dashboard", summary="The programme dashboard's figures")
 def dashboard(
     actor: CurrentActor,
-    on: Annotated[date | None, Query(description="The date of the figures (default: today).")] = None,
+    on: Annotated[
+        date | None, Query(description="The date of the figures (default: today).")
+    ] = None,
 ) -> DashboardOut:
     """Subprojects by state (the funnel), grants committed vs disbursed by call (in each call's
     currency and in the programme's reporting currency), PO sales by quarter over the three

@@ -414,9 +414,12 @@ def import_file(
     except importer.ImportRefused as refused:
         out = report_out(kind, refused.report)
         problems: list[dict[str, Any]] = [
-            {"code": "refused", "message": p.reason,
-             # a problem of the file itself (its encoding, its headers) names no row
-             "field": f"rows[{p.row}].{p.column}" if p.row else (p.column or "file")}
+            {
+                "code": "refused",
+                "message": p.reason,
+                # a problem of the file itself (its encoding, its headers) names no row
+                "field": f"rows[{p.row}].{p.column}" if p.row else (p.column or "file"),
+            }
             for p in out.problems
         ] or [{"code": "refused", "message": refused.reason, "field": None}]
         return JSONResponse(

@@ -69,8 +69,10 @@ def simulation_out(actor: Actor, job: Any, request: Request, with_outputs: bool)
     if with_outputs and job.state is JobState.SUCCEEDED:
         outputs = jobs.job_outputs(actor, job.id, data_dir(request))
         out.summary = outputs.summary
-        out.files = [SimulationFile(name=f.name, bytes=f.bytes, media_type=f.media_type)
-                     for f in outputs.files]
+        out.files = [
+            SimulationFile(name=f.name, bytes=f.bytes, media_type=f.media_type)
+            for f in outputs.files
+        ]
     return out
 
 
@@ -96,8 +98,9 @@ async def scenario_from_request(request: Request) -> tuple[Any, dict[str, Any]]:
         form = await request.form(max_files=1, max_fields=20)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise Invalid("request", [Problem("file", "send the scenario as a file in the "
-                                                       "field 'file'")])
+            raise Invalid(
+                "request", [Problem("file", "send the scenario as a file in the field 'file'")]
+            )
         content = await upload.read(MAX_SCENARIO_BYTES + 1)
         if len(content) > MAX_SCENARIO_BYTES:
             raise Invalid("request", [Problem("file", "the file is larger than 5 MB")])
@@ -121,31 +124,51 @@ SUBMIT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "The scenario (docs/simulation.md, catalogue inline) and overrides, as "
-                       "JSON, or a YAML/JSON file with the overrides as form fields.",
+        "JSON, or a YAML/JSON file with the overrides as form fields.",
         "content": {
-            "application/json": {"schema": {
-                "type": "object", "required": ["scenario"],
-                "properties": {"scenario": {"type": "object"},
-                               "overrides": {"type": "object", "properties": {
-                                   "farmers": {"type": "integer", "minimum": 1},
-                                   "seasons": {"type": "integer", "minimum": 1},
-                                   "seed": {"type": "integer", "minimum": 0},
-                                   "chunk": {"type": "integer", "minimum": 1},
-                                   "charts": {"type": "boolean"}}}},
-            }},
-            "multipart/form-data": {"schema": {
-                "type": "object", "required": ["file"],
-                "properties": {"file": {"type": "string", "format": "binary"},
-                               "farmers": {"type": "integer"}, "seasons": {"type": "integer"},
-                               "seed": {"type": "integer"}},
-            }},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["scenario"],
+                    "properties": {
+                        "scenario": {"type": "object"},
+                        "overrides": {
+                            "type": "object",
+                            "properties": {
+                                "farmers": {"type": "integer", "minimum": 1},
+                                "seasons": {"type": "integer", "minimum": 1},
+                                "seed": {"type": "integer", "minimum": 0},
+                                "chunk": {"type": "integer", "minimum": 1},
+                                "charts": {"type": "boolean"},
+                            },
+                        },
+                    },
+                }
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "farmers": {"type": "integer"},
+                        "seasons": {"type": "integer"},
+                        "seed": {"type": "integer"},
+                    },
+                }
+            },
         },
     }
 }
 
 
-@router.post("", name="api_simulations_submit", status_code=201, openapi_extra=SUBMIT_BODY,
-             summary="Queue a simulation")
+@router.post(
+    "",
+    name="api_simulations_submit",
+    status_code=201,
+    openapi_extra=SUBMIT_BODY,
+    summary="Queue a simulation",
+)
 async def submit(request: Request, actor: CurrentActor) -> SimulationOut:
     """Queue a simulation of the scenario sent; the job's page follows its progress."""
     actor.require(Permission.SIMULATIONS_RUN)
@@ -163,8 +186,9 @@ def list_simulations(
 ) -> SimulationPage:
     actor.require(Permission.SIMULATIONS_RUN)
     page = jobs.list_jobs(actor, limit, offset)
-    return SimulationPage(items=[simulation_out(actor, job, request, False) for job in page.items],
-                          total=page.total)
+    return SimulationPage(
+        items=[simulation_out(actor, job, request, False) for job in page.items], total=page.total
+    )
 
 
 @router.get("/{job_id}", name="api_simulation", summary="One simulation")
@@ -174,9 +198,15 @@ def get_simulation(request: Request, actor: CurrentActor, job_id: JobId) -> Simu
     return simulation_out(actor, jobs.get_job(actor, job_id), request, with_outputs=True)
 
 
-@router.get("/{job_id}/files/{name}", name="api_simulation_file",
-            summary="Download an output of a simulation", response_class=FileResponse)
-def simulation_file(request: Request, actor: CurrentActor, job_id: JobId, name: str) -> FileResponse:
+@router.get(
+    "/{job_id}/files/{name}",
+    name="api_simulation_file",
+    summary="Download an output of a simulation",
+    response_class=FileResponse,
+)
+def simulation_file(
+    request: Request, actor: CurrentActor, job_id: JobId, name: str
+) -> FileResponse:
     """One output of a succeeded job (Parquet tables, summary.json, PNG charts), by name."""
     actor.require(Permission.SIMULATIONS_RUN)
     found = jobs.job_file(actor, job_id, name, data_dir(request))

@@ -30,14 +30,23 @@ from alianza.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _sign_in_page(request: Request, next_path: str, error: str | None = None,
-                  username: str = "", status_code: int = 200) -> HTMLResponse:
+def _sign_in_page(
+    request: Request,
+    next_path: str,
+    error: str | None = None,
+    username: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
     token = anonymous_csrf(request)
-    response = render(request, "account/sign_in.html",
-                      {"next": next_path, "error": error, "username": username},
-                      status_code=status_code)
-    response.set_cookie(ANONYMOUS_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        path="/sign-in")
+    response = render(
+        request,
+        "account/sign_in.html",
+        {"next": next_path, "error": error, "username": username},
+        status_code=status_code,
+    )
+    response.set_cookie(
+        ANONYMOUS_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/sign-in"
+    )
     return response
 
 
@@ -58,19 +67,26 @@ async def sign_in(
     await check_csrf(request, request.cookies.get(ANONYMOUS_CSRF_COOKIE, "\0"))
     try:
         # argon2 takes tens of milliseconds: in a worker thread, not on the event loop
-        user = await run_in_threadpool(auth.sign_in, session, username, password,
-                                       client_address(request))
+        user = await run_in_threadpool(
+            auth.sign_in, session, username, password, client_address(request)
+        )
     except Refused as refused:
         session.commit()  # the failed attempt counts towards the rate limit
         message = i18n.gettext(i18n.locale_of(request), refused.reason)
         return _sign_in_page(request, safe_next(next), message, username, status_code=401)
     held = await run_in_threadpool(programmes_of, session, user.id)
-    started = await run_in_threadpool(auth.start_session, session, user,
-                                      held[0][0].id if held else None)
+    started = await run_in_threadpool(
+        auth.start_session, session, user, held[0][0].id if held else None
+    )
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, started.token, httponly=True, samesite="lax",
-                        secure=cookies_secure(request, settings),
-                        max_age=int(auth.SESSION_LIFETIME.total_seconds()))
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.token,
+        httponly=True,
+        samesite="lax",
+        secure=cookies_secure(request, settings),
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+    )
     response.delete_cookie(ANONYMOUS_CSRF_COOKIE, path="/sign-in")
     if user.locale:
         response.set_cookie(i18n.COOKIE, user.locale, httponly=True, samesite="lax")
@@ -86,18 +102,26 @@ def sign_out(request: Request, session: SessionDep, user: CurrentUser) -> Respon
 
 
 @router.get("/account", response_class=HTMLResponse, name="account")
-def account(request: Request, session: SessionDep, user: CurrentUser,
-            new_token: str | None = None) -> HTMLResponse:
-    return render(request, "account/account.html", {
-        "user": user, "tokens": auth.tokens_of(session, user),
-        "programmes": programmes_of(session, user.id), "new_token": new_token,
-        "current_programme": request.state.programme_id,
-    })
+def account(
+    request: Request, session: SessionDep, user: CurrentUser, new_token: str | None = None
+) -> HTMLResponse:
+    return render(
+        request,
+        "account/account.html",
+        {
+            "user": user,
+            "tokens": auth.tokens_of(session, user),
+            "programmes": programmes_of(session, user.id),
+            "new_token": new_token,
+            "current_programme": request.state.programme_id,
+        },
+    )
 
 
 @router.post("/account/programme", name="account_programme")
-def choose_programme(request: Request, session: SessionDep, user: CurrentUser,
-                     programme_id: Annotated[int, Form()]) -> Response:
+def choose_programme(
+    request: Request, session: SessionDep, user: CurrentUser, programme_id: Annotated[int, Form()]
+) -> Response:
     if programme_id not in {p.id for p, _ in programmes_of(session, user.id)}:
         raise Refused("you hold no role in that programme", rule="roles")
     request.state.web_session.programme_id = programme_id
@@ -105,34 +129,50 @@ def choose_programme(request: Request, session: SessionDep, user: CurrentUser,
 
 
 @router.post("/account/language", name="account_language")
-def choose_language(request: Request, user: CurrentUser, settings: SettingsDep,
-                    locale: Annotated[str, Form()]) -> Response:
+def choose_language(
+    request: Request, user: CurrentUser, settings: SettingsDep, locale: Annotated[str, Form()]
+) -> Response:
     if locale not in LOCALES:
         raise Refused("choose one of the languages offered", field="locale")
     user.locale = locale
     response = RedirectResponse("/account", status_code=303)
-    response.set_cookie(i18n.COOKIE, locale, httponly=True, samesite="lax",
-                        secure=cookies_secure(request, settings))
+    response.set_cookie(
+        i18n.COOKIE, locale, httponly=True, samesite="lax", secure=cookies_secure(request, settings)
+    )
     return response
 
 
 @router.post("/account/password", name="account_password")
-def password(request: Request, session: SessionDep, user: CurrentUser, settings: SettingsDep,
-             current_password: Annotated[str, Form(max_length=500)],
-             new_password: Annotated[str, Form(max_length=500)]) -> Response:
+def password(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    current_password: Annotated[str, Form(max_length=500)],
+    new_password: Annotated[str, Form(max_length=500)],
+) -> Response:
     change_password(session, user, current_password, new_password)
     # the change ended every session (their epoch is old): open a fresh one for this browser
     started = auth.start_session(session, user, request.state.web_session.programme_id)
     response = RedirectResponse("/account", status_code=303)
-    response.set_cookie(SESSION_COOKIE, started.token, httponly=True, samesite="lax",
-                        secure=cookies_secure(request, settings),
-                        max_age=int(auth.SESSION_LIFETIME.total_seconds()))
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.token,
+        httponly=True,
+        samesite="lax",
+        secure=cookies_secure(request, settings),
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+    )
     return response
 
 
 @router.post("/account/tokens", response_class=HTMLResponse, name="account_token_new")
-def new_token(request: Request, session: SessionDep, user: CurrentUser,
-              name: Annotated[str, Form(max_length=80)]) -> HTMLResponse:
+def new_token(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    name: Annotated[str, Form(max_length=80)],
+) -> HTMLResponse:
     secret, _ = auth.create_token(session, user, name)
     return account(request, session, user, new_token=secret)
 

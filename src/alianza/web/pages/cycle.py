@@ -96,8 +96,9 @@ RULES = {
     "counterpart before agreement": N_("counterpart before the agreement"),
     "one disbursement plan": N_("one disbursement plan"),
     "tranches = grant": N_("the tranches add up to the grant"),
-    "tranche n+1 after tranche n is justified and verified":
-        N_("a tranche after the previous one is justified and verified"),
+    "tranche n+1 after tranche n is justified and verified": N_(
+        "a tranche after the previous one is justified and verified"
+    ),
     "completion after every tranche": N_("completion after every tranche"),
     "subproject cycle": N_("the subproject cycle"),
     "steps in date order": N_("steps in date order"),
@@ -123,12 +124,16 @@ def _t(request: Request, message: str, **variables: Any) -> str:
     return i18n.gettext(i18n.locale_of(request), message, **variables)
 
 
-def refusal_text(request: Request, rule: str | None, reason: str,
-                 permission: str | None = None) -> str:
+def refusal_text(
+    request: Request, rule: str | None, reason: str, permission: str | None = None
+) -> str:
     """A refusal as a person reads it: the permission missing, or the rule and its reason."""
     if permission is not None:
-        return _t(request, N_("Your role does not have the permission “%(permission)s”."),
-                  permission=permission)
+        return _t(
+            request,
+            N_("Your role does not have the permission “%(permission)s”."),
+            permission=permission,
+        )
     if rule is None:
         return reason
     label = _t(request, RULES[rule]) if rule in RULES else rule
@@ -149,9 +154,12 @@ def call_page(request: Request, actor: CurrentActor, call_id: int) -> HTMLRespon
     context: dict[str, Any] = {"call": call, "sheet": calls_service.scoring_sheet(call)}
     if actor.can(Permission.CYCLE_READ):
         page = cycle.list_subprojects(actor, call_id=call.id, limit=1000)
-        context.update(counts=cycle.count_by_state(actor, call_id=call.id),
-                       by_state=_by_state(page.items), states=STATES,
-                       names=steps.party_names(actor, [s.organization_id for s in page.items]))
+        context.update(
+            counts=cycle.count_by_state(actor, call_id=call.id),
+            by_state=_by_state(page.items),
+            states=STATES,
+            names=steps.party_names(actor, [s.organization_id for s in page.items]),
+        )
     return render(request, "cycle/call.html", context)
 
 
@@ -187,21 +195,41 @@ def subprojects_page(
             columns.append((each.value, found.items, found.total))
             shown.extend(found.items)
     else:
-        page = cycle.list_subprojects(actor, state=state, call_id=call_id, limit=limit,
-                                      offset=offset)
+        page = cycle.list_subprojects(
+            actor, state=state, call_id=call_id, limit=limit, offset=offset
+        )
         shown = sorted(page.items, key=lambda s: (STATES.index(State(s.state)), -s.id))
         grouped = _by_state(shown)
         columns = [(key, items, len(items)) for key, items in grouped.items() if items]
-    query = {k: v for k, v in {"view": view, "call_id": call_id,
-                               "state": state.value if state else None}.items() if v is not None}
-    return render(request, "cycle/subprojects.html", {
-        "view": view, "calls": calls_service.calls(actor), "call_id": call_id, "state": state,
-        "states": STATES, "counts": counts, "columns": columns, "page": page, "limit": limit,
-        "offset": offset, "query": query,
-        "names": steps.party_names(actor, [s.organization_id for s in shown]),
-        "grants": steps.latest_grants(actor, [s.id for s in shown]),
-        "call_codes": {c.id: (c.code, c.currency) for c in calls_service.calls(actor)},
-    })
+    query = {
+        k: v
+        for k, v in {
+            "view": view,
+            "call_id": call_id,
+            "state": state.value if state else None,
+        }.items()
+        if v is not None
+    }
+    return render(
+        request,
+        "cycle/subprojects.html",
+        {
+            "view": view,
+            "calls": calls_service.calls(actor),
+            "call_id": call_id,
+            "state": state,
+            "states": STATES,
+            "counts": counts,
+            "columns": columns,
+            "page": page,
+            "limit": limit,
+            "offset": offset,
+            "query": query,
+            "names": steps.party_names(actor, [s.organization_id for s in shown]),
+            "grants": steps.latest_grants(actor, [s.id for s in shown]),
+            "call_codes": {c.id: (c.code, c.currency) for c in calls_service.calls(actor)},
+        },
+    )
 
 
 # --- one subproject -------------------------------------------------------------------------
@@ -210,12 +238,19 @@ def subprojects_page(
 def appraisal_view(report: dict[str, Any], locale: str) -> dict[str, Any]:
     """The stored appraisal report shown with the plan appraisal page's pieces."""
     if report.get("stage") == "project":
-        return {"report": report, "currency": report["currency"],
-                "figures": project_figures(report, locale), "columns": CASH_FLOW_COLUMNS,
-                "cash_flow_chart": cash_flow_chart(report, locale),
-                "sensitivity": sensitivity_view(report, locale)}
-    return {"report": report, "currency": report.get("currency", ""),
-            "figures": profile_figures(report)}
+        return {
+            "report": report,
+            "currency": report["currency"],
+            "figures": project_figures(report, locale),
+            "columns": CASH_FLOW_COLUMNS,
+            "cash_flow_chart": cash_flow_chart(report, locale),
+            "sensitivity": sensitivity_view(report, locale),
+        }
+    return {
+        "report": report,
+        "currency": report.get("currency", ""),
+        "figures": profile_figures(report),
+    }
 
 
 def subproject_context(request: Request, actor: Actor, subproject_id: int) -> dict[str, Any]:
@@ -223,21 +258,28 @@ def subproject_context(request: Request, actor: Actor, subproject_id: int) -> di
     subproject = detail["subproject"]
     locale = i18n.locale_of(request)
     latest = detail["latest"]
-    users = steps.user_names(actor, [s.user_id for s in detail["scores"]]
-                             + [d.decided_by for d in detail["decisions"]]
-                             + [h.user_id for h in detail["history"]])
+    users = steps.user_names(
+        actor,
+        [s.user_id for s in detail["scores"]]
+        + [d.decided_by for d in detail["decisions"]]
+        + [h.user_id for h in detail["history"]],
+    )
     release_accounts = []
     if actor.can(Permission.TRANCHES_RELEASE) and any(
         s.action == "release" and s.allowed for s in detail["steps"]
     ):
         release_accounts = steps.funds_accounts(actor, detail["call"].currency)
-    trail = (steps.audit_trail(actor, subproject.id)
-             if actor.can(Permission.AUDIT_READ) else None)
+    trail = steps.audit_trail(actor, subproject.id) if actor.can(Permission.AUDIT_READ) else None
     criteria = {c.name: c.weight for c in calls_service.scoring_sheet(detail["call"]).criteria}
     detail.update(
         appraisal=appraisal_view(latest.appraisal, locale) if latest is not None else None,
-        users=users, release_accounts=release_accounts, trail=trail, criteria=criteria,
-        today=date.today(), step_labels=STEP_LABELS, audit_actions=AUDIT_ACTIONS,
+        users=users,
+        release_accounts=release_accounts,
+        trail=trail,
+        criteria=criteria,
+        today=date.today(),
+        step_labels=STEP_LABELS,
+        audit_actions=AUDIT_ACTIONS,
         refusal_text=lambda r: refusal_text(request, r.rule, r.reason, r.permission),
         rule_text=lambda rule, reason: refusal_text(request, rule, reason),
         grant=Decimal(latest.grant) if latest is not None else None,
@@ -247,8 +289,9 @@ def subproject_context(request: Request, actor: Actor, subproject_id: int) -> di
 
 
 @router.get("/subprojects/{subproject_id}", response_class=HTMLResponse, name="subproject")
-def subproject_page(request: Request, actor: CurrentActor, subproject_id: int,
-                    done: str | None = None) -> HTMLResponse:
+def subproject_page(
+    request: Request, actor: CurrentActor, subproject_id: int, done: str | None = None
+) -> HTMLResponse:
     context = subproject_context(request, actor, subproject_id)
     if done in DONE:
         context["flashes"] = [("success", _t(request, DONE[done]))]
@@ -266,14 +309,18 @@ def _move(request: Request, actor: Actor, subproject_id: int, action: str, do: A
     except Refused as refused:
         actor.session.rollback()
         status = 422 if isinstance(refused, Invalid) else 409
-        messages = ([p.message for p in refused.problems] if isinstance(refused, Invalid)
-                    else [refusal_text(request, refused.rule, refused.reason)])
+        messages = (
+            [p.message for p in refused.problems]
+            if isinstance(refused, Invalid)
+            else [refusal_text(request, refused.rule, refused.reason)]
+        )
         context = subproject_context(request, actor, subproject_id)
         context["flashes"] = [("error", message) for message in messages]
         return render(request, "cycle/subproject.html", context, status_code=status)
     path = request.app.url_path_for("subproject", subproject_id=subproject_id)
-    return RedirectResponse(f"{request.scope.get('root_path', '')}{path}?done={action}",
-                            status_code=303)
+    return RedirectResponse(
+        f"{request.scope.get('root_path', '')}{path}?done={action}", status_code=303
+    )
 
 
 OnForm = Annotated[date, Form()]
@@ -281,14 +328,24 @@ OnForm = Annotated[date, Form()]
 
 @router.post("/subprojects/{subproject_id}/eligibility", name="subproject_eligibility")
 def eligibility(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm) -> Response:
-    return _move(request, actor, subproject_id, "eligibility",
-                 lambda: cycle.check_eligibility(actor, subproject_id, on))
+    return _move(
+        request,
+        actor,
+        subproject_id,
+        "eligibility",
+        lambda: cycle.check_eligibility(actor, subproject_id, on),
+    )
 
 
 @router.post("/subprojects/{subproject_id}/evaluation", name="subproject_evaluation")
 def evaluation(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm) -> Response:
-    return _move(request, actor, subproject_id, "evaluation",
-                 lambda: cycle.start_evaluation(actor, subproject_id, on))
+    return _move(
+        request,
+        actor,
+        subproject_id,
+        "evaluation",
+        lambda: cycle.start_evaluation(actor, subproject_id, on),
+    )
 
 
 def _decimal(text: str, field: str) -> Decimal:
@@ -299,24 +356,51 @@ def _decimal(text: str, field: str) -> Decimal:
 
 
 @router.post("/subprojects/{subproject_id}/scores", name="subproject_score")
-def score(request: Request, actor: CurrentActor, subproject_id: int,
-          criterion: Annotated[str, Form()], score: Annotated[str, Form()]) -> Response:
-    return _move(request, actor, subproject_id, "score",
-                 lambda: cycle.score(actor, subproject_id, criterion, _decimal(score, "score")))
+def score(
+    request: Request,
+    actor: CurrentActor,
+    subproject_id: int,
+    criterion: Annotated[str, Form()],
+    score: Annotated[str, Form()],
+) -> Response:
+    return _move(
+        request,
+        actor,
+        subproject_id,
+        "score",
+        lambda: cycle.score(actor, subproject_id, criterion, _decimal(score, "score")),
+    )
 
 
 @router.post("/subprojects/{subproject_id}/decision", name="subproject_decision")
-def decision(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm,
-             outcome: Annotated[str, Form()], conditions: Annotated[str, Form()] = "") -> Response:
-    return _move(request, actor, subproject_id, "decision",
-                 lambda: cycle.decide(actor, subproject_id, outcome, on, conditions))
+def decision(
+    request: Request,
+    actor: CurrentActor,
+    subproject_id: int,
+    on: OnForm,
+    outcome: Annotated[str, Form()],
+    conditions: Annotated[str, Form()] = "",
+) -> Response:
+    return _move(
+        request,
+        actor,
+        subproject_id,
+        "decision",
+        lambda: cycle.decide(actor, subproject_id, outcome, on, conditions),
+    )
 
 
-@router.post("/subprojects/{subproject_id}/counterpart/confirm",
-             name="subproject_counterpart_confirm")
+@router.post(
+    "/subprojects/{subproject_id}/counterpart/confirm", name="subproject_counterpart_confirm"
+)
 def counterpart(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm) -> Response:
-    return _move(request, actor, subproject_id, "counterpart_confirm",
-                 lambda: cycle.confirm_counterpart_paid(actor, subproject_id, on))
+    return _move(
+        request,
+        actor,
+        subproject_id,
+        "counterpart_confirm",
+        lambda: cycle.confirm_counterpart_paid(actor, subproject_id, on),
+    )
 
 
 @router.post("/subprojects/{subproject_id}/tranches", name="subproject_tranches")
@@ -326,42 +410,84 @@ async def schedule(request: Request, actor: CurrentActor, subproject_id: int) ->
     milestones = [str(m) for m in form.getlist("milestone")]
 
     def do() -> None:
-        tranches = [{"amount": _decimal(a, "amount"), "milestone": m.strip()}
-                    for a, m in zip(amounts, milestones, strict=False) if a.strip() or m.strip()]
+        tranches = [
+            {"amount": _decimal(a, "amount"), "milestone": m.strip()}
+            for a, m in zip(amounts, milestones, strict=False)
+            if a.strip() or m.strip()
+        ]
         cycle.schedule_tranches(actor, subproject_id, tranches)
 
     return _move(request, actor, subproject_id, "schedule_tranches", do)
 
 
 @router.post("/subprojects/{subproject_id}/tranches/{number}/release", name="tranche_release")
-def release(request: Request, actor: CurrentActor, subproject_id: int, number: int, on: OnForm,
-            from_account_id: Annotated[int | None, Form()] = None) -> Response:
-    return _move(request, actor, subproject_id, "release", lambda: cycle.release_tranche(
-        actor, subproject_id, number,
-        from_account_id or default_funds_account(actor, subproject_id), on))
+def release(
+    request: Request,
+    actor: CurrentActor,
+    subproject_id: int,
+    number: int,
+    on: OnForm,
+    from_account_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    return _move(
+        request,
+        actor,
+        subproject_id,
+        "release",
+        lambda: cycle.release_tranche(
+            actor,
+            subproject_id,
+            number,
+            from_account_id or default_funds_account(actor, subproject_id),
+            on,
+        ),
+    )
 
 
 @router.post("/subprojects/{subproject_id}/tranches/{number}/justify", name="tranche_justify")
-def justify(request: Request, actor: CurrentActor, subproject_id: int, number: int, on: OnForm,
-            evidence: Annotated[str, Form()] = "") -> Response:
-    return _move(request, actor, subproject_id, "justify",
-                 lambda: cycle.justify_tranche(actor, subproject_id, number, evidence, on))
+def justify(
+    request: Request,
+    actor: CurrentActor,
+    subproject_id: int,
+    number: int,
+    on: OnForm,
+    evidence: Annotated[str, Form()] = "",
+) -> Response:
+    return _move(
+        request,
+        actor,
+        subproject_id,
+        "justify",
+        lambda: cycle.justify_tranche(actor, subproject_id, number, evidence, on),
+    )
 
 
 @router.post("/subprojects/{subproject_id}/tranches/{number}/verify", name="tranche_verify")
-def verify(request: Request, actor: CurrentActor, subproject_id: int, number: int,
-           on: OnForm) -> Response:
-    return _move(request, actor, subproject_id, "verify",
-                 lambda: cycle.verify_milestone(actor, subproject_id, number, on))
+def verify(
+    request: Request, actor: CurrentActor, subproject_id: int, number: int, on: OnForm
+) -> Response:
+    return _move(
+        request,
+        actor,
+        subproject_id,
+        "verify",
+        lambda: cycle.verify_milestone(actor, subproject_id, number, on),
+    )
 
 
 @router.post("/subprojects/{subproject_id}/complete", name="subproject_complete")
 def complete(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm) -> Response:
-    return _move(request, actor, subproject_id, "complete",
-                 lambda: cycle.complete(actor, subproject_id, on))
+    return _move(
+        request, actor, subproject_id, "complete", lambda: cycle.complete(actor, subproject_id, on)
+    )
 
 
 @router.post("/subprojects/{subproject_id}/monitoring", name="subproject_monitoring")
 def monitoring(request: Request, actor: CurrentActor, subproject_id: int, on: OnForm) -> Response:
-    return _move(request, actor, subproject_id, "monitoring",
-                 lambda: cycle.start_monitoring(actor, subproject_id, on))
+    return _move(
+        request,
+        actor,
+        subproject_id,
+        "monitoring",
+        lambda: cycle.start_monitoring(actor, subproject_id, on),
+    )

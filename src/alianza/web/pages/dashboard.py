@@ -56,8 +56,12 @@ def funnel_chart(figures: DashboardOut, locale: str) -> dict[str, Any]:
         "format": "number",
         "label_title": _t(locale, N_("State")),
         "labels": [_t(locale, STATES[row.state]) for row in figures.subprojects_by_state],
-        "datasets": [{"label": _t(locale, N_("Subprojects")),
-                      "data": [row.count for row in figures.subprojects_by_state]}],
+        "datasets": [
+            {
+                "label": _t(locale, N_("Subprojects")),
+                "data": [row.count for row in figures.subprojects_by_state],
+            }
+        ],
     }
 
 
@@ -73,10 +77,14 @@ def grants_chart(figures: DashboardOut, locale: str) -> dict[str, Any] | None:
         "label_title": _t(locale, N_("Call")),
         "labels": [row.call for row in rows],
         "datasets": [
-            {"label": _t(locale, N_("Committed")),
-             "data": [_float(row.committed_reporting) for row in rows]},
-            {"label": _t(locale, N_("Disbursed")),
-             "data": [_float(row.disbursed_reporting) for row in rows]},
+            {
+                "label": _t(locale, N_("Committed")),
+                "data": [_float(row.committed_reporting) for row in rows],
+            },
+            {
+                "label": _t(locale, N_("Disbursed")),
+                "data": [_float(row.disbursed_reporting) for row in rows],
+            },
         ],
     }
 
@@ -95,24 +103,32 @@ def sales_charts(figures: DashboardOut, locale: str) -> list[dict[str, Any]]:
             totals[row.organization] += row.amount
         top = sorted(totals, key=lambda name: (-totals[name], name))[:5]
         others = _t(locale, N_("Other POs"))
-        series: dict[str, dict[tuple[int, int], Decimal]] = {name: defaultdict(Decimal)
-                                                             for name in [*top, others]}
+        series: dict[str, dict[tuple[int, int], Decimal]] = {
+            name: defaultdict(Decimal) for name in [*top, others]
+        }
         for row in rows:
             name = row.organization if row.organization in top else others
             series[name][(row.year, row.quarter)] += row.amount
-        charts.append({
-            "currency": currency,
-            "spec": {
-                "type": "stacked",
-                "format": "money",
+        charts.append(
+            {
                 "currency": currency,
-                "label_title": _t(locale, N_("Quarter")),
-                "labels": [_t(locale, N_("%(year)s-Q%(quarter)s"), quarter=q, year=y)
-                           for y, q in quarters],
-                "datasets": [{"label": name, "data": [float(values[k]) for k in quarters]}
-                             for name, values in series.items() if values],
-            },
-        })
+                "spec": {
+                    "type": "stacked",
+                    "format": "money",
+                    "currency": currency,
+                    "label_title": _t(locale, N_("Quarter")),
+                    "labels": [
+                        _t(locale, N_("%(year)s-Q%(quarter)s"), quarter=q, year=y)
+                        for y, q in quarters
+                    ],
+                    "datasets": [
+                        {"label": name, "data": [float(values[k]) for k in quarters]}
+                        for name, values in series.items()
+                        if values
+                    ],
+                },
+            }
+        )
     return charts
 
 
@@ -128,7 +144,10 @@ def inclusion_chart(figures: DashboardOut, locale: str) -> dict[str, Any] | None
         "datasets": [
             {"label": _t(locale, N_("Women")), "data": [float(r.women_share) for r in rows]},
             {"label": _t(locale, N_("Youth")), "data": [float(r.youth_share) for r in rows]},
-            {"label": _t(locale, N_("Minorities")), "data": [float(r.minority_share) for r in rows]},
+            {
+                "label": _t(locale, N_("Minorities")),
+                "data": [float(r.minority_share) for r in rows],
+            },
         ],
     }
 

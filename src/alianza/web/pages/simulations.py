@@ -84,8 +84,10 @@ def example_document(path: Path) -> Any:
     document = read_structured_file(path)
     if isinstance(document, dict) and isinstance(document.get("catalogue"), str):
         catalogue = (path.parent / document["catalogue"]).resolve()
-        document = {**document,
-                    "catalogue": read_structured_file(catalogue, str(path), "catalogue")}
+        document = {
+            **document,
+            "catalogue": read_structured_file(catalogue, str(path), "catalogue"),
+        }
     return document
 
 
@@ -101,49 +103,98 @@ def summary_charts(summary: dict[str, Any], locale: str) -> list[tuple[str, str,
     """The summary's figures as charts: (id, title, spec)."""
     charts = []
     series = summary.get("series") or {}
-    income = [(key, label) for key, label in (
-        ("income_per_person_day_p10", N_("10th percentile")),
-        ("income_per_person_day_p50", N_("Median")),
-        ("mean_income_usd_per_day", N_("Mean")),
-        ("income_per_person_day_p90", N_("90th percentile")),
-    ) if key in series]
+    income = [
+        (key, label)
+        for key, label in (
+            ("income_per_person_day_p10", N_("10th percentile")),
+            ("income_per_person_day_p50", N_("Median")),
+            ("mean_income_usd_per_day", N_("Mean")),
+            ("income_per_person_day_p90", N_("90th percentile")),
+        )
+        if key in series
+    ]
     if income:
         count = len(series[income[0][0]])
-        charts.append(("chart-income", _t(locale, N_("Income per day (USD), season by season")), {
-            "type": "line", "format": "money", "currency": "USD",
-            "label_title": _t(locale, N_("Season")), "labels": season_labels(count, locale),
-            "datasets": [{"label": _t(locale, label), "data": series[key]}
-                         for key, label in income],
-        }))
-    shares = [(key, label) for key, label in (
-        ("share_above_poverty", N_("Above the poverty line")),
-        ("share_commercial", N_("Commercial")),
-    ) if key in series]
+        charts.append(
+            (
+                "chart-income",
+                _t(locale, N_("Income per day (USD), season by season")),
+                {
+                    "type": "line",
+                    "format": "money",
+                    "currency": "USD",
+                    "label_title": _t(locale, N_("Season")),
+                    "labels": season_labels(count, locale),
+                    "datasets": [
+                        {"label": _t(locale, label), "data": series[key]} for key, label in income
+                    ],
+                },
+            )
+        )
+    shares = [
+        (key, label)
+        for key, label in (
+            ("share_above_poverty", N_("Above the poverty line")),
+            ("share_commercial", N_("Commercial")),
+        )
+        if key in series
+    ]
     if shares:
         count = len(series[shares[0][0]])
-        charts.append(("chart-shares", _t(locale, N_("Shares of farmers, season by season")), {
-            "type": "line", "format": "percent",
-            "label_title": _t(locale, N_("Season")), "labels": season_labels(count, locale),
-            "datasets": [{"label": _t(locale, label), "data": series[key]}
-                         for key, label in shares],
-        }))
+        charts.append(
+            (
+                "chart-shares",
+                _t(locale, N_("Shares of farmers, season by season")),
+                {
+                    "type": "line",
+                    "format": "percent",
+                    "label_title": _t(locale, N_("Season")),
+                    "labels": season_labels(count, locale),
+                    "datasets": [
+                        {"label": _t(locale, label), "data": series[key]} for key, label in shares
+                    ],
+                },
+            )
+        )
     kits = summary.get("kits_owned_final") or {}
     if kits:
-        charts.append(("chart-kits", _t(locale, N_("Kits owned at the end")), {
-            "type": "bar", "format": "number", "label_title": _t(locale, N_("Kit")),
-            "labels": list(kits),
-            "datasets": [{"label": _t(locale, N_("Farmers")), "data": list(kits.values())}],
-        }))
+        charts.append(
+            (
+                "chart-kits",
+                _t(locale, N_("Kits owned at the end")),
+                {
+                    "type": "bar",
+                    "format": "number",
+                    "label_title": _t(locale, N_("Kit")),
+                    "labels": list(kits),
+                    "datasets": [{"label": _t(locale, N_("Farmers")), "data": list(kits.values())}],
+                },
+            )
+        )
     final = summary.get("final_season") or {}
     groups = [group for group in GROUPS if group in final]
     if groups:
-        charts.append(("chart-groups", _t(locale, N_("Mean income per day in the last season, by group (USD)")), {
-            "type": "bar", "format": "money", "currency": "USD",
-            "label_title": _t(locale, N_("Group")),
-            "labels": [_t(locale, GROUPS[group]) for group in groups],
-            "datasets": [{"label": _t(locale, N_("Mean income per day")),
-                          "data": [final[group].get("mean_income_usd_per_day") for group in groups]}],
-        }))
+        charts.append(
+            (
+                "chart-groups",
+                _t(locale, N_("Mean income per day in the last season, by group (USD)")),
+                {
+                    "type": "bar",
+                    "format": "money",
+                    "currency": "USD",
+                    "label_title": _t(locale, N_("Group")),
+                    "labels": [_t(locale, GROUPS[group]) for group in groups],
+                    "datasets": [
+                        {
+                            "label": _t(locale, N_("Mean income per day")),
+                            "data": [
+                                final[group].get("mean_income_usd_per_day") for group in groups
+                            ],
+                        }
+                    ],
+                },
+            )
+        )
     return charts
 
 
@@ -164,18 +215,26 @@ def job_context(actor: Actor, request: Request, job_id: JobId) -> dict[str, Any]
     }
     if out.state is JobState.SUCCEEDED:
         outputs = jobs.job_outputs(actor, job_id, data_dir(request))
-        context.update(summary=outputs.summary, files=outputs.files,
-                       charts=summary_charts(outputs.summary, locale))
+        context.update(
+            summary=outputs.summary,
+            files=outputs.files,
+            charts=summary_charts(outputs.summary, locale),
+        )
     return context
 
 
 def list_context(actor: Actor, limit: int, offset: int) -> dict[str, Any]:
     page = jobs.list_jobs(actor, limit, offset)
     return {
-        "jobs": [(JobOut.of(job), (job.parameters.get("scenario") or {}).get("name") or "")
-                 for job in page.items],
-        "total": page.total, "limit": limit, "offset": offset,
-        "examples": list(example_scenarios()), "job_states": JOB_STATES,
+        "jobs": [
+            (JobOut.of(job), (job.parameters.get("scenario") or {}).get("name") or "")
+            for job in page.items
+        ],
+        "total": page.total,
+        "limit": limit,
+        "offset": offset,
+        "examples": list(example_scenarios()),
+        "job_states": JOB_STATES,
         "examples_folder": EXAMPLES.is_dir(),
     }
 
@@ -216,15 +275,25 @@ async def submit_simulation(
         elif example in example_scenarios():
             document = example_document(example_scenarios()[example])
         else:
-            raise Invalid("form", [Problem("example", i18n.gettext(
-                locale, N_("Pick an example scenario or upload a scenario file.")))])
+            raise Invalid(
+                "form",
+                [
+                    Problem(
+                        "example",
+                        i18n.gettext(
+                            locale, N_("Pick an example scenario or upload a scenario file.")
+                        ),
+                    )
+                ],
+            )
         job = jobs.submit_simulation(actor, document, overrides)
     except (Invalid, CatalogueError) as error:
         context = list_context(actor, 20, 0)
         context.update(problems=[translate_problem(p, locale) for p in error.problems], form=form)
         return render(request, "simulations/simulations.html", context, status_code=422)
-    return RedirectResponse(request.app.url_path_for("simulation", job_id=str(job.id)),
-                            status_code=303)
+    return RedirectResponse(
+        request.app.url_path_for("simulation", job_id=str(job.id)), status_code=303
+    )
 
 
 @router.get("/{job_id}", response_class=HTMLResponse, name="simulation")
@@ -247,7 +316,9 @@ def simulation_status(request: Request, actor: CurrentActor, job_id: JobId) -> H
 
 
 @router.get("/{job_id}/files/{name}", name="simulation_file")
-def simulation_file(request: Request, actor: CurrentActor, job_id: JobId, name: str) -> FileResponse:
+def simulation_file(
+    request: Request, actor: CurrentActor, job_id: JobId, name: str
+) -> FileResponse:
     actor.require(Permission.SIMULATIONS_RUN)
     found = jobs.job_file(actor, job_id, name, data_dir(request))
     return FileResponse(found.path, media_type=found.media_type, filename=found.name)
@@ -257,5 +328,6 @@ def simulation_file(request: Request, actor: CurrentActor, job_id: JobId, name: 
 def cancel_simulation(request: Request, actor: CurrentActor, job_id: JobId) -> RedirectResponse:
     actor.require(Permission.SIMULATIONS_RUN)
     jobs.cancel_job(actor, job_id)
-    return RedirectResponse(request.app.url_path_for("simulation", job_id=str(job_id)),
-                            status_code=303)
+    return RedirectResponse(
+        request.app.url_path_for("simulation", job_id=str(job_id)), status_code=303
+    )
