@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.web.browsing import DRAWN_PIXELS, open_page, sign_in
 
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
@@ -52,7 +54,7 @@ def test_record_a_delivery_and_see_it(browser: Any, live_server: str) -> None:
         with page.expect_navigation():
             page.click("text=Record the delivery")
         assert page.get_by_text("The delivery is recorded.").is_visible()
-        assert delivered_in_chart(page) == before + 123.5
+        assert delivered_in_chart(page) == pytest.approx(before + 123.5, abs=1e-6)
         first_row = page.locator("#delivery-table tbody tr").first
         assert "123.5" in first_row.text_content()
         check_the_page(page, errors)
