@@ -88,16 +88,13 @@ def report(error: BaseException) -> int | None:
         say(f"this needs the Python module {error.name!r}, which is not installed")
         return BAD_INPUT
     try:
-        from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+        from sqlalchemy.exc import IntegrityError, SQLAlchemyError
     except ImportError:  # pragma: no cover - SQLAlchemy is a dependency
         return None
     if isinstance(error, IntegrityError):
         say(f"the database refused the change: {_first_line(error)}")
         return BAD_INPUT
-    if isinstance(error, DBAPIError):
-        say(f"the database cannot be used: {_first_line(error)}")
-        return BAD_INPUT
-    if isinstance(error, SQLAlchemyError):
+    if isinstance(error, SQLAlchemyError):  # DBAPIError (connection, driver) included
         say(f"the database cannot be used: {_first_line(error)}")
         return BAD_INPUT
     return None
