@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `alianza serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `alianza serve` listens on.")
     workers: int = Field(1, ge=1, description="Worker processes of `alianza serve`.")
+    threads: int = Field(
+        16,
+        ge=1,
+        le=200,
+        description="Requests a worker process serves at once (its threads and database "
+        "connections); more only add waiting for Python's lock.",
+    )
     dask_scheduler: str | None = Field(
         None, description="Dask scheduler address (tcp://host:8786); None: a local cluster."
     )

@@ -12,6 +12,7 @@ from alianza.platform.db import Database
 from alianza.platform.errors import Forbidden, NotFound, Refused
 from alianza.platform.ledger import service as ledger
 from alianza.platform.programmes.service import Actor, act_as, create_user, grant_role
+from alianza.platform.registry import service as registry
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import PlanVersion, StateChange, Subproject
 from alianza.platform.subprojects.states import STATES
@@ -108,6 +109,36 @@ def test_ineligible_profiles_name_the_rules(world: World) -> None:
         assert rule in note
     with pytest.raises(Refused, match="call window"):
         profile(world, submitted_on=date(2025, 6, 1))
+
+
+def test_member_rules_count_the_members_who_break_them(world: World) -> None:
+    village_id = world.members[0].village_id
+    for name, birth_year, land in (
+        ("Just eighteen", 2007, "1.0"),  # 18 in 2025: old enough
+        ("Seventeen", 2008, "1.0"),
+        ("Large holder", 1980, "5.01"),
+        ("At the limit", 1980, "5"),
+    ):
+        farmer = registry.add_farmer(
+            world.actor,
+            {
+                "name": name,
+                "sex": "female",
+                "birth_year": birth_year,
+                "household_size": 3,
+                "land_hectares": land,
+                "village_id": village_id,
+            },
+        )
+        registry.add_membership(
+            world.actor, {"farmer_id": farmer.id, "organization_id": world.po.id}
+        )
+    sub = profile(world)
+    cycle.check_eligibility(world.actor, sub.id, date(2025, 2, 10))
+    note = cycle.history(world.actor, sub.id)[-1].note
+    assert sub.state == "ineligible"
+    assert "1 members under 18" in note
+    assert "1 members hold more than 5 ha" in note
 
 
 def test_plans_are_versioned_with_their_appraisal(world: World) -> None:

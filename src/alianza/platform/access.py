@@ -415,12 +415,28 @@ def condition_for(actor: Actor, table: Table) -> ColumnElement[bool]:
     return programme if extra is None else programme & extra
 
 
+# The tables a statement reads, by the statement's shape (its SQL cache key, which leaves out
+# bound values): finding them compiles the statement, which costs more than running most queries.
+_READ_TABLES: dict[Any, tuple[Table, ...]] = {}
+_READ_TABLES_LIMIT = 10_000
+
+
+def read_tables(statement: Select[Any]) -> tuple[Table, ...]:
+    """The tables ``statement``'s FROM clause reads, joins included (not its subqueries')."""
+    key = statement._generate_cache_key()
+    found = _READ_TABLES.get(key.key) if key is not None else None
+    if found is None:
+        found = tuple(table for clause in statement.get_final_froms() for table in _tables(clause))
+        if key is not None and len(_READ_TABLES) < _READ_TABLES_LIMIT:
+            _READ_TABLES[key.key] = found
+    return found
+
+
 def scoped(actor: Actor, statement: Select[Any]) -> Select[Any]:
     """``statement`` limited, for every table it reads (joins included), to the rows of the
     actor's programme that the actor's scope reaches. Every service query goes through here."""
-    for from_clause in statement.get_final_froms():
-        for table in _tables(from_clause):
-            statement = statement.where(condition_for(actor, table))
+    for table in read_tables(statement):
+        statement = statement.where(condition_for(actor, table))
     return statement
 
 

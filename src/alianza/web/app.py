@@ -8,12 +8,14 @@ JSON routers under /api/v1, pages elsewhere, vendored static files under /static
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -45,6 +47,7 @@ from alianza.web.pages import registry as registry_pages
 from alianza.web.pages import simulations as simulations_pages
 from alianza.web.pages import users as users_pages
 from alianza.web.security import SecurityHeadersMiddleware
+from alianza.web.slots import RequestSlots
 
 STATIC = Path(__file__).parent / "static"
 API_V1 = "/api/v1"
@@ -53,15 +56,19 @@ API_V1 = "/api/v1"
 class DatabaseHolder:
     """Opens the app's database once, on first need (start-up, or a test's first request)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connections: int) -> None:
         self.url = url
+        self.connections = connections
         self.database: Database | None = None
         self._lock = threading.Lock()
 
     def __call__(self) -> Database:
         with self._lock:
             if self.database is None:
-                self.database = Database(self.url)  # raises DatabaseNotMigrated
+                # One connection per request thread, and a few for the event loop's own calls.
+                self.database = Database(  # raises DatabaseNotMigrated
+                    self.url, pool_size=self.connections + 4, max_overflow=4
+                )
             return self.database
 
     def close(self) -> None:
@@ -74,11 +81,16 @@ class DatabaseHolder:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The alianza web app for ``settings`` (default: :func:`alianza.settings.get_settings`)."""
     settings = settings or get_settings()
-    holder = DatabaseHolder(settings.database_url)
+    holder = DatabaseHolder(settings.database_url, settings.threads)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         holder()  # refuse to start on an unmigrated database
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        # What start-up loaded (code, mappers, routes, templates) lives as long as the process:
+        # kept out of the collector's full passes, which otherwise walk it on every request burst.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -98,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost last: the headers wrap everything, including the locale's errors.
     app.add_middleware(LocaleMiddleware, default_locale=settings.default_locale)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestSlots, slots=settings.threads)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(docs_router)

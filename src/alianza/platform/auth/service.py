@@ -23,6 +23,7 @@ SESSION_LIFETIME = timedelta(hours=12)
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 20
 FAILURE_WINDOW = timedelta(minutes=15)
+LAST_USED_PRECISION = timedelta(minutes=1)  # how fresh a token's "last used" is kept
 
 
 def digest(token: str) -> str:
@@ -196,5 +197,9 @@ def token_user(session: Session, secret: str) -> User | None:
         or (row.expires_at is not None and _aware(row.expires_at) <= now())
     ):
         return None
-    row.last_used_at = now()
+    moment = now()
+    # Kept to the minute: a write on every request would turn each read into a transaction
+    # that must reach the disk.
+    if row.last_used_at is None or moment - _aware(row.last_used_at) >= LAST_USED_PRECISION:
+        row.last_used_at = moment
     return user

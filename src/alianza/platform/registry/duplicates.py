@@ -12,8 +12,9 @@ that ``ratio()`` runs only on the few pairs that can reach the threshold.
 from __future__ import annotations
 
 import difflib
+import functools
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ CLOSE_NAME_RATIO = 0.85
 CANDIDATES_PER_ROW = 20
 
 
+@functools.lru_cache(maxsize=1 << 17)  # a village's names, normalised once per process
 def normalised_name(name: str) -> str:
     """Lower case, no accents, single spaces: 'José  Pérez' and 'jose perez' compare equal."""
     decomposed = unicodedata.normalize("NFKD", name)
@@ -37,6 +39,21 @@ def names_close(a: str, b: str) -> bool:
 
 def _close(a: str, b: str) -> bool:
     return difflib.SequenceMatcher(None, a, b).ratio() >= CLOSE_NAME_RATIO
+
+
+def close_to(name: str, others: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """The (id, name) pairs of ``others`` whose name is close to ``name``: one matcher holds
+    ``name`` (difflib analyses its second sequence once), and the cheap upper bounds
+    (lengths, then shared letters) rule most names out before ``ratio()``."""
+    matcher = difflib.SequenceMatcher(None, "", normalised_name(name))
+    for other_id, other in others:
+        matcher.set_seq1(normalised_name(other))
+        if (
+            matcher.real_quick_ratio() >= CLOSE_NAME_RATIO
+            and matcher.quick_ratio() >= CLOSE_NAME_RATIO
+            and matcher.ratio() >= CLOSE_NAME_RATIO
+        ):
+            yield other_id, other
 
 
 @dataclass(frozen=True)

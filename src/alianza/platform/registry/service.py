@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 
 from alianza.platform.access import Actor, Page, Permission, get, paged, require_place, scoped
 from alianza.platform.audit.service import now, record_for
 from alianza.platform.errors import Invalid, Refused
 from alianza.platform.registry.duplicates import (  # noqa: F401 - the rule, re-exported
     CLOSE_NAME_RATIO,
+    close_to,
     names_close,
     normalised_name,
 )
@@ -180,6 +183,42 @@ def members(actor: Actor, organization_id: int) -> list[Farmer]:
     )
 
 
+@dataclass(frozen=True)
+class MemberEligibility:
+    """How many of an organization's members there are, and how many break an age or land rule."""
+
+    members: int
+    under_age: int
+    over_land: int
+
+
+def member_eligibility(
+    actor: Actor,
+    organization_id: int,
+    on: date,
+    min_age: int = 0,
+    max_land_hectares: Decimal | None = None,
+) -> MemberEligibility:
+    """:func:`members` counted in the database: all of them, those younger than ``min_age``
+    in the year of ``on`` (:meth:`Farmer.age`), those holding more than ``max_land_hectares``."""
+    get(actor, Organization, organization_id)
+    young = Farmer.birth_year > on.year - min_age
+    large = false() if max_land_hectares is None else Farmer.land_hectares > max_land_hectares
+    row = actor.session.execute(
+        scoped(
+            actor,
+            select(
+                func.count(),
+                func.count().filter(young),
+                func.count().filter(large),
+            )
+            .select_from(Farmer)
+            .join(Membership, Membership.farmer_id == Farmer.id),
+        ).where(Membership.organization_id == organization_id)
+    ).one()
+    return MemberEligibility(*(int(value) for value in row))
+
+
 def organizations(actor: Actor, kind: str | None = None) -> list[Organization]:
     actor.require(Permission.REGISTRY_READ)
     query = scoped(actor, select(Organization))
@@ -270,16 +309,19 @@ def duplicates_of(actor: Actor, farmer: FarmerIn) -> list[PossibleDuplicate]:
     if farmer.national_id:
         checks.append(("same national ID", Farmer.national_id == farmer.national_id))
     for reason, condition in checks:
-        for row in actor.session.scalars(scoped(actor, select(Farmer)).where(condition)):
-            if row.id not in seen:
-                seen.add(row.id)
-                found.append(PossibleDuplicate(row.id, row.name, reason))
-    for row in actor.session.scalars(
-        scoped(actor, select(Farmer)).where(Farmer.village_id == farmer.village_id)
-    ):
-        if row.id not in seen and names_close(row.name, farmer.name):
-            seen.add(row.id)
-            found.append(PossibleDuplicate(row.id, row.name, "close name in the same village"))
+        for farmer_id, name in actor.session.execute(
+            scoped(actor, select(Farmer.id, Farmer.name)).where(condition)
+        ):
+            if farmer_id not in seen:
+                seen.add(farmer_id)
+                found.append(PossibleDuplicate(farmer_id, name, reason))
+    villagers = actor.session.execute(
+        scoped(actor, select(Farmer.id, Farmer.name)).where(Farmer.village_id == farmer.village_id)
+    ).all()
+    for farmer_id, name in close_to(farmer.name, villagers):
+        if farmer_id not in seen:
+            seen.add(farmer_id)
+            found.append(PossibleDuplicate(farmer_id, name, "close name in the same village"))
     return found
 
 

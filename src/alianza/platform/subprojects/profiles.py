@@ -11,8 +11,7 @@ from alianza.platform.audit.service import now, record_for
 from alianza.platform.calls.models import Call
 from alianza.platform.errors import Refused
 from alianza.platform.registry.models import Organization, Place
-from alianza.platform.registry.service import ancestors
-from alianza.platform.registry.service import members as registry_members
+from alianza.platform.registry.service import ancestors, member_eligibility
 from alianza.platform.subprojects.models import StateChange, Subproject
 from alianza.platform.subprojects.schemas import ProfileIn
 from alianza.platform.subprojects.states import State, locked_subproject, move_state, require_state
@@ -101,27 +100,25 @@ def eligibility_problems(actor: Actor, subproject: Subproject, on: date) -> list
             ("buyer letter of interest", "the profile has no buyer's letter of interest")
         )
     rules = call.member_rules
-    members = registry_members(actor, po.id)
-    if len(members) < rules.get("min_members", 1):
+    limit = rules.get("max_land_hectares")
+    limit = None if limit is None else Decimal(limit)
+    counts = member_eligibility(actor, po.id, on, rules.get("min_age", 0), limit)
+    if counts.members < rules.get("min_members", 1):
         problems.append(
-            ("member eligibility", f"{len(members)} members < {rules.get('min_members')}")
+            ("member eligibility", f"{counts.members} members < {rules.get('min_members')}")
         )
-    if subproject.families > len(members):
+    if subproject.families > counts.members:
         problems.append(
-            ("member eligibility", f"{subproject.families} families but {len(members)} members")
+            ("member eligibility", f"{subproject.families} families but {counts.members} members")
         )
-    too_young = [m for m in members if m.age(on) < rules.get("min_age", 0)]
-    if too_young:
+    if counts.under_age:
         problems.append(
-            ("member eligibility", f"{len(too_young)} members under {rules.get('min_age')}")
+            ("member eligibility", f"{counts.under_age} members under {rules.get('min_age')}")
         )
-    if rules.get("max_land_hectares") is not None:
-        limit = Decimal(rules["max_land_hectares"])
-        large = [m for m in members if m.land_hectares > limit]
-        if large:
-            problems.append(
-                ("member eligibility", f"{len(large)} members hold more than {limit} ha")
-            )
+    if counts.over_land:
+        problems.append(
+            ("member eligibility", f"{counts.over_land} members hold more than {limit} ha")
+        )
     return problems
 
 
