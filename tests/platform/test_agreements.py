@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -124,3 +124,61 @@ def test_the_agreement_and_its_schedule_are_audited(signed: tuple[World, int]) -
     assert created.after is not None and created.after["price_mechanism"] == "floor"
     assert [p["quantity"] for p in created.after["schedule"]] == ["10000", "10000"]
     assert created.user_id == world.actor.user_id and created.before is None
+
+
+def _alerts_by_hand(
+    periods: list[tuple[date, date, Decimal]],
+    deliveries: list[tuple[date, date, Decimal, Decimal]],
+    payments: list[tuple[date, Decimal]],
+    as_of: date,
+) -> list[tuple[str, Decimal]]:
+    """The alert rules computed delivery by delivery, as a person would on paper."""
+    found: list[tuple[str, Decimal]] = []
+    for start, end, scheduled in periods:
+        delivered = sum((q for on, _, q, _ in deliveries if start <= on <= end), Decimal(0))
+        if end < as_of and delivered < scheduled * agreements.SIDE_SELLING_SHARE:
+            found.append(("side_selling", delivered))
+    remaining = sum((amount for on, amount in payments if on <= as_of), Decimal(0))
+    for _, due_on, _, amount in sorted(deliveries, key=lambda d: d[0]):  # then by id
+        covered = min(remaining, amount)
+        remaining -= covered
+        if amount - covered > 0 and due_on < as_of:
+            found.append(("buyer_default", amount - covered))
+    return found
+
+
+def test_alerts_agree_with_the_rules_applied_by_hand(signed: tuple[World, int]) -> None:
+    import random
+
+    world, agreement_id = signed
+    actor = world.actor
+    rng = random.Random(11)
+    periods = [
+        (p["period_start"], p["period_end"], Decimal(p["quantity"])) for p in AGREEMENT["schedule"]
+    ]
+    deliveries: list[tuple[date, date, Decimal, Decimal]] = []
+    payments: list[tuple[date, Decimal]] = []
+    for _ in range(14):
+        on = date(2025, 5, 1) + timedelta(days=rng.randrange(0, 330))
+        if rng.random() < 0.6:
+            row = agreements.record_delivery(
+                actor,
+                agreement_id,
+                {
+                    "delivered_on": on,
+                    "quantity": str(rng.randrange(100, 5000)),
+                    "grade": rng.choice("AB"),
+                    "reference_price": "8.00",
+                },
+            )
+            deliveries.append((row.delivered_on, row.due_on, row.quantity, row.amount))
+        else:
+            amount = Decimal(rng.randrange(1000, 40000))
+            agreements.record_payment(actor, agreement_id, str(amount), on)
+            payments.append((on, amount))
+        for as_of in (date(2025, 7, 15), date(2025, 11, 20), date(2026, 4, 30)):
+            computed = [
+                (a.kind, a.delivered if a.kind == "side_selling" else a.unpaid)
+                for a in agreements.alerts(actor, as_of)
+            ]
+            assert computed == _alerts_by_hand(periods, deliveries, payments, as_of)

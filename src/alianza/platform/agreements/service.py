@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
 
 from alianza.platform.access import Actor, Page, Permission, get, paged, scoped
 from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery, ScheduledDelivery
@@ -21,6 +21,7 @@ from alianza.platform.ledger import service as ledger
 from alianza.platform.registry.models import Organization
 from alianza.platform.subprojects.disbursement import po_account
 from alianza.platform.subprojects.states import State, locked_subproject, move_state
+from alianza.platform.types import Money, Quantity
 from alianza.platform.validation import validated
 
 CENT = Decimal("0.01")
@@ -234,82 +235,109 @@ class Alert:
 
 def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[Alert]:
     """Side-selling risk (a past period delivered < 70% of schedule) and buyer-default risk
-    (deliveries past their due date not covered by payments, oldest first)."""
+    (deliveries past their due date not covered by payments, oldest first), by agreement.
+
+    Payments settle the oldest deliveries first, so a delivery is short by
+    ``min(amount, delivered_through − paid)`` where ``delivered_through`` is the amount of the
+    agreement's deliveries up to and including it (a running sum, in SQL) and ``paid`` what
+    the buyer paid by ``as_of``: three queries, whatever the number of deliveries."""
     actor.require(Permission.AGREEMENTS_READ)
     query = scoped(actor, select(Agreement))
     if agreement_id is not None:
         query = query.where(Agreement.id == agreement_id)
     agreements = actor.session.scalars(query.order_by(Agreement.id)).all()
     ids = [agreement.id for agreement in agreements]
-    # three queries for all the agreements, grouped here by agreement
-    deliveries_of: dict[int, list[Delivery]] = defaultdict(list)
-    for delivery in actor.session.scalars(
-        select(Delivery)
-        .where(Delivery.agreement_id.in_(ids))
-        .order_by(Delivery.delivered_on, Delivery.id)
-    ):
-        deliveries_of[delivery.agreement_id].append(delivery)
-    periods_of: dict[int, list[ScheduledDelivery]] = defaultdict(list)
-    for period in actor.session.scalars(
-        select(ScheduledDelivery)
-        .where(ScheduledDelivery.agreement_id.in_(ids))
+    if not ids:
+        return []
+    delivered_in_period = (
+        select(func.coalesce(func.sum(Delivery.quantity), 0))
+        .where(
+            Delivery.agreement_id == ScheduledDelivery.agreement_id,
+            Delivery.delivered_on.between(
+                ScheduledDelivery.period_start, ScheduledDelivery.period_end
+            ),
+        )
+        .scalar_subquery()
+    )
+    periods_of: dict[int, list[Any]] = defaultdict(list)
+    for period in actor.session.execute(
+        select(
+            ScheduledDelivery.agreement_id,
+            ScheduledDelivery.period_start,
+            ScheduledDelivery.period_end,
+            ScheduledDelivery.quantity,
+            type_coerce(delivered_in_period, Quantity()).label("delivered"),
+        )
+        .where(ScheduledDelivery.agreement_id.in_(ids), ScheduledDelivery.period_end < as_of)
         .order_by(ScheduledDelivery.period_start, ScheduledDelivery.id)
     ):
         periods_of[period.agreement_id].append(period)
-    paid_of: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
-    for payment in actor.session.scalars(
-        select(BuyerPayment).where(
-            BuyerPayment.agreement_id.in_(ids), BuyerPayment.paid_on <= as_of
+    through = (
+        func.sum(Delivery.amount)
+        .over(partition_by=Delivery.agreement_id, order_by=(Delivery.delivered_on, Delivery.id))
+        .label("through")
+    )
+    running = (
+        select(
+            Delivery.id,
+            Delivery.agreement_id,
+            Delivery.delivered_on,
+            Delivery.due_on,
+            Delivery.amount,
+            through,
         )
+        .where(Delivery.agreement_id.in_(ids))
+        .subquery()
+    )
+    paid = (
+        select(BuyerPayment.agreement_id, func.sum(BuyerPayment.amount).label("total"))
+        .where(BuyerPayment.agreement_id.in_(ids), BuyerPayment.paid_on <= as_of)
+        .group_by(BuyerPayment.agreement_id)
+        .subquery()
+    )
+    paid_total = func.coalesce(paid.c.total, type_coerce(0, Money()))
+    unpaid_of: dict[int, list[Any]] = defaultdict(list)
+    for row in actor.session.execute(
+        select(running, paid_total.label("paid"))
+        .outerjoin(paid, paid.c.agreement_id == running.c.agreement_id)
+        .where(running.c.due_on < as_of, running.c.through > paid_total)
+        .order_by(running.c.delivered_on, running.c.id)
     ):
-        paid_of[payment.agreement_id] += Decimal(payment.amount)
+        unpaid_of[row.agreement_id].append(row)
     found: list[Alert] = []
     for agreement in agreements:
-        deliveries = deliveries_of[agreement.id]
         for period in periods_of[agreement.id]:
-            if period.period_end >= as_of:
-                continue
-            delivered = sum(
-                (
-                    Decimal(d.quantity)
-                    for d in deliveries
-                    if period.period_start <= d.delivered_on <= period.period_end
-                ),
-                Decimal(0),
-            )
-            if delivered < Decimal(period.quantity) * SIDE_SELLING_SHARE:
-                share = delivered / Decimal(period.quantity)
+            delivered, scheduled = Decimal(period.delivered), Decimal(period.quantity)
+            if delivered < scheduled * SIDE_SELLING_SHARE:
                 found.append(
                     Alert(
                         "side_selling",
                         agreement.id,
                         f"{period.period_start}..{period.period_end}: delivered {delivered} of "
-                        f"{period.quantity} {agreement.unit} scheduled ({share:.0%})",
+                        f"{scheduled} {agreement.unit} scheduled ({delivered / scheduled:.0%})",
                         period_start=period.period_start,
                         period_end=period.period_end,
                         delivered=delivered,
-                        scheduled=Decimal(period.quantity),
+                        scheduled=scheduled,
                     )
                 )
-        paid = paid_of[agreement.id]
-        remaining = paid
-        for delivery in deliveries:  # payments settle the oldest deliveries first
-            covered = min(remaining, Decimal(delivery.amount))
-            remaining -= covered
-            short = Decimal(delivery.amount) - covered
-            if short > 0 and delivery.due_on < as_of:
-                found.append(
-                    Alert(
-                        "buyer_default",
-                        agreement.id,
-                        f"delivery of {delivery.delivered_on} due {delivery.due_on}: {short} "
-                        f"{agreement.currency} unpaid, {(as_of - delivery.due_on).days} days late",
-                        delivered_on=delivery.delivered_on,
-                        due_on=delivery.due_on,
-                        unpaid=short,
-                        days_late=(as_of - delivery.due_on).days,
-                    )
+        for delivery in unpaid_of[agreement.id]:
+            short = min(
+                Decimal(delivery.amount), Decimal(delivery.through) - Decimal(delivery.paid)
+            )
+            days_late = (as_of - delivery.due_on).days
+            found.append(
+                Alert(
+                    "buyer_default",
+                    agreement.id,
+                    f"delivery of {delivery.delivered_on} due {delivery.due_on}: {short} "
+                    f"{agreement.currency} unpaid, {days_late} days late",
+                    delivered_on=delivery.delivered_on,
+                    due_on=delivery.due_on,
+                    unpaid=short,
+                    days_late=days_late,
                 )
+            )
     return found
 
 
