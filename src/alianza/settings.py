@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `alianza serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `alianza serve` listens on.")
     workers: int = Field(1, ge=1, description="Worker processes of `alianza serve`.")
+    dashboard_seconds: float = Field(
+        30,
+        ge=0,
+        description="How long the dashboard's figures are kept for each scope before they are "
+        "read again (0: read on every request).",
+    )
     threads: int = Field(
         16,
         ge=1,

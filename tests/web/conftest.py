@@ -49,6 +49,7 @@ def settings_for(data_dir: Path, database: Path) -> Settings:
         database_url=f"sqlite:///{database}",
         secret_key="test-secret-key",
         default_locale="en",
+        dashboard_seconds=0,  # tests read their own writes; test_dashboard.py tests the cache
     )
 
 
@@ -253,7 +254,13 @@ def demo_url(
 def demo_app(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     folder = tmp_path_factory.mktemp("demo-data")
     return create_app(
-        Settings(data_dir=folder, database_url=demo_url, secret_key="test", default_locale="en")
+        Settings(
+            data_dir=folder,
+            database_url=demo_url,
+            secret_key="test",
+            default_locale="en",
+            dashboard_seconds=0,
+        )
     )
 
 

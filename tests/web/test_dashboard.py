@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from alianza.platform.access import Actor, act_as
+from alianza.platform.errors import Forbidden
+from alianza.platform.programmes.models import User
+from alianza.platform.programmes.service import programmes_of
+from alianza.web.api.dashboard import FiguresCache
 from tests.web import matrix
 from tests.web.conftest import browser_sign_in
 from tests.web.translation import assert_translated
@@ -106,3 +116,41 @@ def test_home_sends_portfolio_readers_to_the_dashboard(demo_app: object) -> None
                 assert re.search(r"<h1>", answer.text)
     with TestClient(demo_app) as anonymous:  # type: ignore[arg-type]
         assert anonymous.get("/", follow_redirects=False).status_code == 200
+
+
+def test_the_figures_cache_keeps_each_users_figures_for_its_seconds(demo_app: FastAPI) -> None:
+    database = demo_app.state.open_database()
+    moment = [0.0]
+    cache = FiguresCache(30, clock=lambda: moment[0])
+    day = date(2025, 6, 30)
+
+    def actor_of(session: Session, username: str) -> Actor:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return act_as(session, user.id, programmes_of(session, user.id)[0][0].id)
+
+    with database.session() as session:
+        manager, officer = actor_of(session, "gestora"), actor_of(session, "tecnico")
+        first = cache.figures(manager, day)
+        assert cache.figures(manager, day) is first
+        moment[0] = 29.9
+        assert cache.figures(manager, day) is first
+        # another user's scope has its own figures, never the cached ones
+        theirs = cache.figures(officer, day)
+        assert theirs is not first
+        assert sum(r.count for r in theirs.subprojects_by_state) < sum(
+            r.count for r in first.subprojects_by_state
+        )
+        # the role is checked on every read, cached or not
+        with pytest.raises(Forbidden):
+            cache.figures(actor_of(session, "comprador"), day)
+        moment[0] = 30.0
+        again = cache.figures(manager, day)
+        assert again is not first and again.computed_at > first.computed_at
+        assert again.model_dump(exclude={"computed_at"}) == first.model_dump(
+            exclude={"computed_at"}
+        )
+    with database.session() as session:  # 0 seconds: read on every request
+        off = FiguresCache(0)
+        manager = actor_of(session, "gestora")
+        assert off.figures(manager, day) is not off.figures(manager, day)

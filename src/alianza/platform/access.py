@@ -221,9 +221,21 @@ class Actor:
         return self if self.scope.whole_programme else replace(self, scope=Scope())
 
     def programme(self) -> Programme:
-        programme = self.session.get(Programme, self.programme_id)
-        assert programme is not None
+        # Read once per actor (one request): the session's identity map holds rows only weakly.
+        programme = self.__dict__.get("_programme")
+        if programme is None:
+            programme = self.session.get(Programme, self.programme_id)
+            assert programme is not None
+            object.__setattr__(self, "_programme", programme)
         return programme
+
+    def memo(self) -> dict[Any, Any]:
+        """Figures a service may read once per actor (one request), e.g. exchange rates."""
+        memo = self.__dict__.get("_memo")
+        if memo is None:
+            memo = {}
+            object.__setattr__(self, "_memo", memo)
+        return memo
 
 
 # --- scopes as SQL ---------------------------------------------------------------------------

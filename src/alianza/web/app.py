@@ -33,6 +33,7 @@ from alianza.web.api import plans as plans_api
 from alianza.web.api import registry as registry_api
 from alianza.web.api import simulations as simulations_api
 from alianza.web.api import users as users_api
+from alianza.web.api.dashboard import FiguresCache
 from alianza.web.docs import router as docs_router
 from alianza.web.i18n import LocaleMiddleware
 from alianza.web.pages import account as account_pages
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.open_database = holder
+    app.state.dashboard_cache = FiguresCache(settings.dashboard_seconds)
     # Outermost last: the headers wrap everything, including the locale's errors.
     app.add_middleware(LocaleMiddleware, default_locale=settings.default_locale)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -358,6 +358,7 @@ def set_exchange_rate(actor: Actor, data: ExchangeRateIn | dict[str, Any]) -> Ex
     rate = ExchangeRate(programme_id=actor.programme_id, **rate_in.model_dump())
     actor.session.add(rate)
     record_for(actor, "create", rate)
+    actor.memo().clear()  # the rates read so far may not be the latest any more
     return rate
 
 
@@ -366,6 +367,14 @@ def rate_on(actor: Actor, currency: str, on: date) -> Decimal:
     currency = currency_code(currency)
     if currency == actor.programme().reporting_currency:
         return Decimal(1)
+    memo = actor.memo()
+    key = ("rate", currency, on)
+    if key not in memo:
+        memo[key] = _rate_on(actor, currency, on)
+    return memo[key]
+
+
+def _rate_on(actor: Actor, currency: str, on: date) -> Decimal:
     rate = actor.session.scalar(
         scoped(actor, select(ExchangeRate.units_per_reporting_unit))
         .where(

@@ -6,11 +6,15 @@ are their districts' and a lender's their subprojects': the services are scoped.
 
 from __future__ import annotations
 
-from datetime import date
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from alianza.platform.access import Actor, Permission
@@ -87,6 +91,7 @@ class DashboardOut(BaseModel):
     """The figures of the programme dashboard as of ``on``, within the actor's scope."""
 
     on: date
+    computed_at: datetime  # when these figures were read (they are kept a few seconds)
     reporting_currency: str
     sales_from: date
     subprojects_by_state: list[StateCount]
@@ -124,6 +129,7 @@ def dashboard_figures(actor: Actor, on: date) -> DashboardOut:
     ]
     return DashboardOut(
         on=on,
+        computed_at=datetime.now(UTC),
         reporting_currency=actor.programme().reporting_currency,
         sales_from=sales_from,
         subprojects_by_state=[
@@ -155,8 +161,65 @@ def dashboard_figures(actor: Actor, on: date) -> DashboardOut:
     )
 
 
+class FiguresCache:
+    """The dashboard's figures, kept ``seconds`` for each programme, role, scope and date.
+
+    The dashboard aggregates the whole programme (every member of every PO, every delivery):
+    read by everyone who opens the home page, it would cost more than all other requests
+    together. Its figures are shown with the moment they were read; 0 seconds turns the cache
+    off. One computation per key at a time: the others wait for it rather than repeat it.
+    """
+
+    def __init__(
+        self, seconds: float, size: int = 512, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.clock = clock
+        self._entries: OrderedDict[Hashable, tuple[float, DashboardOut]] = OrderedDict()
+        self._computing: dict[Hashable, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def _fresh(self, key: Hashable) -> DashboardOut | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] <= self.clock():
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def figures(self, actor: Actor, on: date) -> DashboardOut:
+        actor.require(Permission.PORTFOLIO_READ)
+        if self.seconds <= 0:
+            return dashboard_figures(actor, on)
+        # per user: a scope such as "assigned subprojects" is read from the user at query time
+        key = (actor.programme_id, actor.user_id, actor.role, actor.scope, on)
+        if (found := self._fresh(key)) is not None:
+            return found
+        with self._lock:
+            computing = self._computing.setdefault(key, threading.Lock())
+        with computing:
+            if (found := self._fresh(key)) is not None:
+                return found
+            figures = dashboard_figures(actor, on)
+            with self._lock:
+                self._entries[key] = (self.clock() + self.seconds, figures)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+                self._computing.pop(key, None)
+        return figures
+
+
+def cached_figures(request: Request, actor: Actor, on: date) -> DashboardOut:
+    """The dashboard's figures through the app's :class:`FiguresCache`."""
+    cache: FiguresCache = request.app.state.dashboard_cache
+    return cache.figures(actor, on)
+
+
 @router.get("", name="api_dashboard", summary="The programme dashboard's figures")
 def dashboard(
+    request: Request,
     actor: CurrentActor,
     on: Annotated[
         date | None, Query(description="The date of the figures (default: today).")
@@ -167,5 +230,7 @@ def dashboard(
     years up to ``on``, shares of women, youth and minorities by call, balances by account kind,
     and alerts: side-selling and buyer default (agreements), and tranches released late
     (scheduled but not released ``number × tranche_expected_days`` days after the agreement).
-    Needs ``portfolio.read``; every figure is limited to the caller's scope."""
-    return dashboard_figures(actor, on or date.today())
+    Needs ``portfolio.read``; every figure is limited to the caller's scope. The figures are
+    kept ``ALIANZA_DASHBOARD_SECONDS`` (default 30) per scope: ``computed_at`` says when they
+    were read."""
+    return cached_figures(request, actor, on or date.today())

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from alianza.web import i18n
-from alianza.web.api.dashboard import DashboardOut, dashboard_figures
+from alianza.web.api.dashboard import DashboardOut, cached_figures
 from alianza.web.auth import CurrentActor
 from alianza.web.i18n import N_
 from alianza.web.labels import STATES
@@ -188,7 +188,7 @@ def dashboard_page(
 ) -> HTMLResponse:
     locale = i18n.locale_of(request)
     day = parse_day(on)
-    figures = dashboard_figures(actor, day or date.today())
+    figures = cached_figures(request, actor, day or date.today())
     context = {
         "figures": figures,
         "bad_date": on is not None and on != "" and day is None,
