@@ -69,6 +69,7 @@ class Farmer(Base):
     __table_args__ = (
         Index("ix_farmers_programme_phone", "programme_id", "phone"),
         Index("ix_farmers_programme_national_id", "programme_id", "national_id"),
+        Index("ix_farmers_programme_name", "programme_id", "name", "id"),  # lists by name
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
