@@ -60,7 +60,9 @@ def build_forms(
             fields = count_fields(result.xform)
         except (PyXFormError, ElementTree.ParseError) as error:
             xlsform.unlink(missing_ok=True)
-            raise ProblemError(f"form {name}", [Problem(name, f"pyxform refused it: {error}")])
+            raise ProblemError(
+                f"form {name}", [Problem(name, f"pyxform refused it: {error}")]
+            ) from None
         xform.write_text(result.xform, encoding="utf-8")
         built.append(BuiltForm(name, form.form_id, xlsform, xform, fields, warnings))
     return built

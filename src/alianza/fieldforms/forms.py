@@ -153,7 +153,10 @@ VISIT = FormDefinition(
     Text("Agronomist visit", "Visita del agrónomo", "Visite de l'agronome", "Visita do agrónomo"),
     [
         *METADATA,
-        _date("visit_date", Text("Date of the visit", "Fecha de la visita", "Date de la visite", "Data da visita")),
+        _date(
+            "visit_date",
+            Text("Date of the visit", "Fecha de la visita", "Date de la visite", "Data da visita"),
+        ),
         *_site(location_required=False, with_group=True),
         Row(
             "select_one visit_types",
@@ -171,7 +174,9 @@ VISIT = FormDefinition(
         Row(
             "integer",
             "attendees",
-            Text("People present", "Personas presentes", "Personnes présentes", "Pessoas presentes"),
+            Text(
+                "People present", "Personas presentes", "Personnes présentes", "Pessoas presentes"
+            ),
             required=True,
             constraint=". >= 0",
             constraint_message=NOT_NEGATIVE,
@@ -181,9 +186,23 @@ VISIT = FormDefinition(
     ],
     {
         "visit_types": [
-            ("group_meeting", Text("Group meeting", "Reunión de grupo", "Réunion de groupe", "Reunião de grupo")),
-            ("farm_visit", Text("Farm visit", "Visita a la finca", "Visite de ferme", "Visita à machamba")),
-            ("demo_site", Text("Demonstration site", "Parcela demostrativa", "Site de démonstration", "Campo de demonstração")),
+            (
+                "group_meeting",
+                Text("Group meeting", "Reunión de grupo", "Réunion de groupe", "Reunião de grupo"),
+            ),
+            (
+                "farm_visit",
+                Text("Farm visit", "Visita a la finca", "Visite de ferme", "Visita à machamba"),
+            ),
+            (
+                "demo_site",
+                Text(
+                    "Demonstration site",
+                    "Parcela demostrativa",
+                    "Site de démonstration",
+                    "Campo de demonstração",
+                ),
+            ),
             ("training", Text("Training", "Capacitación", "Formation", "Formação")),
         ]
     },
@@ -194,7 +213,15 @@ INSPECTION = FormDefinition(
     Text("Site inspection", "Inspección del sitio", "Inspection du site", "Inspeção do local"),
     [
         *METADATA,
-        _date("inspection_date", Text("Date of the inspection", "Fecha de la inspección", "Date de l'inspection", "Data da inspeção")),
+        _date(
+            "inspection_date",
+            Text(
+                "Date of the inspection",
+                "Fecha de la inspección",
+                "Date de l'inspection",
+                "Data da inspeção",
+            ),
+        ),
         *_site(location_required=True, with_group=False),
         FARMER_QR,
         KIT,
@@ -207,7 +234,12 @@ INSPECTION = FormDefinition(
         Row(
             "integer",
             "units_seen",
-            Text("Units seen in use", "Unidades vistas en uso", "Unités vues en service", "Unidades vistas em uso"),
+            Text(
+                "Units seen in use",
+                "Unidades vistas en uso",
+                "Unités vues en service",
+                "Unidades vistas em uso",
+            ),
             required=True,
             constraint=". >= 0",
             constraint_message=NOT_NEGATIVE,
@@ -224,7 +256,10 @@ INSPECTION = FormDefinition(
     {
         "conditions": [
             ("in_use", Text("In use", "En uso", "En service", "Em uso")),
-            ("needs_repair", Text("Needs repair", "Necesita reparación", "À réparer", "Precisa de reparação")),
+            (
+                "needs_repair",
+                Text("Needs repair", "Necesita reparación", "À réparer", "Precisa de reparação"),
+            ),
             ("not_in_use", Text("Not in use", "Sin uso", "Pas en service", "Sem uso")),
             ("not_found", Text("Not found", "No encontrado", "Introuvable", "Não encontrado")),
         ]
@@ -236,7 +271,15 @@ HARVEST = FormDefinition(
     Text("Harvest and sales", "Cosecha y ventas", "Récolte et ventes", "Colheita e vendas"),
     [
         *METADATA,
-        _date("harvest_date", Text("Date of the harvest", "Fecha de la cosecha", "Date de la récolte", "Data da colheita")),
+        _date(
+            "harvest_date",
+            Text(
+                "Date of the harvest",
+                "Fecha de la cosecha",
+                "Date de la récolte",
+                "Data da colheita",
+            ),
+        ),
         *_site(location_required=False, with_group=False),
         FARMER_QR,
         Row(
@@ -258,7 +301,12 @@ HARVEST = FormDefinition(
             constraint=". >= 0",
             constraint_message=NOT_NEGATIVE,
         ),
-        Row("select_one grades", "grade", Text("Grade", "Calidad", "Qualité", "Qualidade"), required=True),
+        Row(
+            "select_one grades",
+            "grade",
+            Text("Grade", "Calidad", "Qualité", "Qualidade"),
+            required=True,
+        ),
         Row(
             "decimal",
             "quantity_sold",
@@ -303,7 +351,10 @@ KIT_SALE = FormDefinition(
     Text("Kit sale", "Venta de kit", "Vente de kit", "Venda de kit"),
     [
         *METADATA,
-        _date("sale_date", Text("Date of the sale", "Fecha de la venta", "Date de la vente", "Data da venda")),
+        _date(
+            "sale_date",
+            Text("Date of the sale", "Fecha de la venta", "Date de la vente", "Data da venda"),
+        ),
         *_site(location_required=False, with_group=True),
         FARMER_QR,
         KIT,
@@ -350,7 +401,12 @@ KIT_SALE = FormDefinition(
         Row(
             "select_one buyers",
             "prepaid_by",
-            Text("Prepaid by (off-taker)", "Prepagado por (comprador)", "Prépayé par (acheteur)", "Pré-pago por (comprador)"),
+            Text(
+                "Prepaid by (off-taker)",
+                "Prepagado por (comprador)",
+                "Prépayé par (acheteur)",
+                "Pré-pago por (comprador)",
+            ),
             required=True,
             relevant="${payment_method} = 'prepayment'",
         ),
@@ -358,8 +414,19 @@ KIT_SALE = FormDefinition(
     {
         "payment_methods": [
             ("cash", Text("Cash", "Efectivo", "Espèces", "Dinheiro")),
-            ("mobile_money", Text("Mobile money", "Dinero móvil", "Mobile money", "Dinheiro móvel")),
-            ("prepayment", Text("Off-taker prepayment", "Prepago del comprador", "Préfinancement de l'acheteur", "Pré-pagamento do comprador")),
+            (
+                "mobile_money",
+                Text("Mobile money", "Dinero móvil", "Mobile money", "Dinheiro móvel"),
+            ),
+            (
+                "prepayment",
+                Text(
+                    "Off-taker prepayment",
+                    "Prepago del comprador",
+                    "Préfinancement de l'acheteur",
+                    "Pré-pagamento do comprador",
+                ),
+            ),
         ]
     },
 )
@@ -429,13 +496,13 @@ def write_xlsform(form: FormDefinition, data: ProgrammeData, path: Path, version
             ]
         )
     lists = {
-        name: entries
-        for name, entries in programme_choices(data).items()
-        if name in used_lists
+        name: entries for name, entries in programme_choices(data).items() if name in used_lists
     }
     for name, fixed in form.fixed_choices.items():
         lists[name] = [(choice, label, {}) for choice, label in fixed]
-    filter_columns = sorted({column for entries in lists.values() for _, _, f in entries for column in f})
+    filter_columns = sorted(
+        {column for entries in lists.values() for _, _, f in entries for column in f}
+    )
     choices = workbook.create_sheet("choices")
     choices.append(["list_name", "name", *labels, *filter_columns])
     for list_name, entries in lists.items():

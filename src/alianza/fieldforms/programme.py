@@ -142,7 +142,9 @@ def validate_programme_data(
         raise ProblemError(
             source,
             [
-                Problem(field_path(tuple(e["loc"])) or "(root)", e["msg"].removeprefix("Value error, "))
+                Problem(
+                    field_path(tuple(e["loc"])) or "(root)", e["msg"].removeprefix("Value error, ")
+                )
                 for e in error.errors()
             ],
         ) from None
@@ -158,8 +160,7 @@ def _with_catalogue(raw: dict[str, Any], base_dir: Path, source: str) -> dict[st
 
     catalogue = load_catalogue(base_dir / raw["catalogue"])
     kits = raw.get("kits") or [
-        {"id": kit.id, "name": kit.name or kit.id, "product": kit.product}
-        for kit in catalogue.kits
+        {"id": kit.id, "name": kit.name or kit.id, "product": kit.product} for kit in catalogue.kits
     ]
     products = raw.get("products") or [
         {"id": p.id, "name": p.name or p.id, "unit": p.unit} for p in catalogue.products
@@ -173,5 +174,7 @@ def load_programme_data(path: str | Path) -> ProgrammeData:
     try:
         raw = read_yaml_or_json(file_path)
     except PARSE_ERRORS as error:
-        raise ProblemError(str(file_path), [Problem("(file)", f"not valid YAML/JSON: {error}")])
+        raise ProblemError(
+            str(file_path), [Problem("(file)", f"not valid YAML/JSON: {error}")]
+        ) from None
     return validate_programme_data(raw, file_path.parent, str(file_path))
