@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from alianza.cli._session import BAD_INPUT, errors, report, say
 from alianza.cli.db import db_app
 from alianza.cli.demo import demo_app
+from alianza.cli.forecast import forecast
 from alianza.cli.forms import forms_app
 from alianza.cli.jobs import jobs_app
 from alianza.cli.kits import kits_app, simulate
@@ -134,6 +135,7 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(kits_app, name="kits")
 app.add_typer(forms_app, name="forms")
 app.add_typer(ladder_app, name="ladder")
+app.command("forecast")(forecast)
 app.command("simulate")(simulate)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
