@@ -139,8 +139,19 @@ def district_state(
     }
     if "household_size" in table.column_names:
         population["household_size"] = _column(table, "household_size")[latest].astype(np.int64)
+    first = int(season.min())
+    history = last - first + 1
+    # The simulator tracks a kit's vintages only if it can wear out within the simulated
+    # seasons; units bought before the forecast may wear out sooner than new ones, so the run
+    # is as long as the longest life that ends inside the forecast for some recorded unit
+    # (a unit's age is at most history + 1; the figures of the extra seasons are dropped).
+    lives = [kit.life_seasons for kit in scenario.catalogue.kits]
+    simulated = max(
+        [scenario.seasons] + [life for life in lives if life < scenario.seasons + history + 1]
+    )
     forecast_scenario = scenario.model_copy(
         update={
+            "seasons": simulated,
             "population": scenario.population.model_copy(
                 update={
                     "farmers": n,
@@ -179,7 +190,7 @@ def district_state(
                 0,
             )
     # Purchases by relative season r = s - (last + 1): r = -1 for the last recorded season.
-    purchases = np.zeros((kits.kit_count, n, last - int(season.min()) + 1), dtype=np.int64)
+    purchases = np.zeros((kits.kit_count, n, history), dtype=np.int64)
     np.add.at(purchases, (k_of_row, row_farmer, last - season), bought)
     state = initial_state(forecast_scenario, kits, farmers)
     state.owned[:] = owned.astype(np.int32)
@@ -190,17 +201,20 @@ def district_state(
         length = ring.shape[0]
         wears_out = kits.life[k] < forecast_scenario.seasons + 1
         remaining = owned[k].copy()
-        # Most recent purchases first; units older than the records go to the oldest slot
-        # that still produces next season (a unit bought in r retires at the start of r + L).
-        for age in range(purchases.shape[2]):
-            r = -(age + 1)
-            if r + length <= 0 or (not wears_out and age + 1 > kits.first_harvest_delay[k]):
+        # Most recent purchases first (age a = seasons since the purchase: r = -a); units the
+        # records do not explain are taken as bought just before them (a = history + 1). A
+        # unit bought in season r retires at the start of r + L (season 0 at the earliest).
+        for age in range(1, history + 2):
+            if not remaining.any():
                 break
-            placed = np.minimum(purchases[k, :, age], remaining)
-            ring[r % length] += placed.astype(np.int32)
-            remaining -= placed
-        if wears_out and remaining.any():
-            ring[(1 - length) % length] += remaining.astype(np.int32)
+            placed = (
+                remaining if age == history + 1 else np.minimum(purchases[k, :, age - 1], remaining)
+            )
+            remaining = remaining - placed
+            if wears_out:
+                ring[max(-age, -length) % length] += placed.astype(np.int32)
+            elif age <= kits.first_harvest_delay[k]:
+                ring[-age % length] += placed.astype(np.int32)  # not yet harvesting
         state.vintage_totals[k][:] = ring.sum(axis=1)
     grades = _grade_shares(table, scenario)
     info = {"last_season": last, "markets": market_names, "grades": grades}
@@ -252,6 +266,7 @@ def forecast(
     base, farmers, state, info = district_state(
         scenario.model_copy(update={"seasons": seasons}), records, district
     )
+    simulated = base.seasons
     kits = KitTable.from_scenario(base)
     markets = len(info["markets"])
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(replicates)]
@@ -261,7 +276,7 @@ def forecast(
     for replicate, replicate_seed in enumerate(seeds):
         run = base.model_copy(update={"seed": replicate_seed})
         recorder = SeasonRecorder(
-            seasons=seasons,
+            seasons=simulated,
             kits=kits.kit_count,
             products=kits.product_count,
             markets=markets,
@@ -271,9 +286,9 @@ def forecast(
             days_per_season=base.catalogue.days_per_season,
         )
         simulate_chunk(run, farmers, 0, markets, recorder, kits=kits, start=_copy_state(state))
-        bought[replicate] = recorder.bought.sum(axis=2)
-        supply[replicate] = recorder.supply
-        prices[replicate] = recorder.prices
+        bought[replicate] = recorder.bought[:seasons].sum(axis=2)
+        supply[replicate] = recorder.supply[:seasons]
+        prices[replicate] = recorder.prices[:seasons]
     days = base.catalogue.days_per_season
     # A local market saturates once its supply passes its reference supply (price falls).
     farmers_per_market = np.bincount(farmers.market, minlength=markets)
