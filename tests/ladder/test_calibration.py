@@ -19,7 +19,7 @@ from alianza.ladder.runner import run_chunk
 from alianza.ladder.scenario import Scenario, load_scenario
 from alianza.problems import ProblemError
 
-TRUTH = Path(__file__).parent / "data" / "calibration-truth.yaml"
+TRUTH = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "two-kit-district.yaml"
 SEED = 2
 
 

@@ -16,7 +16,7 @@ from alianza.ladder.records import check_records, simulate_records
 from alianza.ladder.scenario import Scenario, load_scenario
 from alianza.problems import ProblemError
 
-TRUTH = Path(__file__).parent / "data" / "calibration-truth.yaml"
+TRUTH = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "two-kit-district.yaml"
 RECORDED = 7  # seasons of records; the forecast covers the next ones
 
 

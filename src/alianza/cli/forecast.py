@@ -47,7 +47,10 @@ def forecast(
         Path | None, typer.Option(callback=checks.png_file, help="Write a PNG chart here.")
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the forecast as JSON here.")
+        Path | None,
+        typer.Option(
+            "-o", "--output", callback=checks.output_file, help="Write the forecast as JSON here."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:

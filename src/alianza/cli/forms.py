@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alianza.cli import _options as checks
 from alianza.fieldforms.forms import FORM_NAMES, FormName
 
 forms_app = typer.Typer(
@@ -34,7 +35,13 @@ def build(
         ),
     ],
     output: Annotated[
-        Path, typer.Option("-o", "--output", help="Folder the forms are written to.")
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            callback=checks.output_folder,
+            help="Folder the forms are written to (created; its parent must exist).",
+        ),
     ],
     form: Annotated[
         str | None,
@@ -82,6 +89,8 @@ def check(
     parsed = read_export(export, form)  # type: ignore[arg-type]
     console.print(
         f"{export}: {len(parsed.records)} good submission(s), "
-        f"{len({p.field.split('.', 1)[0] for p in parsed.problems})} bad row(s)"
+        f"{len({p.field.split('.', 1)[0] for p in parsed.problems})} bad row(s)",
+        soft_wrap=True,
+        markup=False,
     )
     parsed.raise_for_problems()

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from alianza.cli import _options as checks
+
 ladder_app = typer.Typer(
     help="Kit-ladder scenarios fitted to field records (calibration).", no_args_is_help=True
 )
@@ -30,11 +32,20 @@ def calibrate(
         typer.Option("--scenario", help="Base scenario (YAML/JSON): its catalogue names the kits."),
     ],
     output: Annotated[
-        Path, typer.Option("-o", "--output", help="Calibrated scenario file to write (YAML).")
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            callback=checks.output_file,
+            help="Calibrated scenario file to write (YAML).",
+        ),
     ],
     report: Annotated[
         Path | None,
-        typer.Option(help="Also write the estimates with standard errors here (JSON)."),
+        typer.Option(
+            callback=checks.output_file,
+            help="Also write the estimates with standard errors here (JSON).",
+        ),
     ] = None,
     min_observations: Annotated[
         int,
@@ -57,7 +68,11 @@ def calibrate(
         f"farmers, {found.seasons} seasons"
     )
     for column in ("parameter", "base", "estimate", "std. error", "n"):
-        summary.add_column(column, justify="left" if column == "parameter" else "right")
+        summary.add_column(
+            column,
+            justify="left" if column == "parameter" else "right",
+            overflow="fold",  # a parameter path is read whole, on two lines if need be
+        )
     for estimate in found.estimates:
         summary.add_row(
             escape(estimate.parameter),
@@ -88,3 +103,35 @@ def calibrate(
     if report is not None:
         report.write_text(json.dumps(found.model_dump(mode="json"), indent=2), encoding="utf-8")
         console.print(f"Estimates written to {report}")
+
+
+@ladder_app.command("records")
+def records_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (YAML or JSON).")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--output", callback=checks.output_file, help="Records file: .csv or .parquet."
+        ),
+    ],
+    farmers: Annotated[
+        int | None, typer.Option(min=1, max=200_000, help="Override the number of farmers.")
+    ] = None,
+    seasons: Annotated[
+        int | None, typer.Option(min=1, max=100, help="Override the number of seasons.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Override the seed.")] = None,
+) -> None:
+    """Simulate field records (per farmer, kit and season) from a scenario: test data for
+    calibration and forecasts with known parameters."""
+    from alianza.ladder.records import simulate_records, write_records
+    from alianza.ladder.scenario import load_scenario, with_overrides
+
+    loaded = with_overrides(load_scenario(scenario), farmers, seasons, seed)
+    with console.status(f"Simulating {loaded.population.farmers:,} farmers..."):
+        table = simulate_records(loaded)
+    write_records(table, output)
+    console.print(
+        f"{table.num_rows:,} records of {loaded.population.farmers:,} farmers over "
+        f"{loaded.seasons} seasons written to {output}"
+    )

@@ -319,7 +319,7 @@ def _attach_repeat(
                 )
             )
             continue
-        entry = {}
+        entry: dict[str, Any] = {}
         for column, value in row.items():
             if column is None or column in CENTRAL_SYSTEM_COLUMNS or column.startswith("_"):
                 continue
@@ -329,11 +329,10 @@ def _attach_repeat(
         entry["__position__"] = int(position.group(1)) if position else len(entries) + 1
         entries.append(entry)
     for submission in submissions:
-        entries = submission.repeats.get(repeat)
-        if entries:
-            entries.sort(key=lambda e: e["__position__"])
-            for entry in entries:
-                entry.pop("__position__")
+        attached = submission.repeats.get(repeat) or []
+        attached.sort(key=lambda e: e["__position__"])
+        for entry in attached:
+            entry.pop("__position__")
     return problems
 
 

@@ -154,11 +154,13 @@ def forecast_chart(forecast: Forecast, path: Path) -> None:
                 capsize=3,
                 label=product,
             )
-        rows = [r for r in forecast.prices if r.product == product]
-        relative = np.array([[r.price_usd.p10, r.price_usd.p50, r.price_usd.p90] for r in rows])
-        relative = relative / rows[0].reference_price_usd if rows else relative
+        price_rows = [r for r in forecast.prices if r.product == product]
+        relative = np.array(
+            [[r.price_usd.p10, r.price_usd.p50, r.price_usd.p90] for r in price_rows]
+        )
+        relative = relative / price_rows[0].reference_price_usd if price_rows else relative
         prices.errorbar(
-            [r.season for r in rows],
+            [r.season for r in price_rows],
             relative[:, 1],
             yerr=[relative[:, 1] - relative[:, 0], relative[:, 2] - relative[:, 1]],
             marker="o",

@@ -242,11 +242,11 @@ def _grade_shares(table: pa.Table, scenario: Scenario) -> dict[str, dict[str, fl
     quantity = _column(table, "harvest_quantity")
     for row, kit in enumerate(table.column("kit").to_pylist()):
         label = (grade[row] if grade else None) or "ungraded"
-        product = shares.setdefault(product_of[kit], {})
-        product[label] = product.get(label, 0.0) + float(quantity[row])
-    for product, by_grade in shares.items():
+        by_label = shares.setdefault(product_of[kit], {})
+        by_label[label] = by_label.get(label, 0.0) + float(quantity[row])
+    for product_id, by_grade in shares.items():
         total = sum(by_grade.values())
-        shares[product] = (
+        shares[product_id] = (
             {g: v / total for g, v in sorted(by_grade.items())} if total > 0 else {"ungraded": 1.0}
         )
     return shares
@@ -370,7 +370,7 @@ def _copy_state(state: ChunkState) -> ChunkState:
     """A deep copy (the simulator changes the state it is given); rings stay views of the
     copied block."""
     copied = ChunkState(
-        **{
+        **{  # type: ignore[arg-type]
             name: value.copy() if isinstance(value, np.ndarray) else value
             for name, value in state.__dict__.items()
         }
