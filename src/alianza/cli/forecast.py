@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from alianza.cli import _options as checks
@@ -60,15 +61,26 @@ def forecast(
     from alianza.ladder.records import read_records
     from alianza.ladder.scenario import load_scenario
 
-    result = run_forecast(
-        load_scenario(scenario),
-        read_records(records),
-        district,
-        seasons=seasons,
-        replicates=replicates,
-        seed=seed,
-        start=start.date() if start else None,
-    )
+    loaded, table = load_scenario(scenario), read_records(records)
+    with Progress(
+        TextColumn("replicates"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("replicates", total=replicates)
+        result = run_forecast(
+            loaded,
+            table,
+            district,
+            seasons=seasons,
+            replicates=replicates,
+            seed=seed,
+            start=start.date() if start else None,
+            progress=lambda done: bar.update(task, completed=done),
+        )
     document = result.model_dump(mode="json")
     if output is not None:
         output.write_text(json.dumps(document, indent=2), encoding="utf-8")
@@ -89,7 +101,9 @@ def forecast(
         console.print(demand)
         supply = Table(title="Produce supply")
         for column in ("season", "dates", "product", "grade", "volume", "unit"):
-            supply.add_column(column, justify="right" if column == "volume" else "left")
+            supply.add_column(
+                column, justify="right" if column == "volume" else "left", overflow="fold"
+            )
         for row in result.produce_supply:
             supply.add_row(
                 str(row.season), _dates(row), row.product, row.grade, _band(row.volume), row.unit

@@ -13,6 +13,7 @@ without a ``grade`` column). See docs/micro-investing.md, "Forecasts".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -260,9 +261,11 @@ def forecast(
     replicates: int = 100,
     seed: int = 0,
     start: date | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Forecast:
     """Run the district forward ``seasons`` seasons, ``replicates`` times, from its recorded
-    state; ``start`` is the first forecast season's first day (dates are then given)."""
+    state; ``start`` is the first forecast season's first day (dates are then given);
+    ``progress`` is called with the number of replicates done after each one."""
     base, farmers, state, info = district_state(
         scenario.model_copy(update={"seasons": seasons}), records, district
     )
@@ -289,6 +292,8 @@ def forecast(
         bought[replicate] = recorder.bought[:seasons].sum(axis=2)
         supply[replicate] = recorder.supply[:seasons]
         prices[replicate] = recorder.prices[:seasons]
+        if progress is not None:
+            progress(replicate + 1)
     days = base.catalogue.days_per_season
     # A local market saturates once its supply passes its reference supply (price falls).
     farmers_per_market = np.bincount(farmers.market, minlength=markets)
