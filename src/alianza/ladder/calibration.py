@@ -15,12 +15,12 @@ Estimators (n observations; SE the standard error; see docs/micro-investing.md, 
   season's price (sale value / quantity sold over all markets), since the simulator's national
   price factor has mean 1; SE over seasons.
 - **Local demand curve** of a product with a local supply limit: per market and season,
-  log price = log P_ref + min(0, -(x - log q) / e) with x = log(supply per farmer of the market),
-  q the reference supply per farmer and e the price elasticity: a line with a kink, fitted by
-  least squares with the kink searched over the observed x; the standard errors of
-  (log P_ref, log q, 1 / e) come from the fit's sandwich covariance clustered by season (all
-  markets of a season share its national price factor), log q's by the delta method.
-  Market-seasons at the price floor are left out.
+  ``log price = alpha_t - max(0, x - log q) / e`` with x = log(supply per farmer of the
+  market), alpha_t = log(P_ref f_t) one intercept per season (its national price factor), q
+  the reference supply per farmer and e the price elasticity: a line with a kink, fitted by
+  least squares (`kinked_demand_fit`). ``P_ref = mean_t exp(alpha_t)`` (E f = 1; SE over
+  seasons); the SEs of log q and 1 / e come from the fit's Gauss-Newton covariance, then the
+  delta method. Market-seasons at the price floor are left out.
 - **Consumption share** (reinvestment = 1 - consumption - savings): farmer-seasons with a
   positive kit income d = sales - operating costs consume ``need + share * (d - need)``
   (need = subsistence per person-day x days x household size, at most d): share is the
