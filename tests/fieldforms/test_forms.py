@@ -109,3 +109,19 @@ def test_bad_programme_data_names_every_field() -> None:
         "groups[0].village: unknown village 'v9'",
         "products[1].id: duplicate id 'p'",
     }
+
+
+def test_a_refused_form_leaves_the_folder_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from alianza.fieldforms import build as build_module
+    from alianza.fieldforms.forms import FORMS, Row
+
+    broken = replace(FORMS["harvest"], rows=[*FORMS["harvest"].rows, Row("begin_repeat", "x")])
+    monkeypatch.setitem(build_module.FORMS, "harvest", broken)
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(ProblemError, match="pyxform refused it"):
+        build_forms(load_programme_data(PROGRAMME), tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]

@@ -222,3 +222,23 @@ def test_qr_code_round_trip(farmer: str) -> None:
     else:
         with pytest.raises(ValueError):
             farmer_id_from_qr(f"alianza:farmer:{farmer}")
+
+
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=6))
+def test_negative_quantities_and_only_those_are_refused(quantities: list[float]) -> None:
+    row = {
+        "harvest_date": "2025-03-04",
+        "site/village": "v_kanyama",
+        "farmer_qr": "alianza:farmer:MW-DZ-000142",
+        "meta/instanceID": "uuid:1",
+        "products": [
+            {"products/kit": "drip_bed", "products/quantity": str(q), "products/grade": "a"}
+            for q in quantities
+        ],
+    }
+    parsed = parse_json_export([row], "harvest")
+    expected = [f"rows[1].products[{i}].quantity" for i, q in enumerate(quantities, 1) if q < 0]
+    assert [p.field for p in parsed.problems] == expected
+    assert len(parsed.records) == (0 if expected else 1)
+    if not expected:
+        assert [line.quantity for line in parsed.records[0].products] == quantities  # type: ignore[union-attr]

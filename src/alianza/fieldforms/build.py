@@ -3,11 +3,13 @@
 pyxform (the converter ODK Central and KoboToolbox run on upload) turns each workbook into
 the XForm XML the phones use; a form it refuses is never written as valid. Both files are
 written: ``<form>.xlsx`` (to upload to Kobo or Central) and ``<form>.xml`` (what they would
-make of it).
+make of it); all forms or none.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,27 +47,34 @@ def build_forms(
     version: str | None = None,
 ) -> list[BuiltForm]:
     """Write each form's XLSForm and XForm to out_dir; raise ProblemError if pyxform refuses
-    one (then the refused form's files are removed: nothing invalid is left behind)."""
+    one. The forms are built in a scratch folder and moved into out_dir only once all of them
+    convert: a refused build leaves out_dir as it was."""
     out_dir.mkdir(parents=True, exist_ok=True)
     version = version or default_version()
     built = []
-    for name in forms:
-        form = FORMS[name]
-        xlsform = out_dir / f"{name}.xlsx"
-        xform = out_dir / f"{name}.xml"
-        write_xlsform(form, data, xlsform, version)
-        warnings: list[str] = []
-        try:
-            result = convert(xlsform=str(xlsform), warnings=warnings, pretty_print=True)
-            fields = count_fields(result.xform)
-        except (PyXFormError, ElementTree.ParseError) as error:
-            xlsform.unlink(missing_ok=True)
-            raise ProblemError(
-                f"form {name}", [Problem(name, f"pyxform refused it: {error}")]
-            ) from None
-        xform.write_text(result.xform, encoding="utf-8")
-        built.append(BuiltForm(name, form.form_id, xlsform, xform, fields, warnings))
-    return built
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".forms-") as scratch:
+        for name in forms:
+            form = FORMS[name]
+            xlsform = Path(scratch) / f"{name}.xlsx"
+            xform = Path(scratch) / f"{name}.xml"
+            write_xlsform(form, data, xlsform, version)
+            warnings: list[str] = []
+            try:
+                result = convert(xlsform=str(xlsform), warnings=warnings, pretty_print=True)
+                fields = count_fields(result.xform)
+            except (PyXFormError, ElementTree.ParseError) as error:
+                raise ProblemError(
+                    f"form {name}", [Problem(name, f"pyxform refused it: {error}")]
+                ) from None
+            xform.write_text(result.xform, encoding="utf-8")
+            built.append(BuiltForm(name, form.form_id, xlsform, xform, fields, warnings))
+        moved = []
+        for item in built:
+            targets = (out_dir / item.xlsform.name, out_dir / item.xform.name)
+            os.replace(item.xlsform, targets[0])
+            os.replace(item.xform, targets[1])
+            moved.append(BuiltForm(item.name, item.form_id, *targets, item.fields, item.warnings))
+    return moved
 
 
 def count_fields(xform: str) -> int:
