@@ -242,3 +242,12 @@ def test_negative_quantities_and_only_those_are_refused(quantities: list[float])
     assert len(parsed.records) == (0 if expected else 1)
     if not expected:
         assert [line.quantity for line in parsed.records[0].products] == quantities  # type: ignore[union-attr]
+
+
+def test_kobo_csv_with_repeat_sheet_gives_the_json_records() -> None:
+    """The same submissions exported as Kobo CSV (main sheet and repeat sheet, joined by
+    _parent_index) and as Kobo JSON parse to the same records."""
+    from_csv = read_export(EXPORTS / "kobo-harvest.csv", "harvest")
+    from_json = read_export(EXPORTS / "kobo-harvest.json", "harvest")
+    assert from_csv.problems == []
+    assert from_csv.records == from_json.records[:2]
