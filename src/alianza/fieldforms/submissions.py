@@ -99,9 +99,9 @@ def leaf_name(column: str, separator: str) -> str:
 def _blank(value: Any) -> bool:
     if value is None:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
+    if type(value) is str:
+        return not value or value.isspace()
+    return isinstance(value, float) and math.isnan(value)
 
 
 # -- JSON -------------------------------------------------------------------------------------
@@ -226,37 +226,49 @@ def parse_csv_export(
     rows = read_csv_rows(main)
     columns = list(rows[0].keys()) if rows else []
     central = is_central(columns)
-    submissions = [
-        (_central_row if central else _kobo_row)(index, row)
-        for index, row in enumerate(rows, start=1)
-    ]
+    plan = (_central_plan if central else _kobo_plan)(columns)
+    row_of = _central_row if central else _kobo_row
+    submissions = [row_of(index, row, plan) for index, row in enumerate(rows, start=1)]
     problems: list[Problem] = []
     for name, text in (repeats or {}).items():
         problems += _attach_repeat(submissions, name, read_csv_rows(text), central)
     return _typed(submissions, form, source, problems)
 
 
-def _kobo_row(row_number: int, row: Mapping[str, str]) -> RawSubmission:
-    values: dict[str, Any] = {}
-    split_geo: dict[str, dict[str, str]] = {}
-    for column, value in row.items():
+# A column plan, made once per file: (column, field name, geopoint part or None) for every
+# column that holds a field of the form.
+ColumnPlan = list[tuple[str, str, str | None]]
+KOBO_GEO_PARTS = ("latitude", "longitude", "altitude", "precision")
+
+
+def _kobo_plan(columns: Iterable[str]) -> ColumnPlan:
+    plan: ColumnPlan = []
+    for column in columns:
         if column is None:
             continue
         if column.startswith("_"):
             # Kobo's split geopoint columns: _<path>_latitude, _longitude, _altitude, _precision
-            for part in ("latitude", "longitude", "altitude", "precision"):
+            for part in KOBO_GEO_PARTS:
                 if column.endswith(f"_{part}"):
-                    name = leaf_name(column[1 : -len(part) - 1], "/")
-                    split_geo.setdefault(name, {})[part] = value
+                    plan.append((column, leaf_name(column[1 : -len(part) - 1], "/"), part))
             continue
         if column.startswith(("meta/", "formhub/")) or column in ("instanceID", "__version__"):
             continue
-        values[leaf_name(column, "/")] = value
+        plan.append((column, leaf_name(column, "/"), None))
+    return plan
+
+
+def _kobo_row(row_number: int, row: Mapping[str, str], plan: ColumnPlan) -> RawSubmission:
+    values: dict[str, Any] = {}
+    split_geo: dict[str, dict[str, str]] = {}
+    for column, name, part in plan:
+        if part is None:
+            values[name] = row.get(column)
+        else:
+            split_geo.setdefault(name, {})[part] = row.get(column) or ""
     for name, parts in split_geo.items():
         if _blank(values.get(name)) and not _blank(parts.get("latitude")):
-            values[name] = " ".join(
-                parts.get(p) or "0" for p in ("latitude", "longitude", "altitude", "precision")
-            )
+            values[name] = " ".join(parts.get(p) or "0" for p in KOBO_GEO_PARTS)
     instance = row.get("meta/instanceID") or row.get("instanceID")
     if _blank(instance) and not _blank(row.get("_uuid")):
         instance = f"uuid:{row['_uuid']}"
@@ -270,24 +282,35 @@ def _kobo_row(row_number: int, row: Mapping[str, str]) -> RawSubmission:
     )
 
 
-def _central_row(row_number: int, row: Mapping[str, str]) -> RawSubmission:
-    values: dict[str, Any] = {}
-    geo: dict[str, dict[str, str]] = {}
-    for column, value in row.items():
+def _central_plan(columns: Iterable[str]) -> ColumnPlan:
+    plan: ColumnPlan = []
+    for column in columns:
         if column is None or column in CENTRAL_SYSTEM_COLUMNS or column.startswith("meta-"):
             continue
         head, _, tail = column.rpartition("-")
         if head and tail in GEO_PARTS:
-            geo.setdefault(leaf_name(head, "-"), {})[tail] = value
+            plan.append((column, leaf_name(head, "-"), tail))
         else:
-            values[leaf_name(column, "-")] = value
+            plan.append((column, leaf_name(column, "-"), None))
+    return plan
+
+
+def _central_row(row_number: int, row: Mapping[str, str], plan: ColumnPlan) -> RawSubmission:
+    values: dict[str, Any] = {}
+    geo: dict[str, dict[str, str]] = {}
+    for column, name, part in plan:
+        if part is None:
+            values[name] = row.get(column)
+        else:
+            geo.setdefault(name, {})[part] = row.get(column) or ""
     for name, parts in geo.items():
-        if all(_blank(parts.get(p)) for p in GEO_PARTS):
+        present = [not _blank(parts.get(p)) for p in GEO_PARTS]
+        if not any(present):
             values[name] = None
+        elif not (present[0] and present[1]):
+            values[name] = "latitude or longitude missing"
         else:
             values[name] = " ".join(parts.get(p) or "" for p in GEO_PARTS).strip()
-            if any(_blank(parts.get(p)) for p in GEO_PARTS[:2]):
-                values[name] = "latitude or longitude missing"
     instance = row.get("meta-instanceID") or row.get("KEY")
     return RawSubmission(
         row=row_number,
@@ -308,6 +331,14 @@ def _attach_repeat(
     """Attach the rows of a repeat's CSV to their submissions (by KEY or by _index)."""
     key_column = "PARENT_KEY" if central else "_parent_index"
     parent_of = {s.key: s for s in submissions if s.key is not None}
+    separator = "-" if central else "/"
+    fields = [
+        (column, leaf_name(column, separator))
+        for column in (rows[0].keys() if rows else [])
+        if column is not None
+        and column not in CENTRAL_SYSTEM_COLUMNS
+        and not column.startswith("_")
+    ]
     problems = []
     for line, row in enumerate(rows, start=2):
         parent = parent_of.get(str(row.get(key_column)))
@@ -319,11 +350,7 @@ def _attach_repeat(
                 )
             )
             continue
-        entry: dict[str, Any] = {}
-        for column, value in row.items():
-            if column is None or column in CENTRAL_SYSTEM_COLUMNS or column.startswith("_"):
-                continue
-            entry[leaf_name(column, "-" if central else "/")] = value
+        entry: dict[str, Any] = {name: row.get(column) for column, name in fields}
         position = _REPEAT_POSITION.search(row.get("KEY") or "") if central else None
         entries = parent.repeats.setdefault(repeat, [])
         entry["__position__"] = int(position.group(1)) if position else len(entries) + 1
