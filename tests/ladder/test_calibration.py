@@ -287,3 +287,25 @@ def _small_records(scenario: Scenario) -> pa.Table:
     if 0 not in _SMALL:
         _SMALL[0] = check_records(simulate_records(scenario))
     return _SMALL[0]
+
+
+def test_weather_factors_are_recovered() -> None:
+    raw = load_scenario(TRUTH).model_dump(mode="json")
+    raw["seed"] = 4
+    raw["population"].update(farmers=1800, districts=3, markets_per_district=6)
+    raw["shocks"].update(drought_probability=0.2, flood_probability=0.15)
+    scenario = Scenario.model_validate(raw)
+    records = check_records(simulate_records(scenario))
+    weather = set(records.column("weather").to_pylist())
+    assert weather == {"normal", "drought", "flood"}
+    _, report = calibrate(scenario, records)
+    for kit in scenario.catalogue.kits:
+        for field in ("drought_yield_factor", "flood_yield_factor", "yield_per_harvest.mean"):
+            found = report.estimate(f"catalogue.kits[{kit.id}].{field}")
+            truth = (
+                kit.yield_per_harvest.mean
+                if field == "yield_per_harvest.mean"
+                else getattr(kit, field)
+            )
+            assert found.estimate is not None and found.standard_error is not None, field
+            assert abs(found.estimate - truth) <= 3 * found.standard_error, (kit.id, field)

@@ -26,6 +26,10 @@ Estimators (n observations; SE the standard error; see docs/micro-investing.md, 
   (need = subsistence per person-day x days x household size, at most d): share is the
   least-squares slope through the origin of (consumption - need) on (d - need).
 
+- **Weather factors** (with a ``weather`` column): drought_yield_factor and flood_yield_factor
+  of kit k = mean yield per unit in such seasons / mean in normal ones; SE by the delta method
+  for a ratio of independent means.
+
 A parameter with fewer than ``min_observations`` observations keeps the base scenario's value
 (reported as not estimated).
 """
@@ -248,6 +252,20 @@ def calibrate(
                 )
                 for p in ("mean", "cv")
             ]
+        if n >= min_observations and "weather" in records.column_names:
+            estimates += _weather_factors(
+                kit,
+                name,
+                mean,
+                mean_se,
+                weather,
+                kit_column,
+                productive,
+                harvest,
+                season_share[kit.id],
+                min_observations,
+                kit_updates,
+            )
         owned = (kit_column == kit.id) & (units > 0)
         per_unit_cost = cost[owned] / units[owned]
         n = int(per_unit_cost.size)
@@ -432,6 +450,55 @@ def calibrate(
     return calibrated, report
 
 
+def _weather_factors(
+    kit: Any,
+    name: str,
+    normal_mean: float,
+    normal_se: float,
+    weather: np.ndarray,
+    kit_column: np.ndarray,
+    productive: np.ndarray,
+    harvest: np.ndarray,
+    season_share: float,
+    min_observations: int,
+    kit_updates: dict[str, dict[str, Any]],
+) -> list[Estimate]:
+    """Drought and flood yield factors: mean yield in such seasons / mean in normal ones, with
+    the delta-method SE of a ratio of independent means,
+    ``SE^2 = (SE_w / m_n)^2 + (m_w SE_n / m_n^2)^2``."""
+    found = []
+    for kind, field in (("drought", "drought_yield_factor"), ("flood", "flood_yield_factor")):
+        rows = (kit_column == kit.id) & (productive > 0) & (weather == kind)
+        per_unit = harvest[rows] / productive[rows] / season_share
+        n = int(per_unit.size)
+        base = getattr(kit, field)
+        if n < min_observations or normal_mean <= 0:
+            found.append(
+                Estimate(
+                    parameter=f"{name}.{field}",
+                    base=base,
+                    estimate=None,
+                    standard_error=None,
+                    observations=n,
+                )
+            )
+            continue
+        mean, se = mean_and_se(per_unit)
+        factor = mean / normal_mean
+        factor_se = math.hypot(se / normal_mean, mean * normal_se / normal_mean**2)
+        kit_updates.setdefault(kit.id, {})[field] = factor
+        found.append(
+            Estimate(
+                parameter=f"{name}.{field}",
+                base=base,
+                estimate=factor,
+                standard_error=factor_se,
+                observations=n,
+            )
+        )
+    return found
+
+
 def _market_seasons(
     records: pa.Table,
     produced: np.ndarray,
@@ -514,8 +581,13 @@ def apply_estimates(
         update = kit_updates.get(kit["id"], {})
         if "yield_per_harvest" in update:
             kit["yield_per_harvest"] = update["yield_per_harvest"]
-        if "operating_cost_usd_per_season" in update:
-            kit["operating_cost_usd_per_season"] = update["operating_cost_usd_per_season"]
+        for field in (
+            "operating_cost_usd_per_season",
+            "drought_yield_factor",
+            "flood_yield_factor",
+        ):
+            if field in update:
+                kit[field] = update[field]
     for product in raw["catalogue"]["products"]:
         product.update(product_updates.get(product["id"], {}))
     raw["markets"]["reference_supply_per_farmer"].update(supply_updates)
