@@ -10,8 +10,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from alianza.ladder.forecast import forecast
+from alianza.ladder.calibration import Calibration, Estimate, calibrate
+from alianza.ladder.forecast import forecast, perturbed
 from alianza.ladder.records import check_records, simulate_records
 from alianza.ladder.scenario import Scenario, load_scenario
 from alianza.problems import ProblemError
@@ -127,3 +130,63 @@ def test_refuses_unknown_district_and_missing_cash() -> None:
         forecast(full, records, "D7")
     with pytest.raises(ProblemError, match="cash_usd"):
         forecast(full, records.drop_columns(["cash_usd"]), "D0")
+
+
+def _calibration(scenario: Scenario, records: pa.Table, scale: float) -> Calibration:
+    _, report = calibrate(scenario, records, min_observations=5)
+    return report.model_copy(
+        update={
+            "estimates": [
+                e.model_copy(
+                    update={
+                        "standard_error": None
+                        if e.standard_error is None
+                        else e.standard_error * scale
+                    }
+                )
+                for e in report.estimates
+            ]
+        }
+    )
+
+
+def test_calibration_uncertainty_widens_the_bands() -> None:
+    full = _scenario(noise=True, seasons=5)
+    records = check_records(simulate_records(full))
+    plain = forecast(full, records, "D0", seasons=2, replicates=30, seed=3)
+    exact = _calibration(full, records, 0.0)
+    assert (
+        forecast(full, records, "D0", seasons=2, replicates=30, seed=3, calibration=exact) == plain
+    )
+    wide = _calibration(full, records, 50.0)
+    uncertain = forecast(full, records, "D0", seasons=2, replicates=30, seed=3, calibration=wide)
+
+    def spread(result: object) -> float:
+        rows = [r for r in result.produce_supply if r.product == "vegetables"]  # type: ignore[attr-defined]
+        return sum(r.volume.p90 - r.volume.p10 for r in rows)
+
+    assert spread(uncertain) > 2 * spread(plain)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(-5, 5), st.floats(0, 10), st.integers(0, 2**32 - 1))
+def test_drawn_parameters_stay_valid(shift: float, scale: float, seed: int) -> None:
+    scenario = load_scenario(TRUTH)
+    estimates = [
+        Estimate(parameter=p, base=None, estimate=value, standard_error=scale, observations=100)
+        for p, value in (
+            ("catalogue.kits[drip_bed].yield_per_harvest.cv", 0.35 + shift),
+            ("catalogue.kits[drip_bed].drought_yield_factor", 0.5 + shift),
+            ("catalogue.products[vegetables].price_elasticity", 1.5 + shift),
+            ("markets.reference_supply_per_farmer[vegetables]", 150 + 100 * shift),
+            ("policy.consumption_share", 0.35 + shift),
+        )
+    ]
+    report = Calibration(
+        records=1, farmers=1, seasons=1, estimates=estimates, reinvestment_rate=None
+    )
+    drawn = perturbed(scenario, report, np.random.default_rng(seed))
+    kit = drawn.catalogue.kit("drip_bed")
+    assert kit.yield_per_harvest.cv >= 0 and 0 <= kit.drought_yield_factor <= 2
+    assert drawn.catalogue.product("vegetables").price_elasticity > 0
+    assert 0 <= drawn.policy.consumption_share <= 1 - drawn.policy.savings_share

@@ -44,6 +44,13 @@ def forecast(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="First day of the first forecast season (dates)."),
     ] = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            help="Calibration report (JSON from 'ladder calibrate --report'): each replicate "
+            "draws its parameters from the estimates and their standard errors."
+        ),
+    ] = None,
     chart: Annotated[
         Path | None, typer.Option(callback=checks.png_file, help="Write a PNG chart here.")
     ] = None,
@@ -62,6 +69,11 @@ def forecast(
     from alianza.ladder.scenario import load_scenario
 
     loaded, table = load_scenario(scenario), read_records(records)
+    report = None
+    if calibration is not None:
+        from alianza.ladder.calibration import read_calibration
+
+        report = read_calibration(calibration)
     with Progress(
         TextColumn("replicates"),
         BarColumn(),
@@ -80,6 +92,7 @@ def forecast(
             seed=seed,
             start=start.date() if start else None,
             progress=lambda done: bar.update(task, completed=done),
+            calibration=report,
         )
     document = result.model_dump(mode="json")
     if output is not None:

@@ -38,14 +38,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from alianza.ladder.scenario import Scenario
-from alianza.problems import Problem, ProblemError
+from alianza.problems import Problem, ProblemError, field_path
 
 MIN_OBSERVATIONS = 30
 
@@ -77,6 +78,18 @@ class Calibration(BaseModel):
 
     def estimate(self, parameter: str) -> Estimate:
         return next(e for e in self.estimates if e.parameter == parameter)
+
+
+def read_calibration(path: str | Path) -> Calibration:
+    """Read a calibration report (JSON); ProblemError with every problem."""
+    file_path = Path(path)
+    try:
+        return Calibration.model_validate_json(file_path.read_bytes())
+    except ValidationError as error:
+        raise ProblemError(
+            str(file_path),
+            [Problem(field_path(tuple(e["loc"])) or "(file)", e["msg"]) for e in error.errors()],
+        ) from None
 
 
 def mean_and_se(values: np.ndarray) -> tuple[float, float]:

@@ -13,6 +13,8 @@ without a ``grade`` column). See docs/micro-investing.md, "Forecasts".
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -21,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
+from alianza.ladder.calibration import Calibration
 from alianza.ladder.kits import KitTable
 from alianza.ladder.population import Farmers, farmers_from_table
 from alianza.ladder.scenario import Scenario
@@ -262,22 +265,32 @@ def forecast(
     seed: int = 0,
     start: date | None = None,
     progress: Callable[[int], None] | None = None,
+    calibration: Calibration | None = None,
 ) -> Forecast:
     """Run the district forward ``seasons`` seasons, ``replicates`` times, from its recorded
     state; ``start`` is the first forecast season's first day (dates are then given);
-    ``progress`` is called with the number of replicates done after each one."""
+    ``progress`` is called with the number of replicates done after each one. With a
+    ``calibration``, each replicate draws its parameters from Normal(estimate, SE) (see
+    `perturbed`), so the bands include the calibration's sampling error."""
     base, farmers, state, info = district_state(
         scenario.model_copy(update={"seasons": seasons}), records, district
     )
     simulated = base.seasons
     kits = KitTable.from_scenario(base)
     markets = len(info["markets"])
-    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(replicates)]
+    children = np.random.SeedSequence(seed).spawn(replicates)
+    seeds = [int(child.generate_state(1)[0]) for child in children]
     bought = np.zeros((replicates, seasons, kits.kit_count))
     supply = np.zeros((replicates, seasons, kits.product_count, markets))
     prices = np.zeros((replicates, seasons, kits.product_count, markets))
     for replicate, replicate_seed in enumerate(seeds):
         run = base.model_copy(update={"seed": replicate_seed})
+        run_kits = kits
+        if calibration is not None:
+            # The replicate's own parameter draw, from a stream of its own (its child's child).
+            draw = np.random.default_rng(children[replicate].spawn(1)[0])
+            run = perturbed(run, calibration, draw)
+            run_kits = KitTable.from_scenario(run)
         recorder = SeasonRecorder(
             seasons=simulated,
             kits=kits.kit_count,
@@ -288,7 +301,7 @@ def forecast(
             household_size=farmers.household_size,
             days_per_season=base.catalogue.days_per_season,
         )
-        simulate_chunk(run, farmers, 0, markets, recorder, kits=kits, start=_copy_state(state))
+        simulate_chunk(run, farmers, 0, markets, recorder, kits=run_kits, start=_copy_state(state))
         bought[replicate] = recorder.bought[:seasons].sum(axis=2)
         supply[replicate] = recorder.supply[:seasons]
         prices[replicate] = recorder.prices[:seasons]
@@ -369,6 +382,49 @@ def forecast(
         produce_supply=produce,
         prices=price_rows,
     )
+
+
+# Bounds that keep a drawn parameter valid: (lower, upper) by the parameter's last name.
+PARAMETER_BOUNDS = {
+    "mean": (0.0, math.inf),
+    "cv": (0.0, math.inf),
+    "operating_cost_usd_per_season": (0.0, math.inf),
+    "drought_yield_factor": (0.0, 2.0),
+    "flood_yield_factor": (0.0, 2.0),
+    "reference_price_usd": (1e-9, math.inf),
+    "price_elasticity": (1e-6, math.inf),
+    "consumption_share": (0.0, 1.0),
+}
+_PATH_PART = re.compile(r"([a-z_]+)(?:\[([^\]]+)\])?")
+
+
+def perturbed(scenario: Scenario, calibration: Calibration, draw: np.random.Generator) -> Scenario:
+    """The scenario with each estimated parameter drawn from Normal(estimate, SE), clipped
+    to its valid range (e.g. a share to 0..1 - savings share)."""
+    raw = scenario.model_dump(mode="json")
+    for estimate in calibration.estimates:
+        if estimate.estimate is None or not estimate.standard_error:
+            continue
+        value = estimate.estimate + estimate.standard_error * float(draw.standard_normal())
+        parts = [_PATH_PART.fullmatch(part) for part in estimate.parameter.split(".")]
+        node: Any = raw
+        for match in parts[:-1]:
+            assert match is not None
+            name, key = match.groups()
+            node = node[name]
+            if key is not None:  # kits[drip_bed]: the list entry with that id
+                node = next(item for item in node if item["id"] == key)
+        last = parts[-1]
+        assert last is not None
+        name, key = last.groups()
+        low, high = PARAMETER_BOUNDS.get(name, (-math.inf, math.inf))
+        if name == "consumption_share":
+            high = 1.0 - scenario.policy.savings_share
+        if key is not None:
+            node[name][key] = min(max(value, low), high)  # e.g. reference_supply_per_farmer[p]
+        else:
+            node[name] = min(max(value, low), high)
+    return Scenario.model_validate(raw)
 
 
 def _copy_state(state: ChunkState) -> ChunkState:
