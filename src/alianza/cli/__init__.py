@@ -18,8 +18,11 @@ from typer.core import TyperGroup
 from alianza.cli._session import BAD_INPUT, errors, report, say
 from alianza.cli.db import db_app
 from alianza.cli.demo import demo_app
+from alianza.cli.forecast import forecast
+from alianza.cli.forms import forms_app
 from alianza.cli.jobs import jobs_app
 from alianza.cli.kits import kits_app, simulate
+from alianza.cli.ladder import ladder_app
 from alianza.cli.plan import plan_app
 from alianza.cli.programme import programme_app, user_app
 from alianza.cli.registry import registry_app
@@ -130,6 +133,9 @@ def main(
 
 app.add_typer(plan_app, name="plan")
 app.add_typer(kits_app, name="kits")
+app.add_typer(forms_app, name="forms")
+app.add_typer(ladder_app, name="ladder")
+app.command("forecast")(forecast)
 app.command("simulate")(simulate)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 if TYPE_CHECKING:
+    from alianza.ladder.forecast import Forecast
     from alianza.ladder.planner import GrowthPlan
     from alianza.ladder.runner import SimulationResult
 
@@ -106,6 +107,75 @@ def growth_plan_chart(plan: GrowthPlan, path: Path) -> None:
     bottom.set_ylabel("kit income, USD per day (household)")
     bottom.set_xlabel("season")
     bottom.legend(loc="upper left", fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def forecast_chart(forecast: Forecast, path: Path) -> None:
+    """Forecast chart: kit demand, produce supply and local prices per season, each as the
+    median with its 10th-90th percentile band over the replicates (error bars)."""
+    seasons = sorted({row.season for row in forecast.kit_demand})
+    kits = list(dict.fromkeys(row.kit for row in forecast.kit_demand))
+    products = list(dict.fromkeys(row.product for row in forecast.prices))
+    figure, (demand, supply, prices) = plt.subplots(3, 1, figsize=(8, 10), dpi=100)
+    width = 0.8 / max(len(kits), 1)
+    for index, kit in enumerate(kits):
+        rows = [r for r in forecast.kit_demand if r.kit == kit]
+        x = np.array([r.season for r in rows]) + (index - (len(kits) - 1) / 2) * width
+        mid = np.array([r.units.p50 for r in rows])
+        errors = [mid - [r.units.p10 for r in rows], [r.units.p90 for r in rows] - mid]
+        demand.bar(x, mid, width, yerr=errors, capsize=3, label=kit)
+    demand.set_ylabel("kits bought (units)")
+    demand.set_title(
+        f"Forecast for {forecast.district}: {forecast.farmers:,} farmers, "
+        f"{forecast.replicates} replicates (median, 10th-90th percentile)"
+    )
+    demand.legend(fontsize="small")
+    width = 0.8 / max(len(products), 1)
+    for index, product in enumerate(products):
+        volume: dict[int, list[float]] = {}
+        for row in forecast.produce_supply:
+            if row.product == product:
+                entry = volume.setdefault(row.season, [0.0, 0.0, 0.0])
+                entry[0] += row.volume.p10
+                entry[1] += row.volume.p50
+                entry[2] += row.volume.p90
+        x = np.array(sorted(volume)) + (index - (len(products) - 1) / 2) * width
+        values = np.array([volume[s] for s in sorted(volume)])
+        if values.size:
+            # Points, not bars: bars on a log axis start at an arbitrary bottom.
+            supply.errorbar(
+                x,
+                values[:, 1],
+                yerr=[values[:, 1] - values[:, 0], values[:, 2] - values[:, 1]],
+                marker="s",
+                linestyle="none",
+                capsize=3,
+                label=product,
+            )
+        price_rows = [r for r in forecast.prices if r.product == product]
+        relative = np.array(
+            [[r.price_usd.p10, r.price_usd.p50, r.price_usd.p90] for r in price_rows]
+        )
+        relative = relative / price_rows[0].reference_price_usd if price_rows else relative
+        prices.errorbar(
+            [r.season for r in price_rows],
+            relative[:, 1],
+            yerr=[relative[:, 1] - relative[:, 0], relative[:, 2] - relative[:, 1]],
+            marker="o",
+            capsize=3,
+            label=product,
+        )
+    supply.set_yscale("log")
+    supply.set_ylabel("produce (product's unit, log scale)")
+    supply.legend(fontsize="small")
+    prices.axhline(1.0, color="grey", linestyle="--", label="reference price")
+    prices.set_ylabel("price / reference price")
+    prices.set_xlabel("season after the records")
+    prices.legend(fontsize="small")
+    for axes in (demand, supply, prices):
+        axes.set_xticks(seasons)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

@@ -49,13 +49,15 @@ def simulate_chunk(
     recorder: SeasonRecorder,
     compiled: bool | None = None,
     kits: KitTable | None = None,
+    start: ChunkState | None = None,
 ) -> ChunkState:
     """Simulate the farmers of markets first_market .. last_market - 1 for all seasons.
 
     ``farmers`` must hold exactly those markets' farmers, sorted by market. Per-season results
     go to ``recorder``; the final state is returned. ``compiled`` chooses the numba kernel
     (default: when numba is installed) or NumPy; both give identical results. ``kits``: the
-    scenario's `KitTable`, if the caller has it already.
+    scenario's `KitTable`, if the caller has it already. ``start``: the farmers' state to start
+    from (kits by vintage, cash), e.g. today's state for a forecast; default `initial_state`.
     """
     if compiled is None:
         compiled = season_kernel.AVAILABLE
@@ -71,7 +73,7 @@ def simulate_chunk(
     farmers_per_market = np.bincount(local_market, minlength=market_count)
     weathers, price_factors = season_shocks(scenario, kits.product_count)
     recorder.weather[:] = weathers
-    state = initial_state(scenario, kits, farmers)
+    state = initial_state(scenario, kits, farmers) if start is None else start
     days = scenario.catalogue.days_per_season
     poverty_cents = scenario.outputs.poverty_line_usd_per_person_day * 100.0 * days
     commercial_cents = scenario.outputs.commercial_threshold_usd_per_day * 100.0 * days
@@ -130,6 +132,8 @@ def simulate_chunk(
             supply[kits.product[k]] += np.bincount(
                 local_market, weights=units, minlength=market_count
             )
+
+        recorder.record_harvest(season, state, output)
 
         # 3. Markets clear; margins.
         prices = clear_markets(kits, supply, farmers_per_market, price_factor)

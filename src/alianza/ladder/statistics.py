@@ -164,6 +164,12 @@ class SeasonRecorder:
         self.loans_defaulted[season] = int(np.count_nonzero(state.defaulted))
         self.written_off[season] = int(state.written_off.sum())
 
+    def record_harvest(
+        self, season: int, state: ChunkState, output: list[np.ndarray | None]
+    ) -> None:
+        """The season's output per kit and farmer, before markets clear (NumPy path only).
+        Kept by recorders that trace every farmer (`alianza.ladder.records`); ignored here."""
+
     @staticmethod
     def cash_bin_tables() -> tuple[np.ndarray, np.ndarray]:
         """The cash thresholds and the compiled kernel's table of where to start searching them."""
