@@ -123,3 +123,30 @@ def test_accounts_are_held_only_for_records_of_the_programme(
             admin,
             {"kind": "buyer", "name": "Sneaky", "currency": "HNL", "organization_id": theirs.id},
         )
+
+
+def test_a_programme_cannot_disable_a_user_who_works_in_another(
+    session: Session, admin: Actor
+) -> None:
+    from alianza.platform.programmes.service import revoke_role, set_disabled
+
+    shared = create_user(
+        session, {"username": "sol", "display_name": "Sol", "password": "password1"}
+    )
+    grant_role(admin, shared.id, {"role": "auditor"})
+    other_admin_user = create_user(
+        session, {"username": "otto", "display_name": "Otto", "password": "password1"}
+    )
+    other = create_programme(
+        session,
+        {"code": "PA-BO", "name": "Alianzas Bolivia", "reporting_currency": "USD"},
+        other_admin_user,
+    )
+    grant_role(other, shared.id, {"role": "auditor"})
+    with pytest.raises(Refused, match="also holds a role in 1 other programme"):
+        set_disabled(admin, shared.id, True)
+    assert shared.disabled_at is None
+    revoke_role(admin, shared.id)  # what this programme may do: take its own role away
+    act_as(session, shared.id, other.programme_id)  # still works in the other programme
+    set_disabled(other, shared.id, True)  # now only the other programme's: it may disable
+    assert shared.disabled_at is not None

@@ -286,6 +286,17 @@ def set_disabled(actor: Actor, user_id: int, disabled: bool) -> User:
     if user_id == actor.user_id and disabled:
         raise Refused("you cannot disable yourself", rule="keep an administrator")
     user = get_user(actor, user_id)
+    elsewhere = actor.session.scalar(
+        select(func.count())
+        .select_from(RoleAssignment)
+        .where(RoleAssignment.user_id == user_id, RoleAssignment.programme_id != actor.programme_id)
+    )
+    if elsewhere:  # a user is disabled everywhere: one programme cannot decide for the others
+        raise Refused(
+            f"{user.username} also holds a role in {elsewhere} other programme(s): revoke their "
+            "role in this programme instead",
+            rule="one programme's users",
+        )
     before = {"disabled_at": jsonable(user.disabled_at)}
     user.disabled_at = now() if disabled else None
     user.session_epoch += 1
