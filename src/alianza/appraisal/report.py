@@ -28,6 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from alianza.appraisal.cashflow import activity_flows, asset_schedule, general_cost_by_year
+from alianza.appraisal.indicators import IrrStatus
 from alianza.appraisal.loans import loan_schedule
 from alianza.appraisal.money import cents
 from alianza.appraisal.plan import BeneficiaryGroup, Plan
@@ -53,7 +54,7 @@ class ReportInfo(Model):
 
 
 class IrrDetail(Model):
-    status: Literal["unique", "multiple", "none"]
+    status: IrrStatus
     rates: list[float] = Field(description="every rate in (-1, 10] at which the NPV is zero")
     reason: str | None = None
 
