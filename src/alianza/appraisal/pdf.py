@@ -74,7 +74,7 @@ def _table(pdf: ReportPdf, section: Section, texts: Texts) -> None:
         for row in section.rows:
             cells = section.cells(texts, row)[start : start + per_table]
             pdf.set_font(FONT, "B" if row.total else "", 7)
-            border = "T" if row.total else 0
+            border = "T" if row.total else ""
             pdf.cell(LABEL_WIDTH, LINE, "    " * row.level + row.label, border=border)
             for value in cells:
                 negative = value.startswith("-")

@@ -9,6 +9,7 @@ the terminal turns it so that the years run down.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,7 +23,7 @@ Value = float | int | str | None
 @dataclass(frozen=True)
 class Row:
     label: str
-    values: list[Value]
+    values: Sequence[Value]
     kind: Kind = "money"
     total: bool = False  # a total or result line, shown in bold
     level: int = 0  # indentation: a part of the line above
