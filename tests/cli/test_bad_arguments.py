@@ -280,7 +280,7 @@ def one_error_line(result: Any) -> str:
         (["plan", "evaluate", str(PLAN), "-f", "json", "-o", "no/such/folder/x.json"], "--output"),
         (["plan", "evaluate", str(PLAN), "--chart", "no/such/folder/x.png"], "--chart"),
         (["plan", "compare", str(PLAN), "--discount-rate", "inf"], "--discount-rate"),
-        (["plan", "evaluate", str(PLAN), "--format", "pdf"], "--format"),
+        (["plan", "evaluate", str(PLAN), "--format", "docx"], "--format"),
         (["demo", "seed", "--seed", "-1"], "--seed"),
         (["programme", "list", "--url", "nonsense"], "--url"),
         (["programme", "list", "--url", "mysql://u@h/d"], "--url"),

@@ -11,6 +11,7 @@ import yaml
 
 from alianza.platform.calls.models import Call
 from alianza.platform.calls.service import open_call
+from alianza.platform.demo.service import with_financing
 from alianza.platform.ledger import service as ledger
 from alianza.platform.ledger.models import Account
 from alianza.platform.programmes.service import Actor
@@ -24,10 +25,17 @@ EXAMPLE_PLAN = (
 )
 
 
-def example_plan(currency: str = "HNL") -> dict[str, Any]:
+def example_plan(
+    currency: str = "HNL", financing: dict[str, str] | None = None, scale: int = 1
+) -> dict[str, Any]:
+    """RuralInvest's fruit and vegetable plant with its financing written into the plan
+    (FINANCING unless given): the grant and own contribution on its items, a bank loan for
+    the rest of the investment, the working capital (3,017.14) on short-term credit."""
     plan = yaml.safe_load(EXAMPLE_PLAN.read_text())
     plan["currency"] = currency
-    return plan
+    for item in plan["investments"]:
+        item["quantity"] *= scale
+    return with_financing(plan, **(financing or FINANCING))
 
 
 @dataclass
@@ -119,12 +127,9 @@ def build_world(actor: Actor) -> World:
     return World(actor, call, po, buyer, members, funds, member_account)
 
 
-FINANCING = {
-    "grant": "24000.00",
-    "counterpart_cash": "6000.00",
-    "counterpart_in_kind": "2000.00",
-    "credit": "4000.00",
-}
+# Of a total of 21,163.95 (investment 18,146.81, working capital 3,017.14): grant 61.4%,
+# counterpart 21.3%, a bank loan of 646.81 and the working capital's short-term credit.
+FINANCING = {"grant": "13000.00", "cash": "3500.00", "in_kind": "1000.00"}
 
 
 def profile(world: World, **overrides: Any) -> Subproject:
@@ -148,7 +153,7 @@ def approved(world: World, committee: Actor | None = None) -> Subproject:
     actor = world.actor
     sub = profile(world)
     cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    cycle.submit_plan(actor, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1))
+    cycle.submit_plan(actor, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
     cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
     scorer = committee or actor
     cycle.score(scorer, sub.id, "market", 80)

@@ -35,7 +35,7 @@ from alianza.platform.registry import service as registry
 from alianza.platform.registry.models import Farmer, Organization
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import Subproject
-from tests.platform.cycle_fixtures import AGREEMENT, FINANCING, example_plan
+from tests.platform.cycle_fixtures import AGREEMENT, example_plan
 
 # Tables every role of the programme sees whole: geography, calls, rates and bookkeeping.
 SHARED = {
@@ -123,14 +123,14 @@ def _through_the_cycle(
         },
     )
     cycle.check_eligibility(admin, sub.id, date(2025, 2, 10))
-    cycle.submit_plan(admin, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1))
+    cycle.submit_plan(admin, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
     cycle.start_evaluation(admin, sub.id, date(2025, 3, 5))
     cycle.score(admin, sub.id, "market", 80)
     cycle.decide(admin, sub.id, "approved", date(2025, 4, 1))
     cycle.record_counterpart(admin, sub.id, "cash", members_id, "6000.00", date(2025, 4, 10))
     cycle.record_counterpart(admin, sub.id, "in_kind", members_id, "2000.00", date(2025, 4, 10))
     cycle.confirm_counterpart_paid(admin, sub.id, date(2025, 4, 11))
-    cycle.schedule_tranches(admin, sub.id, [{"amount": "24000.00", "milestone": "all of it"}])
+    cycle.schedule_tranches(admin, sub.id, [{"amount": "13000.00", "milestone": "all of it"}])
     agreement = agreements.sign_agreement(admin, sub.id, AGREEMENT)
     cycle.release_tranche(admin, sub.id, 1, funds_id, date(2025, 5, 2))
     agreements.record_delivery(
@@ -487,7 +487,7 @@ def test_an_evaluator_scores_only_assigned_subprojects(world: World, session: Se
         },
     )
     cycle.check_eligibility(admin, sub.id, date(2025, 2, 10))
-    cycle.submit_plan(admin, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1))
+    cycle.submit_plan(admin, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
     cycle.start_evaluation(admin, sub.id, date(2025, 3, 5))
     with pytest.raises(NotFound):
         cycle.score(evaluator, sub.id, "market", 70)

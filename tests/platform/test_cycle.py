@@ -3,22 +3,27 @@ from __future__ import annotations
 import threading
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alianza.appraisal import evaluate, parse_plan
+from alianza.appraisal.report import report_of
 from alianza.platform.db import Database
-from alianza.platform.errors import Forbidden, NotFound, Refused
+from alianza.platform.errors import Forbidden, Invalid, NotFound, Refused
 from alianza.platform.ledger import service as ledger
 from alianza.platform.programmes.service import Actor, act_as, create_user, grant_role
 from alianza.platform.registry import service as registry
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import PlanVersion, StateChange, Subproject
+from alianza.platform.subprojects.plans import stored_report
 from alianza.platform.subprojects.states import STATES
 from tests.platform.cycle_fixtures import (
     AGREEMENT,
-    FINANCING,
     World,
     approved,
     build_world,
@@ -26,6 +31,8 @@ from tests.platform.cycle_fixtures import (
     example_plan,
     profile,
 )
+
+PROFILE_PLAN = Path(__file__).parents[2] / "examples" / "plans" / "honey-production.profile.yaml"
 
 
 @pytest.fixture
@@ -42,9 +49,9 @@ def test_the_whole_cycle(world: World) -> None:
         actor,
         sub.id,
         [
-            {"amount": "10000.00", "milestone": "greenhouses built"},
-            {"amount": "8000.00", "milestone": "first harvest sold"},
-            {"amount": "6000.00", "milestone": "packing shed running"},
+            {"amount": "6000.00", "milestone": "greenhouses built"},
+            {"amount": "4000.00", "milestone": "first harvest sold"},
+            {"amount": "3000.00", "milestone": "packing shed running"},
         ],
     )
     assert [t.number for t in tranches] == [1, 2, 3]
@@ -83,9 +90,9 @@ def test_the_whole_cycle(world: World) -> None:
     ]
     po = cycle.po_account(actor, sub.id)
     assert ledger.balance(actor, po.id) == Decimal(
-        "30000.00"
-    )  # 24000 grant + 6000 cash counterpart
-    assert ledger.balance(actor, world.funds.id) == Decimal("976000.00")
+        "19000.00"
+    )  # 13000 grant + 6000 cash counterpart
+    assert ledger.balance(actor, world.funds.id) == Decimal("987000.00")
 
 
 def test_ineligible_profiles_name_the_rules(world: World) -> None:
@@ -145,68 +152,60 @@ def test_plans_are_versioned_with_their_appraisal(world: World) -> None:
     actor = world.actor
     sub = profile(world)
     with pytest.raises(Refused, match="eligible or business_plan_submitted"):
-        cycle.submit_plan(actor, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1))
+        cycle.submit_plan(actor, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
     cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    first = cycle.submit_plan(
-        actor, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1)
-    )
+    first = cycle.submit_plan(actor, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
     assert first.npv == Decimal("14895.97") and first.irr == pytest.approx(0.1209, abs=1e-4)
     assert first.appraisal["npv"] == 14895.97
     revised = example_plan()
     revised["discount_rate"] = 0.10
-    second = cycle.submit_plan(actor, sub.id, {"plan": revised, **FINANCING}, date(2025, 3, 2))
+    second = cycle.submit_plan(actor, sub.id, {"plan": revised}, date(2025, 3, 2))
     assert (second.version, second.npv < first.npv) == (2, True)
     assert cycle.latest_plan(actor, sub.id).id == second.id
     bad = example_plan()
     bad["investments"][0]["life_years"] = 0
     with pytest.raises(Refused, match=r"investments\.0\.life_years|investments\[0\]"):
-        cycle.submit_plan(actor, sub.id, {"plan": bad, **FINANCING}, date(2025, 3, 3))
+        cycle.submit_plan(actor, sub.id, {"plan": bad}, date(2025, 3, 3))
     with pytest.raises(Refused, match="plan in the call's currency"):
-        cycle.submit_plan(
-            actor, sub.id, {"plan": example_plan("USD"), **FINANCING}, date(2025, 3, 3)
-        )
+        cycle.submit_plan(actor, sub.id, {"plan": example_plan("USD")}, date(2025, 3, 3))
     assert actor.session.scalar(select(func.count()).select_from(PlanVersion)) == 2
 
 
 @pytest.mark.parametrize(
-    ("financing", "rule"),
+    ("plan", "rule"),
     [
+        # Of 21,163.95: a grant of 75.6% (and a counterpart of 10.1%).
         (
-            {
-                "grant": "28000.00",
-                "counterpart_cash": "6000.00",
-                "counterpart_in_kind": "2000.00",
-                "credit": "0",
-            },
+            example_plan(financing={"grant": "16000", "cash": "2146.81", "in_kind": "0"}),
             "max grant share",
         ),
+        # A counterpart of 4.7%, a loan for the rest.
         (
-            {
-                "grant": "24000.00",
-                "counterpart_cash": "1000.00",
-                "counterpart_in_kind": "0",
-                "credit": "11000",
-            },
+            example_plan(financing={"grant": "13500", "cash": "1000", "in_kind": "0"}),
             "min counterpart share",
         ),
+        # Three times the investment: a grant of 35,000 above the window's 30,000.
+        (
+            example_plan(financing={"grant": "35000", "cash": "15000", "in_kind": "0"}, scale=3),
+            "ceiling per alliance",
+        ),
+        # A loan of 1,500 left out: part of the investment has no source.
         (
             {
-                "grant": "35000.00",
-                "counterpart_cash": "15000.00",
-                "counterpart_in_kind": "0",
-                "credit": "0",
+                **example_plan(financing={"grant": "12000", "cash": "3646.81", "in_kind": "1000"}),
+                "loans": [],
             },
-            "ceiling per alliance",
+            "financing plan",
         ),
     ],
 )
 def test_approval_refused_when_the_plan_breaks_a_call_rule(
-    world: World, financing: dict[str, str], rule: str
+    world: World, plan: dict[str, Any], rule: str
 ) -> None:
     actor = world.actor
     sub = profile(world)
     cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    cycle.submit_plan(actor, sub.id, {"plan": example_plan(), **financing}, date(2025, 3, 1))
+    cycle.submit_plan(actor, sub.id, {"plan": plan}, date(2025, 3, 1))
     cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
     cycle.score(actor, sub.id, "market", 90)
     cycle.score(actor, sub.id, "technical", 90)
@@ -218,11 +217,53 @@ def test_approval_refused_when_the_plan_breaks_a_call_rule(
     assert sub.state == "rejected"
 
 
+def test_the_plan_is_the_one_source_of_its_financing(world: World) -> None:
+    """Grant, counterpart and credit are the plan's own (items' grants and own
+    contributions, loans, the working capital's credit); figures entered beside the plan
+    are refused, not stored."""
+    actor = world.actor
+    sub = profile(world)
+    cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
+    plan = example_plan()
+    version = cycle.submit_plan(actor, sub.id, {"plan": plan}, date(2025, 3, 1))
+    report = evaluate(parse_plan(plan)).report()
+    f = report.financing
+    assert (version.grant, version.counterpart_cash, version.counterpart_in_kind) == (
+        Decimal("13000.00"),
+        Decimal("3500.00"),
+        Decimal("1000.00"),
+    )
+    assert version.investment == Decimal("21163.95") == Decimal(str(f.total))
+    # the credit is the loan for the rest of the investment plus the working capital's
+    assert version.credit == Decimal("646.81") + Decimal("3017.14") == Decimal(str(f.credit))
+    assert version.investment == (
+        version.grant + version.counterpart_cash + version.counterpart_in_kind + version.credit
+    )
+    assert stored_report(version) == report_of(version.appraisal)
+    assert stored_report(version).financing == f
+    with pytest.raises(Invalid) as refused:
+        cycle.submit_plan(actor, sub.id, {"plan": plan, "grant": "24000.00"}, date(2025, 3, 2))
+    assert refused.value.problems[0].field == "grant"
+
+
+def test_a_profile_is_refused_where_the_call_needs_a_business_plan(world: World) -> None:
+    actor = world.actor
+    sub = profile(world)
+    cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
+    honey = yaml.safe_load(PROFILE_PLAN.read_text())
+    honey["currency"] = "HNL"
+    with pytest.raises(Refused) as refused:
+        cycle.submit_plan(actor, sub.id, {"plan": honey}, date(2025, 3, 1))
+    assert (refused.value.rule, refused.value.field) == ("business plan required", "plan.stage")
+    assert actor.session.scalar(select(func.count()).select_from(PlanVersion)) == 0
+    assert sub.state == "eligible"
+
+
 def test_scores_and_thresholds(session: Session, world: World) -> None:
     actor = world.actor
     sub = profile(world, families=10)
     cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    cycle.submit_plan(actor, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1))
+    cycle.submit_plan(actor, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
     cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
     with pytest.raises(Refused, match="committee scores"):
         cycle.decide(actor, sub.id, "approved", date(2025, 4, 1))
@@ -284,7 +325,7 @@ def test_concurrent_decisions_cannot_both_win(database: Database, world: World) 
     actor = world.actor
     sub = profile(world)
     cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    cycle.submit_plan(actor, sub.id, {"plan": example_plan(), **FINANCING}, date(2025, 3, 1))
+    cycle.submit_plan(actor, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
     cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
     cycle.score(actor, sub.id, "market", 80)
     cycle.score(actor, sub.id, "technical", 80)
@@ -376,7 +417,7 @@ def test_concurrent_releases_of_one_tranche_pay_once(database: Database, world: 
 
     actor = world.actor
     sub = counterpart_paid(world)
-    cycle.schedule_tranches(actor, sub.id, [{"amount": "24000.00", "milestone": "all"}])
+    cycle.schedule_tranches(actor, sub.id, [{"amount": "13000.00", "milestone": "all"}])
     sign_agreement(actor, sub.id, AGREEMENT)
     actor.session.commit()
     barrier = threading.Barrier(2, timeout=30)
@@ -403,4 +444,4 @@ def test_concurrent_releases_of_one_tranche_pay_once(database: Database, world: 
         thread.join()
     assert sorted(outcomes) == ["release once", "released"]
     actor.session.expire_all()
-    assert ledger.balance(actor, world.funds.id) == Decimal("976000.00")
+    assert ledger.balance(actor, world.funds.id) == Decimal("987000.00")

@@ -19,7 +19,6 @@ from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import Decision, PlanVersion, StateChange, Subproject
 from tests.platform.cycle_fixtures import (
     AGREEMENT,
-    FINANCING,
     World,
     build_world,
     counterpart_paid,
@@ -29,8 +28,8 @@ from tests.platform.cycle_fixtures import (
 
 DAY = timedelta(days=1)
 TRANCHES = [
-    {"amount": "14000.00", "milestone": "greenhouses built"},
-    {"amount": "10000.00", "milestone": "first harvest sold"},
+    {"amount": "8000.00", "milestone": "greenhouses built"},
+    {"amount": "5000.00", "milestone": "first harvest sold"},
 ]
 
 
@@ -77,7 +76,7 @@ def test_each_step_to_approval_follows_the_one_before(world: World) -> None:
     actor = world.actor
     sub = profile(world)
     cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    plan = {"plan": example_plan(), **FINANCING}
+    plan = {"plan": example_plan()}
     assert_refused_in_time(world, sub, lambda on: cycle.submit_plan(actor, sub.id, plan, on))
     assert_refused_in_time(world, sub, lambda on: cycle.start_evaluation(actor, sub.id, on))
     cycle.score(actor, sub.id, "market", 80)

@@ -273,12 +273,7 @@ def test_transition_endpoints_matrix(cycle_clients: dict[str, TestClient]) -> No
         refused_status={403, 404},
         json=body,
     )
-    plan = {
-        "plan": {"currency": "HNL"},
-        "grant": "1.00",
-        "counterpart_cash": "1.00",
-        "counterpart_in_kind": "0.00",
-    }
+    plan = {"plan": {"currency": "HNL"}}
     matrix.check(
         cycle_clients,
         "POST",
@@ -413,7 +408,7 @@ def test_a_refused_move_changes_nothing(cycle_clients: dict[str, TestClient]) ->
 
 
 def test_submit_a_profile_and_a_plan(cycle_clients: dict[str, TestClient]) -> None:
-    from alianza.platform.demo.service import business_plan
+    from alianza.platform.demo.service import business_plan, with_financing
 
     manager = cycle_clients["programme_manager"]
     call = next(c for c in manager.get("/api/v1/calls").json()["items"] if c["code"] == "HN-2023-1")
@@ -441,22 +436,27 @@ def test_submit_a_profile_and_a_plan(cycle_clients: dict[str, TestClient]) -> No
     ).json()
     if eligible["state"] != "eligible":
         pytest.skip(f"the PO's profile is {eligible['state']}")
-    plan = business_plan("Second alliance", "HNL", 26, 10, 16000, 1.05)
-    answer = manager.post(
-        f"/api/v1/subprojects/{subproject['id']}/plans",
-        json={
-            "plan": plan,
-            "grant": "100000.00",
-            "counterpart_cash": "40000.00",
-            "counterpart_in_kind": "10000.00",
-            "credit": "0.00",
-        },
+    plan = with_financing(
+        business_plan("Second alliance", "HNL", 26, 10, 16000, 1.05), "100000", "40000", "10000"
     )
+    refused = manager.post(
+        f"/api/v1/subprojects/{subproject['id']}/plans",
+        json={"plan": plan, "grant": "100000.00"},  # figures beside the plan: refused
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "grant"
+    answer = manager.post(f"/api/v1/subprojects/{subproject['id']}/plans", json={"plan": plan})
     assert answer.status_code == 201, answer.text
+    # grant, counterpart and credit are the plan's own
+    assert (answer.json()["grant"], answer.json()["counterpart_in_kind"]) == (
+        "100000.00",
+        "10000.00",
+    )
     assert answer.json()["version"] == 1
     shown = detail(manager, subproject["id"])
     assert shown["state"] == "business_plan_submitted"
     assert shown["latest_plan"]["indicators"]["npv"] == pytest.approx(float(answer.json()["npv"]))
+    financing = shown["latest_plan"]["appraisal"]["financing"]
+    assert financing["grants"] == 100000.0 and financing["counterpart_cash"] == 40000.0
     page = manager.get(f"/subprojects/{subproject['id']}").text
     assert "Appraisal of the business plan (version 1)" in page and "sensitivity-chart" in page
 

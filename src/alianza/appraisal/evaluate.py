@@ -1,14 +1,15 @@
 """The appraisal of one plan: every figure RuralInvest gives, and what goes beyond it.
 
 `evaluate(plan)` returns a `ProjectAppraisal` for a project and a `ProfileAppraisal` for
-a profile; `to_dict()` gives the report in the shape of the reference files
-(`tests/appraisal/cases/*.expected.yaml`), money to the cent.
+a profile; `report()` gives the typed report (`alianza.appraisal.report`) and `to_dict()`
+its JSON form, in the shape of the reference files (`tests/appraisal/cases/*.expected.yaml`),
+money to the cent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from alianza.appraisal.sensitivity import (
     switching_values,
 )
 from alianza.appraisal.working_capital import WorkingCapital, working_capital
+
+if TYPE_CHECKING:
+    from alianza.appraisal.report import ProfileReport, ProjectReport
 
 NO_RISK = RiskOptions()  # no risk analysis
 
@@ -114,26 +118,9 @@ def employment(plan: Plan, warnings: list[str]) -> float:
     return total
 
 
-def beneficiary_summary(plan: Plan) -> dict[str, Any]:
-    b = plan.beneficiaries
-    summary: dict[str, Any] = {"direct": b.direct_total, "indirect": b.indirect_total}
-    for name, group in (("direct", b.direct), ("indirect", b.indirect)):
-        if group is not None:
-            summary[f"{name}_by_group"] = group.model_dump()
-    return summary
-
-
 def _per_beneficiary(amount: float, plan: Plan) -> float | None:
     count = plan.beneficiaries.direct_total
     return cents(amount / count) if count else None
-
-
-def _irr_detail(result: Irr) -> dict[str, Any]:
-    return {"status": result.status, "rates": result.rates, "reason": result.reason}
-
-
-def _rate(result: Irr) -> float | None:
-    return None if result.value is None else round(result.value, 6)
 
 
 def _maybe(value: float) -> float | None:
@@ -172,95 +159,15 @@ class ProjectAppraisal:
     risk: Risk | None = None
     warnings: list[str] = field(default_factory=list)
 
-    def yearly_rows(self) -> list[dict[str, float]]:
-        """The cash-flow table, one row a year of operation, money to the cent."""
-        c = self.table.components
-        columns = {
-            "sales": c["sales"],
-            "own_use": c["own_use"],
-            "salvage": c["salvage"],
-            "residual": c["residual"],
-            "operating": self.table.operating,
-            "general": c["general"],
-            "maintenance": c["maintenance"],
-            "replacements": c["replacements"],
-            "investment": c["investment"],
-            "net": self.table.net,
-        }
-        return [
-            {"year": year + 1, **{name: cents(values[year]) for name, values in columns.items()}}
-            for year in range(self.table.horizon)
-        ]
+    def report(self) -> ProjectReport:
+        """The typed report (alianza.appraisal.report) every output is rendered from."""
+        from alianza.appraisal.report import project_report
+
+        return project_report(self)
 
     def to_dict(self) -> dict[str, Any]:
-        wc = self.working_capital
-        report: dict[str, Any] = {
-            "name": self.plan.name,
-            "stage": "project",
-            "currency": self.plan.currency,
-            "years": self.table.horizon,
-            "discount_rate": self.discount_rate,
-            "investment": {
-                "total": self.investment.total,
-                "own_contribution": self.investment.own_contribution,
-                "grants": self.investment.grants,
-                "grants_by_donor": self.investment.grants_by_donor,
-            },
-            "cash_flow_table": self.yearly_rows(),
-            "cash_flows": {
-                "total": [cents(v) for v in self.flows],
-                "applicant": [cents(v) for v in self.applicant_flows],
-            },
-            "npv": self.npv,
-            "irr": _rate(self.irr),
-            "irr_detail": _irr_detail(self.irr),
-            "applicant_npv": self.applicant_npv,
-            "applicant_irr": _rate(self.applicant_irr),
-            "applicant_irr_detail": _irr_detail(self.applicant_irr),
-            "benefit_cost_ratio": self.benefit_cost_ratio,
-            "residual_value": self.residual_value,
-            "annual_net_income": self.annual_net_income,
-            "payback_years": self.payback_years,
-            "applicant_payback_years": self.applicant_payback_years,
-            "working_capital": {
-                "amount": wc.amount,
-                "period_months": wc.period_months,
-                "average_period_months": wc.average_period_months,
-                "grant": wc.grant,
-                "own": wc.own,
-                "financed": wc.financed,
-                "real_rate": wc.real_rate,
-                "interest": wc.interest,
-            },
-            "loans": [
-                {
-                    "name": name,
-                    "schedule": [row.__dict__ for row in rows],
-                    "total_interest": cents(sum(row.interest for row in rows)),
-                }
-                for name, rows in self.loans.items()
-            ],
-            "employment_person_years": round(self.employment_person_years, 2),
-            "beneficiaries": beneficiary_summary(self.plan),
-            "investment_per_beneficiary": self.investment_per_beneficiary,
-            "annual_cost_per_beneficiary": self.annual_cost_per_beneficiary,
-            "sensitivity": [row.__dict__ for row in self.sensitivity],
-            "switching_values": self.switching_values,
-            "warnings": self.warnings,
-        }
-        if self.risk is not None:
-            r = self.risk
-            report["risk"] = {
-                "draws": r.options.draws,
-                "seed": r.options.seed,
-                "price_sd": r.options.price_sd,
-                "yield_sd": r.options.yield_sd,
-                "npv_mean": cents(r.npv_mean),
-                "npv_sd": cents(r.npv_sd),
-                "npv_percentiles": {k: cents(v) for k, v in r.npv_percentiles.items()},
-                "probability_negative_npv": r.probability_negative_npv,
-            }
-        return report
+        """The report as JSON data (the shape of tests/appraisal/cases/*.expected.yaml)."""
+        return self.report().model_dump(mode="json")
 
 
 @dataclass(frozen=True)
@@ -281,28 +188,15 @@ class ProfileAppraisal:
     annual_cost_per_beneficiary: float | None  # (operating + general) / beneficiaries
     warnings: list[str] = field(default_factory=list)
 
+    def report(self) -> ProfileReport:
+        """The typed report (alianza.appraisal.report) every output is rendered from."""
+        from alianza.appraisal.report import profile_report
+
+        return profile_report(self)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.plan.name,
-            "stage": "profile",
-            "currency": self.plan.currency,
-            "investment": self.investment.total,
-            "own_contribution": self.investment.own_contribution,
-            "grants": self.investment.grants,
-            "grants_by_donor": self.investment.grants_by_donor,
-            "income": self.income,
-            "operating_costs": self.operating_costs,
-            "general_costs": self.general_costs,
-            "maintenance": self.maintenance,
-            "annual_reserve": self.annual_reserve,
-            "net_after_reserve": self.net_after_reserve,
-            "years_to_recover": self.years_to_recover,
-            "employment_person_years": round(self.employment_person_years, 2),
-            "beneficiaries": beneficiary_summary(self.plan),
-            "investment_per_beneficiary": self.investment_per_beneficiary,
-            "annual_cost_per_beneficiary": self.annual_cost_per_beneficiary,
-            "warnings": self.warnings,
-        }
+        """The report as JSON data (the shape of tests/appraisal/cases/*.expected.yaml)."""
+        return self.report().model_dump(mode="json")
 
 
 Appraisal = ProjectAppraisal | ProfileAppraisal

@@ -174,6 +174,9 @@ class Investment(Strict):
         description="year of operation in which it is bought",
     )
     own_contribution: NonNegative = 0.0
+    own_in_kind: NonNegative = Field(
+        0.0, description="of own_contribution, the part given in kind (work, materials)"
+    )
     grant: NonNegative = 0.0
     grants: dict[str, NonNegative] = Field(
         default_factory=dict, description="grants by donor, added to `grant`"
@@ -209,6 +212,9 @@ class Investment(Strict):
                     "apply to assets only",
                 )
             )
+        in_kind, own_total = number(values["own_in_kind"]), number(values["own_contribution"])
+        if in_kind is not None and own_total is not None and in_kind > own_total + 0.005:
+            problems.append(("own_in_kind", "cannot exceed own_contribution"))
         quantity, own, grant = (
             number(values[name]) for name in ("quantity", "own_contribution", "grant")
         )
@@ -477,6 +483,7 @@ class Plan(Strict):
     plan: Literal[1] = Field(description="format version")
     stage: Literal["profile", "project"] = "project"
     name: str
+    organization: str | None = Field(None, description="who presents the plan (the report's title)")
     currency: str = Field(min_length=3, max_length=3)
     years: Annotated[int, Field(ge=1, le=100)] | None = Field(
         None, description="horizon of the analysis, years of operation (projects)"

@@ -13,13 +13,17 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from alianza.appraisal import PlanError, evaluate, load_plan, plan_json_schema, xirr
 from alianza.appraisal.batch import evaluate_many
-from alianza.appraisal.evaluate import ProfileAppraisal, ProjectAppraisal
+from alianza.appraisal.evaluate import ProjectAppraisal
 from alianza.appraisal.indicators import STATUS_NAMES
 from alianza.appraisal.plan import Plan, plan_warnings
+from alianza.appraisal.report import ProfileReport, ProjectReport
+from alianza.appraisal.sections import sections_of, title_lines
 from alianza.appraisal.sensitivity import RiskOptions
+from alianza.appraisal.translations import LANGUAGES, N_, Texts
 from alianza.cli import _options as checks
 
 plan_app = typer.Typer(help="Business plans: check, appraise, export.", no_args_is_help=True)
@@ -31,6 +35,10 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     xlsx = "xlsx"
+    pdf = "pdf"
+
+
+Language = StrEnum("Language", {code: code for code in LANGUAGES})  # type: ignore[misc]
 
 
 def fail(exc: PlanError | ValueError) -> typer.Exit:
@@ -54,166 +62,78 @@ def percent(value: float | None) -> str:
     )
 
 
-def _key_figures(title: str, rows: list[tuple[str, str]]) -> Table:
-    table = Table(title=title, show_header=False, title_justify="left", title_style="bold")
-    table.add_column("figure", style="cyan")
-    table.add_column("value", justify="right")
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def _irr_text(report: dict[str, Any], key: str) -> str:
-    detail = report[f"{key}_detail"]
-    if detail["status"] == "unique":
-        return percent(report[key])
-    return f"{detail['status']}: {detail['reason']}"
-
-
-def print_project(appraisal: ProjectAppraisal) -> None:
-    report = appraisal.to_dict()
-    currency = report["currency"]
-    console.print(
-        f"[bold]{report['name']}[/] — project over {report['years']} years, {currency}, "
-        f"discount rate {report['discount_rate']:.2%}"
-    )
-    flows = Table(
-        title=f"Cash flows by year ({currency})", title_justify="left", title_style="bold"
-    )
-    columns = list(report["cash_flow_table"][0])
-    for column in columns:
-        flows.add_column(column.replace("_", " "), justify="right")
-    for row in report["cash_flow_table"]:
-        flows.add_row(str(row["year"]), *(money(row[c]) for c in columns[1:]))
-    console.print(flows)
-    t_flows = Table(
-        title="Flows by t (year-1 investment at t = 0)", title_justify="left", title_style="bold"
-    )
-    t_flows.add_column("t", justify="right")
-    t_flows.add_column("total", justify="right")
-    t_flows.add_column("applicant", justify="right")
-    for t, (total, applicant) in enumerate(
-        zip(report["cash_flows"]["total"], report["cash_flows"]["applicant"], strict=True)
-    ):
-        t_flows.add_row(str(t), money(total), money(applicant))
-    console.print(t_flows)
-    investment = report["investment"]
-    wc = report["working_capital"]
-    figures = [
-        ("Investment", money(investment["total"])),
-        ("  own contribution", money(investment["own_contribution"])),
-        ("  grants", money(investment["grants"])),
-        *(
-            (f"    {donor}", money(amount))
-            for donor, amount in investment["grants_by_donor"].items()
-        ),
-        ("NPV", money(report["npv"])),
-        ("IRR", _irr_text(report, "irr")),
-        ("Applicant NPV", money(report["applicant_npv"])),
-        ("Applicant IRR", _irr_text(report, "applicant_irr")),
-        (
-            "Benefit/cost ratio",
-            "—" if report["benefit_cost_ratio"] is None else f"{report['benefit_cost_ratio']:.2f}",
-        ),
-        (
-            "Payback (years)",
-            "not within the horizon"
-            if report["payback_years"] is None
-            else f"{report['payback_years']:.2f}",
-        ),
-        (
-            "Applicant payback (years)",
-            "not within the horizon"
-            if report["applicant_payback_years"] is None
-            else f"{report['applicant_payback_years']:.2f}",
-        ),
-        ("Annual net income (last year, less residual value)", money(report["annual_net_income"])),
-        ("Residual value", money(report["residual_value"])),
-        ("Working capital", money(wc["amount"])),
-        ("  period (months)", str(wc["period_months"])),
-        ("  average period (months)", f"{wc['average_period_months']:.2f}"),
-        ("  to finance", money(wc["financed"])),
-        ("  its interest (real rate, average period)", money(wc["interest"])),
-        ("Employment (person-years)", f"{report['employment_person_years']:.2f}"),
-        (
-            "Direct / indirect beneficiaries",
-            f"{report['beneficiaries']['direct']:,} / {report['beneficiaries']['indirect']:,}",
-        ),
-        ("Investment per beneficiary", money(report["investment_per_beneficiary"])),
-        ("Annual cost per beneficiary", money(report["annual_cost_per_beneficiary"])),
+def report_tables(
+    report: ProjectReport | ProfileReport, texts: Texts, width: int = 80
+) -> list[Any]:
+    """The report as Rich renderables: the title block, then every section of its layout
+    (alianza.appraisal.sections), sections by year turned so that the years run down."""
+    title = Table(show_header=False, box=None, title_justify="left")
+    title.add_column(style="bold")
+    title.add_column()
+    for label, text in title_lines(report, texts):
+        title.add_row(label, text)
+    out: list[Any] = [
+        Text(texts(N_("Appraisal of %(plan)s"), plan=report.name), style="bold"),
+        title,
     ]
-    console.print(_key_figures("Key figures", figures))
-    for loan in report["loans"]:
-        schedule = Table(title=f"Loan: {loan['name']}", title_justify="left", title_style="bold")
-        for column in ("year", "opening", "interest", "principal", "payment", "closing"):
-            schedule.add_column(column, justify="right")
-        for row in loan["schedule"]:
-            schedule.add_row(
-                str(row["year"]),
-                *(
-                    money(row[c])
-                    for c in ("opening", "interest", "principal", "payment", "closing")
-                ),
+    for section in sections_of(report, texts):
+        if section.notes:
+            out.append(Text(section.title, style="bold"))
+            out += [Text(f"• {note}", style="yellow") for note in section.notes]
+            continue
+        if section.by_year:
+            # Years across, as RuralInvest shows them, in as many tables as the width needs.
+            label_width = max(len("  " * row.level + row.label) for row in section.rows)
+            cell_width = max(
+                len(cell) for row in section.rows for cell in section.cells(texts, row)
             )
-        console.print(schedule)
-    sensitivity = Table(
-        title="Sensitivity: NPV (IRR) when a driver moves", title_justify="left", title_style="bold"
-    )
-    sensitivity.add_column("driver")
-    changes = sorted({row["change"] for row in report["sensitivity"]})
-    for change in changes:
-        sensitivity.add_column(f"{change:+.0%}", justify="right")
-    sensitivity.add_column("switching value", justify="right")
-    for driver, switching in report["switching_values"].items():
-        cells = [
-            f"{money(row['npv'])} ({percent(row['irr'])})"
-            for row in report["sensitivity"]
-            if row["driver"] == driver
-        ]
-        sensitivity.add_row(driver, *cells, "—" if switching is None else f"{switching:+.1%}")
-    console.print(sensitivity)
-    if "risk" in report:
-        r = report["risk"]
-        console.print(
-            _key_figures(
-                f"Risk: {r['draws']:,} draws, price sd {r['price_sd']:.0%}, yield sd {r['yield_sd']:.0%}, seed {r['seed']}",
-                [
-                    ("P(NPV < 0)", f"{r['probability_negative_npv']:.1%}"),
-                    ("NPV mean", money(r["npv_mean"])),
-                    ("NPV sd", money(r["npv_sd"])),
-                    *((f"NPV {k}", money(v)) for k, v in r["npv_percentiles"].items()),
-                ],
+            per_table = max(1, (width - min(label_width, 40) - 4) // (cell_width + 3))
+            for start in range(0, len(section.columns), per_table):
+                part = Table(
+                    title=section.title if start == 0 else None,
+                    title_justify="left",
+                    title_style="bold",
+                )
+                part.add_column(texts(N_("Year")), max_width=40)
+                columns = section.columns[start : start + per_table]
+                for column in columns:
+                    part.add_column(column, justify="right", no_wrap=True)
+                for row in section.rows:
+                    cells = section.cells(texts, row)[start : start + per_table]
+                    part.add_row(
+                        "  " * row.level + row.label, *cells, style="bold" if row.total else None
+                    )
+                out.append(part)
+            if section.note:
+                out.append(Text(section.note, style="dim"))
+            continue
+        table = Table(title=section.title, title_justify="left", title_style="bold")
+        table.add_column("", style="cyan")
+        for column in section.columns:
+            table.add_column(column, justify="right")
+        for row in section.rows:
+            table.add_row(
+                "  " * row.level + row.label,
+                *section.cells(texts, row),
+                style="bold" if row.total else None,
             )
-        )
-    print_warnings(report["warnings"])
+        out.append(table)
+        if section.note:
+            out.append(Text(section.note, style="dim"))
+    return out
 
 
-def print_profile(appraisal: ProfileAppraisal) -> None:
-    report = appraisal.to_dict()
-    console.print(
-        f"[bold]{report['name']}[/] — profile: one typical year at full production, {report['currency']}"
-    )
-    rows = [
-        ("Investment", money(report["investment"])),
-        ("  own contribution", money(report["own_contribution"])),
-        ("  grants", money(report["grants"])),
-        ("Income", money(report["income"])),
-        ("Operating costs", money(report["operating_costs"])),
-        ("General costs", money(report["general_costs"])),
-        ("Maintenance", money(report["maintenance"])),
-        ("Annual reserve (replacement)", money(report["annual_reserve"])),
-        ("Net after reserve", money(report["net_after_reserve"])),
-        (
-            "Years to recover the investment",
-            "never" if report["years_to_recover"] is None else f"{report['years_to_recover']:.1f}",
-        ),
-        ("Employment (person-years)", f"{report['employment_person_years']:.2f}"),
-        ("Beneficiaries", f"{report['beneficiaries']['direct']:,}"),
-        ("Investment per beneficiary", money(report["investment_per_beneficiary"])),
-        ("Annual cost per beneficiary", money(report["annual_cost_per_beneficiary"])),
-    ]
-    console.print(_key_figures("Key figures", rows))
-    print_warnings(report["warnings"])
+def print_report(report: ProjectReport | ProfileReport, texts: Texts, output: Path | None) -> None:
+    """The report as tables on the terminal, or as text in ``output``."""
+    if output is None:
+        for renderable in report_tables(report, texts, console.width):
+            console.print(renderable)
+        return
+    with output.open("w", encoding="utf-8") as handle:
+        file_console = Console(file=handle, width=160, no_color=True, highlight=False)
+        for renderable in report_tables(report, texts, file_console.width):
+            file_console.print(renderable)
+    errors.print(f"wrote {output}")
 
 
 def print_warnings(warnings: list[str]) -> None:
@@ -234,21 +154,45 @@ DiscountRate = Annotated[
 ]
 
 
+def default_output(plan_path: Path, output_format: OutputFormat) -> Path:
+    """``fruit-veg.plan.yaml`` -> ``./fruit-veg.xlsx``: in the current folder, never beside
+    the input."""
+    return Path(plan_path.with_suffix("").with_suffix(f".{output_format.value}").name)
+
+
+def resolved_format(output_format: OutputFormat | None, output: Path | None) -> OutputFormat:
+    """The format asked for; else the one the output file's suffix names; else a table."""
+    if output_format is not None:
+        return output_format
+    suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+    return OutputFormat(suffix) if suffix in {f.value for f in OutputFormat} else OutputFormat.table
+
+
 @plan_app.command("evaluate")
 def evaluate_command(
     plan_path: PlanPath,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table, json or xlsx.")
-    ] = OutputFormat.table,
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, json, xlsx or pdf (default: from the -o file's suffix, else table).",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
             "--output",
             "-o",
             callback=checks.output_file,
-            help="File to write (xlsx: default PLAN.xlsx; json: default stdout).",
+            help="File to write (table and json: default the terminal; xlsx and pdf: default "
+            "PLAN-NAME.xlsx/.pdf in the current folder).",
         ),
     ] = None,
+    language: Annotated[
+        Language,
+        typer.Option("--lang", help="Language of the table, XLSX and PDF: en, es, fr or pt."),
+    ] = Language.en,
     discount_rate: DiscountRate = None,
     risk_draws: Annotated[
         int,
@@ -272,8 +216,9 @@ def evaluate_command(
         ),
     ] = None,
 ) -> None:
-    """Appraise a plan: cash flows, NPV, IRR, payback, working capital, loans,
-    employment, sensitivity and (with --risk-draws) the risk of a negative NPV."""
+    """Appraise a plan: cash flows, NPV, IRR, payback, working capital, loans, the
+    financing plan, debt service, employment, sensitivity and (with --risk-draws) the risk
+    of a negative NPV; as a table, JSON, or a report to print (XLSX, PDF)."""
     try:
         plan = load_plan(plan_path)
         appraisal = evaluate(plan, discount_rate, RiskOptions(risk_draws, price_sd, yield_sd, seed))
@@ -285,23 +230,30 @@ def evaluate_command(
         from alianza.appraisal.charts import appraisal_chart
 
         errors.print(f"wrote {appraisal_chart(appraisal, chart)}")
-    if output_format is OutputFormat.json:
-        text = json.dumps(appraisal.to_dict(), indent=2, ensure_ascii=False)
+    report = appraisal.report()
+    texts = Texts(language.value)
+    chosen = resolved_format(output_format, output)
+    if chosen is OutputFormat.json:
+        text = report.model_dump_json(indent=2)
         if output:
             output.write_text(text + "\n", encoding="utf-8")
             errors.print(f"wrote {output}")
         else:
             typer.echo(text)
-    elif output_format is OutputFormat.xlsx:
+    elif chosen is OutputFormat.xlsx:
         from alianza.appraisal.export import write_xlsx
 
-        target = output or plan_path.with_suffix("").with_suffix(".xlsx")
-        write_xlsx(appraisal, target)
-        console.print(f"wrote {target}")
-    elif isinstance(appraisal, ProjectAppraisal):
-        print_project(appraisal)
+        target = output or default_output(plan_path, chosen)
+        write_xlsx(report, target, texts)
+        errors.print(f"wrote {target}")
+    elif chosen is OutputFormat.pdf:
+        from alianza.appraisal.pdf import write_pdf
+
+        target = output or default_output(plan_path, chosen)
+        write_pdf(report, target, texts)
+        errors.print(f"wrote {target}")
     else:
-        print_profile(appraisal)
+        print_report(report, texts, output)
 
 
 @plan_app.command("check")
@@ -327,30 +279,69 @@ def schema_command() -> None:
 @plan_app.command("compare")
 def compare_command(
     plan_paths: Annotated[
-        list[Path], typer.Argument(metavar="PLAN...", help="Project plan files.")
+        list[Path],
+        typer.Argument(metavar="PLAN...", help="Plan files: projects and profiles, mixed."),
     ],
     discount_rate: DiscountRate = None,
+    language: Annotated[
+        Language, typer.Option("--lang", help="Language of the tables: en, es, fr or pt.")
+    ] = Language.en,
 ) -> None:
-    """Appraise several projects together (a portfolio), one line each."""
+    """Appraise several plans together (a portfolio), one line each: the projects in one
+    table (NPV, IRR, payback, B/C), the profiles in another (their typical year)."""
+    texts = Texts(language.value)
     try:
         plans = [load_plan(path) for path in plan_paths]
-        result = evaluate_many(plans, discount_rate)
+        projects = [plan for plan in plans if plan.stage == "project"]
+        profiles = [plan for plan in plans if plan.stage == "profile"]
+        result = evaluate_many(projects, discount_rate) if projects else None
+        typical = [evaluate(plan).report() for plan in profiles]
     except (PlanError, ValueError) as exc:
         raise fail(exc) from None
-    table = Table(title="Portfolio", title_justify="left", title_style="bold")
-    for column in ("plan", "currency", "NPV", "IRR", "payback", "B/C"):
-        table.add_column(column, justify="left" if column == "plan" else "right")
-    for i, plan in enumerate(plans):
-        status = STATUS_NAMES[int(result.irr_status[i])]
-        table.add_row(
-            plan.name,
-            plan.currency,
-            money(float(result.npv[i])),
-            percent(float(result.irr[i])) if status == "unique" else status,
-            "—" if math.isnan(result.payback_years[i]) else f"{result.payback_years[i]:.2f}",
-            f"{result.benefit_cost_ratio[i]:.2f}",
+    if result is not None:
+        table = Table(title=texts(N_("Projects")), title_justify="left", title_style="bold")
+        headers = [N_("Plan"), N_("Currency"), N_("NPV"), N_("IRR"), N_("Payback"), N_("B/C")]
+        for i, column in enumerate(headers):
+            table.add_column(texts(column), justify="left" if i < 2 else "right")
+        for i, plan in enumerate(projects):
+            status = STATUS_NAMES[int(result.irr_status[i])]
+            payback = float(result.payback_years[i])
+            table.add_row(
+                plan.name,
+                plan.currency,
+                texts.money(float(result.npv[i])),
+                texts.percent(float(result.irr[i])) if status == "unique" else status,
+                "—" if math.isnan(payback) else texts.decimal(payback),
+                texts.decimal(float(result.benefit_cost_ratio[i])),
+            )
+        console.print(table)
+    if typical:
+        table = Table(
+            title=texts(N_("Profiles (one typical year)")),
+            title_justify="left",
+            title_style="bold",
         )
-    console.print(table)
+        headers = [
+            N_("Plan"),
+            N_("Currency"),
+            N_("Investment"),
+            N_("Net income after the reserve"),
+            N_("Years to recover the investment"),
+        ]
+        for i, column in enumerate(headers):
+            table.add_column(texts(column), justify="left" if i < 2 else "right")
+        for report in typical:
+            assert isinstance(report, ProfileReport)
+            table.add_row(
+                report.name,
+                report.currency,
+                texts.money(report.investment),
+                texts.money(report.net_after_reserve),
+                texts(N_("never"))
+                if report.years_to_recover is None
+                else texts.decimal(report.years_to_recover, 1),
+            )
+        console.print(table)
 
 
 @plan_app.command("xirr")

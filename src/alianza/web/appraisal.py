@@ -15,6 +15,7 @@ import yaml
 
 from alianza.appraisal import Appraisal, Plan, PlanError, evaluate, parse_plan
 from alianza.appraisal.export import write_xlsx
+from alianza.appraisal.translations import Texts
 from alianza.documents import PARSE_ERRORS
 from alianza.web import i18n
 
@@ -79,10 +80,11 @@ def appraise(plan: Plan, discount_rate: float | None, locale: str) -> Appraisal:
     return evaluate(plan, discount_rate)
 
 
-def xlsx_bytes(appraisal: Appraisal) -> bytes:
-    """The appraisal as an Excel workbook (the same file as `alianza plan evaluate -f xlsx`)."""
+def xlsx_bytes(appraisal: Appraisal, locale: str = "en") -> bytes:
+    """The appraisal as an Excel workbook in the reader's language (the same file as
+    `alianza plan evaluate -f xlsx --lang LOCALE`)."""
     with tempfile.TemporaryDirectory() as folder:
-        path = write_xlsx(appraisal, Path(folder) / "appraisal.xlsx")
+        path = write_xlsx(appraisal.report(), Path(folder) / "appraisal.xlsx", Texts(locale))
         return path.read_bytes()
 
 

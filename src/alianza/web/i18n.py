@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import sys
+from dataclasses import dataclass
 from functools import cache
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -33,6 +34,8 @@ from babel.support import NullTranslations, Translations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from alianza.appraisal.translations import DOMAIN as REPORTS_DOMAIN
+from alianza.appraisal.translations import LOCALE_DIR as REPORTS_LOCALE_DIR
 from alianza.settings import LOCALES
 
 WEB = Path(__file__).parent
@@ -50,19 +53,43 @@ METHOD_MAP = [("**.py", "python"), ("templates/**.html", "jinja2")]
 OPTIONS_MAP = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
 
 
+@dataclass(frozen=True)
+class Domain:
+    """A gettext domain: where its msgids are written and where its catalogues live."""
+
+    name: str
+    source: Path
+    locale_dir: Path
+    method_map: tuple[tuple[str, str], ...]
+    options_map: dict[str, dict[str, str]]
+
+
+MESSAGES = Domain(DOMAIN, WEB, LOCALE_DIR, tuple(METHOD_MAP), OPTIONS_MAP)
+# The appraisal reports (table, XLSX, PDF): labels in alianza.appraisal, read there by
+# alianza.appraisal.translations (a pure package does not import the web).
+REPORTS = Domain(
+    REPORTS_DOMAIN,
+    WEB.parent,
+    REPORTS_LOCALE_DIR,
+    (("appraisal/**.py", "python"), ("cli/plan.py", "python")),
+    {},
+)
+DOMAINS = (MESSAGES, REPORTS)
+
+
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it now (module-level labels);
     translate it where it is shown, in the reader's locale."""
     return message
 
 
-def po_path(locale: str) -> Path:
-    return LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(locale: str, domain: Domain = MESSAGES) -> Path:
+    return domain.locale_dir / locale / "LC_MESSAGES" / f"{domain.name}.po"
 
 
-def read_catalog(locale: str) -> Catalog:
-    with po_path(locale).open("rb") as handle:
-        return read_po(handle, locale=locale, domain=DOMAIN)
+def read_catalog(locale: str, domain: Domain = MESSAGES) -> Catalog:
+    with po_path(locale, domain).open("rb") as handle:
+        return read_po(handle, locale=locale, domain=domain.name)
 
 
 @cache
@@ -166,11 +193,15 @@ class LocaleMiddleware:
 # --- maintainer commands: extract, update, check ------------------------------------------------
 
 
-def extract() -> Catalog:
-    """Every msgid of the web package (Python code and templates), as a template catalogue."""
-    template = Catalog(project="alianza", domain=DOMAIN, charset="utf-8")
+def extract(domain: Domain = MESSAGES) -> Catalog:
+    """Every msgid of a domain (the web's: its Python code and templates), as a template
+    catalogue."""
+    template = Catalog(project="alianza", domain=domain.name, charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
-        WEB, METHOD_MAP, OPTIONS_MAP, strip_comment_tags=True
+        domain.source,
+        list(domain.method_map),
+        domain.options_map,
+        strip_comment_tags=True,
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return template
@@ -198,29 +229,31 @@ def _first(msgid: str | tuple[str, ...] | list[str]) -> str:
 
 def update() -> None:
     """Merge the extracted msgids into each .po file (new ones empty; vanished ones obsolete)."""
-    template = extract()
-    for locale in TRANSLATED:
-        path = po_path(locale)
-        if path.exists():
-            catalog = read_catalog(locale)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            catalog = Catalog(locale=locale, domain=DOMAIN, project="alianza")
-        catalog.update(template, no_fuzzy_matching=True)
-        with path.open("wb") as handle:
-            write_po(handle, catalog, width=100, omit_header=False, ignore_obsolete=True)
-        print(f"{path}: {len(missing(catalog, template))} to translate of {len(template)}")
+    for domain in DOMAINS:
+        template = extract(domain)
+        for locale in TRANSLATED:
+            path = po_path(locale, domain)
+            if path.exists():
+                catalog = read_catalog(locale, domain)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                catalog = Catalog(locale=locale, domain=domain.name, project="alianza")
+            catalog.update(template, no_fuzzy_matching=True)
+            with path.open("wb") as handle:
+                write_po(handle, catalog, width=100, omit_header=False, ignore_obsolete=True)
+            print(f"{path}: {len(missing(catalog, template))} to translate of {len(template)}")
 
 
 def check() -> int:
-    template = extract()
     status = 0
-    for locale in TRANSLATED:
-        absent = missing(read_catalog(locale), template)
-        print(f"{locale}: {len(absent)} missing of {len(template)}")
-        for message in absent:
-            print(f"  {message!r}")
-        status = status or (1 if absent else 0)
+    for domain in DOMAINS:
+        template = extract(domain)
+        for locale in TRANSLATED:
+            absent = missing(read_catalog(locale, domain), template)
+            print(f"{domain.name} {locale}: {len(absent)} missing of {len(template)}")
+            for message in absent:
+                print(f"  {message!r}")
+            status = status or (1 if absent else 0)
     return status
 
 

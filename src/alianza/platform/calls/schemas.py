@@ -39,6 +39,9 @@ class ScoringSheet(BaseModel):
     min_npv: Decimal | None = None
     min_women_share: Decimal | None = Field(default=None, ge=0, le=1)
     min_youth_share: Decimal | None = Field(default=None, ge=0, le=1)
+    # A call for small grants may appraise a profile (one typical year) in place of a
+    # business plan; by default the business-plan step needs a project with its horizon.
+    accepts_profiles: bool = False
 
     @model_validator(mode="after")
     def _distinct(self) -> ScoringSheet:

@@ -259,6 +259,62 @@ def business_plan(
     }
 
 
+def with_financing(
+    plan: dict[str, Any],
+    grant: Decimal | float | str,
+    cash: Decimal | float | str,
+    in_kind: Decimal | float | str,
+    loan_rate: float = 0.12,
+    loan_years: int = 6,
+) -> dict[str, Any]:
+    """``plan`` (a plan's data) with its financing written into it, the one place it lives:
+    the grant, then the own contribution (its in-kind part first), shared over the items
+    in their order as far as each one's cost goes; a bank loan for the investment left
+    over; the working capital left to short-term credit."""
+    plan = {**plan, "investments": [dict(item) for item in plan.get("investments", [])]}
+    left = {"grant": Decimal(str(grant)), "own": Decimal(str(cash)) + Decimal(str(in_kind))}
+    kind_left = Decimal(str(in_kind))
+    rest = Decimal(0)
+    for item in plan["investments"]:
+        for name in ("grant", "grants", "own_contribution", "own_in_kind"):
+            item.pop(name, None)
+        cost = (Decimal(str(item["quantity"])) * Decimal(str(item["unit_cost"]))).quantize(
+            Decimal("0.01")
+        )
+        granted = min(cost, left["grant"])
+        own = min(cost - granted, left["own"])
+        given = min(own, kind_left)
+        left["grant"] -= granted
+        left["own"] -= own
+        kind_left -= given
+        rest += cost - granted - own
+        if granted:
+            item["grant"] = float(granted)
+        if own:
+            item["own_contribution"] = float(own)
+        if given:
+            item["own_in_kind"] = float(given)
+    if left["grant"] > 0 or left["own"] > 0:
+        raise ValueError("the grant and own contribution exceed the cost of the items")
+    plan["working_capital"] = {
+        "interest_rate": plan.get("working_capital", {}).get("interest_rate", 0.0)
+    }
+    plan["loans"] = (
+        [
+            {
+                "name": "Bank loan",
+                "amount": float(rest),
+                "interest_rate": loan_rate,
+                "years": loan_years,
+                "grace_principal_years": 1,
+            }
+        ]
+        if rest > 0
+        else []
+    )
+    return plan
+
+
 class DemoBuilder:
     def __init__(
         self, session: Session, seed: int, members_per_po: tuple[int, int] = (40, 112)
@@ -728,17 +784,10 @@ class DemoBuilder:
             grant = ceiling
         cash = (investment * Decimal("0.18")).quantize(Decimal("0.01"))
         in_kind = (investment * Decimal("0.08")).quantize(Decimal("0.01"))
-        credit = investment - grant - cash - in_kind
         cycle.submit_plan(
             actor,
             sub.id,
-            {
-                "plan": plan,
-                "grant": grant,
-                "counterpart_cash": cash,
-                "counterpart_in_kind": in_kind,
-                "credit": credit,
-            },
+            {"plan": with_financing(plan, grant, cash, in_kind)},
             day + timedelta(days=40),
         )
         if target == "business_plan_submitted":

@@ -195,11 +195,23 @@ def approval_problems(actor: Actor, subproject: Subproject, on: date) -> list[tu
     sheet = scoring_sheet(call)
     plan = latest_plan(actor, subproject.id)
     problems: list[tuple[str, str]] = []
+    # The plan's own financing (the version's columns are filled from its appraisal).
     investment = Decimal(plan.investment)
+    counterpart = Decimal(plan.counterpart_cash) + Decimal(plan.counterpart_in_kind)
+    if investment <= 0:
+        problems.append(("financing plan", "the plan has no investment or working capital"))
+        investment = Decimal(1)  # the shares below are then those of nothing
+    unfinanced = investment - Decimal(plan.grant) - counterpart - Decimal(plan.credit)
+    if unfinanced > CENT / 2:
+        problems.append(
+            (
+                "financing plan",
+                f"{unfinanced} {call.currency} of the investment and working capital have "
+                "no source (grants, own contribution, loans)",
+            )
+        )
     grant_share = Decimal(plan.grant) / investment
-    counterpart_share = (
-        Decimal(plan.counterpart_cash) + Decimal(plan.counterpart_in_kind)
-    ) / investment
+    counterpart_share = counterpart / investment
     if grant_share > Decimal(call.max_grant_share):
         problems.append(
             (

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ProfileIn(BaseModel):
@@ -23,19 +23,13 @@ class ProfileIn(BaseModel):
 
 
 class PlanIn(BaseModel):
-    """A business plan in the alianza.appraisal format with its financing split (call currency)."""
+    """A business plan in the alianza.appraisal format, in the call's currency. The plan is
+    the one source of its financing: grant, counterpart and credit are read from it (items'
+    grants and own contributions, the working capital's, the loans), never entered apart."""
+
+    model_config = ConfigDict(extra="forbid")
 
     plan: dict[str, Any]
-    grant: Decimal = Field(ge=0, decimal_places=2)
-    counterpart_cash: Decimal = Field(ge=0, decimal_places=2)
-    counterpart_in_kind: Decimal = Field(ge=0, decimal_places=2)
-    credit: Decimal = Field(default=Decimal(0), ge=0, decimal_places=2)
-
-    @model_validator(mode="after")
-    def _something(self) -> PlanIn:
-        if self.grant + self.counterpart_cash + self.counterpart_in_kind + self.credit <= 0:
-            raise ValueError("the financing plan is empty")
-        return self
 
 
 class TrancheIn(BaseModel):

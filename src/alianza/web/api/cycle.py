@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from alianza.appraisal.report import AppraisalReport, ProfileReport, ProjectReport
 from alianza.platform.access import Actor, Permission
 from alianza.platform.agreements import service as agreements
 from alianza.platform.calls import service as calls_service
@@ -22,6 +23,7 @@ from alianza.platform.calls.models import Call
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects import steps
 from alianza.platform.subprojects.models import Subproject
+from alianza.platform.subprojects.plans import stored_report
 from alianza.platform.subprojects.schemas import PlanIn, ProfileIn, TrancheIn
 from alianza.platform.subprojects.states import State
 from alianza.web.auth import CurrentActor
@@ -108,6 +110,7 @@ class LatestPlanOut(PlanVersionOut):
     indicators: dict[str, Any] = Field(
         description="The appraisal's scalar figures (NPV, IRR, B/C, payback, ...)"
     )
+    appraisal: AppraisalReport = Field(description="The plan's whole appraisal report")
 
 
 class ScoreOut(Out):
@@ -219,11 +222,11 @@ class JustifyIn(OnIn):
 # --- what a subproject shows ----------------------------------------------------------------
 
 
-def indicators(appraisal: dict[str, Any]) -> dict[str, Any]:
+def indicators(report: ProjectReport | ProfileReport) -> dict[str, Any]:
     """The appraisal report's scalar figures (its tables left out)."""
     return {
         key: value
-        for key, value in appraisal.items()
+        for key, value in report.model_dump(mode="json").items()
         if isinstance(value, int | float | str | None) and not isinstance(value, bool)
     }
 
@@ -292,7 +295,8 @@ def detail_out(detail: dict[str, Any]) -> SubprojectDetailOut:
         if latest is None
         else LatestPlanOut(
             **PlanVersionOut.model_validate(latest).model_dump(),
-            indicators=indicators(latest.appraisal),
+            indicators=indicators(report := stored_report(latest)),
+            appraisal=report,
         ),
         plan_versions=[PlanVersionOut.model_validate(v) for v in detail["versions"]],
         scores=[ScoreOut.model_validate(s) for s in detail["scores"]],

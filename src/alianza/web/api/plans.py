@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from alianza.appraisal import Plan, PlanError, parse_plan
+from alianza.appraisal.report import AppraisalReport, ProfileReport, ProjectReport
 from alianza.web import i18n
 from alianza.web.appraisal import MAX_PLAN_BYTES, appraise, parse_plan_text, read_plan_text
 from alianza.web.auth import CurrentUser
@@ -135,6 +136,7 @@ async def plan_from_request(request: Request) -> Any:
     summary="Appraise a business plan",
     openapi_extra=PLAN_BODY,
     responses={422: ERROR_BODY},
+    response_model=AppraisalReport,
 )
 async def appraise_plan(
     request: Request,
@@ -143,11 +145,12 @@ async def appraise_plan(
         float | None,
         Query(gt=-1, description="Real discount rate overriding the plan's (0.03 for 3%)."),
     ] = None,
-) -> dict[str, Any]:
+) -> ProjectReport | ProfileReport:
     """The appraisal report: NPV, IRR (with its status), B/C, payback, working capital, loans,
     employment, cost per beneficiary, the yearly cash-flow table and the sensitivity table
-    with switching values (a profile: its one typical year)."""
+    with switching values, the financing plan and schedule, debt service and DSCR, and
+    figures per beneficiary (a profile: its one typical year)."""
     plan = await plan_from_request(request)
     # Computation, not waiting: off the event loop, so other requests go on meanwhile.
     appraisal = await run_in_threadpool(appraise, plan, discount_rate, i18n.locale_of(request))
-    return appraisal.to_dict()
+    return appraisal.report()

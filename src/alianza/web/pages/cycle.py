@@ -22,19 +22,15 @@ from alianza.platform.calls import service as calls_service
 from alianza.platform.errors import Forbidden, Invalid, NotFound, Refused
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects import steps
+from alianza.platform.subprojects.models import PlanVersion
+from alianza.platform.subprojects.plans import stored_report
 from alianza.platform.subprojects.states import STATES, State
 from alianza.problems import Problem
 from alianza.web import i18n
 from alianza.web.api.cycle import default_funds_account, subproject_detail
 from alianza.web.auth import CurrentActor
 from alianza.web.i18n import N_
-from alianza.web.pages.plans import (
-    CASH_FLOW_COLUMNS,
-    cash_flow_chart,
-    profile_figures,
-    project_figures,
-    sensitivity_view,
-)
+from alianza.web.pages.plans import report_context
 from alianza.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -80,6 +76,8 @@ RULES = {
     "buyer letter of interest": N_("the buyer's letter of interest"),
     "member eligibility": N_("eligibility of the members"),
     "business plan": N_("a business plan is needed"),
+    "business plan required": N_("a business plan, not a profile"),
+    "financing plan": N_("the financing plan covers the costs"),
     "one score per member": N_("one score per member"),
     "scoring sheet": N_("the scoring sheet"),
     "max grant share": N_("maximum grant share"),
@@ -235,22 +233,11 @@ def subprojects_page(
 # --- one subproject -------------------------------------------------------------------------
 
 
-def appraisal_view(report: dict[str, Any], locale: str) -> dict[str, Any]:
-    """The stored appraisal report shown with the plan appraisal page's pieces."""
-    if report.get("stage") == "project":
-        return {
-            "report": report,
-            "currency": report["currency"],
-            "figures": project_figures(report, locale),
-            "columns": CASH_FLOW_COLUMNS,
-            "cash_flow_chart": cash_flow_chart(report, locale),
-            "sensitivity": sensitivity_view(report, locale),
-        }
-    return {
-        "report": report,
-        "currency": report.get("currency", ""),
-        "figures": profile_figures(report),
-    }
+def appraisal_view(version: PlanVersion, locale: str) -> dict[str, Any]:
+    """A stored plan version's appraisal report, shown with the plan appraisal page's pieces."""
+    context = report_context(stored_report(version), locale)
+    context.pop("financing_chart", None)
+    return context
 
 
 def subproject_context(request: Request, actor: Actor, subproject_id: int) -> dict[str, Any]:
@@ -272,7 +259,7 @@ def subproject_context(request: Request, actor: Actor, subproject_id: int) -> di
     trail = steps.audit_trail(actor, subproject.id) if actor.can(Permission.AUDIT_READ) else None
     criteria = {c.name: c.weight for c in calls_service.scoring_sheet(detail["call"]).criteria}
     detail.update(
-        appraisal=appraisal_view(latest.appraisal, locale) if latest is not None else None,
+        appraisal=appraisal_view(latest, locale) if latest is not None else None,
         users=users,
         release_accounts=release_accounts,
         trail=trail,
