@@ -17,8 +17,9 @@ from rich.table import Table
 from alianza.appraisal import PlanError, evaluate, load_plan, plan_json_schema, xirr
 from alianza.appraisal.batch import evaluate_many
 from alianza.appraisal.evaluate import ProfileAppraisal, ProjectAppraisal
+from alianza.appraisal.i18n import LANGUAGES
 from alianza.appraisal.indicators import STATUS_NAMES
-from alianza.appraisal.plan import Plan, plan_warnings
+from alianza.appraisal.plan import Plan, plan_document, plan_warnings
 from alianza.appraisal.sensitivity import RiskOptions
 from alianza.cli import _options as checks
 
@@ -223,7 +224,9 @@ def print_warnings(warnings: list[str]) -> None:
 
 PlanPath = Annotated[
     Path,
-    typer.Argument(metavar="PLAN", help="Plan file, YAML or JSON (see docs/plan-format.md)."),
+    typer.Argument(
+        metavar="PLAN", help="Plan file: YAML, JSON or an Excel workbook (docs/plan-format.md)."
+    ),
 ]
 DiscountRate = Annotated[
     float | None,
@@ -296,6 +299,8 @@ def evaluate_command(
         from alianza.appraisal.export import write_xlsx
 
         target = output or plan_path.with_suffix("").with_suffix(".xlsx")
+        if target.resolve() == plan_path.resolve():
+            raise fail(ValueError(f"the report would replace the plan {plan_path}: give -o FILE"))
         write_xlsx(appraisal, target)
         console.print(f"wrote {target}")
     elif isinstance(appraisal, ProjectAppraisal):
@@ -327,7 +332,8 @@ def schema_command() -> None:
 @plan_app.command("compare")
 def compare_command(
     plan_paths: Annotated[
-        list[Path], typer.Argument(metavar="PLAN...", help="Project plan files.")
+        list[Path],
+        typer.Argument(metavar="PLAN...", help="Project plan files (YAML, JSON or .xlsx)."),
     ],
     discount_rate: DiscountRate = None,
 ) -> None:
@@ -389,3 +395,92 @@ def xirr_command(
     else:
         console.print(f"XIRR {result.status}: {result.reason}")
         raise typer.Exit(1)
+
+
+class Language(StrEnum):
+    en = "en"
+    es = "es"
+    fr = "fr"
+    pt = "pt"
+
+
+assert tuple(Language) == LANGUAGES  # one list of languages
+LanguageOption = Annotated[
+    Language, typer.Option("--lang", help="Language of the workbook: en, es, fr or pt.")
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
+PLAN_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
+
+
+def _new_file(path: Path, force: bool, suffixes: tuple[str, ...] = PLAN_SUFFIXES) -> None:
+    """Refuse an output of the wrong kind, or one that would replace a file unasked."""
+    if path.suffix.lower() not in suffixes:
+        raise fail(ValueError(f"{path}: name the file {' or '.join('*' + s for s in suffixes)}"))
+    if path.exists() and not force:
+        raise fail(ValueError(f"{path} exists: give --force to replace it"))
+
+
+@plan_app.command("new")
+def new_command(
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", callback=checks.output_file, help="Workbook to write."),
+    ] = Path("plan.xlsx"),
+    profile: Annotated[
+        bool, typer.Option("--profile", help="A profile's template (one typical year).")
+    ] = False,
+    lang: LanguageOption = Language.en,
+    force: Force = False,
+) -> None:
+    """Write a blank plan workbook to fill in (Excel), laid out like RuralInvest's forms."""
+    from alianza.appraisal.workbook import write_plan_workbook
+
+    _new_file(output, force, (".xlsx",))
+    write_plan_workbook(None, output, lang=lang.value, profile=profile)
+    console.print(
+        f"wrote {output}: a {'profile' if profile else 'project'} template; fill it in, then "
+        f"`alianza plan check {output}`",
+        highlight=False,
+    )
+
+
+@plan_app.command("convert")
+def convert_command(
+    source: Annotated[Path, typer.Argument(metavar="IN", help="Plan file: YAML, JSON or .xlsx.")],
+    target: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OUT", callback=checks.output_file, help="File to write: .yaml, .json or .xlsx."
+        ),
+    ],
+    lang: LanguageOption = Language.en,
+    force: Force = False,
+) -> None:
+    """Turn a plan into another format, losslessly: YAML or JSON to an Excel workbook, or
+    back (the plan read from OUT equals the plan read from IN)."""
+    from alianza.appraisal.workbook import imprecise_numbers, is_workbook, write_plan_workbook
+
+    _new_file(target, force)
+    try:
+        plan = load_plan(source)
+    except PlanError as exc:
+        raise fail(exc) from None
+    if target.exists() and target.resolve() == source.resolve():
+        raise fail(ValueError(f"{target} is the plan being read: give another file"))
+    if is_workbook(target):
+        try:
+            write_plan_workbook(plan, target, lang=lang.value)
+        except PlanError as exc:
+            raise fail(exc) from None
+        print_warnings(imprecise_numbers(plan))
+    else:
+        document = plan_document(plan)
+        if target.suffix.lower() == ".json":
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        else:
+            import yaml
+
+            text = f"# {plan.name}: converted by `alianza plan convert` from {source.name}\n"
+            text += yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+        target.write_text(text, encoding="utf-8")
+    console.print(f"wrote {target}", highlight=False)
