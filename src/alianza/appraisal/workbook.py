@@ -394,7 +394,7 @@ INSTRUCTION_HEADINGS = {INSTRUCTIONS[0], INSTRUCTIONS[2], INSTRUCTIONS[11]}
 
 def sheet_reference(title: str) -> str:
     """A sheet's name as a formula or a cell reference writes it: quoted only when needed."""
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", title):
+    if re.fullmatch(r"[^\W\d][\w.]*", title) and not re.fullmatch(r"[A-Za-z]{1,3}\d+", title):
         return title
     return "'" + title.replace("'", "''") + "'"
 
@@ -482,6 +482,14 @@ def _check_writable(plan: Plan) -> None:
             names.setdefault(activity.name, i)
             for kind in ("income", "inputs", "labour"):
                 for j, line in enumerate(getattr(activity, kind)):
+                    if kind == "labour" and line.unit == "":
+                        problems.append(
+                            (
+                                f"{where}activities[{i}].labour[{j}].unit",
+                                "an empty unit cannot be written: a blank cell reads as the "
+                                "default, 'day'; name the unit",
+                            )
+                        )
                     if not line.item.strip():
                         problems.append(
                             (
