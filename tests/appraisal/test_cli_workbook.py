@@ -118,3 +118,12 @@ def test_convert_does_not_replace_files_unasked(tmp_path: Path) -> None:
     assert run("plan", "convert", ORCHARD, target, "--force").exit_code == 0
     bad = run("plan", "convert", ORCHARD, tmp_path / "plan.txt")
     assert bad.exit_code == 2 and "*.yaml" in bad.output
+
+
+def test_plan_new_years_is_a_projects_horizon(tmp_path: Path) -> None:
+    target = tmp_path / "plan.xlsx"
+    assert run("plan", "new", "-o", target, "--years", "12").exit_code == 0
+    assert load_workbook(target)["General"]["C9"].value == 12
+    refused = run("plan", "new", "-o", tmp_path / "p.xlsx", "--years", "12", "--profile")
+    assert refused.exit_code == 2 and not (tmp_path / "p.xlsx").exists()
+    assert run("plan", "new", "-o", tmp_path / "q.xlsx", "--years", "0").exit_code == 2

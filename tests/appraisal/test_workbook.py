@@ -392,3 +392,41 @@ def test_a_donor_column_needs_its_donor() -> None:
     assert caught.value.errors == [
         ("Investments!N4", "grants: this column has amounts: type its donor's name in the heading")
     ]
+
+
+def test_a_value_in_a_column_alianza_cannot_read_is_an_error() -> None:
+    book = through_a_file(plan_workbook(load_plan(ORCHARD)))
+    book["Income"]["Z6"] = 12  # no field in row 3
+    with pytest.raises(PlanError) as caught:
+        read_plan_workbook(book)
+    assert caught.value.errors[0][0] == "Income!Z6"
+    assert "no plan field in row 3" in caught.value.errors[0][1]
+
+
+def test_a_column_added_to_investments_with_a_heading_is_a_donor() -> None:
+    book = through_a_file(plan_workbook(load_plan(CASES / "honey-production.profile.yaml")))
+    investments = book["Investments"]
+    investments["P4"], investments["P7"] = "Municipality", 400  # beehives
+    investments["Q7"] = "25%"  # a rate would be read from text too; here: no field, no heading
+    with pytest.raises(PlanError) as caught:
+        read_plan_workbook(book)
+    assert (
+        caught.value.errors == [("Investments!Q7", caught.value.errors[0][1])]
+        and "no plan field" in caught.value.errors[0][1]
+    )
+    investments["Q7"] = None
+    plan = read_plan_workbook(book)
+    assert plan.investments[2].grants == {"Municipality": 400.0}
+
+
+def test_a_rate_typed_as_text_with_a_percent_sign() -> None:
+    book = through_a_file(plan_workbook(load_plan(ORCHARD)))
+    book["General"]["C10"] = "12%"
+    assert read_plan_workbook(book).discount_rate == pytest.approx(0.12)
+
+
+def test_a_template_for_a_horizon_has_its_year_columns() -> None:
+    book = plan_workbook(years=15)
+    assert book["General"]["C9"].value == 15
+    keys = [c.value for c in book["Activities"][3]]
+    assert "production.15" in keys and "production.16" not in keys

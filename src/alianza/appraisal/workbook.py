@@ -602,7 +602,7 @@ class _Writer:
             return
         if validation.error:
             validation.showErrorMessage = True
-            validation.errorTitle = self.t(column.label)
+            validation.errorTitle = self.t(column.label)[:32]  # Excel's limit
         if note:
             validation.prompt, validation.promptTitle = note, self.t(column.label)[:32]
             validation.showInputMessage = True
@@ -721,16 +721,29 @@ def _by_year(values: dict[str, Any], key: str, value: Any) -> None:
         values[key] = value
 
 
-def plan_workbook(plan: Plan | None = None, *, lang: str = "en", profile: bool = False) -> Workbook:
+def plan_workbook(
+    plan: Plan | None = None,
+    *,
+    lang: str = "en",
+    profile: bool = False,
+    years: int | None = None,
+) -> Workbook:
     """The workbook of ``plan`` in ``lang`` (en, es, fr, pt), or a blank template (a project's,
     or with ``profile`` a profile's: no calendar, working capital, loans or situation without
-    the project)."""
+    the project); a project's template has a column for each of ``years`` (its horizon, also
+    filled in; 10 columns when not given)."""
     if lang not in LANGUAGES:
         raise ValueError(f"{lang!r} is not one of the languages {', '.join(LANGUAGES)}")
     if plan is not None:
         _check_writable(plan)
     stage = plan.stage if plan is not None else "profile" if profile else "project"
-    years = _year_count(plan) if plan is not None else 1 if profile else TEMPLATE_YEARS
+    horizon = years
+    if plan is not None:
+        years = _year_count(plan)
+    elif profile:
+        years, horizon = 1, None
+    else:
+        years = years or TEMPLATE_YEARS
     donors = _donors(plan) if plan is not None else []
     writer = _Writer(lang, stage, years, donors)
     writer.instructions()
@@ -746,7 +759,7 @@ def plan_workbook(plan: Plan | None = None, *, lang: str = "en", profile: bool =
     )
     with_situation = stage == "project" or (plan is not None and plan.without_project is not None)
 
-    general: dict[str, Any] = {"plan": FORMAT_VERSION, "stage": stage}
+    general: dict[str, Any] = {"plan": FORMAT_VERSION, "stage": stage, "years": horizon}
     if plan is not None:
         general |= {
             "name": plan.name,
@@ -910,11 +923,16 @@ def plan_workbook(plan: Plan | None = None, *, lang: str = "en", profile: bool =
 
 
 def write_plan_workbook(
-    plan: Plan | None, path: str | Path, *, lang: str = "en", profile: bool = False
+    plan: Plan | None,
+    path: str | Path,
+    *,
+    lang: str = "en",
+    profile: bool = False,
+    years: int | None = None,
 ) -> Path:
     """Write :func:`plan_workbook` to ``path`` (.xlsx) and return the path."""
     path = Path(path)
-    plan_workbook(plan, lang=lang, profile=profile).save(path)
+    plan_workbook(plan, lang=lang, profile=profile, years=years).save(path)
     return path
 
 
@@ -1043,8 +1061,11 @@ class _Reader:
                 self.reading.problem(place, f"{location[-1]}: {raw!r} is not a number", location)
                 return raw
             if isinstance(raw, str):
+                text = raw.strip()
                 try:
-                    return float(raw.strip())
+                    if kind in ("percent", "rate") and text.endswith("%"):
+                        return float(text[:-1]) / 100  # "12%" typed as text
+                    return float(text)
                 except ValueError:
                     self.reading.problem(
                         place, f"{location[-1]}: {raw!r} is not a number", location
@@ -1056,11 +1077,16 @@ class _Reader:
     # -- the sheets --
 
     def keys(self, sheet: Worksheet) -> dict[int, str]:
+        """Each read column's plan field, from the hidden row 3. On Investments, a column
+        added without one but with a heading is one more donor's grants."""
         keys = {}
+        donors = sheet is self.sheets.get("investments")
         for column in range(1, sheet.max_column + 1):
             key = sheet.cell(KEY_ROW, column).value
             if isinstance(key, str) and key.strip():
                 keys[column] = key.strip()
+            elif donors and not _blank(sheet.cell(LABEL_ROW, column).value):
+                keys[column] = f"grants.added{column}"
         return keys
 
     def form(self, key: str, columns: list[Column]) -> None:
@@ -1121,8 +1147,23 @@ class _Reader:
             )
             return
         formulas = {column for column, name in keys.items() if name == "cost"}
-        for row in range(FIRST_ROW, sheet.max_row + 1):
-            raw = {name: sheet.cell(row, column).value for column, name in keys.items()}
+        unread: set[int] = set()
+        for row, cells in enumerate(
+            sheet.iter_rows(min_row=FIRST_ROW, values_only=True), start=FIRST_ROW
+        ):
+            raw = {
+                name: cells[column - 1] if column <= len(cells) else None
+                for column, name in keys.items()
+            }
+            for column, value in enumerate(cells, start=1):
+                if column not in keys and column not in unread and not _blank(value):
+                    unread.add(column)  # said once a column
+                    self.reading.problem(
+                        self.place(sheet, row, column),
+                        "this column has no plan field in row 3 (hidden), so alianza cannot "
+                        "read it: add a column by copying one, row 3 included "
+                        "(docs/plan-format.md)",
+                    )
             if all(
                 _blank(value)
                 for column, value in zip(keys, raw.values(), strict=True)

@@ -429,14 +429,24 @@ def new_command(
     profile: Annotated[
         bool, typer.Option("--profile", help="A profile's template (one typical year).")
     ] = False,
+    years: Annotated[
+        int | None,
+        typer.Option(
+            **checks.schema_bounds(Plan, "years"),
+            help="Projects: the horizon, filled in, with a column for each year (default: "
+            "10 columns, horizon left blank).",
+        ),
+    ] = None,
     lang: LanguageOption = Language.en,
     force: Force = False,
 ) -> None:
     """Write a blank plan workbook to fill in (Excel), laid out like RuralInvest's forms."""
     from alianza.appraisal.workbook import write_plan_workbook
 
+    if profile and years is not None:
+        raise fail(ValueError("--years sets a project's horizon; a profile has one year"))
     _new_file(output, force, (".xlsx",))
-    write_plan_workbook(None, output, lang=lang.value, profile=profile)
+    write_plan_workbook(None, output, lang=lang.value, profile=profile, years=years)
     console.print(
         f"wrote {output}: a {'profile' if profile else 'project'} template; fill it in, then "
         f"`alianza plan check {output}`",
