@@ -560,11 +560,12 @@ class _Writer:
 
     # -- the sheets' frames --
 
-    def sheet(self, key: str) -> Worksheet:
+    def sheet(self, key: str, column: int = 1) -> Worksheet:
+        """A new sheet with its title and help in ``column`` (the first one shown)."""
         sheet = self.book.create_sheet(self.title(key))
-        sheet.cell(TITLE_ROW, 1, self.title(key)).font = TITLE_FONT
+        sheet.cell(TITLE_ROW, column, self.title(key)).font = TITLE_FONT
         if key in HELP:
-            sheet.cell(HELP_ROW, 1, self.t(HELP[key])).font = HELP_FONT
+            sheet.cell(HELP_ROW, column, self.t(HELP[key])).font = HELP_FONT
         sheet.row_dimensions[KEY_ROW].hidden = True
         return sheet
 
@@ -621,7 +622,7 @@ class _Writer:
     # -- form sheets: one field a line --
 
     def form(self, key: str, columns: list[Column], values: dict[str, Any]) -> Worksheet:
-        sheet = self.sheet(key)
+        sheet = self.sheet(key, column=2)  # column A, the fields' names, is hidden
         frame = [
             Column("key", "", width=4),
             Column("field", "", width=52),
@@ -773,7 +774,7 @@ def plan_workbook(
     general_columns = [c for c in GENERAL if with_situation or c.key != "without_project"]
     writer.form("general", general_columns, general)
 
-    sheet = writer.sheet("beneficiaries")
+    sheet = writer.sheet("beneficiaries", column=2)
     writer.headings(
         sheet,
         [Column("group", "", width=4), Column("label", "", width=26), *BENEFICIARY_COLUMNS],
