@@ -203,6 +203,10 @@ def plans(draw: st.DrawFn):
     if draw(st.booleans()):
         without = draw(situation(years, donors))
         data["without_project"] = without | {"working_capital": {"grant": draw(small)}}
+    if draw(st.integers(0, 3)) == 0:  # a profile: one typical year, no financing
+        data |= {"stage": "profile", "loans": [], "without_project": None}
+        if draw(st.booleans()):
+            del data["years"], data["discount_rate"], data["working_capital"]
     return parse_plan(data)
 
 
@@ -230,6 +234,13 @@ def test_numbers_beyond_excel_precision_are_named() -> None:
     assert imprecise_numbers(plan) == [
         "investments[0].unit_cost: 0.30000000000000004 is written as 0.3 (15 digits)"
     ]
+
+
+def test_names_that_look_like_formulas_stay_names() -> None:
+    plan = load_plan(ORCHARD)
+    plan.investments[0].item = "=SUM(A1:A3)"
+    plan.investments[0].grants = {"=Donor": 1000.0}
+    assert round_trip(plan) == plan
 
 
 def test_a_plan_the_workbook_cannot_name_apart_is_refused() -> None:

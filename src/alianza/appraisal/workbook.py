@@ -461,6 +461,8 @@ def _check_writable(plan: Plan) -> None:
                 walk(item, f"{path}[{i}]")
         elif isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
             problems.append((path, "holds a control character, which a workbook cannot keep"))
+        elif isinstance(value, str) and value and not value.strip():
+            problems.append((path, "only spaces, which a workbook cell reads as blank"))
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append((path, f"{value} is not a finite number"))
 
@@ -543,8 +545,8 @@ def _cell_value(value: Any) -> Any:
 class _Writer:
     """Builds the workbook of one plan (or of a blank template) in one language."""
 
-    def __init__(self, lang: str, stage: str, years: int, donors: list[str]):
-        self.lang, self.stage, self.years, self.donors = lang, stage, years, donors
+    def __init__(self, lang: str):
+        self.lang = lang
         self.book = Workbook()
         self.lists: dict[str, str] = {}  # list name -> its range on the Lists sheet
         self.activity_range = ""
@@ -573,6 +575,8 @@ class _Writer:
         for index, (column, label) in enumerate(zip(columns, labels, strict=True), start=1):
             sheet.cell(KEY_ROW, index, column.key).font = Font(color="808080", size=8)
             cell = sheet.cell(LABEL_ROW, index, label)
+            if label.startswith("="):
+                cell.data_type = "s"  # a donor's name, not a formula
             cell.font, cell.fill, cell.border = LABEL_FONT, LABEL_FILL, LABEL_BORDER
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             sheet.column_dimensions[get_column_letter(index)].width = column.width
@@ -583,15 +587,14 @@ class _Writer:
         """The drop-down or number check (and help) of a range of cells."""
         note = self.t(column.note) if column.note else None
         validation: DataValidation | None = None
-        list_name = {"activity": "activity"}.get(column.kind, column.kind)
         if column.kind in NUMBER_CHECKS:
             kind, operator, bound, message = NUMBER_CHECKS[column.kind]
             validation = DataValidation(
                 type=kind, operator=operator, formula1=bound, allow_blank=True
             )
             validation.error = self.t(message)
-        elif list_name in self.lists or list_name == "activity":
-            source = self.activity_range if list_name == "activity" else self.lists[list_name]
+        elif column.kind == "activity" or column.kind in self.lists:
+            source = self.activity_range if column.kind == "activity" else self.lists[column.kind]
             validation = DataValidation(type="list", formula1=source, allow_blank=True)
             if column.kind == "unit":
                 validation.showErrorMessage = False  # a suggestion: any unit may be typed
@@ -746,7 +749,7 @@ def plan_workbook(
     else:
         years = years or TEMPLATE_YEARS
     donors = _donors(plan) if plan is not None else []
-    writer = _Writer(lang, stage, years, donors)
+    writer = _Writer(lang)
     writer.instructions()
     writer.lists_sheet()
     situations = _situations(plan) if plan is not None else []
@@ -816,23 +819,22 @@ def plan_workbook(
     writer.table("investments", columns, rows, labels)
 
     # General costs: a quantity a year, or by year; given in kind as a quantity or money.
-    year_columns = max(years, 1)
-    quantity_years = (
-        [
-            Column(f"quantity.{y}", year_label(lang, QUANTITY_BY_YEAR, y), "number", 9)
-            for y in range(1, year_columns + 1)
-        ]
-        if stage == "project" or years > 1
-        else []
+    # A profile's costs are a year's, unless its plan gives some by year.
+    by_year = stage == "project" or any(
+        isinstance(value, list)
+        for _name, part in situations
+        for cost in part.general_costs
+        for value in (cost.quantity, cost.in_kind_amount)
     )
-    amount_years = (
-        [
-            Column(f"in_kind_amount.{y}", year_label(lang, IN_KIND_AMOUNT, y), "money", 11)
-            for y in range(1, year_columns + 1)
-        ]
-        if stage == "project" or years > 1
-        else []
-    )
+    year_columns = range(1, years + 1) if by_year else range(0)
+    quantity_years = [
+        Column(f"quantity.{y}", year_label(lang, QUANTITY_BY_YEAR, y), "number", 9)
+        for y in year_columns
+    ]
+    amount_years = [
+        Column(f"in_kind_amount.{y}", year_label(lang, IN_KIND_AMOUNT, y), "money", 11)
+        for y in year_columns
+    ]
     rows = []
     for name, situation in situations:
         for cost in situation.general_costs:
@@ -859,7 +861,7 @@ def plan_workbook(
     else:
         production = [
             Column(f"production.{y}", year_label(lang, PRODUCTION, y), "number", 10)
-            for y in range(1, year_columns + 1)
+            for y in range(1, years + 1)
         ]
     rows = []
     lines: dict[str, list[dict[str, Any]]] = {"income": [], "inputs": [], "labour": []}
@@ -1260,10 +1262,10 @@ class _Reader:
                     if _blank(heading):
                         donors[name] = ""
                         continue
-                    donor = str(_text(heading)).strip()
-                    if donor.casefold() in seen:
+                    donor = str(_text(heading))
+                    if donor in seen:
                         self.reading.problem(place, f"grants: the donor '{donor}' has two columns")
-                    seen[donor.casefold()] = place
+                    seen[donor] = place
                     donors[name] = donor
         counts: dict[str, int] = {}
         for sheet, _row, raw, places in self.rows("investments"):
