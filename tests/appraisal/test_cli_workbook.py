@@ -127,3 +127,16 @@ def test_plan_new_years_is_a_projects_horizon(tmp_path: Path) -> None:
     refused = run("plan", "new", "-o", tmp_path / "p.xlsx", "--years", "12", "--profile")
     assert refused.exit_code == 2 and not (tmp_path / "p.xlsx").exists()
     assert run("plan", "new", "-o", tmp_path / "q.xlsx", "--years", "0").exit_code == 2
+
+
+def test_check_notes_suspicious_values_at_their_cells(tmp_path: Path) -> None:
+    workbook = tmp_path / "orchard.xlsx"
+    run("plan", "convert", ORCHARD, workbook)
+    book = load_workbook(workbook)
+    book["General"]["C10"] = 3  # a discount rate of 300%
+    book["Income"]["E5"] = 0
+    book.save(workbook)
+    result = run("plan", "check", workbook)
+    assert result.exit_code == 0, result.output
+    assert "General!C10: discount_rate: 3 is read as 300% a year" in result.output
+    assert "Income!E5: price: 0, the line is worth nothing" in result.output

@@ -46,7 +46,9 @@ from alianza.appraisal.plan import (
     PlanError,
     Situation,
     located_errors,
+    plan_warnings,
 )
+from alianza.problems import field_path
 
 TITLE_ROW, HELP_ROW, KEY_ROW, LABEL_ROW, FIRST_ROW = 1, 2, 3, 4, 5
 # Rows of a new table that get drop-downs and checks (a sheet may grow past them: the reader
@@ -933,9 +935,16 @@ def write_plan_workbook(
     profile: bool = False,
     years: int | None = None,
 ) -> Path:
-    """Write :func:`plan_workbook` to ``path`` (.xlsx) and return the path."""
+    """Write :func:`plan_workbook` to ``path`` (.xlsx) and return the path; the file appears
+    whole or not at all (written beside it, then moved into place)."""
     path = Path(path)
-    plan_workbook(plan, lang=lang, profile=profile, years=years).save(path)
+    book = plan_workbook(plan, lang=lang, profile=profile, years=years)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        book.save(partial)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
@@ -1530,12 +1539,30 @@ def read_plan_workbook(book: Workbook, source: str = "workbook") -> Plan:
     return plan
 
 
+def warnings_at_cells(book: Workbook, plan: Plan) -> list[str]:
+    """:func:`plan_warnings` of a plan read from ``book``, each at its cell
+    (``Investments!E5: unit_cost: 0, the item costs nothing``)."""
+    places = {
+        field_path(location): place.ref for location, place in _Reader(book).read().places.items()
+    }
+    located = []
+    for warning in plan_warnings(plan):
+        path, _sep, message = warning.partition(": ")
+        if path in places:
+            leaf = path.rsplit(".", 1)[-1]
+            located.append(f"{places[path]}: {leaf}: {message}")
+        else:
+            located.append(warning)
+    return located
+
+
 # What reading a file that is not an Excel workbook raises.
 NOT_A_WORKBOOK = (InvalidFileException, KeyError, OSError, ValueError)
 
 
-def load_plan_workbook(path: str | Path) -> Plan:
-    """Read and validate a plan workbook (.xlsx)."""
+def open_workbook(path: str | Path) -> Workbook:
+    """The workbook at ``path``; a file that cannot be read, or is not one, is a
+    :class:`PlanError`."""
     import zipfile
 
     path = Path(path)
@@ -1545,7 +1572,12 @@ def load_plan_workbook(path: str | Path) -> Plan:
         raise PlanError(str(path), [("", f"cannot read the file: {exc.strerror or exc}")]) from None
     except (zipfile.BadZipFile, *NOT_A_WORKBOOK) as exc:
         raise PlanError(str(path), [("", f"not an Excel workbook (.xlsx): {exc}")]) from None
-    return read_plan_workbook(book, str(path))
+    return book
+
+
+def load_plan_workbook(path: str | Path) -> Plan:
+    """Read and validate a plan workbook (.xlsx)."""
+    return read_plan_workbook(open_workbook(path), str(path))
 
 
 WORKBOOK_SUFFIXES = (".xlsx",)
@@ -1559,6 +1591,8 @@ __all__: list[str] = [
     "imprecise_numbers",
     "is_workbook",
     "load_plan_workbook",
+    "open_workbook",
+    "warnings_at_cells",
     "plan_workbook",
     "read_plan_workbook",
     "write_plan_workbook",

@@ -320,7 +320,12 @@ def check_command(plan_path: PlanPath) -> None:
         f"[green]ok[/] {plan_path}: {plan.stage} '{plan.name}', {len(plan.investments)} investments, "
         f"{len(plan.activities)} activities"
     )
-    print_warnings(plan_warnings(plan))
+    from alianza.appraisal.workbook import is_workbook, open_workbook, warnings_at_cells
+
+    if is_workbook(plan_path):
+        print_warnings(warnings_at_cells(open_workbook(plan_path), plan))
+    else:
+        print_warnings(plan_warnings(plan))
 
 
 @plan_app.command("schema")
@@ -492,5 +497,10 @@ def convert_command(
 
             text = f"# {plan.name}: converted by `alianza plan convert` from {source.name}\n"
             text += yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
-        target.write_text(text, encoding="utf-8")
+        partial = target.with_name(f".{target.name}.partial")  # whole or not at all
+        try:
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
     console.print(f"wrote {target}", highlight=False)
