@@ -223,8 +223,10 @@ def test_any_plan_survives_yaml_and_json(plan) -> None:
 
     import yaml
 
+    from alianza.cli.plan import plan_yaml
+
     document = plan_document(plan)
-    assert parse_plan(yaml.safe_load(yaml.safe_dump(document, allow_unicode=True))) == plan
+    assert parse_plan(yaml.safe_load(plan_yaml(document))) == plan
     assert parse_plan(json.loads(json.dumps(document))) == plan
 
 

@@ -425,6 +425,22 @@ def _new_file(path: Path, force: bool, suffixes: tuple[str, ...] = PLAN_SUFFIXES
         raise fail(ValueError(f"{path} exists: give --force to replace it"))
 
 
+def plan_yaml(document: dict[str, Any]) -> str:
+    """A plan's data as YAML the way the examples are written: lists of numbers or months
+    on one line (`production: [100, 200, 250]`), everything else in blocks."""
+    import yaml
+
+    class PlanDumper(yaml.SafeDumper):
+        pass
+
+    def represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+        flat = all(not isinstance(item, dict | list) for item in items)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flat)
+
+    PlanDumper.add_representer(list, represent_list)
+    return yaml.dump(document, Dumper=PlanDumper, allow_unicode=True, sort_keys=False, width=100)
+
+
 @plan_app.command("new")
 def new_command(
     output: Annotated[
@@ -493,10 +509,8 @@ def convert_command(
         if target.suffix.lower() == ".json":
             text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         else:
-            import yaml
-
             text = f"# {plan.name}: converted by `alianza plan convert` from {source.name}\n"
-            text += yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+            text += plan_yaml(document)
         partial = target.with_name(f".{target.name}.partial")  # whole or not at all
         try:
             partial.write_text(text, encoding="utf-8")
