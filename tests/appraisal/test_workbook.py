@@ -443,3 +443,14 @@ def test_a_template_for_a_horizon_has_its_year_columns() -> None:
     assert book["General"]["C9"].value == 15
     keys = [c.value for c in book["Activities"][3]]
     assert "production.15" in keys and "production.16" not in keys
+
+
+def test_a_renamed_or_doubled_sheet_is_an_error_not_a_loss() -> None:
+    book = through_a_file(plan_workbook(load_plan(ORCHARD)))
+    book["Investments"].title = "My investments"
+    book.copy_worksheet(book["Loans"]).title = "Préstamos"
+    with pytest.raises(PlanError) as caught:
+        read_plan_workbook(book)
+    found = dict(caught.value.errors)
+    assert "its name is none of the plan's sheets" in found["'My investments'"]
+    assert found["Préstamos"] == "a second Loans sheet: keep one"

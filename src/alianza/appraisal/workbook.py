@@ -976,6 +976,10 @@ class Reading:
             self.flagged.add(location)
 
 
+# The field of the first column of each of the plan's sheets (row 3).
+FIRST_KEYS = {"key", "group", "item", "name", "activity"}
+
+
 @cache
 def _sheet_keys() -> dict[str, tuple[str, str]]:
     """A sheet's title, lower case, in any language -> (sheet key, language)."""
@@ -1023,10 +1027,25 @@ class _Reader:
         self.order: dict[str, int] = {}
         for index, sheet in enumerate(book.worksheets):
             found = _sheet_keys().get(sheet.title.strip().casefold())
+            first = sheet.cell(KEY_ROW, 1).value
             if found is None:
+                # A sheet of ours renamed would be left out, and its lines lost: say so.
+                if first in FIRST_KEYS:
+                    self.reading.problem(
+                        Place(sheet_reference(sheet.title), (index, 0, 0)),
+                        "this sheet is laid out as a plan's but its name is none of the plan's "
+                        "sheets (renamed?): give it back its name, or delete row 3",
+                    )
                 continue
             key, lang = found
-            self.sheets.setdefault(key, sheet)
+            if key in self.sheets:
+                if key not in ("instructions", "lists"):
+                    self.reading.problem(
+                        Place(sheet_reference(sheet.title), (index, 0, 0)),
+                        f"a second {self.sheets[key].title} sheet: keep one",
+                    )
+                continue
+            self.sheets[key] = sheet
             self.order[key] = index
             if key not in ("instructions", "lists"):
                 self.reading.lang = lang
