@@ -138,32 +138,9 @@ CHOICES: dict[str, list[tuple[Any, str]]] = {
 MARKS = ("x", "a", "b", "ab")
 # Units offered in the drop-downs (any other may be typed): those of labour and staff convert
 # to person-years (docs/appraisal.md), the rest are common in plans.
-UNITS = (
-    "day",
-    "week",
-    "month",
-    "year",
-    "hour",
-    "each",
-    "set",
-    "kg",
-    "t",
-    "g",
-    "l",
-    "m",
-    "m2",
-    "m3",
-    "ha",
-    "box",
-    "bag",
-    "case",
-    "jar",
-    "head",
-    "course",
-    "visit",
-    "job",
-    "lump sum",
-    "building",
+UNITS = tuple(
+    "day,week,month,year,hour,each,set,kg,t,g,l,m,m2,m3,ha,box,bag,case,jar,head,course,"
+    "visit,job,lump sum,building".split(",")
 )
 CURRENCIES = tuple(sorted(ISO_4217))
 
