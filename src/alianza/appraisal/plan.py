@@ -345,6 +345,10 @@ def month_of(entry: CalendarEntry) -> int:
     return entry if isinstance(entry, int) else int(entry[:-1])
 
 
+def _calendar_order(entry: CalendarEntry) -> tuple[int, str]:
+    return (month_of(entry), "" if isinstance(entry, int) else entry[-1])
+
+
 class Calendar(Strict):
     """Months (1..12, or half months "3a"/"3b") in which an activity's money moves. Each
     year's amount is shared over the half months marked, a whole month weighing two
@@ -375,7 +379,9 @@ class Calendar(Strict):
         repeated = sorted({half for half in halves if halves.count(half) > 1})
         if repeated:
             raise ValueError(f"a month or half month is listed twice: {', '.join(repeated)}")
-        return value
+        # Kept in calendar order: the order listed means nothing to the appraisal, and one
+        # order makes a plan read from a workbook's month columns equal to its YAML.
+        return sorted(value, key=_calendar_order)
 
 
 class Activity(Strict):
@@ -616,8 +622,8 @@ def _reason(error: Any) -> str:
     return message
 
 
-def errors_of(exc: ValidationError) -> list[tuple[str, str]]:
-    """The (field path, reason) pairs of a pydantic validation error, in a reader's terms.
+def located_errors(exc: ValidationError) -> list[tuple[tuple[int | str, ...], str]]:
+    """The (location, reason) pairs of a pydantic validation error, in a reader's terms.
 
     A reason naming its own sub-field ("life_years: must be > 0") is attached to it."""
     errors = []
@@ -626,13 +632,20 @@ def errors_of(exc: ValidationError) -> list[tuple[str, str]]:
         location = tuple(
             part for part in error["loc"] if not (isinstance(part, str) and "[" in part)
         )
-        path, reason = field_path(location), _reason(error)
+        reason = _reason(error)
         head, sep, rest = reason.partition(": ")
         if sep and re.fullmatch(r"[a-z_]+", head):
-            path, reason = f"{path}.{head}" if path else head, rest
-        errors.append((path, reason))
+            location, reason = (*location, head), rest
+        errors.append((location, reason))
     # One mistake can fail several union members with the same message; report it once.
     return list(dict.fromkeys(errors))
+
+
+def errors_of(exc: ValidationError) -> list[tuple[str, str]]:
+    """The (field path, reason) pairs of a pydantic validation error (see located_errors)."""
+    return list(
+        dict.fromkeys((field_path(location), reason) for location, reason in located_errors(exc))
+    )
 
 
 def parse_plan(data: Any, source: str = "plan") -> Plan:
@@ -657,8 +670,30 @@ def read_document(path: str | Path) -> Any:
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file (YAML or JSON)."""
+    """Read and validate a plan file: YAML, JSON, or an Excel workbook (.xlsx) laid out as
+    `alianza plan new` writes it (its problems then point at sheets and cells)."""
+    from alianza.appraisal.workbook import is_workbook, load_plan_workbook
+
+    if is_workbook(path):
+        return load_plan_workbook(path)
     return parse_plan(read_document(path), str(path))
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """A plan as the data of a YAML or JSON file: its fields, defaults left out, whole
+    numbers written without a decimal point (``parse_plan`` of it gives the same plan)."""
+
+    def tidy(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: tidy(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [tidy(item) for item in value]
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        return value
+
+    data: dict[str, Any] = tidy(plan.model_dump(mode="json", exclude_defaults=True))
+    return data
 
 
 def plan_json_schema() -> dict[str, Any]:

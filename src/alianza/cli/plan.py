@@ -19,7 +19,7 @@ from alianza.appraisal import PlanError, evaluate, load_plan, plan_json_schema, 
 from alianza.appraisal.batch import evaluate_many
 from alianza.appraisal.evaluate import ProjectAppraisal
 from alianza.appraisal.indicators import STATUS_NAMES
-from alianza.appraisal.plan import Plan, plan_warnings
+from alianza.appraisal.plan import Plan, plan_document, plan_warnings
 from alianza.appraisal.report import ProfileReport, ProjectReport
 from alianza.appraisal.sections import sections_of, title_lines
 from alianza.appraisal.sensitivity import RiskOptions
@@ -143,7 +143,9 @@ def print_warnings(warnings: list[str]) -> None:
 
 PlanPath = Annotated[
     Path,
-    typer.Argument(metavar="PLAN", help="Plan file, YAML or JSON (see docs/plan-format.md)."),
+    typer.Argument(
+        metavar="PLAN", help="Plan file: YAML, JSON or an Excel workbook (docs/plan-format.md)."
+    ),
 ]
 DiscountRate = Annotated[
     float | None,
@@ -244,6 +246,8 @@ def evaluate_command(
         from alianza.appraisal.export import write_xlsx
 
         target = output or default_output(plan_path, chosen)
+        if target.resolve() == plan_path.resolve():
+            raise fail(ValueError(f"the report would replace the plan {plan_path}: give -o FILE"))
         write_xlsx(report, target, texts)
         errors.print(f"wrote {target}")
     elif chosen is OutputFormat.pdf:
@@ -267,7 +271,12 @@ def check_command(plan_path: PlanPath) -> None:
         f"[green]ok[/] {plan_path}: {plan.stage} '{plan.name}', {len(plan.investments)} investments, "
         f"{len(plan.activities)} activities"
     )
-    print_warnings(plan_warnings(plan))
+    from alianza.appraisal.workbook import is_workbook, open_workbook, warnings_at_cells
+
+    if is_workbook(plan_path):
+        print_warnings(warnings_at_cells(open_workbook(plan_path), plan))
+    else:
+        print_warnings(plan_warnings(plan))
 
 
 @plan_app.command("schema")
@@ -280,7 +289,10 @@ def schema_command() -> None:
 def compare_command(
     plan_paths: Annotated[
         list[Path],
-        typer.Argument(metavar="PLAN...", help="Plan files: projects and profiles, mixed."),
+        typer.Argument(
+            metavar="PLAN...",
+            help="Plan files (YAML, JSON or .xlsx): projects and profiles, mixed.",
+        ),
     ],
     discount_rate: DiscountRate = None,
     language: Annotated[
@@ -380,3 +392,113 @@ def xirr_command(
     else:
         console.print(f"XIRR {result.status}: {result.reason}")
         raise typer.Exit(1)
+
+
+LanguageOption = Annotated[
+    Language, typer.Option("--lang", help="Language of the workbook: en, es, fr or pt.")
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
+PLAN_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
+
+
+def _new_file(path: Path, force: bool, suffixes: tuple[str, ...] = PLAN_SUFFIXES) -> None:
+    """Refuse an output of the wrong kind, or one that would replace a file unasked."""
+    if path.suffix.lower() not in suffixes:
+        raise fail(ValueError(f"{path}: name the file {' or '.join('*' + s for s in suffixes)}"))
+    if path.exists() and not force:
+        raise fail(ValueError(f"{path} exists: give --force to replace it"))
+
+
+def plan_yaml(document: dict[str, Any]) -> str:
+    """A plan's data as YAML the way the examples are written: lists of numbers or months
+    on one line (`production: [100, 200, 250]`), everything else in blocks."""
+    import yaml
+
+    class PlanDumper(yaml.SafeDumper):
+        pass
+
+    def represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+        flat = all(not isinstance(item, dict | list) for item in items)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flat)
+
+    PlanDumper.add_representer(list, represent_list)
+    return yaml.dump(document, Dumper=PlanDumper, allow_unicode=True, sort_keys=False, width=100)
+
+
+@plan_app.command("new")
+def new_command(
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", callback=checks.output_file, help="Workbook to write."),
+    ] = Path("plan.xlsx"),
+    profile: Annotated[
+        bool, typer.Option("--profile", help="A profile's template (one typical year).")
+    ] = False,
+    years: Annotated[
+        int | None,
+        typer.Option(
+            **checks.schema_bounds(Plan, "years"),
+            help="Projects: the horizon, filled in, with a column for each year (default: "
+            "10 columns, horizon left blank).",
+        ),
+    ] = None,
+    lang: LanguageOption = Language.en,
+    force: Force = False,
+) -> None:
+    """Write a blank plan workbook to fill in (Excel), laid out like RuralInvest's forms."""
+    from alianza.appraisal.workbook import write_plan_workbook
+
+    if profile and years is not None:
+        raise fail(ValueError("--years sets a project's horizon; a profile has one year"))
+    _new_file(output, force, (".xlsx",))
+    write_plan_workbook(None, output, lang=lang.value, profile=profile, years=years)
+    console.print(
+        f"wrote {output}: a {'profile' if profile else 'project'} template; fill it in, then "
+        f"`alianza plan check {output}`",
+        highlight=False,
+    )
+
+
+@plan_app.command("convert")
+def convert_command(
+    source: Annotated[Path, typer.Argument(metavar="IN", help="Plan file: YAML, JSON or .xlsx.")],
+    target: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OUT", callback=checks.output_file, help="File to write: .yaml, .json or .xlsx."
+        ),
+    ],
+    lang: LanguageOption = Language.en,
+    force: Force = False,
+) -> None:
+    """Turn a plan into another format, losslessly: YAML or JSON to an Excel workbook, or
+    back (the plan read from OUT equals the plan read from IN)."""
+    from alianza.appraisal.workbook import imprecise_numbers, is_workbook, write_plan_workbook
+
+    _new_file(target, force)
+    try:
+        plan = load_plan(source)
+    except PlanError as exc:
+        raise fail(exc) from None
+    if target.exists() and target.resolve() == source.resolve():
+        raise fail(ValueError(f"{target} is the plan being read: give another file"))
+    if is_workbook(target):
+        try:
+            write_plan_workbook(plan, target, lang=lang.value)
+        except PlanError as exc:
+            raise fail(exc) from None
+        print_warnings(imprecise_numbers(plan))
+    else:
+        document = plan_document(plan)
+        if target.suffix.lower() == ".json":
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = f"# {plan.name}: converted by `alianza plan convert` from {source.name}\n"
+            text += plan_yaml(document)
+        partial = target.with_name(f".{target.name}.partial")  # whole or not at all
+        try:
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    console.print(f"wrote {target}", highlight=False)
