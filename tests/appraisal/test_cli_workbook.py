@@ -77,13 +77,17 @@ def test_check_evaluate_and_compare_read_a_workbook(tmp_path: Path) -> None:
     assert compare.exit_code == 0 and "Mango orchard" in compare.output
 
 
-def test_a_report_never_replaces_the_workbook_it_appraises(tmp_path: Path) -> None:
+def test_a_report_never_replaces_the_workbook_it_appraises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     workbook = tmp_path / "orchard.xlsx"
     run("plan", "convert", ORCHARD, workbook)
     before = workbook.read_bytes()
-    result = run("plan", "evaluate", workbook, "-f", "xlsx")
-    assert result.exit_code == 2 and "would replace the plan" in result.output
-    assert workbook.read_bytes() == before
+    monkeypatch.chdir(tmp_path)  # the report's default place: ./orchard.xlsx, the plan itself
+    for arguments in (("-f", "xlsx"), ("-o", workbook)):
+        result = run("plan", "evaluate", workbook, *arguments)
+        assert result.exit_code == 2 and "would replace the plan" in result.output
+        assert workbook.read_bytes() == before
 
 
 def test_a_broken_workbook_lists_every_cell_and_converts_to_nothing(tmp_path: Path) -> None:

@@ -71,7 +71,8 @@ REPORTS = Domain(
     REPORTS_DOMAIN,
     WEB.parent,
     REPORTS_LOCALE_DIR,
-    (("appraisal/**.py", "python"), ("cli/plan.py", "python")),
+    # the plan workbook's labels are a domain of their own (alianza.appraisal.i18n)
+    (("appraisal/workbook.py", "ignore"), ("appraisal/**.py", "python"), ("cli/plan.py", "python")),
     {},
 )
 DOMAINS = (MESSAGES, REPORTS)
