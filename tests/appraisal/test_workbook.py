@@ -112,6 +112,7 @@ def investment(draw: st.DrawFn, years: int, donors: list[str]):
         }
     funded = item["quantity"] * cost / 4
     item["own_contribution"] = float(int(funded * draw(st.floats(0, 1))))
+    item["own_in_kind"] = float(int(item["own_contribution"] * draw(st.floats(0, 1))))
     item["grant"] = float(int(funded * draw(st.floats(0, 1))))
     chosen = draw(st.lists(st.sampled_from(donors), unique=True)) if donors else []
     item["grants"] = {donor: float(int(funded * draw(st.floats(0, 1)))) for donor in chosen}
@@ -172,6 +173,7 @@ def plans(draw: st.DrawFn):
     data = {
         "plan": 1,
         "name": draw(names),
+        "organization": draw(st.none() | names),
         "currency": draw(st.sampled_from(["USD", "HNL", "XOF", "MWK"])),
         "years": years,
         "discount_rate": draw(st.sampled_from([0.0, 0.03, 0.12, -0.02])),
@@ -399,11 +401,11 @@ def test_the_without_project_flag_agrees_with_the_lines() -> None:
 
 def test_a_donor_column_needs_its_donor() -> None:
     book = through_a_file(plan_workbook(load_plan(ORCHARD)))
-    book["Investments"]["N4"] = None
+    book["Investments"]["O4"] = None
     with pytest.raises(PlanError) as caught:
         read_plan_workbook(book)
     assert caught.value.errors == [
-        ("Investments!N4", "grants: this column has amounts: type its donor's name in the heading")
+        ("Investments!O4", "grants: this column has amounts: type its donor's name in the heading")
     ]
 
 

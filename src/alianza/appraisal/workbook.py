@@ -230,6 +230,7 @@ GENERAL = [
         N_("Direct beneficiaries in total (when not counted by group)"),
         "count",
     ),
+    Column("organization", N_("Organization presenting it"), "text"),
 ]
 BENEFICIARY_GROUPS = [
     ("direct", N_("Direct beneficiaries")),
@@ -261,6 +262,7 @@ INVESTMENTS = [
     Column("replace", N_("Replaced at the end of its life"), "yesno", 12),
     Column("begin", N_("Year of operation bought"), "year", 11),
     Column("own_contribution", N_("Own contribution"), "money", 13),
+    Column("own_in_kind", N_("Of which in kind"), "money", 13, N_("Part of the own contribution.")),
     Column("grant", N_("Grant (donor not named)"), "money", 13),
 ]
 GENERAL_COSTS = [
@@ -746,6 +748,7 @@ def plan_workbook(
     if plan is not None:
         general |= {
             "name": plan.name,
+            "organization": plan.organization,
             "currency": plan.currency,
             "years": plan.years,
             "discount_rate": plan.discount_rate,
