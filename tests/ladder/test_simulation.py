@@ -19,6 +19,7 @@ from alianza.ladder.scenario import Scenario, load_scenario, with_overrides
 ACCOUNTING = (
     "start_cash_cents",
     "margins_cents",
+    "other_income_saved_cents",
     "credit_cents",
     "purchases_cents",
     "consumption_cents",
@@ -31,6 +32,7 @@ def balances(columns: dict[str, np.ndarray]) -> np.ndarray:
     return (
         columns["start_cash_cents"]
         + columns["margins_cents"]
+        + columns["other_income_saved_cents"]
         + columns["credit_cents"]
         - columns["purchases_cents"]
         - columns["consumption_cents"]
@@ -50,12 +52,16 @@ def random_scenarios(draw: st.DrawFn, base: Scenario) -> Scenario:
             "starting_cash_usd": base.population.starting_cash_usd.model_copy(
                 update={"median": draw(st.floats(1, 500))}
             ),
+            "other_income_usd_per_season": base.population.other_income_usd_per_season.model_copy(
+                update={"median": draw(st.floats(0.01, 400))}
+            ),
         }
     )
     policy = base.policy.model_copy(
         update={
             "consumption_share": draw(st.floats(0, 0.7)),
             "savings_share": draw(st.floats(0, 0.3)),
+            "other_income_saved_share": draw(st.floats(0, 1)),
             "subsistence_usd_per_person_day": draw(st.floats(0, 0.5)),
             "max_purchases_per_season": draw(st.integers(0, 4)),
             "use_credit": draw(st.booleans()),

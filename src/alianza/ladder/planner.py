@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from alianza.ladder.catalogue import Catalogue
+from alianza.ladder.kits import KitTable
 from alianza.ladder.population import Farmers
 from alianza.ladder.scenario import Distribution, Policy, Population, Scenario, Shocks
 from alianza.ladder.simulation import simulate_chunk
@@ -40,8 +41,16 @@ class PlanOptions:
     drought_probability: float = 0.1
     flood_probability: float = 0.05
     price_shock_sd: float = 0.1
-    poverty_line_usd_per_person_day: float = 2.15
+    # The World Bank's international line, 2021 PPP dollars a person a day.
+    poverty_line_ppp_per_person_day: float = 3.00
+    # PPP dollars one market dollar buys (exchange rate / PPP factor); 1 when no country is set.
+    ppp_per_usd: float = 1.0
     commercial_threshold_usd_per_day: float = 20.0
+
+    @property
+    def poverty_line_usd_per_person_day(self) -> float:
+        """The poverty line in market dollars: PPP line / ppp_per_usd."""
+        return self.poverty_line_ppp_per_person_day / self.ppp_per_usd
 
 
 @dataclass
@@ -98,9 +107,21 @@ class TraceRecorder(SeasonRecorder):
         prices: np.ndarray,
         bought: np.ndarray,
         retired: np.ndarray,
+        local_market: np.ndarray,
+        other_income: np.ndarray,
     ) -> None:
         super().record(
-            season, state, margin, above_poverty, commercial, supply, prices, bought, retired
+            season,
+            state,
+            margin,
+            above_poverty,
+            commercial,
+            supply,
+            prices,
+            bought,
+            retired,
+            local_market,
+            other_income,
         )
         self.cash_trace.append(state.cash.copy())
         self.margin_trace.append(margin.copy())
@@ -151,13 +172,14 @@ def _run(scenario: Scenario, copies: int, options: PlanOptions) -> TraceRecorder
         cash_cents=np.full(copies, cash_cents, dtype=np.int64),
         land_m2=np.full(copies, float(options.land_m2)),
         household_size=np.full(copies, options.household_size, dtype=np.int64),
+        other_income_cents=np.zeros(copies, dtype=np.int64),
         female=np.zeros(copies, dtype=bool),
         youth=np.zeros(copies, dtype=bool),
         minority=np.zeros(copies, dtype=bool),
     )
     recorder = TraceRecorder(
         seasons=scenario.seasons,
-        kits=len(scenario.catalogue.kits),
+        kits=KitTable.from_scenario(scenario).kit_count,
         products=len(scenario.catalogue.products),
         markets=copies,
         districts=copies,
@@ -174,8 +196,9 @@ def _run(scenario: Scenario, copies: int, options: PlanOptions) -> TraceRecorder
 def plan_growth(catalogue: Catalogue, options: PlanOptions) -> GrowthPlan:
     """Expected season-by-season path and its 10th-90th percentile spread under shocks."""
     days = catalogue.days_per_season
-    kit_ids = [kit.id for kit in catalogue.kits]
-    expected = _run(_planning_scenario(catalogue, options, 1, shocks=False), 1, options)
+    expected_scenario = _planning_scenario(catalogue, options, 1, shocks=False)
+    kit_ids = KitTable.from_scenario(expected_scenario).kit_ids
+    expected = _run(expected_scenario, 1, options)
     poverty_household = options.poverty_line_usd_per_person_day * options.household_size
     rows = []
     first_poverty: int | None = None

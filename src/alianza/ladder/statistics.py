@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from alianza.ladder.breakdown import FinalCounts
     from alianza.ladder.state import ChunkState
 
 INCOME_BIN_CENTS = 5
@@ -86,6 +87,12 @@ class ChunkResult:
     market_bought: np.ndarray  # int64 [T, K, M_chunk]
     market_farmers: np.ndarray  # int64 [M_chunk]
     weather: np.ndarray  # int64 [T, D] (identical in every chunk)
+    market_income_cents: np.ndarray  # int64 [T, M_chunk]: sums of kit margins
+    market_above_poverty: np.ndarray  # int64 [T, M_chunk]
+    market_other_income_cents: np.ndarray  # int64 [M_chunk]: other income a season
+    cell_other_income_cents: np.ndarray  # int64 [CELLS]
+    final_by_cell: FinalCounts  # final-season counts per demographic cell
+    final_by_market: FinalCounts  # ... per market of the chunk
     first_commercial_hist: np.ndarray  # int64 [T + 1] (last = never)
     first_poverty_exit_hist: np.ndarray  # int64 [T + 1]
     accounting_totals: dict[str, int]  # sums over the chunk's farmers, cents
@@ -127,6 +134,8 @@ class SeasonRecorder:
         self.prices = np.zeros((t, products, markets))
         self.bought = np.zeros((t, kits, markets), dtype=np.int64)
         self.weather = np.zeros((t, districts), dtype=np.int64)
+        self.market_income = np.zeros((t, markets), dtype=np.int64)  # sums of kit margins
+        self.market_poverty = np.zeros((t, markets), dtype=np.int64)  # farmers above the line
         self.cell_counts = np.bincount(cells, minlength=CELLS).astype(np.int64)
 
     def record(
@@ -140,6 +149,8 @@ class SeasonRecorder:
         prices: np.ndarray,
         bought: np.ndarray,
         retired: np.ndarray,
+        local_market: np.ndarray,
+        other_income: np.ndarray,
     ) -> None:
         """Record one season (the NumPy path; the compiled kernel records all seasons itself).
         Float bincounts below only ever add whole numbers < 2**53: exact."""
@@ -149,15 +160,23 @@ class SeasonRecorder:
         self.kits_retired[season] = retired
         cells = self.cells
         self.cell_farmers[season] = self.cell_counts
-        self.cell_income[season] = _integer_bincount(cells, margin, CELLS)
-        self.cell_cash[season] = _integer_bincount(cells, state.cash, CELLS)
+        self.cell_income[season] = integer_bincount(cells, margin, CELLS)
+        self.cell_cash[season] = integer_bincount(cells, state.cash, CELLS)
         self.cell_poverty[season] = np.bincount(cells[above_poverty], minlength=CELLS)
         self.cell_commercial[season] = np.bincount(cells[commercial], minlength=CELLS)
-        # Per person per day, in whole cents (rounded for statistics only, not for money).
-        per_person = np.rint(margin / (self.household_size * self.days_per_season)).astype(np.int64)
+        markets = self.market_income.shape[1]
+        self.market_income[season] = integer_bincount(local_market, margin, markets)
+        self.market_poverty[season] = np.bincount(
+            local_market[above_poverty], minlength=markets
+        )
+        # Whole income (kits and other income) per person per day, in whole cents (rounded for
+        # statistics only, not for money).
+        per_person = np.rint(
+            (margin + other_income) / (self.household_size * self.days_per_season)
+        ).astype(np.int64)
         bins = income_bin(per_person)
         self.income_count[season] = np.bincount(bins, minlength=INCOME_BINS)
-        self.income_cents[season] = _integer_bincount(bins, per_person, INCOME_BINS)
+        self.income_cents[season] = integer_bincount(bins, per_person, INCOME_BINS)
         self.cash_count[season] = np.bincount(cash_bin(state.cash), minlength=CASH_BINS)
         self.kits_owned[season] = state.owned.sum(axis=1)
         self.loans_active[season] = int(np.count_nonzero(state.loan_balance > 0))
@@ -178,7 +197,7 @@ def _cash_cell_starts() -> np.ndarray:
     return cash_cell_starts(CASH_THRESHOLDS_CENTS)
 
 
-def _integer_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
+def integer_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
     """Exact per-bin sums of int64 values (split in 2**26-cent halves to stay exact in float)."""
     if values.size == 0:
         return np.zeros(length, dtype=np.int64)
