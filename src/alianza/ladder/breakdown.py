@@ -127,7 +127,9 @@ def never_started_reasons(
             replaced = int(kits.replaces[k])
             upgrade = has_kit[replaced] if replaced >= 0 else np.zeros(rows.size, dtype=bool)
             same = produces[kits.product[k]] & ~upgrade
-            kind = np.where(upgrade, UPGRADE, np.where(same, MORE_OF_SAME, KIND_OF_NAME["diversify"]))
+            kind = np.where(
+                upgrade, UPGRADE, np.where(same, MORE_OF_SAME, KIND_OF_NAME["diversify"])
+            )
             available &= np.isin(kind, list(allowed))
             if replaced >= 0:
                 freed = np.where(upgrade, np.minimum(owned[replaced], kits.replaces_units[k]), 0)

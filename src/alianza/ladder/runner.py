@@ -118,7 +118,15 @@ def run_chunk(
     )
     rung = highest_rung(scenario, kits, state)
     cell_counts, market_counts = chunk_final_counts(
-        scenario, kits, farmers, state, cells, local_market, last_market - first_market, rung, reasons
+        scenario,
+        kits,
+        farmers,
+        state,
+        cells,
+        local_market,
+        last_market - first_market,
+        rung,
+        reasons,
     )
     columns: dict[str, np.ndarray] = {
         "farmer_id": farmers.farmer_id,
@@ -383,7 +391,9 @@ def _names(index: np.ndarray, name_of: Callable[[int], str]) -> pa.Array:
     """Names of 0-based indices, as a string column (from a dictionary of the distinct ones)."""
     distinct, codes = np.unique(index, return_inverse=True)
     names = pa.array([name_of(int(i)) for i in distinct], type=pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), names).dictionary_decode()
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes, type=pa.int32()), names
+    ).dictionary_decode()
 
 
 def run_local(

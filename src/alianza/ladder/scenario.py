@@ -14,7 +14,6 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from alianza.impact.poverty import POVERTY_LINES, CountryConversion, country_conversions
-
 from alianza.ladder.catalogue import (
     Catalogue,
     CatalogueError,

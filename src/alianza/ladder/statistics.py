@@ -166,9 +166,7 @@ class SeasonRecorder:
         self.cell_commercial[season] = np.bincount(cells[commercial], minlength=CELLS)
         markets = self.market_income.shape[1]
         self.market_income[season] = integer_bincount(local_market, margin, markets)
-        self.market_poverty[season] = np.bincount(
-            local_market[above_poverty], minlength=markets
-        )
+        self.market_poverty[season] = np.bincount(local_market[above_poverty], minlength=markets)
         # Whole income (kits and other income) per person per day, in whole cents (rounded for
         # statistics only, not for money).
         per_person = np.rint(
