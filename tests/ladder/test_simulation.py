@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alianza.ladder.breakdown import FinalCounts
 from alianza.ladder.catalogue import Catalogue
 from alianza.ladder.kits import KitTable
 from alianza.ladder.markets import clear_markets
@@ -137,8 +138,15 @@ def test_compiled_kernel_equals_numpy(scenario: Scenario) -> None:
         if name == "farmer_columns":
             for column, array in value.items():
                 assert np.array_equal(array, compiled.farmer_columns[column]), column
+        elif isinstance(value, FinalCounts):
+            assert_same_counts(value, getattr(compiled, name))
         else:
             assert np.array_equal(value, getattr(compiled, name)), name
+
+
+def assert_same_counts(left: FinalCounts, right: FinalCounts) -> None:
+    for field in FinalCounts.FIELDS:
+        assert np.array_equal(getattr(left, field), getattr(right, field)), field
 
 
 def assert_same_results(left, right) -> None:  # type: ignore[no-untyped-def]
@@ -162,8 +170,15 @@ def assert_same_results(left, right) -> None:  # type: ignore[no-untyped-def]
         "market_farmers",
         "weather",
         "first_commercial_hist",
+        "first_poverty_exit_hist",
+        "market_income_cents",
+        "market_above_poverty",
+        "market_other_income_cents",
+        "cell_other_income_cents",
     ):
         assert np.array_equal(getattr(left, name), getattr(right, name)), name
+    assert_same_counts(left.final_by_cell, right.final_by_cell)
+    assert_same_counts(left.final_by_market, right.final_by_market)
     assert left.accounting_totals == right.accounting_totals
 
 
