@@ -331,3 +331,17 @@ def test_documented_duckdb_queries_run(written: tuple[Path, Scenario]) -> None:
     for query in queries:
         rows = duckdb.sql(query.replace("'out/", f"'{out}/")).fetchall()
         assert rows, query
+
+
+def test_impact_never_imports_the_ladder() -> None:
+    """ladder uses impact's definitions; the reverse would be a cycle (docs/decisions.md)."""
+    import ast
+
+    import alianza.impact
+
+    for source in Path(alianza.impact.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("alianza.ladder"), source.name
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("alianza.ladder") for a in node.names)
