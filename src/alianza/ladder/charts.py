@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from matplotlib.ticker import (  # noqa: E402
     FuncFormatter,
     LogLocator,
@@ -222,7 +223,7 @@ def growth_plan_chart(plan: GrowthPlan, path: Path) -> None:
         plan.poverty_line_household_usd_per_day,
         color="red",
         linestyle="--",
-        label="poverty line (household)",
+        label="poverty line (household, from \\$3.00 a person a day in 2021 PPP)",
     )
     bottom.axhline(
         plan.commercial_threshold_usd_per_day,
@@ -230,27 +231,46 @@ def growth_plan_chart(plan: GrowthPlan, path: Path) -> None:
         linestyle=":",
         label="commercial threshold",
     )
-    seen: set[str] = set()
-    labels = 0
-    for row in plan.rows:
-        new_kits = [kit for kit in row.bought if kit not in seen]
-        seen.update(row.bought)
-        if new_kits:  # label only the first purchase of each kit type: the ladder's steps
-            # Staggered heights so that labels of consecutive seasons do not overlap.
-            bottom.annotate(
-                "+ " + ", ".join(dict.fromkeys(new_kits)),
-                (row.season, row.income_usd_per_day),
-                fontsize=7,
-                xytext=(-6, 12 + 14 * (labels % 3)),
-                textcoords="offset points",
-                ha="right",
-                arrowprops={"arrowstyle": "-", "lw": 0.5},
-            )
-            labels += 1
     bottom.xaxis.get_major_locator().set_params(integer=True)
     bottom.set_ylabel("kit income, USD per day (household)")
     bottom.set_xlabel("season")
-    bottom.legend(loc="upper left", fontsize="small")
+    # Below the plot: the step labels above the line never run into it.
+    bottom.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small")
+    # Lay the figure out first, then place the labels: their overlap test reads positions
+    # on the final layout (the headroom keeps raised labels inside the panel).
+    low, high = bottom.get_ylim()
+    bottom.set_ylim(low, high + 0.25 * (high - low))
     figure.tight_layout()
+    seen: set[str] = set()
+    placed: list[Any] = []  # the labels' boxes, in display coordinates
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    for row in plan.rows:
+        new_kits = [kit for kit in row.bought if kit not in seen]
+        seen.update(row.bought)
+        if not new_kits:  # label only the first purchase of each kit type: the ladder's steps
+            continue
+        names = [plan.kit_names.get(kit, kit) for kit in dict.fromkeys(new_kits)]
+        # Left of its point, but right of the first seasons' (the axis is there).
+        dx = 6 if row.season <= 2 else -6
+        label = bottom.annotate(
+            textwrap.fill("+ " + ", ".join(names), 26),
+            (row.season, row.income_usd_per_day),
+            fontsize=7,
+            xytext=(dx, 12),
+            textcoords="offset points",
+            ha="left" if dx > 0 else "right",
+            va="bottom",
+            arrowprops={"arrowstyle": "-", "lw": 0.5},
+        )
+        # Raised until its text overlaps no earlier label's (at most 8 steps of 8 points);
+        # Text's own extent: the Annotation's would include its leader line.
+        for step in range(8):
+            label.update_positions(renderer)
+            box = Text.get_window_extent(label, renderer)
+            if not any(box.padded(2).overlaps(other) for other in placed):
+                break
+            label.set_position((dx, 12 + 8 * (step + 1)))
+        label.update_positions(renderer)
+        placed.append(Text.get_window_extent(label, renderer))
     figure.savefig(path)
     plt.close(figure)

@@ -72,6 +72,7 @@ class GrowthPlan:
 
     catalogue_name: str
     rows: list[PlanRow]
+    kit_names: dict[str, str]  # short names by kit id, for the chart
     first_season_above_poverty: int | None
     first_season_commercial: int | None
     poverty_line_household_usd_per_day: float
@@ -197,7 +198,8 @@ def plan_growth(catalogue: Catalogue, options: PlanOptions) -> GrowthPlan:
     """Expected season-by-season path and its 10th-90th percentile spread under shocks."""
     days = catalogue.days_per_season
     expected_scenario = _planning_scenario(catalogue, options, 1, shocks=False)
-    kit_ids = KitTable.from_scenario(expected_scenario).kit_ids
+    table = KitTable.from_scenario(expected_scenario)
+    kit_ids = table.kit_ids
     expected = _run(expected_scenario, 1, options)
     poverty_household = options.poverty_line_usd_per_person_day * options.household_size
     rows = []
@@ -226,6 +228,7 @@ def plan_growth(catalogue: Catalogue, options: PlanOptions) -> GrowthPlan:
     plan = GrowthPlan(
         catalogue_name=catalogue.name,
         rows=rows,
+        kit_names=dict(zip(kit_ids, table.kit_names, strict=True)),
         first_season_above_poverty=first_poverty,
         first_season_commercial=first_commercial,
         poverty_line_household_usd_per_day=poverty_household,
