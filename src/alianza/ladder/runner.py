@@ -377,7 +377,9 @@ def farmer_table(scenario: Scenario, kits: KitTable, columns: dict[str, np.ndarr
                 pa.array(values, type=pa.int32()), pa.array(rung_kit_ids, type=pa.string())
             ).dictionary_decode()
         elif name == "never_started_reason":
-            table[name] = pa.array([reason_codes[i + 1] for i in values.tolist()], pa.string())
+            table[name] = pa.DictionaryArray.from_arrays(
+                pa.array(values + 1, type=pa.int32()), pa.array(reason_codes, type=pa.string())
+            ).dictionary_decode()
         else:
             table[name] = values
         if name == "district":
