@@ -167,28 +167,17 @@ def never_started_reasons(
 
 
 def final_counts(
-    index: np.ndarray,
-    length: int,
-    income_per_person_cents: np.ndarray,
-    cash_cents: np.ndarray,
-    units_owned: np.ndarray,
-    rung: np.ndarray,
-    reasons: np.ndarray,
-    kit_count: int,
+    index: np.ndarray, length: int, bins: dict[str, np.ndarray], widths: dict[str, int]
 ) -> FinalCounts:
-    """Counts per value of ``index`` (a cell or a local market, 0 .. length - 1)."""
+    """Counts per value of ``index`` (a cell or a local market, 0 .. length - 1) of each
+    measure's bins (computed once for both the cells and the markets)."""
 
-    def counts(bins: np.ndarray, width: int) -> np.ndarray:
-        flat = np.bincount(index * width + bins, minlength=length * width)
+    def counts(name: str) -> np.ndarray:
+        width = widths[name]
+        flat = np.bincount(index * width + bins[name], minlength=length * width)
         return flat.reshape(length, width).astype(np.int64)
 
-    return FinalCounts(
-        income=counts(income_bin(income_per_person_cents), INCOME_BINS),
-        cash=counts(cash_bin(cash_cents), CASH_BINS),
-        kits_owned=counts(np.minimum(units_owned, KIT_UNIT_BINS - 1), KIT_UNIT_BINS),
-        highest_rung=counts(rung, kit_count + 1),
-        never_started=counts(reasons + 1, len(REASONS) + 1),
-    )
+    return FinalCounts(**{name: counts(name) for name in FinalCounts.FIELDS})
 
 
 def chunk_final_counts(
@@ -202,13 +191,28 @@ def chunk_final_counts(
     rung: np.ndarray,
     reasons: np.ndarray,
 ) -> tuple[FinalCounts, FinalCounts]:
-    """The chunk's final counts per cell and per market."""
+    """The chunk's final counts per cell and per market: income per person per day in the
+    last season (kits and other income, whole cents, as the season histograms), cash, units
+    owned, highest rung, why never started."""
     days = scenario.catalogue.days_per_season
     income = state.last_margin + farmers.other_income_cents
     per_person = np.rint(income / (farmers.household_size * days)).astype(np.int64)
     units = state.owned.sum(axis=0).astype(np.int64)
-    arguments = (per_person, state.cash, units, rung, reasons, kits.kit_count)
+    bins = {
+        "income": income_bin(per_person),
+        "cash": cash_bin(state.cash),
+        "kits_owned": np.minimum(units, KIT_UNIT_BINS - 1),
+        "highest_rung": rung,
+        "never_started": reasons + 1,
+    }
+    widths = {
+        "income": INCOME_BINS,
+        "cash": CASH_BINS,
+        "kits_owned": KIT_UNIT_BINS,
+        "highest_rung": kits.kit_count + 1,
+        "never_started": len(REASONS) + 1,
+    }
     return (
-        final_counts(cells, CELLS, *arguments),
-        final_counts(local_market, markets, *arguments),
+        final_counts(cells, CELLS, bins, widths),
+        final_counts(local_market, markets, bins, widths),
     )
