@@ -88,14 +88,18 @@ def units_quantiles(counts: np.ndarray) -> dict[str, float | None]:
     return histogram_quantiles(counts, values, values)
 
 
-def income_percentiles(result: SimulationResult, season: int) -> dict[str, float | None]:
-    """Quantiles of income per person per day (USD) in a season (0-based index)."""
-    return income_quantiles(result.income_hist_count[season])
+def income_percentiles(
+    result: SimulationResult, season: int, group: str = "all"
+) -> dict[str, float | None]:
+    """Quantiles of income per person per day (USD) in a season (0-based index), of a group."""
+    return income_quantiles(result.income_hist_count[season, GROUPS[group]].sum(axis=0))
 
 
-def cash_percentiles(result: SimulationResult, season: int) -> dict[str, float | None]:
-    """Quantiles of cash (USD) at the end of a season (0-based index)."""
-    return cash_quantiles(result.cash_hist_count[season])
+def cash_percentiles(
+    result: SimulationResult, season: int, group: str = "all"
+) -> dict[str, float | None]:
+    """Quantiles of cash (USD) at the end of a season (0-based index), of a group."""
+    return cash_quantiles(result.cash_hist_count[season, GROUPS[group]].sum(axis=0))
 
 
 def _ppp(value: float | None, ppp_per_usd: float) -> float | None:
@@ -139,20 +143,17 @@ def season_table(result: SimulationResult) -> pa.Table:
                 ),
             }
             is_all = group == "all"
-            income_q = income_percentiles(result, season) if is_all else {}
-            cash_q = cash_percentiles(result, season) if is_all else {}
+            income_q = income_percentiles(result, season, group)
+            cash_q = cash_percentiles(result, season, group)
             for name in QUANTILES:
                 row[f"income_usd_per_person_day_{name}"] = income_q.get(name)
             for name in QUANTILES:
                 row[f"income_ppp_per_person_day_{name}"] = _ppp(income_q.get(name), ppp_per_usd)
             for name in QUANTILES:
                 row[f"cash_usd_{name}"] = cash_q.get(name)
-            row["gini_income"] = (
-                gini_from_histogram(
-                    result.income_hist_count[season], result.income_hist_cents[season]
-                )
-                if is_all
-                else None
+            row["gini_income"] = gini_from_histogram(
+                result.income_hist_count[season, cells].sum(axis=0),
+                result.income_hist_cents[season, cells].sum(axis=0),
             )
             row["loans_active"] = int(result.loans_active[season]) if is_all else None
             row["defaulted_farmers"] = int(result.loans_defaulted[season]) if is_all else None
@@ -286,7 +287,7 @@ def distribution_table(result: SimulationResult) -> pa.Table:
     income_lower[0] = -np.inf
     income_upper = income_upper.copy()
     income_upper[-1] = np.inf
-    cash_lower = cash_bin_lower_edge_usd(np.arange(result.cash_hist_count.shape[1]))
+    cash_lower = cash_bin_lower_edge_usd(np.arange(result.cash_hist_count.shape[2]))
     cash_lower[0] = -np.inf
     cash_upper = np.append(cash_lower[1:], np.inf)
     cash_upper[0] = 0.0
@@ -299,8 +300,13 @@ def distribution_table(result: SimulationResult) -> pa.Table:
     }
     for season in range(result.scenario.seasons):
         for measure, counts, lower, upper in (
-            ("income_per_person_day", result.income_hist_count[season], income_lower, income_upper),
-            ("cash", result.cash_hist_count[season], cash_lower, cash_upper),
+            (
+                "income_per_person_day",
+                result.income_hist_count[season].sum(axis=0),
+                income_lower,
+                income_upper,
+            ),
+            ("cash", result.cash_hist_count[season].sum(axis=0), cash_lower, cash_upper),
         ):
             for index in np.flatnonzero(counts):
                 columns["season"].append(season + 1)

@@ -454,7 +454,7 @@ def season_statistics(
 ) -> tuple[int, int, int]:
     """The per-season sums of `SeasonRecorder.record`, in one pass (all integers: exact)."""
     n = margin.shape[0]
-    last_income_bin = income_count.shape[0] - 1
+    last_income_bin = income_count.shape[1] - 1  # [CELLS, bins]: one histogram per cell
     last = cash_thresholds.shape[0]
     active = 0
     defaulted_count = 0
@@ -474,15 +474,15 @@ def season_statistics(
         income = margin[i] + other_income[i]
         per_person = np.int64(round_half_even(income / (household_size[i] * days)))
         income_bin = min(max(1 + per_person // INCOME_BIN_CENTS, 0), last_income_bin)
-        income_count[np.uint64(income_bin)] += 1
-        income_cents[np.uint64(income_bin)] += per_person
+        income_count[cell, np.uint64(income_bin)] += 1
+        income_cents[cell, np.uint64(income_bin)] += per_person
         # Cash bin: 1 + #(thresholds <= cash), or 0 for cash <= 0. Start from the count below
         # the lower edge of the cash's 1/64-octave cell (a table) and step up once at most (a
         # cell holds at most one threshold), with the comparison the NumPy path's search makes.
         value = cash[i]
         guess = cash_cell_start[np.uint64(cash_cell(max(value, 1)))]
         guess += (guess < last) & (cash_thresholds[np.uint64(min(guess, last - 1))] <= value)
-        cash_count[np.uint64(1 + guess if value > 0 else 0)] += 1
+        cash_count[cell, np.uint64(1 + guess if value > 0 else 0)] += 1
     # Plain sums, one array at a time (contiguous loops the compiler vectorises).
     for i in range(n):
         active += loan_balance[i] > 0

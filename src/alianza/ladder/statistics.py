@@ -3,8 +3,9 @@
 Everything a chunk records is an integer count or a sum of whole cents (int64), or a per-market
 value of markets the chunk owns; merging chunks is integer addition or placing market slices,
 so the merged result is the same, bit for bit, for any chunking. Distributions are kept as
-fixed-bin histograms (counts and whole-cent sums per bin), from which percentiles and the Gini
-coefficient are computed at the end.
+fixed-bin histograms (counts and whole-cent sums per bin), one per season and demographic cell,
+from which percentiles and the Gini coefficient of the population and of every group are
+computed at the end.
 
 Bins:
 - income per person per day (kit margin / household size / days per season): bin 0 holds
@@ -74,9 +75,9 @@ class ChunkResult:
     cell_cash_cents: np.ndarray  # int64 [T, CELLS]
     cell_above_poverty: np.ndarray  # int64 [T, CELLS]
     cell_commercial: np.ndarray  # int64 [T, CELLS]
-    income_hist_count: np.ndarray  # int64 [T, INCOME_BINS]
-    income_hist_cents: np.ndarray  # int64 [T, INCOME_BINS] sum of per-person-day cents
-    cash_hist_count: np.ndarray  # int64 [T, CASH_BINS]
+    income_hist_count: np.ndarray  # int64 [T, CELLS, INCOME_BINS]
+    income_hist_cents: np.ndarray  # int64 [T, CELLS, INCOME_BINS] sum of per-person-day cents
+    cash_hist_count: np.ndarray  # int64 [T, CELLS, CASH_BINS]
     kits_owned: np.ndarray  # int64 [T, K]
     kits_retired: np.ndarray  # int64 [T, K]
     loans_active: np.ndarray  # int64 [T]
@@ -122,9 +123,10 @@ class SeasonRecorder:
         self.cell_cash = np.zeros((t, CELLS), dtype=np.int64)
         self.cell_poverty = np.zeros((t, CELLS), dtype=np.int64)
         self.cell_commercial = np.zeros((t, CELLS), dtype=np.int64)
-        self.income_count = np.zeros((t, INCOME_BINS), dtype=np.int64)
-        self.income_cents = np.zeros((t, INCOME_BINS), dtype=np.int64)
-        self.cash_count = np.zeros((t, CASH_BINS), dtype=np.int64)
+        # One histogram per demographic cell: the groups' percentiles come from their cells'.
+        self.income_count = np.zeros((t, CELLS, INCOME_BINS), dtype=np.int64)
+        self.income_cents = np.zeros((t, CELLS, INCOME_BINS), dtype=np.int64)
+        self.cash_count = np.zeros((t, CELLS, CASH_BINS), dtype=np.int64)
         self.kits_owned = np.zeros((t, kits), dtype=np.int64)
         self.kits_retired = np.zeros((t, kits), dtype=np.int64)
         self.loans_active = np.zeros(t, dtype=np.int64)
@@ -173,9 +175,17 @@ class SeasonRecorder:
             (margin + other_income) / (self.household_size * self.days_per_season)
         ).astype(np.int64)
         bins = income_bin(per_person)
-        self.income_count[season] = np.bincount(bins, minlength=INCOME_BINS)
-        self.income_cents[season] = integer_bincount(bins, per_person, INCOME_BINS)
-        self.cash_count[season] = np.bincount(cash_bin(state.cash), minlength=CASH_BINS)
+        by_cell = cells * INCOME_BINS + bins
+        self.income_count[season] = np.bincount(by_cell, minlength=CELLS * INCOME_BINS).reshape(
+            CELLS, INCOME_BINS
+        )
+        self.income_cents[season] = integer_bincount(
+            by_cell, per_person, CELLS * INCOME_BINS
+        ).reshape(CELLS, INCOME_BINS)
+        cash_by_cell = cells * CASH_BINS + cash_bin(state.cash)
+        self.cash_count[season] = np.bincount(cash_by_cell, minlength=CELLS * CASH_BINS).reshape(
+            CELLS, CASH_BINS
+        )
         self.kits_owned[season] = state.owned.sum(axis=1)
         self.loans_active[season] = int(np.count_nonzero(state.loan_balance > 0))
         self.loans_defaulted[season] = int(np.count_nonzero(state.defaulted))
