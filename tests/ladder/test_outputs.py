@@ -345,3 +345,23 @@ def test_impact_never_imports_the_ladder() -> None:
                 assert not node.module.startswith("alianza.ladder"), source.name
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("alianza.ladder") for a in node.names)
+
+
+def test_last_season_percentiles_agree_between_the_kernel_and_the_final_state(
+    written: tuple[Path, Scenario],
+) -> None:
+    """The seasons table's percentiles come from the histograms the kernel fills every season;
+    the breakdown's from the final state, binned afterwards: in the last season they agree."""
+    out, scenario = written
+    seasons = pq.read_table(out / "seasons.parquet").to_pylist()
+    last = {row["group"]: row for row in seasons if row["season"] == scenario.seasons}
+    breakdown = pq.read_table(out / "breakdown.parquet").to_pylist()
+    for row in breakdown:
+        if row["scope"] not in ("all", "group"):
+            continue
+        season_row = last[row["name"]]
+        for measure in ("income_usd_per_person_day", "income_ppp_per_person_day", "cash_usd"):
+            for q in ("p10", "p25", "median", "p75", "p90"):
+                key = f"{measure}_{q}"
+                assert season_row[key] == row[key], (row["name"], key)
+        assert season_row["share_above_poverty"] == row["share_above_poverty"]
