@@ -394,13 +394,16 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
     and a poverty line of another PPP base year than the conversion factor."""
     problems = []
     population = scenario.population
-    for field, names, count in (
-        ("district_names", population.district_names, population.districts),
-        ("market_names", population.market_names, scenario.market_count),
+    for field, unit, names, count in (
+        ("district_names", "district", population.district_names, population.districts),
+        ("market_names", "market", population.market_names, scenario.market_count),
     ):
         if names and len(names) != count:
             problems.append(
-                Problem(f"population.{field}", f"must list {count} names, got {len(names)}")
+                Problem(
+                    f"population.{field}",
+                    f"must list one name per {unit} ({count}), got {len(names)}",
+                )
             )
         elif len(set(names)) != len(names):
             problems.append(Problem(f"population.{field}", "names must be distinct"))
