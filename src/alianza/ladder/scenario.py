@@ -427,6 +427,18 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             )
         )
         return problems
+    if (
+        money.country is None
+        and money.ppp_factor is not None
+        and money.exchange_rate is None
+        and (money.currency or "USD").upper() != "USD"
+    ):
+        problems.append(
+            Problem(
+                "money.exchange_rate",
+                "needed with ppp_factor when no country is given (local currency per US dollar)",
+            )
+        )
     conversion = scenario.conversion()
     if scenario.outputs.poverty_line_ppp_per_person_day is None:
         line = POVERTY_LINES[scenario.outputs.poverty_line]
