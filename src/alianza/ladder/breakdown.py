@@ -14,7 +14,7 @@ import numpy as np
 
 from alianza.ladder.kits import KitTable
 from alianza.ladder.population import Farmers
-from alianza.ladder.purchases import KIND_OF_NAME, MORE_OF_SAME, UPGRADE
+from alianza.ladder.purchases import DIVERSIFY, KIND_OF_NAME, MORE_OF_SAME, UPGRADE
 from alianza.ladder.scenario import Scenario
 from alianza.ladder.state import ChunkState
 from alianza.ladder.statistics import (
@@ -127,9 +127,7 @@ def never_started_reasons(
             replaced = int(kits.replaces[k])
             upgrade = has_kit[replaced] if replaced >= 0 else np.zeros(rows.size, dtype=bool)
             same = produces[kits.product[k]] & ~upgrade
-            kind = np.where(
-                upgrade, UPGRADE, np.where(same, MORE_OF_SAME, KIND_OF_NAME["diversify"])
-            )
+            kind = np.where(upgrade, UPGRADE, np.where(same, MORE_OF_SAME, DIVERSIFY))
             available &= np.isin(kind, list(allowed))
             if replaced >= 0:
                 freed = np.where(upgrade, np.minimum(owned[replaced], kits.replaces_units[k]), 0)

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from alianza.impact.poverty import POVERTY_LINES
 from alianza.impact.quantiles import QUANTILES
 from alianza.impact.survival import kaplan_meier_from_counts, median_time
-from alianza.ladder.breakdown import KIT_UNIT_BINS, REASONS, FinalCounts
+from alianza.ladder.breakdown import REASONS, FinalCounts
 from alianza.ladder.reference import ReferenceLadder
 from alianza.ladder.runner import SimulationResult
 from alianza.ladder.statistics import (
@@ -597,6 +597,3 @@ def _clean(value: Any) -> Any:
     if isinstance(value, list):
         return [_clean(item) for item in value]
     return value
-
-
-__all__ = ["KIT_UNIT_BINS", "TABLES", "summary", "write_outputs"]
