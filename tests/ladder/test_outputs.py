@@ -208,6 +208,7 @@ def test_a_savings_group_cannot_buy_a_kit_on_credit() -> None:
         ({"population": {"district_names": ["North", "South"]}}, "population.district_names"),
         ({"population": {"market_names": ["A", "A"]}}, "population.market_names"),
         ({"money": {"currency": "TZS", "ppp_factor": 680.0}}, "money.exchange_rate"),
+        ({"money": {"country": "TZA", "ppp_year": 2017}}, "money.ppp_factor"),
     ],
 )
 def test_bad_money_lines_and_names_are_refused_with_their_field(

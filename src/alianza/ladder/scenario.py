@@ -439,6 +439,18 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                 "needed with ppp_factor when no country is given (local currency per US dollar)",
             )
         )
+    if money.ppp_year is not None and money.ppp_factor is None:
+        default_year = 2021
+        if money.country is not None:
+            default_year = country_conversions()[money.country.upper()].ppp_year
+        if money.ppp_year != default_year:
+            problems.append(
+                Problem(
+                    "money.ppp_factor",
+                    f"needed with ppp_year {money.ppp_year}: the default factor is of "
+                    f"{default_year}",
+                )
+            )
     conversion = scenario.conversion()
     if scenario.outputs.poverty_line_ppp_per_person_day is None:
         line = POVERTY_LINES[scenario.outputs.poverty_line]
