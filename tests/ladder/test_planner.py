@@ -7,13 +7,30 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from alianza.impact.poverty import country_conversion
 from alianza.ladder.catalogue import load_catalogue
 from alianza.ladder.planner import PlanOptions, plan_growth
+
+TANZANIA = country_conversion("TZA")
+
+
+def test_poverty_line_is_converted_from_ppp_to_market_dollars() -> None:
+    options = PlanOptions(ppp_per_usd=TANZANIA.exchange_rate / TANZANIA.ppp_factor)
+    # $3.00 (2021 PPP) x PPP factor / exchange rate: 3 x 681.85 / 2298 market dollars.
+    assert abs(options.poverty_line_usd_per_person_day - 3.0 * 681.85 / 2298) < 1e-12
+    assert PlanOptions().poverty_line_usd_per_person_day == 3.0
 
 
 def test_expected_path_climbs_and_spread_brackets_it(catalogue_path: Path) -> None:
     catalogue = load_catalogue(catalogue_path)
-    plan = plan_growth(catalogue, PlanOptions(cash_usd=10, seasons=16, draws=300, seed=3))
+    options = PlanOptions(
+        cash_usd=10,
+        seasons=16,
+        draws=300,
+        seed=3,
+        ppp_per_usd=TANZANIA.exchange_rate / TANZANIA.ppp_factor,
+    )
+    plan = plan_growth(catalogue, options)
     rows = plan.rows
     assert len(rows) == 16
     assert rows[0].bought == ["drip_bed"] and rows[0].income_usd_per_day == 0

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alianza.ladder.breakdown import FinalCounts
 from alianza.ladder.catalogue import Catalogue
 from alianza.ladder.kits import KitTable
 from alianza.ladder.markets import clear_markets
@@ -19,6 +20,7 @@ from alianza.ladder.scenario import Scenario, load_scenario, with_overrides
 ACCOUNTING = (
     "start_cash_cents",
     "margins_cents",
+    "other_income_saved_cents",
     "credit_cents",
     "purchases_cents",
     "consumption_cents",
@@ -31,6 +33,7 @@ def balances(columns: dict[str, np.ndarray]) -> np.ndarray:
     return (
         columns["start_cash_cents"]
         + columns["margins_cents"]
+        + columns["other_income_saved_cents"]
         + columns["credit_cents"]
         - columns["purchases_cents"]
         - columns["consumption_cents"]
@@ -50,12 +53,16 @@ def random_scenarios(draw: st.DrawFn, base: Scenario) -> Scenario:
             "starting_cash_usd": base.population.starting_cash_usd.model_copy(
                 update={"median": draw(st.floats(1, 500))}
             ),
+            "other_income_usd_per_season": base.population.other_income_usd_per_season.model_copy(
+                update={"median": draw(st.floats(0.01, 400))}
+            ),
         }
     )
     policy = base.policy.model_copy(
         update={
             "consumption_share": draw(st.floats(0, 0.7)),
             "savings_share": draw(st.floats(0, 0.3)),
+            "other_income_saved_share": draw(st.floats(0, 1)),
             "subsistence_usd_per_person_day": draw(st.floats(0, 0.5)),
             "max_purchases_per_season": draw(st.integers(0, 4)),
             "use_credit": draw(st.booleans()),
@@ -131,8 +138,15 @@ def test_compiled_kernel_equals_numpy(scenario: Scenario) -> None:
         if name == "farmer_columns":
             for column, array in value.items():
                 assert np.array_equal(array, compiled.farmer_columns[column]), column
+        elif isinstance(value, FinalCounts):
+            assert_same_counts(value, getattr(compiled, name))
         else:
             assert np.array_equal(value, getattr(compiled, name)), name
+
+
+def assert_same_counts(left: FinalCounts, right: FinalCounts) -> None:
+    for field in FinalCounts.FIELDS:
+        assert np.array_equal(getattr(left, field), getattr(right, field)), field
 
 
 def assert_same_results(left, right) -> None:  # type: ignore[no-untyped-def]
@@ -156,8 +170,15 @@ def assert_same_results(left, right) -> None:  # type: ignore[no-untyped-def]
         "market_farmers",
         "weather",
         "first_commercial_hist",
+        "first_poverty_exit_hist",
+        "market_income_cents",
+        "market_above_poverty",
+        "market_other_income_cents",
+        "cell_other_income_cents",
     ):
         assert np.array_equal(getattr(left, name), getattr(right, name)), name
+    assert_same_counts(left.final_by_cell, right.final_by_cell)
+    assert_same_counts(left.final_by_market, right.final_by_market)
     assert left.accounting_totals == right.accounting_totals
 
 

@@ -90,6 +90,32 @@ def test_api_flow(user_client: TestClient, settings: Settings) -> None:
     assert user_client.get(f"/api/v1/simulations/{job['id']}").json()["state"] == "succeeded"
 
 
+def test_the_full_example_through_a_job(user_client: TestClient, settings: Settings) -> None:
+    """Money, other income, a start date (a YAML date) and savings groups survive the job's
+    JSON; the page shows the new figures and the workbook is a download."""
+    scenario = example_document(EXAMPLES / "tanzania-districts.yaml")
+    answer = user_client.post(
+        "/api/v1/simulations",
+        json={"scenario": json.loads(json.dumps(scenario, default=str)), "overrides": SMALL},
+    )
+    assert answer.status_code == 201, answer.text
+    job_id = answer.json()["id"]
+    assert run_worker(settings) == job_id
+    done = user_client.get(f"/api/v1/simulations/{job_id}").json()
+    assert done["state"] == "succeeded", done["message"]
+    summary = done["summary"]
+    assert summary["money"]["currency"] == "TZS" and summary["start_date"] == "2026-01-01"
+    assert summary["poverty_line"]["ppp_per_person_day"] == 3.0
+    names = {file["name"] for file in done["files"]}
+    assert {"simulation.xlsx", "breakdown.parquet", "highest_rung.png"} <= names
+    workbook = user_client.get(f"/api/v1/simulations/{job_id}/files/simulation.xlsx")
+    assert workbook.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    page = user_client.get(f"/simulations/{job_id}/status")
+    assert page.status_code == 200 and "Never bought a kit" in page.text
+
+
 def test_multipart_upload_and_bad_scenario(user_client: TestClient, settings: Settings) -> None:
     text = (EXAMPLES / "reference.yaml").read_text()
     bad = user_client.post(

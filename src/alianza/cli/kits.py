@@ -111,12 +111,20 @@ def plan(
             help="Commercial threshold, household USD a day (> 0).",
         ),
     ] = 20.0,
+    country: Annotated[
+        str | None,
+        typer.Option(
+            help="ISO3 code whose exchange rate and PPP factor convert the poverty line "
+            "($3.00 a person a day, 2021 PPP) to market dollars (TZA, MWI, HND, BOL, COL).",
+        ),
+    ] = None,
     chart: Annotated[
         Path | None, typer.Option(callback=checks.png_file, help="Write a PNG chart here.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """The expected season-by-season path of one farmer up the kit ladder, with its spread."""
+    from alianza.impact.poverty import country_conversion
     from alianza.ladder.planner import PlanOptions, plan_growth
 
     try:
@@ -124,6 +132,13 @@ def plan(
     except CatalogueError as error:
         _report_invalid(error)
         raise typer.Exit(INVALID_FILE) from None
+    ppp_per_usd = 1.0
+    if country is not None:
+        try:
+            conversion = country_conversion(country)
+        except KeyError as error:
+            raise typer.BadParameter(str(error.args[0]), param_hint="--country") from None
+        ppp_per_usd = conversion.exchange_rate / conversion.ppp_factor
     options = PlanOptions(
         cash_usd=cash,
         land_m2=land,
@@ -133,6 +148,7 @@ def plan(
         draws=draws,
         commercial_threshold_usd_per_day=commercial,
         policy=Policy(consumption_share=consumption_share, max_purchases_per_season=max_purchases),
+        ppp_per_usd=ppp_per_usd,
     )
     result = plan_growth(loaded, options)
     if as_json:
@@ -158,9 +174,15 @@ def plan(
                 ", ".join(f"{kit} x{units}" for kit, units in row.kits_owned.items()),
             )
         console.print(table)
+        basis = (
+            f"$3.00 a person a day in 2021 PPP, {country.upper()}'s conversion"
+            if country
+            else "$3.00 a person a day in 2021 PPP counted as market dollars: give --country"
+        )
         console.print(
             f"First season above the poverty line (${result.poverty_line_household_usd_per_day:.2f}"
-            f"/day for {household} persons): {result.first_season_above_poverty or 'not reached'}"
+            f"/day for {household} persons; {basis}): "
+            f"{result.first_season_above_poverty or 'not reached'}"
         )
         console.print(
             f"First season above the commercial threshold "
@@ -295,18 +317,50 @@ def simulate(
         f"{total:,} farmers x {loaded.seasons} seasons in {elapsed:.1f} s "
         f"({total * loaded.seasons / elapsed / 1e6:.2f} M farmer-seasons/s); outputs in {out}/"
     )
-    summary_table = Table(title="Final season")
+    for warning in document["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    line = document["poverty_line"]
+    everyone = document["breakdown"]["all"][0]
+    summary_table = Table(title=f"Last season (season {loaded.seasons})")
     summary_table.add_column("indicator")
     summary_table.add_column("value", justify="right")
+
+    def number(value: float | None, pattern: str) -> str:
+        return "-" if value is None else format(value, pattern)
+
     summary_table.add_row(
-        "mean kit income, $/day (household)", f"{final['mean_income_usd_per_day']:.2f}"
+        f"share above the poverty line (${line['ppp_per_person_day']:.2f} PPP "
+        f"= ${line['usd_per_person_day']:.2f} market)",
+        number(everyone["share_above_poverty"], ".1%"),
     )
-    summary_table.add_row("mean cash, $", f"{final['mean_cash_usd']:,.2f}")
-    summary_table.add_row("share above poverty line", f"{final['share_above_poverty']:.1%}")
-    summary_table.add_row("share commercial", f"{final['share_commercial']:.1%}")
-    summary_table.add_row("Gini of income per person", f"{final['gini_income']:.3f}")
+    summary_table.add_row(
+        "income per person per day, PPP $: p10 / median / p90",
+        " / ".join(
+            number(everyone[f"income_ppp_per_person_day_{q}"], ",.2f")
+            for q in ("p10", "median", "p90")
+        ),
+    )
+    summary_table.add_row(
+        "cash, $: p10 / median / p90",
+        " / ".join(number(everyone[f"cash_usd_{q}"], ",.2f") for q in ("p10", "median", "p90")),
+    )
+    summary_table.add_row(
+        "kits owned: p10 / median / p90",
+        " / ".join(number(everyone[f"kits_owned_{q}"], ",.0f") for q in ("p10", "median", "p90")),
+    )
+    summary_table.add_row(
+        "mean kit income, $/day (household)", number(final["mean_kit_income_usd_per_day"], ".2f")
+    )
+    summary_table.add_row("share commercial", number(final["share_commercial"], ".1%"))
+    summary_table.add_row("Gini of income per person", number(final["gini_income"], ".3f"))
+    never = document["never_started"]
+    summary_table.add_row("never bought a kit", number(never["share"], ".1%"))
+    for reason, figures in never["reasons"].items():
+        if figures["farmers"]:
+            summary_table.add_row(f"  {reason.replace('_', ' ')}", number(figures["share"], ".1%"))
+    names = document["kit_names"]
     for kit, units in document["kits_owned_final"].items():
-        summary_table.add_row(f"kits owned: {kit}", f"{units:,}")
+        summary_table.add_row(f"kits owned: {names[kit]}", f"{units:,}")
     reference = document.get("reference_ladder")
     if reference:
         summary_table.add_row("reference: mean level", f"{reference['mean_level']:.3f}")

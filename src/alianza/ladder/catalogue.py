@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from alianza.documents import PARSE_ERRORS, read_yaml_or_json
 from alianza.problems import Problem, ProblemError
@@ -61,6 +61,17 @@ class CreditTerms(StrictModel):
         description="Instalments missed in a row after which the rest is written off (default).",
     )
     lender: str | None = Field(default=None, description="Who provides it (free text).")
+
+
+class SavingsGroup(StrictModel):
+    """A savings group buying one unit of a kit together.
+
+    Each of the ``members`` farmers pays price / members and owns a share: 1/members of the
+    unit's output, operating cost, land and labour. The simulator offers the share as a kit of
+    its own (id ``<kit>_group_share``) to farmers who cannot pay for the whole unit.
+    """
+
+    members: int = Field(ge=2, le=50, description="Farmers who buy one unit together.")
 
 
 class Product(StrictModel):
@@ -127,7 +138,25 @@ class Kit(StrictModel):
         default=0.7, ge=0, le=2, description="Yield multiplier in a flood season."
     )
     credit: CreditTerms | None = None
+    savings_group: SavingsGroup | None = Field(
+        default=None,
+        description="Whether a savings group may buy a unit together (each member a share).",
+    )
     source: str | None = Field(default=None, description="Where the figures come from.")
+
+    @model_validator(mode="after")
+    def _group_purchase_is_simple(self) -> Kit:
+        if self.savings_group is not None and (self.replaces is not None or self.credit):
+            raise ValueError("savings_group: not allowed with replaces or credit")
+        return self
+
+    @property
+    def short_name(self) -> str:
+        """The name up to its first ' - ' or ' (' (the id when it has none): chart labels."""
+        name = self.name or self.id
+        for separator in (" - ", " ("):
+            name = name.split(separator, 1)[0]
+        return name.strip() or self.id
 
 
 class Catalogue(StrictModel):

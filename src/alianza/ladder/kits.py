@@ -1,4 +1,10 @@
-"""The catalogue as arrays indexed by kit and product, for the simulator."""
+"""The catalogue as arrays indexed by kit and product, for the simulator.
+
+A kit a savings group may buy together (``savings_group``) adds one more row after the
+catalogue's kits: its member's share, ``<id>_group_share``, with the price, expected output,
+operating cost, land and labour of the unit divided by the number of members (see
+docs/simulation.md, section 6).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,37 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alianza.ladder.catalogue import Kit
 from alianza.ladder.scenario import Scenario
+
+GROUP_SHARE_SUFFIX = "_group_share"
+
+
+def group_share(kit: Kit) -> Kit:
+    """The share of one member of a savings group buying a unit of `kit` together."""
+    assert kit.savings_group is not None
+    members = kit.savings_group.members
+    return kit.model_copy(
+        update={
+            "id": kit.id + GROUP_SHARE_SUFFIX,
+            "name": f"{kit.short_name} (savings-group share, 1/{members})",
+            "price_usd": kit.price_usd / members,
+            "yield_per_harvest": kit.yield_per_harvest.model_copy(
+                update={"mean": kit.yield_per_harvest.mean / members}
+            ),
+            "operating_cost_usd_per_season": kit.operating_cost_usd_per_season / members,
+            "labour_days_per_season": kit.labour_days_per_season / members,
+            "land_m2": kit.land_m2 / members,
+            "water_m3_per_season": kit.water_m3_per_season / members,
+            "savings_group": None,
+        }
+    )
+
+
+def simulated_kits(scenario: Scenario) -> list[Kit]:
+    """The catalogue's kits, then a savings-group share for each kit that allows one."""
+    kits = list(scenario.catalogue.kits)
+    return kits + [group_share(kit) for kit in kits if kit.savings_group is not None]
 
 
 @dataclass(frozen=True)
@@ -14,6 +50,7 @@ class KitTable:
     """The catalogue as arrays indexed by kit (k) and product (p)."""
 
     kit_ids: list[str]
+    kit_names: list[str]  # short names, for charts and tables
     product_ids: list[str]
     price_cents: np.ndarray  # int64 [K]
     operating_cost_cents: np.ndarray  # int64 [K] per unit and season
@@ -45,7 +82,7 @@ class KitTable:
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> KitTable:
         catalogue = scenario.catalogue
-        kits = catalogue.kits
+        kits = simulated_kits(scenario)
         kit_ids = [kit.id for kit in kits]
         product_ids = [product.id for product in catalogue.products]
         season_share = 1.0 / catalogue.seasons_per_year
@@ -84,6 +121,10 @@ class KitTable:
         return cls(
             preference=preference,
             kit_ids=kit_ids,
+            kit_names=[
+                kit.name if k >= len(catalogue.kits) else kit.short_name
+                for k, kit in enumerate(kits)
+            ],
             product_ids=product_ids,
             price_cents=cents([kit.price_usd for kit in kits]),
             operating_cost_cents=cents([kit.operating_cost_usd_per_season for kit in kits]),

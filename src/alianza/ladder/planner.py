@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from alianza.ladder.catalogue import Catalogue
+from alianza.ladder.kits import KitTable
 from alianza.ladder.population import Farmers
 from alianza.ladder.scenario import Distribution, Policy, Population, Scenario, Shocks
 from alianza.ladder.simulation import simulate_chunk
@@ -40,8 +41,16 @@ class PlanOptions:
     drought_probability: float = 0.1
     flood_probability: float = 0.05
     price_shock_sd: float = 0.1
-    poverty_line_usd_per_person_day: float = 2.15
+    # The World Bank's international line, 2021 PPP dollars a person a day.
+    poverty_line_ppp_per_person_day: float = 3.00
+    # PPP dollars one market dollar buys (exchange rate / PPP factor); 1 when no country is set.
+    ppp_per_usd: float = 1.0
     commercial_threshold_usd_per_day: float = 20.0
+
+    @property
+    def poverty_line_usd_per_person_day(self) -> float:
+        """The poverty line in market dollars: PPP line / ppp_per_usd."""
+        return self.poverty_line_ppp_per_person_day / self.ppp_per_usd
 
 
 @dataclass
@@ -63,6 +72,7 @@ class GrowthPlan:
 
     catalogue_name: str
     rows: list[PlanRow]
+    kit_names: dict[str, str]  # short names by kit id, for the chart
     first_season_above_poverty: int | None
     first_season_commercial: int | None
     poverty_line_household_usd_per_day: float
@@ -98,9 +108,21 @@ class TraceRecorder(SeasonRecorder):
         prices: np.ndarray,
         bought: np.ndarray,
         retired: np.ndarray,
+        local_market: np.ndarray,
+        other_income: np.ndarray,
     ) -> None:
         super().record(
-            season, state, margin, above_poverty, commercial, supply, prices, bought, retired
+            season,
+            state,
+            margin,
+            above_poverty,
+            commercial,
+            supply,
+            prices,
+            bought,
+            retired,
+            local_market,
+            other_income,
         )
         self.cash_trace.append(state.cash.copy())
         self.margin_trace.append(margin.copy())
@@ -151,13 +173,14 @@ def _run(scenario: Scenario, copies: int, options: PlanOptions) -> TraceRecorder
         cash_cents=np.full(copies, cash_cents, dtype=np.int64),
         land_m2=np.full(copies, float(options.land_m2)),
         household_size=np.full(copies, options.household_size, dtype=np.int64),
+        other_income_cents=np.zeros(copies, dtype=np.int64),
         female=np.zeros(copies, dtype=bool),
         youth=np.zeros(copies, dtype=bool),
         minority=np.zeros(copies, dtype=bool),
     )
     recorder = TraceRecorder(
         seasons=scenario.seasons,
-        kits=len(scenario.catalogue.kits),
+        kits=KitTable.from_scenario(scenario).kit_count,
         products=len(scenario.catalogue.products),
         markets=copies,
         districts=copies,
@@ -174,8 +197,10 @@ def _run(scenario: Scenario, copies: int, options: PlanOptions) -> TraceRecorder
 def plan_growth(catalogue: Catalogue, options: PlanOptions) -> GrowthPlan:
     """Expected season-by-season path and its 10th-90th percentile spread under shocks."""
     days = catalogue.days_per_season
-    kit_ids = [kit.id for kit in catalogue.kits]
-    expected = _run(_planning_scenario(catalogue, options, 1, shocks=False), 1, options)
+    expected_scenario = _planning_scenario(catalogue, options, 1, shocks=False)
+    table = KitTable.from_scenario(expected_scenario)
+    kit_ids = table.kit_ids
+    expected = _run(expected_scenario, 1, options)
     poverty_household = options.poverty_line_usd_per_person_day * options.household_size
     rows = []
     first_poverty: int | None = None
@@ -203,6 +228,7 @@ def plan_growth(catalogue: Catalogue, options: PlanOptions) -> GrowthPlan:
     plan = GrowthPlan(
         catalogue_name=catalogue.name,
         rows=rows,
+        kit_names=dict(zip(kit_ids, table.kit_names, strict=True)),
         first_season_above_poverty=first_poverty,
         first_season_commercial=first_commercial,
         poverty_line_household_usd_per_day=poverty_household,

@@ -27,6 +27,7 @@ POPULATION_FILE_COLUMNS = {
     "cash_usd": "float (optional; default from starting_cash_usd)",
     "land_m2": "float (optional)",
     "household_size": "int >= 1 (optional)",
+    "other_income_usd_per_season": "float (optional)",
     "female": "bool (optional)",
     "youth": "bool (optional)",
     "minority": "bool (optional)",
@@ -43,6 +44,7 @@ class Farmers:
     cash_cents: np.ndarray  # int64, starting cash
     land_m2: np.ndarray  # float64
     household_size: np.ndarray  # int64 >= 1
+    other_income_cents: np.ndarray  # int64 >= 0: the household's other income a season
     female: np.ndarray  # bool
     youth: np.ndarray  # bool
     minority: np.ndarray  # bool
@@ -83,6 +85,8 @@ def generate_market(scenario: Scenario, market: int, size: int, first_id: int) -
     female = uniforms[0] < population.female_share
     youth = uniforms[1] < population.youth_share
     minority = uniforms[2] < population.minority_share
+    # Drawn after the attributes above, so that adding it changed none of them.
+    other_income = draw(population.other_income_usd_per_season, generator, size)
     groups: tuple[tuple[GroupName, np.ndarray], ...] = (
         ("female", female),
         ("youth", youth),
@@ -93,6 +97,7 @@ def generate_market(scenario: Scenario, market: int, size: int, first_id: int) -
         if factors is not None:
             cash = np.where(members, cash * factors.cash, cash)
             land = np.where(members, land * factors.land, land)
+            other_income = np.where(members, other_income * factors.other_income, other_income)
     return Farmers(
         farmer_id=np.arange(first_id, first_id + size, dtype=np.int64),
         market=np.full(size, market, dtype=np.int64),
@@ -101,6 +106,8 @@ def generate_market(scenario: Scenario, market: int, size: int, first_id: int) -
         cash_cents=np.rint(np.maximum(cash, 0.0) * 100.0).astype(np.int64),
         land_m2=np.maximum(land, 0.0),
         household_size=np.maximum(np.rint(household), 1).astype(np.int64),
+        # Other income is rounded to whole cents once, here.
+        other_income_cents=np.rint(np.maximum(other_income, 0.0) * 100.0).astype(np.int64),
         female=female,
         youth=youth,
         minority=minority,
@@ -166,6 +173,12 @@ def farmers_from_table(
         if "cash_usd" in table.column_names:
             cash = table.column("cash_usd").take(pa.array(rows)).to_numpy().astype(np.float64)
             generated.cash_cents = np.rint(np.maximum(cash, 0.0) * 100.0).astype(np.int64)
+        if "other_income_usd_per_season" in table.column_names:
+            other = table.column("other_income_usd_per_season").take(pa.array(rows))
+            other_usd = other.to_numpy().astype(np.float64)
+            generated.other_income_cents = np.rint(np.maximum(other_usd, 0.0) * 100.0).astype(
+                np.int64
+            )
         generated.farmer_id = columns.get("farmer_id", generated.farmer_id).astype(np.int64)
         generated.land_m2 = columns.get("land_m2", generated.land_m2).astype(np.float64)
         household = columns.get("household_size", generated.household_size)

@@ -48,6 +48,7 @@ class ReferenceLadder:
         catalogue = scenario.catalogue
         kits = catalogue.kits
         problems = []
+        shocks, policy, population = scenario.shocks, scenario.policy, scenario.population
         for position, kit in enumerate(kits):
             previous = kits[position - 1].id if position else None
             if position and (kit.prerequisites != [previous] or kit.replaces != previous):
@@ -76,11 +77,15 @@ class ReferenceLadder:
         }
         if len(multiples) != 1 or len({kit.yield_per_harvest.cv for kit in kits}) != 1:
             problems.append("every kit must return the same multiple of its price, same cv")
-        shocks, policy, population = scenario.shocks, scenario.policy, scenario.population
         if shocks.drought_probability or shocks.flood_probability or shocks.price_shock_sd:
             problems.append("no weather or price shocks allowed")
         if policy.subsistence_usd_per_person_day or policy.savings_share or policy.use_credit:
             problems.append("no subsistence need, savings or credit allowed")
+        other = population.other_income_usd_per_season
+        if policy.other_income_saved_share and (other.distribution != "constant" or other.value):
+            problems.append("no other income saved towards kits allowed")
+        if any(kit.savings_group for kit in kits):
+            problems.append("no savings-group purchases allowed")
         if policy.max_purchases_per_season != 1 or policy.order != ["upgrade"]:
             problems.append("policy: order [upgrade] and one purchase a season")
         if population.file or population.starting_cash_usd.distribution != "constant":

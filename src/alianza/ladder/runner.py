@@ -21,7 +21,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from alianza.ladder.breakdown import (
+    REASONS,
+    FinalCounts,
+    chunk_final_counts,
+    highest_rung,
+    never_started_reasons,
+    rung_order,
+)
 from alianza.ladder.kits import KitTable
+from alianza.ladder.markets import market_absorbs
 from alianza.ladder.population import (
     Farmers,
     farmers_from_table,
@@ -30,8 +39,9 @@ from alianza.ladder.population import (
     read_population_table,
 )
 from alianza.ladder.scenario import Scenario
+from alianza.ladder.shocks import season_shocks
 from alianza.ladder.simulation import simulate_chunk
-from alianza.ladder.statistics import ChunkResult, SeasonRecorder
+from alianza.ladder.statistics import CELLS, ChunkResult, SeasonRecorder, integer_bincount
 
 # Small enough that a chunk's state stays in a (shared) L3 cache; see docs/simulation.md, 13.
 DEFAULT_FARMERS_PER_CHUNK = 10_000
@@ -100,6 +110,24 @@ def run_chunk(
     state = simulate_chunk(scenario, farmers, first_market, last_market, recorder, compiled, kits)
     seasons = scenario.seasons
     never = seasons
+    _, price_factors = season_shocks(scenario, kits.product_count)
+    absorbs = market_absorbs(recorder.prices[-1], kits, price_factors[-1], scenario.policy)
+    labour_capacity = scenario.policy.labour_days_per_person_season * farmers.household_size
+    reasons = never_started_reasons(
+        scenario, kits, farmers, state, local_market, absorbs, labour_capacity
+    )
+    rung = highest_rung(scenario, kits, state)
+    cell_counts, market_counts = chunk_final_counts(
+        scenario,
+        kits,
+        farmers,
+        state,
+        cells,
+        local_market,
+        last_market - first_market,
+        rung,
+        reasons,
+    )
     columns: dict[str, np.ndarray] = {
         "farmer_id": farmers.farmer_id,
         "market": farmers.market,
@@ -109,8 +137,10 @@ def run_chunk(
         "minority": farmers.minority,
         "household_size": farmers.household_size,
         "land_m2": farmers.land_m2,
+        "other_income_cents_per_season": farmers.other_income_cents,
         "start_cash_cents": state.start_cash,
         "margins_cents": state.margins,
+        "other_income_saved_cents": state.other_income_saved,
         "credit_cents": state.credit,
         "purchases_cents": state.purchases,
         "consumption_cents": state.consumption,
@@ -123,6 +153,8 @@ def run_chunk(
         "last_margin_cents": state.last_margin,
         "first_above_poverty_season": state.first_above_poverty,
         "first_commercial_season": state.first_commercial,
+        "highest_rung": rung,
+        "never_started_reason": reasons,
     }
     for k, kit_id in enumerate(kits.kit_ids):
         columns[f"owned_{kit_id}"] = state.owned[k]
@@ -150,6 +182,14 @@ def run_chunk(
         market_bought=recorder.bought,
         market_farmers=np.bincount(local_market, minlength=last_market - first_market),
         weather=recorder.weather,
+        market_income_cents=recorder.market_income,
+        market_above_poverty=recorder.market_poverty,
+        market_other_income_cents=integer_bincount(
+            local_market, farmers.other_income_cents, last_market - first_market
+        ),
+        cell_other_income_cents=integer_bincount(cells, farmers.other_income_cents, CELLS),
+        final_by_cell=cell_counts,
+        final_by_market=market_counts,
         first_commercial_hist=np.bincount(first_commercial, minlength=seasons + 1),
         first_poverty_exit_hist=np.bincount(first_poverty, minlength=seasons + 1),
         accounting_totals={
@@ -184,10 +224,18 @@ class SimulationResult:
     market_bought: np.ndarray
     market_farmers: np.ndarray
     weather: np.ndarray
+    market_income_cents: np.ndarray  # int64 [T, M]: sums of kit margins
+    market_above_poverty: np.ndarray  # int64 [T, M]
+    market_other_income_cents: np.ndarray  # int64 [M]: other income a season
+    cell_other_income_cents: np.ndarray  # int64 [CELLS]
+    final_by_cell: FinalCounts
+    final_by_market: FinalCounts
     first_commercial_hist: np.ndarray
     first_poverty_exit_hist: np.ndarray
     accounting_totals: dict[str, int]
     chunks: int
+    kit_names: list[str]
+    rung_kits: list[int]  # kit index of rung r + 1 (see breakdown.rung_order)
 
 
 class ResultMerger:
@@ -209,10 +257,13 @@ class ResultMerger:
         "written_off_cents",
         "first_commercial_hist",
         "first_poverty_exit_hist",
+        "cell_other_income_cents",
     )
+    MARKET_FIELDS = ("market_income_cents", "market_above_poverty")  # [T, M]
     ACCOUNTING_FIELDS = (
         "start_cash_cents",
         "margins_cents",
+        "other_income_saved_cents",
         "credit_cents",
         "purchases_cents",
         "consumption_cents",
@@ -232,6 +283,10 @@ class ResultMerger:
         self.market_bought = np.zeros((t, self.kits.kit_count, m), dtype=np.int64)
         self.market_farmers = np.zeros(m, dtype=np.int64)
         self.weather = np.zeros((t, scenario.population.districts), dtype=np.int64)
+        self.per_market = {name: np.zeros((t, m), dtype=np.int64) for name in self.MARKET_FIELDS}
+        self.market_other_income = np.zeros(m, dtype=np.int64)
+        self.final_by_cell: FinalCounts | None = None
+        self.final_by_market: dict[str, np.ndarray] = {}
         self.accounting = {name: 0 for name in self.ACCOUNTING_FIELDS}
         self.writer: pq.ParquetWriter | None = None
         self.out_dir = out_dir
@@ -248,10 +303,27 @@ class ResultMerger:
         self.market_bought[:, :, markets] = result.market_bought
         self.market_farmers[markets] = result.market_farmers
         self.weather = result.weather
+        for name in self.MARKET_FIELDS:
+            self.per_market[name][:, markets] = getattr(result, name)
+        self.market_other_income[markets] = result.market_other_income_cents
+        cells = result.final_by_cell
+        if self.final_by_cell is None:
+            self.final_by_cell = FinalCounts(
+                **{name: getattr(cells, name).copy() for name in FinalCounts.FIELDS}
+            )
+        else:
+            for name in FinalCounts.FIELDS:
+                getattr(self.final_by_cell, name).__iadd__(getattr(cells, name))
+        for name in FinalCounts.FIELDS:
+            part = getattr(result.final_by_market, name)
+            if name not in self.final_by_market:
+                total = np.zeros((self.scenario.market_count, part.shape[1]), dtype=np.int64)
+                self.final_by_market[name] = total
+            self.final_by_market[name][markets] = part
         for name in self.ACCOUNTING_FIELDS:
             self.accounting[name] += result.accounting_totals[name]
         if self.out_dir is not None:
-            self.pending[index] = pa.table(result.farmer_columns)
+            self.pending[index] = farmer_table(self.scenario, self.kits, result.farmer_columns)
             self._write_ready()
 
     def _write_ready(self) -> None:
@@ -267,7 +339,14 @@ class ResultMerger:
     def finish(self) -> SimulationResult:
         if self.writer is not None:
             self.writer.close()
+        assert self.final_by_cell is not None
         return SimulationResult(
+            kit_names=self.kits.kit_names,
+            rung_kits=[int(k) for k in rung_order(self.kits)],
+            market_other_income_cents=self.market_other_income,
+            final_by_cell=self.final_by_cell,
+            final_by_market=FinalCounts(**self.final_by_market),
+            **self.per_market,
             scenario=self.scenario,
             kit_ids=self.kits.kit_ids,
             product_ids=self.kits.product_ids,
@@ -280,6 +359,43 @@ class ResultMerger:
             chunks=len(self.chunks),
             **self.sums,
         )
+
+
+def farmer_table(scenario: Scenario, kits: KitTable, columns: dict[str, np.ndarray]) -> pa.Table:
+    """A chunk's farmer rows as written to farmers.parquet: seasons numbered from 1 and
+    "never" as null; district and market names; the highest rung as a kit id (null: none);
+    why a farmer never started (null: it started)."""
+    table: dict[str, Any] = {}
+    rung_kit_ids = [None] + [kits.kit_ids[k] for k in rung_order(kits)]
+    reason_codes = [None, *REASONS]
+    for name, values in columns.items():
+        if name in ("first_above_poverty_season", "first_commercial_season"):
+            table[name] = pa.array(values + 1, mask=values < 0, type=pa.int64())
+        elif name == "highest_rung":
+            table["highest_rung"] = values
+            table["highest_rung_kit"] = pa.DictionaryArray.from_arrays(
+                pa.array(values, type=pa.int32()), pa.array(rung_kit_ids, type=pa.string())
+            ).dictionary_decode()
+        elif name == "never_started_reason":
+            table[name] = pa.DictionaryArray.from_arrays(
+                pa.array(values + 1, type=pa.int32()), pa.array(reason_codes, type=pa.string())
+            ).dictionary_decode()
+        else:
+            table[name] = values
+        if name == "district":
+            table["district_name"] = _names(values, scenario.district_name)
+        if name == "market":
+            table["market_name"] = _names(values, scenario.market_name)
+    return pa.table(table)
+
+
+def _names(index: np.ndarray, name_of: Callable[[int], str]) -> pa.Array:
+    """Names of 0-based indices, as a string column (from a dictionary of the distinct ones)."""
+    distinct, codes = np.unique(index, return_inverse=True)
+    names = pa.array([name_of(int(i)) for i in distinct], type=pa.string())
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes, type=pa.int32()), names
+    ).dictionary_decode()
 
 
 def run_local(

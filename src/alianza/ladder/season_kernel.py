@@ -185,6 +185,8 @@ def settle_and_buy(
     commercial_cents: float,
     land: np.ndarray,
     labour_capacity: np.ndarray,
+    other_income: np.ndarray,  # int64 [n]: the household's other income a season, cents
+    other_saved: np.ndarray,  # int64 [n]: the part of it put aside towards kits
     season: int,
     # state (updated)
     cash: np.ndarray,
@@ -201,6 +203,7 @@ def settle_and_buy(
     loan_default_after: np.ndarray,
     defaulted: np.ndarray,
     margins: np.ndarray,
+    other_income_saved: np.ndarray,
     credit: np.ndarray,
     purchases: np.ndarray,
     consumption: np.ndarray,
@@ -270,8 +273,10 @@ def settle_and_buy(
         if savings_share > 0:
             reserve[i] += np.int64(np.rint(savings_share * excess))
         reserve[i] = min(reserve[i], max(cash[i], 0))
-        # Indicators.
-        above = margin >= poverty_line[i]
+        cash[i] += other_saved[i]
+        other_income_saved[i] += other_saved[i]
+        # Indicators: poverty on the whole income, commercial on kit income.
+        above = margin + other_income[i] >= poverty_line[i]
         is_commercial = margin >= commercial_cents
         above_poverty[i] = above
         commercial[i] = is_commercial
@@ -424,6 +429,8 @@ def cash_cell(cash: int) -> int:
 @njit(cache=True)
 def season_statistics(
     cells: np.ndarray,
+    local_market: np.ndarray,
+    other_income: np.ndarray,
     margin: np.ndarray,
     cash: np.ndarray,
     household_size: np.ndarray,
@@ -442,10 +449,12 @@ def season_statistics(
     income_count: np.ndarray,
     income_cents: np.ndarray,
     cash_count: np.ndarray,
+    market_income: np.ndarray,
+    market_poverty: np.ndarray,
 ) -> tuple[int, int, int]:
     """The per-season sums of `SeasonRecorder.record`, in one pass (all integers: exact)."""
     n = margin.shape[0]
-    last_income_bin = income_count.shape[0] - 1
+    last_income_bin = income_count.shape[1] - 1  # [CELLS, bins]: one histogram per cell
     last = cash_thresholds.shape[0]
     active = 0
     defaulted_count = 0
@@ -456,20 +465,24 @@ def season_statistics(
         cell_cash[cell] += cash[i]
         cell_poverty[cell] += above_poverty[i]
         cell_commercial[cell] += commercial[i]
+        market = np.uint64(local_market[i])
+        market_income[market] += margin[i]
+        market_poverty[market] += above_poverty[i]
         # Bins without branches (the data decide them, so branches would be mispredicted):
         # negative incomes floor-divide to bin <= 0, clipped to 0; INCOME_BIN_CENTS is a
         # compile-time constant, so no division instruction.
-        per_person = np.int64(round_half_even(margin[i] / (household_size[i] * days)))
+        income = margin[i] + other_income[i]
+        per_person = np.int64(round_half_even(income / (household_size[i] * days)))
         income_bin = min(max(1 + per_person // INCOME_BIN_CENTS, 0), last_income_bin)
-        income_count[np.uint64(income_bin)] += 1
-        income_cents[np.uint64(income_bin)] += per_person
+        income_count[cell, np.uint64(income_bin)] += 1
+        income_cents[cell, np.uint64(income_bin)] += per_person
         # Cash bin: 1 + #(thresholds <= cash), or 0 for cash <= 0. Start from the count below
         # the lower edge of the cash's 1/64-octave cell (a table) and step up once at most (a
         # cell holds at most one threshold), with the comparison the NumPy path's search makes.
         value = cash[i]
         guess = cash_cell_start[np.uint64(cash_cell(max(value, 1)))]
         guess += (guess < last) & (cash_thresholds[np.uint64(min(guess, last - 1))] <= value)
-        cash_count[np.uint64(1 + guess if value > 0 else 0)] += 1
+        cash_count[cell, np.uint64(1 + guess if value > 0 else 0)] += 1
     # Plain sums, one array at a time (contiguous loops the compiler vectorises).
     for i in range(n):
         active += loan_balance[i] > 0
@@ -652,6 +665,8 @@ def simulate_seasons(
         household_size,
         land,
         labour_capacity,
+        other_income,
+        other_saved,
         cells,
         cash_thresholds,
         cash_cell_start,
@@ -671,6 +686,7 @@ def simulate_seasons(
         loan_default_after,
         defaulted,
         margins,
+        other_income_saved,
         credit,
         purchases,
         consumption,
@@ -695,6 +711,8 @@ def simulate_seasons(
         loans_active,
         loans_defaulted,
         written_off_total,
+        market_income,
+        market_poverty,
     ) = record_arrays
     kits, n = owned.shape
     seasons = z.shape[0]
@@ -814,6 +832,8 @@ def simulate_seasons(
             commercial_cents,
             land,
             labour_capacity,
+            other_income,
+            other_saved,
             season,
             cash,
             reserve,
@@ -829,6 +849,7 @@ def simulate_seasons(
             loan_default_after,
             defaulted,
             margins,
+            other_income_saved,
             credit,
             purchases,
             consumption,
@@ -850,6 +871,8 @@ def simulate_seasons(
             kits_owned[season, k] = owners[k]
         active, defaulted_count, written_off_sum = season_statistics(
             cells,
+            local_market,
+            other_income,
             margin,
             cash,
             household_size,
@@ -868,6 +891,8 @@ def simulate_seasons(
             income_count[season],
             income_cents[season],
             cash_count[season],
+            market_income[season],
+            market_poverty[season],
         )
         loans_active[season] = active
         loans_defaulted[season] = defaulted_count

@@ -5,7 +5,8 @@ sales revenue (``rint`` of units x price x 100), consumption and savings shares 
 credit principals and loan totals (``rint``) and instalments (ceiling); each is marked below.
 For every farmer, exactly:
 
-    end cash = start cash + margins + credit - purchases - consumption - repayments
+    end cash = start cash + margins + other income saved + credit - purchases - consumption
+               - repayments
 
 where margin = sales revenue - operating costs of the season. The order of one season is:
 
@@ -13,7 +14,8 @@ where margin = sales revenue - operating costs of the season. The order of one s
 2. harvest: output of productive units x yield noise x weather factor, per product;
 3. each market clears: price per product from its demand curve; margins are paid;
 4. loan instalments are paid (as far as cash allows; default after missed instalments);
-5. the household consumes (subsistence need first, then a share of the rest) and saves;
+5. the household consumes (subsistence need first, then a share of the rest) and saves; the
+   saved share of its other income is put aside towards kits;
 6. purchases: up to ``max_purchases_per_season`` kits, chosen by the next-kit rule.
 
 See docs/simulation.md for every rule.
@@ -75,13 +77,17 @@ def simulate_chunk(
     recorder.weather[:] = weathers
     state = initial_state(scenario, kits, farmers) if start is None else start
     days = scenario.catalogue.days_per_season
-    poverty_cents = scenario.outputs.poverty_line_usd_per_person_day * 100.0 * days
+    # The PPP line in market cents a person and season (the conversion is the scenario's).
+    poverty_cents = scenario.poverty_line_usd_per_person_day() * 100.0 * days
     commercial_cents = scenario.outputs.commercial_threshold_usd_per_day * 100.0 * days
     # Need per household and season, whole cents (rounded here).
     need = np.rint(
         policy.subsistence_usd_per_person_day * 100.0 * days * farmers.household_size
     ).astype(np.int64)
     labour_capacity = policy.labour_days_per_person_season * farmers.household_size
+    other_income = farmers.other_income_cents
+    # The share of other income put aside a season, whole cents (rounded here, once).
+    other_saved = np.rint(policy.other_income_saved_share * other_income).astype(np.int64)
     order_of_purchases = purchase_order(kits, list(policy.order))
     z = yield_draws(scenario, first_market, farmers_per_market)
     if compiled:
@@ -95,6 +101,8 @@ def simulate_chunk(
             price_factors,
             need,
             labour_capacity,
+            other_income,
+            other_saved,
             poverty_cents,
             commercial_cents,
             recorder,
@@ -176,9 +184,12 @@ def simulate_chunk(
         if policy.savings_share > 0:
             state.reserve += np.rint(policy.savings_share * excess).astype(np.int64)
         state.reserve = np.minimum(state.reserve, np.maximum(state.cash, 0))
+        state.cash += other_saved
+        state.other_income_saved += other_saved
 
-        # Indicators of the season (kit income per day).
-        above_poverty = margin >= poverty_cents * farmers.household_size
+        # Indicators of the season: poverty on the household's whole income (kits and other
+        # income), commercial on kit income.
+        above_poverty = margin + other_income >= poverty_cents * farmers.household_size
         commercial = margin >= commercial_cents
         state.first_above_poverty[(state.first_above_poverty == NOT_YET) & above_poverty] = season
         state.first_commercial[(state.first_commercial == NOT_YET) & commercial] = season
@@ -223,6 +234,8 @@ def simulate_chunk(
             prices=prices,
             bought=bought,
             retired=retired,
+            local_market=local_market,
+            other_income=other_income,
         )
     return state
 
@@ -302,6 +315,8 @@ class CompiledChunk:
         price_factors: np.ndarray,
         need: np.ndarray,
         labour_capacity: np.ndarray,
+        other_income: np.ndarray,
+        other_saved: np.ndarray,
         poverty_cents: float,
         commercial_cents: float,
         recorder: SeasonRecorder,
@@ -318,6 +333,8 @@ class CompiledChunk:
                 farmers.household_size,
                 farmers.land_m2,
                 labour_capacity,
+                other_income,
+                other_saved,
                 recorder.cells,
                 *recorder.cash_bin_tables(),
             ),
@@ -336,6 +353,7 @@ class CompiledChunk:
                 state.loan_default_after,
                 state.defaulted,
                 state.margins,
+                state.other_income_saved,
                 state.credit,
                 state.purchases,
                 state.consumption,
@@ -360,6 +378,8 @@ class CompiledChunk:
                 recorder.loans_active,
                 recorder.loans_defaulted,
                 recorder.written_off,
+                recorder.market_income,
+                recorder.market_poverty,
             ),
             z,
             weathers,

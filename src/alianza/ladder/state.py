@@ -33,6 +33,7 @@ class ChunkState:
     defaulted: np.ndarray  # bool
     start_cash: np.ndarray
     margins: np.ndarray
+    other_income_saved: np.ndarray  # int64 cents of other income put aside towards kits
     credit: np.ndarray
     purchases: np.ndarray
     consumption: np.ndarray
@@ -95,6 +96,7 @@ def initial_state(scenario: Scenario, kits: KitTable, farmers: Farmers) -> Chunk
         defaulted=np.zeros(n, dtype=bool),
         start_cash=farmers.cash_cents.copy(),
         margins=zeros.copy(),
+        other_income_saved=zeros.copy(),
         credit=zeros.copy(),
         purchases=zeros.copy(),
         consumption=zeros.copy(),

@@ -3,8 +3,9 @@
 Everything a chunk records is an integer count or a sum of whole cents (int64), or a per-market
 value of markets the chunk owns; merging chunks is integer addition or placing market slices,
 so the merged result is the same, bit for bit, for any chunking. Distributions are kept as
-fixed-bin histograms (counts and whole-cent sums per bin), from which percentiles and the Gini
-coefficient are computed at the end.
+fixed-bin histograms (counts and whole-cent sums per bin), one per season and demographic cell,
+from which percentiles and the Gini coefficient of the population and of every group are
+computed at the end.
 
 Bins:
 - income per person per day (kit margin / household size / days per season): bin 0 holds
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from alianza.ladder.breakdown import FinalCounts
     from alianza.ladder.state import ChunkState
 
 INCOME_BIN_CENTS = 5
@@ -73,9 +75,9 @@ class ChunkResult:
     cell_cash_cents: np.ndarray  # int64 [T, CELLS]
     cell_above_poverty: np.ndarray  # int64 [T, CELLS]
     cell_commercial: np.ndarray  # int64 [T, CELLS]
-    income_hist_count: np.ndarray  # int64 [T, INCOME_BINS]
-    income_hist_cents: np.ndarray  # int64 [T, INCOME_BINS] sum of per-person-day cents
-    cash_hist_count: np.ndarray  # int64 [T, CASH_BINS]
+    income_hist_count: np.ndarray  # int64 [T, CELLS, INCOME_BINS]
+    income_hist_cents: np.ndarray  # int64 [T, CELLS, INCOME_BINS] sum of per-person-day cents
+    cash_hist_count: np.ndarray  # int64 [T, CELLS, CASH_BINS]
     kits_owned: np.ndarray  # int64 [T, K]
     kits_retired: np.ndarray  # int64 [T, K]
     loans_active: np.ndarray  # int64 [T]
@@ -86,6 +88,12 @@ class ChunkResult:
     market_bought: np.ndarray  # int64 [T, K, M_chunk]
     market_farmers: np.ndarray  # int64 [M_chunk]
     weather: np.ndarray  # int64 [T, D] (identical in every chunk)
+    market_income_cents: np.ndarray  # int64 [T, M_chunk]: sums of kit margins
+    market_above_poverty: np.ndarray  # int64 [T, M_chunk]
+    market_other_income_cents: np.ndarray  # int64 [M_chunk]: other income a season
+    cell_other_income_cents: np.ndarray  # int64 [CELLS]
+    final_by_cell: FinalCounts  # final-season counts per demographic cell
+    final_by_market: FinalCounts  # ... per market of the chunk
     first_commercial_hist: np.ndarray  # int64 [T + 1] (last = never)
     first_poverty_exit_hist: np.ndarray  # int64 [T + 1]
     accounting_totals: dict[str, int]  # sums over the chunk's farmers, cents
@@ -115,9 +123,10 @@ class SeasonRecorder:
         self.cell_cash = np.zeros((t, CELLS), dtype=np.int64)
         self.cell_poverty = np.zeros((t, CELLS), dtype=np.int64)
         self.cell_commercial = np.zeros((t, CELLS), dtype=np.int64)
-        self.income_count = np.zeros((t, INCOME_BINS), dtype=np.int64)
-        self.income_cents = np.zeros((t, INCOME_BINS), dtype=np.int64)
-        self.cash_count = np.zeros((t, CASH_BINS), dtype=np.int64)
+        # One histogram per demographic cell: the groups' percentiles come from their cells'.
+        self.income_count = np.zeros((t, CELLS, INCOME_BINS), dtype=np.int64)
+        self.income_cents = np.zeros((t, CELLS, INCOME_BINS), dtype=np.int64)
+        self.cash_count = np.zeros((t, CELLS, CASH_BINS), dtype=np.int64)
         self.kits_owned = np.zeros((t, kits), dtype=np.int64)
         self.kits_retired = np.zeros((t, kits), dtype=np.int64)
         self.loans_active = np.zeros(t, dtype=np.int64)
@@ -127,6 +136,8 @@ class SeasonRecorder:
         self.prices = np.zeros((t, products, markets))
         self.bought = np.zeros((t, kits, markets), dtype=np.int64)
         self.weather = np.zeros((t, districts), dtype=np.int64)
+        self.market_income = np.zeros((t, markets), dtype=np.int64)  # sums of kit margins
+        self.market_poverty = np.zeros((t, markets), dtype=np.int64)  # farmers above the line
         self.cell_counts = np.bincount(cells, minlength=CELLS).astype(np.int64)
 
     def record(
@@ -140,6 +151,8 @@ class SeasonRecorder:
         prices: np.ndarray,
         bought: np.ndarray,
         retired: np.ndarray,
+        local_market: np.ndarray,
+        other_income: np.ndarray,
     ) -> None:
         """Record one season (the NumPy path; the compiled kernel records all seasons itself).
         Float bincounts below only ever add whole numbers < 2**53: exact."""
@@ -149,16 +162,30 @@ class SeasonRecorder:
         self.kits_retired[season] = retired
         cells = self.cells
         self.cell_farmers[season] = self.cell_counts
-        self.cell_income[season] = _integer_bincount(cells, margin, CELLS)
-        self.cell_cash[season] = _integer_bincount(cells, state.cash, CELLS)
+        self.cell_income[season] = integer_bincount(cells, margin, CELLS)
+        self.cell_cash[season] = integer_bincount(cells, state.cash, CELLS)
         self.cell_poverty[season] = np.bincount(cells[above_poverty], minlength=CELLS)
         self.cell_commercial[season] = np.bincount(cells[commercial], minlength=CELLS)
-        # Per person per day, in whole cents (rounded for statistics only, not for money).
-        per_person = np.rint(margin / (self.household_size * self.days_per_season)).astype(np.int64)
+        markets = self.market_income.shape[1]
+        self.market_income[season] = integer_bincount(local_market, margin, markets)
+        self.market_poverty[season] = np.bincount(local_market[above_poverty], minlength=markets)
+        # Whole income (kits and other income) per person per day, in whole cents (rounded for
+        # statistics only, not for money).
+        per_person = np.rint(
+            (margin + other_income) / (self.household_size * self.days_per_season)
+        ).astype(np.int64)
         bins = income_bin(per_person)
-        self.income_count[season] = np.bincount(bins, minlength=INCOME_BINS)
-        self.income_cents[season] = _integer_bincount(bins, per_person, INCOME_BINS)
-        self.cash_count[season] = np.bincount(cash_bin(state.cash), minlength=CASH_BINS)
+        by_cell = cells * INCOME_BINS + bins
+        self.income_count[season] = np.bincount(by_cell, minlength=CELLS * INCOME_BINS).reshape(
+            CELLS, INCOME_BINS
+        )
+        self.income_cents[season] = integer_bincount(
+            by_cell, per_person, CELLS * INCOME_BINS
+        ).reshape(CELLS, INCOME_BINS)
+        cash_by_cell = cells * CASH_BINS + cash_bin(state.cash)
+        self.cash_count[season] = np.bincount(cash_by_cell, minlength=CELLS * CASH_BINS).reshape(
+            CELLS, CASH_BINS
+        )
         self.kits_owned[season] = state.owned.sum(axis=1)
         self.loans_active[season] = int(np.count_nonzero(state.loan_balance > 0))
         self.loans_defaulted[season] = int(np.count_nonzero(state.defaulted))
@@ -184,7 +211,7 @@ def _cash_cell_starts() -> np.ndarray:
     return cash_cell_starts(CASH_THRESHOLDS_CENTS)
 
 
-def _integer_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
+def integer_bincount(index: np.ndarray, values: np.ndarray, length: int) -> np.ndarray:
     """Exact per-bin sums of int64 values (split in 2**26-cent halves to stay exact in float)."""
     if values.size == 0:
         return np.zeros(length, dtype=np.int64)

@@ -42,6 +42,7 @@ MEDIA_TYPES = {
     ".json": "application/json",
     ".png": "image/png",
     ".csv": "text/csv",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 

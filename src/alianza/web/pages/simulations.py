@@ -66,8 +66,12 @@ FILES = {
     "markets.parquet": N_("Figures by market (Parquet)"),
     "districts.parquet": N_("Figures by district (Parquet)"),
     "distributions.parquet": N_("Distributions (Parquet)"),
+    "breakdown.parquet": N_("Last season by group, district and market (Parquet)"),
+    "simulation.xlsx": N_("Workbook: summary, by group, district, market and season (XLSX)"),
     "summary.json": N_("Summary (JSON)"),
     "income_fan.png": N_("Income fan chart (PNG)"),
+    "highest_rung.png": N_("Highest rung reached chart (PNG)"),
+    "poverty_by_group.png": N_("Poverty by group chart (PNG)"),
     "ladder_progression.png": N_("Ladder progression chart (PNG)"),
 }
 
@@ -103,13 +107,13 @@ def summary_charts(summary: dict[str, Any], locale: str) -> list[tuple[str, str,
     """The summary's figures as charts: (id, title, spec)."""
     charts = []
     series = summary.get("series") or {}
+    # Income per person per day in PPP dollars, the unit of the poverty line.
     income = [
         (key, label)
         for key, label in (
-            ("income_per_person_day_p10", N_("10th percentile")),
-            ("income_per_person_day_p50", N_("Median")),
-            ("mean_income_usd_per_day", N_("Mean")),
-            ("income_per_person_day_p90", N_("90th percentile")),
+            ("income_ppp_per_person_day_p10", N_("10th percentile")),
+            ("income_ppp_per_person_day_median", N_("Median")),
+            ("income_ppp_per_person_day_p90", N_("90th percentile")),
         )
         if key in series
     ]
@@ -118,7 +122,7 @@ def summary_charts(summary: dict[str, Any], locale: str) -> list[tuple[str, str,
         charts.append(
             (
                 "chart-income",
-                _t(locale, N_("Income per day (USD), season by season")),
+                _t(locale, N_("Income per person per day (PPP dollars), season by season")),
                 {
                     "type": "line",
                     "format": "money",
@@ -157,6 +161,7 @@ def summary_charts(summary: dict[str, Any], locale: str) -> list[tuple[str, str,
             )
         )
     kits = summary.get("kits_owned_final") or {}
+    names = summary.get("kit_names") or {}
     if kits:
         charts.append(
             (
@@ -166,7 +171,7 @@ def summary_charts(summary: dict[str, Any], locale: str) -> list[tuple[str, str,
                     "type": "bar",
                     "format": "number",
                     "label_title": _t(locale, N_("Kit")),
-                    "labels": list(kits),
+                    "labels": [names.get(kit, kit) for kit in kits],
                     "datasets": [{"label": _t(locale, N_("Farmers")), "data": list(kits.values())}],
                 },
             )
@@ -177,19 +182,16 @@ def summary_charts(summary: dict[str, Any], locale: str) -> list[tuple[str, str,
         charts.append(
             (
                 "chart-groups",
-                _t(locale, N_("Mean income per day in the last season, by group (USD)")),
+                _t(locale, N_("Share above the poverty line in the last season, by group")),
                 {
                     "type": "bar",
-                    "format": "money",
-                    "currency": "USD",
+                    "format": "percent",
                     "label_title": _t(locale, N_("Group")),
                     "labels": [_t(locale, GROUPS[group]) for group in groups],
                     "datasets": [
                         {
-                            "label": _t(locale, N_("Mean income per day")),
-                            "data": [
-                                final[group].get("mean_income_usd_per_day") for group in groups
-                            ],
+                            "label": _t(locale, N_("Above the poverty line")),
+                            "data": [final[group].get("share_above_poverty") for group in groups],
                         }
                     ],
                 },
