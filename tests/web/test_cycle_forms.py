@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from starlette.datastructures import FormData
 
 from alianza.platform.db import make_engine, upgrade
+from alianza.platform.errors import Invalid
 from alianza.settings import Settings
 from alianza.web.app import create_app
 from tests.web.test_cycle import (
@@ -273,14 +274,25 @@ def test_the_form_keeps_the_rows_entered_in_order(rows: list[tuple[str, str, str
             )
         ]
     )
-    terms, kept = agreement_terms(form)
     entered = [i for i, row in enumerate(rows) if any(row)]
+    incomplete = {
+        f"schedule[{i}].{name}"
+        for i in entered
+        for name, value in zip(("period_start", "period_end", "quantity"), rows[i], strict=True)
+        if not value
+    }
+    if incomplete:
+        with pytest.raises(Invalid) as refused:
+            agreement_terms(form)
+        assert {p.field for p in refused.value.problems} == incomplete
+        return
+    terms, kept = agreement_terms(form)
     assert kept == entered
     assert [(p["period_start"], p["period_end"]) for p in terms["schedule"]] == [
         rows[i][:2] for i in entered
     ]
     assert [p["quantity"] for p in terms["schedule"]] == [
-        rows[i][2].replace(",", ".") or None for i in entered
+        rows[i][2].replace(",", ".") for i in entered
     ]
     assert terms["quality_grades"] == ["A"] and terms["grade_premiums"] == {}
 

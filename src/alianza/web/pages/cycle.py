@@ -488,7 +488,9 @@ def _number(text: str) -> str | None:
 
 def agreement_terms(form: Any) -> tuple[dict[str, Any], list[int]]:
     """The agreement form as :class:`AgreementIn` data: rows left empty are left out. Also the
-    form row of each schedule period kept (to show a period's error at its row)."""
+    form row of each schedule period kept (to show a period's error at its row). A row begun
+    but incomplete is refused here, its problems named by the form's own rows
+    (``grade[1]``, ``schedule[2].quantity``)."""
     grades = [str(g).strip() for g in form.getlist("grade")]
     premiums = [str(p).strip() for p in form.getlist("grade_premium")]
     problems = []
@@ -510,12 +512,24 @@ def agreement_terms(form: Any) -> tuple[dict[str, Any], list[int]]:
     ends = form.getlist("period_end")
     quantities = form.getlist("quantity")
     for row, (start, end, quantity) in enumerate(zip(starts, ends, quantities, strict=False)):
-        start, end, quantity = str(start).strip(), str(end).strip(), str(quantity).strip()
-        if start or end or quantity:
-            schedule.append(
-                {"period_start": start, "period_end": end, "quantity": _number(quantity)}
-            )
-            rows.append(row)
+        entries: dict[str, str | None] = {
+            "period_start": str(start).strip(),
+            "period_end": str(end).strip(),
+            "quantity": str(quantity).strip(),
+        }
+        if not any(entries.values()):
+            continue
+        # a row begun and left incomplete: each missing entry at its field (the form's row)
+        problems.extend(
+            Problem(f"schedule[{row}].{name}", "This field is required.", "missing")
+            for name, value in entries.items()
+            if not value
+        )
+        entries["quantity"] = _number(entries["quantity"] or "")
+        schedule.append(entries)
+        rows.append(row)
+    if problems:
+        raise Invalid("agreement", problems)
     mechanism = _entry(form, "price_mechanism")
     terms = {
         "product": _entry(form, "product"),
