@@ -31,6 +31,33 @@ READERS = {
 }  # cycle.read
 EVERYONE = set(matrix.ROLES)
 MANAGERS = {"administrator", "programme_manager"}
+# Agreement terms valid in themselves: a refusal is the cycle's (the subproject's state).
+AGREEMENT: dict[str, Any] = {
+    "product": "coffee",
+    "unit": "qq",
+    "quality_grades": ["A"],
+    "price_mechanism": "fixed",
+    "fixed_price": "2500.00",
+    "payment_terms_days": 30,
+    "signed_on": date.today().isoformat(),
+    "starts_on": date.today().isoformat(),
+    "ends_on": date.fromordinal(date.today().toordinal() + 365).isoformat(),
+    "schedule": [
+        {
+            "period_start": date.today().isoformat(),
+            "period_end": date.fromordinal(date.today().toordinal() + 90).isoformat(),
+            "quantity": "100",
+        }
+    ],
+}
+AGREEMENT_FORM: dict[str, Any] = {
+    **{k: str(v) for k, v in AGREEMENT.items() if k not in ("quality_grades", "schedule")},
+    "grade": ["A"],
+    "grade_premium": [""],
+    "period_start": [AGREEMENT["schedule"][0]["period_start"]],
+    "period_end": [AGREEMENT["schedule"][0]["period_end"]],
+    "quantity": ["100"],
+}
 
 
 def seed_full_demo(url: str) -> None:
@@ -205,12 +232,18 @@ def test_transition_endpoints_matrix(cycle_clients: dict[str, TestClient]) -> No
             MANAGERS | {"evaluator"},
         ),
         (f"/subprojects/{ineligible}/decision", {"outcome": "approved", "on": today}, MANAGERS),
+        (
+            f"/subprojects/{ineligible}/counterpart",
+            {"kind": "cash", "amount": "10.00", "on": today},
+            MANAGERS,  # counterpart.record
+        ),
         (f"/subprojects/{ineligible}/counterpart/confirm", {"on": today}, MANAGERS),
         (
             f"/subprojects/{ineligible}/tranches",
             {"tranches": [{"amount": "10.00", "milestone": "built"}]},
             MANAGERS,
         ),
+        (f"/subprojects/{ineligible}/agreement", AGREEMENT, MANAGERS),  # agreements.sign
         (
             f"/subprojects/{ineligible}/tranches/1/release",
             {"on": today, "from_account_id": funds},
@@ -293,8 +326,14 @@ def test_page_forms_matrix(cycle_clients: dict[str, TestClient]) -> None:
         (f"/subprojects/{ineligible}/evaluation", {"on": today}, MANAGERS),
         (f"/subprojects/{ineligible}/scores", {"criterion": "market", "score": "50"}, MANAGERS),
         (f"/subprojects/{ineligible}/decision", {"outcome": "rejected", "on": today}, MANAGERS),
+        (
+            f"/subprojects/{ineligible}/counterpart",
+            {"kind": "cash", "amount": "10", "on": today},
+            MANAGERS,
+        ),
         (f"/subprojects/{ineligible}/counterpart/confirm", {"on": today}, MANAGERS),
         (f"/subprojects/{ineligible}/tranches", {"amount": "10", "milestone": "x"}, MANAGERS),
+        (f"/subprojects/{ineligible}/agreement", AGREEMENT_FORM, MANAGERS),
         (
             f"/subprojects/{ineligible}/tranches/1/release",
             {"on": today, "from_account_id": "1"},

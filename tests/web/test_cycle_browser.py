@@ -120,3 +120,103 @@ def test_a_po_sees_only_its_subprojects(browser: Any, cycle_server: str) -> None
         no_errors(page, errors)
     finally:
         context.close()
+
+
+def test_manager_takes_an_approved_subproject_to_its_first_tranche(
+    browser: Any, cycle_server: str
+) -> None:
+    """Approved -> counterpart recorded (cash, in kind) -> confirmed -> agreement signed (a
+    schedule of three periods in one form) -> tranches scheduled, all through the page's forms.
+    The agreement form is photographed (docs/screenshots/agreement-form.png)."""
+    from datetime import date, timedelta
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context, page, errors = open_page(browser, 1280, "en")
+    try:
+        sign_in(page, cycle_server, "gestora")
+        page.goto(f"{cycle_server}/subprojects?state=approved")
+        column = page.locator("section.board-column", has=page.locator("#col-approved"))
+        with page.expect_navigation():
+            column.locator(".sp-card a").first.click()
+        assert page.locator(".state-badge").inner_text() == "Approved"
+        sid = int(page.url.rstrip("/").split("/")[-1])
+        plan = page.request.get(f"{cycle_server}/api/v1/subprojects/{sid}").json()["latest_plan"]
+        for kind, amount in (
+            ("cash", plan["counterpart_cash"]),
+            ("in_kind", plan["counterpart_in_kind"]),
+        ):
+            form = page.locator("form.counterpart-form")
+            form.locator('select[name="kind"]').select_option(kind)
+            form.locator('input[name="amount"]').fill(amount)
+            with page.expect_navigation():
+                form.get_by_role("button", name="Record the contribution").click()
+            assert page.locator(".flash-success").inner_text() == (
+                "Counterpart contribution recorded."
+            )
+        with page.expect_navigation():
+            page.get_by_role("button", name="Confirm the counterpart").click()
+        assert page.locator(".state-badge").inner_text() == "Counterpart paid"
+
+        form = page.locator("#agreement-form")
+        today = date.today()
+        form.locator('input[name="product"]').fill("parchment coffee")
+        form.locator('input[name="unit"]').fill("qq")
+        form.locator('select[name="price_mechanism"]').select_option("fixed")
+        form.locator('input[name="fixed_price"]').fill("2500.00")
+        form.locator("#agreement-grade-premium-0").fill("150")
+        form.locator('textarea[name="buyer_ta_duties"]').fill("grading training each season")
+        for row in range(3):
+            start = today + timedelta(days=120 * row)
+            form.locator(f"#agreement-period-start-{row}").fill(start.isoformat())
+            form.locator(f"#agreement-period-end-{row}").fill(
+                (start + timedelta(days=119)).isoformat()
+            )
+        # the third period's quantity left out first: the page says where, keeping the rest
+        form.locator("#agreement-quantity-0").fill("120")
+        form.locator("#agreement-quantity-1").fill("140,5")
+        with page.expect_navigation():
+            form.get_by_role("button", name="Sign the agreement").click()
+        assert page.locator(".state-badge").inner_text() == "Counterpart paid"
+        assert page.locator("#error-agreement-schedule-2-quantity").inner_text() == (
+            "This field is required."
+        )
+        # the browser logs the page's 422 (the refusal, as meant): nothing else may fail
+        assert errors == [
+            "Failed to load resource: the server responded with a status of 422 "
+            "(Unprocessable Entity)"
+        ]
+        errors.clear()
+        assert page.locator("#agreement-quantity-1").input_value() == "140,5"
+        assert page.locator("#agreement-period-start-2").input_value() == (
+            (today + timedelta(days=240)).isoformat()
+        )
+        page.locator("#agreement-quantity-2").fill("160")
+        page.locator(".step-agreement").scroll_into_view_if_needed()
+        page.locator(".step-agreement").screenshot(path=str(SCREENSHOTS / "agreement-form.png"))
+        with page.expect_navigation():
+            page.locator("#agreement-form").get_by_role("button", name="Sign the agreement").click()
+        assert page.locator(".flash-success").inner_text() == "Agreement signed."
+        assert page.locator(".state-badge").inner_text() == "Agreement signed"
+        agreement = page.request.get(f"{cycle_server}/api/v1/subprojects/{sid}").json()
+        assert agreement["agreement_id"] is not None
+        terms = page.request.get(
+            f"{cycle_server}/api/v1/agreements/{agreement['agreement_id']}"
+        ).json()
+        assert [p["scheduled"] for p in terms["schedule"]] == ["120.000", "140.500", "160.000"]
+
+        grant = plan["grant"]
+        first = f"{float(grant) / 2:.2f}"
+        second = f"{float(grant) - float(first):.2f}"
+        tranches = page.locator("form.tranches-form")
+        tranches.locator("#amount-0").fill(first)
+        tranches.locator("#milestone-0").fill("storage built")
+        tranches.locator("#amount-1").fill(second)
+        tranches.locator("#milestone-1").fill("first harvest delivered")
+        with page.expect_navigation():
+            tranches.get_by_role("button", name="Schedule the tranches").click()
+        assert page.locator(".flash-success").inner_text() == "Tranches scheduled."
+        assert page.locator("section#tranches, h2#tranches").count() >= 1
+        assert page.get_by_role("button", name="Release").count() == 1
+        no_errors(page, errors)
+    finally:
+        context.close()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 PRICE_MECHANISMS = ("fixed", "reference_premium", "floor")
 
@@ -15,21 +16,33 @@ class PeriodIn(BaseModel):
     period_end: date
     quantity: Decimal = Field(gt=0, decimal_places=3)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodIn:
+        if self.period_end < self.period_start:
+            raise ValueError(
+                f"the period ends ({self.period_end}) before it starts ({self.period_start})"
+            )
+        return self
+
 
 class AgreementIn(BaseModel):
     """Terms of an alliance agreement. Prices per unit in the call's currency.
 
     fixed: price = fixed_price; reference_premium: price = reference + premium;
     floor: price = max(reference + premium, floor_price). ``grade_premiums`` adds per grade.
+
+    Each rule that ties two fields together is checked on the later field (pydantic validates
+    fields in order), so that its error names that field: ``fixed_price``, ``ends_on``,
+    ``schedule``...
     """
 
     product: str = Field(min_length=1, max_length=120)
     unit: str = Field(default="kg", max_length=20)
     quality_grades: list[str] = Field(min_length=1)
     price_mechanism: str
-    fixed_price: Decimal | None = Field(default=None, gt=0, decimal_places=2)
+    fixed_price: Decimal | None = Field(default=None, gt=0, decimal_places=2, validate_default=True)
     premium: Decimal | None = Field(default=None, decimal_places=2)
-    floor_price: Decimal | None = Field(default=None, gt=0, decimal_places=2)
+    floor_price: Decimal | None = Field(default=None, gt=0, decimal_places=2, validate_default=True)
     grade_premiums: dict[str, Decimal] = Field(default_factory=dict)
     payment_terms_days: int = Field(ge=0, le=365)
     buyer_ta_duties: str = ""
@@ -39,27 +52,57 @@ class AgreementIn(BaseModel):
     ends_on: date
     schedule: list[PeriodIn] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> AgreementIn:
-        if self.price_mechanism not in PRICE_MECHANISMS:
+    @field_validator("price_mechanism")
+    @classmethod
+    def _known_mechanism(cls, mechanism: str) -> str:
+        if mechanism not in PRICE_MECHANISMS:
             raise ValueError(f"price_mechanism must be one of {PRICE_MECHANISMS}")
-        if self.price_mechanism == "fixed" and self.fixed_price is None:
+        return mechanism
+
+    @field_validator("fixed_price")
+    @classmethod
+    def _fixed_needs_price(cls, price: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        if info.data.get("price_mechanism") == "fixed" and price is None:
             raise ValueError("a fixed price mechanism needs fixed_price")
-        if self.price_mechanism == "floor" and self.floor_price is None:
+        return price
+
+    @field_validator("floor_price")
+    @classmethod
+    def _floor_needs_price(cls, price: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        if info.data.get("price_mechanism") == "floor" and price is None:
             raise ValueError("a floor price mechanism needs floor_price")
-        if self.ends_on <= self.starts_on:
-            raise ValueError("ends_on is not after starts_on")
-        for grade in self.grade_premiums:
-            if grade not in self.quality_grades:
+        return price
+
+    @field_validator("grade_premiums")
+    @classmethod
+    def _known_grades(cls, premiums: dict[str, Decimal], info: ValidationInfo) -> Any:
+        grades = info.data.get("quality_grades")
+        for grade in premiums:
+            if grades is not None and grade not in grades:
                 raise ValueError(f"grade_premiums names unknown grade {grade!r}")
-        for period in self.schedule:
-            if period.period_end < period.period_start or not (
-                self.starts_on <= period.period_start and period.period_end <= self.ends_on
-            ):
+        return premiums
+
+    @field_validator("ends_on")
+    @classmethod
+    def _after_start(cls, ends_on: date, info: ValidationInfo) -> date:
+        starts_on = info.data.get("starts_on")
+        if starts_on is not None and ends_on <= starts_on:
+            raise ValueError("ends_on is not after starts_on")
+        return ends_on
+
+    @field_validator("schedule")
+    @classmethod
+    def _within_agreement(cls, schedule: list[PeriodIn], info: ValidationInfo) -> list[PeriodIn]:
+        starts_on, ends_on = info.data.get("starts_on"), info.data.get("ends_on")
+        if starts_on is None or ends_on is None:  # their own errors are reported
+            return schedule
+        for number, period in enumerate(schedule, start=1):
+            if not (starts_on <= period.period_start and period.period_end <= ends_on):
                 raise ValueError(
-                    f"schedule period {period.period_start}..{period.period_end} is outside the agreement"
+                    f"schedule period {number} ({period.period_start}..{period.period_end}) "
+                    "is outside the agreement"
                 )
-        return self
+        return schedule
 
 
 class DeliveryIn(BaseModel):

@@ -28,7 +28,12 @@ from alianza.platform.subprojects.states import (
 )
 from alianza.platform.validation import validated
 
-PO_ACCOUNT_LABELS = {"po": "", "po_in_kind": " in kind", "po_revolving_fund": " revolving fund"}
+PO_ACCOUNT_LABELS = {
+    "po": "",
+    "po_in_kind": " in kind",
+    "po_revolving_fund": " revolving fund",
+    "member": " members",
+}
 
 
 def po_account(actor: Actor, subproject_id: int, kind: str = "po") -> ledger.Account:
@@ -61,16 +66,20 @@ def record_counterpart(
     actor: Actor,
     subproject_id: int,
     kind: str,
-    from_account_id: int,
+    from_account_id: int | None,
     amount: Decimal | str,
     on: date,
 ) -> CounterpartContribution:
-    """A counterpart contribution (cash to the PO's account, in kind to its in-kind account)."""
+    """A counterpart contribution (cash to the PO's account, in kind to its in-kind account),
+    from a members' account (``from_account_id``; None: the PO's own members' account in the
+    call's currency, opened on first use)."""
     actor.require(Permission.COUNTERPART_RECORD)
     if kind not in ("cash", "in_kind"):
         raise Refused("counterpart is cash or in_kind", field="kind")
     subproject = locked_subproject(actor, subproject_id)
     require_state(subproject, *APPROVED, doing="counterpart is paid")
+    if from_account_id is None:
+        from_account_id = po_account(actor, subproject.id, "member").id
     target = po_account(actor, subproject.id, "po" if kind == "cash" else "po_in_kind")
     posting = ledger.post_transfer(
         actor,

@@ -62,8 +62,8 @@ class Step:
     """One move this actor may (or may not) make now.
 
     ``action`` names it as the API does (``eligibility``, ``evaluation``, ``score``, ``decision``,
-    ``counterpart_confirm``, ``plan``, ``schedule_tranches``, ``release``, ``justify``,
-    ``verify``, ``complete``, ``monitoring``); ``outcome`` is a decision's, ``criterion`` a
+    ``counterpart``, ``counterpart_confirm``, ``plan``, ``schedule_tranches``, ``agreement``,
+    ``release``, ``justify``, ``verify``, ``complete``, ``monitoring``); ``outcome`` is a decision's, ``criterion`` a
     score's, ``tranche`` a tranche's number; ``warnings`` what an allowed step will record (the
     rules an eligibility check will find broken)."""
 
@@ -135,6 +135,7 @@ def next_steps(actor: Actor, subproject_id: int, on: date | None = None) -> list
     if state is State.UNDER_EVALUATION:
         steps.extend(_evaluation_steps(actor, subproject, on))
     if state in APPROVED:
+        steps.append(_step(actor, "counterpart", P.COUNTERPART_RECORD))
         steps.append(
             _step(
                 actor,
@@ -149,6 +150,8 @@ def next_steps(actor: Actor, subproject_id: int, on: date | None = None) -> list
         actor, subproject.id
     ):
         steps.append(_step(actor, "schedule_tranches", P.TRANCHES_RELEASE))
+    if state is State.COUNTERPART_PAID:
+        steps.append(_step(actor, "agreement", P.AGREEMENTS_SIGN, to_state=State.AGREEMENT_SIGNED))
     if state in (State.AGREEMENT_SIGNED, State.IN_EXECUTION):
         steps.extend(_tranche_steps(actor, subproject))
     if state is State.IN_EXECUTION:
@@ -368,6 +371,35 @@ def funds_accounts(actor: Actor, currency: str) -> list[Account]:
     )
 
 
+def counterpart_accounts(actor: Actor, subproject: Subproject, currency: str) -> list[Account]:
+    """The members' accounts of the subproject's PO in ``currency`` a counterpart may be paid
+    from (none yet: the service opens the PO's members' account on first use)."""
+    actor.require(P.COUNTERPART_RECORD)
+    return list(
+        actor.session.scalars(
+            scoped(actor, select(Account))
+            .where(
+                Account.kind == "member",
+                Account.currency == currency,
+                Account.organization_id == subproject.organization_id,
+                Account.farmer_id.is_(None),
+            )
+            .order_by(Account.id)
+        )
+    )
+
+
+def counterpart_progress(actor: Actor, subproject: Subproject) -> dict[str, Decimal]:
+    """The counterpart the latest plan needs and what is paid so far, cash and in kind."""
+    actor.require(P.CYCLE_READ)
+    try:
+        need_cash, need_kind = required_counterpart(actor.widened(), subproject)
+    except Refused:
+        need_cash = need_kind = Decimal("0.00")
+    cash, in_kind = paid_counterpart(actor, subproject.id)
+    return {"need_cash": need_cash, "need_in_kind": need_kind, "cash": cash, "in_kind": in_kind}
+
+
 def audit_trail(actor: Actor, subproject_id: int, limit: int = 200) -> list[AuditEntry]:
     """The audit entries of the subproject and of its rows (plans, scores, decisions,
     counterpart, tranches, evaluators, agreement), oldest first; needs audit.read."""
@@ -417,6 +449,8 @@ __all__ = [
     "Refusal",
     "Step",
     "audit_trail",
+    "counterpart_accounts",
+    "counterpart_progress",
     "funds_accounts",
     "get_subproject",
     "latest_grants",

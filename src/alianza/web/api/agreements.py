@@ -1,6 +1,6 @@
 """Alliance agreements, their deliveries and the buyer's payments, and the alerts they raise.
 
-``GET /agreements`` (paged, with totals), ``GET /agreements/{id}`` (the terms and the delivery
+``POST /subprojects/{id}/agreement`` (sign one), ``GET /agreements`` (paged, with totals), ``GET /agreements/{id}`` (the terms and the delivery
 schedule against deliveries), ``GET|POST /agreements/{id}/deliveries``, ``GET|POST
 /agreements/{id}/payments``, ``GET /alerts?as_of=``. Every list and record is the actor's scope
 only: a buyer sees their own agreements, a PO's representative their organization's.
@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from alianza.platform.agreements import service as agreements
 from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery
-from alianza.platform.agreements.schemas import DeliveryIn
+from alianza.platform.agreements.schemas import AgreementIn, DeliveryIn
 from alianza.web.auth import CurrentActor
 
 router = APIRouter(tags=["agreements"])
@@ -200,6 +200,27 @@ def get_agreement(
     [overview] = agreements.overviews(actor, [agreement], day)
     schedule = [PeriodOut(**vars(p)) for p in agreements.schedule_progress(actor, agreement_id)]
     return AgreementDetailOut(**agreement_fields(overview, day), schedule=schedule)
+
+
+@router.post(
+    "/subprojects/{subproject_id}/agreement",
+    name="api_subproject_agreement",
+    summary="Sign the alliance agreement of a subproject",
+    status_code=201,
+)
+def sign_agreement(
+    actor: CurrentActor, subproject_id: RecordId, terms: AgreementIn
+) -> AgreementDetailOut:
+    """The buyer's and the PO's agreement (agreements.sign): product, unit, quality grades,
+    price mechanism (``fixed`` needs ``fixed_price``, ``floor`` needs ``floor_price``;
+    ``reference_premium`` and ``floor`` add ``premium`` to the reference price), premiums per
+    grade, payment terms, the buyer's technical-assistance duties, its dates and a delivery
+    schedule of periods within them. Signed once the counterpart is confirmed paid (409
+    otherwise, rule ``counterpart before agreement``); the subproject moves to
+    agreement_signed on ``signed_on``. Prices are in the call's currency."""
+    agreement = agreements.sign_agreement(actor, subproject_id, terms)
+    actor.session.flush()
+    return get_agreement(actor, agreement.id, as_of=terms.signed_on)
 
 
 @router.get(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -141,6 +141,20 @@ class TrancheOut(Out):
     milestone_verified_on: date | None
 
 
+class CounterpartOut(Out):
+    """A counterpart contribution and where the subproject's counterpart stands after it."""
+
+    id: int
+    subproject_id: int
+    posting_id: int = Field(description="The ledger posting (members' account -> the PO's)")
+    kind: str = Field(description="cash | in_kind")
+    amount: Decimal
+    paid_cash: Decimal = Field(description="Cash counterpart paid so far")
+    paid_in_kind: Decimal = Field(description="In-kind counterpart paid so far")
+    required_cash: Decimal = Field(description="Cash counterpart the latest plan needs")
+    required_in_kind: Decimal = Field(description="In-kind counterpart the latest plan needs")
+
+
 class StateChangeOut(Out):
     from_state: str | None
     to_state: str
@@ -202,6 +216,21 @@ class DecisionIn(OnIn):
 
 class PlanSubmitIn(PlanIn):
     on: date = Field(default_factory=date.today)
+
+
+class CounterpartIn(OnIn):
+    """A PO's counterpart contribution, in the call's currency, to the cent."""
+
+    kind: Literal["cash", "in_kind"] = Field(
+        description="cash goes to the PO's account, in_kind to its in-kind account"
+    )
+    amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2)
+    from_account_id: int | None = Field(
+        None,
+        ge=1,
+        description="The members' account paying (default: the PO's members' account in the "
+        "call's currency, opened on first use)",
+    )
 
 
 class TranchesIn(BaseModel):
@@ -448,6 +477,37 @@ def score(actor: CurrentActor, subproject_id: int, body: ScoreIn) -> ScoreOut:
 def decide(actor: CurrentActor, subproject_id: int, body: DecisionIn) -> DecisionOut:
     decision = cycle.decide(actor, subproject_id, body.outcome.value, body.on, body.conditions)
     return DecisionOut.model_validate(decision)
+
+
+@router.post(
+    "/subprojects/{subproject_id}/counterpart",
+    name="api_subproject_counterpart",
+    status_code=201,
+    summary="Record a counterpart contribution of the PO (cash or in kind)",
+)
+def record_counterpart(
+    actor: CurrentActor, subproject_id: int, body: CounterpartIn
+) -> CounterpartOut:
+    """The PO's counterpart (counterpart.record), posted in the ledger from a members' account
+    to the PO's account (cash) or its in-kind account, on ``on``. Allowed while the subproject
+    is approved (409 otherwise); several contributions add up, and once they cover what the
+    latest plan needs the counterpart can be confirmed (``/counterpart/confirm``)."""
+    contribution = cycle.record_counterpart(
+        actor, subproject_id, body.kind, body.from_account_id, body.amount, body.on
+    )
+    actor.session.flush()
+    progress = steps.counterpart_progress(actor, steps.get_subproject(actor, subproject_id))
+    return CounterpartOut(
+        id=contribution.id,
+        subproject_id=contribution.subproject_id,
+        posting_id=contribution.posting_id,
+        kind=contribution.kind,
+        amount=contribution.amount,
+        paid_cash=progress["cash"],
+        paid_in_kind=progress["in_kind"],
+        required_cash=progress["need_cash"],
+        required_in_kind=progress["need_in_kind"],
+    )
 
 
 @router.post(

@@ -10,7 +10,8 @@ session is rolled back). Which moves a user is offered, and why one is refused, 
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -18,17 +19,20 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alianza.platform.access import Actor, Permission
+from alianza.platform.agreements import service as agreements
+from alianza.platform.agreements.schemas import PRICE_MECHANISMS
 from alianza.platform.calls import service as calls_service
 from alianza.platform.errors import Forbidden, Invalid, NotFound, Refused
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects import steps
 from alianza.platform.subprojects.models import PlanVersion
 from alianza.platform.subprojects.plans import stored_report
-from alianza.platform.subprojects.states import STATES, State
+from alianza.platform.subprojects.states import APPROVED, STATES, State
 from alianza.problems import Problem
 from alianza.web import i18n
 from alianza.web.api.cycle import default_funds_account, subproject_detail
 from alianza.web.auth import CurrentActor
+from alianza.web.errors import translate_message
 from alianza.web.i18n import N_
 from alianza.web.pages.plans import report_context
 from alianza.web.templating import render
@@ -44,8 +48,10 @@ STEP_LABELS = {
     "evaluation": N_("Start the evaluation"),
     "score": N_("Score a criterion"),
     "decision": N_("Decide"),
+    "counterpart": N_("Record a counterpart contribution"),
     "counterpart_confirm": N_("Confirm the counterpart is paid"),
     "schedule_tranches": N_("Schedule the tranches"),
+    "agreement": N_("Sign the alliance agreement"),
     "release": N_("Release the tranche"),
     "justify": N_("Justify the tranche"),
     "verify": N_("Verify the tranche's milestone"),
@@ -57,8 +63,10 @@ DONE = {
     "evaluation": N_("The evaluation has started."),
     "score": N_("Score recorded."),
     "decision": N_("Decision recorded."),
+    "counterpart": N_("Counterpart contribution recorded."),
     "counterpart_confirm": N_("Counterpart confirmed."),
     "schedule_tranches": N_("Tranches scheduled."),
+    "agreement": N_("Agreement signed."),
     "release": N_("Tranche released."),
     "justify": N_("Tranche justified."),
     "verify": N_("Milestone verified."),
@@ -108,7 +116,16 @@ RULES = {
     "tranches closed on completion": N_("tranches closed on completion"),
     "project funds": N_("project funds"),
     "plan format": N_("the plan format"),
+    "counterpart_cash accounts": N_("the accounts a cash counterpart moves between"),
+    "counterpart_in_kind accounts": N_("the accounts an in-kind counterpart moves between"),
 }
+PRICE_MECHANISM_LABELS = {
+    "fixed": N_("Fixed price"),
+    "reference_premium": N_("Reference price plus a premium"),
+    "floor": N_("Reference price plus a premium, with a floor"),
+}
+GRADE_ROWS = 3  # quality grades (with their premiums) offered in the agreement form
+PERIOD_ROWS = 8  # delivery periods offered in the agreement form (two years by quarter)
 AUDIT_ACTIONS = {
     "create": N_("created"),
     "transition": N_("moved"),
@@ -256,15 +273,31 @@ def subproject_context(request: Request, actor: Actor, subproject_id: int) -> di
         s.action == "release" and s.allowed for s in detail["steps"]
     ):
         release_accounts = steps.funds_accounts(actor, detail["call"].currency)
+    counterpart_accounts = []
+    if any(s.action == "counterpart" and s.allowed for s in detail["steps"]):
+        counterpart_accounts = steps.counterpart_accounts(
+            actor, subproject, detail["call"].currency
+        )
     trail = steps.audit_trail(actor, subproject.id) if actor.can(Permission.AUDIT_READ) else None
     criteria = {c.name: c.weight for c in calls_service.scoring_sheet(detail["call"]).criteria}
     detail.update(
         appraisal=appraisal_view(latest, locale) if latest is not None else None,
         users=users,
         release_accounts=release_accounts,
+        counterpart_accounts=counterpart_accounts,
+        counterpart=steps.counterpart_progress(actor, subproject)
+        if subproject.state in APPROVED
+        else None,
+        price_mechanisms=[(m, PRICE_MECHANISM_LABELS[m]) for m in PRICE_MECHANISMS],
+        grade_rows=GRADE_ROWS,
+        period_rows=PERIOD_ROWS,
+        form_action=None,
+        form_values={},
+        form_errors={},
         trail=trail,
         criteria=criteria,
         today=date.today(),
+        in_two_years=date.today() + timedelta(days=730),
         step_labels=STEP_LABELS,
         audit_actions=AUDIT_ACTIONS,
         refusal_text=lambda r: refusal_text(request, r.rule, r.reason, r.permission),
@@ -285,9 +318,19 @@ def subproject_page(
     return render(request, "cycle/subproject.html", context)
 
 
-def _move(request: Request, actor: Actor, subproject_id: int, action: str, do: Any) -> Response:
+def _move(
+    request: Request,
+    actor: Actor,
+    subproject_id: int,
+    action: str,
+    do: Any,
+    values: dict[str, Any] | None = None,
+    field_of: Any = None,
+) -> Response:
     """Do a move; on success back to the page, on a refusal the page again with why (the
-    session rolled back: nothing changed)."""
+    session rolled back: nothing changed). ``values`` are the form's entries, shown again in
+    the form of ``action``; ``field_of`` maps a problem's field path to the form field it
+    is shown at (by default the same)."""
     try:
         do()
         actor.session.flush()
@@ -296,13 +339,21 @@ def _move(request: Request, actor: Actor, subproject_id: int, action: str, do: A
     except Refused as refused:
         actor.session.rollback()
         status = 422 if isinstance(refused, Invalid) else 409
-        messages = (
-            [p.message for p in refused.problems]
-            if isinstance(refused, Invalid)
-            else [refusal_text(request, refused.rule, refused.reason)]
-        )
+        locale = i18n.locale_of(request)
+        if isinstance(refused, Invalid):
+            problems = [(p.field, translate_message(p.message, locale)) for p in refused.problems]
+        else:
+            problems = [(refused.field or "", refusal_text(request, refused.rule, refused.reason))]
+        if field_of is not None:
+            problems = [(field_of(field), message) for field, message in problems]
         context = subproject_context(request, actor, subproject_id)
-        context["flashes"] = [("error", message) for message in messages]
+        context["flashes"] = [
+            ("error", f"{field}: {message}" if field else message) for field, message in problems
+        ]
+        errors: dict[str, str] = {}
+        for field, message in problems:
+            errors[field] = f"{errors[field]}; {message}" if field in errors else message
+        context.update(form_action=action, form_values=values or {}, form_errors=errors)
         return render(request, "cycle/subproject.html", context, status_code=status)
     path = request.app.url_path_for("subproject", subproject_id=subproject_id)
     return RedirectResponse(
@@ -388,6 +439,130 @@ def counterpart(request: Request, actor: CurrentActor, subproject_id: int, on: O
         "counterpart_confirm",
         lambda: cycle.confirm_counterpart_paid(actor, subproject_id, on),
     )
+
+
+@router.post("/subprojects/{subproject_id}/counterpart", name="subproject_counterpart")
+def record_counterpart(
+    request: Request,
+    actor: CurrentActor,
+    subproject_id: int,
+    on: OnForm,
+    kind: Annotated[str, Form()],
+    amount: Annotated[str, Form()],
+    from_account_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    return _move(
+        request,
+        actor,
+        subproject_id,
+        "counterpart",
+        lambda: cycle.record_counterpart(
+            actor, subproject_id, kind, from_account_id, _decimal(amount, "amount"), on
+        ),
+        values={"kind": kind, "amount": amount, "from_account_id": from_account_id, "on": on},
+    )
+
+
+def _entry(form: Any, name: str) -> str:
+    return str(form.get(name) or "").strip()
+
+
+def _number(text: str) -> str | None:
+    """A number as typed (a decimal comma read as a point); empty -> None. The schema
+    validates it, so that a wrong one is reported at its field."""
+    return text.replace(",", ".") if text else None
+
+
+def agreement_terms(form: Any) -> tuple[dict[str, Any], list[int]]:
+    """The agreement form as :class:`AgreementIn` data: rows left empty are left out. Also the
+    form row of each schedule period kept (to show a period's error at its row). A row begun
+    but incomplete is refused here, its problems named by the form's own rows
+    (``grade[1]``, ``schedule[2].quantity``)."""
+    grades = [str(g).strip() for g in form.getlist("grade")]
+    premiums = [str(p).strip() for p in form.getlist("grade_premium")]
+    problems = []
+    quality_grades: list[str] = []
+    grade_premiums: dict[str, str | None] = {}
+    for row, (grade, premium) in enumerate(zip(grades, premiums, strict=False)):
+        if not grade and not premium:
+            continue
+        if not grade:
+            problems.append(Problem(f"grade[{row}]", "give the grade's name", "missing"))
+            continue
+        quality_grades.append(grade)
+        if premium:
+            grade_premiums[grade] = _number(premium)
+    if problems:
+        raise Invalid("agreement", problems)
+    schedule, rows = [], []
+    starts = form.getlist("period_start")
+    ends = form.getlist("period_end")
+    quantities = form.getlist("quantity")
+    for row, (start, end, quantity) in enumerate(zip(starts, ends, quantities, strict=False)):
+        entries: dict[str, str | None] = {
+            "period_start": str(start).strip(),
+            "period_end": str(end).strip(),
+            "quantity": str(quantity).strip(),
+        }
+        if not any(entries.values()):
+            continue
+        # a row begun and left incomplete: each missing entry at its field (the form's row)
+        problems.extend(
+            Problem(f"schedule[{row}].{name}", "This field is required.", "missing")
+            for name, value in entries.items()
+            if not value
+        )
+        entries["quantity"] = _number(entries["quantity"] or "")
+        schedule.append(entries)
+        rows.append(row)
+    if problems:
+        raise Invalid("agreement", problems)
+    mechanism = _entry(form, "price_mechanism")
+    terms = {
+        "product": _entry(form, "product"),
+        "unit": _entry(form, "unit"),
+        "quality_grades": quality_grades,
+        "price_mechanism": mechanism,
+        "fixed_price": _number(_entry(form, "fixed_price")),
+        "premium": _number(_entry(form, "premium")),
+        "floor_price": _number(_entry(form, "floor_price")),
+        "grade_premiums": grade_premiums,
+        "payment_terms_days": _entry(form, "payment_terms_days"),
+        "buyer_ta_duties": _entry(form, "buyer_ta_duties"),
+        "signed_on": _entry(form, "signed_on"),
+        "starts_on": _entry(form, "starts_on"),
+        "ends_on": _entry(form, "ends_on"),
+        "schedule": schedule,
+    }
+    return terms, rows
+
+
+SCHEDULE_ROW = re.compile(r"^schedule\[(\d+)\]")
+
+
+@router.post("/subprojects/{subproject_id}/agreement", name="subproject_agreement")
+async def sign_agreement(request: Request, actor: CurrentActor, subproject_id: int) -> Response:
+    form = await request.form()
+    values: dict[str, Any] = {
+        name: [str(v) for v in form.getlist(name)]
+        for name in ("grade", "grade_premium", "period_start", "period_end", "quantity")
+    }
+    values.update({name: str(value) for name, value in form.items() if name not in values})
+    rows: list[int] = []
+
+    def do() -> None:
+        terms, kept = agreement_terms(form)
+        rows.extend(kept)
+        agreements.sign_agreement(actor, subproject_id, terms)
+
+    def field_of(path: str) -> str:
+        """``schedule[k]...`` names the k-th period entered: the form's row rows[k]."""
+        found = SCHEDULE_ROW.match(path)
+        if found is None or int(found.group(1)) >= len(rows):
+            return path
+        return f"schedule[{rows[int(found.group(1))]}]{path[found.end() :]}"
+
+    return _move(request, actor, subproject_id, "agreement", do, values, field_of)
 
 
 @router.post("/subprojects/{subproject_id}/tranches", name="subproject_tranches")
