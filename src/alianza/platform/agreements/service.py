@@ -233,7 +233,12 @@ class Alert:
     days_late: int | None = None
 
 
-def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[Alert]:
+def alerts(
+    actor: Actor,
+    as_of: date,
+    agreement_id: int | None = None,
+    agreement_ids: list[int] | None = None,
+) -> list[Alert]:
     """Side-selling risk (a past period delivered < 70% of schedule) and buyer-default risk
     (deliveries past their due date not covered by payments, oldest first), by agreement.
 
@@ -245,6 +250,8 @@ def alerts(actor: Actor, as_of: date, agreement_id: int | None = None) -> list[A
     query = scoped(actor, select(Agreement))
     if agreement_id is not None:
         query = query.where(Agreement.id == agreement_id)
+    if agreement_ids is not None:
+        query = query.where(Agreement.id.in_(agreement_ids))
     agreements = actor.session.scalars(query.order_by(Agreement.id)).all()
     ids = [agreement.id for agreement in agreements]
     if not ids:
@@ -392,7 +399,7 @@ def overviews(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Ag
         )
     }
     counts: dict[int, int] = defaultdict(int)
-    for alert in alerts(actor, as_of):
+    for alert in alerts(actor, as_of, agreement_ids=ids):
         counts[alert.agreement_id] += 1
     zero = Decimal(0)
     return [
