@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from alianza.platform.access import Actor, Permission
@@ -173,8 +174,12 @@ async def submit(request: Request, actor: CurrentActor) -> SimulationOut:
     """Queue a simulation of the scenario sent; the job's page follows its progress."""
     actor.require(Permission.SIMULATIONS_RUN)
     document, overrides = await scenario_from_request(request)
-    job = jobs.submit_simulation(actor, document, overrides)
-    return simulation_out(actor, job, request, with_outputs=False)
+
+    def submitted() -> SimulationOut:  # the database work, in a worker thread
+        job = jobs.submit_simulation(actor, document, overrides)
+        return simulation_out(actor, job, request, with_outputs=False)
+
+    return await run_in_threadpool(submitted)
 
 
 @router.get("", name="api_simulations", summary="The programme's simulations")

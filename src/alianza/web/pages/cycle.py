@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from alianza.platform.access import Actor, Permission
 from alianza.platform.agreements import service as agreements
@@ -579,7 +580,8 @@ async def schedule(request: Request, actor: CurrentActor, subproject_id: int) ->
         ]
         cycle.schedule_tranches(actor, subproject_id, tranches)
 
-    return _move(request, actor, subproject_id, "schedule_tranches", do)
+    # the form is read on the event loop; the database work runs in a worker thread
+    return await run_in_threadpool(_move, request, actor, subproject_id, "schedule_tranches", do)
 
 
 @router.post("/subprojects/{subproject_id}/tranches/{number}/release", name="tranche_release")

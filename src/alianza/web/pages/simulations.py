@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 import alianza
 from alianza.ladder.catalogue import CatalogueError, read_structured_file
@@ -288,11 +289,17 @@ async def submit_simulation(
                     )
                 ],
             )
-        job = jobs.submit_simulation(actor, document, overrides)
+        # the database work (and the scenario's validation) in a worker thread
+        job = await run_in_threadpool(jobs.submit_simulation, actor, document, overrides)
     except (Invalid, CatalogueError) as error:
-        context = list_context(actor, 20, 0)
-        context.update(problems=[translate_problem(p, locale) for p in error.problems], form=form)
-        return render(request, "simulations/simulations.html", context, status_code=422)
+        problems = [translate_problem(p, locale) for p in error.problems]
+
+        def refused() -> Response:
+            context = list_context(actor, 20, 0)
+            context.update(problems=problems, form=form)
+            return render(request, "simulations/simulations.html", context, status_code=422)
+
+        return await run_in_threadpool(refused)
     return RedirectResponse(
         request.app.url_path_for("simulation", job_id=str(job.id)), status_code=303
     )
