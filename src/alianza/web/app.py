@@ -41,6 +41,7 @@ from alianza.web.pages import cycle as cycle_pages
 from alianza.web.pages import dashboard as dashboard_pages
 from alianza.web.pages import home as home_pages
 from alianza.web.pages import ledger as ledger_pages
+from alianza.web.pages import microinvesting as microinvesting_pages
 from alianza.web.pages import plans as plans_pages
 from alianza.web.pages import registry as registry_pages
 from alianza.web.pages import simulations as simulations_pages
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_pages,
         users_pages,
         simulations_pages,
+        microinvesting_pages,
     ):
         app.include_router(pages.router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]
