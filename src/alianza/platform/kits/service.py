@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from alianza.ladder.catalogue import (
     Catalogue,
@@ -232,10 +233,20 @@ def programme_account(actor: Actor, kind: str, name: str, currency: str) -> Acco
     programme-wide, whoever acts)."""
     widened = actor.widened()
     full = f"{name} ({currency})"
-    account = actor.session.scalar(scoped(widened, select(Account)).where(Account.name == full))
+    query = scoped(widened, select(Account)).where(Account.name == full)
+    account = actor.session.scalar(query)
     if account is None:
-        account = ledger._open_account(widened, AccountIn(kind=kind, name=full, currency=currency))
-        actor.session.flush()
+        try:
+            # in a savepoint: two first payments opening it at once must not both fail
+            with actor.session.begin_nested():
+                account = ledger._open_account(
+                    widened, AccountIn(kind=kind, name=full, currency=currency)
+                )
+                actor.session.flush()
+        except IntegrityError:  # opened meanwhile by a concurrent transaction: use that one
+            account = actor.session.scalar(query)
+            if account is None:
+                raise
     return account
 
 
