@@ -447,8 +447,8 @@ _rule(Job, lambda a: None)  # a programme's jobs: every user of the programme se
 
 # --- Micro Investing -------------------------------------------------------------------------
 # The rollout and the kit catalogue are the programme's shared plan: every role sees them.
-for _model in (RolloutArea, PhaseChange, Milestone, KitCatalogue, KitPrice):
-    _rule(_model, lambda actor: None)
+for _shared in (RolloutArea, PhaseChange, Milestone, KitCatalogue, KitPrice):
+    _rule(_shared, lambda actor: None)
 
 
 def _field_rows(village: Any, farmer: Any) -> ScopeRule:
@@ -469,8 +469,9 @@ def _field_rows(village: Any, farmer: Any) -> ScopeRule:
     return rule
 
 
-for _model in (FieldVisit, Harvest, ProduceSale):
-    _rule(_model, _field_rows(_model.village_id, _model.farmer_id))
+_field_record: type[FieldVisit] | type[Harvest] | type[ProduceSale]
+for _field_record in (FieldVisit, Harvest, ProduceSale):
+    _rule(_field_record, _field_rows(_field_record.village_id, _field_record.farmer_id))
 _rule(LeadFarmer, lambda a: _within(LeadFarmer.farmer_id, visible_farmers(a)))
 
 

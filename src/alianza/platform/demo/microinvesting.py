@@ -271,7 +271,7 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
             admin, version.id, {"district_id": district.id, "currency": CURRENCY, "prices": rows}
         )
     # agronomists: each district's villages split among its six
-    agronomists = []
+    agronomists: list[Any] = []
     agronomist_of_village: dict[int, int] = {}
     for name, district in districts.items():
         own = [v for v in villages if district_of_village[v.id] is district]
@@ -356,7 +356,7 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
     first_seasons = [0 if DISTRICTS[name][0] == "growth" else LATE_LAUNCH for name in names]
     drawn = simulate(district_index, first_seasons, seed)
     created = now()
-    farmer_rows = []
+    farmer_rows: list[dict[str, Any]] = []
     for i in range(farmers):
         village = villages[int(village_of_farmer[i])]
         female = bool(drawn.female[i])
@@ -379,7 +379,7 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
     session.execute(
         insert(Membership),
         [{"programme_id": admin.programme_id, "farmer_id": fid,
-          "organization_id": groups_of_village[farmer_rows[i]["village_id"]][i % GROUPS_PER_VILLAGE].id,
+          "organization_id": groups_of_village[int(farmer_rows[i]["village_id"])][i % GROUPS_PER_VILLAGE].id,
           "joined_on": START} for i, fid in enumerate(farmer_ids)],
     )  # fmt: skip
     accounts = {
@@ -503,7 +503,7 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
         margin = drawn.margin[season]
         owned = drawn.owned[season]
         day = START + timedelta(days=season * SEASON_DAYS + 75)
-        for i in np.nonzero(margin > 0)[0]:
+        for i in (int(x) for x in np.nonzero(margin > 0)[0]):
             if season > drawn.stop_after[i]:
                 continue
             held = np.nonzero(owned[:, i])[0]
@@ -563,7 +563,7 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
     session.flush()
     seller = act_as(session, agronomo.id, admin.programme_id)
     own_villages = set(team.caseload_villages(admin, first.id))
-    pending = []
+    pending: list[KitSale] = []
     for i, row in enumerate(farmer_rows):
         if row["village_id"] in own_villages and len(pending) < 3:
             kits.receive_stock(
