@@ -126,3 +126,30 @@ def test_a_manager_matches_a_parked_payment_from_the_queue(site: dict[str, Any])
     assert "No payment waits" in manager.get("/payments/review").text
     again = manager.post(f"/payments/{site['payment']}/match", data={"sale_id": str(site["sale"])})
     assert again.status_code == 409 and "not parked" in again.text
+
+
+def test_the_api_sells_refuses_and_lists_kits(site: dict[str, Any]) -> None:
+    agronomist = site["clients"]["agronomist"]
+    areas = agronomist.get("/api/v1/rollout/areas?as_of=2025-06-30").json()
+    assert [a["name"] for a in areas] == ["Dedza"] and areas[0]["buying_farmers"] == 1
+    supplier_id = agronomist.get("/api/v1/sales").json()["items"][0]["supplier_id"]
+    body = {"farmer_id": site["farmer"], "kit_code": "poultry_unit", "method": "cash",
+            "sold_on": "2025-05-01", "supplier_id": supplier_id}  # fmt: skip
+    sold = agronomist.post("/api/v1/sales", json=body)
+    assert sold.status_code == 201, sold.text
+    assert sold.json()["commission"] == "5250.00"  # 5% of 105,000
+    refused = agronomist.post("/api/v1/sales", json=body | {"kit_code": "grading_packing"})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "kit_prerequisites"
+    assert refused.json()["error"]["field"] == "kit_code"
+    other = agronomist.post(
+        "/api/v1/sales", json=body | {"farmer_id": site["other_farmer"], "kit_code": "drip_bed"}
+    )
+    assert other.status_code == 404
+    listed = agronomist.get(f"/api/v1/sales?farmer_id={site['farmer']}").json()
+    assert listed["total"] == 2
+    growth = agronomist.get(f"/api/v1/farmers/{site['farmer']}/growth?as_of=2025-06-30").json()
+    assert growth["owned"] == {"drip_bed": 1, "poultry_unit": 1} and growth["spent"] == "122500.00"
+    supplier = site["clients"]["supplier"]  # reads sales (its own) but reaches no farmer
+    assert supplier.get(f"/api/v1/farmers/{site['farmer']}/growth").status_code == 404
+    assert site["clients"]["supplier"].get("/api/v1/sales").json()["total"] == 3

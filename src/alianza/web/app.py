@@ -27,6 +27,7 @@ from alianza.web.api import auth as auth_api
 from alianza.web.api import cycle as cycle_api
 from alianza.web.api import dashboard as dashboard_api
 from alianza.web.api import ledger as ledger_api
+from alianza.web.api import microinvesting as microinvesting_api
 from alianza.web.api import payments as payments_api
 from alianza.web.api import plans as plans_api
 from alianza.web.api import registry as registry_api
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_api,
         simulations_api,
         payments_api,
+        microinvesting_api,
     ):
         app.include_router(api.router, prefix=API_V1)
     for pages in (
