@@ -74,6 +74,7 @@ def test_a_payment_by_the_farmers_phone_pays_their_pending_sale(
         ({"reference": "K999", "phone": "0999111222"}, "unknown_payer"),
         ({"amount": "17000.00"}, "amount_mismatch"),
         ({"currency": "TZS"}, "currency_mismatch"),
+        ({"reference": None, "phone": "not a phone"}, "unknown_payer"),
     ],
 )
 def test_unattributable_payments_are_parked_with_the_reason(

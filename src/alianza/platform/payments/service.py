@@ -118,8 +118,9 @@ def receive(
     if notification.phone:
         try:
             phone = normalise_phone(notification.phone, region)
-        except ValueError as error:
-            raise Invalid("notification", [Problem("phone", str(error))]) from None
+        except ValueError:
+            # kept as sent: the payment is still stored (matched by its reference, or parked)
+            phone = notification.phone.strip()
     try:
         with actor.session.begin_nested():
             payment = MobilePayment(
