@@ -13,11 +13,28 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCALES = ("en", "es", "fr", "pt")
 SECRET_KEY_FILE = "secret_key"
+
+
+class PaymentProvider(BaseModel):
+    """A mobile-money provider (or aggregator) that notifies payments to the intake.
+
+    ``secret`` signs its generic JSON notifications (HMAC-SHA256); ``url_token`` is the secret
+    part of its Daraja confirmation URL (Daraja does not sign). ``programme`` is the code of
+    the programme its payments belong to; ``country`` reads phones written without ``+``;
+    ``timezone`` reads Daraja's ``TransTime``."""
+
+    programme: str
+    currency: str = Field(min_length=3, max_length=3)
+    country: str | None = Field(None, description="phonenumbers region, e.g. MW, TZ, KE")
+    secret: str | None = Field(None, repr=False, min_length=16)
+    url_token: str | None = Field(None, repr=False, min_length=16)
+    timestamp_window_seconds: int = Field(300, ge=1, le=3600)
+    timezone: str = "Africa/Nairobi"
 
 
 class Settings(BaseSettings):
@@ -82,6 +99,13 @@ class Settings(BaseSettings):
     ladder_kernel: Literal["compiled", "numpy"] = Field(
         "compiled",
         description="Kit-ladder season kernel: compiled (numba, when installed) or numpy.",
+    )
+
+    payment_providers: dict[str, PaymentProvider] = Field(
+        default_factory=dict,
+        description="Mobile-money providers by name, as JSON: "
+        '{"airtel": {"programme": "MI-MW", "currency": "MWK", "country": "MW", '
+        '"secret": "...", "url_token": "..."}} (see docs/micro-investing.md).',
     )
 
     @field_validator("default_locale", mode="before")

@@ -28,14 +28,20 @@ from alianza.platform.agreements import service as agreements
 from alianza.platform.audit import service as audit
 from alianza.platform.calls.service import calls, open_call
 from alianza.platform.errors import Forbidden, NotFound, Refused
+from alianza.platform.fieldrecords import service as field
+from alianza.platform.kits import service as kits
 from alianza.platform.ledger import service as ledger
+from alianza.platform.payments import service as mobile_payments
 from alianza.platform.portfolio import service as portfolio
 from alianza.platform.programmes.service import create_user, grant_role, programmes_with_roles
 from alianza.platform.registry import service as registry
 from alianza.platform.registry.models import Farmer, Organization
+from alianza.platform.rollout import service as rollout
+from alianza.platform.rollout import team
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import Subproject
 from tests.platform.cycle_fixtures import AGREEMENT, example_plan
+from tests.platform.mi_fixtures import PRICES, catalogue_document
 
 # Tables every role of the programme sees whole: geography, calls, rates and bookkeeping.
 SHARED = {
@@ -49,6 +55,12 @@ SHARED = {
     "role_places",
     "programmes",
     "users",
+    # Micro Investing's plan: the rollout and the kit catalogue
+    "rollout_areas",
+    "rollout_phase_changes",
+    "rollout_milestones",
+    "kit_catalogues",
+    "kit_prices",
 }
 # Tables that are not the programme's data (sign-in machinery), never read through scoped().
 NOT_SCOPED = {"user_sessions", "api_tokens", "sign_in_attempts", "alembic_version"}
@@ -63,6 +75,7 @@ class Alliance:
     subproject: Subproject
     agreement_id: int
     farmer_ids: list[int]
+    supplier: Organization | None = None
 
 
 def _alliance(admin: Actor, country_id: int, name: str) -> Alliance:
@@ -147,6 +160,85 @@ def _through_the_cycle(
     alliance.subproject, alliance.agreement_id = sub, agreement.id
 
 
+def _micro_investing(admin: Actor, alliance: Alliance, catalogue_id: int) -> None:
+    """Micro Investing rows in an alliance's district: a supplier with stock, an agronomist,
+    sales (cash, mobile money paid and pending), field records, payments matched and parked."""
+    name = alliance.district.name
+    village_id = alliance.po.place_id
+    assert village_id is not None
+    kits.set_prices(
+        admin,
+        catalogue_id,
+        {
+            "district_id": alliance.district.id,
+            "currency": "HNL",
+            "prices": [{"kit_code": k, "price": v} for k, v in PRICES.items()],
+        },
+    )
+    supplier = registry.add_organization(
+        admin, {"kind": "supplier", "name": f"Supplier {name}", "place_id": alliance.district.id}
+    )
+    alliance.supplier = supplier
+    kits.receive_stock(
+        admin,
+        {"supplier_id": supplier.id, "district_id": alliance.district.id, "kit_code": "drip_bed",
+         "quantity": 20},
+    )  # fmt: skip
+    agronomist = team.add_agronomist(
+        admin,
+        {"name": f"Agronomist {name}", "district_id": alliance.district.id,
+         "village_ids": [village_id], "commission_rate": "0.05"},
+    )  # fmt: skip
+    team.add_lead_farmer(admin, {"farmer_id": alliance.farmer_ids[0], "since": date(2025, 1, 1)})
+    sold = []
+    for n, method in enumerate(("cash", "mobile_money", "mobile_money")):
+        sold.append(
+            kits.record_sale(
+                admin,
+                {
+                    "farmer_id": alliance.farmer_ids[n],
+                    "kit_code": "drip_bed",
+                    "method": method,
+                    "sold_on": date(2025, 3, 1),
+                    "supplier_id": supplier.id,
+                    "agronomist_id": agronomist.id,
+                },
+            )  # fmt: skip
+        )
+    field.record_visit(
+        admin,
+        {
+            "village_id": village_id,
+            "organization_id": alliance.po.id,
+            "visited_on": date(2025, 3, 2),
+        },
+    )
+    field.record_harvest(
+        admin,
+        {"farmer_id": alliance.farmer_ids[0], "kit_code": "drip_bed",
+         "harvested_on": date(2025, 5, 1), "quantity": "50"},
+    )  # fmt: skip
+    field.record_produce_sale(
+        admin,
+        {"farmer_id": alliance.farmer_ids[0], "kit_code": "drip_bed", "sold_on": date(2025, 5, 2),
+         "quantity": "50", "unit_price": "10", "buyer": "market"},
+        "HNL",
+    )  # fmt: skip
+    intake = mobile_payments.intake_actor(admin.session, "PA-HN")
+    at = "2025-03-03T10:00:00+00:00"
+    mobile_payments.receive(
+        intake,
+        {"provider": "tigo", "transaction_id": f"{name}-paid", "amount": str(sold[1].amount),
+         "currency": "HNL", "reference": sold[1].reference, "paid_at": at},
+    )  # fmt: skip
+    farmer = admin.session.get(Farmer, alliance.farmer_ids[2])
+    mobile_payments.receive(  # the farmer's phone, the wrong amount: parked, but theirs
+        intake,
+        {"provider": "tigo", "transaction_id": f"{name}-parked", "amount": "1.00",
+         "currency": "HNL", "phone": farmer.phone, "paid_at": at},
+    )  # fmt: skip
+
+
 @dataclass
 class World:
     admin: Actor
@@ -205,8 +297,11 @@ def world(session: Session, admin: Actor) -> World:
         },
     )
     _through_the_cycle(admin, one, call.id, funds.id, members.id)
+    catalogue = kits.add_catalogue_version(admin, {"document": catalogue_document()})
+    _micro_investing(admin, one, catalogue.id)
     before = _ids(session)
     _through_the_cycle(admin, two, call.id, funds.id, members.id)
+    _micro_investing(admin, two, catalogue.id)
     after = _ids(session)
     second = {name: after[name] - before[name] for name in after}
     # alliance two's own registry rows were made before the cycle: add them
@@ -237,6 +332,8 @@ def world(session: Session, admin: Actor) -> World:
         "buyer": user("buyer", "buyer", organization_id=one.buyer.id),
         "lender": user("lender", "lender", organization_id=one.lender.id),
         "evaluator": user("eva", "evaluator"),
+        "agronomist": user("agro", "agronomist", place_ids=[one.po.place_id]),
+        "supplier": user("supp", "supplier", organization_id=one.supplier.id),
         "alliance": user(
             "ally", "po_representative", scope="alliance", subproject_id=one.subproject.id
         ),
@@ -246,7 +343,16 @@ def world(session: Session, admin: Actor) -> World:
     return World(admin, one, two, actors, second)
 
 
-NARROW = ("field_officer", "po_representative", "buyer", "lender", "evaluator", "alliance")
+NARROW = (
+    "field_officer",
+    "po_representative",
+    "buyer",
+    "lender",
+    "evaluator",
+    "alliance",
+    "agronomist",
+    "supplier",
+)
 
 
 def test_every_table_has_a_scope_rule() -> None:
@@ -372,6 +478,27 @@ LISTINGS: dict[str, tuple[Permission, Callable[[Actor, World], Any]]] = {
         lambda a, w: sum(i.members for i in portfolio.inclusion_by_call(a, date(2025, 6, 1))),
     ),
     "audit.entries": (Permission.AUDIT_READ, lambda a, w: [e.id for e in audit.entries(a)]),
+    "kits.sales": (Permission.SALES_READ, lambda a, w: [x.id for x in kits.sales(a).items]),
+    "kits.stock": (Permission.STOCK_READ, lambda a, w: [x.id for x in kits.stock(a)]),
+    "field.visits": (Permission.FIELD_READ, lambda a, w: [x.id for x in field.visits(a).items]),
+    "field.harvests": (Permission.FIELD_READ, lambda a, w: [x.id for x in field.harvests(a).items]),
+    "field.produce_sales": (
+        Permission.FIELD_READ,
+        lambda a, w: [x.id for x in field.produce_sales(a).items],
+    ),
+    "payments.parked": (
+        Permission.PAYMENTS_REVIEW,
+        lambda a, w: [x.id for x in mobile_payments.parked(a).items],
+    ),
+    "payments.payments": (
+        Permission.SALES_READ,
+        lambda a, w: [x.id for x in mobile_payments.payments(a).items],
+    ),
+    "team.agronomists": (Permission.ROLLOUT_READ, lambda a, w: [x.id for x in team.agronomists(a)]),
+    "team.lead_farmers": (
+        Permission.ROLLOUT_READ,
+        lambda a, w: [lead.id for lead, _ in team.lead_farmers(a)],
+    ),
 }
 # what a result that lists ids is checked against
 AGAINST = {
@@ -388,6 +515,15 @@ AGAINST = {
     "ledger.postings": "postings",
     "portfolio.sales_by_po_by_quarter": "organizations",
     "audit.entries": "audit_entries",
+    "kits.sales": "kit_sales",
+    "kits.stock": "supplier_stock",
+    "field.visits": "field_visits",
+    "field.harvests": "harvests",
+    "field.produce_sales": "produce_sales",
+    "payments.parked": "mobile_payments",
+    "payments.payments": "mobile_payments",
+    "team.agronomists": "agronomists",
+    "team.lead_farmers": "lead_farmers",
 }
 
 
@@ -545,6 +681,48 @@ OPERATIONS: dict[Permission, Callable[[Actor, World], Any]] = {
         a, w.actors["auditor"].user_id, {"role": "auditor"}
     ),
     Permission.AUDIT_READ: lambda a, w: audit.entries(a),
+    Permission.SALES_RECORD: lambda a, w: kits.record_sale(
+        a,
+        {
+            "farmer_id": w.one.farmer_ids[6],
+            "kit_code": "drip_bed",
+            "method": "cash",
+            "sold_on": date(2025, 4, 1),
+            "supplier_id": w.one.supplier.id,
+        },
+    ),  # fmt: skip
+    Permission.FIELD_RECORD: lambda a, w: field.record_visit(
+        a, {"village_id": w.one.po.place_id, "visited_on": date(2025, 4, 1)}
+    ),
+    Permission.STOCK_MANAGE: lambda a, w: kits.receive_stock(
+        a,
+        {
+            "supplier_id": w.one.supplier.id,
+            "district_id": w.one.district.id,
+            "kit_code": "drip_bed",
+            "quantity": 1,
+        },
+    ),  # fmt: skip
+    Permission.PAYMENTS_RECEIVE: lambda a, w: mobile_payments.receive(
+        a,
+        {
+            "provider": "tigo",
+            "transaction_id": f"op-{a.user_id}",
+            "amount": "5.00",
+            "currency": "HNL",
+            "paid_at": "2025-04-01T10:00:00+00:00",
+        },
+    ),  # fmt: skip
+    Permission.PAYMENTS_REVIEW: lambda a, w: mobile_payments.parked(a),
+    Permission.ROLLOUT_MANAGE: lambda a, w: rollout.open_area(
+        a, {"place_id": w.two.district.id, "phase_since": date(2025, 1, 1)}
+    ),
+    Permission.KITS_MANAGE: lambda a, w: kits.add_catalogue_version(
+        a, {"document": catalogue_document()}
+    ),
+    Permission.TEAM_MANAGE: lambda a, w: team.add_lead_farmer(
+        a, {"farmer_id": w.one.farmer_ids[5], "since": date(2025, 1, 1)}
+    ),
 }
 
 
@@ -563,6 +741,9 @@ def _may_do_what_is_granted(world: World, session: Session, role: Role) -> None:
         "buyer": world.actors["buyer"],
         "lender": world.actors["lender"],
         "auditor": world.actors["auditor"],
+        "agronomist": world.actors["agronomist"],
+        "supplier": world.actors["supplier"],
+        "payment_intake": mobile_payments.intake_actor(session, "PA-HN"),
     }[role.value]
     for permission, operation in OPERATIONS.items():
         savepoint = session.begin_nested()

@@ -36,7 +36,7 @@ def fingerprint(session: Session, programme_id: int) -> str:
 
 
 def test_demo_programme_is_complete_and_sound(session: Session) -> None:
-    summary = seed_demo(session, seed=7, members_per_po=SMALL)
+    summary = seed_demo(session, seed=7, members_per_po=SMALL, mi_farmers=300)
     session.commit()
     assert set(summary.states) == set(STATES)
     assert summary.counts["producer_organizations"] == 40 and summary.counts["buyers"] == 8
@@ -57,9 +57,52 @@ def test_same_seed_same_programme(tmp_path: Path) -> None:
         engine.dispose()
         database = Database(url)
         with database.session() as session:
-            summary = seed_demo(session, seed=3, members_per_po=SMALL)
+            summary = seed_demo(session, seed=3, members_per_po=SMALL, mi_farmers=200)
         with database.sessions() as session:
             prints.append(fingerprint(session, summary.programme_id))
         database.dispose()
     assert prints[0] == prints[1]
     assert date(2025, 6, 30) == TODAY
+
+
+def test_the_micro_investing_demo_has_growth_parked_payments_and_scoped_users(
+    session: Session,
+) -> None:
+    from sqlalchemy import func
+
+    from alianza.platform.demo.microinvesting import PROGRAMME_CODE as MI
+    from alianza.platform.demo.microinvesting import TODAY as MI_TODAY
+    from alianza.platform.kits import service as kits
+    from alianza.platform.kits.models import KitSale
+    from alianza.platform.payments import service as payments
+    from alianza.platform.programmes.models import Programme, User
+    from alianza.platform.rollout import service as rollout
+
+    summary = seed_demo(session, seed=5, members_per_po=SMALL, mi_farmers=400)
+    session.commit()
+    assert summary.counts["micro investing: farmers"] == 400
+    assert summary.counts["micro investing: agronomists"] == 12
+    assert summary.counts["micro investing: groups"] == 200
+    programme = session.scalar(select(Programme).where(Programme.code == MI))
+    coordinator = session.scalar(select(User).where(User.username == "coordinadora"))
+    admin = act_as(session, coordinator.id, programme.id)
+    assert set(ledger.totals_by_currency(admin).values()) == {0}
+    assert payments.parked(admin).total == 4
+    phases = {place.name: area.phase for area, place in rollout.areas(admin)}
+    assert phases["Dedza"] == "growth" and phases["Ntcheu"] == "launch"
+    # a few climb fast, many slowly, some stop: the purchases per farmer spread out
+    per_farmer = [
+        n for (n,) in session.execute(
+            select(func.count(KitSale.id)).where(KitSale.programme_id == programme.id).group_by(KitSale.farmer_id)
+        )
+    ]  # fmt: skip
+    assert min(per_farmer) == 1 and max(per_farmer) >= 8 and len(set(per_farmer)) >= 4
+    agronomo = session.scalar(select(User).where(User.username == "agronomo"))
+    seller = act_as(session, agronomo.id, programme.id)
+    own = {s.village_id for s in kits.sales(seller, limit=1000).items}
+    assert own and own <= seller.scope.place_ids
+    proveedor = session.scalar(select(User).where(User.username == "proveedor"))
+    supplier = act_as(session, proveedor.id, programme.id)
+    assert {s.supplier_id for s in kits.stock(supplier)} == {supplier.scope.organization_id}
+    assert {u.username for u in summary.users} >= {"agronomo", "proveedor"}
+    assert MI_TODAY.year == 2025

@@ -196,9 +196,8 @@ def _seed_demo(url: str) -> None:
 
     database = Database(url)
     with database.session() as session:
-        seed_demo(
-            session, 1, members_per_po=(26, 32)
-        )  # small POs, yet enough members for the calls
+        # small POs, yet enough members for the calls; a small Micro Investing programme
+        seed_demo(session, 1, members_per_po=(26, 32), mi_farmers=300)
     database.dispose()
 
 

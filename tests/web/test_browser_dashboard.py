@@ -39,7 +39,7 @@ def full_demo_server(
     shutil.copy(migrated_template, database)
     opened = Database(f"sqlite:///{database}")
     with opened.session() as session:
-        seed_demo(session, 1)
+        seed_demo(session, 1, mi_farmers=0)
     opened.dispose()
     port = _free_port()
     server = uvicorn.Server(

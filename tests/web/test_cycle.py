@@ -66,7 +66,9 @@ def seed_full_demo(url: str) -> None:
 
     database = Database(url)
     with database.session() as session:
-        seed_demo(session, 1, members_per_po=(26, 32))  # POs past the calls' 25 members
+        seed_demo(
+            session, 1, members_per_po=(26, 32), mi_farmers=0
+        )  # POs past the calls' 25 members
     database.dispose()
 
 

@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from alianza.cli._session import BAD_INPUT, errors, report, say
 from alianza.cli.db import db_app
 from alianza.cli.demo import demo_app
+from alianza.cli.fieldops import farmers_app, payments_app, sales_app
 from alianza.cli.forecast import forecast
 from alianza.cli.forms import forms_app
 from alianza.cli.jobs import jobs_app
@@ -140,6 +141,9 @@ app.command("simulate")(simulate)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
+app.add_typer(farmers_app, name="farmers")
+app.add_typer(sales_app, name="sales")
+app.add_typer(payments_app, name="payments")
 app.add_typer(user_app, name="user")
 app.add_typer(users_app, name="users")
 app.add_typer(programme_app, name="programme")

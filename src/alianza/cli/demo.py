@@ -20,7 +20,8 @@ def seed_command(
     ),
     url: str | None = URL_OPTION,
 ) -> None:
-    """Fill the database with the demo programme DEMO-PA (2 countries, 40 POs, ~3,000 members)."""
+    """Fill the database with the demo programmes DEMO-PA (2 countries, 40 POs, ~3,000 members)
+    and DEMO-MI (Micro Investing in Malawi: 5,000 farmers, two years of kit sales)."""
     from alianza.platform.demo.service import (
         ADMIN_PASSWORD,
         PROGRAMME_CODE,

@@ -43,8 +43,11 @@ from alianza.platform.audit.models import AuditEntry
 from alianza.platform.calls.models import Call
 from alianza.platform.db import Base
 from alianza.platform.errors import Forbidden, NotFound, Refused
+from alianza.platform.fieldrecords.models import FieldVisit, Harvest, ProduceSale
 from alianza.platform.jobs.models import Job
+from alianza.platform.kits.models import KitCatalogue, KitPrice, KitSale, SupplierStock
 from alianza.platform.ledger.models import Account, BalanceSnapshot, Entry, Posting, SnapshotDate
+from alianza.platform.payments.models import MobilePayment
 from alianza.platform.programmes.models import (
     ExchangeRate,
     Programme,
@@ -53,6 +56,14 @@ from alianza.platform.programmes.models import (
     User,
 )
 from alianza.platform.registry.models import Farmer, Market, Membership, Organization, Place
+from alianza.platform.rollout.models import (
+    Agronomist,
+    CaseloadPlace,
+    LeadFarmer,
+    Milestone,
+    PhaseChange,
+    RolloutArea,
+)
 from alianza.platform.subprojects.models import (
     CommitteeScore,
     CounterpartContribution,
@@ -94,6 +105,18 @@ class Permission(enum.StrEnum):
     USERS_ADMIN = "users.admin"  # users, roles and scopes
     FIELD_RECORD = "field.record"  # visits, inspections, harvests
     SIMULATIONS_RUN = "simulations.run"
+    # Micro Investing field operations
+    ROLLOUT_READ = "rollout.read"  # areas, phases, milestones, adoption, agronomists
+    ROLLOUT_MANAGE = "rollout.manage"  # open areas, move phases, milestones
+    TEAM_MANAGE = "team.manage"  # agronomists, their caseloads, lead farmers
+    KITS_MANAGE = "kits.manage"  # catalogue versions and prices per district
+    STOCK_READ = "stock.read"  # suppliers' stock per district
+    STOCK_MANAGE = "stock.manage"  # a supplier's deliveries into stock
+    SALES_READ = "sales.read"  # kit sales, farmers' growth
+    SALES_RECORD = "sales.record"  # sell a kit to a farmer
+    FIELD_READ = "field.read"  # visits, inspections, harvests, produce sales
+    PAYMENTS_RECEIVE = "payments.receive"  # the mobile-money intake (a service, not a person)
+    PAYMENTS_REVIEW = "payments.review"  # the parked-payments queue, matching, reconciling
 
 
 P = Permission
@@ -110,15 +133,31 @@ class Role(enum.StrEnum):
     BUYER = "buyer"
     LENDER = "lender"
     AUDITOR = "auditor"
+    AGRONOMIST = "agronomist"
+    SUPPLIER = "supplier"
+    PAYMENT_INTAKE = "payment_intake"  # the mobile-money intake's service user; never a person
 
+
+# Roles a person is never given (grant_role refuses them).
+SERVICE_ROLES = frozenset({Role.PAYMENT_INTAKE})
 
 READS = frozenset(
-    {P.REGISTRY_READ, P.CYCLE_READ, P.AGREEMENTS_READ, P.LEDGER_READ, P.PORTFOLIO_READ}
+    {
+        P.REGISTRY_READ,
+        P.CYCLE_READ,
+        P.AGREEMENTS_READ,
+        P.LEDGER_READ,
+        P.PORTFOLIO_READ,
+        P.ROLLOUT_READ,
+        P.STOCK_READ,
+        P.SALES_READ,
+        P.FIELD_READ,
+    }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
-    Role.PROGRAMME_MANAGER: frozenset(Permission) - {P.USERS_ADMIN},
+    Role.PROGRAMME_MANAGER: frozenset(Permission) - {P.USERS_ADMIN, P.PAYMENTS_RECEIVE},
     Role.EVALUATOR: frozenset({P.CYCLE_READ, P.CYCLE_SCORE, P.REGISTRY_READ}),
     Role.FIELD_OFFICER: READS
     | {
@@ -143,6 +182,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.BUYER: frozenset({P.AGREEMENTS_READ, P.PAYMENTS_RECORD, P.LEDGER_READ}),
     Role.LENDER: frozenset({P.CYCLE_READ, P.AGREEMENTS_READ, P.LEDGER_READ, P.PORTFOLIO_READ}),
     Role.AUDITOR: READS | {P.AUDIT_READ},
+    Role.AGRONOMIST: frozenset(
+        {
+            P.REGISTRY_READ,
+            P.ROLLOUT_READ,
+            P.STOCK_READ,
+            P.SALES_READ,
+            P.SALES_RECORD,
+            P.FIELD_READ,
+            P.FIELD_RECORD,
+        }
+    ),
+    Role.SUPPLIER: frozenset({P.ROLLOUT_READ, P.STOCK_READ, P.STOCK_MANAGE, P.SALES_READ}),
+    Role.PAYMENT_INTAKE: frozenset({P.PAYMENTS_RECEIVE}),
 }
 
 
@@ -156,6 +208,7 @@ class ScopeKind(enum.StrEnum):
     LENDER = "lender"  # the subprojects one financial institution lends to
     ALLIANCE = "alliance"  # one subproject and its agreement
     ASSIGNED = "assigned"  # the subprojects assigned to the user as an evaluator
+    SUPPLIER = "supplier"  # one supplier's stock and the kit sales it supplied
 
 
 # The scopes each role may be given (the first is its default).
@@ -168,12 +221,16 @@ ROLE_SCOPES: dict[Role, tuple[ScopeKind, ...]] = {
     Role.BUYER: (ScopeKind.BUYER, ScopeKind.ALLIANCE),
     Role.LENDER: (ScopeKind.LENDER,),
     Role.AUDITOR: (ScopeKind.PROGRAMME,),
+    Role.AGRONOMIST: (ScopeKind.PLACES,),
+    Role.SUPPLIER: (ScopeKind.SUPPLIER,),
+    Role.PAYMENT_INTAKE: (ScopeKind.PROGRAMME,),
 }
 # The organization kind an organization-bound scope names.
 SCOPE_ORGANIZATION_KIND = {
     ScopeKind.ORGANIZATION: "producer_organization",
     ScopeKind.BUYER: "buyer",
     ScopeKind.LENDER: "financial_institution",
+    ScopeKind.SUPPLIER: "supplier",
 }
 
 
@@ -275,6 +332,8 @@ def visible_subprojects(actor: Actor) -> Select[Any] | None:
                     EvaluatorAssignment.programme_id == actor.programme_id,
                 )
             )
+        case ScopeKind.SUPPLIER:
+            condition = false()  # a supplier's scope is kits, not alliances
     return select(Subproject.id).where(Subproject.programme_id == actor.programme_id, condition)
 
 
@@ -286,7 +345,7 @@ def _holders(actor: Actor) -> Select[Any] | None:
             return None
         case ScopeKind.PLACES:
             return select(Organization.id).where(Organization.place_id.in_(_ids(scope.place_ids)))
-        case ScopeKind.ORGANIZATION | ScopeKind.BUYER | ScopeKind.LENDER:
+        case ScopeKind.ORGANIZATION | ScopeKind.BUYER | ScopeKind.LENDER | ScopeKind.SUPPLIER:
             return select(literal(scope.organization_id))
         case ScopeKind.ALLIANCE:
             return select(Subproject.organization_id).where(Subproject.id == scope.subproject_id)
@@ -316,7 +375,7 @@ def visible_farmers(actor: Actor) -> Select[Any] | None:
             return None
         case ScopeKind.PLACES:
             return select(Farmer.id).where(Farmer.village_id.in_(_ids(scope.place_ids)))
-        case ScopeKind.BUYER | ScopeKind.LENDER:
+        case ScopeKind.BUYER | ScopeKind.LENDER | ScopeKind.SUPPLIER:
             return select(literal(-1)).where(false())
         case ScopeKind.ORGANIZATION:
             pos: Any = select(literal(scope.organization_id))
@@ -397,6 +456,107 @@ _rule(
 _rule(AuditEntry, _no_narrow_scope)
 _rule(RolePlace, lambda a: None)
 _rule(Job, lambda a: None)  # a programme's jobs: every user of the programme sees them
+
+# --- Micro Investing -------------------------------------------------------------------------
+# The rollout and the kit catalogue are the programme's shared plan: every role sees them.
+for _shared in (RolloutArea, PhaseChange, Milestone, KitCatalogue, KitPrice):
+    _rule(_shared, lambda actor: None)
+
+
+def _field_rows(village: Any, farmer: Any) -> ScopeRule:
+    """Rows about a farmer in a village: a places scope sees its villages' rows, a supplier
+    none, other scopes the rows of the farmers they reach."""
+
+    def rule(actor: Actor) -> ColumnElement[bool] | None:
+        match actor.scope.kind:
+            case ScopeKind.PROGRAMME:
+                return None
+            case ScopeKind.PLACES:
+                return village.in_(_ids(actor.scope.place_ids))
+            case ScopeKind.SUPPLIER:
+                return false()
+            case _:
+                return farmer.in_(visible_farmers(actor))
+
+    return rule
+
+
+_field_record: type[FieldVisit] | type[Harvest] | type[ProduceSale]
+for _field_record in (FieldVisit, Harvest, ProduceSale):
+    _rule(_field_record, _field_rows(_field_record.village_id, _field_record.farmer_id))
+_rule(LeadFarmer, lambda a: _within(LeadFarmer.farmer_id, visible_farmers(a)))
+
+
+def _agronomist_rows(actor: Actor) -> ColumnElement[bool] | None:
+    """Agronomists whose caseload lies in the scope's places (and the actor's own record)."""
+    match actor.scope.kind:
+        case ScopeKind.PROGRAMME:
+            return None
+        case ScopeKind.PLACES:
+            return or_(
+                Agronomist.user_id == actor.user_id,
+                Agronomist.id.in_(
+                    select(CaseloadPlace.agronomist_id).where(
+                        CaseloadPlace.place_id.in_(_ids(actor.scope.place_ids))
+                    )
+                ),
+            )
+        case _:
+            return false()
+
+
+_rule(Agronomist, _agronomist_rows)
+_rule(
+    CaseloadPlace,
+    lambda a: (
+        None
+        if a.scope.whole_programme
+        else CaseloadPlace.place_id.in_(_ids(a.scope.place_ids))
+        if a.scope.kind is ScopeKind.PLACES
+        else false()
+    ),
+)
+
+
+def _stock_rows(actor: Actor) -> ColumnElement[bool] | None:
+    match actor.scope.kind:
+        case ScopeKind.PROGRAMME:
+            return None
+        case ScopeKind.SUPPLIER:
+            return SupplierStock.supplier_id == actor.scope.organization_id
+        case ScopeKind.PLACES:
+            return SupplierStock.district_id.in_(_ids(actor.scope.place_ids))
+        case _:
+            return false()
+
+
+_rule(SupplierStock, _stock_rows)
+
+
+def _sale_rows(actor: Actor) -> ColumnElement[bool] | None:
+    if actor.scope.kind is ScopeKind.SUPPLIER:
+        return KitSale.supplier_id == actor.scope.organization_id
+    return _field_rows(KitSale.village_id, KitSale.farmer_id)(actor)
+
+
+_rule(KitSale, _sale_rows)
+
+
+def _payment_rows(actor: Actor) -> ColumnElement[bool] | None:
+    """Payments of the farmers (or, for a supplier, the sales) the scope reaches; a parked
+    payment nobody could attribute is seen programme-wide only."""
+    match actor.scope.kind:
+        case ScopeKind.PROGRAMME:
+            return None
+        case ScopeKind.SUPPLIER:
+            return MobilePayment.sale_id.in_(
+                select(KitSale.id).where(KitSale.supplier_id == actor.scope.organization_id)
+            )
+        case _:
+            return MobilePayment.farmer_id.in_(visible_farmers(actor))  # type: ignore[arg-type]
+
+
+_rule(MobilePayment, _payment_rows)
 
 
 def _tables(from_clause: Any) -> list[Table]:

@@ -29,6 +29,8 @@ from alianza.web.api import auth as auth_api
 from alianza.web.api import cycle as cycle_api
 from alianza.web.api import dashboard as dashboard_api
 from alianza.web.api import ledger as ledger_api
+from alianza.web.api import microinvesting as microinvesting_api
+from alianza.web.api import payments as payments_api
 from alianza.web.api import plans as plans_api
 from alianza.web.api import registry as registry_api
 from alianza.web.api import simulations as simulations_api
@@ -43,6 +45,7 @@ from alianza.web.pages import cycle as cycle_pages
 from alianza.web.pages import dashboard as dashboard_pages
 from alianza.web.pages import home as home_pages
 from alianza.web.pages import ledger as ledger_pages
+from alianza.web.pages import microinvesting as microinvesting_pages
 from alianza.web.pages import plans as plans_pages
 from alianza.web.pages import registry as registry_pages
 from alianza.web.pages import simulations as simulations_pages
@@ -132,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_api,
         users_api,
         simulations_api,
+        payments_api,
+        microinvesting_api,
     ):
         app.include_router(api.router, prefix=API_V1)
     for pages in (
@@ -146,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_pages,
         users_pages,
         simulations_pages,
+        microinvesting_pages,
     ):
         app.include_router(pages.router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]

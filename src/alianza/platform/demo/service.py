@@ -1021,12 +1021,22 @@ class DemoBuilder:
 
 def demo_users(session: Session) -> list[DemoUser]:
     """The demo programme's users with their roles and what their scope reaches."""
+
+    from alianza.platform.demo.microinvesting import PROGRAMME_CODE as MI_CODE
+
+    found: list[DemoUser] = []
+    listed: set[str] = set()
+    for code in (PROGRAMME_CODE, MI_CODE):
+        programme = session.scalar(select(Programme).where(Programme.code == code))
+        if programme is not None:
+            found += _users_of(session, programme, listed)
+    return found
+
+
+def _users_of(session: Session, programme: Programme, listed: set[str]) -> list[DemoUser]:
     from alianza.platform.access import act_as
     from alianza.platform.programmes.models import RoleAssignment, User
 
-    programme = session.scalar(select(Programme).where(Programme.code == PROGRAMME_CODE))
-    if programme is None:
-        return []
     found = []
     for user, assignment in session.execute(
         select(User, RoleAssignment)
@@ -1034,6 +1044,9 @@ def demo_users(session: Session) -> list[DemoUser]:
         .where(RoleAssignment.programme_id == programme.id)
         .order_by(RoleAssignment.id)
     ):
+        if user.username in listed:
+            continue
+        listed.add(user.username)
         scope = act_as(session, user.id, programme.id).scope
         if scope.organization_id is not None:
             reaches = f"{assignment.scope} {session.get(Organization, scope.organization_id).name}"  # type: ignore[union-attr]
@@ -1046,9 +1059,14 @@ def demo_users(session: Session) -> list[DemoUser]:
 
 
 def seed_demo(
-    session: Session, seed: int = 1, members_per_po: tuple[int, int] = (40, 112)
+    session: Session,
+    seed: int = 1,
+    members_per_po: tuple[int, int] = (40, 112),
+    mi_farmers: int = 5000,
 ) -> DemoSummary:
-    """Fill the database with the demo programme (refused if it is there already).
+    """Fill the database with the demo programmes (refused if they are there already): the
+    productive alliances of DEMO-PA and, unless ``mi_farmers`` is 0, the Micro Investing
+    programme DEMO-MI with that many farmers (``alianza.platform.demo.microinvesting``).
 
     ``members_per_po`` bounds each PO's size (the default gives about 3,000 members).
     """
@@ -1070,4 +1088,14 @@ def seed_demo(
         "calls": len(calls),
         "subprojects": sum(states.values()),
     }
+    if mi_farmers:
+        from alianza.platform.demo.microinvesting import seed_micro_investing
+
+        micro = seed_micro_investing(session, seed, mi_farmers)
+        summary.counts |= {f"micro investing: {k}": v for k, v in micro.counts.items()}
+        summary.users += [
+            DemoUser("coordinadora", "administrator", "DEMO-MI: the whole programme"),
+            DemoUser("agronomo", "agronomist", "DEMO-MI: the villages of one Dedza agronomist"),
+            DemoUser("proveedor", "supplier", "DEMO-MI: Agro-Dealers Dedza's stock and sales"),
+        ]
     return summary

@@ -20,6 +20,15 @@ ACCOUNT_KINDS: dict[str, bool] = {  # kind -> allows overdraft
     "member": True,
     "buyer": True,
     "financial_institution": True,
+    # Micro Investing: farmers' and off-takers' payments for kits land in kit_sales less the
+    # agronomist's commission; mobile money nobody could attribute waits in
+    # payments_suspense until a person matches it.
+    "kit_buyers": True,
+    "offtaker": True,
+    "mobile_money": True,
+    "kit_sales": False,
+    "agronomist": True,
+    "payments_suspense": False,
 }
 
 # posting kind -> (kinds the money may come from, kinds it may go to)
@@ -34,6 +43,12 @@ POSTING_RULES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "revolving_fund_loan": (frozenset({"po_revolving_fund"}), frozenset({"member"})),
     "buyer_payment": (frozenset({"buyer"}), frozenset({"po"})),
     "payment_to_member": (frozenset({"po"}), frozenset({"member"})),
+    # a kit's price, split between kit sales and the selling agronomist's commission
+    "kit_sale": (
+        frozenset({"kit_buyers", "offtaker", "mobile_money", "payments_suspense"}),
+        frozenset({"kit_sales", "agronomist"}),
+    ),
+    "payment_parked": (frozenset({"mobile_money"}), frozenset({"payments_suspense"})),
 }
 REVERSAL = "reversal"
 

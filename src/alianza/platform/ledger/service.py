@@ -232,6 +232,37 @@ def post_transfer(actor: Actor, data: TransferIn | dict[str, Any]) -> Posting:
     )
 
 
+def post_split(
+    actor: Actor,
+    kind: str,
+    from_account_id: int,
+    targets: list[tuple[int, Decimal]],
+    posted_on: date,
+    memo: str,
+) -> Posting:
+    """One posting from one account to several (a kit's price split between kit sales and
+    the agronomist's commission), for a service that checked its own permission; every
+    target's kind must be one the posting kind allows, every amount positive."""
+    from_kinds, to_kinds = POSTING_RULES[kind]
+    source = get_account(actor.widened(), from_account_id)
+    if source.kind not in from_kinds:
+        raise Refused(
+            f"a {kind} goes from {'/'.join(sorted(from_kinds))}, not from {source.kind}",
+            rule=f"{kind} accounts",
+        )
+    for account_id, amount in targets:
+        target = get_account(actor.widened(), account_id)
+        if target.kind not in to_kinds or account_id == from_account_id:
+            raise Refused(
+                f"a {kind} goes to {'/'.join(sorted(to_kinds))}, not to {target.kind}",
+                rule=f"{kind} accounts",
+            )
+        if amount <= 0:
+            raise Refused("every part of a posting is positive", rule="balanced posting")
+    total = sum((amount for _, amount in targets), ZERO)
+    return _post(actor, kind, posted_on, memo, [(from_account_id, -total), *targets])
+
+
 def reverse(actor: Actor, posting_id: int, posted_on: date, memo: str = "") -> Posting:
     """Correct a posting by posting its opposite; the original stays as it was."""
     actor.require(Permission.LEDGER_POST)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from alianza.platform.access import (
     ROLE_SCOPES,
     SCOPE_ORGANIZATION_KIND,
+    SERVICE_ROLES,
     Actor,
     Permission,
     Role,
@@ -189,6 +190,12 @@ def grant_role(actor: Actor, user_id: int, data: RoleIn | dict[str, Any]) -> Rol
     """Give (or change) a user's role and scope in the actor's programme."""
     actor.require(Permission.USERS_ADMIN)
     role_in = validated(RoleIn, data)
+    if role_in.role in SERVICE_ROLES:
+        raise Refused(
+            f"{role_in.role} is a service's role, not given to people",
+            rule="service roles",
+            field="role",
+        )
     get_user(actor, user_id, any_programme=True)
     scope = role_in.scope or ROLE_SCOPES[role_in.role][0]
     if scope not in ROLE_SCOPES[role_in.role]:

@@ -27,6 +27,12 @@ ORGANIZATION_KINDS = (
     "ta_provider",
     "financial_institution",
     "implementing_partner",
+    # Micro Investing: input suppliers, off-takers, and the groups farmers meet in
+    "supplier",
+    "offtaker",
+    "savings_group",
+    "club",
+    "incubator",
 )
 SEXES = ("female", "male")
 

@@ -25,6 +25,12 @@ ACCOUNT_KINDS = {
     "member": N_("Member"),
     "buyer": N_("Buyer"),
     "financial_institution": N_("Financial institution"),
+    "kit_buyers": N_("Kit buyers"),
+    "offtaker": N_("Off-taker"),
+    "mobile_money": N_("Mobile money"),
+    "kit_sales": N_("Kit sales"),
+    "agronomist": N_("Agronomist"),
+    "payments_suspense": N_("Payments suspense"),
 }
 POSTING_KINDS = {
     "funding": N_("Funding"),
@@ -37,6 +43,8 @@ POSTING_KINDS = {
     "revolving_fund_loan": N_("Revolving fund loan"),
     "buyer_payment": N_("Buyer's payment"),
     "payment_to_member": N_("Payment to a member"),
+    "kit_sale": N_("Kit sale"),
+    "payment_parked": N_("Payment parked for review"),
     "reversal": N_("Reversal"),
 }
 

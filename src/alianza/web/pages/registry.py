@@ -31,6 +31,11 @@ KIND_LABELS = {
     "ta_provider": N_("Technical-assistance provider"),
     "financial_institution": N_("Financial institution"),
     "implementing_partner": N_("Implementing partner"),
+    "supplier": N_("Input supplier"),
+    "offtaker": N_("Off-taker"),
+    "savings_group": N_("Savings group"),
+    "club": N_("Farmers' club"),
+    "incubator": N_("Incubator"),
 }
 PLACE_LABELS = {
     "country": N_("Country"),

@@ -1,0 +1,568 @@
+"""Kit catalogue versions and prices, suppliers' stock, and kit sales posted to the ledger.
+
+A sale is refused (nothing written) when the kit is not in the catalogue or not priced in the
+farmer's district, when the farmer lacks one of its prerequisites (kits they must already own),
+when it would pass the kit's ``max_per_farmer``, or when the supplier has too few units in
+stock. A paid sale posts ``amount = units × unit_price`` into the kit-sales account (from the
+kit buyers' account for cash, the off-taker's for a prepayment, the provider's for mobile
+money) and then the agronomist's commission out of it:
+
+    commission = amount × commission_rate     (rounded half-even to cents)
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from alianza.ladder.catalogue import (
+    Catalogue,
+    CatalogueError,
+    topological_kit_order,
+    validate_catalogue,
+)
+from alianza.platform.access import (
+    Actor,
+    Page,
+    Permission,
+    ScopeKind,
+    get,
+    paged,
+    require_place,
+    scoped,
+)
+from alianza.platform.audit.service import now, record_for, snapshot
+from alianza.platform.errors import Forbidden, Invalid, Refused
+from alianza.platform.fieldrecords.models import ProduceSale
+from alianza.platform.kits.models import KitCatalogue, KitPrice, KitSale, SupplierStock
+from alianza.platform.kits.schemas import CatalogueVersionIn, PricesIn, SaleIn, StockIn
+from alianza.platform.ledger import service as ledger
+from alianza.platform.ledger.models import Account, Posting
+from alianza.platform.ledger.schemas import AccountIn
+from alianza.platform.registry.models import Farmer, Organization, Place
+from alianza.platform.registry.service import ancestors
+from alianza.platform.rollout.models import Agronomist
+from alianza.platform.validation import validated
+
+CENT = Decimal("0.01")
+
+
+# --- catalogue versions and prices -----------------------------------------------------------
+
+
+def add_catalogue_version(actor: Actor, data: CatalogueVersionIn | dict[str, Any]) -> KitCatalogue:
+    """Store a new version of the catalogue (validated by ``alianza.ladder``; every problem is
+    reported with its field path under ``document``)."""
+    actor.require(Permission.KITS_MANAGE)
+    version_in = validated(CatalogueVersionIn, data)
+    try:
+        catalogue = validate_catalogue(version_in.document)
+    except CatalogueError as error:
+        raise Invalid(
+            "catalogue",
+            [
+                type(problem)(f"document.{problem.field}", problem.message, problem.code)
+                for problem in error.problems
+            ],
+        ) from None
+    latest = actor.session.scalar(scoped(actor, select(func.max(KitCatalogue.version))))
+    row = KitCatalogue(
+        programme_id=actor.programme_id,
+        version=int(latest or 0) + 1,
+        name=catalogue.name,
+        document=catalogue.model_dump(mode="json"),
+        created_by=actor.user_id,
+        created_at=now(),
+    )
+    actor.session.add(row)
+    record_for(actor, "create", row)
+    return row
+
+
+def catalogue_versions(actor: Actor) -> list[KitCatalogue]:
+    return list(
+        actor.session.scalars(scoped(actor, select(KitCatalogue)).order_by(KitCatalogue.version))
+    )
+
+
+def current_catalogue(actor: Actor) -> KitCatalogue:
+    """The latest catalogue version; refused when the programme has none."""
+    row = actor.session.scalar(
+        scoped(actor, select(KitCatalogue)).order_by(KitCatalogue.version.desc()).limit(1)
+    )
+    if row is None:
+        raise Refused("the programme has no kit catalogue yet", rule="kit catalogue")
+    return row
+
+
+def catalogue_of(row: KitCatalogue) -> Catalogue:
+    """The stored document as a :class:`Catalogue` (it was validated when stored)."""
+    return Catalogue.model_validate(row.document)
+
+
+def set_prices(actor: Actor, catalogue_id: int, data: PricesIn | dict[str, Any]) -> list[KitPrice]:
+    """Set kits' prices in a district under a catalogue version (replacing earlier ones)."""
+    actor.require(Permission.KITS_MANAGE)
+    prices_in = validated(PricesIn, data)
+    row = get(actor, KitCatalogue, catalogue_id)
+    catalogue = catalogue_of(row)
+    district = get(actor, Place, prices_in.district_id)
+    if district.kind != "district":
+        raise Refused(
+            "kits are priced per district", rule="prices per district", field="district_id"
+        )
+    known = {kit.id for kit in catalogue.kits}
+    written = []
+    for position, price_in in enumerate(prices_in.prices):
+        if price_in.kit_code not in known:
+            raise Refused(
+                f"kit {price_in.kit_code!r} is not in catalogue version {row.version}",
+                rule="kit in the catalogue",
+                field=f"prices[{position}].kit_code",
+            )
+        price = actor.session.scalar(
+            scoped(actor, select(KitPrice)).where(
+                KitPrice.catalogue_id == row.id,
+                KitPrice.district_id == district.id,
+                KitPrice.kit_code == price_in.kit_code,
+            )
+        )
+        before = snapshot(price) if price is not None else None
+        if price is None:
+            price = KitPrice(
+                programme_id=actor.programme_id,
+                catalogue_id=row.id,
+                district_id=district.id,
+                kit_code=price_in.kit_code,
+            )
+            actor.session.add(price)
+        price.currency, price.price = prices_in.currency, price_in.price
+        record_for(actor, "update" if before else "create", price, before=before)
+        written.append(price)
+    return written
+
+
+def prices(actor: Actor, catalogue_id: int, district_id: int) -> dict[str, KitPrice]:
+    return {
+        price.kit_code: price
+        for price in actor.session.scalars(
+            scoped(actor, select(KitPrice)).where(
+                KitPrice.catalogue_id == catalogue_id, KitPrice.district_id == district_id
+            )
+        )
+    }
+
+
+# --- stock -----------------------------------------------------------------------------------
+
+
+def _supplier(actor: Actor, supplier_id: int) -> Organization:
+    supplier = get(actor.widened(), Organization, supplier_id)
+    if supplier.kind != "supplier":
+        raise Refused(f"{supplier.name} is not a supplier", rule="suppliers", field="supplier_id")
+    return supplier
+
+
+def receive_stock(actor: Actor, data: StockIn | dict[str, Any]) -> SupplierStock:
+    """A supplier's delivery of kits into a district's stock (a supplier records its own)."""
+    actor.require(Permission.STOCK_MANAGE)
+    stock_in = validated(StockIn, data)
+    supplier = _supplier(actor, stock_in.supplier_id)
+    if actor.scope.kind is ScopeKind.SUPPLIER and actor.scope.organization_id != supplier.id:
+        raise Forbidden("a supplier records its own stock only", rule="scopes")
+    district = get(actor, Place, stock_in.district_id)
+    if district.kind != "district":
+        raise Refused("stock is held per district", rule="stock per district", field="district_id")
+    row = _locked_stock(actor, supplier.id, district.id, stock_in.kit_code)
+    before = snapshot(row) if row is not None else None
+    if row is None:
+        row = SupplierStock(
+            programme_id=actor.programme_id,
+            supplier_id=supplier.id,
+            district_id=district.id,
+            kit_code=stock_in.kit_code,
+            quantity=0,
+        )
+        actor.session.add(row)
+    row.quantity += stock_in.quantity
+    row.updated_at = now()
+    record_for(actor, "update" if before else "create", row, before=before)
+    return row
+
+
+def _locked_stock(
+    actor: Actor, supplier_id: int, district_id: int, kit_code: str
+) -> SupplierStock | None:
+    return actor.session.scalar(
+        scoped(actor.widened(), select(SupplierStock))
+        .where(
+            SupplierStock.supplier_id == supplier_id,
+            SupplierStock.district_id == district_id,
+            SupplierStock.kit_code == kit_code,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def stock(actor: Actor, district_id: int | None = None) -> list[SupplierStock]:
+    actor.require(Permission.STOCK_READ)
+    query = scoped(actor, select(SupplierStock))
+    if district_id is not None:
+        query = query.where(SupplierStock.district_id == district_id)
+    return list(
+        actor.session.scalars(
+            query.order_by(
+                SupplierStock.district_id, SupplierStock.supplier_id, SupplierStock.kit_code
+            )
+        )
+    )
+
+
+# --- ledger accounts -------------------------------------------------------------------------
+
+
+def programme_account(actor: Actor, kind: str, name: str, currency: str) -> Account:
+    """The programme's account named ``name (currency)``, opened on first use (bookkeeping:
+    programme-wide, whoever acts)."""
+    widened = actor.widened()
+    full = f"{name} ({currency})"
+    query = scoped(widened, select(Account)).where(Account.name == full)
+    account = actor.session.scalar(query)
+    if account is None:
+        try:
+            # in a savepoint: two first payments opening it at once must not both fail
+            with actor.session.begin_nested():
+                account = ledger._open_account(
+                    widened, AccountIn(kind=kind, name=full, currency=currency)
+                )
+                actor.session.flush()
+        except IntegrityError:  # opened meanwhile by a concurrent transaction: use that one
+            account = actor.session.scalar(query)
+            if account is None:
+                raise
+    return account
+
+
+def agronomist_account(actor: Actor, agronomist: Agronomist, currency: str) -> Account:
+    return programme_account(
+        actor, "agronomist", f"Agronomist {agronomist.name} #{agronomist.id}", currency
+    )
+
+
+# --- sales -----------------------------------------------------------------------------------
+
+
+def owned_kits(actor: Actor, farmer_id: int) -> dict[str, int]:
+    """Units of each kit the farmer has bought (paid or pending sales)."""
+    rows = actor.session.execute(
+        scoped(actor.widened(), select(KitSale.kit_code, func.sum(KitSale.units)))
+        .where(KitSale.farmer_id == farmer_id)
+        .group_by(KitSale.kit_code)
+    )
+    return {kit_code: int(units) for kit_code, units in rows}
+
+
+def district_of(actor: Actor, village_id: int) -> Place:
+    district = ancestors(actor.widened(), village_id).get("district")
+    if district is None:
+        raise Refused("the farmer's village lies in no district", rule="geography levels")
+    return district
+
+
+def record_sale(actor: Actor, data: SaleIn | dict[str, Any]) -> KitSale:
+    """Sell a kit to a farmer at the current catalogue version's price in their district.
+
+    Cash and prepayment sales are paid at once (posted, commission included); a mobile-money
+    sale waits, pending, for its payment (see ``alianza.platform.payments``)."""
+    actor.require(Permission.SALES_RECORD)
+    sale_in = validated(SaleIn, data)
+    farmer = get(actor, Farmer, sale_in.farmer_id)
+    require_place(actor, farmer.village_id)
+    district = district_of(actor, farmer.village_id)
+    version = current_catalogue(actor)
+    catalogue = catalogue_of(version)
+    try:
+        kit = catalogue.kit(sale_in.kit_code)
+    except KeyError:
+        raise Refused(
+            f"kit {sale_in.kit_code!r} is not in catalogue version {version.version}",
+            rule="kit in the catalogue",
+            field="kit_code",
+        ) from None
+    price = prices(actor, version.id, district.id).get(kit.id)
+    if price is None:
+        raise Refused(
+            f"kit {kit.id!r} has no price in {district.name} under catalogue version {version.version}",
+            rule="kit priced in the district",
+            field="kit_code",
+        )
+    owned = owned_kits(actor, farmer.id)
+    missing = [need for need in kit.prerequisites if owned.get(need, 0) < 1]
+    if missing:
+        raise Refused(
+            f"{farmer.name} lacks the prerequisites of {kit.id}: {', '.join(missing)}",
+            rule="kit prerequisites",
+            field="kit_code",
+        )
+    if owned.get(kit.id, 0) + sale_in.units > kit.max_per_farmer:
+        raise Refused(
+            f"a farmer owns at most {kit.max_per_farmer} of {kit.id}; {farmer.name} has "
+            f"{owned.get(kit.id, 0)}",
+            rule="units per farmer",
+            field="units",
+        )
+    agronomist = _selling_agronomist(actor, sale_in.agronomist_id)
+    offtaker = None
+    if sale_in.method == "prepayment":
+        if sale_in.offtaker_id is None:
+            raise Refused(
+                "a prepaid sale names its off-taker", rule="prepayment", field="offtaker_id"
+            )
+        offtaker = get(actor.widened(), Organization, sale_in.offtaker_id)
+        if offtaker.kind != "offtaker":
+            raise Refused(
+                f"{offtaker.name} is not an off-taker", rule="prepayment", field="offtaker_id"
+            )
+    supplier = _supplier(actor, sale_in.supplier_id)
+    held = _locked_stock(actor, supplier.id, district.id, kit.id)
+    if held is None or held.quantity < sale_in.units:
+        raise Refused(
+            f"{supplier.name} holds {0 if held is None else held.quantity} of {kit.id} in "
+            f"{district.name}; {sale_in.units} needed",
+            rule="supplier stock",
+            field="units",
+        )
+    amount = (Decimal(price.price) * sale_in.units).quantize(CENT)
+    rate = Decimal(agronomist.commission_rate) if agronomist is not None else Decimal(0)
+    # Commission rounded half-even to cents: amount (cents) x rate (8 decimals).
+    commission = (amount * rate).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    stock_before = snapshot(held)
+    held.quantity -= sale_in.units
+    held.updated_at = now()
+    record_for(actor, "update", held, before=stock_before)
+    sale = KitSale(
+        programme_id=actor.programme_id,
+        reference=f"~{uuid.uuid4().hex[:18]}",  # replaced by the id-based one once flushed
+        farmer_id=farmer.id,
+        village_id=farmer.village_id,
+        district_id=district.id,
+        catalogue_id=version.id,
+        kit_code=kit.id,
+        units=sale_in.units,
+        unit_price=Decimal(price.price),
+        amount=amount,
+        currency=price.currency,
+        method=sale_in.method,
+        status="pending",
+        agronomist_id=agronomist.id if agronomist is not None else None,
+        commission=commission,
+        supplier_id=supplier.id,
+        offtaker_id=offtaker.id if offtaker is not None else None,
+        sold_on=sale_in.sold_on,
+        recorded_by=actor.user_id,
+        created_at=now(),
+    )
+    actor.session.add(sale)
+    actor.session.flush()
+    sale.reference = sale_reference(sale.id)
+    if sale.method == "cash":
+        buyers = programme_account(actor, "kit_buyers", "Kit buyers", sale.currency)
+        settle(actor, sale, buyers, sale.sold_on, audit=False)
+    elif offtaker is not None:
+        account = ledger.organization_account(actor, "offtaker", sale.currency, offtaker.id)
+        settle(actor, sale, account, sale.sold_on, audit=False)
+    record_for(actor, "create", sale)
+    return sale
+
+
+def sale_reference(sale_id: int) -> str:
+    """The account number a farmer types to pay a sale by mobile money: ``K`` + the sale id +
+    a check digit (Luhn, so one mistyped digit or a swap of neighbours is caught)."""
+    digits = str(sale_id)
+    return f"K{digits}{luhn_digit(digits)}"
+
+
+def luhn_digit(digits: str) -> int:
+    """The Luhn check digit of a string of digits (ISO/IEC 7812-1)."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return (10 - total % 10) % 10
+
+
+def sale_by_reference(actor: Actor, reference: str) -> KitSale | None:
+    """The sale a typed account number names (case and spaces ignored; a wrong check digit
+    names none)."""
+    text = "".join(reference.split()).upper()
+    if len(text) < 3 or not text.startswith("K") or not text[1:].isdigit():
+        return None
+    digits, check = text[1:-1], int(text[-1])
+    if luhn_digit(digits) != check:
+        return None
+    return actor.session.scalar(scoped(actor, select(KitSale)).where(KitSale.reference == text))
+
+
+def _selling_agronomist(actor: Actor, agronomist_id: int | None) -> Agronomist | None:
+    from alianza.platform.rollout.team import agronomist_of
+
+    own = agronomist_of(actor)
+    if own is not None:
+        return own
+    if agronomist_id is None:
+        return None
+    return get(actor.widened(), Agronomist, agronomist_id)
+
+
+def settle(
+    actor: Actor, sale: KitSale, source: Account, paid_on: date, audit: bool = True
+) -> Posting:
+    """Mark a sale paid: one posting from ``source`` of the sale's amount, split between kit
+    sales and the agronomist's commission."""
+    sales_account = programme_account(actor, "kit_sales", "Kit sales", sale.currency)
+    before = snapshot(sale)
+    commission = Decimal(sale.commission)
+    targets = [(sales_account.id, Decimal(sale.amount) - commission)]
+    if sale.agronomist_id is not None and commission > 0:
+        agronomist = get(actor.widened(), Agronomist, sale.agronomist_id)
+        targets.append((agronomist_account(actor, agronomist, sale.currency).id, commission))
+    targets = [(account_id, amount) for account_id, amount in targets if amount > 0]
+    posting = ledger.post_split(
+        actor,
+        "kit_sale",
+        source.id,
+        targets,
+        paid_on,
+        f"kit sale {sale.reference}: {sale.units} x {sale.kit_code} to farmer {sale.farmer_id}",
+    )
+    sale.sale_posting_id = posting.id
+    sale.status, sale.paid_on = "paid", paid_on
+    if audit:
+        record_for(actor, "update", sale, before=before)
+    return posting
+
+
+def get_sale(actor: Actor, sale_id: int) -> KitSale:
+    actor.require(Permission.SALES_READ)
+    return get(actor, KitSale, sale_id)
+
+
+def sales(
+    actor: Actor,
+    *,
+    farmer_id: int | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """Kit sales the actor's scope reaches, newest first, paged."""
+    actor.require(Permission.SALES_READ)
+    query = select(KitSale)
+    if farmer_id is not None:
+        query = query.where(KitSale.farmer_id == farmer_id)
+    if status is not None:
+        query = query.where(KitSale.status == status)
+    return paged(actor, query.order_by(KitSale.sold_on.desc(), KitSale.id.desc()), limit, offset)
+
+
+# --- a farmer's growth -----------------------------------------------------------------------
+
+
+@dataclass
+class Growth:
+    """A farmer's growth: purchases over time (the growth measure), kits owned, income from
+    produce, and where they stand on the upgrade path.
+
+    ``income_per_day`` = produce sales over the days from the first kit purchase to ``as_of``;
+    ``rung`` = 1 + position, in the catalogue's prerequisite order, of the furthest kit owned
+    (0: none); ``next_kits`` the kits whose prerequisites are now all owned."""
+
+    farmer: Farmer
+    currency: str | None
+    purchases: list[tuple[date, str, int, Decimal]]  # (sold_on, kit, units, amount)
+    cumulative: list[tuple[date, Decimal]]
+    income: list[tuple[date, Decimal]]  # cumulative produce sales by date
+    owned: dict[str, int]
+    spent: Decimal
+    earned: Decimal
+    income_per_day: Decimal
+    rung: int
+    path: list[str]
+    next_kits: list[str] = field(default_factory=list)
+
+
+def growth(actor: Actor, farmer_id: int, as_of: date) -> Growth:
+    actor.require(Permission.SALES_READ)
+    farmer = get(actor, Farmer, farmer_id)
+    rows = list(
+        actor.session.scalars(
+            scoped(actor, select(KitSale))
+            .where(KitSale.farmer_id == farmer.id, KitSale.sold_on <= as_of)
+            .order_by(KitSale.sold_on, KitSale.id)
+        )
+    )
+    purchases = [(s.sold_on, s.kit_code, s.units, Decimal(s.amount)) for s in rows]
+    cumulative: list[tuple[date, Decimal]] = []
+    running = Decimal("0.00")
+    for sold_on, _kit, _units, amount in purchases:
+        running += amount
+        cumulative.append((sold_on, running))
+    sold = actor.session.execute(
+        scoped(actor, select(ProduceSale.sold_on, ProduceSale.amount))
+        .where(ProduceSale.farmer_id == farmer.id, ProduceSale.sold_on <= as_of)
+        .order_by(ProduceSale.sold_on, ProduceSale.id)
+    ).all()
+    income: list[tuple[date, Decimal]] = []
+    earned = Decimal("0.00")
+    for sold_on, amount in sold:
+        earned += Decimal(amount)
+        income.append((sold_on, earned))
+    owned: dict[str, int] = {}
+    for s in rows:
+        owned[s.kit_code] = owned.get(s.kit_code, 0) + s.units
+    path: list[str] = []
+    next_kits: list[str] = []
+    rung = 0
+    try:
+        catalogue = catalogue_of(current_catalogue(actor))
+    except Refused:
+        catalogue = None
+    if catalogue is not None:
+        path = topological_kit_order(catalogue)
+        rung = max((path.index(k) + 1 for k in owned if k in path), default=0)
+        next_kits = [
+            kit.id
+            for kit in catalogue.kits
+            if owned.get(kit.id, 0) < kit.max_per_farmer
+            and all(owned.get(n, 0) >= 1 for n in kit.prerequisites)
+        ]
+    days = (as_of - purchases[0][0]).days if purchases else 0
+    # Income per day rounded half-even to cents.
+    per_day = (
+        (earned / days).quantize(CENT, rounding=ROUND_HALF_EVEN) if days > 0 else Decimal("0.00")
+    )
+    return Growth(
+        farmer=farmer,
+        currency=rows[0].currency if rows else None,
+        purchases=purchases,
+        cumulative=cumulative,
+        income=income,
+        owned=owned,
+        spent=running,
+        earned=earned,
+        income_per_day=per_day,
+        rung=rung,
+        path=path,
+        next_kits=next_kits,
+    )

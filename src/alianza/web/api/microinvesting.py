@@ -1,0 +1,141 @@
+"""Micro Investing over the API: the rollout's areas with their adoption, kit sales (listed
+and recorded) and a farmer's growth. The same services as the pages and the CLI, so the
+same rules, refusals and scopes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from alianza.platform.kits import service as kits
+from alianza.platform.kits.models import KitSale
+from alianza.platform.kits.schemas import SaleIn
+from alianza.platform.rollout import service as rollout
+from alianza.web.auth import CurrentActor
+
+router = APIRouter(tags=["micro investing"])
+MAX_ID = 2**63 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+
+
+class AreaOut(BaseModel):
+    id: int
+    place_id: int
+    name: str
+    phase: str
+    phase_since: date
+    target_farmers: int | None
+    exit_adoption_share: Decimal
+    buying_farmers: int
+    reinvesting_farmers: int
+    adoption_share: Decimal
+    exit_ready: bool
+
+
+class SaleOut(BaseModel):
+    id: int
+    reference: str
+    farmer_id: int
+    kit_code: str
+    units: int
+    unit_price: Decimal
+    amount: Decimal
+    currency: str
+    method: str
+    status: str
+    commission: Decimal
+    catalogue_id: int
+    supplier_id: int
+    agronomist_id: int | None
+    sold_on: date
+    paid_on: date | None
+
+
+class SalePage(BaseModel):
+    items: list[SaleOut]
+    total: int
+
+
+class GrowthOut(BaseModel):
+    farmer_id: int
+    currency: str | None
+    owned: dict[str, int]
+    spent: Decimal
+    earned: Decimal
+    income_per_day: Decimal
+    rung: int
+    path: list[str]
+    next_kits: list[str]
+    purchases: list[tuple[date, str, int, Decimal]]
+
+
+def sale_out(sale: KitSale) -> SaleOut:
+    return SaleOut.model_validate(sale, from_attributes=True)
+
+
+@router.get("/rollout/areas", response_model=list[AreaOut])
+def areas(actor: CurrentActor, as_of: date | None = None) -> list[AreaOut]:
+    """The rollout's areas with their phase and adoption figures at ``as_of`` (today)."""
+    day = as_of or date.today()
+    found = []
+    for area, place in rollout.areas(actor):
+        figures = rollout.adoption(actor, area.id, day)
+        found.append(
+            AreaOut(
+                id=area.id,
+                place_id=place.id,
+                name=place.name,
+                phase=area.phase,
+                phase_since=area.phase_since,
+                target_farmers=area.target_farmers,
+                exit_adoption_share=Decimal(area.exit_adoption_share),
+                buying_farmers=figures.buying_farmers,
+                reinvesting_farmers=figures.reinvesting_farmers,
+                adoption_share=figures.share.quantize(Decimal("0.0001")),
+                exit_ready=figures.exit_ready,
+            )
+        )
+    return found
+
+
+@router.get("/sales", response_model=SalePage)
+def sales(
+    actor: CurrentActor,
+    farmer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    status: Annotated[str | None, Query(pattern="^(pending|paid)$")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> SalePage:
+    """Kit sales the caller's scope reaches, newest first."""
+    page = kits.sales(actor, farmer_id=farmer_id, status=status, limit=limit, offset=offset)
+    return SalePage(items=[sale_out(s) for s in page.items], total=page.total)
+
+
+@router.post("/sales", response_model=SaleOut, status_code=201)
+def record_sale(actor: CurrentActor, body: SaleIn) -> SaleOut:
+    """Sell a kit to a farmer (refused with the rule broken, nothing written)."""
+    return sale_out(kits.record_sale(actor, body))
+
+
+@router.get("/farmers/{farmer_id}/growth", response_model=GrowthOut)
+def growth(actor: CurrentActor, farmer_id: RecordId, as_of: date | None = None) -> GrowthOut:
+    """A farmer's growth: purchases, kits owned, income, the rung on the upgrade path."""
+    found = kits.growth(actor, farmer_id, as_of or date.today())
+    return GrowthOut(
+        farmer_id=found.farmer.id,
+        currency=found.currency,
+        owned=found.owned,
+        spent=found.spent,
+        earned=found.earned,
+        income_per_day=found.income_per_day,
+        rung=found.rung,
+        path=found.path,
+        next_kits=found.next_kits,
+        purchases=found.purchases,
+    )
