@@ -121,6 +121,7 @@ def _simulate_kind(
         cash_cents=np.rint(cash_usd * 100).astype(np.int64),
         land_m2=rng.uniform(800, 4000, n),
         household_size=rng.integers(3, 9, n).astype(np.int64),
+        other_income_cents=np.zeros(n, dtype=np.int64),  # the demo draws kit incomes only
         female=np.zeros(n, dtype=bool),
         youth=np.zeros(n, dtype=bool),
         minority=np.zeros(n, dtype=bool),
@@ -146,7 +147,10 @@ def _simulate_kind(
 def simulate(district_of_farmer: np.ndarray, first_seasons: list[int], seed: int) -> Drawn:
     """The ladder simulated for each district's farmers of each kind, from the season their
     district launched (see :data:`KINDS`)."""
-    catalogue = validate_catalogue(yaml.safe_load(CATALOGUE.read_text()))
+    document = yaml.safe_load(CATALOGUE.read_text())
+    for kit in document["kits"]:  # the demo sells each kit to one farmer: no group shares
+        kit.pop("savings_group", None)
+    catalogue = validate_catalogue(document)
     streams = np.random.SeedSequence(seed).spawn(1 + len(first_seasons) * len(KINDS))
     rng = np.random.default_rng(streams[0])
     n = district_of_farmer.size
