@@ -26,6 +26,7 @@ from alianza.cli.ladder import ladder_app
 from alianza.cli.plan import plan_app
 from alianza.cli.programme import programme_app, user_app
 from alianza.cli.registry import registry_app
+from alianza.cli.results import results_app
 from alianza.cli.serve import serve
 from alianza.cli.users import users_app
 from alianza.cli.worker import worker
@@ -140,6 +141,7 @@ app.command("simulate")(simulate)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
+app.add_typer(results_app, name="results")
 app.add_typer(user_app, name="user")
 app.add_typer(users_app, name="users")
 app.add_typer(programme_app, name="programme")
