@@ -44,7 +44,7 @@ INDICATOR_KEYS: dict[str, tuple[str, str]] = {
     ),
     "grade_share": (
         N_("Deliveries meeting the buyer's grade"),
-        N_("Share of the quantity delivered at the agreement's first (specified) grade"),
+        N_("Share of the deliveries graded at the agreement's first (specified) grade"),
     ),
     "members_reached": (
         N_("Members reached"),
