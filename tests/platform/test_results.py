@@ -275,3 +275,10 @@ def test_results_report_command_writes_json_and_xlsx(admin: Actor, tmp_path: Pat
     refused = CliRunner().invoke(app, [*common, "--targets", str(bad)])
     assert refused.exit_code == 2
     assert "indicators.nonsense" in refused.output
+
+
+def test_a_year_out_of_range_is_refused() -> None:
+    from alianza.platform.errors import Refused
+
+    with pytest.raises(Refused, match="225"):
+        year_periods([225])

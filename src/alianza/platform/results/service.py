@@ -51,11 +51,17 @@ MISSING = [
 ]
 
 
+# The years a report may name (records are dated; a typo like 225 is refused, not reported).
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
 # --- periods ---------------------------------------------------------------------------------
 
 
 def year_periods(years: Iterable[int]) -> list[Period]:
     """One period per calendar year, in order."""
+    for year in years:
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise Refused(f"{year} is not a year from {FIRST_YEAR} to {LAST_YEAR}", field="period")
     return [
         Period(label=str(year), start=date(year, 1, 1), end=date(year, 12, 31))
         for year in sorted(set(years))
