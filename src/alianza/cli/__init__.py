@@ -27,6 +27,7 @@ from alianza.cli.ladder import ladder_app
 from alianza.cli.plan import plan_app
 from alianza.cli.programme import programme_app, user_app
 from alianza.cli.registry import registry_app
+from alianza.cli.results import results_app
 from alianza.cli.serve import serve
 from alianza.cli.users import users_app
 from alianza.cli.worker import worker
@@ -144,6 +145,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(farmers_app, name="farmers")
 app.add_typer(sales_app, name="sales")
 app.add_typer(payments_app, name="payments")
+app.add_typer(results_app, name="results")
 app.add_typer(user_app, name="user")
 app.add_typer(users_app, name="users")
 app.add_typer(programme_app, name="programme")

@@ -33,6 +33,7 @@ from alianza.web.api import microinvesting as microinvesting_api
 from alianza.web.api import payments as payments_api
 from alianza.web.api import plans as plans_api
 from alianza.web.api import registry as registry_api
+from alianza.web.api import results as results_api
 from alianza.web.api import simulations as simulations_api
 from alianza.web.api import users as users_api
 from alianza.web.api.dashboard import FiguresCache
@@ -48,6 +49,7 @@ from alianza.web.pages import ledger as ledger_pages
 from alianza.web.pages import microinvesting as microinvesting_pages
 from alianza.web.pages import plans as plans_pages
 from alianza.web.pages import registry as registry_pages
+from alianza.web.pages import results as results_pages
 from alianza.web.pages import simulations as simulations_pages
 from alianza.web.pages import users as users_pages
 from alianza.web.security import SecurityHeadersMiddleware
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_api,
         plans_api,
         dashboard_api,
+        results_api,
         cycle_api,
         agreements_api,
         registry_api,
@@ -144,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         home_pages,
         plans_pages,
         dashboard_pages,
+        results_pages,
         cycle_pages,
         agreements_pages,
         registry_pages,

@@ -72,7 +72,12 @@ REPORTS = Domain(
     WEB.parent,
     REPORTS_LOCALE_DIR,
     # the plan workbook's labels are a domain of their own (alianza.appraisal.i18n)
-    (("appraisal/workbook.py", "ignore"), ("appraisal/**.py", "python"), ("cli/plan.py", "python")),
+    (
+        ("appraisal/workbook.py", "ignore"),
+        ("appraisal/**.py", "python"),
+        ("cli/plan.py", "python"),
+        ("platform/results/**.py", "python"),
+    ),
     {},
 )
 DOMAINS = (MESSAGES, REPORTS)
