@@ -12,6 +12,7 @@ from sqlalchemy import Integer, case, cast, extract, func, select
 from alianza.platform.access import Actor, Permission, scoped
 from alianza.platform.agreements.models import Agreement, Delivery
 from alianza.platform.calls.models import Call
+from alianza.platform.errors import Refused
 from alianza.platform.ledger.service import AccountBalance, balances
 from alianza.platform.registry.models import YOUTH_MAX_AGE, Farmer, Membership, Organization
 from alianza.platform.registry.service import place_lineages
@@ -148,7 +149,7 @@ class KindTotal:
     kind: str
     currency: str
     amount: Decimal
-    reporting_amount: Decimal
+    reporting_amount: Decimal | None  # None: no exchange rate on or before the date
 
 
 def balances_by_kind_in_reporting_currency(actor: Actor, at: date) -> list[KindTotal]:
@@ -160,8 +161,15 @@ def balances_by_kind_in_reporting_currency(actor: Actor, at: date) -> list[KindT
     totals: dict[tuple[str, str], Decimal] = defaultdict(lambda: Decimal("0.00"))
     for row in balances(actor, at):
         totals[(row.kind, row.currency)] += row.balance
+
+    def reporting(amount: Decimal, currency: str) -> Decimal | None:
+        try:
+            return to_reporting_currency(actor, amount, currency, at)
+        except Refused:  # no rate yet for that currency: the roll-up shows its own currency only
+            return None
+
     return [
-        KindTotal(kind, currency, amount, to_reporting_currency(actor, amount, currency, at))
+        KindTotal(kind, currency, amount, reporting(amount, currency))
         for (kind, currency), amount in sorted(totals.items())
     ]
 

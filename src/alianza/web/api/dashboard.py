@@ -68,7 +68,7 @@ class BalanceOut(BaseModel):
     kind: str
     currency: str
     amount: Decimal
-    reporting_amount: Decimal
+    reporting_amount: Decimal | None  # None: no exchange rate on or before the date
 
 
 class AlertOut(BaseModel):
