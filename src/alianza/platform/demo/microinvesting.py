@@ -44,7 +44,12 @@ from alianza.platform.kits.models import KitSale, SupplierStock
 from alianza.platform.ledger.models import Entry, Posting
 from alianza.platform.payments import service as payments
 from alianza.platform.payments.models import MobilePayment
-from alianza.platform.programmes.service import create_programme, create_user, grant_role
+from alianza.platform.programmes.service import (
+    create_programme,
+    create_user,
+    grant_role,
+    set_exchange_rate,
+)
 from alianza.platform.registry import service as registry
 from alianza.platform.registry.models import Farmer, Membership, Organization, Place
 from alianza.platform.rollout import service as rollout
@@ -211,6 +216,16 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
             "reporting_currency": "USD",
         },
         coordinator,
+    )
+    # the reporting currency is USD: one dated MWK rate (Dedza's price rate) converts the
+    # records for the results framework
+    set_exchange_rate(
+        admin,
+        {
+            "currency": CURRENCY,
+            "rate_date": START,
+            "units_per_reporting_unit": str(PRICE_RATE["Dedza"]),
+        },
     )
     country = registry.add_place(admin, {"kind": "country", "name": "Malawi", "code": "MW"})
     villages: list[Place] = []
