@@ -171,7 +171,7 @@ def test_yield_per_kit_by_hand(session: Session, admin: Actor) -> None:
     seeded(session, admin)
     report = build_report(admin, YEARS)
     beds = report.indicator("yield_per_kit.drip_bed")
-    assert beds.unit_label == "kg"
+    assert beds.unit_label == "kg / drip_bed"
     # 2025: 180 kg over 3 beds; 2026: F0's 50 kg over the 2 beds F0 owns
     assert values(report, "yield_per_kit.drip_bed") == [60.0, 25.0]
     assert beds.values[0].by_group["men"] == 65.0

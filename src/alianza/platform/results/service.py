@@ -502,7 +502,7 @@ def _micro_investing_rows(
     for kit_code, unit in sorted(kits_and_units):
         key = f"yield_per_kit.{kit_code}"
         yield_keys.append(key)
-        units_of[key] = ("quantity", unit, True)
+        units_of[key] = ("quantity", f"{unit} / {kit_code}", True)
         for period, found in zip(periods, yield_rows, strict=True):
             rows[key].append(
                 found.get((kit_code, unit), PeriodValue(period=period.label, value=None))
