@@ -217,7 +217,7 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
         },
         coordinator,
     )
-    # The reserve bank's rate at the start of the demo's seasons, for the USD roll-ups.
+    # One dated MWK rate (Dedza's price rate) for the USD roll-ups: dashboard and results.
     set_exchange_rate(
         admin,
         {"currency": CURRENCY, "rate_date": START, "units_per_reporting_unit": PRICE_RATE["Dedza"]},

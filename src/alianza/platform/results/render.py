@@ -38,6 +38,8 @@ def unit_text(indicator: Indicator, texts: Texts) -> str:
         return texts(N_("share"))
     if indicator.unit == "count":
         return texts(N_("people"))
+    if indicator.unit == "kits":
+        return texts(N_("kits"))
     if indicator.unit == "person_years":
         return texts(N_("person-years"))
     return indicator.unit_label
@@ -48,7 +50,7 @@ def formatted(value: float | None, indicator: Indicator, texts: Texts) -> str:
         return "—"
     if indicator.unit == "share":
         return texts.percent(value, 1)
-    if indicator.unit == "count":
+    if indicator.unit in ("count", "kits"):
         return texts.integer(value)
     if indicator.unit == "quantity":
         return texts.decimal(value, 3)
@@ -133,7 +135,14 @@ def write_xlsx(report: ResultsReport, path: Path, texts: Texts) -> None:
     for cell in notes[1]:
         cell.font = Font(bold=True)
     for indicator in report.indicators:
-        notes.append([indicator.key, texts(indicator.name), texts(indicator.definition)])
+        notes.append(
+            [
+                indicator.key,
+                texts(indicator.name),
+                texts(indicator.definition),
+                indicator.note or "",
+            ]
+        )
     notes.append([])
     notes.append([texts(N_("Programme")), report.programme, report.programme_name])
     notes.append([texts(N_("Money in")), report.reporting_currency])

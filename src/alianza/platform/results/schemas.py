@@ -28,11 +28,11 @@ GROUP_LABELS = {
     "non_minority": N_("Not minority"),
 }
 
-Unit = Literal["money", "quantity", "share", "count", "person_years"]
+Unit = Literal["money", "quantity", "share", "count", "kits", "person_years"]
 
-# key -> (name, definition); every key is an indicator the service can compute. The Micro
-# Investing indicators (kit purchases, reinvestment rate, income per day, poverty share) will
-# add their keys here once their tables exist.
+# key -> (name, definition); every key is an indicator the service can compute. The first
+# group is a Productive Alliances programme's (agreements and deliveries), the second a Micro
+# Investing programme's (kit sales, harvests, produce sales); see MI_KEYS.
 INDICATOR_KEYS: dict[str, tuple[str, str]] = {
     "po_sales_value": (
         N_("PO sales (value)"),
@@ -62,7 +62,49 @@ INDICATOR_KEYS: dict[str, tuple[str, str]] = {
         N_("Alliance survival"),
         N_("Share of alliances signed by the period's end and still running that delivered in it"),
     ),
+    "kit_purchases": (
+        N_("Kit purchases"),
+        N_("Kit units bought (paid) by farmers in the period"),
+    ),
+    "kit_purchases_value": (
+        N_("Kit purchases (value)"),
+        N_("Value of the kits bought (paid) by farmers in the period"),
+    ),
+    "reinvestment_rate": (
+        N_("Reinvestment rate"),
+        N_(
+            "Share of the farmers owning a kit before the period who bought another in it with "
+            "their own money, paid for by their produce sales since their first kit"
+        ),
+    ),
+    "income_per_day": (
+        N_("Kit income per person per day"),
+        N_(
+            "Mean over active farmers of produce sales less kit purchases in the period, per "
+            "household member per day of the period"
+        ),
+    ),
+    "poverty_share": (
+        N_("Poverty share (kit income, $3.00 2021 PPP)"),
+        N_(
+            "Share of the persons in active farmers' households whose kit income per person per "
+            "day, in 2021 PPP dollars, is below the international poverty line of $3.00"
+        ),
+    ),
+    "yield_per_kit": (
+        N_("Yield per kit"),
+        N_("Harvest in the period per unit of the kit owned by the farmers who harvested it"),
+    ),
 }
+MI_KEYS = (
+    "kit_purchases",
+    "kit_purchases_value",
+    "reinvestment_rate",
+    "income_per_day",
+    "poverty_share",
+    "yield_per_kit",
+)
+PA_KEYS = tuple(k for k in INDICATOR_KEYS if k not in MI_KEYS)
 
 
 class Model(BaseModel):
@@ -96,6 +138,9 @@ class Indicator(Model):
     baseline_source: Literal["first period", "targets file", "none"]
     target: float | None
     values: list[PeriodValue]
+    note: str | None = Field(
+        default=None, description="what the figure rests on (e.g. the PPP factor used)"
+    )
 
 
 class ResultsReport(Model):

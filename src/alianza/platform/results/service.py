@@ -1,4 +1,9 @@
-"""The results framework of a Productive Alliances programme, from its records.
+"""The results framework of a programme, from its records.
+
+A programme reports the indicators its records support: the Productive Alliances indicators
+when it has alliance agreements (or no kit sales), the Micro Investing indicators
+(``platform/results/microinvesting.py``) when it has kit sales; a programme with both reports
+both.
 
 Each indicator is one scoped query's rows folded per period in Python (a programme has
 thousands of deliveries and members, not millions); the averages are
@@ -28,9 +33,12 @@ from alianza.platform.agreements.models import Agreement, Delivery
 from alianza.platform.errors import Refused
 from alianza.platform.programmes.service import to_reporting_currency
 from alianza.platform.registry.models import YOUTH_MAX_AGE, Farmer, Membership
+from alianza.platform.results import microinvesting as mi
 from alianza.platform.results.schemas import (
     GROUPS,
     INDICATOR_KEYS,
+    MI_KEYS,
+    PA_KEYS,
     Indicator,
     Period,
     PeriodValue,
@@ -45,9 +53,8 @@ from alianza.problems import Problem, ProblemError, field_path
 
 # What the records cannot give yet (shown in every report until they can).
 MISSING = [
-    "yields: no harvest records on the platform yet (field operations)",
-    "kit purchases, reinvestment rate, income per day, poverty share: Micro Investing "
-    "programmes' purchase and income tables are not on the platform yet",
+    "yields of alliance producers: agreements record deliveries, not harvests "
+    "(Micro Investing harvests give the yield per kit)",
 ]
 
 
@@ -75,16 +82,21 @@ def range_period(start: date, end: date) -> Period:
 
 
 def record_years(actor: Actor) -> list[int]:
-    """Every calendar year from the first agreement's signature to the last delivery (or the
-    last signature): the default periods of a report."""
+    """Every calendar year from the first record to the last (agreements signed, deliveries,
+    kit sales, harvests, produce sales): the default periods of a report."""
     first, last_signed = actor.session.execute(
         scoped(actor, select(func.min(Agreement.signed_on), func.max(Agreement.signed_on)))
     ).one()
     last_delivered = actor.session.scalar(scoped(actor, select(func.max(Delivery.delivered_on))))
-    if first is None:
+    dates = [d for d in (first, last_signed, last_delivered) if d is not None]
+    dates += mi.record_dates(actor)
+    if not dates:
         return []
-    last = max(d for d in (last_signed, last_delivered) if d is not None)
-    return list(range(first.year, last.year + 1))
+    return list(range(min(dates).year, max(dates).year + 1))
+
+
+def has_agreements(actor: Actor) -> bool:
+    return actor.session.scalar(scoped(actor, select(func.count(Agreement.id)))) != 0
 
 
 # --- targets ---------------------------------------------------------------------------------
@@ -305,6 +317,72 @@ def build_report(
     def money(amount: Decimal, code: str, end: date) -> Decimal:
         return to_reporting_currency(actor, amount, code, end)
 
+    reports_mi = mi.has_kit_sales(actor)
+    reports_pa = has_agreements(actor) or not reports_mi
+    rows: dict[str, list[PeriodValue]] = defaultdict(list)
+    units_of: dict[str, tuple[Unit, str, bool]] = {}
+    order: list[str] = []
+    notes: dict[str, str] = {}
+    missing = list(MISSING) if reports_pa else []
+    if reports_pa:
+        order += _alliance_rows(actor, periods, currency, money, rows, units_of)
+    if reports_mi:
+        order += _micro_investing_rows(actor, periods, currency, money, rows, units_of, notes)
+        if "poverty_share" in notes and notes["poverty_share"].startswith("not available"):
+            missing.append(f"poverty share: {notes['poverty_share']}")
+    indicators = []
+    for key in order:
+        unit_kind, unit_label, disaggregated = units_of[key]
+        base = key.split(".", 1)[0]
+        name, definition = INDICATOR_KEYS[base]
+        target = (targets.target_of(key) if targets else None) or TargetIn()
+        values = [
+            v.model_copy(update={"target": target.by_period.get(v.period)}) for v in rows[key]
+        ]
+        if target.baseline is not None:
+            baseline, source = target.baseline, "targets file"
+        elif values and values[0].value is not None:
+            baseline, source = values[0].value, "first period"
+        else:
+            baseline, source = None, "none"
+        indicators.append(
+            Indicator(
+                key=key,
+                name=name,
+                definition=definition,
+                unit=unit_kind,
+                unit_label=unit_label,
+                disaggregated=disaggregated,
+                baseline=baseline,
+                baseline_source=source,
+                target=target.target,
+                values=values,
+                note=notes.get(base),
+            )
+        )
+    return ResultsReport(
+        programme=programme.code,
+        programme_name=programme.name,
+        reporting_currency=currency,
+        generated_on=on or date.today(),
+        periods=periods,
+        indicators=indicators,
+        missing=missing,
+    )
+
+
+Money = Callable[[Decimal, str, date], Decimal]
+
+
+def _alliance_rows(
+    actor: Actor,
+    periods: list[Period],
+    currency: str,
+    money: Money,
+    rows: dict[str, list[PeriodValue]],
+    units_of: dict[str, tuple[Unit, str, bool]],
+) -> list[str]:
+    """The Productive Alliances indicators into ``rows``; returns their keys in order."""
     alliances = _alliances(actor)
     members = _members(actor, {a.organization_id for a in alliances})
     deliveries = (
@@ -314,7 +392,6 @@ def build_report(
     )
     units = sorted({d.unit for d in deliveries}) or ["kg"]
 
-    rows: dict[str, list[PeriodValue]] = defaultdict(list)
     for period in periods:
         inside = [d for d in deliveries if period.start <= d.delivered_on <= period.end]
         by_currency: dict[str, Decimal] = defaultdict(Decimal)
@@ -360,7 +437,7 @@ def build_report(
             )
         )
 
-    units_of: dict[str, tuple[Unit, str, bool]] = {
+    units_of |= {
         "po_sales_value": ("money", currency, False),
         "grade_share": ("share", "", False),
         "members_reached": ("count", "", True),
@@ -370,47 +447,74 @@ def build_report(
     }
     for unit in units:
         units_of[_volume_key(unit, units)] = ("quantity", unit, False)
-    order = ["po_sales_value", *(_volume_key(u, units) for u in units)] + [
-        k for k in INDICATOR_KEYS if k not in ("po_sales_value", "po_sales_volume")
+    return ["po_sales_value", *(_volume_key(u, units) for u in units)] + [
+        k for k in PA_KEYS if k not in ("po_sales_value", "po_sales_volume")
     ]
-    indicators = []
-    for key in order:
-        unit_kind, unit_label, disaggregated = units_of[key]
-        base = key.split(".", 1)[0]
-        name, definition = INDICATOR_KEYS[base]
-        target = (targets.target_of(key) if targets else None) or TargetIn()
-        values = [
-            v.model_copy(update={"target": target.by_period.get(v.period)}) for v in rows[key]
-        ]
-        if target.baseline is not None:
-            baseline, source = target.baseline, "targets file"
-        elif values and values[0].value is not None:
-            baseline, source = values[0].value, "first period"
-        else:
-            baseline, source = None, "none"
-        indicators.append(
-            Indicator(
-                key=key,
-                name=name,
-                definition=definition,
-                unit=unit_kind,
-                unit_label=unit_label,
-                disaggregated=disaggregated,
-                baseline=baseline,
-                baseline_source=source,
-                target=target.target,
-                values=values,
-            )
+
+
+def _micro_investing_rows(
+    actor: Actor,
+    periods: list[Period],
+    currency: str,
+    money: Money,
+    rows: dict[str, list[PeriodValue]],
+    units_of: dict[str, tuple[Unit, str, bool]],
+    notes: dict[str, str],
+) -> list[str]:
+    """The Micro Investing indicators into ``rows``; returns their keys in order."""
+    records = mi.load_records(actor, max((p.end for p in periods), default=date.min))
+    currencies = {s.currency for s in records.sales} | {p.currency for p in records.produce}
+    conversion = mi.programme_country(actor, currencies)
+    if conversion is None:
+        notes["poverty_share"] = (
+            "not available: no shipped PPP factor for the programme's country "
+            "(a country place whose code or name is one of alianza.impact's countries, "
+            "with the records' currency)"
         )
-    return ResultsReport(
-        programme=programme.code,
-        programme_name=programme.name,
-        reporting_currency=currency,
-        generated_on=on or date.today(),
-        periods=periods,
-        indicators=indicators,
-        missing=list(MISSING),
-    )
+    elif currencies - {conversion.currency}:
+        notes["poverty_share"] = (
+            f"not available: records in {', '.join(sorted(currencies - {conversion.currency}))}"
+            f", not only {conversion.currency}"
+        )
+    else:
+        notes["poverty_share"] = (
+            f"{conversion.name}: PPP factor {conversion.ppp_factor:g} {conversion.currency} per "
+            f"international dollar (private consumption, {conversion.ppp_year}, WDI "
+            f"PA.NUS.PRVT.PP{'' if conversion.verified else ', shipped default not verified'})"
+            f"; line {mi.INTERNATIONAL_POVERTY_LINE.dollars_per_person_day:.2f} "
+            f"({mi.INTERNATIONAL_POVERTY_LINE.source})"
+        )
+    notes["income_per_day"] = "kit income only: the platform records no other household income"
+    kits_and_units: set[tuple[str, str]] = set()
+    yield_rows: list[dict[tuple[str, str], PeriodValue]] = []
+    for period in periods:
+        count, value = mi.kit_purchases(records, period, money)
+        rows["kit_purchases"].append(count)
+        rows["kit_purchases_value"].append(value)
+        rows["reinvestment_rate"].append(mi.reinvestment(records, period, money))
+        income = mi.kit_income(records, period, money, conversion.currency if conversion else None)
+        rows["income_per_day"].append(mi.income_per_day(income, period))
+        rows["poverty_share"].append(mi.poverty_share(income, period, conversion))
+        found = mi.yields(records, period)
+        kits_and_units |= set(found)
+        yield_rows.append(found)
+    yield_keys = []
+    for kit_code, unit in sorted(kits_and_units):
+        key = f"yield_per_kit.{kit_code}"
+        yield_keys.append(key)
+        units_of[key] = ("quantity", f"{unit} / {kit_code}", True)
+        for period, found in zip(periods, yield_rows, strict=True):
+            rows[key].append(
+                found.get((kit_code, unit), PeriodValue(period=period.label, value=None))
+            )
+    units_of |= {
+        "kit_purchases": ("kits", "", True),
+        "kit_purchases_value": ("money", currency, True),
+        "reinvestment_rate": ("share", "", True),
+        "income_per_day": ("money", currency, True),
+        "poverty_share": ("share", "", True),
+    }
+    return [k for k in MI_KEYS if k != "yield_per_kit"] + yield_keys
 
 
 def _volume_key(unit: str, units: list[str]) -> str:
