@@ -94,3 +94,68 @@ def check(
         markup=False,
     )
     parsed.raise_for_problems()
+
+
+@forms_app.command("import")
+def import_(
+    export: Annotated[
+        Path,
+        typer.Argument(help="Kobo or ODK Central export: .json, .csv (repeats beside it) or .zip."),
+    ],
+    form: Annotated[
+        str,
+        typer.Option(callback=_form_name, help="Which form it is: visit, inspection, harvest."),
+    ],
+    programme: Annotated[str, typer.Option("--programme", help="The programme's code.")],
+    username: Annotated[
+        str, typer.Option("--as", help="The user importing (their role and scope apply).")
+    ],
+    programme_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--programme-data",
+            help="The forms' programme-data file: its districts' areas check the GPS points.",
+        ),
+    ] = None,
+    url: str | None = checks.URL_OPTION,
+) -> None:
+    """Import an export's submissions as field records: all rows or none (exit code 1 and
+    nothing written if any row is refused), skipping submissions imported before (by
+    instance ID); prints the row-by-row report."""
+    from alianza.cli.programme import acting
+    from alianza.fieldforms.geo import DistrictArea
+    from alianza.fieldforms.programme import load_programme_data
+    from alianza.fieldforms.submissions import read_export
+    from alianza.platform.fieldrecords.imports import import_submissions
+
+    areas: dict[str, DistrictArea] = {}
+    if programme_data is not None:
+        data = load_programme_data(programme_data)
+        for district in data.districts:
+            if district.area is not None:
+                areas[district.id] = district.area
+                areas.setdefault(district.name, district.area)
+    parsed = read_export(export, form)  # type: ignore[arg-type]
+    with acting(url, programme, username) as actor:
+        report = import_submissions(actor, parsed, areas)
+    table = Table(title=f"{export}: {form} submissions")
+    for column in ("row", "instance ID", "outcome", "problems"):
+        table.add_column(column)
+    for row in report.rows:
+        details = [f"{p.field}: {p.message}" for p in row.problems] + row.notes
+        table.add_row(
+            "" if row.row is None else str(row.row),
+            row.instance_id or "",
+            row.outcome.value,
+            "\n".join(details),
+        )
+    console.print(table)
+    console.print(
+        f"{report.imported} imported, {report.skipped} already imported, "
+        f"{report.refused} refused"
+        + ("" if report.written else ": nothing written (a file is imported whole or not at all)"),
+        soft_wrap=True,
+        markup=False,
+    )
+    if not report.written:
+        raise typer.Exit(code=1)

@@ -43,7 +43,12 @@ from alianza.platform.audit.models import AuditEntry
 from alianza.platform.calls.models import Call
 from alianza.platform.db import Base
 from alianza.platform.errors import Forbidden, NotFound, Refused
-from alianza.platform.fieldrecords.models import FieldVisit, Harvest, ProduceSale
+from alianza.platform.fieldrecords.models import (
+    FieldSubmission,
+    FieldVisit,
+    Harvest,
+    ProduceSale,
+)
 from alianza.platform.jobs.models import Job
 from alianza.platform.kits.models import KitCatalogue, KitPrice, KitSale, SupplierStock
 from alianza.platform.ledger.models import Account, BalanceSnapshot, Entry, Posting, SnapshotDate
@@ -481,8 +486,8 @@ def _field_rows(village: Any, farmer: Any) -> ScopeRule:
     return rule
 
 
-_field_record: type[FieldVisit] | type[Harvest] | type[ProduceSale]
-for _field_record in (FieldVisit, Harvest, ProduceSale):
+_field_record: type[FieldVisit] | type[Harvest] | type[ProduceSale] | type[FieldSubmission]
+for _field_record in (FieldVisit, Harvest, ProduceSale, FieldSubmission):
     _rule(_field_record, _field_rows(_field_record.village_id, _field_record.farmer_id))
 _rule(LeadFarmer, lambda a: _within(LeadFarmer.farmer_id, visible_farmers(a)))
 

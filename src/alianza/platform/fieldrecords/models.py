@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -94,3 +95,20 @@ class ProduceSale(Base):
     offtaker_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FieldSubmission(Base):
+    """A form submission from ODK Collect / KoboToolbox that has been imported, by its instance
+    ID: the record that makes a re-import of the same export add nothing."""
+
+    __tablename__ = "field_submissions"
+    __table_args__ = (UniqueConstraint("programme_id", "instance_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    instance_id: Mapped[str] = mapped_column(String(200))
+    form: Mapped[str] = mapped_column(String(20))
+    village_id: Mapped[int] = mapped_column(ForeignKey("places.id"), index=True)
+    farmer_id: Mapped[int | None] = mapped_column(ForeignKey("farmers.id"), index=True)
+    imported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

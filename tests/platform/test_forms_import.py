@@ -1,0 +1,274 @@
+"""Importing ODK/Kobo submissions as field records: a good file imports, the same file again
+adds nothing, a file with one bad row (unknown farmer QR code, GPS point outside the farmer's
+district, negative quantity) writes nothing and reports that row; an agronomist imports only
+in their villages."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from alianza.fieldforms.geo import BoundingBox, DistrictArea
+from alianza.fieldforms.submissions import parse_json_export, read_export
+from alianza.platform.access import Actor
+from alianza.platform.fieldrecords.imports import Outcome, import_submissions
+from alianza.platform.fieldrecords.models import FieldSubmission, FieldVisit, Harvest, ProduceSale
+from alianza.platform.registry.cards import farmer_code
+from tests.platform.mi_fixtures import MIWorld, build_mi_world
+
+# Dedza district, Malawi: roughly 33.9-34.6 E, 14.6-13.9 S.
+DEDZA = DistrictArea(bounding_box=BoundingBox(west=33.9, south=-14.6, east=34.6, north=-13.9))
+AREAS = {"Dedza": DEDZA}
+IN_DEDZA = "-14.3779 34.3331 1590 5"
+IN_LILONGWE = "-13.9626 33.7741 1050 5"
+EXAMPLES = itertools.count()  # a fresh instance ID per hypothesis example
+
+
+@pytest.fixture
+def mi(session: Session, admin: Actor) -> MIWorld:
+    return build_mi_world(session, admin)
+
+
+def _qr(world: MIWorld, index: int = 0, farmers: str = "farmers") -> str:
+    farmer = getattr(world, farmers)[index]
+    return "alianza:farmer:" + farmer_code(world.admin.programme().code, farmer.id)
+
+
+def harvest_row(world: MIWorld, n: int, quantity: str = "12.5", **extra: Any) -> dict[str, Any]:
+    return {
+        "harvest_date": "2025-03-04",
+        "site/village": "Chimbiya",
+        "farmer_qr": _qr(world, n % len(world.farmers)),
+        "site/location": IN_DEDZA,
+        "meta/instanceID": f"uuid:harvest-{n}",
+        "_submission_time": "2025-03-04T10:00:00",
+        "products": [
+            {
+                "products/kit": "drip_bed",
+                "products/quantity": quantity,
+                "products/grade": "a",
+                "products/quantity_sold": "10",
+                "products/price": "350",
+                "products/buyer": "local_market",
+            }
+        ],
+    } | extra
+
+
+def inspection_row(world: MIWorld, n: int, location: str = IN_DEDZA, **extra: Any) -> dict:
+    return {
+        "inspection_date": "2025-02-11",
+        "site/village": "Chimbiya",
+        "farmer_qr": _qr(world, n % len(world.farmers)),
+        "site/location": location,
+        "kit": "drip_bed",
+        "kit_condition": "in_use",
+        "units_seen": "1",
+        "photo": f"site-{n}.jpg",
+        "meta/instanceID": f"uuid:inspection-{n}",
+    } | extra
+
+
+def _counts(session: Session) -> tuple[int, ...]:
+    return tuple(
+        session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (FieldVisit, Harvest, ProduceSale, FieldSubmission)
+    )
+
+
+def test_a_good_file_imports_and_the_same_file_again_adds_nothing(
+    mi: MIWorld, session: Session, tmp_path: Path
+) -> None:
+    export = tmp_path / "harvests.json"
+    export.write_text(json.dumps({"results": [harvest_row(mi, n) for n in range(3)]}))
+    report = import_submissions(mi.admin, read_export(export, "harvest"), AREAS)
+    assert report.written
+    assert [row.outcome for row in report.rows] == [Outcome.IMPORTED] * 3
+    session.commit()
+    assert _counts(session) == (0, 3, 3, 3)
+    harvest = session.scalars(select(Harvest).order_by(Harvest.id)).first()
+    assert harvest is not None and harvest.quantity == Decimal("12.5")
+    sale = session.scalars(select(ProduceSale).order_by(ProduceSale.id)).first()
+    assert sale is not None
+    assert (sale.unit_price, sale.amount, sale.buyer) == (
+        Decimal("350.00"),
+        Decimal("3500.00"),
+        "local_market",
+    )
+
+    again = import_submissions(mi.admin, read_export(export, "harvest"), AREAS)
+    assert again.written
+    assert [row.outcome for row in again.rows] == [Outcome.SKIPPED_DUPLICATE] * 3
+    session.commit()
+    assert _counts(session) == (0, 3, 3, 3)
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "code"),
+    [
+        ({"farmer_qr": "alianza:farmer:PA-HN-F999-1"}, "rows[2].farmer_qr", "unknown_farmer"),
+        ({"site/location": IN_LILONGWE}, "rows[2].location", "outside_district"),
+        (
+            {
+                "products": [
+                    {"products/kit": "drip_bed", "products/quantity": "-3", "products/grade": "a"}
+                ]
+            },
+            "rows[2].products[1].quantity",
+            "invalid",
+        ),
+    ],  # fmt: skip
+    ids=["unknown QR code", "GPS outside the district", "negative quantity"],
+)
+def test_a_file_with_one_bad_row_writes_nothing_and_reports_it(
+    mi: MIWorld, session: Session, bad: dict[str, Any], field: str, code: str
+) -> None:
+    rows = [harvest_row(mi, 0), harvest_row(mi, 1, **bad), harvest_row(mi, 2)]
+    parsed = parse_json_export(rows, "harvest")
+    before = _counts(session)
+    report = import_submissions(mi.admin, parsed, AREAS)
+    session.commit()
+    assert not report.written
+    assert _counts(session) == before
+    outcomes = {row.row: row.outcome for row in report.rows}
+    assert outcomes == {1: Outcome.IMPORTED, 2: Outcome.REFUSED, 3: Outcome.IMPORTED}
+    refused = next(row for row in report.rows if row.row == 2)
+    assert [(p.field, p.code) for p in refused.problems] == [(field, code)]
+    assert refused.problems[0].message
+
+
+def test_inspections_record_photo_gps_and_farmer(mi: MIWorld, session: Session) -> None:
+    parsed = parse_json_export([inspection_row(mi, 0)], "inspection")
+    report = import_submissions(mi.admin, parsed, AREAS)
+    session.commit()
+    assert report.written
+    visit = session.scalars(select(FieldVisit)).one()
+    assert (visit.kind, visit.farmer_id, visit.photo_ref) == (
+        "inspection",
+        mi.farmers[0].id,
+        "site-0.jpg",
+    )
+    assert (visit.latitude, visit.longitude) == (-14.3779, 34.3331)
+
+
+def test_without_an_area_the_gps_point_is_not_checked_and_the_report_says_so(
+    mi: MIWorld, session: Session
+) -> None:
+    parsed = parse_json_export([inspection_row(mi, 0, location=IN_LILONGWE)], "inspection")
+    report = import_submissions(mi.admin, parsed, {})
+    assert report.written
+    assert report.rows[0].notes == ["GPS point not checked: district Dedza has no area"]
+
+
+def test_a_farmer_of_another_village_is_refused(mi: MIWorld, session: Session) -> None:
+    row = inspection_row(mi, 0, farmer_qr=_qr(mi, 0, "other_farmers"))
+    report = import_submissions(mi.admin, parse_json_export([row], "inspection"), AREAS)
+    assert not report.written
+    assert report.rows[0].problems[0].code == "farmer_of_the_village"
+
+
+def test_an_agronomist_imports_only_in_their_villages(mi: MIWorld, session: Session) -> None:
+    mine = inspection_row(mi, 0)
+    theirs = inspection_row(
+        mi, 1, **{"site/village": "Mayani", "farmer_qr": _qr(mi, 0, "other_farmers")}
+    )
+    parsed = parse_json_export([mine, theirs], "inspection")
+    report = import_submissions(mi.agronomist_actor, parsed, AREAS)
+    session.commit()
+    assert not report.written
+    assert [row.outcome for row in report.rows] == [Outcome.IMPORTED, Outcome.REFUSED]
+    assert _counts(session) == (0, 0, 0, 0)
+    alone = import_submissions(mi.agronomist_actor, parse_json_export([mine], "inspection"), AREAS)
+    session.commit()
+    assert alone.written and _counts(session) == (1, 0, 0, 1)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    rows=st.lists(st.sampled_from(["good", "bad"]), min_size=1, max_size=5),
+    repeats=st.integers(1, 3),
+)
+def test_imports_are_all_or_nothing_and_idempotent(
+    mi: MIWorld, session: Session, rows: list[str], repeats: int
+) -> None:
+    """Whatever the mix of rows: a file with a bad row writes nothing; a good file writes
+    one submission per row however often it is imported."""
+    prefix = f"example-{next(EXAMPLES)}"
+    submissions = [
+        inspection_row(
+            mi,
+            n,
+            location=IN_DEDZA if kind == "good" else IN_LILONGWE,
+            **{"meta/instanceID": f"uuid:{prefix}-{n}"},
+        )
+        for n, kind in enumerate(rows)
+    ]
+    before = _counts(session)
+    for _ in range(repeats):
+        report = import_submissions(mi.admin, parse_json_export(submissions, "inspection"), AREAS)
+        session.commit()
+        assert report.written == ("bad" not in rows)
+    added = len(rows) if "bad" not in rows else 0
+    assert _counts(session) == (before[0] + added, before[1], before[2], before[3] + added)
+
+
+def test_cli_imports_and_exits_1_when_a_row_is_refused(
+    mi: MIWorld, session: Session, database_url: str, tmp_path: Path
+) -> None:
+    from alianza.cli import app
+
+    area_file = tmp_path / "programme.yaml"
+    area_file.write_text(
+        json.dumps(
+            {
+                "programme": "PA-HN",
+                "districts": [
+                    {
+                        "id": "Dedza",
+                        "name": "Dedza",
+                        "area": {"bounding_box": DEDZA.bounding_box.model_dump()},  # type: ignore[union-attr]
+                    }
+                ],
+                "villages": [{"id": "Chimbiya", "name": "Chimbiya", "district": "Dedza"}],
+                "kits": [{"id": "drip_bed", "name": "Drip bed", "product": "veg"}],
+                "products": [{"id": "veg", "name": "Vegetables"}],
+            }
+        )
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([inspection_row(mi, 0), inspection_row(mi, 1, location=IN_LILONGWE)]))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps([inspection_row(mi, 0)]))
+    url = session.get_bind().url.render_as_string(hide_password=False)  # type: ignore[union-attr]
+    common = ["--form", "inspection", "--programme", "PA-HN", "--as", "ana", "--url", url,
+              "--programme-data", str(area_file)]  # fmt: skip
+    session.commit()
+    session.close()  # SQLite: the command's session writes while this one waits
+    runner = CliRunner()
+    refused = runner.invoke(app, ["forms", "import", str(bad), *common])
+    assert refused.exit_code == 1, refused.output
+    assert "outside the district Dedza" in refused.output
+    assert "nothing written" in refused.output
+    session.expire_all()
+    assert _counts(session) == (0, 0, 0, 0)
+    session.close()
+    imported = runner.invoke(app, ["forms", "import", str(good), *common])
+    assert imported.exit_code == 0, imported.output
+    again = runner.invoke(app, ["forms", "import", str(good), *common])
+    assert again.exit_code == 0 and "1 already imported" in again.output
+    session.expire_all()
+    assert _counts(session) == (1, 0, 0, 1)
