@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from alianza.platform.db import Database
 from alianza.platform.fieldrecords import service as field
+from alianza.platform.fieldrecords.models import FieldVisit
 from alianza.platform.payments import service as payments
 from alianza.platform.programmes.service import create_programme, create_user, grant_role
 from alianza.platform.rollout import service as rollout
@@ -73,7 +75,7 @@ def site(settings: Settings) -> dict[str, Any]:
             client = TestClient(app, raise_server_exceptions=False)
             client.headers["Authorization"] = f"Bearer {token}"
             clients[name] = client
-    return {"clients": clients, **ids}
+    return {"clients": clients, "database_url": settings.database_url, **ids}
 
 
 def test_the_rollout_board_shows_phase_adoption_and_team(site: dict[str, Any]) -> None:
@@ -153,3 +155,60 @@ def test_the_api_sells_refuses_and_lists_kits(site: dict[str, Any]) -> None:
     supplier = site["clients"]["supplier"]  # reads sales (its own) but reaches no farmer
     assert supplier.get(f"/api/v1/farmers/{site['farmer']}/growth").status_code == 404
     assert site["clients"]["supplier"].get("/api/v1/sales").json()["total"] == 3
+
+
+def test_the_api_imports_field_submissions_all_or_nothing_and_once(site: dict[str, Any]) -> None:
+    import json
+
+    from alianza.platform.registry.cards import farmer_code
+
+    def inspection(n: int, location: str) -> dict[str, Any]:
+        return {
+            "inspection_date": "2025-02-11",
+            "site/village": "Chimbiya",
+            "farmer_qr": farmer_code("PA-HN", site["farmer"]),
+            "site/location": location,
+            "kit": "drip_bed",
+            "kit_condition": "in_use",
+            "units_seen": "1",
+            "photo": f"site-{n}.jpg",
+            "meta/instanceID": f"uuid:web-{n}",
+        }
+
+    areas = json.dumps(
+        {"programme": "PA-HN", "districts": [{"id": "Dedza", "name": "Dedza", "area": {
+            "bounding_box": {"west": 33.9, "south": -14.6, "east": 34.6, "north": -13.9}}}],
+         "villages": [{"id": "Chimbiya", "name": "Chimbiya", "district": "Dedza"}],
+         "kits": [{"id": "drip_bed", "name": "Drip bed", "product": "veg"}],
+         "products": [{"id": "veg", "name": "Vegetables"}]}
+    )  # fmt: skip
+    agronomist = site["clients"]["agronomist"]
+
+    def post(rows: list[dict[str, Any]]) -> Any:
+        return agronomist.post(
+            "/api/v1/field-submissions",
+            data={"form": "inspection"},
+            files={
+                "file": ("inspections.json", json.dumps(rows), "application/json"),
+                "programme_data": ("programme.json", areas, "application/json"),
+            },
+        )
+
+    good, outside = inspection(1, "-14.3779 34.3331"), inspection(2, "-13.9626 33.7741")
+    refused = post([good, outside])
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "outside_district"
+    assert refused.json()["error"]["field"] == "rows[2].location"
+    assert [r["outcome"] for r in refused.json()["report"]["rows"]] == ["imported", "refused"]
+    imported = post([good])
+    assert imported.status_code == 200, imported.text
+    assert [r["outcome"] for r in imported.json()["rows"]] == ["imported"]
+    again = post([good])
+    assert [r["outcome"] for r in again.json()["rows"]] == ["skipped-duplicate"]
+    database = Database(site["database_url"])
+    with database.session() as session:
+        photos = session.scalars(
+            select(FieldVisit.photo_ref).where(FieldVisit.kind == "inspection")
+        )
+        assert list(photos) == ["site-1.jpg"]
+    database.dispose()

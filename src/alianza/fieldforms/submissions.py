@@ -491,3 +491,30 @@ def _parse_csv_files(
     if main is None:
         raise ProblemError(source, [Problem("(file)", "no submissions CSV in it")])
     return parse_csv_export(main, form, repeats, source)
+
+
+def read_export_bytes(name: str, content: bytes, form: FormName) -> ParsedExport:
+    """An uploaded export (``.json``, ``.zip`` or a ``.csv`` without repeat files), read as
+    `read_export` reads a file of that name."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".json", ".zip", ".csv"):
+        raise ProblemError(name, [Problem("file", "give a .json, .csv or .zip export")])
+    source = Path(name).name or f"export{suffix}"
+    if suffix == ".json":
+        try:
+            document = json.loads(content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ProblemError(source, [Problem("(file)", f"not valid JSON: {error}")]) from None
+        return parse_json_export(document, form, source)
+    try:
+        if suffix == ".zip":
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                texts = {
+                    Path(entry).name: archive.read(entry).decode("utf-8")
+                    for entry in archive.namelist()
+                    if entry.lower().endswith(".csv")
+                }
+            return _parse_csv_files(texts, form, source)
+        return _parse_csv_files({source: content.decode("utf-8")}, form, source, source)
+    except (UnicodeDecodeError, zipfile.BadZipFile) as error:
+        raise ProblemError(source, [Problem("(file)", f"cannot be read: {error}")]) from None

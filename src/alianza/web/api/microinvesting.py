@@ -4,13 +4,22 @@ same rules, refusals and scopes."""
 
 from __future__ import annotations
 
+import pathlib
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+import yaml
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from alianza.documents import PARSE_ERRORS
+from alianza.fieldforms.geo import DistrictArea
+from alianza.fieldforms.programme import validate_programme_data
+from alianza.fieldforms.submissions import read_export_bytes
+from alianza.platform.errors import Refused
+from alianza.platform.fieldrecords.imports import SubmissionImportReport, import_submissions
 from alianza.platform.kits import service as kits
 from alianza.platform.kits.models import KitSale
 from alianza.platform.kits.schemas import SaleIn
@@ -138,4 +147,79 @@ def growth(actor: CurrentActor, farmer_id: RecordId, as_of: date | None = None) 
         path=found.path,
         next_kits=found.next_kits,
         purchases=found.purchases,
+    )
+
+
+MAX_EXPORT_BYTES = 20 * 1024 * 1024
+
+
+def district_areas(content: bytes | None, name: str) -> dict[str, DistrictArea]:
+    """The districts' areas of a programme-data file (YAML or JSON), by id and by name."""
+    if not content:
+        return {}
+    try:
+        raw = yaml.safe_load(content.decode("utf-8"))
+    except PARSE_ERRORS as error:
+        raise Refused(
+            f"not valid YAML/JSON: {error}", rule="import files", field="programme_data"
+        ) from None
+    # Only the districts are needed: the file's kit catalogue (a path) is not read here.
+    if isinstance(raw, dict):
+        raw = {key: value for key, value in raw.items() if key != "catalogue"}
+    data = validate_programme_data(raw, pathlib.Path(), name)
+    areas: dict[str, DistrictArea] = {}
+    for district in data.districts:
+        if district.area is not None:
+            areas[district.id] = district.area
+            areas.setdefault(district.name, district.area)
+    return areas
+
+
+def read_limited(upload: UploadFile, field: str) -> bytes:
+    content = upload.file.read(MAX_EXPORT_BYTES + 1)
+    if len(content) > MAX_EXPORT_BYTES:
+        raise Refused("the file is larger than 20 MB", rule="import files", field=field)
+    return content
+
+
+def run_submission_import(
+    actor: Any, form: str, file: UploadFile, programme_data: UploadFile | None
+) -> SubmissionImportReport:
+    """An uploaded export imported (the API's and the upload page's shared path)."""
+    areas = (
+        district_areas(read_limited(programme_data, "programme_data"), "programme_data")
+        if programme_data is not None and programme_data.filename
+        else {}
+    )
+    parsed = read_export_bytes(file.filename or "", read_limited(file, "file"), form)  # type: ignore[arg-type]
+    return import_submissions(actor, parsed, areas)
+
+
+@router.post(
+    "/field-submissions",
+    response_model=SubmissionImportReport,
+    responses={422: {"description": "A row was refused: nothing written, the report says why"}},
+    summary="Import an ODK / KoboToolbox export of a field form",
+)
+def import_field_submissions(
+    actor: CurrentActor,
+    form: Annotated[Literal["visit", "inspection", "harvest", "kit_sale"], Form()],
+    file: Annotated[UploadFile, File(description="Kobo or ODK Central export: JSON, CSV or ZIP")],
+    programme_data: Annotated[
+        UploadFile | None, File(description="Programme-data file: the districts' areas")
+    ] = None,
+) -> Any:
+    """All or nothing: the row-by-row report (submissions imported before are skipped), or
+    422 with every refused row's problem and nothing written."""
+    report = run_submission_import(actor, form, file, programme_data)
+    if report.written:
+        return report
+    problems = [
+        {"code": p.code, "message": p.message, "field": p.field or None}
+        for row in report.rows
+        for p in row.problems
+    ]
+    return JSONResponse(
+        {"error": problems[0], "problems": problems, "report": report.model_dump(mode="json")},
+        status_code=422,
     )
