@@ -4,6 +4,7 @@ agronomist and the supplier."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from alianza.platform.fieldrecords import service as field
 from alianza.platform.fieldrecords.models import FieldVisit
 from alianza.platform.payments import service as payments
 from alianza.platform.programmes.service import create_programme, create_user, grant_role
+from alianza.platform.registry.cards import farmer_code
 from alianza.platform.rollout import service as rollout
 from alianza.settings import Settings
 from alianza.web.app import create_app
@@ -157,58 +159,82 @@ def test_the_api_sells_refuses_and_lists_kits(site: dict[str, Any]) -> None:
     assert site["clients"]["supplier"].get("/api/v1/sales").json()["total"] == 3
 
 
+AREAS_FILE = json.dumps(
+    {"programme": "PA-HN", "districts": [{"id": "Dedza", "name": "Dedza", "area": {
+        "bounding_box": {"west": 33.9, "south": -14.6, "east": 34.6, "north": -13.9}}}],
+     "villages": [{"id": "Chimbiya", "name": "Chimbiya", "district": "Dedza"}],
+     "kits": [{"id": "drip_bed", "name": "Drip bed", "product": "veg"}],
+     "products": [{"id": "veg", "name": "Vegetables"}]}
+)  # fmt: skip
+IN_DEDZA, IN_LILONGWE = "-14.3779 34.3331", "-13.9626 33.7741"
+
+
+def inspection(site: dict[str, Any], n: int, location: str) -> dict[str, Any]:
+    return {
+        "inspection_date": "2025-02-11",
+        "site/village": "Chimbiya",
+        "farmer_qr": farmer_code("PA-HN", site["farmer"]),
+        "site/location": location,
+        "kit": "drip_bed",
+        "kit_condition": "in_use",
+        "units_seen": "1",
+        "photo": f"site-{n}.jpg",
+        "meta/instanceID": f"uuid:web-{n}",
+    }
+
+
+def upload(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "file": ("inspections.json", json.dumps(rows), "application/json"),
+        "programme_data": ("programme.json", AREAS_FILE, "application/json"),
+    }
+
+
+def inspection_photos(site: dict[str, Any]) -> list[str | None]:
+    database = Database(site["database_url"])
+    with database.session() as session:
+        photos = list(
+            session.scalars(select(FieldVisit.photo_ref).where(FieldVisit.kind == "inspection"))
+        )
+    database.dispose()
+    return photos
+
+
 def test_the_api_imports_field_submissions_all_or_nothing_and_once(site: dict[str, Any]) -> None:
-    import json
-
-    from alianza.platform.registry.cards import farmer_code
-
-    def inspection(n: int, location: str) -> dict[str, Any]:
-        return {
-            "inspection_date": "2025-02-11",
-            "site/village": "Chimbiya",
-            "farmer_qr": farmer_code("PA-HN", site["farmer"]),
-            "site/location": location,
-            "kit": "drip_bed",
-            "kit_condition": "in_use",
-            "units_seen": "1",
-            "photo": f"site-{n}.jpg",
-            "meta/instanceID": f"uuid:web-{n}",
-        }
-
-    areas = json.dumps(
-        {"programme": "PA-HN", "districts": [{"id": "Dedza", "name": "Dedza", "area": {
-            "bounding_box": {"west": 33.9, "south": -14.6, "east": 34.6, "north": -13.9}}}],
-         "villages": [{"id": "Chimbiya", "name": "Chimbiya", "district": "Dedza"}],
-         "kits": [{"id": "drip_bed", "name": "Drip bed", "product": "veg"}],
-         "products": [{"id": "veg", "name": "Vegetables"}]}
-    )  # fmt: skip
     agronomist = site["clients"]["agronomist"]
 
     def post(rows: list[dict[str, Any]]) -> Any:
         return agronomist.post(
-            "/api/v1/field-submissions",
-            data={"form": "inspection"},
-            files={
-                "file": ("inspections.json", json.dumps(rows), "application/json"),
-                "programme_data": ("programme.json", areas, "application/json"),
-            },
+            "/api/v1/field-submissions", data={"form": "inspection"}, files=upload(rows)
         )
 
-    good, outside = inspection(1, "-14.3779 34.3331"), inspection(2, "-13.9626 33.7741")
+    good, outside = inspection(site, 1, IN_DEDZA), inspection(site, 2, IN_LILONGWE)
     refused = post([good, outside])
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"]["code"] == "outside_district"
     assert refused.json()["error"]["field"] == "rows[2].location"
     assert [r["outcome"] for r in refused.json()["report"]["rows"]] == ["imported", "refused"]
+    assert inspection_photos(site) == []
     imported = post([good])
     assert imported.status_code == 200, imported.text
     assert [r["outcome"] for r in imported.json()["rows"]] == ["imported"]
     again = post([good])
     assert [r["outcome"] for r in again.json()["rows"]] == ["skipped-duplicate"]
-    database = Database(site["database_url"])
-    with database.session() as session:
-        photos = session.scalars(
-            select(FieldVisit.photo_ref).where(FieldVisit.kind == "inspection")
-        )
-        assert list(photos) == ["site-1.jpg"]
-    database.dispose()
+    assert inspection_photos(site) == ["site-1.jpg"]
+
+
+def test_the_upload_page_reports_row_by_row(site: dict[str, Any]) -> None:
+    agronomist = site["clients"]["agronomist"]
+    page = agronomist.get("/field-submissions")
+    assert page.status_code == 200 and 'name="csrf_token"' in page.text
+    assert site["clients"]["supplier"].get("/field-submissions").status_code == 403
+    rows = [inspection(site, 3, IN_DEDZA), inspection(site, 4, IN_LILONGWE)]
+    refused = agronomist.post("/field-submissions", data={"form": "inspection"}, files=upload(rows))
+    assert refused.status_code == 422
+    assert "nothing was written" in refused.text and "rows[2].location" in refused.text
+    assert inspection_photos(site) == []
+    done = agronomist.post(
+        "/field-submissions", data={"form": "inspection"}, files=upload(rows[:1])
+    )
+    assert done.status_code == 200 and "uuid:web-3" in done.text
+    assert inspection_photos(site) == ["site-3.jpg"]

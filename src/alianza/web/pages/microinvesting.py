@@ -8,17 +8,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alianza.platform.access import Permission
 from alianza.platform.errors import Forbidden, NotFound, Refused
+from alianza.platform.fieldrecords.imports import SubmissionImportReport
 from alianza.platform.kits import service as kits
 from alianza.platform.payments import service as payments
 from alianza.platform.registry.cards import farmer_card
 from alianza.platform.rollout import service as rollout
 from alianza.platform.rollout import team
+from alianza.problems import Problem, ProblemError
 from alianza.web import i18n
+from alianza.web.api.microinvesting import run_submission_import
 from alianza.web.auth import CurrentActor
 from alianza.web.i18n import N_
 from alianza.web.pages.agreements import refusal_problems
@@ -218,3 +221,61 @@ def match_payment(
     return RedirectResponse(
         f"{request.app.url_path_for('payments_review')}?matched={payment_id}", status_code=303
     )
+
+
+FIELD_FORMS = {
+    "visit": N_("Visits"),
+    "inspection": N_("Site inspections"),
+    "harvest": N_("Harvests and produce sales"),
+}
+OUTCOME_LABELS = {
+    "imported": N_("imported"),
+    "skipped-duplicate": N_("already imported"),
+    "refused": N_("refused"),
+}
+
+
+def _submissions_page(
+    request: Request,
+    form: str,
+    report: SubmissionImportReport | None = None,
+    problems: list[Problem] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "microinvesting/submissions.html",
+        {
+            "forms": FIELD_FORMS,
+            "form": form,
+            "report": report,
+            "problems": problems or [],
+            "outcome_labels": OUTCOME_LABELS,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/field-submissions", response_class=HTMLResponse, name="field_submissions")
+def submissions_form(request: Request, actor: CurrentActor) -> HTMLResponse:
+    actor.require(Permission.FIELD_RECORD)
+    return _submissions_page(request, "visit")
+
+
+@router.post("/field-submissions", response_class=HTMLResponse, name="field_submissions_post")
+def submissions_upload(
+    request: Request,
+    actor: CurrentActor,
+    form: Annotated[str, Form()],
+    file: Annotated[UploadFile, File()],
+    programme_data: Annotated[UploadFile | None, File()] = None,
+) -> HTMLResponse:
+    actor.require(Permission.FIELD_RECORD)
+    chosen = form if form in FIELD_FORMS else "visit"
+    try:
+        report = run_submission_import(actor, chosen, file, programme_data)
+    except ProblemError as error:
+        return _submissions_page(request, chosen, problems=error.problems, status_code=422)
+    except Refused as refusal:
+        return _submissions_page(request, chosen, problems=refusal.problems, status_code=422)
+    return _submissions_page(request, chosen, report, status_code=200 if report.written else 422)
