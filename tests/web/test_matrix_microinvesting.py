@@ -57,3 +57,20 @@ def test_matrix_of_the_payments_api(role_clients: dict[str, TestClient]) -> None
         assert unsigned.status_code == 404  # no such provider configured in the tests
         guessed = client.post("/api/v1/payments/daraja/mpesa/not-the-token/confirmation", json={})
         assert guessed.status_code == 404
+
+
+def test_matrix_of_the_field_data_import(role_clients: dict[str, TestClient]) -> None:
+    """Those who record field data may upload it (an empty export imports nothing); the
+    others are refused before the file is read."""
+    recorders = {"administrator", "programme_manager", "field_officer"}
+    check_pages(role_clients, "GET", "/field-submissions", recorders)
+    for role, client in role_clients.items():
+        answer = client.post(
+            "/api/v1/field-submissions",
+            data={"form": "visit"},
+            files={"file": ("visits.json", b"[]", "application/json")},
+        )
+        if role in recorders:
+            assert answer.status_code == 200 and answer.json()["rows"] == [], (role, answer.text)
+        else:
+            assert answer.status_code == 403, (role, answer.text)
