@@ -187,6 +187,9 @@ def test_an_agronomist_imports_only_in_their_villages(mi: MIWorld, session: Sess
     session.commit()
     assert not report.written
     assert [row.outcome for row in report.rows] == [Outcome.IMPORTED, Outcome.REFUSED]
+    problem = report.rows[1].problems[0]
+    assert (problem.field, problem.code) == ("rows[2].farmer_qr", "not_found")
+    assert mi.other_farmers[0].name not in problem.message  # not named outside the scope
     assert _counts(session) == (0, 0, 0, 0)
     alone = import_submissions(mi.agronomist_actor, parse_json_export([mine], "inspection"), AREAS)
     session.commit()

@@ -143,6 +143,15 @@ def _farmer(actor: Actor, programme: Programme, code: str, prefix: str) -> Farme
             f"unknown farmer QR code {code!r}: no farmer of programme {programme.code} has it",
             "unknown_farmer",
         )
+    visible = actor.session.scalars(
+        scoped(actor, select(Farmer.id).where(Farmer.id == farmer.id))
+    ).one_or_none()
+    if visible is None:  # named without the farmer's name: it is outside the actor's scope
+        raise _RowRefused(
+            f"{prefix}.farmer_qr",
+            f"farmer QR code {code!r} names a farmer outside the places you record in",
+            "not_found",
+        )
     return farmer
 
 
