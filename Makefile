@@ -23,7 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	@# -P: benchmarks/platform.py would otherwise shadow the standard library's platform module
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python -P $$b || exit 1; done
+	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python -P $$b || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -22,18 +22,18 @@ import asyncio
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, select
+
+# The benchmarks' shared helpers, found after the standard library (run with -P: see Makefile).
+sys.path.append(str(Path(__file__).resolve().parent))
+from _server import free_port, scratch_database, serve  # noqa: E402
 
 TARGET = 500.0
 SECRET = "benchmark-secret-0123456789"
@@ -112,40 +112,6 @@ def prepare(url: str, sales: int) -> list[tuple[str, str]]:
             found.append((sale.reference, str(sale.amount)))
     database.dispose()
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def serve(url: str, port: int, workers: int, folder: Path) -> subprocess.Popen[bytes]:
-    providers = {
-        "airtel": {"programme": PROGRAMME, "currency": "MWK", "country": "MW", "secret": SECRET}
-    }
-    environment = {
-        **os.environ,
-        "ALIANZA_DATABASE_URL": url,
-        "ALIANZA_DATA_DIR": str(folder),
-        "ALIANZA_SECRET_KEY": "benchmark",
-        "ALIANZA_PAYMENT_PROVIDERS": json.dumps(providers),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "alianza.web.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning", "--no-access-log"],
-        env=environment,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the server did not start")
 
 
 def bodies(sales: list[tuple[str, str]]) -> tuple[list[bytes], int]:
@@ -230,20 +196,27 @@ def main() -> int:
             "payments benchmark skipped: set ALIANZA_BENCH_DATABASE_URL (or ALIANZA_TEST_DATABASE_URL)"
         )
         return 0
-    name = f"alianza_bench_pay_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    url, drop_database = scratch_database(admin_url, "alianza_bench_pay")
     server = None
     try:
         started = time.perf_counter()
         sales = prepare(url, arguments.sales)
         print(f"prepared {len(sales)} pending sales in {time.perf_counter() - started:.1f} s")
         sent, unique = bodies(sales)
-        port = _free_port()
+        port = free_port()
         with tempfile.TemporaryDirectory() as folder:
-            server = serve(url, port, arguments.workers, Path(folder))
+            providers = {
+                "airtel": {
+                    "programme": PROGRAMME, "currency": "MWK", "country": "MW", "secret": SECRET
+                }
+            }  # fmt: skip
+            server = serve(
+                url,
+                port,
+                arguments.workers,
+                Path(folder),
+                {"ALIANZA_PAYMENT_PROVIDERS": json.dumps(providers)},
+            )
             base = f"http://127.0.0.1:{port}"
             baseline_seconds, baseline_statuses = drive(
                 base, sent, arguments.clients, "wrong-secret"
@@ -273,9 +246,7 @@ def main() -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database()
 
 
 if __name__ == "__main__":

@@ -19,18 +19,18 @@ import asyncio
 import multiprocessing
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+
+# The benchmarks' shared helpers, found after the standard library (run with -P: see Makefile).
+sys.path.append(str(Path(__file__).resolve().parent))
+from _server import free_port, scratch_database, serve  # noqa: E402
 
 READ_P95_TARGET_MS = 150.0
 THROUGHPUT_TARGET = 300.0
@@ -111,49 +111,6 @@ def grow(url: str, farmers: int) -> int:
     raw.close()
     database.dispose()
     return existing + missing
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def serve(url: str, port: int, workers: int, folder: Path) -> subprocess.Popen[bytes]:
-    environment = {
-        **os.environ,
-        "ALIANZA_DATABASE_URL": url,
-        "ALIANZA_DATA_DIR": str(folder),
-        "ALIANZA_SECRET_KEY": "benchmark",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "alianza.web.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=environment,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the server did not start")
 
 
 # --- the load, from a second process -------------------------------------------------------
@@ -319,11 +276,7 @@ def main() -> int:
             "web benchmark skipped: set ALIANZA_BENCH_DATABASE_URL (or ALIANZA_TEST_DATABASE_URL)"
         )
         return 0
-    name = f"alianza_bench_web_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    url, drop_database = scratch_database(admin_url, "alianza_bench_web")
     server = None
     try:
         started = time.perf_counter()
@@ -332,7 +285,7 @@ def main() -> int:
             f"demo programme with {count:,} farmers on PostgreSQL in {time.perf_counter() - started:.0f} s"
         )
         ids = _ids(url)
-        port = _free_port()
+        port = free_port()
         server = serve(
             url, port, arguments.workers, Path(tempfile.mkdtemp(prefix="alianza-bench-"))
         )
@@ -372,9 +325,7 @@ def main() -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database()
 
 
 def _ids(url: str) -> dict[str, int]:
