@@ -22,11 +22,11 @@ import random
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 # The benchmarks' shared helpers, found after the standard library (run with -P: see Makefile).
 sys.path.append(str(Path(__file__).resolve().parent))
@@ -53,6 +53,7 @@ def grow(url: str, farmers: int) -> int:
     POs."""
     from alianza.platform.db import Database, make_engine, upgrade
     from alianza.platform.demo.service import seed_demo
+    from alianza.platform.programmes.models import Programme
     from alianza.platform.registry.models import Farmer, Organization, Place
 
     engine = make_engine(url)
@@ -62,14 +63,24 @@ def grow(url: str, farmers: int) -> int:
     with database.session() as session:
         seed_demo(session, 1)
     with database.session() as session:
-        programme_id = session.scalar(select(Place.programme_id).limit(1))
-        villages = list(session.scalars(select(Place.id).where(Place.kind == "village")))
-        pos = list(
+        # The alliance programme (the demo also seeds a Micro Investing one, left as it is).
+        programme_id = session.scalar(select(Programme.id).where(Programme.code == "DEMO-PA"))
+        villages = list(
             session.scalars(
-                select(Organization.id).where(Organization.kind == "producer_organization")
+                select(Place.id).where(Place.programme_id == programme_id, Place.kind == "village")
             )
         )
-        existing = session.query(Farmer).count()
+        pos = list(
+            session.scalars(
+                select(Organization.id).where(
+                    Organization.programme_id == programme_id,
+                    Organization.kind == "producer_organization",
+                )
+            )
+        )
+        existing = session.scalar(
+            select(func.count()).select_from(Farmer).where(Farmer.programme_id == programme_id)
+        )
     rng = random.Random(7)
     now = datetime.now(UTC)
     missing = max(0, farmers - existing)
@@ -117,7 +128,8 @@ def grow(url: str, farmers: int) -> int:
 
 
 def _requests(role_ids: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
-    """(kind, method, path, body) the clients draw from: reads mostly, some writes."""
+    """(kind, method, path, body) the clients draw from: reads mostly, some writes (a body
+    holds what :func:`_payload` completes)."""
     farmer, agreement, subproject = (
         role_ids["farmer"],
         role_ids["agreement"],
@@ -133,9 +145,30 @@ def _requests(role_ids: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
         ("read", "GET", f"/api/v1/agreements/{agreement}/deliveries?limit=20", None),
         ("read", "GET", "/api/v1/calls", None),
         ("read", "GET", "/api/v1/dashboard", None),
-        ("write", "POST", "/api/v1/farmers", "farmer"),
-        ("write", "POST", f"/api/v1/agreements/{agreement}/deliveries", "delivery"),
+        ("write", "POST", "/api/v1/farmers", {"village_id": role_ids["village"]}),
+        (
+            "write",
+            "POST",
+            f"/api/v1/agreements/{agreement}/deliveries",
+            {"delivered_on": role_ids["delivered_on"]},
+        ),
     ]
+
+
+def _payload(body: dict[str, Any] | None, rng: random.Random) -> dict[str, Any] | None:
+    """A new farmer (a fresh name each time) in a village, or a delivery on a date."""
+    if body is None:
+        return None
+    if "village_id" in body:
+        return {
+            "name": f"Bench {rng.random():.9f}",
+            "sex": "female",
+            "birth_year": 1990,
+            "household_size": 4,
+            "land_hectares": "1.0",
+            **body,
+        }
+    return {"quantity": "1", "grade": "A", "reference_price": "9.00", **body}
 
 
 async def _client(
@@ -145,7 +178,6 @@ async def _client(
     until: float,
     results: list[Any],
     rng: random.Random,
-    village: int,
     once: bool = False,
 ) -> None:
     """Requests drawn from ``plan`` until ``until``; with ``once``, each of them once."""
@@ -153,23 +185,7 @@ async def _client(
     queue = list(plan) if once else None
     while (queue is None and time.monotonic() < until) or queue:
         kind, method, path, body = queue.pop() if queue else rng.choice(plan)
-        payload = None
-        if body == "farmer":
-            payload = {
-                "name": f"Bench {rng.random():.9f}",
-                "sex": "female",
-                "birth_year": 1990,
-                "household_size": 4,
-                "land_hectares": "1.0",
-                "village_id": village,
-            }
-        elif body == "delivery":
-            payload = {
-                "delivered_on": "2025-06-01",
-                "quantity": "1",
-                "grade": "A",
-                "reference_price": "9.00",
-            }
+        payload = _payload(body, rng)
         started = time.perf_counter()
         try:
             answer = await client.request(method, path, headers=headers, json=payload)
@@ -179,9 +195,7 @@ async def _client(
         results.append((kind, status, (time.perf_counter() - started) * 1000, method, path))
 
 
-def drive(
-    base: str, tokens: list[str], plan: list[Any], seconds: float, village: int, queue: Any
-) -> None:
+def drive(base: str, tokens: list[str], plan: list[Any], seconds: float, queue: Any) -> None:
     """Run in its own process: the clients, then the results onto ``queue``."""
     import httpx2
 
@@ -193,14 +207,14 @@ def drive(
             # the steady state (each statement's SQL compiled and cached, each route resolved).
             await asyncio.gather(
                 *(
-                    _client(client, token, plan, 0, [], random.Random(i), village, once=True)
+                    _client(client, token, plan, 0, [], random.Random(i), once=True)
                     for i, token in enumerate(tokens)
                 )
             )
             until = time.monotonic() + seconds
             await asyncio.gather(
                 *(
-                    _client(client, token, plan, until, results, random.Random(i), village)
+                    _client(client, token, plan, until, results, random.Random(i))
                     for i, token in enumerate(tokens)
                 )
             )
@@ -209,12 +223,10 @@ def drive(
     queue.put(asyncio.run(main()))
 
 
-def run_load(
-    base: str, tokens: list[str], plan: list[Any], seconds: float, village: int
-) -> list[Any]:
+def run_load(base: str, tokens: list[str], plan: list[Any], seconds: float) -> list[Any]:
     queue: Any = multiprocessing.get_context("spawn").Queue()
     process = multiprocessing.get_context("spawn").Process(
-        target=drive, args=(base, tokens, plan, seconds, village, queue)
+        target=drive, args=(base, tokens, plan, seconds, queue)
     )
     process.start()
     results = queue.get(timeout=seconds + 120)
@@ -298,13 +310,12 @@ def main() -> int:
                 tokens,
                 [("read", "GET", "/api/v1/auth/me", None)],
                 arguments.seconds,
-                ids["village"],
             ),
             arguments.seconds,
         )
         mixed = report(
             "mixed",
-            run_load(base, tokens, _requests(ids), arguments.seconds, ids["village"]),
+            run_load(base, tokens, _requests(ids), arguments.seconds),
             arguments.seconds,
         )
         print(
@@ -328,7 +339,7 @@ def main() -> int:
         drop_database()
 
 
-def _ids(url: str) -> dict[str, int]:
+def _ids(url: str) -> dict[str, Any]:
     engine = create_engine(url)
     with engine.connect() as connection:
         found = {
@@ -336,9 +347,19 @@ def _ids(url: str) -> dict[str, int]:
             "agreement": connection.execute(text("SELECT min(id) FROM agreements")).scalar_one(),
             "subproject": connection.execute(text("SELECT min(id) FROM subprojects")).scalar_one(),
             "village": connection.execute(
-                text("SELECT min(id) FROM places WHERE kind = 'village'")
+                text(
+                    "SELECT min(places.id) FROM places JOIN programmes"
+                    " ON programmes.id = places.programme_id"
+                    " WHERE kind = 'village' AND programmes.code = 'DEMO-PA'"
+                )
             ).scalar_one(),
         }
+        # Deliveries dated inside the agreement's period (the demo's dates follow today's).
+        starts_on, ends_on = connection.execute(
+            text("SELECT starts_on, ends_on FROM agreements WHERE id = :id"),
+            {"id": found["agreement"]},
+        ).one()
+        found["delivered_on"] = max(starts_on, min(date.today(), ends_on)).isoformat()
     engine.dispose()
     return found
 

@@ -695,19 +695,34 @@ def scope_of(session: Session, assignment: RoleAssignment) -> Scope:
     )
 
 
-def act_as(session: Session, user_id: int, programme_id: int) -> Actor:
-    """The Actor for a user in a programme; refused when the user holds no role there or is
-    disabled."""
-    row = session.execute(
+def act_as(session: Session, user_id: int, programme_id: int | None = None) -> Actor:
+    """The Actor for a user in a programme (None: the first, by code, they hold a role in);
+    refused when the user holds no role there or is disabled. One query, and one or two more
+    for a scope of places."""
+    query = (
         select(RoleAssignment, User.disabled_at)
         .join(User, User.id == RoleAssignment.user_id)
-        .where(RoleAssignment.user_id == user_id, RoleAssignment.programme_id == programme_id)
-    ).first()
+        .where(RoleAssignment.user_id == user_id)
+    )
+    if programme_id is None:
+        query = (
+            query.join(Programme, Programme.id == RoleAssignment.programme_id)
+            .order_by(Programme.code)
+            .limit(1)
+        )
+    else:
+        query = query.where(RoleAssignment.programme_id == programme_id)
+    row = session.execute(query).first()
     if row is None:
+        if programme_id is None:
+            raise Forbidden(
+                "you hold no role in any programme yet: ask an administrator", rule="roles"
+            )
         raise Forbidden("the user has no role in this programme", rule="roles")
     assignment, disabled_at = row
     if disabled_at is not None:
         raise Forbidden("the user is disabled", rule="disabled users")
+    programme_id = assignment.programme_id
     return Actor(
         session, user_id, programme_id, Role(assignment.role), scope_of(session, assignment)
     )

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from alianza.platform.access import Actor, act_as
 from alianza.platform.auth import service as auth
-from alianza.platform.errors import Forbidden, Refused
+from alianza.platform.errors import Refused
 from alianza.platform.programmes.models import User
-from alianza.platform.programmes.service import programme_by_code, programmes_of
+from alianza.platform.programmes.service import programme_by_code
 from alianza.web import i18n
 from alianza.web.deps import SessionDep
 
@@ -126,24 +126,19 @@ def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def programme_for(session: Session, request: Request, user: User) -> int:
-    """The programme the request acts in: the X-Programme header's, the session's choice,
-    or the user's first."""
+def programme_for(session: Session, request: Request) -> int | None:
+    """The programme the request acts in: the X-Programme header's, the session's choice, or
+    None for the user's first (which :func:`act_as` finds in the same query as the role)."""
     code = request.headers.get("x-programme")
     if code:
         return programme_by_code(session, code).id
     chosen = getattr(request.state, "programme_id", None)
-    if chosen is not None:
-        return int(chosen)
-    held = programmes_of(session, user.id)
-    if not held:
-        raise Forbidden("you hold no role in any programme yet: ask an administrator", rule="roles")
-    return held[0][0].id
+    return None if chosen is None else int(chosen)
 
 
 def get_current_actor(request: Request, session: SessionDep, user: CurrentUser) -> Actor:
     """The signed-in user acting in their programme, with their role and scope."""
-    actor = act_as(session, user.id, programme_for(session, request, user))
+    actor = act_as(session, user.id, programme_for(session, request))
     request.state.actor = actor
     return actor
 

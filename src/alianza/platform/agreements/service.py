@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import case, func, select, type_coerce
 
 from alianza.platform.access import Actor, Page, Permission, get, paged, scoped
 from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery, ScheduledDelivery
@@ -252,7 +252,11 @@ def alerts(
         query = query.where(Agreement.id == agreement_id)
     if agreement_ids is not None:
         query = query.where(Agreement.id.in_(agreement_ids))
-    agreements = actor.session.scalars(query.order_by(Agreement.id)).all()
+    return _alerts_of(actor, list(actor.session.scalars(query.order_by(Agreement.id))), as_of)
+
+
+def _alerts_of(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Alert]:
+    """:func:`alerts` of ``agreements``, already read through the actor's scope."""
     ids = [agreement.id for agreement in agreements]
     if not ids:
         return []
@@ -372,34 +376,43 @@ def overviews(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Ag
     if not ids:
         return []
 
-    def sums(column: Any, model: Any, *conditions: Any) -> dict[int, Decimal]:
+    def sums(model: Any, *columns: Any) -> dict[int, tuple[Decimal, ...]]:
+        """Per agreement, ``sum(column if condition)`` for each (column, condition)."""
         query = scoped(
             actor,
-            select(model.agreement_id, func.sum(column))
-            .where(model.agreement_id.in_(ids), *conditions)
+            select(
+                model.agreement_id,
+                *(func.sum(case((condition, column), else_=0)) for column, condition in columns),
+            )
+            .where(model.agreement_id.in_(ids))
             .group_by(model.agreement_id),
         )
         return {
-            agreement_id: Decimal(total or 0)
-            for agreement_id, total in actor.session.execute(query)
+            agreement_id: tuple(Decimal(total or 0) for total in totals)
+            for agreement_id, *totals in actor.session.execute(query)
         }
 
     scheduled = sums(
-        ScheduledDelivery.quantity, ScheduledDelivery, ScheduledDelivery.period_start <= as_of
+        ScheduledDelivery, (ScheduledDelivery.quantity, ScheduledDelivery.period_start <= as_of)
     )
-    delivered = sums(Delivery.quantity, Delivery, Delivery.delivered_on <= as_of)
-    invoiced = sums(Delivery.amount, Delivery, Delivery.delivered_on <= as_of)
-    due = sums(Delivery.amount, Delivery, Delivery.due_on <= as_of)
-    paid = sums(BuyerPayment.amount, BuyerPayment, BuyerPayment.paid_on <= as_of)
+    deliveries = sums(
+        Delivery,
+        (Delivery.quantity, Delivery.delivered_on <= as_of),  # delivered
+        (Delivery.amount, Delivery.delivered_on <= as_of),  # invoiced
+        (Delivery.amount, Delivery.due_on <= as_of),  # due
+    )
+    paid = sums(BuyerPayment, (BuyerPayment.amount, BuyerPayment.paid_on <= as_of))
     party_ids = {a.organization_id for a in agreements} | {a.buyer_id for a in agreements}
     names: dict[int, str] = {
-        organization.id: organization.name
-        for organization in actor.session.scalars(
-            scoped(actor, select(Organization)).where(Organization.id.in_(party_ids))
+        organization_id: name
+        for organization_id, name in actor.session.execute(
+            scoped(actor, select(Organization.id, Organization.name)).where(
+                Organization.id.in_(party_ids)
+            )
         )
     }
     counts: dict[int, int] = defaultdict(int)
-    for alert in alerts(actor, as_of, agreement_ids=ids):
+    for alert in _alerts_of(actor, agreements, as_of):
         counts[alert.agreement_id] += 1
     zero = Decimal(0)
     return [
@@ -407,11 +420,9 @@ def overviews(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Ag
             agreement,
             names.get(agreement.organization_id, f"#{agreement.organization_id}"),
             names.get(agreement.buyer_id, f"#{agreement.buyer_id}"),
-            scheduled.get(agreement.id, zero),
-            delivered.get(agreement.id, zero),
-            invoiced.get(agreement.id, zero),
-            due.get(agreement.id, zero),
-            paid.get(agreement.id, zero),
+            *scheduled.get(agreement.id, (zero,)),
+            *deliveries.get(agreement.id, (zero, zero, zero)),
+            *paid.get(agreement.id, (zero,)),
             counts[agreement.id],
         )
         for agreement in agreements

@@ -79,8 +79,25 @@ def _lineage(place: Place, parent: Callable[[int], Place | None]) -> dict[str, P
 
 
 def ancestors(actor: Actor, place_id: int) -> dict[str, Place]:
-    """The place and the places it lies in, by kind."""
-    return _lineage(get(actor, Place, place_id), lambda parent_id: get(actor, Place, parent_id))
+    """The place and the places it lies in, by kind: one query (a recursive one up the
+    hierarchy); a place of the line outside the actor's scope is :class:`NotFound`, as
+    :func:`get` would say."""
+    line = select(Place.id, Place.parent_id).where(Place.id == place_id).cte(recursive=True)
+    line = line.union_all(
+        select(Place.id, Place.parent_id).join(line, Place.id == line.c.parent_id)
+    )
+    places = {
+        place.id: place
+        for place in actor.session.scalars(
+            scoped(actor, select(Place)).where(Place.id.in_(select(line.c.id)))
+        )
+    }
+
+    def visible(found_id: int) -> Place:
+        place = places.get(found_id)
+        return place if place is not None else get(actor, Place, found_id)  # raises NotFound
+
+    return _lineage(visible(place_id), visible)
 
 
 def place_lineages(actor: Actor) -> dict[int, dict[str, Place]]:
