@@ -199,7 +199,7 @@ def assess(
     window_start = pure.season_start(first_season, seasons_per_year)
     places, district_of = _districts(actor)
 
-    query = select(Farmer.id, Farmer.name, Farmer.village_id)
+    query: Any = select(Farmer.id, Farmer.name, Farmer.village_id)
     villages: list[int] | None = None
     if village_id is not None:
         villages = [village_id]
@@ -226,7 +226,7 @@ def assess(
         narrowed(
             scoped(
                 actor,
-                select(Harvest.farmer_id, Harvest.harvested_on, Harvest.quantity, Harvest.grade),
+                _columns(Harvest.farmer_id, Harvest.harvested_on, Harvest.quantity, Harvest.grade),
             ).where(
                 Harvest.kit_code.in_(kit_codes),
                 Harvest.unit == unit,
@@ -238,7 +238,7 @@ def assess(
     ).all()
     sales = actor.session.execute(
         narrowed(
-            scoped(actor, select(ProduceSale.farmer_id, ProduceSale.sold_on)).where(
+            scoped(actor, _columns(ProduceSale.farmer_id, ProduceSale.sold_on)).where(
                 ProduceSale.kit_code.in_(kit_codes),
                 ProduceSale.unit == unit,
                 ProduceSale.quantity > 0,
@@ -250,7 +250,7 @@ def assess(
     ).all()
     first_purchases = actor.session.execute(
         narrowed(
-            scoped(actor, select(KitSale.farmer_id, func.min(KitSale.sold_on)))
+            scoped(actor, _columns(KitSale.farmer_id, func.min(KitSale.sold_on)))
             .where(KitSale.sold_on <= as_of)
             .group_by(KitSale.farmer_id),
             KitSale.village_id,
@@ -262,7 +262,7 @@ def assess(
         for farmer_id, organization_id in actor.session.execute(
             scoped(
                 actor.widened(),
-                select(Membership.farmer_id, func.min(Membership.organization_id)).join(
+                _columns(Membership.farmer_id, func.min(Membership.organization_id)).join(
                     Organization, Organization.id == Membership.organization_id
                 ),
             )
@@ -375,6 +375,11 @@ def assess(
     )
 
 
+def _columns(*columns: Any) -> Any:
+    """A select of some columns (typed loosely: :func:`scoped` takes any select)."""
+    return select(*columns)
+
+
 def _listed_ids(ids: list[int]) -> Any:
     # Rendered inline (integers only), as the scopes' place lists are: more ids than SQLite
     # takes parameters, and one cached statement shape whatever their number.
@@ -447,7 +452,7 @@ def _centroids(actor: Actor, village_ids: list[int]) -> dict[int, tuple[float, f
     rows = actor.session.execute(
         scoped(
             actor.widened(),
-            select(Farmer.village_id, func.avg(Farmer.latitude), func.avg(Farmer.longitude)),
+            _columns(Farmer.village_id, func.avg(Farmer.latitude), func.avg(Farmer.longitude)),
         )
         .where(
             Farmer.village_id.in_(village_ids or [-1]),
