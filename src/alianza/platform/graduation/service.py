@@ -403,15 +403,30 @@ def readiness(
 ) -> tuple[Page, Assessment]:
     """A page of :func:`assess`'s farmers (only the ready or the not ready ones, with
     ``status``), and the whole assessment for its counts."""
+    found = assess(actor, criteria, district_id=district_id, village_id=village_id)
+    return page_of(found, status=status, limit=limit, offset=offset), found
+
+
+def page_of(
+    found: Assessment,
+    *,
+    village_id: int | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """A page of an assessment's farmers (of a village; only the ready or the not ready)."""
     if not 1 <= limit <= 1000 or offset < 0:
         raise Refused("limit lies between 1 and 1000 and offset is not negative", field="limit")
     if status is not None and status not in READY_FILTERS:
         raise Refused(f"status is one of {', '.join(READY_FILTERS)}", field="status")
-    found = assess(actor, criteria, district_id=district_id, village_id=village_id)
-    rows = found.farmers
-    if status is not None:
-        rows = [f for f in rows if f.ready == (status == "ready")]
-    return Page(rows[offset : offset + limit], len(rows)), found
+    rows = [
+        f
+        for f in found.farmers
+        if (village_id is None or f.village_id == village_id)
+        and (status is None or f.ready == (status == "ready"))
+    ]
+    return Page(rows[offset : offset + limit], len(rows))
 
 
 # --- clusters ---------------------------------------------------------------------------------
@@ -545,9 +560,16 @@ def clusters(
     """The clusters of ready farmers (not yet in a producer organization) the actor's scope
     reaches, proposed as producer organizations, the largest volume first; and the
     assessment they come from."""
-    wanted_rules = validated(ClusterRules, rules if rules is not None else {})
     found = assess(actor, criteria, district_id=district_id)
-    return _proposals(actor, found, wanted_rules, _po_names(actor)), found
+    return propose(actor, found, rules), found
+
+
+def propose(
+    actor: Actor, found: Assessment, rules: ClusterRules | dict[str, Any] | None = None
+) -> list[ClusterProposal]:
+    """The clusters of an :func:`assess`-ment's ready farmers (see :func:`clusters`)."""
+    wanted_rules = validated(ClusterRules, rules if rules is not None else {})
+    return _proposals(actor, found, wanted_rules, _po_names(actor))
 
 
 # --- registering a cluster --------------------------------------------------------------------
