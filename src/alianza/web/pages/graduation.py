@@ -178,7 +178,9 @@ def _page(
         raise
     except Refused as refused:
         context["problems"] += refusal_problems(refused, locale)
-        return render(request, "graduation/graduation.html", context, status_code=422)
+        # the status of a refused registration, else that of criteria that cannot be assessed
+        status = status_code if status_code != 200 else 422
+        return render(request, "graduation/graduation.html", context, status_code=status)
     context.update(
         {
             "page": page,
