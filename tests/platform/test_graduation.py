@@ -253,3 +253,24 @@ def test_a_name_in_use_is_refused_before_anything_is_written(mi: MIWorld, sessio
         )  # fmt: skip
     session.rollback()
     assert _counts(session) == before
+
+
+def test_the_default_criteria_find_some_demo_farmers_ready(session: Session) -> None:
+    """On the demo's simulated records (DEMO-MI, a small draw) the defaults find some farmers
+    ready, not all, not none; and the agronomist's figures are their villages' share."""
+    from alianza.platform.demo.microinvesting import seed_micro_investing
+    from alianza.platform.programmes.service import user_by_username
+
+    summary = seed_micro_investing(session, seed=1, farmers=600)
+    session.commit()
+    coordinator = act_as(
+        session, user_by_username(session, "coordinadora").id, summary.programme_id
+    )
+    found = graduation.assess(coordinator)
+    assert len(found.farmers) == 600
+    assert 0.05 * 600 < found.ready_count < 0.5 * 600, found.ready_count
+    agronomist = act_as(session, user_by_username(session, "agronomo").id, summary.programme_id)
+    own = graduation.assess(agronomist)
+    assert 0 < len(own.farmers) < len(found.farmers)
+    whole = {f.farmer_id: f.ready for f in found.farmers}
+    assert all(whole[f.farmer_id] == f.ready for f in own.farmers)
