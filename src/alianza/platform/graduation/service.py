@@ -304,14 +304,20 @@ def assess(
     )
     met = pure.assess(measured, thresholds)
     grades_milli: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for farmer_id, _day, quantity, grade in kept:
-        grades_milli[farmer_id][grade] += pure.to_milli(Decimal(quantity))
+    for (farmer_id, _day, _quantity, grade), milli in zip(kept, h_milli.tolist(), strict=True):
+        grades_milli[farmer_id][grade] += milli
+    # Python lists, not NumPy scalars, for the per-farmer loop (a scalar's access costs more).
+    volumes, graded_volumes = measured.volume_milli.tolist(), measured.graded_milli.tolist()
+    delivered, as_client = measured.seasons_delivered.tolist(), measured.seasons_as_client.tolist()
+    met_lists = {criterion: values.tolist() for criterion, values in met.items()}
+    volume_per_season = {  # the same figure for the same total: computed once
+        total: pure.from_milli(total, wanted.seasons) for total in set(volumes)
+    }
 
     found: list[FarmerReadiness] = []
     volume_milli: dict[int, int] = {}
     for i, (farmer_id, name, farmer_village) in enumerate(rows):
-        volume = int(measured.volume_milli[i])
-        graded = int(measured.graded_milli[i])
+        volume, graded = volumes[i], graded_volumes[i]
         volume_milli[farmer_id] = volume
         share = (
             (Decimal(graded) / Decimal(volume)).quantize(SHARE, ROUND_HALF_EVEN)
@@ -321,26 +327,26 @@ def assess(
         checks = [
             CriterionCheck(
                 "volume",
-                pure.from_milli(volume, wanted.seasons),
+                volume_per_season[volume],
                 wanted.min_volume_per_season,
-                bool(met["volume"][i]),
+                met_lists["volume"][i],
                 unit,
             ),
-            CriterionCheck("grade", share, wanted.min_grade_share, bool(met["grade"][i])),
+            CriterionCheck("grade", share, wanted.min_grade_share, met_lists["grade"][i]),
             CriterionCheck(
                 "deliveries",
-                int(measured.seasons_delivered[i]),
+                delivered[i],
                 wanted.min_seasons_delivered,
-                bool(met["deliveries"][i]),
+                met_lists["deliveries"][i],
             ),
         ]
         if wanted.min_seasons_as_client is not None:
             checks.append(
                 CriterionCheck(
                     "client",
-                    int(measured.seasons_as_client[i]),
+                    as_client[i],
                     wanted.min_seasons_as_client,
-                    bool(met["client"][i]),
+                    met_lists["client"][i],
                 )
             )
         village = places.get(farmer_village)
@@ -353,10 +359,10 @@ def assess(
                 village=village.name if village is not None else "",
                 district_id=district.id if district is not None else None,
                 district=district.name if district is not None else "",
-                volume_per_season=pure.from_milli(volume, wanted.seasons),
+                volume_per_season=volume_per_season[volume],
                 grade_share=share,
-                seasons_delivered=int(measured.seasons_delivered[i]),
-                seasons_as_client=int(measured.seasons_as_client[i]),
+                seasons_delivered=delivered[i],
+                seasons_as_client=as_client[i],
                 checks=checks,
                 producer_organization_id=in_po.get(farmer_id),
             )
