@@ -14,9 +14,7 @@ from tests.web.test_microinvesting_browser import _clean, _shot
 QUERY = "radius_km=25&min_farmers=5&min_cluster_volume=500"
 
 
-def test_the_coordinator_registers_a_cluster_from_the_page(
-    browser: Any, live_server: str
-) -> None:
+def test_the_coordinator_registers_a_cluster_from_the_page(browser: Any, live_server: str) -> None:
     context, page, errors = open_page(browser, 1280, "en")
     try:
         sign_in(page, live_server, "coordinadora")

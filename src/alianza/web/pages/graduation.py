@@ -179,8 +179,8 @@ def _page(
     except Refused as refused:
         context["problems"] += refusal_problems(refused, locale)
         # the status of a refused registration, else that of criteria that cannot be assessed
-        status = status_code if status_code != 200 else 422
-        return render(request, "graduation/graduation.html", context, status_code=status)
+        refused_status = status_code if status_code != 200 else 422
+        return render(request, "graduation/graduation.html", context, status_code=refused_status)
     context.update(
         {
             "page": page,
