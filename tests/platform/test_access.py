@@ -29,6 +29,7 @@ from alianza.platform.audit import service as audit
 from alianza.platform.calls.service import calls, open_call
 from alianza.platform.errors import Forbidden, NotFound, Refused
 from alianza.platform.fieldrecords import service as field
+from alianza.platform.graduation import service as graduation
 from alianza.platform.kits import service as kits
 from alianza.platform.ledger import service as ledger
 from alianza.platform.payments import service as mobile_payments
@@ -411,6 +412,31 @@ def test_each_narrow_scope_sees_its_own(world: World) -> None:
     assert po_accounts and all(n.startswith(one.po.name) for n in po_accounts)
 
 
+# Readiness that every farmer with a record meets, and clusters of any size.
+LENIENT = {
+    "product": "drip_bed",
+    "grades": ["ungraded"],
+    "min_volume_per_season": "0",
+    "min_grade_share": "0",
+    "min_seasons_delivered": 0,
+}
+ANY_CLUSTER = {"min_farmers": 1, "min_volume_per_season": "0"}
+
+
+def _graduate(actor: Actor, world: World) -> Any:
+    """A new farmer of alliance one's village (in no PO) registered as a PO of one."""
+    farmer = registry.add_farmer(
+        world.admin,
+        {"name": "Graduate", "sex": "female", "birth_year": 1990, "household_size": 3,
+         "land_hectares": "1", "village_id": world.one.po.place_id},
+    )  # fmt: skip
+    return graduation.register_cluster(
+        actor,
+        {"name": f"Graduates {actor.user_id}", "farmer_ids": [farmer.id],
+         "criteria": LENIENT | {"min_seasons_delivered": 0}, "rules": ANY_CLUSTER},
+    )  # fmt: skip
+
+
 # Every service function that lists or counts, called as each narrow actor: its result must
 # not mention alliance two (the ids it returns are checked against alliance two's rows).
 LISTINGS: dict[str, tuple[Permission, Callable[[Actor, World], Any]]] = {
@@ -495,6 +521,20 @@ LISTINGS: dict[str, tuple[Permission, Callable[[Actor, World], Any]]] = {
         lambda a, w: [x.id for x in mobile_payments.payments(a).items],
     ),
     "team.agronomists": (Permission.ROLLOUT_READ, lambda a, w: [x.id for x in team.agronomists(a)]),
+    "graduation.assess": (
+        Permission.FIELD_READ,
+        lambda a, w: [f.farmer_id for f in graduation.assess(a, LENIENT).farmers],
+    ),
+    "graduation.readiness": (
+        Permission.FIELD_READ,
+        lambda a, w: [f.farmer_id for f in graduation.readiness(a, LENIENT)[0].items],
+    ),
+    "graduation.clusters": (
+        Permission.FIELD_READ,
+        lambda a, w: [
+            f for p in graduation.clusters(a, LENIENT, ANY_CLUSTER)[0] for f in p.farmer_ids
+        ],
+    ),
     "team.lead_farmers": (
         Permission.ROLLOUT_READ,
         lambda a, w: [lead.id for lead, _ in team.lead_farmers(a)],
@@ -502,6 +542,9 @@ LISTINGS: dict[str, tuple[Permission, Callable[[Actor, World], Any]]] = {
 }
 # what a result that lists ids is checked against
 AGAINST = {
+    "graduation.assess": "farmers",
+    "graduation.readiness": "farmers",
+    "graduation.clusters": "farmers",
     "registry.organizations": "organizations",
     "registry.farmers": "farmers",
     "registry.search_farmers": "farmers",
@@ -714,6 +757,7 @@ OPERATIONS: dict[Permission, Callable[[Actor, World], Any]] = {
         },
     ),  # fmt: skip
     Permission.PAYMENTS_REVIEW: lambda a, w: mobile_payments.parked(a),
+    Permission.GRADUATION_REGISTER: _graduate,
     Permission.ROLLOUT_MANAGE: lambda a, w: rollout.open_area(
         a, {"place_id": w.two.district.id, "phase_since": date(2025, 1, 1)}
     ),

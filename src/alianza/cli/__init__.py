@@ -21,6 +21,7 @@ from alianza.cli.demo import demo_app
 from alianza.cli.fieldops import farmers_app, payments_app, sales_app
 from alianza.cli.forecast import forecast
 from alianza.cli.forms import forms_app
+from alianza.cli.graduation import graduation_app
 from alianza.cli.jobs import jobs_app
 from alianza.cli.kits import kits_app, simulate
 from alianza.cli.ladder import ladder_app
@@ -145,6 +146,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(farmers_app, name="farmers")
 app.add_typer(sales_app, name="sales")
 app.add_typer(payments_app, name="payments")
+app.add_typer(graduation_app, name="graduation")
 app.add_typer(results_app, name="results")
 app.add_typer(user_app, name="user")
 app.add_typer(users_app, name="users")

@@ -122,6 +122,7 @@ class Permission(enum.StrEnum):
     FIELD_READ = "field.read"  # visits, inspections, harvests, produce sales
     PAYMENTS_RECEIVE = "payments.receive"  # the mobile-money intake (a service, not a person)
     PAYMENTS_REVIEW = "payments.review"  # the parked-payments queue, matching, reconciling
+    GRADUATION_REGISTER = "graduation.register"  # a cluster of ready farmers as a PO
 
 
 P = Permission

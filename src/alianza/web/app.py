@@ -28,6 +28,7 @@ from alianza.web.api import audit as audit_api
 from alianza.web.api import auth as auth_api
 from alianza.web.api import cycle as cycle_api
 from alianza.web.api import dashboard as dashboard_api
+from alianza.web.api import graduation as graduation_api
 from alianza.web.api import ledger as ledger_api
 from alianza.web.api import microinvesting as microinvesting_api
 from alianza.web.api import payments as payments_api
@@ -44,6 +45,7 @@ from alianza.web.pages import agreements as agreements_pages
 from alianza.web.pages import audit as audit_pages
 from alianza.web.pages import cycle as cycle_pages
 from alianza.web.pages import dashboard as dashboard_pages
+from alianza.web.pages import graduation as graduation_pages
 from alianza.web.pages import home as home_pages
 from alianza.web.pages import ledger as ledger_pages
 from alianza.web.pages import microinvesting as microinvesting_pages
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         simulations_api,
         payments_api,
         microinvesting_api,
+        graduation_api,
     ):
         app.include_router(api.router, prefix=API_V1)
     for pages in (
@@ -156,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_pages,
         simulations_pages,
         microinvesting_pages,
+        graduation_pages,
     ):
         app.include_router(pages.router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]
