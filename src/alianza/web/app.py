@@ -31,6 +31,7 @@ from alianza.web.api import dashboard as dashboard_api
 from alianza.web.api import ledger as ledger_api
 from alianza.web.api import microinvesting as microinvesting_api
 from alianza.web.api import payments as payments_api
+from alianza.web.api import performance as performance_api
 from alianza.web.api import plans as plans_api
 from alianza.web.api import registry as registry_api
 from alianza.web.api import results as results_api
@@ -47,6 +48,7 @@ from alianza.web.pages import dashboard as dashboard_pages
 from alianza.web.pages import home as home_pages
 from alianza.web.pages import ledger as ledger_pages
 from alianza.web.pages import microinvesting as microinvesting_pages
+from alianza.web.pages import performance as performance_pages
 from alianza.web.pages import plans as plans_pages
 from alianza.web.pages import registry as registry_pages
 from alianza.web.pages import results as results_pages
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         simulations_api,
         payments_api,
         microinvesting_api,
+        performance_api,
     ):
         app.include_router(api.router, prefix=API_V1)
     for pages in (
@@ -156,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_pages,
         simulations_pages,
         microinvesting_pages,
+        performance_pages,
     ):
         app.include_router(pages.router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]

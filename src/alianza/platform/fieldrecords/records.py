@@ -7,8 +7,9 @@ and the units owned are then worked out over arrays (`alianza.ladder.records.rec
 - **Season** of a dated record: `alianza.ladder.seasons.season_of` with the catalogue's
   ``seasons_per_year`` (4: calendar quarters). A kit sold in season t counts as bought at t's
   end and is owned from t + 1's harvest on, as in the simulator.
-- **Last season**: the last season that has ended by ``as_of`` (default: today); records of
-  a season still under way are left out (its harvests are not all in).
+- **Last season**: the last season that has ended by ``as_of``; without ``as_of``, the
+  season of the latest record if it has ended by today (else the one before). Records of a
+  season still under way are left out (its harvests are not all in).
 - **Farmer** ``farmer_id``: the registry's id; ``district``: the name of the district
   their village lies in; ``market``: the place their village lies in (the extension planning
   area), where they sell; ``household_size``: the registry's.
@@ -156,14 +157,13 @@ def field_records(
     if given) up to the last season ended by ``as_of`` (see the module's docstring)."""
     actor.require(Permission.SALES_READ)
     actor.require(Permission.FIELD_READ)
-    as_of = as_of or date.today()
     version = current_catalogue(actor)
     catalogue = catalogue_of(version)
     spy = catalogue.seasons_per_year
     tree = place_tree(actor)
     chosen = find_district(actor, tree, district) if district is not None else None
-    last = last_complete_season(as_of, spy)
-    until = season_end(last, spy)
+    today = date.today()
+    until = season_end(last_complete_season(as_of or today, spy), spy)
     farmers = actor.session.execute(
         scoped(actor, select(Farmer.id, Farmer.village_id, Farmer.household_size)).order_by(
             Farmer.id
@@ -249,6 +249,13 @@ def field_records(
             ProduceSale.village_id,
         )
     ).all()
+    if as_of is None:  # the latest season with records that has ended by today
+        dates = [r[1] for rows in (sales, harvests, produce) for r in rows]
+        latest = max(dates, default=today)
+        last = season_of(latest, spy)
+        last = last if season_end(last, spy) <= today else last - 1
+    else:
+        last = last_complete_season(as_of, spy)
     rates = UsdRates(actor) if produce else None
     purchase_table = pa.table(
         {
@@ -290,7 +297,7 @@ def field_records(
         for t in (purchase_table, harvest_table, sale_table)
         if t.num_rows
     ]
-    first = min(recorded) if recorded else None
+    first = min(recorded) if recorded and min(recorded) <= last else None
     table = records_from_events(
         catalogue,
         pa.table(

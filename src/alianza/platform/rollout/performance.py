@@ -450,3 +450,16 @@ def district_performance(actor: Actor, start: date, end: date) -> PerformanceTab
         rows=rows,
         medians=medians,
     )
+
+
+def default_period(actor: Actor, today: date | None = None) -> tuple[date, date]:
+    """The year (365 days) up to the latest paid kit sale the actor's scope reaches (today at
+    the latest; today when there is none)."""
+    from datetime import timedelta
+
+    today = today or date.today()
+    latest = actor.session.scalar(
+        scoped(actor, select(func.max(KitSale.sold_on))).where(KitSale.status == "paid")
+    )
+    end = min(latest, today) if latest is not None else today
+    return end - timedelta(days=364), end
