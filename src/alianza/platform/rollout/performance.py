@@ -274,16 +274,19 @@ def agronomist_performance(actor: Actor, start: date, end: date) -> PerformanceT
     actor.require(Permission.ROLLOUT_READ)
     actor.require(Permission.FIELD_READ)
     _period(start, end)
-    own = None
+    own_only = actor.role is Role.AGRONOMIST
     basis = actor
-    if actor.role is Role.AGRONOMIST:
+    own_id = None
+    if own_only:
         own = agronomist_of(actor)
+        own_id = own.id if own is not None else None
         # Peers' figures feed the median and ranks only; no other row leaves this function.
         basis = actor.widened()
     agronomists, figures, counts = agronomist_figures(basis, start, end)
     ids = list(agronomists)
     medians, marks = _benchmarked(ids, figures, FIGURES)
-    shown = [i for i in ids if own is None or i == own.id]
+    # an agronomist's own row only (none for a user not signed in as an agronomist)
+    shown = [i for i in ids if not own_only or i == own_id]
     districts = _district_names(actor, {agronomists[i].district_id for i in shown})
     rows = [
         PerformanceRow(
