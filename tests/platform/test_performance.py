@@ -429,3 +429,27 @@ def _a_bad_period_is_refused(seeded: Seeded) -> None:
         s.sold_on for s in seeded.admin.session.scalars(select(KitSale)) if s.status == "paid"
     )
     assert end == latest and (end - start).days == 364
+
+
+def test_the_demo_programme_calibrates_and_forecasts(session: Session) -> None:
+    """The demo draws its harvests and sales from the simulator on the example catalogue:
+    calibrating on its records recovers the catalogue's yields within sampling error."""
+    from alianza.ladder.catalogue import load_catalogue
+    from alianza.platform.demo.microinvesting import CATALOGUE, TODAY, seed_micro_investing
+    from alianza.platform.programmes.models import User
+
+    summary = seed_micro_investing(session, seed=2, farmers=700)
+    session.commit()
+    coordinator = session.scalar(select(User).where(User.username == "coordinadora"))
+    assert coordinator is not None
+    actor = act_as(session, coordinator.id, summary.programme_id)
+    catalogue = load_catalogue(CATALOGUE)
+    found = calibrate_from_records(actor, "Dedza")
+    assert found.records.last_season == season_of(TODAY, 4)
+    estimated = {e.parameter: e for e in found.from_records}
+    for kit in ("drip_bed", "drip_beds_3"):
+        mean = estimated[f"catalogue.kits[{kit}].yield_per_harvest.mean"]
+        truth_mean = catalogue.kit(kit).yield_per_harvest.mean
+        assert abs(mean.estimate - truth_mean) <= 3 * mean.standard_error, (kit, mean)
+    forecast = district_forecast(actor, "Ntcheu", seasons=1, replicates=2).forecast
+    assert forecast.farmers > 0 and forecast.kit_demand
