@@ -114,6 +114,12 @@ def performance_page(
     )
 
 
+def _short(name: str, identifier: str) -> str:
+    """A product's name up to its first " (", or its id in words when that is still long."""
+    short = name.split(" (", 1)[0].strip()
+    return short if len(short) <= 28 else identifier.replace("_", " ").capitalize()
+
+
 def _band_chart(
     rows: list[Any], label: Any, value: Any, locale: str, fmt: str = "number"
 ) -> dict[str, Any]:
@@ -166,7 +172,9 @@ def forecasts_page(
                 names[kit.id + GROUP_SHARE] = i18n.gettext(
                     locale, N_("%(kit)s (savings-group share)")
                 ) % {"kit": kit.short_name}
-            products = {product.id: product.name.split(" (")[0] for product in catalogue.products}
+            products = {
+                product.id: _short(product.name, product.id) for product in catalogue.products
+            }
             result = found.forecast
             labels = found.season_labels
             demand = [row for row in result.kit_demand if row.units.p90 > 0]
