@@ -37,7 +37,10 @@ def test_the_coordinator_reads_performance_and_forecasts_a_district(
         sign_in(page, live_server, "coordinadora")
         page.goto(f"{live_server}/performance")
         assert page.get_by_role("heading", name="Performance", exact=True).is_visible()
-        assert page.locator("section[aria-labelledby=agronomists] table.performance tbody tr").count() == 12
+        assert (
+            page.locator("section[aria-labelledby=agronomists] table.performance tbody tr").count()
+            == 12
+        )
         page.wait_for_selector("#sales-chart canvas[data-drawn]", timeout=10_000)
         assert page.locator("#sales-chart canvas").evaluate(DRAWN_PIXELS) > 200
         assert page.get_by_text("Median of 12 peers").first.is_visible()
@@ -66,7 +69,10 @@ def test_the_agronomist_sees_their_own_row(browser: Any, live_server: str) -> No
     try:
         sign_in(page, live_server, "agronomo")
         page.goto(f"{live_server}/performance")
-        assert page.locator("section[aria-labelledby=agronomists] table.performance tbody tr").count() == 1
+        assert (
+            page.locator("section[aria-labelledby=agronomists] table.performance tbody tr").count()
+            == 1
+        )
         assert page.locator("#districts").count() == 0
         assert page.get_by_text("Mediana de 12 pares").first.is_visible()
         _clean(page, errors)

@@ -194,7 +194,7 @@ def field_records(
     def within(query: Select[Any], column: Any) -> Select[Any]:
         return query if villages is None else query.where(column.in_(villages or [-1]))
 
-    sales = actor.session.execute(
+    sales: list[Any] = actor.session.execute(  # type: ignore[assignment]
         within(
             scoped(
                 actor,
@@ -207,7 +207,7 @@ def field_records(
             KitSale.village_id,
         )
     ).all()
-    harvests = actor.session.execute(
+    harvests: list[Any] = actor.session.execute(  # type: ignore[assignment]
         within(
             scoped(
                 actor,
@@ -224,7 +224,7 @@ def field_records(
             Harvest.village_id,
         )
     ).all()
-    produce = actor.session.execute(
+    produce: list[Any] = actor.session.execute(  # type: ignore[assignment]
         within(
             scoped(
                 actor,
