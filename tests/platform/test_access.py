@@ -30,15 +30,21 @@ from alianza.platform.calls.service import calls, open_call
 from alianza.platform.errors import Forbidden, NotFound, Refused
 from alianza.platform.fieldrecords import service as field
 from alianza.platform.graduation import service as graduation
+from alianza.platform.fieldrecords.records import field_records
 from alianza.platform.kits import service as kits
 from alianza.platform.ledger import service as ledger
 from alianza.platform.payments import service as mobile_payments
 from alianza.platform.portfolio import service as portfolio
-from alianza.platform.programmes.service import create_user, grant_role, programmes_with_roles
+from alianza.platform.programmes.service import (
+    create_user,
+    grant_role,
+    programmes_with_roles,
+    set_exchange_rate,
+)
 from alianza.platform.registry import service as registry
 from alianza.platform.registry.models import Farmer, Organization
+from alianza.platform.rollout import performance, team
 from alianza.platform.rollout import service as rollout
-from alianza.platform.rollout import team
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import Subproject
 from tests.platform.cycle_fixtures import AGREEMENT, example_plan
@@ -299,6 +305,11 @@ def world(session: Session, admin: Actor) -> World:
     )
     _through_the_cycle(admin, one, call.id, funds.id, members.id)
     catalogue = kits.add_catalogue_version(admin, {"document": catalogue_document()})
+    # produce sales in HNL: the field records (fieldrecords.records) convert them to USD
+    set_exchange_rate(
+        admin,
+        {"currency": "HNL", "rate_date": date(2024, 1, 1), "units_per_reporting_unit": "24.6"},
+    )
     _micro_investing(admin, one, catalogue.id)
     before = _ids(session)
     _through_the_cycle(admin, two, call.id, funds.id, members.id)
@@ -539,7 +550,35 @@ LISTINGS: dict[str, tuple[Permission, Callable[[Actor, World], Any]]] = {
         Permission.ROLLOUT_READ,
         lambda a, w: [lead.id for lead, _ in team.lead_farmers(a)],
     ),
+    "performance.agronomist_performance": (
+        Permission.FIELD_READ,
+        lambda a, w: [
+            r.id for r in performance.agronomist_performance(a, *PERFORMANCE_PERIOD).rows
+        ],
+    ),
+    "performance.district_performance": (
+        Permission.FIELD_READ,
+        # a count: farmers, visits and sales of the districts shown (agronomists are refused)
+        lambda a, w: (
+            0
+            if a.role is Role.AGRONOMIST
+            else int(
+                sum(
+                    r.figures["farmers"] + r.figures["visits"] + r.figures["sales"]
+                    for r in performance.district_performance(a, *PERFORMANCE_PERIOD).rows
+                )
+            )
+        ),
+    ),
+    "fieldrecords.field_records": (
+        Permission.FIELD_READ,
+        lambda a, w: [
+            int(f)
+            for f in field_records(a, as_of=date(2025, 12, 31)).table["farmer_id"].to_pylist()
+        ],
+    ),
 }
+PERFORMANCE_PERIOD = (date(2025, 1, 1), date(2025, 12, 31))
 # what a result that lists ids is checked against
 AGAINST = {
     "graduation.assess": "farmers",
@@ -567,6 +606,8 @@ AGAINST = {
     "payments.payments": "mobile_payments",
     "team.agronomists": "agronomists",
     "team.lead_farmers": "lead_farmers",
+    "performance.agronomist_performance": "agronomists",
+    "fieldrecords.field_records": "farmers",
 }
 
 

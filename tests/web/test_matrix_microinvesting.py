@@ -74,3 +74,14 @@ def test_matrix_of_the_field_data_import(role_clients: dict[str, TestClient]) ->
             assert answer.status_code == 200 and answer.json()["rows"] == [], (role, answer.text)
         else:
             assert answer.status_code == 403, (role, answer.text)
+
+
+def test_matrix_of_performance_and_forecasts(role_clients: dict[str, TestClient]) -> None:
+    """Those who read field records and the rollout see performance and forecasts (DEMO-PA has
+    no kit catalogue: a forecast is refused with 409 after the permission passed)."""
+    check_pages(role_clients, "GET", "/performance", READERS)
+    check_pages(role_clients, "GET", "/forecasts", READERS)
+    check_pages(role_clients, "GET", "/forecasts?district=Lempira", READERS)
+    matrix.check(role_clients, "GET", "/api/v1/performance/agronomists", READERS)
+    matrix.check(role_clients, "GET", "/api/v1/performance/districts", READERS)
+    matrix.check(role_clients, "GET", "/api/v1/forecasts?district=Lempira", READERS)

@@ -104,7 +104,13 @@ def test_the_caseload_shows_the_visit_plan(site: dict[str, Any]) -> None:
 def test_a_farmers_growth_page_charts_purchases_and_the_upgrade_path(site: dict[str, Any]) -> None:
     page = site["clients"]["agronomist"].get(f"/farmers/{site['farmer']}/growth?as_of=2025-06-30")
     assert page.status_code == 200
-    assert 'class="chart-data"' in page.text and "drip_beds_3" in page.text
+    assert 'class="chart-data"' in page.text
+    # the upgrade path is labelled with the catalogue's kit names, not their ids
+    ladder = page.text.split('id="ladder-chart"', 1)[1]
+    spec = json.loads(ladder.split('class="chart-data">', 1)[1].split("</script>", 1)[0])
+    assert spec["labels"][:2] == ["Vegetable kit", "Three more drip beds"]
+    assert not {"drip_bed", "drip_beds_3"} & set(spec["labels"])
+    assert "Three more drip beds" in page.text.split('id="path"', 1)[1]
     card = site["clients"]["agronomist"].get(f"/farmers/{site['farmer']}/card.pdf")
     assert card.status_code == 200 and card.content.startswith(b"%PDF-")
     png = site["clients"]["agronomist"].get(f"/farmers/{site['farmer']}/card.png")

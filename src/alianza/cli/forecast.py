@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from alianza.cli import _options as checks
+from alianza.cli._options import URL_OPTION
 
 console = Console()
 
@@ -23,18 +24,38 @@ def _band(values: object) -> str:
 
 
 def forecast(
-    records: Annotated[
-        Path,
-        typer.Option("--records", help="Field records (CSV or Parquet), per farmer, kit, season."),
-    ],
     district: Annotated[str, typer.Option("--district", help="District to forecast.")],
+    records: Annotated[
+        Path | None,
+        typer.Option(
+            "--records",
+            help="Field records (CSV or Parquet), per farmer, kit, season; or --programme.",
+        ),
+    ] = None,
     scenario: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--scenario",
-            help="Scenario (YAML/JSON), ideally from 'alianza ladder calibrate' on the records.",
+            help="Scenario (YAML/JSON), ideally from 'alianza ladder calibrate' on the records; "
+            "with --programme, default: calibrated on the district's records.",
         ),
-    ],
+    ] = None,
+    programme: Annotated[
+        str | None,
+        typer.Option("--programme", help="Read the records of this programme's database."),
+    ] = None,
+    username: Annotated[
+        str | None,
+        typer.Option("--as", help="The user acting (with --programme: their scope applies)."),
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="With --programme: records up to the last season ended on this day (today).",
+        ),
+    ] = None,
     seasons: Annotated[int, typer.Option(min=1, max=40, help="Seasons ahead.")] = 2,
     replicates: Annotated[
         int, typer.Option(min=2, max=10_000, help="Simulations with independent seeds.")
@@ -61,14 +82,22 @@ def forecast(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    url: str | None = URL_OPTION,
 ) -> None:
     """Forecast a district: kits farmers will buy (for suppliers), produce by product and grade
-    (for off-takers) and local prices, with 10th-90th percentile bands over seeded replicates."""
-    from alianza.ladder.forecast import forecast as run_forecast
-    from alianza.ladder.records import read_records
+    (for off-takers) and local prices, with 10th-90th percentile bands over seeded replicates.
+    From a records file (--records, --scenario), or from the platform's records
+    (--programme, --as), calibrating a scenario on them when no --scenario is given."""
+    from alianza.cli._session import fail
     from alianza.ladder.scenario import load_scenario
 
-    loaded, table = load_scenario(scenario), read_records(records)
+    if (records is None) == (programme is None):
+        raise fail("give either --records FILE (with --scenario) or --programme CODE (with --as)")
+    if programme is not None and username is None:
+        raise fail("--as: name the user acting in the programme")
+    if records is not None and scenario is None:
+        raise fail("--scenario: a forecast from a records file needs its scenario")
+    loaded = load_scenario(scenario) if scenario is not None else None
     report = None
     if calibration is not None:
         from alianza.ladder.calibration import read_calibration
@@ -83,17 +112,41 @@ def forecast(
         transient=True,
     ) as bar:
         task = bar.add_task("replicates", total=replicates)
-        result = run_forecast(
-            loaded,
-            table,
-            district,
-            seasons=seasons,
-            replicates=replicates,
-            seed=seed,
-            start=start.date() if start else None,
-            progress=lambda done: bar.update(task, completed=done),
-            calibration=report,
-        )
+        if records is not None:
+            from alianza.ladder.forecast import forecast as run_forecast
+            from alianza.ladder.records import read_records
+
+            assert loaded is not None
+            result = run_forecast(
+                loaded,
+                read_records(records),
+                district,
+                seasons=seasons,
+                replicates=replicates,
+                seed=seed,
+                start=start.date() if start else None,
+                progress=lambda done: bar.update(task, completed=done),
+                calibration=report,
+            )
+        else:
+            from alianza.cli.programme import acting
+            from alianza.platform.fieldrecords.forecasts import district_forecast
+
+            assert programme is not None and username is not None
+            with acting(url, programme, username) as actor:
+                found = district_forecast(
+                    actor,
+                    district,
+                    seasons=seasons,
+                    replicates=replicates,
+                    seed=seed,
+                    scenario=loaded,
+                    as_of=as_of.date() if as_of else None,
+                    progress=lambda done: bar.update(task, completed=done),
+                )
+            result = found.forecast
+    if records is None and not as_json:
+        _say_where_from(found)
     document = result.model_dump(mode="json")
     if output is not None:
         output.write_text(json.dumps(document, indent=2), encoding="utf-8")
@@ -141,6 +194,43 @@ def forecast(
         forecast_chart(result, chart)
         if not as_json:
             console.print(f"Chart written to {chart}")
+
+
+def _say_where_from(found: object) -> None:
+    """Which records the forecast read, and which parameters came from them."""
+    from alianza.ladder.seasons import season_label
+
+    records = found.records  # type: ignore[attr-defined]
+    spy = records.seasons_per_year
+    console.print(
+        f"Records of {records.district}: {records.table.num_rows:,} rows, {records.farmers:,} "
+        f"farmers, seasons {season_label(records.first_season, spy)} to "
+        f"{season_label(records.last_season, spy)} (catalogue v{records.catalogue_version}); "
+        f"forecast seasons {', '.join(found.season_labels.values())}."  # type: ignore[attr-defined]
+    )
+    calibrated = found.calibration  # type: ignore[attr-defined]
+    if calibrated is None:
+        console.print("Scenario as given (--scenario): not calibrated on the records.")
+        return
+    console.print(calibration_summary(calibrated), markup=False)
+
+
+def calibration_summary(calibrated: object) -> str:
+    """Which parameters came from the platform's records and which kept the base's value."""
+    taken = calibrated.from_records  # type: ignore[attr-defined]
+    kept = calibrated.kept  # type: ignore[attr-defined]
+    lines = ["Calibrated on the records (estimate ± standard error, observations):"]
+    lines += [
+        f"  {e.parameter}: {e.estimate:.4g} ± {e.standard_error:.2g} (n={e.observations:,})"
+        for e in taken
+    ]
+    lines.append(
+        "Kept from the base scenario (too few observations, or not recorded in the field: "
+        "operating costs come from the catalogue, consumption is not recorded): "
+        + (", ".join(e.parameter for e in kept) or "none")
+        + ", policy.consumption_share."
+    )
+    return "\n".join(lines)
 
 
 def _dates(row: object) -> str:

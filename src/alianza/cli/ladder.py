@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from alianza.cli import _options as checks
+from alianza.cli._options import URL_OPTION
 
 ladder_app = typer.Typer(
     help="Kit-ladder scenarios fitted to field records (calibration).", no_args_is_help=True
@@ -23,14 +24,6 @@ console = Console()
 
 @ladder_app.command("calibrate")
 def calibrate(
-    records: Annotated[
-        Path,
-        typer.Argument(help="Field records: CSV or Parquet, per farmer, kit and season."),
-    ],
-    scenario: Annotated[
-        Path,
-        typer.Option("--scenario", help="Base scenario (YAML/JSON): its catalogue names the kits."),
-    ],
     output: Annotated[
         Path,
         typer.Option(
@@ -40,6 +33,38 @@ def calibrate(
             help="Calibrated scenario file to write (YAML).",
         ),
     ],
+    records: Annotated[
+        Path | None,
+        typer.Argument(help="Field records: CSV or Parquet, per farmer, kit and season."),
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario",
+            help="Base scenario (YAML/JSON): its catalogue names the kits. With --programme, "
+            "default: the programme's current catalogue and the default policy.",
+        ),
+    ] = None,
+    programme: Annotated[
+        str | None,
+        typer.Option("--programme", help="Calibrate on this programme's records instead."),
+    ] = None,
+    district: Annotated[
+        str | None,
+        typer.Option("--district", help="With --programme: one district's records only."),
+    ] = None,
+    username: Annotated[
+        str | None,
+        typer.Option("--as", help="The user acting (with --programme: their scope applies)."),
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="With --programme: records up to the last season ended on this day (today).",
+        ),
+    ] = None,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -53,16 +78,51 @@ def calibrate(
             min=2, help="Fewest observations to estimate a parameter (else the base is kept)."
         ),
     ] = 30,
+    url: str | None = URL_OPTION,
 ) -> None:
     """Estimate the scenario's kit yield, margin, market and reinvestment parameters from
-    recorded harvests and sales, with standard errors, and write the calibrated scenario."""
+    recorded harvests and sales, with standard errors, and write the calibrated scenario:
+    from a records file (RECORDS --scenario) or from the platform's records (--programme
+    --as [--district])."""
+    from alianza.cli._session import fail
     from alianza.ladder.calibration import calibrate as run_calibration
     from alianza.ladder.records import read_records
     from alianza.ladder.scenario import load_scenario
 
-    base = load_scenario(scenario)
-    table = read_records(records)
-    calibrated, found = run_calibration(base, table, min_observations)
+    if (records is None) == (programme is None):
+        raise fail("give either RECORDS (a file) or --programme CODE (with --as)")
+    if programme is not None and username is None:
+        raise fail("--as: name the user acting in the programme")
+    if records is not None and scenario is None:
+        raise fail("--scenario: calibrating a records file needs its base scenario")
+    if district is not None and programme is None:
+        raise fail("--district: only with --programme (a records file is calibrated whole)")
+    loaded = load_scenario(scenario) if scenario is not None else None
+    platform = None
+    if records is not None:
+        assert loaded is not None
+        base = loaded
+        calibrated, found = run_calibration(base, read_records(records), min_observations)
+        source = str(records)
+    else:
+        from alianza.cli.forecast import calibration_summary
+        from alianza.cli.programme import acting
+        from alianza.platform.fieldrecords.forecasts import calibrate_from_records
+
+        assert programme is not None and username is not None
+        with (
+            console.status("Reading the records and calibrating..."),
+            acting(url, programme, username) as actor,
+        ):
+            platform = calibrate_from_records(
+                actor,
+                district,
+                loaded,
+                as_of=as_of.date() if as_of else None,
+                min_observations=min_observations,
+            )
+        base, calibrated, found = platform.base, platform.scenario, platform.report
+        source = f"the records of {programme}" + (f", {district}" if district else "")
     summary = Table(
         title=f"Calibration of {base.name}: {found.records:,} records, {found.farmers:,} "
         f"farmers, {found.seasons} seasons"
@@ -84,9 +144,11 @@ def calibrate(
     console.print(summary)
     if found.reinvestment_rate is not None:
         console.print(f"Kit purchases were {found.reinvestment_rate:.1%} of positive kit income.")
+    if platform is not None:
+        console.print(calibration_summary(platform), markup=False)
     header = [
-        f"# Calibrated by `alianza ladder calibrate` from {records} on "
-        f"{datetime.now(UTC):%Y-%m-%d} (base: {scenario}).",
+        f"# Calibrated by `alianza ladder calibrate` from {source} on "
+        f"{datetime.now(UTC):%Y-%m-%d} (base: {scenario or base.name}).",
         "# estimate (standard error, observations) of each parameter:",
     ] + [
         f"#   {e.parameter}: {e.estimate:.6g} ({e.standard_error:.2g}, n={e.observations})"

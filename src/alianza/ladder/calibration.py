@@ -3,7 +3,8 @@ from field records (`alianza.ladder.records`), each with its standard error.
 
 Estimators (n observations; SE the standard error; see docs/micro-investing.md, "Calibration"):
 
-- **Yield** of kit k, from farmer-seasons with productive units u > 0 in normal weather:
+- **Yield** of kit k, from farmer-seasons with productive units u > 0 in normal weather
+  (and a harvest recorded, where the records say so: ``harvest_recorded``):
   y = harvest / u is one unit's output in a season, ``mean * h * max(0, 1 + cv z)`` in the
   simulator (h = harvests_per_year / seasons_per_year), so
   ``mean = ybar / h`` with ``SE = s_y / (h sqrt(n))``, and ``cv = s_y / ybar`` with the
@@ -227,6 +228,10 @@ def calibrate(
         else np.full(records.num_rows, "normal", dtype=object)
     )
     normal = (weather == "normal") | (weather == None)  # noqa: E711 - elementwise on objects
+    if "harvest_recorded" in records.column_names:  # an unrecorded harvest is not a zero one
+        recorded = _column(records, "harvest_recorded").astype(float) > 0
+        normal = normal & recorded
+        weather = np.where(recorded, weather, "unrecorded")
     estimates: list[Estimate] = []
     kit_updates: dict[str, dict[str, Any]] = {}
     for kit in catalogue.kits:
@@ -407,11 +412,11 @@ def calibrate(
     policy = scenario.policy
     reinvestment_rate = None
     policy_update: dict[str, Any] = {}
+    income, consumed, persons, purchases = _farmer_seasons(records, scenario)
+    positive = income > 0
+    if positive.any():
+        reinvestment_rate = float(purchases[positive].sum() / income[positive].sum())
     if "consumption_usd" in records.column_names:
-        income, consumed, persons, purchases = _farmer_seasons(records, scenario)
-        positive = income > 0
-        if positive.any():
-            reinvestment_rate = float(purchases[positive].sum() / income[positive].sum())
         need = np.minimum(
             np.maximum(income, 0.0),
             policy.subsistence_usd_per_person_day * catalogue.days_per_season * persons,
@@ -557,7 +562,9 @@ def _farmer_seasons(
             "income": pa.array(
                 _column(records, "sale_value_usd") - _column(records, "operating_cost_usd")
             ),
-            "consumption": records.column("consumption_usd"),
+            "consumption": records.column("consumption_usd")
+            if "consumption_usd" in records.column_names
+            else pa.array(np.zeros(records.num_rows)),
             "persons": household,
             "purchases": pa.array(_kit_purchase_value(records, scenario)),
         }

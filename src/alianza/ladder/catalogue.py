@@ -18,6 +18,9 @@ from alianza.documents import PARSE_ERRORS, read_yaml_or_json
 from alianza.problems import Problem, ProblemError
 
 KIT_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+# The example Micro Investing catalogue, shipped inside the package (package data) so that an
+# installed alianza has it; examples/kits/catalogue.yaml in the source tree is a link to it.
+EXAMPLE_CATALOGUE = Path(__file__).resolve().parent / "examples" / "catalogue.yaml"
 
 
 class StrictModel(BaseModel):

@@ -126,9 +126,10 @@ def district_state(
     market_names = sorted(set(table.column("market").to_pylist()))
     market_of = {name: index for index, name in enumerate(market_names)}
     market = np.array([market_of[m] for m in table.column("market").to_pylist()])
-    farmer_ids = sorted(
-        set(farmer.tolist()), key=lambda f: (market[np.flatnonzero(farmer == f)[0]], f)
-    )
+    first_row: dict[Any, int] = {}
+    for row, name in enumerate(farmer.tolist()):
+        first_row.setdefault(name, row)
+    farmer_ids = sorted(first_row, key=lambda f: (market[first_row[f]], f))
     index_of = {f: i for i, f in enumerate(farmer_ids)}
     row_farmer = np.array([index_of[f] for f in farmer])
     n = len(farmer_ids)
@@ -250,8 +251,11 @@ def _grade_shares(table: pa.Table, scenario: Scenario) -> dict[str, dict[str, fl
         by_label[label] = by_label.get(label, 0.0) + float(quantity[row])
     for product_id, by_grade in shares.items():
         total = sum(by_grade.values())
+        # grades with no recorded quantity (rows without a harvest) carry no share
         shares[product_id] = (
-            {g: v / total for g, v in sorted(by_grade.items())} if total > 0 else {"ungraded": 1.0}
+            {g: v / total for g, v in sorted(by_grade.items()) if v > 0}
+            if total > 0
+            else {"ungraded": 1.0}
         )
     return shares
 
@@ -326,7 +330,8 @@ def forecast(
             "end": start + timedelta(days=round((t + 1) * days) - 1),
         }
 
-    price_usd = {kit.id: kit.price_usd for kit in base.catalogue.kits}
+    # by the simulator's kits: a savings-group kit's member share has a price of its own
+    price_usd = dict(zip(kits.kit_ids, (kits.price_cents / 100.0).tolist(), strict=True))
     demand = [
         KitDemand(
             **period(t),

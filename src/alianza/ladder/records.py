@@ -24,6 +24,8 @@ household_size         int     persons (optional; farmer-season value)
 consumption_usd        float   household consumption out of kit income (optional)
 cash_usd               float   the farmer's cash at the season's end (optional)
 weather                text    normal, drought or flood (optional; default normal)
+harvest_recorded       bool    false: no harvest was recorded (left out of the yields;
+                               optional, default true)
 =====================  ======  ===========================================================
 
 Farmer-season values (household_size, consumption_usd, cash_usd, weather) repeat on each of
@@ -41,6 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from alianza.ladder.catalogue import Catalogue
 from alianza.ladder.kits import KitTable
 from alianza.ladder.population import Farmers
 from alianza.ladder.runner import chunk_farmers
@@ -284,3 +287,287 @@ def check_records(table: pa.Table, source: str = "records") -> pa.Table:
     if problems:
         raise ProblemError(source, problems)
     return pa.table(columns)
+
+
+# --- records from dated field events (the platform's kit sales, harvests and produce sales) --
+
+EVENT_COLUMNS = {
+    "farmers": ("farmer_id", "district", "market", "household_size"),
+    "purchases": ("farmer_id", "season", "kit", "units"),
+    "harvests": ("farmer_id", "season", "kit", "quantity", "grade"),
+    "sales": ("farmer_id", "season", "kit", "quantity", "value_usd"),
+}
+
+
+def _event_problems(name: str, table: pa.Table) -> list[Problem]:
+    return [
+        Problem(f"{name}.{column}", "required column is missing", code="missing")
+        for column in EVENT_COLUMNS[name]
+        if column not in table.column_names
+    ]
+
+
+EVENT_RECORD_TYPES = {
+    "farmer_id": pa.string(), "district": pa.string(), "market": pa.string(),
+    "season": pa.int64(), "kit": pa.string(), "units": pa.int64(),
+    "productive_units": pa.int64(), "harvest_quantity": pa.float64(),
+    "sold_quantity": pa.float64(), "sale_value_usd": pa.float64(),
+    "operating_cost_usd": pa.float64(), "units_bought": pa.int64(), "grade": pa.string(),
+    "household_size": pa.int64(), "harvest_recorded": pa.bool_(),
+}  # fmt: skip
+
+
+def _empty_records() -> pa.Table:
+    return pa.table({name: pa.array([], kind) for name, kind in EVENT_RECORD_TYPES.items()})
+
+
+def records_from_events(
+    catalogue: Catalogue,
+    farmers: pa.Table,
+    purchases: pa.Table,
+    harvests: pa.Table,
+    sales: pa.Table,
+    last_season: int | None = None,
+    include_idle: bool = True,
+) -> pa.Table:
+    """The records table (format above) from dated field events whose seasons are numbered
+    already (`alianza.ladder.seasons.season_of`):
+
+    - ``farmers``: farmer_id, district, market, household_size (one row per farmer);
+    - ``purchases``: farmer_id, season, kit, units — a kit bought in season t counts as bought
+      at t's end (``units_bought`` of t) and is owned from t + 1's harvest on, as in the
+      simulator;
+    - ``harvests``: farmer_id, season, kit, quantity, grade;
+    - ``sales``: farmer_id, season, kit, quantity, value_usd (produce sold).
+
+    Units owned follow the simulator's rules: a unit bought in season b is owned at the
+    harvests of b + 1 .. b + life_seasons and harvests from b + 1 + seasons_to_first_harvest
+    (``productive_units``); a kit that replaces another retires ``replaces_units`` of it per
+    unit bought, oldest first. The operating cost is not recorded in the field: it is the
+    catalogue's cost per unit and season x units. ``harvest_recorded`` is false on rows
+    where no harvest of the kit was recorded that season (calibration leaves those out of
+    the yields: an unrecorded harvest is not a zero harvest). A sale of more than the
+    recorded harvest raises the harvest to what was sold. ``grade`` is the grade of most of
+    the row's harvest (or sales). With ``include_idle``, a farmer with no row at all gets
+    one row with units 0 in the last season (the farmer counts in their market).
+    """
+    problems = []
+    for name, table in (
+        ("farmers", farmers),
+        ("purchases", purchases),
+        ("harvests", harvests),
+        ("sales", sales),
+    ):
+        problems += _event_problems(name, table)
+    if problems:
+        raise ProblemError("field events", problems)
+    kit_ids = [kit.id for kit in catalogue.kits]
+    kit_index = {kit_id: k for k, kit_id in enumerate(kit_ids)}
+    unknown = sorted(
+        {
+            kit
+            for table in (purchases, harvests, sales)
+            for kit in table.column("kit").to_pylist()
+            if kit not in kit_index
+        }
+    )
+    if unknown:
+        raise ProblemError(
+            "field events",
+            [Problem("kit", f"kits {unknown} are not in the catalogue", code="unknown")],
+        )
+    farmer_ids = [str(f) for f in farmers.column("farmer_id").to_pylist()]
+    farmer_index = {f: i for i, f in enumerate(farmer_ids)}
+    n, kits = len(farmer_ids), len(kit_ids)
+
+    def indices(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        missing = sorted(
+            {str(f) for f in table.column("farmer_id").to_pylist()} - farmer_index.keys()
+        )
+        if missing:
+            raise ProblemError(
+                "field events",
+                [Problem("farmer_id", f"farmers {missing[:10]} are not in the farmers table")],
+            )
+        return (
+            np.array([farmer_index[str(f)] for f in table.column("farmer_id").to_pylist()], int),
+            np.array(table.column("season").to_pylist(), dtype=np.int64),
+            np.array([kit_index[k] for k in table.column("kit").to_pylist()], dtype=np.int64),
+        )
+
+    events = [indices(t) for t in (purchases, harvests, sales)]
+    all_seasons = np.concatenate([e[1] for e in events])
+    if all_seasons.size == 0 and (last_season is None or not include_idle or n == 0):
+        return _empty_records()
+    first = int(all_seasons.min()) if all_seasons.size else int(last_season)  # type: ignore[arg-type]
+    last = int(last_season) if last_season is not None else int(all_seasons.max())
+    span = last - first + 1
+    shape = (kits, n, span)
+
+    def summed(where: tuple[np.ndarray, np.ndarray, np.ndarray], values: np.ndarray) -> np.ndarray:
+        farmer, season, kit = where
+        keep = (season >= first) & (season <= last)
+        grid = np.zeros(shape)
+        np.add.at(grid, (kit[keep], farmer[keep], season[keep] - first), values[keep])
+        return grid
+
+    def values(table: pa.Table, name: str) -> np.ndarray:
+        return np.array(table.column(name).to_pylist(), dtype=float)
+
+    bought = summed(events[0], values(purchases, "units")).astype(np.int64)
+    harvested = summed(events[1], values(harvests, "quantity"))
+    recorded = summed(events[1], np.ones(harvests.num_rows)) > 0
+    sold = summed(events[2], values(sales, "quantity"))
+    sold_value = summed(events[2], values(sales, "value_usd"))
+    # Grade of most of the row's quantity: its harvests', else its sales'. A recorded zero
+    # harvest still names its grade (the count breaks ties, far below any quantity).
+    grade_names = sorted(
+        {str(g) for t in (harvests, sales) if "grade" in t.column_names
+         for g in t.column("grade").to_pylist() if g}
+    )  # fmt: skip
+    grade_weight = np.zeros((len(grade_names), *shape))
+    for where, table in ((events[1], harvests), (events[2], sales)):
+        if "grade" not in table.column_names:
+            continue
+        weight = np.zeros_like(grade_weight)
+        labels = table.column("grade").to_pylist()
+        for g, grade in enumerate(grade_names):
+            is_grade = np.array([x == grade for x in labels], dtype=float)
+            weight[g] = summed(where, values(table, "quantity") * is_grade + is_grade * 1e-9)
+        fill = grade_weight.sum(axis=0) == 0
+        grade_weight = np.where(fill[None], weight, grade_weight)
+
+    life = np.array([kit.life_seasons for kit in catalogue.kits], dtype=np.int64)
+    delay = np.array([kit.seasons_to_first_harvest for kit in catalogue.kits], dtype=np.int64)
+    replaces = [kit_index[kit.replaces] if kit.replaces else -1 for kit in catalogue.kits]
+    replaces_units = [kit.replaces_units for kit in catalogue.kits]
+    vintages = np.zeros((kits, span, n), dtype=np.int64)  # units bought in season b, still held
+    owned = np.zeros(shape, dtype=np.int64)
+    productive = np.zeros(shape, dtype=np.int64)
+    for t in range(span):
+        for k in range(kits):
+            oldest = max(t - int(life[k]), 0)
+            owned[k, :, t] = vintages[k, oldest:t].sum(axis=0)
+            productive[k, :, t] = vintages[k, oldest : max(t - int(delay[k]), oldest)].sum(axis=0)
+        vintages[:, t, :] += bought[:, :, t]
+        for k in range(kits):
+            r = replaces[k]
+            if r < 0:
+                continue
+            remaining = bought[k, :, t] * replaces_units[k]
+            # Oldest first, among the units still held at t's end (bought t - life .. t).
+            for b in range(max(t - int(life[r]), 0), t + 1):
+                if not remaining.any():
+                    break
+                take = np.minimum(vintages[r, b], remaining)
+                vintages[r, b] -= take
+                remaining = remaining - take
+
+    harvested = np.maximum(harvested, sold)  # a sale shows at least that much was harvested
+    present = (owned > 0) | (bought > 0) | recorded | (sold > 0)
+    kit_of, farmer_of, season_of_row = np.nonzero(present)
+    idle = np.flatnonzero(~present.any(axis=(0, 2))) if include_idle else np.array([], int)
+    order = np.lexsort((kit_of, farmer_of, season_of_row))
+    kit_of, farmer_of, season_of_row = kit_of[order], farmer_of[order], season_of_row[order]
+    cost = np.array([kit.operating_cost_usd_per_season for kit in catalogue.kits])
+    cells = (kit_of, farmer_of, season_of_row)
+    grades: list[str | None] = [None] * kit_of.size
+    if grade_names:
+        weights = grade_weight[:, kit_of, farmer_of, season_of_row]
+        best = np.argmax(weights, axis=0)
+        grades = [
+            grade_names[g] if w > 0 else None
+            for g, w in zip(best, weights.max(axis=0), strict=True)
+        ]
+    farmer_rows = np.concatenate([farmer_of, idle])
+    zeros_idle = np.zeros(idle.size)
+    districts = np.array([str(d) for d in farmers.column("district").to_pylist()], dtype=object)
+    markets = np.array(
+        [
+            str(m) if m is not None else districts[i]
+            for i, m in enumerate(farmers.column("market").to_pylist())
+        ],
+        dtype=object,
+    )
+    household = np.array(farmers.column("household_size").to_pylist(), dtype=np.int64)
+    units = owned[cells]
+    table = {
+        "farmer_id": pa.array([farmer_ids[i] for i in farmer_rows], pa.string()),
+        "district": pa.array(districts[farmer_rows].tolist(), pa.string()),
+        "market": pa.array(markets[farmer_rows].tolist(), pa.string()),
+        "season": pa.array(
+            np.concatenate([season_of_row + first, np.full(idle.size, last)]).astype(np.int64)
+        ),
+        "kit": pa.array([kit_ids[k] for k in kit_of] + [kit_ids[0]] * idle.size, pa.string()),
+        "units": pa.array(np.concatenate([units, zeros_idle]).astype(np.int64)),
+        "productive_units": pa.array(
+            np.concatenate([productive[cells], zeros_idle]).astype(np.int64)
+        ),
+        "harvest_quantity": pa.array(np.concatenate([harvested[cells], zeros_idle])),
+        "sold_quantity": pa.array(np.concatenate([sold[cells], zeros_idle])),
+        "sale_value_usd": pa.array(np.concatenate([sold_value[cells], zeros_idle])),
+        "operating_cost_usd": pa.array(np.concatenate([units * cost[kit_of], zeros_idle])),
+        "units_bought": pa.array(np.concatenate([bought[cells], zeros_idle]).astype(np.int64)),
+        "grade": pa.array(grades + [None] * idle.size, pa.string()),
+        "household_size": pa.array(household[farmer_rows].astype(np.int64)),
+        "harvest_recorded": pa.array(
+            np.concatenate([recorded[cells], np.zeros(idle.size, bool)]).tolist(), pa.bool_()
+        ),
+    }
+    return pa.table(table)
+
+
+def impute_cash(records: pa.Table, scenario: Scenario) -> pa.Table:
+    """The records with ``cash_usd`` added where it is missing (the platform does not record
+    a farmer's cash): each farmer starts at 0 before their first recorded season, and each
+    season keeps what the scenario's policy leaves of the recorded kit income ``d`` (sales -
+    operating costs) after consumption and kit purchases:
+
+        cash_t = max(0, cash_(t-1) + d - consumption(d) - purchases_t)
+        consumption(d) = need + consumption_share * (d - need) for d > 0 (else 0),
+        need = min(d, subsistence_usd_per_person_day * days_per_season * household_size)
+
+    (purchases = units bought x the catalogue's price). Seasons without a row carry the
+    cash forward. A records table with ``cash_usd`` is returned unchanged."""
+    if "cash_usd" in records.column_names or records.num_rows == 0:
+        return records
+    price = {kit.id: kit.price_usd for kit in scenario.catalogue.kits}
+    farmer = np.array(records.column("farmer_id").to_pylist(), dtype=object)
+    season = np.array(records.column("season").to_pylist(), dtype=np.int64)
+    income = np.array(records.column("sale_value_usd").to_pylist(), dtype=float) - np.array(
+        records.column("operating_cost_usd").to_pylist(), dtype=float
+    )
+    spent = np.array(
+        [price.get(k, 0.0) for k in records.column("kit").to_pylist()], dtype=float
+    ) * np.array(records.column("units_bought").to_pylist(), dtype=float)
+    persons = (
+        np.array(records.column("household_size").to_pylist(), dtype=float)
+        if "household_size" in records.column_names
+        else np.ones(records.num_rows)
+    )
+    names, farmer_of = np.unique(farmer.astype(str), return_inverse=True)
+    first, last = int(season.min()), int(season.max())
+    grid_income = np.zeros((names.size, last - first + 1))
+    grid_spent = np.zeros_like(grid_income)
+    np.add.at(grid_income, (farmer_of, season - first), income)
+    np.add.at(grid_spent, (farmer_of, season - first), spent)
+    household = np.ones(names.size)
+    household[farmer_of] = persons
+    started = np.full(names.size, last - first + 1)
+    np.minimum.at(started, farmer_of, season - first)
+    policy = scenario.policy
+    cash = np.zeros((names.size, last - first + 1))
+    held = np.zeros(names.size)
+    for t in range(last - first + 1):
+        d = grid_income[:, t]
+        positive = np.maximum(d, 0.0)
+        need = np.minimum(
+            positive,
+            policy.subsistence_usd_per_person_day * scenario.catalogue.days_per_season * household,
+        )
+        consumption = np.where(d > 0, need + policy.consumption_share * (positive - need), 0.0)
+        held = np.where(
+            t >= started, np.maximum(held + d - consumption - grid_spent[:, t], 0.0), 0.0
+        )
+        cash[:, t] = held
+    return records.append_column("cash_usd", pa.array(cash[farmer_of, season - first]))

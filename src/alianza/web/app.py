@@ -32,6 +32,7 @@ from alianza.web.api import graduation as graduation_api
 from alianza.web.api import ledger as ledger_api
 from alianza.web.api import microinvesting as microinvesting_api
 from alianza.web.api import payments as payments_api
+from alianza.web.api import performance as performance_api
 from alianza.web.api import plans as plans_api
 from alianza.web.api import registry as registry_api
 from alianza.web.api import results as results_api
@@ -49,6 +50,7 @@ from alianza.web.pages import graduation as graduation_pages
 from alianza.web.pages import home as home_pages
 from alianza.web.pages import ledger as ledger_pages
 from alianza.web.pages import microinvesting as microinvesting_pages
+from alianza.web.pages import performance as performance_pages
 from alianza.web.pages import plans as plans_pages
 from alianza.web.pages import registry as registry_pages
 from alianza.web.pages import results as results_pages
@@ -143,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payments_api,
         microinvesting_api,
         graduation_api,
+        performance_api,
     ):
         app.include_router(api.router, prefix=API_V1)
     for pages in (
@@ -160,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         simulations_pages,
         microinvesting_pages,
         graduation_pages,
+        performance_pages,
     ):
         app.include_router(pages.router)
     app.openapi = _with_plan_schema(app)  # type: ignore[method-assign]

@@ -23,7 +23,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,10 +30,12 @@ import yaml
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from alianza.ladder.catalogue import validate_catalogue
-from alianza.ladder.planner import TraceRecorder
+from alianza.ladder.catalogue import EXAMPLE_CATALOGUE, validate_catalogue
+from alianza.ladder.kits import KitTable
 from alianza.ladder.population import Farmers
+from alianza.ladder.records import TraceRecorder
 from alianza.ladder.scenario import Policy, Population, Scenario
+from alianza.ladder.seasons import season_end, season_of, season_start
 from alianza.ladder.simulation import simulate_chunk
 from alianza.platform.access import Actor, act_as
 from alianza.platform.audit.service import now
@@ -58,12 +59,13 @@ from alianza.platform.rollout import team
 PROGRAMME_CODE = "DEMO-MI"
 MANAGER_USERNAME = "coordinadora"
 CURRENCY = "MWK"
-CATALOGUE = Path(__file__).resolve().parents[4] / "examples" / "kits" / "catalogue.yaml"
+CATALOGUE = EXAMPLE_CATALOGUE  # package data: an installed wheel seeds the demo too
 START = date(2023, 7, 1)
-SEASONS = 8  # two years of four seasons
-SEASON_DAYS = 91
+SEASONS = 8  # two years of four seasons (calendar quarters: alianza.ladder.seasons)
+SEASONS_PER_YEAR = 4
+FIRST_SEASON = season_of(START, SEASONS_PER_YEAR)
 LATE_LAUNCH = 4  # Ntcheu launched a year after Dedza
-TODAY = START + timedelta(days=SEASONS * SEASON_DAYS - 1)
+TODAY = season_end(FIRST_SEASON + SEASONS - 1, SEASONS_PER_YEAR)
 # MWK per USD of the catalogue's prices, per district (inputs cost more away from Lilongwe).
 PRICE_RATE = {"Dedza": Decimal("1750"), "Ntcheu": Decimal("1820")}
 DISTRICTS = {
@@ -104,12 +106,15 @@ STOPPING = 2
 
 @dataclass
 class Drawn:
-    """Per farmer: kits bought [season, kit, farmer], owned likewise, margin [season, farmer]
-    (US cents), the season their district's drawing starts, and the season they stop buying."""
+    """Per farmer, from the simulator's field records (`alianza.ladder.records.TraceRecorder`):
+    kits bought [season, kit, farmer] (at the season's end), units harvesting likewise, the
+    harvest and what it sold for (USD), the season their district's drawing starts, and the
+    season they stop buying."""
 
     bought: np.ndarray
-    owned: np.ndarray
-    margin: np.ndarray
+    productive: np.ndarray
+    harvest: np.ndarray
+    value_usd: np.ndarray
     first_season: np.ndarray
     stop_after: np.ndarray
     female: np.ndarray
@@ -133,37 +138,36 @@ def _simulate_kind(
     )
     scenario = Scenario(
         name="demo MI", catalogue=catalogue, seed=seed, seasons=seasons,
-        population=Population(farmers=n), policy=policy,
+        population=Population(farmers=n, starting_kits={}), policy=policy,
     )  # fmt: skip
-    recorder = TraceRecorder(
-        seasons=seasons,
-        kits=len(catalogue.kits),
-        products=len(catalogue.products),
-        markets=1,
-        districts=1,
-        cells=np.zeros(n, dtype=np.int64),
-        household_size=farmers.household_size,
-        days_per_season=catalogue.days_per_season,
-    )
-    simulate_chunk(scenario, farmers, 0, 1, recorder, compiled=False)
+    table = KitTable.from_scenario(scenario)
+    recorder = TraceRecorder(table, farmers, catalogue.days_per_season, seasons, 1)
+    simulate_chunk(scenario, farmers, 0, 1, recorder, compiled=False, kits=table)
     return recorder
+
+
+def demo_catalogue() -> Any:
+    """The packaged example catalogue, each kit sold to one farmer (no savings-group shares)."""
+    document = yaml.safe_load(CATALOGUE.read_text())
+    for kit in document["kits"]:
+        kit.pop("savings_group", None)
+    return validate_catalogue(document)
 
 
 def simulate(district_of_farmer: np.ndarray, first_seasons: list[int], seed: int) -> Drawn:
     """The ladder simulated for each district's farmers of each kind, from the season their
     district launched (see :data:`KINDS`)."""
-    document = yaml.safe_load(CATALOGUE.read_text())
-    for kit in document["kits"]:  # the demo sells each kit to one farmer: no group shares
-        kit.pop("savings_group", None)
-    catalogue = validate_catalogue(document)
+    catalogue = demo_catalogue()
     streams = np.random.SeedSequence(seed).spawn(1 + len(first_seasons) * len(KINDS))
     rng = np.random.default_rng(streams[0])
     n = district_of_farmer.size
     k = len(catalogue.kits)
+    grid = (SEASONS, k, n)
     drawn = Drawn(
-        bought=np.zeros((SEASONS, k, n), dtype=np.int64),
-        owned=np.zeros((SEASONS, k, n), dtype=np.int64),
-        margin=np.zeros((SEASONS, n), dtype=np.int64),
+        bought=np.zeros(grid, dtype=np.int64),
+        productive=np.zeros(grid, dtype=np.int64),
+        harvest=np.zeros(grid),
+        value_usd=np.zeros(grid),
         first_season=np.zeros(n, dtype=np.int64),
         stop_after=np.full(n, SEASONS, dtype=np.int64),
         female=rng.random(n) < 0.55,
@@ -186,10 +190,12 @@ def simulate(district_of_farmer: np.ndarray, first_seasons: list[int], seed: int
                 seed + stream,
                 own_rng,
             )
-            for t in range(seasons):
-                drawn.bought[first + t][:, members] = trace.bought_trace[t]
-                drawn.owned[first + t][:, members] = trace.owned_trace[t]
-                drawn.margin[first + t][members] = trace.margin_trace[t]
+            for part in trace.rows:
+                at = (first + part["season"], part["kit_index"], members[part["farmer_index"]])
+                drawn.bought[at] = part["units_bought"]
+                drawn.productive[at] = part["productive_units"]
+                drawn.harvest[at] = part["harvest_quantity"]
+                drawn.value_usd[at] = part["sale_value_usd"]
             drawn.first_season[members] = first
             if kind_index == STOPPING:
                 drawn.stop_after[members] = first + own_rng.integers(1, 4, members.size)
@@ -411,7 +417,7 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
     sold_units: dict[tuple[int, int, str], int] = defaultdict(int)
     for season in range(SEASONS):
         bought = drawn.bought[season]
-        season_start = START + timedelta(days=season * SEASON_DAYS)
+        opens = season_start(FIRST_SEASON + season, SEASONS_PER_YEAR)
         for k, i in zip(*np.nonzero(bought), strict=True):
             if season >= drawn.stop_after[i]:
                 continue  # this farmer dropped out
@@ -431,7 +437,8 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
                 "kit_code": kit_code, "units": units, "unit_price": price[(district.id, kit_code)],
                 "amount": amount, "method": method, "agronomist_id": agronomist_id,
                 "commission": _money(amount * COMMISSION),
-                "sold_on": season_start + timedelta(days=int(rng.integers(0, 30))),
+                # bought at the season's end (owned from the next season's harvest)
+                "sold_on": opens + timedelta(days=int(rng.integers(60, 88))),
                 "supplier_id": suppliers[district.name].id,
             })  # fmt: skip
             sold_units[(suppliers[district.name].id, district.id, kit_code)] += units
@@ -511,23 +518,19 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
         if (suppliers[name].id, district.id, "drip_bed") not in sold_units:
             session.add(SupplierStock(programme_id=admin.programme_id, supplier_id=suppliers[name].id,
                                       district_id=district.id, kit_code="drip_bed", quantity=40, updated_at=created))  # fmt: skip
-    # harvests and produce sales: each season's simulated margin, sold as the furthest kit's produce
+    # harvests and produce sales: each kit's simulated harvest, all of it sold at the price it
+    # fetched (in MWK at the programme's rate), while the farmer is still in the programme
     harvests, produce = [], []
+    rate = PRICE_RATE["Dedza"]
     for season in range(SEASONS):
-        margin = drawn.margin[season]
-        owned = drawn.owned[season]
-        day = START + timedelta(days=season * SEASON_DAYS + 75)
-        for i in (int(x) for x in np.nonzero(margin > 0)[0]):
+        opens = season_start(FIRST_SEASON + season, SEASONS_PER_YEAR)
+        day = opens + timedelta(days=75)
+        for k, i in zip(*np.nonzero(drawn.productive[season]), strict=True):
             if season > drawn.stop_after[i]:
                 continue
-            held = np.nonzero(owned[:, i])[0]
-            if held.size == 0:
-                continue
-            kit_code = kit_ids[int(held.max())]
+            kit_code = kit_ids[int(k)]
             product = product_of[kit_code]
-            unit_price = _money(Decimal(str(product.reference_price_usd)) * PRICE_RATE["Dedza"])
-            revenue = _money(Decimal(int(margin[i])) / 100 * PRICE_RATE["Dedza"] * Decimal("1.4"))
-            quantity = (revenue / unit_price).quantize(Decimal("0.001"))
+            quantity = Decimal(str(round(float(drawn.harvest[season, k, i]), 3)))
             grade = (
                 "A" if product.channel == "offtaker" else str(rng.choice(["A", "B"], p=[0.4, 0.6]))
             )
@@ -535,6 +538,10 @@ def seed_micro_investing(session: Session, seed: int = 1, farmers: int = 5000) -
                       "kit_code": kit_code, "quantity": quantity, "unit": product.unit, "grade": grade,
                       "recorded_by": admin.user_id, "recorded_at": created}  # fmt: skip
             harvests.append(common | {"harvested_on": day - timedelta(days=5)})
+            if quantity <= 0:
+                continue
+            price_usd = float(drawn.value_usd[season, k, i]) / float(drawn.harvest[season, k, i])
+            unit_price = _money(Decimal(str(price_usd)) * rate)
             produce.append(common | {"sold_on": day, "unit_price": unit_price, "amount": _money(quantity * unit_price),
                                      "currency": CURRENCY, "offtaker_id": offtaker.id if product.channel == "offtaker" else None,
                                      "buyer": offtaker.name if product.channel == "offtaker" else "village market"})  # fmt: skip

@@ -500,6 +500,10 @@ class Growth:
     rung: int
     path: list[str]
     next_kits: list[str] = field(default_factory=list)
+    kit_names: dict[str, str] = field(default_factory=dict)  # id -> the catalogue's short name
+
+    def kit_name(self, kit_id: str) -> str:
+        return self.kit_names.get(kit_id, kit_id)
 
 
 def growth(actor: Actor, farmer_id: int, as_of: date) -> Growth:
@@ -533,6 +537,7 @@ def growth(actor: Actor, farmer_id: int, as_of: date) -> Growth:
         owned[s.kit_code] = owned.get(s.kit_code, 0) + s.units
     path: list[str] = []
     next_kits: list[str] = []
+    kit_names: dict[str, str] = {}
     rung = 0
     try:
         catalogue = catalogue_of(current_catalogue(actor))
@@ -540,6 +545,7 @@ def growth(actor: Actor, farmer_id: int, as_of: date) -> Growth:
         catalogue = None
     if catalogue is not None:
         path = topological_kit_order(catalogue)
+        kit_names = {kit.id: kit.short_name for kit in catalogue.kits}
         rung = max((path.index(k) + 1 for k in owned if k in path), default=0)
         next_kits = [
             kit.id
@@ -565,4 +571,5 @@ def growth(actor: Actor, farmer_id: int, as_of: date) -> Growth:
         rung=rung,
         path=path,
         next_kits=next_kits,
+        kit_names=kit_names,
     )

@@ -135,7 +135,7 @@ def ladder_chart(growth: kits.Growth) -> dict[str, object]:
     """The upgrade path: each kit of the ladder in prerequisite order and the units owned."""
     return {
         "type": "bar",
-        "labels": growth.path,
+        "labels": [growth.kit_name(k) for k in growth.path],  # the catalogue's names
         "datasets": [{"label": "", "data": [growth.owned.get(k, 0) for k in growth.path]}],
         "format": "number",
     }
