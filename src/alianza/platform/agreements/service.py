@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select, type_coerce
+from sqlalchemy import Date, bindparam, case, func, select, type_coerce
 
 from alianza.platform.access import Actor, Page, Permission, get, paged, scoped
 from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery, ScheduledDelivery
@@ -255,11 +255,10 @@ def alerts(
     return _alerts_of(actor, list(actor.session.scalars(query.order_by(Agreement.id))), as_of)
 
 
-def _alerts_of(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Alert]:
-    """:func:`alerts` of ``agreements``, already read through the actor's scope."""
-    ids = [agreement.id for agreement in agreements]
-    if not ids:
-        return []
+def _alert_statements() -> tuple[Any, Any]:
+    """The two statements of :func:`_alerts_of`, built once (their ``ids`` and ``as_of`` are
+    parameters): building the subqueries anew cost a quarter of a list of agreements."""
+    ids, as_of = bindparam("ids", expanding=True), bindparam("as_of", type_=Date())
     delivered_in_period = (
         select(func.coalesce(func.sum(Delivery.quantity), 0))
         .where(
@@ -270,8 +269,7 @@ def _alerts_of(actor: Actor, agreements: list[Agreement], as_of: date) -> list[A
         )
         .scalar_subquery()
     )
-    periods_of: dict[int, list[Any]] = defaultdict(list)
-    for period in actor.session.execute(
+    periods = (
         select(
             ScheduledDelivery.agreement_id,
             ScheduledDelivery.period_start,
@@ -281,8 +279,7 @@ def _alerts_of(actor: Actor, agreements: list[Agreement], as_of: date) -> list[A
         )
         .where(ScheduledDelivery.agreement_id.in_(ids), ScheduledDelivery.period_end < as_of)
         .order_by(ScheduledDelivery.period_start, ScheduledDelivery.id)
-    ):
-        periods_of[period.agreement_id].append(period)
+    )
     through = (
         func.sum(Delivery.amount)
         .over(partition_by=Delivery.agreement_id, order_by=(Delivery.delivered_on, Delivery.id))
@@ -307,13 +304,29 @@ def _alerts_of(actor: Actor, agreements: list[Agreement], as_of: date) -> list[A
         .subquery()
     )
     paid_total = func.coalesce(paid.c.total, type_coerce(0, Money()))
-    unpaid_of: dict[int, list[Any]] = defaultdict(list)
-    for row in actor.session.execute(
+    unpaid = (
         select(running, paid_total.label("paid"))
         .outerjoin(paid, paid.c.agreement_id == running.c.agreement_id)
         .where(running.c.due_on < as_of, running.c.through > paid_total)
         .order_by(running.c.delivered_on, running.c.id)
-    ):
+    )
+    return periods, unpaid
+
+
+_PERIODS, _UNPAID = _alert_statements()
+
+
+def _alerts_of(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Alert]:
+    """:func:`alerts` of ``agreements``, already read through the actor's scope."""
+    ids = [agreement.id for agreement in agreements]
+    if not ids:
+        return []
+    parameters = {"ids": ids, "as_of": as_of}
+    periods_of: dict[int, list[Any]] = defaultdict(list)
+    for period in actor.session.execute(_PERIODS, parameters):
+        periods_of[period.agreement_id].append(period)
+    unpaid_of: dict[int, list[Any]] = defaultdict(list)
+    for row in actor.session.execute(_UNPAID, parameters):
         unpaid_of[row.agreement_id].append(row)
     found: list[Alert] = []
     for agreement in agreements:
@@ -369,6 +382,32 @@ class AgreementOverview:
     alerts: int
 
 
+def _sums(model: Any, *columns: Any) -> Any:
+    """Per agreement of ``ids``, ``sum(column if condition)`` for each (column, condition):
+    built once, its agreements (read through the actor's scope) and date as parameters."""
+    return (
+        select(
+            model.agreement_id,
+            *(func.sum(case((condition, column), else_=0)) for column, condition in columns),
+        )
+        .where(model.agreement_id.in_(bindparam("ids", expanding=True)))
+        .group_by(model.agreement_id)
+    )
+
+
+_AS_OF = bindparam("as_of", type_=Date())
+_SCHEDULED = _sums(
+    ScheduledDelivery, (ScheduledDelivery.quantity, ScheduledDelivery.period_start <= _AS_OF)
+)
+_DELIVERED = _sums(
+    Delivery,
+    (Delivery.quantity, Delivery.delivered_on <= _AS_OF),  # delivered
+    (Delivery.amount, Delivery.delivered_on <= _AS_OF),  # invoiced
+    (Delivery.amount, Delivery.due_on <= _AS_OF),  # due
+)
+_PAID = _sums(BuyerPayment, (BuyerPayment.amount, BuyerPayment.paid_on <= _AS_OF))
+
+
 def overviews(actor: Actor, agreements: list[Agreement], as_of: date) -> list[AgreementOverview]:
     """:class:`AgreementOverview` of each of ``agreements`` (read through the actor's scope)."""
     actor.require(Permission.AGREEMENTS_READ)
@@ -376,32 +415,15 @@ def overviews(actor: Actor, agreements: list[Agreement], as_of: date) -> list[Ag
     if not ids:
         return []
 
-    def sums(model: Any, *columns: Any) -> dict[int, tuple[Decimal, ...]]:
-        """Per agreement, ``sum(column if condition)`` for each (column, condition)."""
-        query = scoped(
-            actor,
-            select(
-                model.agreement_id,
-                *(func.sum(case((condition, column), else_=0)) for column, condition in columns),
-            )
-            .where(model.agreement_id.in_(ids))
-            .group_by(model.agreement_id),
-        )
+    parameters = {"ids": ids, "as_of": as_of}
+
+    def sums(statement: Any) -> dict[int, tuple[Decimal, ...]]:
         return {
             agreement_id: tuple(Decimal(total or 0) for total in totals)
-            for agreement_id, *totals in actor.session.execute(query)
+            for agreement_id, *totals in actor.session.execute(statement, parameters)
         }
 
-    scheduled = sums(
-        ScheduledDelivery, (ScheduledDelivery.quantity, ScheduledDelivery.period_start <= as_of)
-    )
-    deliveries = sums(
-        Delivery,
-        (Delivery.quantity, Delivery.delivered_on <= as_of),  # delivered
-        (Delivery.amount, Delivery.delivered_on <= as_of),  # invoiced
-        (Delivery.amount, Delivery.due_on <= as_of),  # due
-    )
-    paid = sums(BuyerPayment, (BuyerPayment.amount, BuyerPayment.paid_on <= as_of))
+    scheduled, deliveries, paid = sums(_SCHEDULED), sums(_DELIVERED), sums(_PAID)
     party_ids = {a.organization_id for a in agreements} | {a.buyer_id for a in agreements}
     names: dict[int, str] = {
         organization_id: name
