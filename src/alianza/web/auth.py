@@ -97,7 +97,10 @@ def get_current_user(
 ) -> User:
     """The signed-in user (cookie or bearer token); the cookie's unsafe requests are
     CSRF-checked here, so no route can forget it. A plain function: FastAPI runs it in a
-    worker thread, so its queries never block the event loop."""
+    worker thread, so its queries never block the event loop. Found once per request."""
+    found: User | None = getattr(request.state, "user", None)
+    if found is not None:
+        return found
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         user = auth.token_user(session, header[7:].strip())
@@ -136,8 +139,14 @@ def programme_for(session: Session, request: Request) -> int | None:
     return None if chosen is None else int(chosen)
 
 
-def get_current_actor(request: Request, session: SessionDep, user: CurrentUser) -> Actor:
-    """The signed-in user acting in their programme, with their role and scope."""
+def get_current_actor(
+    request: Request,
+    session: SessionDep,
+    csrf_given: Annotated[str | None, Depends(csrf_token_given)],
+) -> Actor:
+    """The signed-in user acting in their programme, with their role and scope. The user is
+    found here too (not through a CurrentUser dependency): one worker-thread hop, not two."""
+    user = get_current_user(request, session, csrf_given)
     actor = act_as(session, user.id, programme_for(session, request))
     request.state.actor = actor
     return actor

@@ -30,11 +30,10 @@ def home(request: Request, session: SessionDep) -> Response:
 def _may_read_portfolio(request: Request, session: Session) -> bool:
     from alianza.platform.access import Permission
     from alianza.platform.errors import Forbidden, NotFound
-    from alianza.web.auth import NotSignedIn, get_current_actor, get_current_user
+    from alianza.web.auth import NotSignedIn, get_current_actor
 
     try:
-        user = get_current_user(request, session, None)  # a GET: no CSRF to check
-        actor = get_current_actor(request, session, user)
+        actor = get_current_actor(request, session, None)  # a GET: no CSRF to check
     except (NotSignedIn, Forbidden, NotFound):
         return False
     return actor.can(Permission.PORTFOLIO_READ)
