@@ -384,10 +384,12 @@ def visible_farmers(actor: Actor) -> Select[Any] | None:
         case ScopeKind.BUYER | ScopeKind.LENDER | ScopeKind.SUPPLIER:
             return select(literal(-1)).where(false())
         case ScopeKind.ORGANIZATION:
-            pos: Any = select(literal(scope.organization_id))
-        case _:
-            subprojects = visible_subprojects(actor)
-            pos = select(Subproject.organization_id).where(Subproject.id.in_(subprojects))
+            # an equality, not IN (SELECT :id): the planner then knows how few members it is
+            return select(Membership.farmer_id).where(
+                Membership.organization_id == scope.organization_id
+            )
+    subprojects = visible_subprojects(actor)
+    pos = select(Subproject.organization_id).where(Subproject.id.in_(subprojects))
     return select(Membership.farmer_id).where(Membership.organization_id.in_(pos))
 
 
@@ -433,7 +435,16 @@ def _rule(model: type[Base], rule: ScopeRule) -> None:
 for _model in (Place, Market, Call, ExchangeRate, SnapshotDate, BalanceSnapshot, RoleAssignment):
     _rule(_model, lambda actor: None)  # the programme's shared records: geography, calls, rates
 _rule(Organization, lambda a: _within(Organization.id, visible_organizations(a)))
-_rule(Farmer, lambda a: _within(Farmer.id, visible_farmers(a)))
+_rule(
+    Farmer,
+    # a places scope on the farmers' own village (not farmers.id IN (farmers of the villages)),
+    # so that a field officer's lists use the village and name indexes
+    lambda a: (
+        Farmer.village_id.in_(_ids(a.scope.place_ids))
+        if a.scope.kind is ScopeKind.PLACES
+        else _within(Farmer.id, visible_farmers(a))
+    ),
+)
 _rule(Membership, lambda a: _within(Membership.farmer_id, visible_farmers(a)))
 _rule(Subproject, lambda a: _within(Subproject.id, visible_subprojects(a)))
 for _model in (
