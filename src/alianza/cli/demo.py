@@ -78,11 +78,11 @@ def start(
             users = demo_users(session)
     finally:
         database.dispose()
-    table = Table(title=f"demo users of {PROGRAMME_CODE} (password {ADMIN_PASSWORD!r} for all)")
-    for column in ("username", "role", "sees"):
+    table = Table(title=f"demo users (password {ADMIN_PASSWORD!r} for all)")
+    for column in ("username", "programme", "role", "sees"):
         table.add_column(column)
     for user in users:
-        table.add_row(user.username, user.role, user.reaches)
+        table.add_row(user.username, user.programme, user.role, user.reaches)
     console.print(table)
     console.print(f"open http://{host}:{port}/ and sign in (Ctrl-C stops the server)")
     serve(host=host, port=port, workers=1, jobs=True)

@@ -169,6 +169,7 @@ class DemoUser:
     username: str
     role: str
     reaches: str  # what the scope reaches, in words
+    programme: str = ""  # the programme's code, where users of several are listed
 
 
 @dataclass
@@ -1054,7 +1055,7 @@ def _users_of(session: Session, programme: Programme, listed: set[str]) -> list[
             reaches = f"{len(scope.place_ids)} places"
         else:
             reaches = assignment.scope
-        found.append(DemoUser(user.username, assignment.role, reaches))
+        found.append(DemoUser(user.username, assignment.role, reaches, programme.code))
     return found
 
 
