@@ -16,9 +16,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from alianza.ladder.catalogue import (
@@ -261,8 +261,9 @@ def agronomist_account(actor: Actor, agronomist: Agronomist, currency: str) -> A
 
 def owned_kits(actor: Actor, farmer_id: int) -> dict[str, int]:
     """Units of each kit the farmer has bought (paid or pending sales)."""
+    columns = cast("Select[Any]", select(KitSale.kit_code, func.sum(KitSale.units)))
     rows = actor.session.execute(
-        scoped(actor.widened(), select(KitSale.kit_code, func.sum(KitSale.units)))
+        scoped(actor.widened(), columns)
         .where(KitSale.farmer_id == farmer_id)
         .group_by(KitSale.kit_code)
     )
@@ -402,14 +403,23 @@ def luhn_digit(digits: str) -> int:
     return (10 - total % 10) % 10
 
 
-def sale_by_reference(actor: Actor, reference: str) -> KitSale | None:
-    """The sale a typed account number names (case and spaces ignored; a wrong check digit
-    names none)."""
+def reference_text(reference: str) -> str | None:
+    """A typed account number as stored (case and spaces ignored), or None when it cannot be a
+    sale's (not ``K`` + digits, or a wrong check digit)."""
     text = "".join(reference.split()).upper()
     if len(text) < 3 or not text.startswith("K") or not text[1:].isdigit():
         return None
     digits, check = text[1:-1], int(text[-1])
     if luhn_digit(digits) != check:
+        return None
+    return text
+
+
+def sale_by_reference(actor: Actor, reference: str) -> KitSale | None:
+    """The sale a typed account number names (case and spaces ignored; a wrong check digit
+    names none)."""
+    text = reference_text(reference)
+    if text is None:
         return None
     return actor.session.scalar(scoped(actor, select(KitSale)).where(KitSale.reference == text))
 
@@ -423,6 +433,11 @@ def _selling_agronomist(actor: Actor, agronomist_id: int | None) -> Agronomist |
     if agronomist_id is None:
         return None
     return get(actor.widened(), Agronomist, agronomist_id)
+
+
+def sale_memo(reference: str, units: int, kit_code: str, farmer_id: int) -> str:
+    """The memo of a kit sale's posting."""
+    return f"kit sale {reference}: {units} x {kit_code} to farmer {farmer_id}"
 
 
 def settle(
@@ -444,7 +459,7 @@ def settle(
         source.id,
         targets,
         paid_on,
-        f"kit sale {sale.reference}: {sale.units} x {sale.kit_code} to farmer {sale.farmer_id}",
+        sale_memo(sale.reference, sale.units, sale.kit_code, sale.farmer_id),
     )
     sale.sale_posting_id = posting.id
     sale.status, sale.paid_on = "paid", paid_on
