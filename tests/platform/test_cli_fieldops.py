@@ -1,4 +1,4 @@
-"""`alianza farmers card`, `alianza sales record`, `alianza payments reconcile`."""
+"""`alianza farmers card`, `alianza sales record`, `alianza payments post` and `reconcile`."""
 
 from __future__ import annotations
 
@@ -58,13 +58,27 @@ def test_cards_sales_and_reconciliation_through_the_alianza_command(tmp_path: Pa
     database = Database(url)
     with database.session() as session:
         intake = payments.intake_actor(session, "PA-HN")
-        for n in (1, 2):
-            payments.receive(
+        for n in (1, 2):  # stored by the intake (as the HTTP endpoint does), not posted yet
+            payments.accept(
                 intake,
                 {"provider": "airtel", "transaction_id": f"T{n}", "amount": "500.00", "currency": "MWK",
                  "phone": "+265999000111", "paid_at": "2025-03-02T10:00:00+00:00"},
             )  # fmt: skip
     database.dispose()
+    posted = CliRunner().invoke(app, ["payments", "post", *common])
+    assert posted.exit_code == 0, posted.output
+    assert "0 payment(s) matched, 2 parked" in posted.output
+    database = Database(url)
+    with database.session() as session:
+        assert {
+            p.status
+            for p in payments.parked(
+                mi.admin.__class__(session, mi.admin.user_id, mi.admin.programme_id, mi.admin.role)
+            ).items
+        } == {"parked"}
+    database.dispose()
+    again = CliRunner().invoke(app, ["payments", "post", *common])
+    assert "0 payment(s) matched, 0 parked" in again.output
     statement = tmp_path / "statement.csv"
     statement.write_text("transaction_id,amount,phone\nT1,500.00,+265999000111\nT3,20.00,\n")
     result = CliRunner().invoke(
