@@ -94,10 +94,9 @@ def audit_row(
 
 def write_audit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append the audit entries made by :func:`audit_row`, in one statement."""
-    from sqlalchemy import insert
+    from alianza.platform.db import bulk_insert
 
-    if rows:
-        session.execute(insert(AuditEntry), rows)
+    bulk_insert(session, AuditEntry.__table__, rows)  # type: ignore[arg-type]
 
 
 def record_for(actor: Actor, action: str, row: Any, **fields: Any) -> AuditEntry:

@@ -31,7 +31,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, Table, insert, select
+from sqlalchemy import Select, Table, select
 
 from alianza.fieldforms.geo import DistrictArea, point_in_district
 from alianza.fieldforms.records import (
@@ -44,6 +44,7 @@ from alianza.fieldforms.records import (
 from alianza.fieldforms.submissions import ParsedExport
 from alianza.platform.access import Actor, Permission, require_place, scoped
 from alianza.platform.audit.service import audit_row, jsonable, now, write_audit_rows
+from alianza.platform.db import insert_rows
 from alianza.platform.errors import Refused
 from alianza.platform.fieldrecords.models import FieldSubmission, FieldVisit, Harvest, ProduceSale
 from alianza.platform.fieldrecords.schemas import HarvestIn, ProduceSaleIn, VisitIn
@@ -503,13 +504,8 @@ def _prepare_kit_sales(lookups: _Lookups, records: list[AnyRecord]) -> SalesBatc
 
 
 def _insert(session: Any, model: type[Any], rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows in one executemany (batched by SQLAlchemy), their ids in order."""
-    if not rows:
-        return []
-    table = cast(Table, model.__table__)
-    return list(
-        session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    )
+    """Insert rows in one executemany, their ids (drawn first) in order."""
+    return insert_rows(session, cast(Table, model.__table__), rows)
 
 
 def _write(actor: Actor, writes: _Writes) -> None:
@@ -524,9 +520,7 @@ def _write(actor: Actor, writes: _Writes) -> None:
         ids = _insert(session, model, rows)
         entity = model.__tablename__
         for row, row_id in zip(rows, ids, strict=True):
-            audit.append(
-                audit_row(actor, "create", entity, row_id, after=jsonable(row | {"id": row_id}))
-            )
+            audit.append(audit_row(actor, "create", entity, row_id, after=jsonable(row)))
     if writes.sales is not None:
         writes.sales.write()
     _insert(session, FieldSubmission, writes.submissions)

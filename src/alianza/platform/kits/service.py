@@ -18,7 +18,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select
+from sqlalchemy import Select, Table, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from alianza.ladder.catalogue import (
@@ -45,6 +45,7 @@ from alianza.platform.audit.service import (
     snapshot,
     write_audit_rows,
 )
+from alianza.platform.db import bulk_insert, new_ids
 from alianza.platform.errors import Forbidden, Invalid, Refused
 from alianza.platform.fieldrecords.models import ProduceSale
 from alianza.platform.kits.models import KitCatalogue, KitPrice, KitSale, SupplierStock
@@ -545,7 +546,7 @@ class SalesBatch:
         rows: list[dict[str, Any]] = [
             {
                 "programme_id": actor.programme_id,
-                "reference": f"~{uuid.uuid4().hex[:18]}",  # replaced once the id is known
+                "reference": "",  # from the id, below
                 "farmer_id": p.draft.farmer.id,
                 "village_id": p.draft.farmer.village_id,
                 "district_id": p.draft.district.id,
@@ -570,9 +571,7 @@ class SalesBatch:
             for p in self.planned
         ]
         table = cast(Table, KitSale.__table__)
-        ids = list(
-            session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        )
+        ids = new_ids(session, table, len(rows))
         for row, sale_id in zip(rows, ids, strict=True):
             row["id"], row["reference"] = sale_id, sale_reference(sale_id)
         paid = [
@@ -582,32 +581,39 @@ class SalesBatch:
         ]
         postings = []
         accounts: dict[int, ledger.AccountRef] = {}
+        opened: dict[tuple[str, int | None, str], Account] = {}
 
-        def ref(account: Account) -> int:
-            accounts[account.id] = ledger.AccountRef(
-                account.id, account.kind, account.currency, account.allows_overdraft
-            )
+        def ref(kind: str, holder: int | None, currency: str) -> int:
+            """The account's id, looked up (or opened) once per batch."""
+            key = (kind, holder, currency)
+            account = opened.get(key)
+            if account is None:
+                if kind == "offtaker":
+                    assert holder is not None
+                    account = ledger.organization_account(actor, kind, currency, holder)
+                elif kind == "agronomist":
+                    assert agronomist is not None
+                    account = agronomist_account(actor, agronomist, currency)
+                else:
+                    name = {"kit_buyers": "Kit buyers", "kit_sales": "Kit sales"}[kind]
+                    account = programme_account(actor, kind, name, currency)
+                opened[key] = account
+                accounts[account.id] = ledger.AccountRef(
+                    account.id, account.kind, account.currency, account.allows_overdraft
+                )
             return account.id
 
         for row, planned in paid:
             currency = row["currency"]
-            if planned.draft.offtaker is not None:
-                source = ref(
-                    ledger.organization_account(
-                        actor, "offtaker", currency, planned.draft.offtaker.id
-                    )
-                )
+            offtaker = planned.draft.offtaker
+            if offtaker is not None:
+                source = ref("offtaker", offtaker.id, currency)
             else:
-                source = ref(programme_account(actor, "kit_buyers", "Kit buyers", currency))
+                source = ref("kit_buyers", None, currency)
             commission = Decimal(row["commission"])
-            legs = [
-                (
-                    ref(programme_account(actor, "kit_sales", "Kit sales", currency)),
-                    Decimal(row["amount"]) - commission,
-                )
-            ]
+            legs = [(ref("kit_sales", None, currency), Decimal(row["amount"]) - commission)]
             if agronomist is not None and commission > 0:
-                legs.append((ref(agronomist_account(actor, agronomist, currency)), commission))
+                legs.append((ref("agronomist", agronomist.id, currency), commission))
             legs = [(account_id, amount) for account_id, amount in legs if amount > 0]
             total = sum((amount for _, amount in legs), Decimal("0.00"))
             postings.append(
@@ -621,14 +627,7 @@ class SalesBatch:
         posting_ids = ledger.post_many(actor, postings, accounts, audit)
         for (row, _planned), posting_id in zip(paid, posting_ids, strict=True):
             row.update(status="paid", paid_on=row["sold_on"], sale_posting_id=posting_id)
-        session.connection().execute(
-            table.update()
-            .where(table.c.id == bindparam("key"))
-            .values(reference=bindparam("new_reference"), status=bindparam("new_status"),
-                    paid_on=bindparam("new_paid_on"), sale_posting_id=bindparam("new_posting")),
-            [{"key": row["id"], "new_reference": row["reference"], "new_status": row["status"],
-              "new_paid_on": row["paid_on"], "new_posting": row["sale_posting_id"]} for row in rows],
-        )  # fmt: skip
+        bulk_insert(session, table, rows)
         stock_table = cast(Table, SupplierStock.__table__)
         session.connection().execute(
             stock_table.update()

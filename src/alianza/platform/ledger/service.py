@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, func, insert, select, union_all
+from sqlalchemy import Select, Table, func, select, union_all
 
 from alianza.platform.access import Actor, Page, Permission, get, paged, scoped
 from alianza.platform.audit.service import (
@@ -18,6 +18,7 @@ from alianza.platform.audit.service import (
     snapshot,
     write_audit_rows,
 )
+from alianza.platform.db import bulk_insert, insert_rows
 from alianza.platform.errors import NotFound, Refused
 from alianza.platform.ledger import snapshots
 from alianza.platform.ledger.models import Account, BalanceSnapshot, Entry, Posting
@@ -319,25 +320,25 @@ def post_many(
                 rule="no overdraft",
             )
     created_at = now()
-    posting_ids = list(
-        session.scalars(
-            insert(Posting).returning(Posting.id, sort_by_parameter_order=True),
-            [
-                {
-                    "programme_id": actor.programme_id,
-                    "kind": posting.kind,
-                    "posted_on": posting.posted_on,
-                    "memo": posting.memo,
-                    "reverses_posting_id": None,
-                    "created_by": actor.user_id,
-                    "created_at": created_at,
-                }
-                for posting in postings
-            ],
-        )
+    posting_ids = insert_rows(
+        session,
+        cast(Table, Posting.__table__),
+        [
+            {
+                "programme_id": actor.programme_id,
+                "kind": posting.kind,
+                "posted_on": posting.posted_on,
+                "memo": posting.memo,
+                "reverses_posting_id": None,
+                "created_by": actor.user_id,
+                "created_at": created_at,
+            }
+            for posting in postings
+        ],
     )
-    session.execute(
-        insert(Entry),
+    bulk_insert(
+        session,
+        cast(Table, Entry.__table__),
         [
             {"posting_id": posting_id, "account_id": account_id, "posted_on": posting.posted_on,
              "amount": amount}
