@@ -43,7 +43,7 @@ from alianza.fieldforms.records import (
 )
 from alianza.fieldforms.submissions import ParsedExport
 from alianza.platform.access import Actor, Permission, require_place, scoped
-from alianza.platform.audit.service import audit_row, jsonable, now, write_audit_rows
+from alianza.platform.audit.service import audit_row, now, write_audit_rows
 from alianza.platform.db import insert_rows
 from alianza.platform.errors import Refused
 from alianza.platform.fieldrecords.models import FieldSubmission, FieldVisit, Harvest, ProduceSale
@@ -313,15 +313,14 @@ def _check_location(
         )
 
 
-def _fits(number: Decimal, places: int) -> bool:
-    """Whether a decimal fits a column of 18 digits with ``places`` decimals (as the input
-    schemas check; a number that does not is checked by the schema itself, for its message)."""
-    exponent = number.as_tuple().exponent
-    return (
-        isinstance(exponent, int)
-        and exponent >= -places
-        and abs(number) < Decimal(10) ** (18 - places)
-    )
+def _fits(value: float, places: int) -> bool:
+    """Whether a number of the export fits a column of 18 digits with ``places`` decimals, read
+    off its text (as :func:`_decimal` makes it); one that may not is checked by the input
+    schema itself, for the schema's message."""
+    text = repr(value)
+    point = text.find(".")
+    decimals = 0 if point < 0 else len(text) - point - 1
+    return "e" not in text and decimals <= places and abs(value) < 10.0 ** (15 - places)
 
 
 def _record(
@@ -381,7 +380,7 @@ def _record(
             harvest = {"farmer_id": farmer.id, "village_id": farmer.village_id,
                        "kit_code": line.kit, "harvested_on": record.harvest_date,
                        "quantity": quantity, "grade": line.grade}  # fmt: skip
-            if not (_fits(quantity, 3) and len(line.kit) <= 60 and len(line.grade) <= 20):
+            if not (_fits(line.quantity, 3) and len(line.kit) <= 60 and len(line.grade) <= 20):
                 validated(HarvestIn, harvest)
             unit = lookups.unit(line.kit)
             added.append((writes.harvests, harvest | {"unit": unit} | recorded))
@@ -392,7 +391,9 @@ def _record(
                         "kit_code": line.kit, "sold_on": record.harvest_date,
                         "quantity": sold, "grade": line.grade, "unit_price": price,
                         "buyer": line.buyer, "offtaker_id": None}  # fmt: skip
-                if not (_fits(sold, 3) and _fits(price, 2) and len(line.buyer) <= 200):
+                if not (
+                    _fits(line.quantity_sold, 3) and _fits(line.price, 2) and len(line.buyer) <= 200
+                ):
                     validated(ProduceSaleIn, sale)
                 # Amount rounded half-even to cents: quantity (3 decimals) x price (2 decimals).
                 amount = (sold * price).quantize(CENT, rounding=ROUND_HALF_EVEN)
@@ -508,23 +509,39 @@ def _insert(session: Any, model: type[Any], rows: list[dict[str, Any]]) -> list[
     return insert_rows(session, cast(Table, model.__table__), rows)
 
 
-def _write(actor: Actor, writes: _Writes) -> None:
-    """Write every row the file adds, and the audit entry of each record, in bulk."""
+def id_ranges(ids: list[int]) -> list[list[int]]:
+    """Ids as ``[first, last]`` runs of consecutive ids (a bulk insert's are mostly one run)."""
+    runs: list[list[int]] = []
+    for row_id in sorted(ids):
+        if runs and row_id == runs[-1][1] + 1:
+            runs[-1][1] = row_id
+        else:
+            runs.append([row_id, row_id])
+    return runs
+
+
+def _write(actor: Actor, writes: _Writes, parsed: ParsedExport) -> None:
+    """Write every row the file adds in bulk, and the import's audit entry: one for the file
+    (who imported which export, and the ids of every record it created), not one per record —
+    each record carries who recorded it and when, and its submission who imported it."""
     session = actor.session
-    audit: list[dict[str, Any]] = []
+    created: dict[str, list[list[int]]] = {}
     for model, rows in (
         (FieldVisit, writes.visits),
         (Harvest, writes.harvests),
         (ProduceSale, writes.produce_sales),
     ):
-        ids = _insert(session, model, rows)
-        entity = model.__tablename__
-        for row, row_id in zip(rows, ids, strict=True):
-            audit.append(audit_row(actor, "create", entity, row_id, after=jsonable(row)))
-    if writes.sales is not None:
-        writes.sales.write()
-    _insert(session, FieldSubmission, writes.submissions)
-    write_audit_rows(session, audit)
+        if rows:
+            created[model.__tablename__] = id_ranges(_insert(session, model, rows))
+    if writes.sales is not None:  # each sale, its stock and its posting audited as recorded
+        created["kit_sales"] = id_ranges(writes.sales.write())
+    submission_ids = _insert(session, FieldSubmission, writes.submissions)
+    created["field_submissions"] = id_ranges(submission_ids)
+    after = {"form": parsed.form, "source": parsed.source,
+             "submissions": len(submission_ids), "created": created}  # fmt: skip
+    write_audit_rows(
+        session, [audit_row(actor, "import", "field_submissions", submission_ids[0], after=after)]
+    )
 
 
 def import_submissions(
@@ -610,7 +627,7 @@ def import_submissions(
         )
     if not refused and writes.submissions:
         with actor.session.begin_nested():  # a failure leaves nothing of the file
-            _write(actor, writes)
+            _write(actor, writes, parsed)
     rows.sort(key=lambda r: r.row or 0)
     if file_problems:
         rows.insert(
