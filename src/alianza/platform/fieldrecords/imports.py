@@ -452,13 +452,23 @@ def _kit_sale(
                 "unknown_offtaker",
             )
     farmer_row = lookups.farmer_rows[farmer.id]
-    sales.add(
-        SaleDraft(
-            farmer=farmer_row, district=district, kit_code=record.kit, units=record.units,
-            method=record.payment_method, sold_on=record.sale_date, supplier=supplier,
-            offtaker=offtaker, amount_given=_decimal(record.amount).quantize(CENT),
-        )
-    )  # fmt: skip
+    try:
+        sales.add(
+            SaleDraft(
+                farmer=farmer_row, district=district, kit_code=record.kit, units=record.units,
+                method=record.payment_method, sold_on=record.sale_date, supplier=supplier,
+                offtaker=offtaker, amount_given=_decimal(record.amount).quantize(CENT),
+            )
+        )  # fmt: skip
+    except Refused as error:  # the sale's fields as the form names them
+        problem = error.problems[0]
+        name = SALE_FIELDS.get(problem.field or "", problem.field)
+        field_path = f"{prefix}.{name}" if name else prefix
+        raise _RowRefused(field_path, problem.message, problem.code) from None
+
+
+# A sale's fields (kits.SaleIn) as the kit-sale form names them.
+SALE_FIELDS = {"kit_code": "kit", "offtaker_id": "prepaid_by", "supplier_id": "supplier"}
 
 
 def _decimal(value: float) -> Decimal:
