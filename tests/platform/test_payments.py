@@ -461,3 +461,17 @@ def test_any_interleaving_of_replays_and_batches_gives_one_payment_each_as_one_a
     paid = {s.id for s in made if session.get(KitSale, s.id).status == "paid"}
     assert paid == {sale_id for _, _, sale_id in expected.values() if sale_id is not None}
     assert set(ledger.totals_by_currency(mi.admin).values()) <= {Decimal("0.00")}
+
+
+def test_a_payment_by_phone_in_another_currency_is_parked_and_the_sale_waits(
+    mi: MIWorld, session: Session
+) -> None:
+    farmer = mi.farmers[2]
+    pending = sale(mi, farmer, method="mobile_money")
+    session.commit()
+    receipt = _notify(
+        session, transaction_id="C1", amount="17500.00", currency="TZS", phone=farmer.phone
+    )
+    assert (receipt.payment.status, receipt.payment.park_reason) == ("parked", "currency_mismatch")
+    assert receipt.payment.farmer_id == farmer.id
+    assert session.get(KitSale, pending.id).status == "pending"

@@ -377,7 +377,7 @@ def _decide(
         return None, None, "several_farmers"
     for sale in candidates.pending_by_farmer.get(farmer_ids[0], []):
         if sale.status == "pending" and sale.amount == Decimal(payment["amount"]):
-            return sale, farmer_ids[0], None
+            return sale, farmer_ids[0], _mismatch_of(sale, payment)  # the currency may differ
     return None, farmer_ids[0], "no_pending_sale"
 
 
