@@ -2,10 +2,14 @@
 pays or parked for review with the reason; never dropped.
 
 **Idempotence**: a payment is identified by (provider, transaction id), a unique constraint.
-The row is inserted first, in a savepoint; a replay finds it and changes nothing, and a
-concurrent duplicate fails the insert (PostgreSQL makes the second insert wait for the first's
-commit and then raise; SQLite serialises writers, so the second finds the row) and then
-answers with the stored payment.
+:func:`accept` stores it with ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: a replay or
+a concurrent duplicate inserts nothing (PostgreSQL makes the second insert wait for the
+first's commit; SQLite serialises writers) and answers with the stored payment.
+
+**Store, then post**: the HTTP intake only stores (status ``received``) and answers;
+:func:`post_received` matches or parks the received payments in batches, oldest first, with
+the outcome of one at a time (a sale paid earlier in the batch counts as paid).
+:func:`receive` does both for one payment in the caller's transaction.
 
 **Matching**: the account reference the payer typed (``K`` + sale id + check digit) names the
 sale; without a usable reference, the payer's phone (E.164 in the programme's country) names a
@@ -321,10 +325,9 @@ class _Candidates:
 
 
 def _candidates(actor: Actor, payments: list[dict[str, Any]]) -> _Candidates:
-    texts = {reference_text(p["reference"]) for p in payments if p["reference"]}
-    texts.discard(None)
+    texts = {text for p in payments if p["reference"] and (text := reference_text(p["reference"]))}
     by_reference = (
-        {sale.reference: sale for sale in _sales(actor, KitSale.reference.in_(sorted(texts)))}  # type: ignore[type-var]
+        {sale.reference: sale for sale in _sales(actor, KitSale.reference.in_(sorted(texts)))}
         if texts
         else {}
     )
