@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from alianza.platform.db import Database
 from alianza.platform.kits.models import KitSale
+from alianza.platform.payments import service as payments
 from alianza.platform.payments.models import MobilePayment
 from alianza.platform.payments.shapes import signature
 from alianza.platform.programmes.service import create_programme, create_user
@@ -186,3 +187,29 @@ def test_a_parked_payment_is_matched_through_the_api(
         )
         assert matched.status_code == 200, matched.text
         assert matched.json()["status"] == "resolved"
+
+
+def test_payments_stored_before_a_restart_are_posted_when_the_app_starts(
+    world: tuple[TestClient, str, str],
+) -> None:
+    """Stored, then the process died before posting: the next start posts them."""
+    client, reference, amount = world
+    database = client.app.state.open_database()  # type: ignore[attr-defined]
+    with database.session() as session:
+        intake = payments.intake_actor(session, "PA-HN")
+        for transaction_id, fields in (
+            ("R1", {"reference": reference}),
+            ("R2", {"phone": "0999555444"}),
+        ):
+            payments.accept(
+                intake,
+                {"provider": "airtel", "transaction_id": transaction_id, "amount": amount,
+                 "currency": "MWK", "paid_at": "2025-03-02T10:00:00+00:00", **fields},
+                region="MW",
+            )  # fmt: skip
+    assert _count(client, MobilePayment, MobilePayment.status == "received") == 2
+    with client:  # the app starts: its poster finds them
+        _posted(client)
+    assert _count(client, MobilePayment, MobilePayment.status == "matched") == 1
+    assert _count(client, MobilePayment, MobilePayment.status == "parked") == 1
+    assert _count(client, KitSale, KitSale.status == "paid") == 1
