@@ -591,7 +591,7 @@ def import_submissions(
     for record in parsed.records:
         if record.instance_id in lookups.known:
             rows.append(
-                SubmissionRow.model_construct(
+                SubmissionRow(
                     row=record.row, instance_id=record.instance_id,
                     outcome=Outcome.SKIPPED_DUPLICATE, problems=[], notes=[],
                 )
@@ -619,7 +619,7 @@ def import_submissions(
         if row_problems:
             refused = True
         rows.append(
-            SubmissionRow.model_construct(
+            SubmissionRow(
                 row=record.row, instance_id=record.instance_id,
                 outcome=Outcome.REFUSED if row_problems else Outcome.IMPORTED,
                 problems=[_out(p) for p in row_problems], notes=notes,
