@@ -99,6 +99,8 @@ class PaymentPoster:
 
     POLL_SECONDS = 1.0
     BUSY_SECONDS = 0.05
+    # woken, wait this long for the notifications arriving meanwhile: one batch of them
+    GATHER_SECONDS = 0.02
 
     def __init__(self, open_database: Any, programmes: list[str]) -> None:
         self.open_database = open_database
@@ -151,6 +153,7 @@ class PaymentPoster:
                 await asyncio.wait_for(self._wake.wait(), self.POLL_SECONDS)
             except TimeoutError:
                 pass
+            await asyncio.sleep(self.GATHER_SECONDS)
             self._wake.clear()
             for programme in self.programmes:
                 try:
@@ -190,12 +193,9 @@ def _accept(
 
 
 def _receipt_response(receipt: payments.Receipt) -> Response:
-    payment = payment_out(receipt.payment)
-    body = json.dumps(
-        {"payment": payment.model_dump(mode="json"), "duplicate": receipt.duplicate},
-        separators=(",", ":"),
-    )
-    return Response(body, media_type="application/json")
+    # serialised here (pydantic's own JSON), not validated again by the response model
+    body = ReceiptOut(payment=payment_out(receipt.payment), duplicate=receipt.duplicate)
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 @router.post("/notifications/{provider}", response_model=ReceiptOut)
