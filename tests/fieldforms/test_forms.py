@@ -125,3 +125,43 @@ def test_a_refused_form_leaves_the_folder_as_it_was(
     with pytest.raises(ProblemError, match="pyxform refused it"):
         build_forms(load_programme_data(PROGRAMME), tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_a_kit_sale_names_a_supplier_of_the_villages_district(built: dict[str, object]) -> None:
+    workbook = load_workbook(built["kit_sale"].xlsform)  # type: ignore[attr-defined]
+    rows = list(workbook["choices"].iter_rows(values_only=True))
+    header = rows[0]
+    suppliers = {
+        row[1]: row[header.index("districts")] for row in rows[1:] if row[0] == "suppliers"
+    }
+    assert suppliers == {"agro_inputs_dedza": "dedza", "ntcheu_farm_supplies": "ntcheu"}
+    binds = _binds(built["kit_sale"].xform)  # type: ignore[attr-defined]
+    # the village's district, read from the villages list, filters the suppliers shown
+    assert binds["/data/district"]["calculate"] == (
+        "instance('villages')/root/item[name =  /data/site/village ]/district"
+    )
+    assert "required" not in binds["/data/supplier"]  # empty: the district's only supplier
+    xform = built["kit_sale"].xform.read_text(encoding="utf-8")  # type: ignore[attr-defined]
+    assert "selected(districts,  /data/district )" in xform
+
+
+def test_without_suppliers_the_kit_sale_form_asks_for_none(tmp_path: Path) -> None:
+    data = load_programme_data(PROGRAMME).model_copy(update={"suppliers": []})
+    (form,) = build_forms(data, tmp_path, ("kit_sale",), version="202503010000")
+    assert "/data/supplier" not in _binds(form.xform)
+
+
+def test_a_supplier_of_an_unknown_district_is_named() -> None:
+    raw = {
+        "programme": "P",
+        "districts": [{"id": "d1", "name": "D1"}],
+        "villages": [{"id": "v1", "name": "V1", "district": "d1"}],
+        "kits": [{"id": "k", "name": "K", "product": "p"}],
+        "products": [{"id": "p", "name": "P"}],
+        "suppliers": [{"id": "s1", "name": "S", "districts": ["d1", "d9"]}],
+    }
+    with pytest.raises(ProblemError) as caught:
+        validate_programme_data(raw, ROOT)
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        ("suppliers[0].districts[1]", "unknown district 'd9'")
+    ]

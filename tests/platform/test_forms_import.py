@@ -23,8 +23,13 @@ from alianza.fieldforms.submissions import parse_json_export, read_export
 from alianza.platform.access import Actor
 from alianza.platform.fieldrecords.imports import Outcome, import_submissions
 from alianza.platform.fieldrecords.models import FieldSubmission, FieldVisit, Harvest, ProduceSale
+from alianza.platform.kits import service as kits
+from alianza.platform.kits.models import KitSale, SupplierStock
+from alianza.platform.ledger import service as ledger
+from alianza.platform.ledger.models import Posting
+from alianza.platform.registry import service as registry
 from alianza.platform.registry.cards import farmer_code
-from tests.platform.mi_fixtures import MIWorld, build_mi_world
+from tests.platform.mi_fixtures import PRICES, MIWorld, build_mi_world, sale
 
 # Dedza district, Malawi: roughly 33.9-34.6 E, 14.6-13.9 S.
 DEDZA = DistrictArea(bounding_box=BoundingBox(west=33.9, south=-14.6, east=34.6, north=-13.9))
@@ -275,3 +280,120 @@ def test_cli_imports_and_exits_1_when_a_row_is_refused(
     assert again.exit_code == 0 and "1 already imported" in again.output
     session.expire_all()
     assert _counts(session) == (1, 0, 0, 1)
+
+
+def kit_sale_row(world: MIWorld, n: int, kit: str = "drip_bed", **extra: Any) -> dict[str, Any]:
+    return {
+        "sale_date": "2025-03-05",
+        "site/village": "Chimbiya",
+        "farmer_qr": _qr(world, n % len(world.farmers)),
+        "kit": kit,
+        "units": "1",
+        "amount": PRICES[kit],
+        "payment_method": "cash",
+        "meta/instanceID": f"uuid:kit-sale-{n}-{kit}",
+    } | extra
+
+
+def _stock(session: Session, world: MIWorld, kit: str) -> int:
+    return session.scalar(
+        select(SupplierStock.quantity).where(
+            SupplierStock.supplier_id == world.supplier.id, SupplierStock.kit_code == kit
+        )
+    )
+
+
+def test_kit_sales_are_imported_as_sales_record_them(mi: MIWorld, session: Session) -> None:
+    """Three sales of one file, by the agronomist: cash (paid, with the commission), mobile
+    money (pending, its account number from its id), and a kit whose prerequisite the farmer
+    buys earlier in the same file; stock taken, the ledger balanced, and the sale equal to
+    the one `alianza sales record` makes."""
+    rows = [
+        kit_sale_row(mi, 0, supplier="agro_inputs_dedza"),  # named by its choice name
+        kit_sale_row(mi, 1, payment_method="mobile_money", transaction_id="TX9"),
+        kit_sale_row(mi, 0, "drip_beds_3"),  # drip_bed, its prerequisite, is row 1's
+    ]
+    stock_before = _stock(session, mi, "drip_bed")
+    report = import_submissions(mi.agronomist_actor, parse_json_export(rows, "kit_sale"), AREAS)
+    session.commit()
+    assert report.written, [r.problems for r in report.rows]
+    assert _stock(session, mi, "drip_bed") == stock_before - 2
+    sold = list(session.scalars(select(KitSale).order_by(KitSale.id)))
+    assert [(s.kit_code, s.method, s.status) for s in sold] == [
+        ("drip_bed", "cash", "paid"), ("drip_bed", "mobile_money", "pending"),
+        ("drip_beds_3", "cash", "paid"),
+    ]  # fmt: skip
+    assert all(s.reference == kits.sale_reference(s.id) for s in sold)
+    # 5% commission, rounded half-even to cents: 17,500 -> 875.00; 47,250 -> 2,362.50
+    assert [s.commission for s in sold] == [
+        Decimal("875.00"),
+        Decimal("875.00"),
+        Decimal("2362.50"),
+    ]
+    balances = {b.name: b.balance for b in ledger.balances(mi.admin)}
+    assert balances["Kit sales (MWK)"] == Decimal("17500.00") - 875 + Decimal("47250.00") - Decimal(
+        "2362.50"
+    )
+    assert balances["Kit buyers (MWK)"] == -(Decimal("17500.00") + Decimal("47250.00"))
+    assert set(ledger.totals_by_currency(mi.admin).values()) == {Decimal("0.00")}
+    # the same sale through the service: the same price, amount, commission and posting
+    direct = sale(mi, mi.farmers[2])
+    session.commit()
+    first = sold[0]
+    assert (first.unit_price, first.amount, first.commission, first.catalogue_id) == (
+        direct.unit_price, direct.amount, direct.commission, direct.catalogue_id,
+    )  # fmt: skip
+    legs = lambda s: sorted(  # noqa: E731
+        e.amount for e in session.get(Posting, s.sale_posting_id).entries
+    )
+    assert legs(first) == legs(direct)
+    again = import_submissions(mi.agronomist_actor, parse_json_export(rows, "kit_sale"), AREAS)
+    assert [row.outcome for row in again.rows] == [Outcome.SKIPPED_DUPLICATE] * 3
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "code"),
+    [
+        ({"kit": "poultry_unit", "amount": PRICES["poultry_unit"]}, "rows[2].kit", "kit_prerequisites"),
+        ({"supplier": "nobody_we_know"}, "rows[2].supplier", "unknown_supplier"),
+        ({"amount": "15000"}, "rows[2].amount", "kit_price"),
+        ({"units": "60"}, "rows[2].units", "units_per_farmer"),
+    ],
+    ids=["missing prerequisite", "unknown supplier", "amount off the price", "too many units"],
+)  # fmt: skip
+def test_a_refused_kit_sale_keeps_the_whole_file_out(
+    mi: MIWorld, session: Session, bad: dict[str, Any], field: str, code: str
+) -> None:
+    rows = [kit_sale_row(mi, 0), kit_sale_row(mi, 1, **bad)]
+    stock_before = _stock(session, mi, "drip_bed")
+    report = import_submissions(mi.admin, parse_json_export(rows, "kit_sale"), AREAS)
+    session.commit()
+    assert not report.written
+    refused = next(row for row in report.rows if row.outcome == Outcome.REFUSED)
+    assert [(p.field, p.code) for p in refused.problems] == [(field, code)]
+    assert refused.problems[0].message
+    assert session.scalar(select(func.count(KitSale.id))) == 0
+    assert session.scalar(select(func.count(Posting.id))) == 0
+    assert _stock(session, mi, "drip_bed") == stock_before
+    assert _counts(session) == (0, 0, 0, 0)
+
+
+def test_a_kit_sale_without_a_supplier_needs_the_districts_only_one(
+    mi: MIWorld, session: Session
+) -> None:
+    second = registry.add_organization(mi.admin, {"kind": "supplier", "name": "Dedza Agro Shop"})
+    kits.receive_stock(
+        mi.admin,
+        {"supplier_id": second.id, "district_id": mi.district.id, "kit_code": "drip_bed",
+         "quantity": 5},
+    )  # fmt: skip
+    session.commit()
+    report = import_submissions(mi.admin, parse_json_export([kit_sale_row(mi, 0)], "kit_sale"))
+    assert not report.written
+    problem = report.rows[0].problems[0]
+    assert (problem.field, problem.code) == ("rows[1].supplier", "supplier_of_the_district")
+    assert "2 suppliers hold kits in Dedza" in problem.message
+    named = kit_sale_row(mi, 0, supplier="Dedza Agro Shop")  # its name works as well
+    assert import_submissions(mi.admin, parse_json_export([named], "kit_sale")).written
+    session.commit()
+    assert session.scalars(select(KitSale)).one().supplier_id == second.id

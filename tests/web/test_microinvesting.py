@@ -15,6 +15,7 @@ from sqlalchemy import select
 from alianza.platform.db import Database
 from alianza.platform.fieldrecords import service as field
 from alianza.platform.fieldrecords.models import FieldVisit
+from alianza.platform.kits.models import KitSale
 from alianza.platform.payments import service as payments
 from alianza.platform.programmes.service import create_programme, create_user, grant_role
 from alianza.platform.registry.cards import farmer_code
@@ -244,3 +245,27 @@ def test_the_upload_page_reports_row_by_row(site: dict[str, Any]) -> None:
     )
     assert done.status_code == 200 and "uuid:web-3" in done.text
     assert inspection_photos(site) == ["site-3.jpg"]
+
+
+def test_the_api_imports_kit_sales(site: dict[str, Any]) -> None:
+    """A kit-sale export through the API: the sale recorded (paid, cash), once."""
+    agronomist = site["clients"]["agronomist"]
+    row = {
+        "sale_date": "2025-03-05", "site/village": "Chimbiya",
+        "farmer_qr": farmer_code("PA-HN", site["farmer"]), "kit": "drip_bed", "units": "1",
+        "amount": "17500", "payment_method": "cash", "meta/instanceID": "uuid:web-sale-1",
+    }  # fmt: skip
+    files = {"file": ("sales.json", json.dumps([row]), "application/json")}
+    imported = agronomist.post("/api/v1/field-submissions", data={"form": "kit_sale"}, files=files)
+    assert imported.status_code == 200, imported.text
+    assert [r["outcome"] for r in imported.json()["rows"]] == ["imported"]
+    database = Database(site["database_url"])
+    with database.session() as session:
+        sold = session.scalars(
+            select(KitSale).where(KitSale.farmer_id == site["farmer"]).order_by(KitSale.id.desc())
+        ).first()
+        assert sold is not None and (sold.kit_code, sold.status) == ("drip_bed", "paid")
+        assert sold.sold_on == date(2025, 3, 5)
+    database.dispose()
+    again = agronomist.post("/api/v1/field-submissions", data={"form": "kit_sale"}, files=files)
+    assert [r["outcome"] for r in again.json()["rows"]] == ["skipped-duplicate"]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from alianza.platform.db import Database
 from alianza.platform.kits.models import KitSale
+from alianza.platform.payments import service as payments
 from alianza.platform.payments.models import MobilePayment
 from alianza.platform.payments.shapes import signature
 from alianza.platform.programmes.service import create_programme, create_user
@@ -74,6 +75,23 @@ def _count(client: TestClient, model: type, *where: object) -> int:
         return int(session.scalar(select(func.count(model.id)).where(*where)) or 0)
 
 
+def _posted(client: TestClient) -> None:
+    """Wait until the app's poster has matched or parked every received payment."""
+    deadline = time.monotonic() + 10
+    while _count(client, MobilePayment, MobilePayment.status == "received"):
+        assert time.monotonic() < deadline, "the poster left payments received"
+        time.sleep(0.02)
+
+
+def _payment(client: TestClient, payment_id: int) -> MobilePayment:
+    database = client.app.state.open_database()  # type: ignore[attr-defined]
+    with database.session() as session:
+        payment = session.get(MobilePayment, payment_id)
+        assert payment is not None
+        session.expunge(payment)
+        return payment
+
+
 def test_a_signed_notification_pays_the_sale_once(world: tuple[TestClient, str, str]) -> None:
     client, reference, amount = world
     body = {"provider": "airtel", "transaction_id": "AX1", "phone": "0999123123", "amount": amount,
@@ -81,11 +99,13 @@ def test_a_signed_notification_pays_the_sale_once(world: tuple[TestClient, str, 
     with client:
         first = _signed(client, body)
         assert first.status_code == 200, first.text
-        assert first.json()["payment"]["status"] == "matched" and not first.json()["duplicate"]
+        assert first.json()["payment"]["status"] == "received" and not first.json()["duplicate"]
+        _posted(client)
         again = _signed(client, body)
         assert (
             again.json()["duplicate"]
             and again.json()["payment"]["id"] == first.json()["payment"]["id"]
+            and again.json()["payment"]["status"] == "matched"
         )
         assert _count(client, MobilePayment) == 1
         assert _count(client, KitSale, KitSale.status == "paid") == 1
@@ -129,6 +149,7 @@ def test_daraja_confirmations_are_accepted_as_daraja_expects(
             ]
             == 0
         )
+        _posted(client)
         assert _count(client, MobilePayment) == 1
         assert _count(client, KitSale, KitSale.status == "paid") == 1
         wrong = client.post(
@@ -149,7 +170,9 @@ def test_a_parked_payment_is_matched_through_the_api(
     body = {"provider": "airtel", "transaction_id": "AX3", "phone": "0999000111", "amount": amount,
             "currency": "MWK", "paid_at": "2025-03-02T10:00:00+00:00"}  # fmt: skip
     with client:
-        assert _signed(client, body).json()["payment"]["park_reason"] == "unknown_payer"
+        stored = _signed(client, body).json()["payment"]
+        _posted(client)
+        assert _payment(client, stored["id"]).park_reason == "unknown_payer"
         token = client.post(
             "/api/v1/auth/token", data={"username": "ana", "password": "s3cret-pass"}
         ).json()["access_token"]
@@ -164,3 +187,29 @@ def test_a_parked_payment_is_matched_through_the_api(
         )
         assert matched.status_code == 200, matched.text
         assert matched.json()["status"] == "resolved"
+
+
+def test_payments_stored_before_a_restart_are_posted_when_the_app_starts(
+    world: tuple[TestClient, str, str],
+) -> None:
+    """Stored, then the process died before posting: the next start posts them."""
+    client, reference, amount = world
+    database = client.app.state.open_database()  # type: ignore[attr-defined]
+    with database.session() as session:
+        intake = payments.intake_actor(session, "PA-HN")
+        for transaction_id, fields in (
+            ("R1", {"reference": reference}),
+            ("R2", {"phone": "0999555444"}),
+        ):
+            payments.accept(
+                intake,
+                {"provider": "airtel", "transaction_id": transaction_id, "amount": amount,
+                 "currency": "MWK", "paid_at": "2025-03-02T10:00:00+00:00", **fields},
+                region="MW",
+            )  # fmt: skip
+    assert _count(client, MobilePayment, MobilePayment.status == "received") == 2
+    with client:  # the app starts: its poster finds them
+        _posted(client)
+    assert _count(client, MobilePayment, MobilePayment.status == "matched") == 1
+    assert _count(client, MobilePayment, MobilePayment.status == "parked") == 1
+    assert _count(client, KitSale, KitSale.status == "paid") == 1

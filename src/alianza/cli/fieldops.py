@@ -1,8 +1,9 @@
 """Micro Investing in the field: `alianza farmers card ID`, `alianza sales record`,
-`alianza payments reconcile STATEMENT.csv`."""
+`alianza payments post`, `alianza payments reconcile STATEMENT.csv`."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -102,6 +103,26 @@ def record(
         if sale.status == "pending":
             summary += f"; the farmer pays by mobile money with account number {sale.reference}"
     console.print(summary)
+
+
+@payments_app.command("post")
+def post(programme: str = PROGRAMME, url: str | None = URL_OPTION) -> None:
+    """Match or park the payments the HTTP intake stored and has not posted yet (a running
+    `alianza serve` does this by itself within a second), in batches, as the intake."""
+    from alianza.cli._session import session as _session
+    from alianza.platform.payments import service as payments
+
+    matched = parked = 0
+    while True:
+        with _session(url) as session:
+            run = payments.post_received(payments.intake_actor(session, programme))
+        if run.busy:  # a server is posting this programme right now: let it, and look again
+            time.sleep(0.1)
+            continue
+        matched, parked = matched + run.matched, parked + run.parked
+        if run.posted < payments.POSTING_BATCH:
+            break
+    console.print(f"{programme}: {matched} payment(s) matched, {parked} parked")
 
 
 @payments_app.command("reconcile")

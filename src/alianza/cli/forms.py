@@ -104,7 +104,9 @@ def import_(
     ],
     form: Annotated[
         str,
-        typer.Option(callback=_form_name, help="Which form it is: visit, inspection, harvest."),
+        typer.Option(
+            callback=_form_name, help="Which form it is: visit, inspection, harvest, kit_sale."
+        ),
     ],
     programme: Annotated[str, typer.Option("--programme", help="The programme's code.")],
     username: Annotated[

@@ -56,6 +56,7 @@ class Row:
     choice_filter: str = ""
     default: str = ""
     parameters: str = ""
+    calculation: str = ""
 
 
 @dataclass(frozen=True)
@@ -356,8 +357,27 @@ KIT_SALE = FormDefinition(
             Text("Date of the sale", "Fecha de la venta", "Date de la vente", "Data da venda"),
         ),
         *_site(location_required=False, with_group=True),
+        # the district of the village chosen (a column of the villages list), so that the
+        # supplier list shows that district's suppliers only
+        Row(
+            "calculate",
+            "district",
+            calculation="instance('villages')/root/item[name = ${village}]/district",
+        ),
         FARMER_QR,
         KIT,
+        Row(
+            "select_one suppliers",
+            "supplier",
+            Text(
+                "Supplier (leave empty if the district has only one)",
+                "Proveedor (déjelo vacío si el distrito tiene uno solo)",
+                "Fournisseur (laisser vide si le district n'en a qu'un)",
+                "Fornecedor (deixe vazio se o distrito tiver apenas um)",
+            ),
+            choice_filter="selected(districts, ${district})",
+            appearance="minimal",
+        ),
         Row(
             "integer",
             "units",
@@ -450,7 +470,16 @@ def programme_choices(
         "kits": [(k.id, _same(k.name), {"product": k.product}) for k in data.kits],
         "grades": [(g.id, _same(g.name), {}) for g in data.grades],
         "buyers": [(b.id, _same(b.name), {}) for b in data.buyers],
+        "suppliers": [
+            (supplier.id, _same(supplier.name), {"districts": " ".join(supplier.districts)})
+            for supplier in data.suppliers
+        ],
     }
+
+
+# Lists a form may do without: a question choosing from one the programme left empty is left
+# out of the form (pyxform refuses a choice list with no choices).
+OPTIONAL_LISTS = {"suppliers"}
 
 
 def write_xlsform(form: FormDefinition, data: ProgrammeData, path: Path, version: str) -> None:
@@ -474,12 +503,17 @@ def write_xlsform(form: FormDefinition, data: ProgrammeData, path: Path, version
             "choice_filter",
             "default",
             "parameters",
+            "calculation",
         ]
     )
+    available = programme_choices(data)
     used_lists = set()
     for row in form.rows:
         if row.type.startswith("select_one "):
-            used_lists.add(row.type.split(" ", 1)[1])
+            list_name = row.type.split(" ", 1)[1]
+            if list_name in OPTIONAL_LISTS and not available[list_name]:
+                continue
+            used_lists.add(list_name)
         survey.append(
             [
                 row.type,
@@ -493,11 +527,10 @@ def write_xlsform(form: FormDefinition, data: ProgrammeData, path: Path, version
                 row.choice_filter,
                 row.default,
                 row.parameters,
+                row.calculation,
             ]
         )
-    lists = {
-        name: entries for name, entries in programme_choices(data).items() if name in used_lists
-    }
+    lists = {name: entries for name, entries in available.items() if name in used_lists}
     for name, fixed in form.fixed_choices.items():
         lists[name] = [(choice, label, {}) for choice, label in fixed]
     filter_columns = sorted(

@@ -1,5 +1,5 @@
 """The programme's choice lists for the field forms: districts, villages, groups, kits,
-products, grades and buyers, read from a YAML or JSON file (``alianza forms build
+products, grades, buyers and suppliers, read from a YAML or JSON file (``alianza forms build
 --programme-data FILE``) until the platform supplies them from its database.
 
 Kits and products may be listed here or taken from a kit catalogue (``catalogue:``, a path
@@ -63,6 +63,16 @@ class Choice(Strict):
     name: str = Field(min_length=1)
 
 
+class SupplierChoice(Strict):
+    """An input supplier a kit sale may name: ``id`` is the platform supplier's name as a
+    choice name (lower case, ``_`` for spaces and signs: "Agro Inputs Dedza" is
+    ``agro_inputs_dedza``), ``districts`` the districts whose sales it supplies."""
+
+    id: str = Field(pattern=CHOICE_NAME)
+    name: str = Field(min_length=1)
+    districts: list[str] = Field(min_length=1)
+
+
 DEFAULT_GRADES = (
     Choice(id="a", name="Grade A (buyer specification)"),
     Choice(id="b", name="Grade B"),
@@ -88,6 +98,10 @@ class ProgrammeData(Strict):
     products: list[ProductChoice] = Field(default_factory=list)
     grades: list[Choice] = Field(default_factory=lambda: list(DEFAULT_GRADES))
     buyers: list[Choice] = Field(default_factory=lambda: list(DEFAULT_BUYERS))
+    suppliers: list[SupplierChoice] = Field(
+        default_factory=list,
+        description="Suppliers a kit sale may name (none: each district's only supplier).",
+    )
 
     def district_of_village(self, village_id: str) -> District:
         village = next(v for v in self.villages if v.id == village_id)
@@ -105,6 +119,7 @@ def reference_problems(data: ProgrammeData) -> list[Problem]:
         "products": data.products,
         "grades": data.grades,
         "buyers": data.buyers,
+        "suppliers": data.suppliers,
     }
     for name, entries in lists.items():
         seen: set[str] = set()
@@ -124,6 +139,15 @@ def reference_problems(data: ProgrammeData) -> list[Problem]:
             if value not in ids[target]:
                 problems.append(
                     Problem(f"{list_name}[{index}].{attribute}", f"unknown {attribute} {value!r}")
+                )
+    for index, supplier in enumerate(data.suppliers):
+        for position, district in enumerate(supplier.districts):
+            if district not in ids["districts"]:
+                problems.append(
+                    Problem(
+                        f"suppliers[{index}].districts[{position}]",
+                        f"unknown district {district!r}",
+                    )
                 )
     if not data.kits:
         problems.append(Problem("kits", "no kits: list them or name a catalogue"))

@@ -143,6 +143,9 @@ class KitSaleRecord(Record):
     payment_method: Literal["cash", "mobile_money", "prepayment"]
     transaction_id: str | None = None
     prepaid_by: str | None = None
+    supplier: str | None = Field(
+        default=None, description="The supplier's choice name; none: the district's only one."
+    )
 
     @model_validator(mode="after")
     def _payment_details(self) -> KitSaleRecord:

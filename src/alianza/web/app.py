@@ -106,9 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # collecting the youngest generation every 700 allocations spent a seventh of a
         # worker's time in the collector under load.
         gc.set_threshold(YOUNG_GENERATION_THRESHOLD, 20, 20)
+        poster = payments_api.payment_poster(_app, settings)
+        poster.start()  # posts the payments the intake stores (and any left from before)
         try:
             yield
         finally:
+            await poster.stop()
             holder.close()
 
     app = FastAPI(

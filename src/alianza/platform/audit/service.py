@@ -69,6 +69,36 @@ def record(
     return entry
 
 
+def audit_row(
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One audit entry as a row for :func:`write_audit_rows` (a batch written by a service in
+    one statement, rather than an ORM object per change)."""
+    return {
+        "programme_id": actor.programme_id,
+        "user_id": actor.user_id,
+        "at": now(),
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "before": before,
+        "after": after,
+    }
+
+
+def write_audit_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append the audit entries made by :func:`audit_row`, in one statement."""
+    from alianza.platform.db import bulk_insert
+
+    bulk_insert(session, AuditEntry.__table__, rows)  # type: ignore[arg-type]
+
+
 def record_for(actor: Actor, action: str, row: Any, **fields: Any) -> AuditEntry:
     """:func:`record` on behalf of an acting user in their programme."""
     return record(

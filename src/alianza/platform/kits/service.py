@@ -16,9 +16,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Table, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from alianza.ladder.catalogue import (
@@ -37,7 +37,15 @@ from alianza.platform.access import (
     require_place,
     scoped,
 )
-from alianza.platform.audit.service import now, record_for, snapshot
+from alianza.platform.audit.service import (
+    audit_row,
+    jsonable,
+    now,
+    record_for,
+    snapshot,
+    write_audit_rows,
+)
+from alianza.platform.db import bulk_insert, new_ids
 from alianza.platform.errors import Forbidden, Invalid, Refused
 from alianza.platform.fieldrecords.models import ProduceSale
 from alianza.platform.kits.models import KitCatalogue, KitPrice, KitSale, SupplierStock
@@ -261,8 +269,9 @@ def agronomist_account(actor: Actor, agronomist: Agronomist, currency: str) -> A
 
 def owned_kits(actor: Actor, farmer_id: int) -> dict[str, int]:
     """Units of each kit the farmer has bought (paid or pending sales)."""
+    columns = cast("Select[Any]", select(KitSale.kit_code, func.sum(KitSale.units)))
     rows = actor.session.execute(
-        scoped(actor.widened(), select(KitSale.kit_code, func.sum(KitSale.units)))
+        scoped(actor.widened(), columns)
         .where(KitSale.farmer_id == farmer_id)
         .group_by(KitSale.kit_code)
     )
@@ -382,6 +391,265 @@ def record_sale(actor: Actor, data: SaleIn | dict[str, Any]) -> KitSale:
     return sale
 
 
+@dataclass
+class SaleDraft:
+    """A sale for :class:`SalesBatch`: the farmer (already found and checked to be in the
+    actor's places), the kit, how it is paid, and the supplier whose stock it takes;
+    ``amount_given`` is what the seller wrote down (checked against the price)."""
+
+    farmer: Farmer
+    district: Place
+    kit_code: str
+    units: int
+    method: str
+    sold_on: date
+    supplier: Organization
+    offtaker: Organization | None = None
+    amount_given: Decimal | None = None
+
+
+@dataclass
+class _PlannedSale:
+    draft: SaleDraft
+    unit_price: Decimal
+    amount: Decimal
+    currency: str
+    commission: Decimal
+    stock_key: tuple[int, int, str]
+    stock_before: int
+
+
+class SalesBatch:
+    """Many kit sales (a field export's) under :func:`record_sale`'s rules — the current
+    catalogue version, the price in the farmer's district, prerequisites, ``max_per_farmer``,
+    the supplier's stock, the selling agronomist's commission — each checked against what the
+    earlier sales of the batch took, and written together by :meth:`write` in a few
+    statements. What the checks read is read once: the catalogue, the districts' prices, the
+    farmers' kits and the districts' stock (locked FOR UPDATE until the transaction ends)."""
+
+    def __init__(self, actor: Actor, farmer_ids: list[int], district_ids: list[int]) -> None:
+        actor.require(Permission.SALES_RECORD)
+        self.actor = actor
+        self.version = current_catalogue(actor)
+        self.catalogue = catalogue_of(self.version)
+        self.prices = {
+            district_id: prices(actor, self.version.id, district_id) for district_id in district_ids
+        }
+        self.owned: dict[int, dict[str, int]] = {farmer_id: {} for farmer_id in farmer_ids}
+        for start in range(0, len(farmer_ids), 5000):
+            columns = cast(
+                "Select[Any]", select(KitSale.farmer_id, KitSale.kit_code, func.sum(KitSale.units))
+            )
+            for farmer_id, kit_code, units in actor.session.execute(
+                scoped(actor.widened(), columns)
+                .where(KitSale.farmer_id.in_(farmer_ids[start : start + 5000]))
+                .group_by(KitSale.farmer_id, KitSale.kit_code)
+            ):
+                self.owned[farmer_id][kit_code] = int(units)
+        self.stock: dict[tuple[int, int, str], SupplierStock] = {
+            (row.supplier_id, row.district_id, row.kit_code): row
+            for row in actor.session.scalars(
+                scoped(actor.widened(), select(SupplierStock))
+                .where(SupplierStock.district_id.in_(district_ids or [-1]))
+                .order_by(SupplierStock.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        }
+        self.taken: dict[tuple[int, int, str], int] = {}
+        self.agronomist = _selling_agronomist(actor, None)
+        self.planned: list[_PlannedSale] = []
+
+    def suppliers_of(self, district_id: int) -> set[int]:
+        """The suppliers holding stock (of any kit) in the district."""
+        return {supplier for supplier, district, _kit in self.stock if district == district_id}
+
+    def add(self, draft: SaleDraft) -> None:
+        """Check one sale (Refused with the rule and field, as :func:`record_sale` refuses it,
+        and nothing of it kept) and keep it for :meth:`write`."""
+        farmer, district, version = draft.farmer, draft.district, self.version
+        try:
+            kit = self.catalogue.kit(draft.kit_code)
+        except KeyError:
+            raise Refused(
+                f"kit {draft.kit_code!r} is not in catalogue version {version.version}",
+                rule="kit in the catalogue",
+                field="kit_code",
+            ) from None
+        price = self.prices.get(district.id, {}).get(kit.id)
+        if price is None:
+            raise Refused(
+                f"kit {kit.id!r} has no price in {district.name} under catalogue version "
+                f"{version.version}",
+                rule="kit priced in the district",
+                field="kit_code",
+            )
+        owned = self.owned.setdefault(farmer.id, {})
+        missing = [need for need in kit.prerequisites if owned.get(need, 0) < 1]
+        if missing:
+            raise Refused(
+                f"{farmer.name} lacks the prerequisites of {kit.id}: {', '.join(missing)}",
+                rule="kit prerequisites",
+                field="kit_code",
+            )
+        if owned.get(kit.id, 0) + draft.units > kit.max_per_farmer:
+            raise Refused(
+                f"a farmer owns at most {kit.max_per_farmer} of {kit.id}; {farmer.name} has "
+                f"{owned.get(kit.id, 0)}",
+                rule="units per farmer",
+                field="units",
+            )
+        if draft.method == "prepayment" and draft.offtaker is None:
+            raise Refused(
+                "a prepaid sale names its off-taker", rule="prepayment", field="offtaker_id"
+            )
+        key = (draft.supplier.id, district.id, kit.id)
+        held = self.stock.get(key)
+        left = (0 if held is None else held.quantity) - self.taken.get(key, 0)
+        if left < draft.units:
+            raise Refused(
+                f"{draft.supplier.name} holds {left} of {kit.id} in {district.name}; "
+                f"{draft.units} needed",
+                rule="supplier stock",
+                field="units",
+            )
+        amount = (Decimal(price.price) * draft.units).quantize(CENT)
+        if draft.amount_given is not None and draft.amount_given != amount:
+            raise Refused(
+                f"{draft.amount_given} {price.currency} written down; {draft.units} x {kit.id} "
+                f"cost {amount} {price.currency} in {district.name}",
+                rule="kit price",
+                field="amount",
+            )
+        agronomist = self.agronomist
+        rate = Decimal(agronomist.commission_rate) if agronomist is not None else Decimal(0)
+        # Commission rounded half-even to cents: amount (cents) x rate (8 decimals).
+        commission = (amount * rate).quantize(CENT, rounding=ROUND_HALF_EVEN)
+        assert held is not None
+        self.planned.append(
+            _PlannedSale(
+                draft, Decimal(price.price), amount, price.currency, commission, key,
+                held.quantity - self.taken.get(key, 0),
+            )
+        )  # fmt: skip
+        self.taken[key] = self.taken.get(key, 0) + draft.units
+        owned[kit.id] = owned.get(kit.id, 0) + draft.units
+
+    def write(self) -> list[int]:
+        """Write the kept sales: the sales (references from their ids), the postings of the
+        paid ones (:func:`ledger.post_many`), the stock taken, and their audit entries."""
+        if not self.planned:
+            return []
+        actor, session = self.actor, self.actor.session
+        created_at = now()
+        agronomist = self.agronomist
+        rows: list[dict[str, Any]] = [
+            {
+                "programme_id": actor.programme_id,
+                "reference": "",  # from the id, below
+                "farmer_id": p.draft.farmer.id,
+                "village_id": p.draft.farmer.village_id,
+                "district_id": p.draft.district.id,
+                "catalogue_id": self.version.id,
+                "kit_code": p.draft.kit_code,
+                "units": p.draft.units,
+                "unit_price": p.unit_price,
+                "amount": p.amount,
+                "currency": p.currency,
+                "method": p.draft.method,
+                "status": "pending",
+                "agronomist_id": agronomist.id if agronomist is not None else None,
+                "commission": p.commission,
+                "supplier_id": p.draft.supplier.id,
+                "offtaker_id": p.draft.offtaker.id if p.draft.offtaker is not None else None,
+                "sold_on": p.draft.sold_on,
+                "paid_on": None,
+                "sale_posting_id": None,
+                "recorded_by": actor.user_id,
+                "created_at": created_at,
+            }
+            for p in self.planned
+        ]
+        table = cast(Table, KitSale.__table__)
+        ids = new_ids(session, table, len(rows))
+        for row, sale_id in zip(rows, ids, strict=True):
+            row["id"], row["reference"] = sale_id, sale_reference(sale_id)
+        paid = [
+            (row, p)
+            for row, p in zip(rows, self.planned, strict=True)
+            if row["method"] != "mobile_money"
+        ]
+        postings = []
+        accounts: dict[int, ledger.AccountRef] = {}
+        opened: dict[tuple[str, int | None, str], Account] = {}
+
+        def ref(kind: str, holder: int | None, currency: str) -> int:
+            """The account's id, looked up (or opened) once per batch."""
+            key = (kind, holder, currency)
+            account = opened.get(key)
+            if account is None:
+                if kind == "offtaker":
+                    assert holder is not None
+                    account = ledger.organization_account(actor, kind, currency, holder)
+                elif kind == "agronomist":
+                    assert agronomist is not None
+                    account = agronomist_account(actor, agronomist, currency)
+                else:
+                    name = {"kit_buyers": "Kit buyers", "kit_sales": "Kit sales"}[kind]
+                    account = programme_account(actor, kind, name, currency)
+                opened[key] = account
+                accounts[account.id] = ledger.AccountRef(
+                    account.id, account.kind, account.currency, account.allows_overdraft
+                )
+            return account.id
+
+        for row, planned in paid:
+            currency = row["currency"]
+            offtaker = planned.draft.offtaker
+            if offtaker is not None:
+                source = ref("offtaker", offtaker.id, currency)
+            else:
+                source = ref("kit_buyers", None, currency)
+            commission = Decimal(row["commission"])
+            legs = [(ref("kit_sales", None, currency), Decimal(row["amount"]) - commission)]
+            if agronomist is not None and commission > 0:
+                legs.append((ref("agronomist", agronomist.id, currency), commission))
+            legs = [(account_id, amount) for account_id, amount in legs if amount > 0]
+            total = sum((amount for _, amount in legs), Decimal("0.00"))
+            postings.append(
+                ledger.NewPosting(
+                    "kit_sale", row["sold_on"],
+                    sale_memo(row["reference"], row["units"], row["kit_code"], row["farmer_id"]),
+                    ((source, -total), *legs),
+                )
+            )  # fmt: skip
+        audit: list[dict[str, Any]] = []
+        posting_ids = ledger.post_many(actor, postings, accounts, audit)
+        for (row, _planned), posting_id in zip(paid, posting_ids, strict=True):
+            row.update(status="paid", paid_on=row["sold_on"], sale_posting_id=posting_id)
+        bulk_insert(session, table, rows)
+        stock_table = cast(Table, SupplierStock.__table__)
+        session.connection().execute(
+            stock_table.update()
+            .where(stock_table.c.id == bindparam("key"))
+            .values(quantity=stock_table.c.quantity - bindparam("taken"), updated_at=created_at),
+            [{"key": self.stock[key].id, "taken": taken} for key, taken in self.taken.items()],
+        )
+        for row, planned in zip(rows, self.planned, strict=True):
+            held = self.stock[planned.stock_key]
+            before = snapshot(held) | {"quantity": planned.stock_before}
+            after = before | {"quantity": planned.stock_before - row["units"],
+                              "updated_at": created_at.isoformat()}  # fmt: skip
+            audit.append(
+                audit_row(actor, "update", "supplier_stock", held.id, before=before, after=after)
+            )
+            audit.append(audit_row(actor, "create", "kit_sales", row["id"], after=jsonable(row)))
+        write_audit_rows(session, audit)
+        for held in self.stock.values():
+            session.expire(held)  # its quantity was written by statement
+        return ids
+
+
 def sale_reference(sale_id: int) -> str:
     """The account number a farmer types to pay a sale by mobile money: ``K`` + the sale id +
     a check digit (Luhn, so one mistyped digit or a swap of neighbours is caught)."""
@@ -402,14 +670,23 @@ def luhn_digit(digits: str) -> int:
     return (10 - total % 10) % 10
 
 
-def sale_by_reference(actor: Actor, reference: str) -> KitSale | None:
-    """The sale a typed account number names (case and spaces ignored; a wrong check digit
-    names none)."""
+def reference_text(reference: str) -> str | None:
+    """A typed account number as stored (case and spaces ignored), or None when it cannot be a
+    sale's (not ``K`` + digits, or a wrong check digit)."""
     text = "".join(reference.split()).upper()
     if len(text) < 3 or not text.startswith("K") or not text[1:].isdigit():
         return None
     digits, check = text[1:-1], int(text[-1])
     if luhn_digit(digits) != check:
+        return None
+    return text
+
+
+def sale_by_reference(actor: Actor, reference: str) -> KitSale | None:
+    """The sale a typed account number names (case and spaces ignored; a wrong check digit
+    names none)."""
+    text = reference_text(reference)
+    if text is None:
         return None
     return actor.session.scalar(scoped(actor, select(KitSale)).where(KitSale.reference == text))
 
@@ -423,6 +700,11 @@ def _selling_agronomist(actor: Actor, agronomist_id: int | None) -> Agronomist |
     if agronomist_id is None:
         return None
     return get(actor.widened(), Agronomist, agronomist_id)
+
+
+def sale_memo(reference: str, units: int, kit_code: str, farmer_id: int) -> str:
+    """The memo of a kit sale's posting."""
+    return f"kit sale {reference}: {units} x {kit_code} to farmer {farmer_id}"
 
 
 def settle(
@@ -444,7 +726,7 @@ def settle(
         source.id,
         targets,
         paid_on,
-        f"kit sale {sale.reference}: {sale.units} x {sale.kit_code} to farmer {sale.farmer_id}",
+        sale_memo(sale.reference, sale.units, sale.kit_code, sale.farmer_id),
     )
     sale.sale_posting_id = posting.id
     sale.status, sale.paid_on = "paid", paid_on

@@ -6,12 +6,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import Select, Table, func, select, union_all
 
 from alianza.platform.access import Actor, Page, Permission, get, paged, scoped
-from alianza.platform.audit.service import now, record_for, snapshot
+from alianza.platform.audit.service import (
+    audit_row,
+    now,
+    record_for,
+    snapshot,
+    write_audit_rows,
+)
+from alianza.platform.db import bulk_insert, insert_rows
 from alianza.platform.errors import NotFound, Refused
 from alianza.platform.ledger import snapshots
 from alianza.platform.ledger.models import Account, BalanceSnapshot, Entry, Posting
@@ -105,20 +112,32 @@ def organization_account(
     return account
 
 
-def _lock_accounts(actor: Actor, account_ids: list[int]) -> dict[int, Account]:
-    """The accounts, locked FOR UPDATE in id order (no deadlocks) until the transaction ends."""
+def _accounts(actor: Actor, account_ids: list[int]) -> dict[int, Account]:
+    """The accounts of the programme with these ids (NotFound for any other)."""
     rows = actor.session.scalars(
-        scoped(actor.widened(), select(Account))
-        .where(Account.id.in_(sorted(set(account_ids))))
-        .order_by(Account.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        scoped(actor.widened(), select(Account)).where(Account.id.in_(sorted(set(account_ids))))
     ).all()
     found = {account.id: account for account in rows}
     for account_id in account_ids:
         if account_id not in found:
             raise NotFound(f"no account {account_id} in this programme")
     return found
+
+
+def _lock_for_debit(actor: Actor, account_ids: list[int]) -> None:
+    """Lock the accounts a posting draws on under the no-overdraft rule, FOR UPDATE in id order
+    (no deadlocks), until the transaction ends.
+
+    Only these: a posting that only credits an account (or draws on one that may be
+    overdrawn) cannot break the rule, and locking every account of a posting would make every
+    payment into *Kit sales* wait for the one before it."""
+    if account_ids:
+        actor.session.execute(
+            select(Account.id)
+            .where(Account.id.in_(sorted(set(account_ids))))
+            .order_by(Account.id)
+            .with_for_update()
+        ).all()
 
 
 def _lowest_balance_from(actor: Actor, account_id: int, start: date) -> Decimal:
@@ -154,7 +173,7 @@ def _post(
     if sum((amount for _, amount in legs), ZERO) != ZERO:
         raise Refused("entries do not sum to zero", rule="balanced posting")
     snapshots.lock_for_posting(actor.session)
-    accounts = _lock_accounts(actor, [account_id for account_id, _ in legs])
+    accounts = _accounts(actor, [account_id for account_id, _ in legs])
     currencies = {account.currency for account in accounts.values()}
     if len(currencies) != 1:
         raise Refused(
@@ -164,6 +183,10 @@ def _post(
     change: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for account_id, amount in legs:
         change[account_id] += amount
+    _lock_for_debit(
+        actor,
+        [i for i, delta in change.items() if delta < 0 and not accounts[i].allows_overdraft],
+    )
     for account_id, delta in change.items():
         account = accounts[account_id]
         if delta < 0 and not account.allows_overdraft:
@@ -200,6 +223,164 @@ def _post(
         ]
         record_for(actor, "post", posting, after=after)
     return posting
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """What a posting needs to know of an account (read once, e.g. for a batch)."""
+
+    id: int
+    kind: str
+    currency: str
+    allows_overdraft: bool
+
+
+@dataclass(frozen=True)
+class NewPosting:
+    """A posting to write with :func:`post_many`: ``legs`` are (account id, signed amount)."""
+
+    kind: str
+    posted_on: date
+    memo: str
+    legs: tuple[tuple[int, Decimal], ...]
+
+
+def account_refs(actor: Actor, names: list[str]) -> dict[str, AccountRef]:
+    """The programme's accounts of these names, as :class:`AccountRef` by name (one query)."""
+    columns = cast(
+        "Select[Any]",
+        select(Account.id, Account.name, Account.kind, Account.currency, Account.allows_overdraft),
+    )
+    rows = actor.session.execute(
+        scoped(actor.widened(), columns).where(Account.name.in_(sorted(set(names))))
+    )
+    return {
+        name: AccountRef(account_id, kind, currency, bool(overdraft))
+        for account_id, name, kind, currency, overdraft in rows
+    }
+
+
+def post_many(
+    actor: Actor,
+    postings: list[NewPosting],
+    accounts: dict[int, AccountRef],
+    audit: list[dict[str, Any]] | None = None,
+) -> list[int]:
+    """Write many postings in a few statements (the mobile-money intake, imports): the same
+    rules as one posting at a time — balanced, one currency, the posting kind's accounts, no
+    overdraft of internal funds — checked for all before anything is written. Returns the
+    postings' ids in order. The postings' audit entries are written, or appended to ``audit``
+    when given (the caller then writes them with its own in one statement).
+
+    A batch drawing on an account that may not be overdrawn is checked conservatively: its
+    lowest balance from the batch's first date must cover all the batch's draws on it."""
+    if not postings:
+        return []
+    change: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    first_day: dict[int, date] = {}
+    for posting in postings:
+        if sum((amount for _, amount in posting.legs), ZERO) != ZERO:
+            raise Refused("entries do not sum to zero", rule="balanced posting")
+        refs = []
+        for account_id, _ in posting.legs:
+            ref = accounts.get(account_id)
+            if ref is None:
+                raise NotFound(f"no account {account_id} in this programme")
+            refs.append(ref)
+        currencies = {ref.currency for ref in refs}
+        if len(currencies) != 1:
+            raise Refused(
+                f"accounts are in different currencies ({', '.join(sorted(currencies))})",
+                rule="one currency per posting",
+            )
+        from_kinds, to_kinds = POSTING_RULES[posting.kind]
+        for ref, (account_id, amount) in zip(refs, posting.legs, strict=True):
+            allowed = from_kinds if amount < 0 else to_kinds
+            if ref.kind not in allowed:
+                raise Refused(
+                    f"a {posting.kind} goes from {'/'.join(sorted(from_kinds))} to "
+                    f"{'/'.join(sorted(to_kinds))}, not {'from' if amount < 0 else 'to'} "
+                    f"{ref.kind}",
+                    rule=f"{posting.kind} accounts",
+                )
+            change[account_id] += amount
+            first_day[account_id] = min(
+                first_day.get(account_id, posting.posted_on), posting.posted_on
+            )
+    session = actor.session
+    snapshots.lock_for_posting(session)
+    guarded = [i for i, delta in change.items() if delta < 0 and not accounts[i].allows_overdraft]
+    _lock_for_debit(actor, guarded)
+    for account_id in guarded:
+        lowest = _lowest_balance_from(actor, account_id, first_day[account_id])
+        if lowest + change[account_id] < 0:
+            raise Refused(
+                f"account {account_id} would be overdrawn: {-change[account_id]} needed, "
+                f"{lowest} available from {first_day[account_id]} on",
+                rule="no overdraft",
+            )
+    created_at = now()
+    posting_ids = insert_rows(
+        session,
+        cast(Table, Posting.__table__),
+        [
+            {
+                "programme_id": actor.programme_id,
+                "kind": posting.kind,
+                "posted_on": posting.posted_on,
+                "memo": posting.memo,
+                "reverses_posting_id": None,
+                "created_by": actor.user_id,
+                "created_at": created_at,
+            }
+            for posting in postings
+        ],
+    )
+    bulk_insert(
+        session,
+        cast(Table, Entry.__table__),
+        [
+            {"posting_id": posting_id, "account_id": account_id, "posted_on": posting.posted_on,
+             "amount": amount}
+            for posting_id, posting in zip(posting_ids, postings, strict=True)
+            for account_id, amount in posting.legs
+        ],
+    )  # fmt: skip
+    dates = snapshots.snapshot_dates_from(
+        session, actor.programme_id, min(p.posted_on for p in postings)
+    )
+    for posting in postings if dates else ():
+        snapshots.adjust_for_posting(
+            session, actor.programme_id, posting.posted_on, list(posting.legs), dates
+        )
+    rows = [
+        audit_row(
+            actor,
+            "post",
+            "postings",
+            posting_id,
+            after={
+                "id": posting_id,
+                "programme_id": actor.programme_id,
+                "kind": posting.kind,
+                "posted_on": posting.posted_on.isoformat(),
+                "memo": posting.memo,
+                "reverses_posting_id": None,
+                "created_by": actor.user_id,
+                "created_at": created_at.isoformat(),
+                "entries": [
+                    {"account_id": account_id, "amount": str(amount)}
+                    for account_id, amount in posting.legs
+                ],
+            },
+        )  # fmt: skip
+        for posting_id, posting in zip(posting_ids, postings, strict=True)
+    ]
+    if audit is not None:
+        audit.extend(rows)
+    else:
+        write_audit_rows(session, rows)
+    return posting_ids
 
 
 def transfer(actor: Actor, data: TransferIn | dict[str, Any]) -> Posting:

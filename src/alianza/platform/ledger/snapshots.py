@@ -17,19 +17,10 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, cast
 
-from sqlalchemy import (
-    Connection,
-    CursorResult,
-    event,
-    func,
-    insert,
-    select,
-    text,
-    union_all,
-    update,
-)
+from sqlalchemy import Connection, event, func, insert, select, text, union_all
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -59,34 +50,51 @@ def lock_for_posting(session: Session) -> None:
         session.info[POSTED] = True
 
 
-def adjust_for_posting(
-    session: Session, programme_id: int, posted_on: date, legs: list[tuple[int, Decimal]]
-) -> None:
-    """Add a new posting's legs to every snapshot dated on or after it."""
-    dates = session.scalars(
-        select(SnapshotDate.as_of).where(
-            SnapshotDate.programme_id == programme_id, SnapshotDate.as_of >= posted_on
-        )
-    ).all()
-    for as_of in dates:
-        for account_id, amount in legs:
-            result = session.execute(
-                update(BalanceSnapshot)
-                .where(BalanceSnapshot.account_id == account_id, BalanceSnapshot.as_of == as_of)
-                .values(balance=BalanceSnapshot.balance + amount)
+def snapshot_dates_from(session: Session, programme_id: int, posted_on: date) -> list[date]:
+    """The programme's snapshot dates on or after ``posted_on`` (usually none: postings are
+    dated today, snapshots are month ends in the past)."""
+    return list(
+        session.scalars(
+            select(SnapshotDate.as_of).where(
+                SnapshotDate.programme_id == programme_id, SnapshotDate.as_of >= posted_on
             )
-            changed = cast(CursorResult[Any], result).rowcount
-            if not changed:
-                session.add(
-                    BalanceSnapshot(
-                        programme_id=programme_id,
-                        account_id=account_id,
-                        as_of=as_of,
-                        balance=amount,
-                    )
-                )
-    if dates:
-        session.flush()
+        )
+    )
+
+
+def adjust_for_posting(
+    session: Session,
+    programme_id: int,
+    posted_on: date,
+    legs: list[tuple[int, Decimal]],
+    dates: list[date] | None = None,
+) -> None:
+    """Add a new posting's legs to every snapshot dated on or after it (``dates``, when the
+    caller read them already)."""
+    if dates is None:
+        dates = snapshot_dates_from(session, programme_id, posted_on)
+    dates = [as_of for as_of in dates if as_of >= posted_on]
+    if not dates:
+        return
+    per_account: dict[int, Decimal] = {}
+    for account_id, amount in legs:
+        per_account[account_id] = per_account.get(account_id, Decimal(0)) + amount
+    rows = [
+        {"programme_id": programme_id, "account_id": account_id, "as_of": as_of, "balance": amount}
+        for as_of in dates
+        for account_id, amount in per_account.items()
+    ]
+    # One upsert: concurrent postings to an account that has no row yet at that date add up
+    # instead of one of them failing the unique (account_id, as_of); the row lock of the
+    # update serialises them.
+    dialect = session.get_bind().dialect.name
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = upsert(BalanceSnapshot)
+    statement = statement.on_conflict_do_update(
+        index_elements=[BalanceSnapshot.account_id, BalanceSnapshot.as_of],
+        set_={"balance": BalanceSnapshot.balance + statement.excluded.balance},
+    )
+    session.execute(statement, rows)
 
 
 def _create(connection: Connection, programme_id: int, as_of: date) -> None:

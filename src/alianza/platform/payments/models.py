@@ -20,19 +20,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 from alianza.platform.db import Base
 from alianza.platform.types import Money
 
-PAYMENT_STATES = ("matched", "parked", "resolved")
+PAYMENT_STATES = ("received", "matched", "parked", "resolved")
 
 
 class MobilePayment(Base):
     """A payment notification, stored once: the unique (provider, transaction_id) makes a
-    replayed or concurrent duplicate change nothing. ``status`` is matched (to ``sale_id``, on
-    arrival), parked (``park_reason`` says why; the money waits in the suspense account) or
-    resolved (matched later by a person, ``matched_by``)."""
+    replayed or concurrent duplicate change nothing. ``status`` is received (stored by the
+    HTTP intake, not posted yet), matched (to ``sale_id``), parked (``park_reason`` says why;
+    the money waits in the suspense account) or resolved (matched later by a person,
+    ``matched_by``)."""
 
     __tablename__ = "mobile_payments"
     __table_args__ = (
         UniqueConstraint("provider", "transaction_id"),
-        CheckConstraint("status IN ('matched', 'parked', 'resolved')", name="status"),
+        CheckConstraint("status IN ('received', 'matched', 'parked', 'resolved')", name="status"),
         Index("ix_mobile_payments_programme_id_status", "programme_id", "status"),
     )
 

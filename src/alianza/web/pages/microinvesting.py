@@ -227,6 +227,7 @@ FIELD_FORMS = {
     "visit": N_("Visits"),
     "inspection": N_("Site inspections"),
     "harvest": N_("Harvests and produce sales"),
+    "kit_sale": N_("Kit sales"),
 }
 OUTCOME_LABELS = {
     "imported": N_("imported"),
