@@ -7,6 +7,11 @@ Target (issue 8): no errors, p95 <= 150 ms for reads, >= 300 requests/s on this 
 Baseline printed in the same run: the same clients asking only `GET /api/v1/auth/me` (a token
 check and one query), so that the ratio says what the real endpoints cost beyond the framework.
 
+The clients are one asyncio process speaking HTTP/1.1 over keep-alive connections
+(benchmarks/_server.py's KeepAlive), lean so that they leave the two cores to the server; each
+sends its next request as soon as the answer to the last arrives, so the mean latency is the
+number of clients over the throughput (Little's law), which the run prints beside its figures.
+
 Run: make bench, or .venv/bin/python -P benchmarks/web.py [--farmers N] [--clients N] [--seconds S]
 Needs PostgreSQL: ALIANZA_BENCH_DATABASE_URL or ALIANZA_TEST_DATABASE_URL (a server where a
 scratch database may be created and dropped); skipped with a message otherwise.
@@ -25,12 +30,13 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import create_engine, func, select, text
 
 # The benchmarks' shared helpers, found after the standard library (run with -P: see Makefile).
 sys.path.append(str(Path(__file__).resolve().parent))
-from _server import free_port, scratch_database, serve  # noqa: E402
+from _server import KeepAlive, free_port, scratch_database, serve  # noqa: E402
 
 READ_P95_TARGET_MS = 150.0
 THROUGHPUT_TARGET = 300.0
@@ -50,9 +56,36 @@ USERS = (
 # Names as a registry of Central American farmers has them (given name, two surnames), so that
 # searches and the duplicate check see the spread of real names, not one repeated pattern.
 GIVEN_NAMES = (
-    "María", "José", "Ana", "Juan", "Rosa", "Carlos", "Marta", "Luis", "Carmen", "Jorge",
-    "Elena", "Pedro", "Lucía", "Miguel", "Sofía", "Mario", "Teresa", "Óscar", "Isabel", "Raúl",
-    "Gloria", "Héctor", "Julia", "Víctor", "Sandra", "Hugo", "Norma", "Ramón", "Delia", "Tomás",
+    "María",
+    "José",
+    "Ana",
+    "Juan",
+    "Rosa",
+    "Carlos",
+    "Marta",
+    "Luis",
+    "Carmen",
+    "Jorge",
+    "Elena",
+    "Pedro",
+    "Lucía",
+    "Miguel",
+    "Sofía",
+    "Mario",
+    "Teresa",
+    "Óscar",
+    "Isabel",
+    "Raúl",
+    "Gloria",
+    "Héctor",
+    "Julia",
+    "Víctor",
+    "Sandra",
+    "Hugo",
+    "Norma",
+    "Ramón",
+    "Delia",
+    "Tomás",
 )
 SURNAMES = (
     "López", "García", "Hernández", "Pérez", "Martínez", "Rodríguez", "González", "Morales",
@@ -211,7 +244,7 @@ def _payload(body: dict[str, Any] | None, rng: random.Random) -> dict[str, Any] 
 
 
 async def _client(
-    client: Any,
+    base: str,
     token: str,
     plan: list[Any],
     until: float,
@@ -219,44 +252,45 @@ async def _client(
     rng: random.Random,
     once: bool = False,
 ) -> None:
-    """Requests drawn from ``plan`` until ``until``; with ``once``, each of them once."""
-    headers = {"Authorization": f"Bearer {token}"}
+    """Requests drawn from ``plan`` until ``until``, on one keep-alive connection; with
+    ``once``, each of them once."""
+    address = urlsplit(base)
+    assert address.hostname is not None and address.port is not None
+    connection = KeepAlive(address.hostname, address.port, {"Authorization": f"Bearer {token}"})
     queue = list(plan) if once else None
     while (queue is None and time.monotonic() < until) or queue:
         kind, method, path, body = queue.pop() if queue else rng.choice(plan)
         payload = _payload(body, rng)
         started = time.perf_counter()
         try:
-            answer = await client.request(method, path, headers=headers, json=payload)
-            status = answer.status_code
-        except Exception:  # a dropped connection counts as an error
+            status = await asyncio.wait_for(connection.request(method, path, payload), 30)
+        except Exception:  # a dropped connection or a timeout counts as an error
             status = 0
+            await connection.close()
         results.append((kind, status, (time.perf_counter() - started) * 1000, method, path))
+    await connection.close()
 
 
 def drive(base: str, tokens: list[str], plan: list[Any], seconds: float, queue: Any) -> None:
     """Run in its own process: the clients, then the results onto ``queue``."""
-    import httpx2
 
     async def main() -> list[Any]:
         results: list[Any] = []
-        limits = httpx2.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
-        async with httpx2.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-            # Warm-up, untimed: every client sends each request once, so that the run measures
-            # the steady state (each statement's SQL compiled and cached, each route resolved).
-            await asyncio.gather(
-                *(
-                    _client(client, token, plan, 0, [], random.Random(i), once=True)
-                    for i, token in enumerate(tokens)
-                )
+        # Warm-up, untimed: every client sends each request once, so that the run measures
+        # the steady state (each statement's SQL compiled and cached, each route resolved).
+        await asyncio.gather(
+            *(
+                _client(base, token, plan, 0, [], random.Random(i), once=True)
+                for i, token in enumerate(tokens)
             )
-            until = time.monotonic() + seconds
-            await asyncio.gather(
-                *(
-                    _client(client, token, plan, until, results, random.Random(i))
-                    for i, token in enumerate(tokens)
-                )
+        )
+        until = time.monotonic() + seconds
+        await asyncio.gather(
+            *(
+                _client(base, token, plan, until, results, random.Random(i))
+                for i, token in enumerate(tokens)
             )
+        )
         return results
 
     queue.put(asyncio.run(main()))
@@ -356,6 +390,11 @@ def main() -> int:
             "mixed",
             run_load(base, tokens, _requests(ids), arguments.seconds),
             arguments.seconds,
+        )
+        print(
+            f"closed loop: {arguments.clients} clients back to back wait on average "
+            f"{1000 * arguments.clients / mixed['requests/s']:.0f} ms a request "
+            f"(clients / throughput) at the mixed load's throughput"
         )
         print(
             f"ratio mixed/baseline: read p95 {mixed['read p95'] / baseline['read p95']:.2f}x, "
