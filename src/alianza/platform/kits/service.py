@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from alianza.ladder.catalogue import (
     Catalogue,
     CatalogueError,
+    Kit,
     topological_kit_order,
     validate_catalogue,
 )
@@ -285,6 +286,53 @@ def district_of(actor: Actor, village_id: int) -> Place:
     return district
 
 
+def sale_rules(
+    catalogue: Catalogue,
+    version: KitCatalogue,
+    farmer: Farmer,
+    district: Place,
+    kit_code: str,
+    units: int,
+    district_prices: dict[str, KitPrice],
+    owned: dict[str, int],
+) -> tuple[Kit, KitPrice]:
+    """The kit and its price, if a sale of ``units`` of it to ``farmer`` keeps the rules of
+    every sale (one place for :func:`record_sale` and :class:`SalesBatch`): the kit is in the
+    catalogue version, priced in the farmer's district, its prerequisites among the kits the
+    farmer ``owned``, and no more than ``max_per_farmer`` of it; else Refused with the rule."""
+    try:
+        kit = catalogue.kit(kit_code)
+    except KeyError:
+        raise Refused(
+            f"kit {kit_code!r} is not in catalogue version {version.version}",
+            rule="kit in the catalogue",
+            field="kit_code",
+        ) from None
+    price = district_prices.get(kit.id)
+    if price is None:
+        raise Refused(
+            f"kit {kit.id!r} has no price in {district.name} under catalogue version "
+            f"{version.version}",
+            rule="kit priced in the district",
+            field="kit_code",
+        )
+    missing = [need for need in kit.prerequisites if owned.get(need, 0) < 1]
+    if missing:
+        raise Refused(
+            f"{farmer.name} lacks the prerequisites of {kit.id}: {', '.join(missing)}",
+            rule="kit prerequisites",
+            field="kit_code",
+        )
+    if owned.get(kit.id, 0) + units > kit.max_per_farmer:
+        raise Refused(
+            f"a farmer owns at most {kit.max_per_farmer} of {kit.id}; {farmer.name} has "
+            f"{owned.get(kit.id, 0)}",
+            rule="units per farmer",
+            field="units",
+        )
+    return kit, price
+
+
 def record_sale(actor: Actor, data: SaleIn | dict[str, Any]) -> KitSale:
     """Sell a kit to a farmer at the current catalogue version's price in their district.
 
@@ -297,36 +345,16 @@ def record_sale(actor: Actor, data: SaleIn | dict[str, Any]) -> KitSale:
     district = district_of(actor, farmer.village_id)
     version = current_catalogue(actor)
     catalogue = catalogue_of(version)
-    try:
-        kit = catalogue.kit(sale_in.kit_code)
-    except KeyError:
-        raise Refused(
-            f"kit {sale_in.kit_code!r} is not in catalogue version {version.version}",
-            rule="kit in the catalogue",
-            field="kit_code",
-        ) from None
-    price = prices(actor, version.id, district.id).get(kit.id)
-    if price is None:
-        raise Refused(
-            f"kit {kit.id!r} has no price in {district.name} under catalogue version {version.version}",
-            rule="kit priced in the district",
-            field="kit_code",
-        )
-    owned = owned_kits(actor, farmer.id)
-    missing = [need for need in kit.prerequisites if owned.get(need, 0) < 1]
-    if missing:
-        raise Refused(
-            f"{farmer.name} lacks the prerequisites of {kit.id}: {', '.join(missing)}",
-            rule="kit prerequisites",
-            field="kit_code",
-        )
-    if owned.get(kit.id, 0) + sale_in.units > kit.max_per_farmer:
-        raise Refused(
-            f"a farmer owns at most {kit.max_per_farmer} of {kit.id}; {farmer.name} has "
-            f"{owned.get(kit.id, 0)}",
-            rule="units per farmer",
-            field="units",
-        )
+    kit, price = sale_rules(
+        catalogue,
+        version,
+        farmer,
+        district,
+        sale_in.kit_code,
+        sale_in.units,
+        prices(actor, version.id, district.id),
+        owned_kits(actor, farmer.id),
+    )
     agronomist = _selling_agronomist(actor, sale_in.agronomist_id)
     offtaker = None
     if sale_in.method == "prepayment":
@@ -468,37 +496,17 @@ class SalesBatch:
         """Check one sale (Refused with the rule and field, as :func:`record_sale` refuses it,
         and nothing of it kept) and keep it for :meth:`write`."""
         farmer, district, version = draft.farmer, draft.district, self.version
-        try:
-            kit = self.catalogue.kit(draft.kit_code)
-        except KeyError:
-            raise Refused(
-                f"kit {draft.kit_code!r} is not in catalogue version {version.version}",
-                rule="kit in the catalogue",
-                field="kit_code",
-            ) from None
-        price = self.prices.get(district.id, {}).get(kit.id)
-        if price is None:
-            raise Refused(
-                f"kit {kit.id!r} has no price in {district.name} under catalogue version "
-                f"{version.version}",
-                rule="kit priced in the district",
-                field="kit_code",
-            )
         owned = self.owned.setdefault(farmer.id, {})
-        missing = [need for need in kit.prerequisites if owned.get(need, 0) < 1]
-        if missing:
-            raise Refused(
-                f"{farmer.name} lacks the prerequisites of {kit.id}: {', '.join(missing)}",
-                rule="kit prerequisites",
-                field="kit_code",
-            )
-        if owned.get(kit.id, 0) + draft.units > kit.max_per_farmer:
-            raise Refused(
-                f"a farmer owns at most {kit.max_per_farmer} of {kit.id}; {farmer.name} has "
-                f"{owned.get(kit.id, 0)}",
-                rule="units per farmer",
-                field="units",
-            )
+        kit, price = sale_rules(
+            self.catalogue,
+            version,
+            farmer,
+            district,
+            draft.kit_code,
+            draft.units,
+            self.prices.get(district.id, {}),
+            owned,
+        )
         if draft.method == "prepayment" and draft.offtaker is None:
             raise Refused(
                 "a prepaid sale names its off-taker", rule="prepayment", field="offtaker_id"
