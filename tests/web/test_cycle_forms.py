@@ -421,6 +421,14 @@ def test_the_page_records_the_counterpart_and_signs(page_clients: dict[str, Test
             ),
         ]
     )
+    # the form offers the programme's technical-assistance providers
+    page = manager.get(f"/subprojects/{sid}").text
+    providers = re.findall(
+        r'<option value="(\d+)">([^<]+)</option>',
+        page.split('id="agreement-support_organization_id"')[1].split("</select>")[0],
+    )
+    assert providers, "no technical-assistance provider offered"
+    good["support_organization_id"] = providers[0][0]
     answer = manager.post(f"/subprojects/{sid}/agreement", data=good, follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].endswith("?done=agreement")
     after = detail(manager, sid)
@@ -435,3 +443,4 @@ def test_the_page_records_the_counterpart_and_signs(page_clients: dict[str, Test
         "B",
     ]
     assert agreement["fixed_price"] == "3.10" and agreement["payment_terms_days"] == 15
+    assert agreement["support_organization_id"] == int(providers[0][0])

@@ -24,6 +24,7 @@ from alianza.platform.agreements import service as agreements
 from alianza.platform.agreements.schemas import PRICE_MECHANISMS
 from alianza.platform.calls import service as calls_service
 from alianza.platform.errors import Forbidden, Invalid, NotFound, Refused
+from alianza.platform.registry import service as registry
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects import steps
 from alianza.platform.subprojects.models import PlanVersion
@@ -279,6 +280,11 @@ def subproject_context(request: Request, actor: Actor, subproject_id: int) -> di
         counterpart_accounts = steps.counterpart_accounts(
             actor, subproject, detail["call"].currency
         )
+    support_organizations = []
+    if any(s.action == "agreement" and s.allowed for s in detail["steps"]):
+        support_organizations = [
+            (o.id, o.name) for o in registry.organizations(actor.widened(), kind="ta_provider")
+        ]
     trail = steps.audit_trail(actor, subproject.id) if actor.can(Permission.AUDIT_READ) else None
     criteria = {c.name: c.weight for c in calls_service.scoring_sheet(detail["call"]).criteria}
     detail.update(
@@ -292,6 +298,7 @@ def subproject_context(request: Request, actor: Actor, subproject_id: int) -> di
         price_mechanisms=[(m, PRICE_MECHANISM_LABELS[m]) for m in PRICE_MECHANISMS],
         grade_rows=GRADE_ROWS,
         period_rows=PERIOD_ROWS,
+        support_organizations=support_organizations,
         form_action=None,
         form_values={},
         form_errors={},
@@ -530,6 +537,7 @@ def agreement_terms(form: Any) -> tuple[dict[str, Any], list[int]]:
         "grade_premiums": grade_premiums,
         "payment_terms_days": _entry(form, "payment_terms_days"),
         "buyer_ta_duties": _entry(form, "buyer_ta_duties"),
+        "support_organization_id": _entry(form, "support_organization_id") or None,
         "signed_on": _entry(form, "signed_on"),
         "starts_on": _entry(form, "starts_on"),
         "ends_on": _entry(form, "ends_on"),
