@@ -65,6 +65,25 @@ class Estimate(BaseModel):
     def estimated(self) -> bool:
         return self.estimate is not None
 
+    @classmethod
+    def of(
+        cls,
+        parameter: str,
+        base: float | None,
+        observations: int,
+        found: tuple[float, float] | None = None,
+    ) -> Estimate:
+        """``found`` (the estimate and its standard error), or None: too few observations,
+        the base kept."""
+        estimate, standard_error = found if found is not None else (None, None)
+        return cls(
+            parameter=parameter,
+            base=base,
+            estimate=estimate,
+            standard_error=standard_error,
+            observations=observations,
+        )
+
 
 class Calibration(BaseModel):
     """What calibration found: every estimate, and the scenario with them applied."""
@@ -243,33 +262,13 @@ def calibrate(
             mean, mean_se = mean_and_se(per_unit)
             cv, cv_se = cv_and_se(per_unit)
             kit_updates[kit.id] = {"yield_per_harvest": {"mean": mean, "cv": cv}}
-            estimates += [
-                Estimate(
-                    parameter=f"{name}.yield_per_harvest.mean",
-                    base=kit.yield_per_harvest.mean,
-                    estimate=mean,
-                    standard_error=mean_se,
-                    observations=n,
-                ),
-                Estimate(
-                    parameter=f"{name}.yield_per_harvest.cv",
-                    base=kit.yield_per_harvest.cv,
-                    estimate=cv,
-                    standard_error=cv_se,
-                    observations=n,
-                ),
-            ]
-        else:
-            estimates += [
-                Estimate(
-                    parameter=f"{name}.yield_per_harvest.{p}",
-                    base=getattr(kit.yield_per_harvest, p),
-                    estimate=None,
-                    standard_error=None,
-                    observations=n,
-                )
-                for p in ("mean", "cv")
-            ]
+        found = {"mean": (mean, mean_se), "cv": (cv, cv_se)} if n >= min_observations else {}
+        estimates += [
+            Estimate.of(
+                f"{name}.yield_per_harvest.{p}", getattr(kit.yield_per_harvest, p), n, found.get(p)
+            )
+            for p in ("mean", "cv")
+        ]
         if n >= min_observations and "weather" in records.column_names:
             estimates += _weather_factors(
                 kit,
@@ -288,28 +287,10 @@ def calibrate(
         per_unit_cost = cost[owned] / units[owned]
         n = int(per_unit_cost.size)
         parameter = f"{name}.operating_cost_usd_per_season"
-        if n >= min_observations:
-            mean, se = mean_and_se(per_unit_cost)
-            kit_updates.setdefault(kit.id, {})["operating_cost_usd_per_season"] = mean
-            estimates.append(
-                Estimate(
-                    parameter=parameter,
-                    base=kit.operating_cost_usd_per_season,
-                    estimate=mean,
-                    standard_error=se,
-                    observations=n,
-                )
-            )
-        else:
-            estimates.append(
-                Estimate(
-                    parameter=parameter,
-                    base=kit.operating_cost_usd_per_season,
-                    estimate=None,
-                    standard_error=None,
-                    observations=n,
-                )
-            )
+        cost_found = mean_and_se(per_unit_cost) if n >= min_observations else None
+        if cost_found is not None:
+            kit_updates.setdefault(kit.id, {})["operating_cost_usd_per_season"] = cost_found[0]
+        estimates.append(Estimate.of(parameter, kit.operating_cost_usd_per_season, n, cost_found))
 
     # Markets: prices per product, market and season.
     product_of_kit = {kit.id: kit.product for kit in catalogue.kits}
@@ -335,28 +316,14 @@ def calibrate(
                 ]
             )
             n = int(prices.size)
-            if n >= 2:  # seasons: the price factor varies by season
-                mean, se = mean_and_se(prices)
-                product_updates[product.id] = {"reference_price_usd": mean}
-                estimates.append(
-                    Estimate(
-                        parameter=f"{parameter}.reference_price_usd",
-                        base=product.reference_price_usd,
-                        estimate=mean,
-                        standard_error=se,
-                        observations=n,
-                    )
+            price_found = mean_and_se(prices) if n >= 2 else None  # the factor varies by season
+            if price_found is not None:
+                product_updates[product.id] = {"reference_price_usd": price_found[0]}
+            estimates.append(
+                Estimate.of(
+                    f"{parameter}.reference_price_usd", product.reference_price_usd, n, price_found
                 )
-            else:
-                estimates.append(
-                    Estimate(
-                        parameter=f"{parameter}.reference_price_usd",
-                        base=product.reference_price_usd,
-                        estimate=None,
-                        standard_error=None,
-                        observations=n,
-                    )
-                )
+            )
             continue
         x_array, y_array, cluster_array = _market_seasons(
             records, product_column == product.id, rows, farmers_in_market
@@ -375,16 +342,7 @@ def calibrate(
             (f"{parameter}.price_elasticity", product.price_elasticity),
         )
         if fit is None:
-            estimates += [
-                Estimate(
-                    parameter=p,
-                    base=b,
-                    estimate=None,
-                    standard_error=None,
-                    observations=int(keep.sum()),
-                )
-                for p, b in names
-            ]
+            estimates += [Estimate.of(p, b, int(keep.sum())) for p, b in names]
             continue
         # P_ref = mean over seasons of P_ref x f_t (E f = 1); SE over seasons.
         price_ref, price_se = mean_and_se(np.exp(fit.season_intercepts))
@@ -396,12 +354,10 @@ def calibrate(
             (q, q * fit.kink_se),
             (elasticity, fit.slope_se / inverse_e**2),
         )
-        for (p, b), (v, s) in zip(names, values, strict=True):
-            estimates.append(
-                Estimate(
-                    parameter=p, base=b, estimate=v, standard_error=s, observations=int(keep.sum())
-                )
-            )
+        estimates += [
+            Estimate.of(p, b, int(keep.sum()), found)
+            for (p, b), found in zip(names, values, strict=True)
+        ]
         product_updates[product.id] = {
             "reference_price_usd": price_ref,
             "price_elasticity": elasticity,
@@ -435,25 +391,14 @@ def calibrate(
             )
             share = min(max(share, 0.0), 1.0 - policy.savings_share)
             policy_update["consumption_share"] = share
-            estimates.append(
-                Estimate(
-                    parameter=parameter,
-                    base=policy.consumption_share,
-                    estimate=share,
-                    standard_error=se,
-                    observations=n,
-                )
+        estimates.append(
+            Estimate.of(
+                parameter,
+                policy.consumption_share,
+                n,
+                (share, se) if "consumption_share" in policy_update else None,
             )
-        else:
-            estimates.append(
-                Estimate(
-                    parameter=parameter,
-                    base=policy.consumption_share,
-                    estimate=None,
-                    standard_error=None,
-                    observations=n,
-                )
-            )
+        )
 
     calibrated = apply_estimates(
         scenario, kit_updates, product_updates, supply_updates, policy_update
@@ -491,29 +436,13 @@ def _weather_factors(
         n = int(per_unit.size)
         base = getattr(kit, field)
         if n < min_observations or normal_mean <= 0:
-            found.append(
-                Estimate(
-                    parameter=f"{name}.{field}",
-                    base=base,
-                    estimate=None,
-                    standard_error=None,
-                    observations=n,
-                )
-            )
+            found.append(Estimate.of(f"{name}.{field}", base, n))
             continue
         mean, se = mean_and_se(per_unit)
         factor = mean / normal_mean
         factor_se = math.hypot(se / normal_mean, mean * normal_se / normal_mean**2)
         kit_updates.setdefault(kit.id, {})[field] = factor
-        found.append(
-            Estimate(
-                parameter=f"{name}.{field}",
-                base=base,
-                estimate=factor,
-                standard_error=factor_se,
-                observations=n,
-            )
-        )
+        found.append(Estimate.of(f"{name}.{field}", base, n, (factor, factor_se)))
     return found
 
 
