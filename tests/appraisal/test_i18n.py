@@ -1,41 +1,41 @@
-"""The appraisal package's catalogues (the plan workbook's strings): every msgid translated in
-es, fr and pt, placeholders kept."""
+"""The appraisal package's workbook catalogues (the plan workbook's strings): every msgid
+translated in es, fr and pt, placeholders kept. The reports' catalogues are checked by
+tests/appraisal/test_report.py, and both by `python -m alianza.web.i18n check`."""
 
 from __future__ import annotations
 
 import re
 
-import pytest
+from alianza.appraisal.translations import WORKBOOK_DOMAIN, gettext
+from alianza.web import i18n
 
-from alianza.appraisal import i18n
+WORKBOOK = i18n.WORKBOOK
 
 
-@pytest.mark.parametrize("domain", sorted(i18n.DOMAINS))
-def test_the_catalogues_are_complete(domain: str) -> None:
+def test_the_catalogues_are_complete() -> None:
     """Fails on any msgid that es, fr or pt lacks, leaves empty or marks fuzzy: run
-    `python -m alianza.appraisal.i18n update`, then translate (docs/translations.md)."""
-    template = i18n.extract(domain)
+    `python -m alianza.web.i18n update`, then translate (docs/translations.md)."""
+    template = i18n.extract(WORKBOOK)
     assert len(template) > 100  # the extraction found the workbook's strings
     gaps = {
-        locale: i18n.missing(i18n.read_catalog(locale, domain), template)
+        locale: i18n.missing(i18n.read_catalog(locale, WORKBOOK), template)
         for locale in i18n.TRANSLATED
     }
     assert gaps == {locale: [] for locale in i18n.TRANSLATED}
 
 
-@pytest.mark.parametrize("domain", sorted(i18n.DOMAINS))
-def test_placeholders_survive_translation(domain: str) -> None:
+def test_placeholders_survive_translation() -> None:
     placeholder = re.compile(r"%\(\w+\)s")
     for locale in i18n.TRANSLATED:
-        for message in i18n.read_catalog(locale, domain):
+        for message in i18n.read_catalog(locale, WORKBOOK):
             if message.id and message.string:
                 expected = set(placeholder.findall(str(message.id)))
                 assert set(placeholder.findall(str(message.string))) == expected, message.id
 
 
 def test_a_string_is_given_in_the_language_asked() -> None:
-    assert i18n.gettext("es", "Investments") == "Inversiones"
-    assert i18n.gettext("pt", "%(what)s, year %(year)s", what="Quantidade", year=3) == (
+    assert gettext("es", "Investments", WORKBOOK_DOMAIN) == "Inversiones"
+    assert gettext("pt", "%(what)s, year %(year)s", WORKBOOK_DOMAIN, what="Quantidade", year=3) == (
         "Quantidade, ano 3"
     )
-    assert i18n.gettext("de", "Investments") == "Investments"  # not ours: English
+    assert gettext("de", "Investments", WORKBOOK_DOMAIN) == "Investments"  # not ours: English

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from alianza.appraisal import evaluate, load_plan, parse_plan
-from alianza.appraisal.i18n import LANGUAGES, gettext
 from alianza.appraisal.plan import PlanError, plan_document
+from alianza.appraisal.translations import LANGUAGES, WORKBOOK_DOMAIN, gettext
 from alianza.appraisal.workbook import (
     CHOICES,
     SHEETS,
@@ -261,7 +261,7 @@ def test_a_plan_the_workbook_cannot_name_apart_is_refused() -> None:
 
 
 def titles(lang: str) -> dict[str, str]:
-    return {key: gettext(lang, title) for key, title in SHEETS.items()}
+    return {key: gettext(lang, title, WORKBOOK_DOMAIN) for key, title in SHEETS.items()}
 
 
 def test_a_new_template_has_every_form_with_lists_and_checks() -> None:
@@ -329,7 +329,7 @@ def test_titles_and_choices_mean_one_thing_in_every_language(lang: str) -> None:
         labels: dict[str, object] = {}
         for other in LANGUAGES:
             for value, label in choices:
-                text = gettext(other, label).casefold()
+                text = gettext(other, label, WORKBOOK_DOMAIN).casefold()
                 assert labels.setdefault(text, value) == value, (other, text)
     translated = plan_workbook(lang=lang)
     assert translated.sheetnames[3] == titles(lang)["investments"]

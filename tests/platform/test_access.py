@@ -29,8 +29,8 @@ from alianza.platform.audit import service as audit
 from alianza.platform.calls.service import calls, open_call
 from alianza.platform.errors import Forbidden, NotFound, Refused
 from alianza.platform.fieldrecords import service as field
-from alianza.platform.graduation import service as graduation
 from alianza.platform.fieldrecords.records import field_records
+from alianza.platform.graduation import service as graduation
 from alianza.platform.kits import service as kits
 from alianza.platform.ledger import service as ledger
 from alianza.platform.payments import service as mobile_payments

@@ -1,10 +1,12 @@
-"""Languages of the appraisal reports (table, XLSX, PDF): labels and number formats.
+"""Languages of what the appraisal package writes for people: the reports (table, XLSX, PDF)
+and the plan workbook's labels, lists and instructions.
 
-The labels are written in English inside ``N_()`` and translated with the gettext domain
-``reports``: ``locale/{es,fr,pt}/LC_MESSAGES/reports.po`` beside this file, read at first
-use with Babel (no compile step). Numbers, money and dates are formatted by Babel for the
-report's language. ``python -m alianza.web.i18n update|check`` keeps this domain's
-catalogues with the web's (docs/translations.md).
+Strings are written in English inside ``N_()`` and translated with a gettext domain of their
+own: ``reports`` or ``workbook``, in ``locale/{es,fr,pt}/LC_MESSAGES/<domain>.po`` beside this
+file, read at first use with Babel (no compile step; a fuzzy or empty entry shows the English).
+Numbers, money and dates are formatted by Babel for the reader's language.
+``python -m alianza.web.i18n update|check`` keeps both domains' catalogues with the web's
+(docs/translations.md). Pure: this module knows nothing of platform, web or cli.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from babel.support import NullTranslations, Translations
 
 LANGUAGES = ("en", "es", "fr", "pt")
 SOURCE_LANGUAGE = "en"
-DOMAIN = "reports"
+DOMAIN = "reports"  # the reports' labels
+WORKBOOK_DOMAIN = "workbook"  # the plan workbook's
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
@@ -32,23 +35,29 @@ def N_(message: str) -> str:
     return message
 
 
-def po_path(language: str) -> Path:
-    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(language: str, domain: str = DOMAIN) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
 
 
 @cache
-def translations(language: str) -> NullTranslations:
-    """The report translations of ``language`` (fuzzy entries left out); English and an
-    unknown language give the labels as written."""
-    path = po_path(language)
+def translations(language: str, domain: str = DOMAIN) -> NullTranslations:
+    """The translations of ``language`` in ``domain`` (fuzzy entries left out); English and
+    an unknown language give the strings as written."""
+    path = po_path(language, domain)
     if language == SOURCE_LANGUAGE or not path.exists():
         return NullTranslations()
     with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language, domain=DOMAIN)
+        catalog = read_po(handle, locale=language, domain=domain)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
+    return Translations(fp=buffer, domain=domain)
+
+
+def gettext(language: str, message: str, domain: str = DOMAIN, **variables: object) -> str:
+    """``message`` in ``language``, with ``%(name)s`` placeholders filled from ``variables``."""
+    text = translations(language, domain).gettext(message)
+    return text % variables if variables else text
 
 
 def check_language(language: str) -> str:

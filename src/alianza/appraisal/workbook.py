@@ -38,7 +38,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import ValidationError
 
 from alianza.appraisal.currencies import ISO_4217
-from alianza.appraisal.i18n import LANGUAGES, N_, gettext
 from alianza.appraisal.plan import (
     FORMAT_VERSION,
     NO_MONTH,
@@ -48,6 +47,7 @@ from alianza.appraisal.plan import (
     located_errors,
     plan_warnings,
 )
+from alianza.appraisal.translations import LANGUAGES, N_, WORKBOOK_DOMAIN, gettext
 from alianza.problems import field_path
 
 TITLE_ROW, HELP_ROW, KEY_ROW, LABEL_ROW, FIRST_ROW = 1, 2, 3, 4, 5
@@ -381,7 +381,7 @@ def sheet_reference(title: str) -> str:
 
 
 def _(lang: str, message: str, **variables: Any) -> str:
-    return gettext(lang, message, **variables)
+    return gettext(lang, message, WORKBOOK_DOMAIN, **variables)
 
 
 def year_label(lang: str, what: str, year: int) -> str:

@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alianza.appraisal.translations import DOMAIN as REPORTS_DOMAIN
 from alianza.appraisal.translations import LOCALE_DIR as REPORTS_LOCALE_DIR
+from alianza.appraisal.translations import WORKBOOK_DOMAIN
 from alianza.settings import LOCALES
 
 WEB = Path(__file__).parent
@@ -71,7 +72,7 @@ REPORTS = Domain(
     REPORTS_DOMAIN,
     WEB.parent,
     REPORTS_LOCALE_DIR,
-    # the plan workbook's labels are a domain of their own (alianza.appraisal.i18n)
+    # the plan workbook's labels are a domain of their own (WORKBOOK)
     (
         ("appraisal/workbook.py", "ignore"),
         ("appraisal/**.py", "python"),
@@ -80,7 +81,11 @@ REPORTS = Domain(
     ),
     {},
 )
-DOMAINS = (MESSAGES, REPORTS)
+# The plan workbook's labels, lists and instructions (alianza.appraisal.workbook).
+WORKBOOK = Domain(
+    WORKBOOK_DOMAIN, WEB.parent, REPORTS_LOCALE_DIR, (("appraisal/workbook.py", "python"),), {}
+)
+DOMAINS = (MESSAGES, REPORTS, WORKBOOK)
 
 
 def N_(message: str) -> str:
