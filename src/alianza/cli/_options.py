@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from datetime import datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
 import typer
 from annotated_types import Ge, Gt, Le, Lt
@@ -182,6 +183,22 @@ def database_url(value: str | None) -> str:
 
 
 # Eager: a bad URL is refused before a password is prompted for.
+# The programme and the user a command acts as (their role and scope apply).
+PROGRAMME: Any = typer.Option(..., "--programme", help="The programme's code.")
+AS_USER: Any = typer.Option(..., "--as", help="The user acting (their role and scope apply).")
+# Commands that read either files or a programme's records (forecast, ladder calibrate).
+RecordsUser = Annotated[
+    str | None,
+    typer.Option("--as", help="The user acting (with --programme: their scope applies)."),
+]
+RecordsAsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="With --programme: records up to the last season ended on this day (today).",
+    ),
+]
 URL_OPTION: Any = typer.Option(
     None,
     "--url",

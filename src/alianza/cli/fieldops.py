@@ -11,16 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alianza.cli._options import URL_OPTION
+from alianza.cli._options import AS_USER, PROGRAMME, URL_OPTION
 from alianza.cli.programme import acting
 
 farmers_app = typer.Typer(help="Farmers: their printable QR cards.", no_args_is_help=True)
 sales_app = typer.Typer(help="Kit sales to farmers.", no_args_is_help=True)
 payments_app = typer.Typer(help="Mobile-money payments.", no_args_is_help=True)
 console = Console(soft_wrap=True)
-
-PROGRAMME = typer.Option(..., "--programme", help="The programme's code.")
-AS_USER = typer.Option(..., "--as", help="The user acting (their role and scope apply).")
 
 
 @farmers_app.command("card")
@@ -73,16 +70,7 @@ def record(
         "offtaker_id": "--offtaker",
         "sold_on": "--on",
     }
-    from alianza.cli._session import session as _session
-    from alianza.platform.access import act_as
-    from alianza.platform.programmes.service import programme_by_code, user_by_username
-
-    with _session(url, fields) as session:
-        actor = act_as(
-            session,
-            user_by_username(session, username).id,
-            programme_by_code(session, programme).id,
-        )
+    with acting(url, programme, username, fields) as actor:
         sale = record_sale(
             actor,
             {

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from alianza.cli import _options as checks
-from alianza.cli._options import URL_OPTION
+from alianza.cli._options import URL_OPTION, RecordsAsOf, RecordsUser
 
 console = Console()
 
@@ -44,18 +44,8 @@ def forecast(
         str | None,
         typer.Option("--programme", help="Read the records of this programme's database."),
     ] = None,
-    username: Annotated[
-        str | None,
-        typer.Option("--as", help="The user acting (with --programme: their scope applies)."),
-    ] = None,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option(
-            "--as-of",
-            formats=["%Y-%m-%d"],
-            help="With --programme: records up to the last season ended on this day (today).",
-        ),
-    ] = None,
+    username: RecordsUser = None,
+    as_of: RecordsAsOf = None,
     seasons: Annotated[int, typer.Option(min=1, max=40, help="Seasons ahead.")] = 2,
     replicates: Annotated[
         int, typer.Option(min=2, max=10_000, help="Simulations with independent seeds.")
@@ -218,7 +208,7 @@ def _say_where_from(found: object) -> None:
 def calibration_summary(calibrated: object) -> str:
     """Which parameters came from the platform's records and which kept the base's value."""
     taken = calibrated.from_records  # type: ignore[attr-defined]
-    kept = calibrated.kept  # type: ignore[attr-defined]
+    kept = calibrated.kept_parameters  # type: ignore[attr-defined]
     lines = ["Calibrated on the records (estimate ± standard error, observations):"]
     lines += [
         f"  {e.parameter}: {e.estimate:.4g} ± {e.standard_error:.2g} (n={e.observations:,})"
@@ -227,8 +217,8 @@ def calibration_summary(calibrated: object) -> str:
     lines.append(
         "Kept from the base scenario (too few observations, or not recorded in the field: "
         "operating costs come from the catalogue, consumption is not recorded): "
-        + (", ".join(e.parameter for e in kept) or "none")
-        + ", policy.consumption_share."
+        + ", ".join(kept)
+        + "."
     )
     return "\n".join(lines)
 

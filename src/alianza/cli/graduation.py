@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -16,7 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alianza.cli._options import URL_OPTION
+from alianza.cli._options import AS_USER, PROGRAMME, URL_OPTION
+from alianza.cli.programme import acting
 
 graduation_app = typer.Typer(
     help="Graduation: farmers ready for a buyer, clusters proposed as producer organizations.",
@@ -24,8 +23,6 @@ graduation_app = typer.Typer(
 )
 console = Console(soft_wrap=True)
 
-PROGRAMME = typer.Option(..., "--programme", help="The programme's code.")
-AS_USER = typer.Option(..., "--as", help="The user acting (their role and scope apply).")
 PRODUCT = typer.Option("vegetables", "--product", help="A catalogue product or a kit code.")
 MIN_VOLUME = typer.Option("150", "--min-volume", help="Quantity per season, product's unit.")
 GRADES = typer.Option("A", "--grades", help="Accepted grades, comma-separated (A,B).")
@@ -90,21 +87,6 @@ def _format(value: str) -> str:
     return value
 
 
-@contextmanager
-def _acting(url: str | None, programme: str, username: str) -> Iterator[Any]:
-    """:func:`alianza.cli.programme.acting`, refusals naming the options of these commands."""
-    from alianza.cli._session import session as _session
-    from alianza.platform.access import act_as
-    from alianza.platform.programmes.service import programme_by_code, user_by_username
-
-    with _session(url, FIELDS) as session:
-        yield act_as(
-            session,
-            user_by_username(session, username).id,
-            programme_by_code(session, programme).id,
-        )
-
-
 @graduation_app.command("ready")
 def ready(
     programme: str = PROGRAMME,
@@ -128,7 +110,7 @@ def ready(
     criteria = _criteria(
         product, min_volume, grades, min_grade_share, seasons, min_delivered, min_client, as_of
     )
-    with _acting(url, programme, username) as actor:
+    with acting(url, programme, username, FIELDS) as actor:
         found = assess(actor, criteria)
     rows = [f for f in found.farmers if only is None or f.ready == (only == "ready")]
     records = [
@@ -213,7 +195,7 @@ def clusters(
     )
     rules = {"radius_km": radius_km, "min_farmers": min_farmers,
              "min_volume_per_season": min_cluster_volume}  # fmt: skip
-    with _acting(url, programme, username) as actor:
+    with acting(url, programme, username, FIELDS) as actor:
         proposals, found = propose(actor, criteria, rules)
     records = [
         {
@@ -294,7 +276,7 @@ def register(
         "rules": {"radius_km": radius_km, "min_farmers": min_farmers,
                   "min_volume_per_season": min_cluster_volume},
     }  # fmt: skip
-    with _acting(url, programme, username) as actor:
+    with acting(url, programme, username, FIELDS) as actor:
         registered = register_cluster(actor, body)
         summary = (
             f"producer organization {registered.organization.id} ({registered.organization.name})"

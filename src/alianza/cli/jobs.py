@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alianza.cli._options import PROGRAMME
 from alianza.cli.programme import acting
 
 jobs_app = typer.Typer(
@@ -17,7 +18,6 @@ jobs_app = typer.Typer(
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 INVALID_FILE = 2
-PROGRAMME = typer.Option(..., "--programme", help="The programme's code.")
 URL = typer.Option(None, "--url", help="Database URL.")
 
 

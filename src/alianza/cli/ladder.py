@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from alianza.cli import _options as checks
-from alianza.cli._options import URL_OPTION
+from alianza.cli._options import URL_OPTION, RecordsAsOf, RecordsUser
 
 ladder_app = typer.Typer(
     help="Kit-ladder scenarios fitted to field records (calibration).", no_args_is_help=True
@@ -53,18 +53,8 @@ def calibrate(
         str | None,
         typer.Option("--district", help="With --programme: one district's records only."),
     ] = None,
-    username: Annotated[
-        str | None,
-        typer.Option("--as", help="The user acting (with --programme: their scope applies)."),
-    ] = None,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option(
-            "--as-of",
-            formats=["%Y-%m-%d"],
-            help="With --programme: records up to the last season ended on this day (today).",
-        ),
-    ] = None,
+    username: RecordsUser = None,
+    as_of: RecordsAsOf = None,
     report: Annotated[
         Path | None,
         typer.Option(

@@ -27,13 +27,16 @@ PROGRAMME_FIELDS = {"code": "CODE", "name": "--name", "reporting_currency": "--c
 
 
 @contextmanager
-def acting(url: str | None, programme: str, username: str) -> Iterator[Actor]:
+def acting(
+    url: str | None, programme: str, username: str, fields: dict[str, str] | None = None
+) -> Iterator[Actor]:
     """The Actor of `username` in the programme `programme`, in a session committed on
-    success; refusals and an unreachable or unmigrated database exit with code 2."""
+    success; refusals and an unreachable or unmigrated database exit with code 2 (``fields``:
+    the schema fields named by the command's options, as :func:`alianza.cli._session.session`)."""
     from alianza.platform.access import act_as
     from alianza.platform.programmes.service import programme_by_code, user_by_username
 
-    with _session(url) as session:
+    with _session(url, fields) as session:
         yield act_as(
             session,
             user_by_username(session, username).id,

@@ -34,6 +34,9 @@ MIN_FARMERS = 30
 NOT_RECORDED = ("operating_cost_usd_per_season",)
 
 
+CONSUMPTION_SHARE = "policy.consumption_share"
+
+
 @dataclass(frozen=True)
 class RecordsCalibration:
     """A scenario calibrated on the platform's records, and what came from them."""
@@ -57,6 +60,16 @@ class RecordsCalibration:
         """The parameters that keep the base's value (too few observations, or unrecorded)."""
         chosen = {e.parameter for e in self.from_records}
         return [e for e in self.report.estimates if e.parameter not in chosen]
+
+    @property
+    def kept_parameters(self) -> list[str]:
+        """The parameters that keep the base's value, by name: the kept estimates, and the
+        consumption share, which calibration estimates only from a consumption the field
+        records do not carry."""
+        names = [e.parameter for e in self.kept]
+        if all(e.parameter != CONSUMPTION_SHARE for e in self.report.estimates):
+            names.append(CONSUMPTION_SHARE)
+        return names
 
 
 def buying_farmers(records: FieldRecords) -> int:

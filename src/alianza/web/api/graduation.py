@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from alianza.platform.graduation import service as graduation
@@ -91,17 +91,22 @@ class RegisteredOut(BaseModel):
     volume_per_season: Decimal
 
 
+Text = Annotated[str | None, Query(max_length=60)]
+Count = Annotated[int | None, Query(ge=0, le=400)]
+
+
 def criteria_from(
-    product: str | None,
-    min_volume_per_season: str | None,
-    grades: list[str] | None,
-    min_grade_share: str | None,
-    seasons: int | None,
-    min_seasons_delivered: int | None,
-    min_seasons_as_client: int | None,
-    as_of: date | None,
+    product: Text = None,
+    min_volume_per_season: Text = None,
+    grades: Annotated[list[str] | None, Query(max_length=10)] = None,
+    min_grade_share: Text = None,
+    seasons: Count = None,
+    min_seasons_delivered: Count = None,
+    min_seasons_as_client: Count = None,
+    as_of: date | None = None,
 ) -> dict[str, Any]:
-    """The criteria a request gives, the defaults for the rest (validated by the service)."""
+    """The criteria a request gives, the defaults for the rest (validated by the service);
+    the routes' dependency, so that readiness and clusters take the same query parameters."""
     given: dict[str, Any] = {
         "product": product,
         "min_volume_per_season": min_volume_per_season,
@@ -130,48 +135,17 @@ def rules_from(
     return rules
 
 
-Text = Annotated[str | None, Query(max_length=60)]
-Count = Annotated[int | None, Query(ge=0, le=400)]
-
-
 def farmer_out(found: graduation.FarmerReadiness) -> FarmerReadinessOut:
-    return FarmerReadinessOut(
-        farmer_id=found.farmer_id,
-        name=found.name,
-        village_id=found.village_id,
-        village=found.village,
-        district_id=found.district_id,
-        district=found.district,
-        volume_per_season=found.volume_per_season,
-        grade_share=found.grade_share,
-        seasons_delivered=found.seasons_delivered,
-        seasons_as_client=found.seasons_as_client,
-        ready=found.ready,
-        producer_organization_id=found.producer_organization_id,
-        checks=[
-            CheckOut(
-                criterion=c.criterion,
-                measured=Decimal(c.measured),
-                required=Decimal(c.required),
-                met=c.met,
-                reason=c.reason,
-            )
-            for c in found.checks
-        ],
-    )
+    return FarmerReadinessOut.model_validate(found, from_attributes=True)
+
+
+Criteria = Annotated[dict[str, Any], Depends(criteria_from)]
 
 
 @router.get("/graduation/readiness", response_model=ReadinessPage)
 def readiness(
     actor: CurrentActor,
-    product: Text = None,
-    min_volume_per_season: Text = None,
-    grades: Annotated[list[str] | None, Query(max_length=10)] = None,
-    min_grade_share: Text = None,
-    seasons: Count = None,
-    min_seasons_delivered: Count = None,
-    min_seasons_as_client: Count = None,
-    as_of: date | None = None,
+    criteria: Criteria,
     district_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     village_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: Annotated[str | None, Query(pattern="^(ready|not_ready)$")] = None,
@@ -180,10 +154,6 @@ def readiness(
 ) -> ReadinessPage:
     """Each farmer of the caller's scope against a buyer's criteria (query parameters; the
     defaults for those not given): the figures, each criterion met or not and why not."""
-    criteria = criteria_from(
-        product, min_volume_per_season, grades, min_grade_share, seasons,
-        min_seasons_delivered, min_seasons_as_client, as_of,
-    )  # fmt: skip
     page, found = graduation.readiness(
         actor,
         criteria,
@@ -223,14 +193,7 @@ def cluster_out(proposal: graduation.ClusterProposal) -> ClusterOut:
 @router.get("/graduation/clusters", response_model=ClusterList)
 def clusters(
     actor: CurrentActor,
-    product: Text = None,
-    min_volume_per_season: Text = None,
-    grades: Annotated[list[str] | None, Query(max_length=10)] = None,
-    min_grade_share: Text = None,
-    seasons: Count = None,
-    min_seasons_delivered: Count = None,
-    min_seasons_as_client: Count = None,
-    as_of: date | None = None,
+    criteria: Criteria,
     radius_km: Text = None,
     min_farmers: Annotated[int | None, Query(ge=1, le=100000)] = None,
     min_cluster_volume: Text = None,
@@ -238,10 +201,6 @@ def clusters(
 ) -> ClusterList:
     """Clusters of ready farmers (in no producer organization yet) in nearby villages,
     proposed as producer organizations, the largest volume first."""
-    criteria = criteria_from(
-        product, min_volume_per_season, grades, min_grade_share, seasons,
-        min_seasons_delivered, min_seasons_as_client, as_of,
-    )  # fmt: skip
     proposals, found = graduation.clusters(
         actor, criteria, rules_from(radius_km, min_farmers, min_cluster_volume),
         district_id=district_id,

@@ -143,9 +143,7 @@ def forecast_out(found: DistrictForecast) -> ForecastOut:
         ),
         seasons=found.season_labels,
         from_records=calibrated.from_records if calibrated else [],
-        kept=[e.parameter for e in calibrated.kept] + ["policy.consumption_share"]
-        if calibrated
-        else [],
+        kept=calibrated.kept_parameters if calibrated else [],
         forecast=found.forecast,
     )
 
