@@ -6,15 +6,94 @@ input as a whole), what kind (a short, stable ``code`` a program can test) and w
 ``message`` for a person). The CLI prints problems one per line; the API returns the first as
 ``{"error": {"code", "message", "field"}}`` and all of them under ``"problems"``. Pure: it
 knows nothing of platform, web or cli.
+
+A message is written in English as a :class:`Message`, which is a ``str`` that remembers its
+template and values, so that the web can say it in the reader's language
+(``Message.say``); the CLI prints it as it is.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 
 # The code of a value that breaks a format's rule (the most common kind of problem).
 INVALID = "invalid"
+
+
+class Message(str):
+    """Words for a person: ``Message("tranche %(number)s is not released yet", number=2)``.
+
+    The value is the English text (the template filled with its values, numbers and dates
+    written as Babel writes them in English), so a message is a ``str`` wherever one is
+    expected; ``template`` is the msgid (extracted for translation by this class's name, see
+    docs/translations.md) and ``variables`` its values, so that :meth:`say` can fill the
+    translated template with the values written for the reader's locale."""
+
+    template: str
+    variables: Mapping[str, object]
+
+    def __new__(cls, template: str, **variables: object) -> Message:
+        message = super().__new__(cls, _fill(template, variables, SOURCE_LOCALE, None))
+        message.template = template
+        message.variables = variables
+        return message
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled with its template (jobs, Dask)
+        return (_message, (self.template, dict(self.variables)))
+
+    def say(self, locale: str, gettext: Callable[[str], str]) -> str:
+        """The message in ``locale``: its template through ``gettext`` (the locale's
+        catalogue), filled with its values written for the locale (a value that is a message
+        itself is said too)."""
+        return _fill(gettext(self.template), self.variables, locale, gettext)
+
+
+SOURCE_LOCALE = "en"
+
+
+def _message(template: str, variables: dict[str, object]) -> Message:
+    return Message(template, **variables)
+
+
+def _fill(
+    template: str,
+    variables: Mapping[str, object],
+    locale: str,
+    gettext: Callable[[str], str] | None,
+) -> str:
+    if not variables:
+        return template
+    return template % {name: _written(value, locale, gettext) for name, value in variables.items()}
+
+
+def _written(value: object, locale: str, gettext: Callable[[str], str] | None) -> object:
+    """A value as a reader of ``locale`` writes it: a decimal with its own decimals and the
+    locale's separators (``1234.50`` -> ``1.234,50`` in es), a float to three decimals, a
+    date in the medium format; integers (counts, years, ids) and text as they are."""
+    if isinstance(value, Message):
+        return value.say(locale, gettext) if gettext is not None else value
+    if isinstance(value, Decimal) and value.is_finite():
+        parsed = Locale.parse(locale)
+        pattern = copy.copy(parsed.decimal_formats[None])
+        digits = max(0, -int(value.as_tuple().exponent))
+        pattern.frac_prec = (digits, digits)
+        return pattern.apply(value, parsed)
+    if isinstance(value, float):
+        return format_decimal(value, locale=locale)
+    if isinstance(value, datetime):
+        return format_datetime(value, format="medium", locale=locale)
+    if isinstance(value, date):
+        return format_date(value, format="medium", locale=locale)
+    return value
 
 
 @dataclass(frozen=True)

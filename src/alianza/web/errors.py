@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from alianza.platform.errors import Forbidden, Invalid, NotFound, Refused
-from alianza.problems import Problem, ProblemError, field_path
+from alianza.problems import Message, Problem, ProblemError, field_path
 from alianza.web import i18n
 from alianza.web.i18n import N_
 from alianza.web.security import SECURITY_HEADERS
@@ -87,10 +87,13 @@ _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 
 
 def translate_message(message: str, locale: str) -> str:
-    """``message`` in ``locale``: from the catalogue when it is a msgid, else by pydantic's
-    pattern when it is one of pydantic's; else as it is (English)."""
+    """``message`` in ``locale``: a :class:`~alianza.problems.Message` said in it; else from
+    the catalogue when it is a msgid, else by pydantic's pattern when it is one of pydantic's;
+    else as it is (English)."""
     if not message:
         return message
+    if isinstance(message, Message):
+        return i18n.say(locale, message)
     translated = i18n.translations(locale).gettext(message)
     if translated != message or locale == i18n.SOURCE_LOCALE:
         return translated

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 from babel.support import NullTranslations, Translations
@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from alianza.appraisal.translations import DOMAIN as REPORTS_DOMAIN
 from alianza.appraisal.translations import LOCALE_DIR as REPORTS_LOCALE_DIR
 from alianza.appraisal.translations import WORKBOOK_DOMAIN
+from alianza.problems import Message
 from alianza.settings import LOCALES
 
 WEB = Path(__file__).parent
@@ -49,9 +50,19 @@ COOKIE = "lang"
 # Each language's name in that language, for the switcher (never translated).
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français", "pt": "Português"}
 
-# Where msgids are found: the web package's Python code and its templates.
-METHOD_MAP = [("**.py", "python"), ("templates/**.html", "jinja2")]
-OPTIONS_MAP = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+# Where msgids are found: the web package's Python code and its templates, and the messages
+# the platform's services give people (refusals, import reports); the results framework's
+# labels belong to the reports' domain.
+METHOD_MAP = [
+    ("web/**.py", "python"),
+    ("web/templates/**.html", "jinja2"),
+    ("platform/results/**.py", "ignore"),
+    ("platform/**.py", "python"),
+    ("problems.py", "python"),
+]
+OPTIONS_MAP = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+# gettext's keywords, and alianza.problems.Message: its first argument is a msgid.
+KEYWORDS = {**DEFAULT_KEYWORDS, "Message": None}
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ class Domain:
     options_map: dict[str, dict[str, str]]
 
 
-MESSAGES = Domain(DOMAIN, WEB, LOCALE_DIR, tuple(METHOD_MAP), OPTIONS_MAP)
+MESSAGES = Domain(DOMAIN, WEB.parent, LOCALE_DIR, tuple(METHOD_MAP), OPTIONS_MAP)
 # The appraisal reports (table, XLSX, PDF): labels in alianza.appraisal, read there by
 # alianza.appraisal.translations (a pure package does not import the web).
 REPORTS = Domain(
@@ -119,6 +130,14 @@ def gettext(locale: str, message: str, **variables: Any) -> str:
     """``message`` in ``locale``, with ``%(name)s`` placeholders filled from ``variables``."""
     text = translations(locale).gettext(message)
     return text % variables if variables else text
+
+
+def say(locale: str, message: str) -> str:
+    """A :class:`~alianza.problems.Message` (a service's refusal, an import's reason) in
+    ``locale``; any other text as it is."""
+    if isinstance(message, Message):
+        return message.say(locale, translations(locale).gettext)
+    return message
 
 
 def ngettext(locale: str, singular: str, plural: str, n: int, **variables: Any) -> str:
@@ -212,6 +231,7 @@ def extract(domain: Domain = MESSAGES) -> Catalog:
         domain.source,
         list(domain.method_map),
         domain.options_map,
+        keywords=KEYWORDS,
         strip_comment_tags=True,
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)

@@ -34,6 +34,7 @@ from starlette.templating import Jinja2Templates
 
 from alianza import __version__
 from alianza.platform.access import Permission
+from alianza.problems import Message
 from alianza.web import i18n, labels
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,6 +54,13 @@ def _absent(value: Any) -> bool:
 @pass_context
 def _gettext(context: Context, message: str) -> str:
     return i18n.translations(_locale(context)).gettext(message)
+
+
+@pass_context
+def _said(context: Context, value: Any) -> Any:
+    """Every ``{{ value }}`` on a page: a service's :class:`~alianza.problems.Message` (a
+    refusal, an import row's reason) is said in the page's locale wherever a page shows it."""
+    return i18n.say(_locale(context), value) if isinstance(value, Message) else value
 
 
 @pass_context
@@ -204,6 +212,7 @@ def make_environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_said,
     )
     environment.policies["ext.i18n.trimmed"] = True  # msgids without the template's layout
     environment.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
