@@ -23,8 +23,8 @@ SOURCES = Path(i18n.__file__).resolve().parents[1]
 # An exception or problem whose words a person reads, and which argument holds them.
 WORDS_ARGUMENT = {"Refused": 0, "NotFound": 0, "Forbidden": 0, "Problem": 1}
 # Where people read them: the services (the results framework's labels are the reports'
-# domain) and the web.
-CHECKED = ("platform", "web")
+# domain), the simulator's files (scenarios, catalogues, records) and the web.
+CHECKED = ("platform", "ladder", "web")
 
 
 def _ready_made(node: ast.expr) -> bool:

@@ -51,13 +51,15 @@ COOKIE = "lang"
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français", "pt": "Português"}
 
 # Where msgids are found: the web package's Python code and its templates, and the messages
-# the platform's services give people (refusals, import reports); the results framework's
+# the platform's services and the simulator's files give people (refusals, import reports,
+# a scenario's or a catalogue's problems); the results framework's
 # labels belong to the reports' domain.
 METHOD_MAP = [
     ("web/**.py", "python"),
     ("web/templates/**.html", "jinja2"),
     ("platform/results/**.py", "ignore"),
     ("platform/**.py", "python"),
+    ("ladder/**.py", "python"),
     ("problems.py", "python"),
 ]
 OPTIONS_MAP = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
