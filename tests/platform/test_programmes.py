@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from alianza.platform.audit.service import entries
-from alianza.platform.errors import Forbidden, NotFound, Refused
+from alianza.platform.errors import Forbidden, Invalid, NotFound, Refused
 from alianza.platform.ledger.service import balances, get_account, open_account
+from alianza.platform.programmes.schemas import ProgrammeIn
 from alianza.platform.programmes.service import (
     Actor,
     act_as,
@@ -20,6 +21,8 @@ from alianza.platform.programmes.service import (
     set_exchange_rate,
     to_reporting_currency,
 )
+from alianza.platform.validation import validated
+from alianza.problems import Message
 
 
 def test_passwords_are_hashed_and_checked(session: Session) -> None:
@@ -63,7 +66,7 @@ def test_exchange_rates_are_dated(admin: Actor) -> None:
         "100.00"
     )
     assert to_reporting_currency(admin, Decimal("5"), "USD", date(2025, 3, 1)) == Decimal("5.00")
-    with pytest.raises(Refused, match="no HNL exchange rate on or before 2024-12-31"):
+    with pytest.raises(Refused, match="no HNL exchange rate on or before Dec 31, 2024"):
         rate_on(admin, "HNL", date(2024, 12, 31))
     with pytest.raises(Refused, match="exists already"):
         set_exchange_rate(
@@ -150,3 +153,15 @@ def test_a_programme_cannot_disable_a_user_who_works_in_another(
     act_as(session, shared.id, other.programme_id)  # still works in the other programme
     set_disabled(other, shared.id, True)  # now only the other programme's: it may disable
     assert shared.disabled_at is not None
+
+
+def test_a_validators_message_keeps_its_template_for_the_reader() -> None:
+    """A validator that raises ``ValueError(Message(...))`` gives a problem whose message is
+    that Message (said in the reader's language by the web), not pydantic's English text."""
+    with pytest.raises(Invalid) as refused:
+        validated(ProgrammeIn, {"code": "P", "name": "P", "reporting_currency": "dollars"})
+    (problem,) = refused.value.problems
+    assert problem.field == "reporting_currency"
+    assert problem.message == "currency must be a 3-letter ISO 4217 code, got 'dollars'"
+    assert isinstance(problem.message, Message)
+    assert problem.message.template == "currency must be a 3-letter ISO 4217 code, got %(value)s"

@@ -79,6 +79,7 @@ from alianza.platform.subprojects.models import (
     Subproject,
     Tranche,
 )
+from alianza.problems import Message
 
 RowT = TypeVar("RowT", bound=Base)
 
@@ -276,7 +277,12 @@ class Actor:
         """Refuse unless this actor's role grants ``permission``."""
         if permission not in self.permissions:
             raise Forbidden(
-                f"the role {self.role.value} may not do {permission.value}", rule="roles"
+                Message(
+                    "the role %(role)s may not do %(permission)s",
+                    role=self.role.value,
+                    permission=permission.value,
+                ),
+                rule="roles",
             )
 
     def widened(self) -> Actor:
@@ -640,7 +646,9 @@ def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
         probe = scoped(actor, select(model.id).where(model.id == row_id))  # type: ignore[attr-defined]
         visible = actor.session.scalar(probe) is not None
     if not visible:
-        raise NotFound(f"no {model.__tablename__.removesuffix('s').replace('_', ' ')} {row_id}")
+        table = model.__tablename__.replace("_", " ")
+        thing = table[:-3] + "y" if table.endswith("ies") else table.removesuffix("s")
+        raise NotFound(Message("no %(thing)s %(id)s", thing=thing, id=row_id))
     assert row is not None
     return row
 
@@ -648,7 +656,10 @@ def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
 def require_place(actor: Actor, place_id: int) -> None:
     """Refuse to record anything in a place outside a places-scoped actor's places."""
     if actor.scope.kind is ScopeKind.PLACES and place_id not in actor.scope.place_ids:
-        raise Forbidden(f"place {place_id} lies outside the places you work in", rule="scopes")
+        raise Forbidden(
+            Message("place %(place)s lies outside the places you work in", place=place_id),
+            rule="scopes",
+        )
 
 
 @dataclass(frozen=True)
@@ -664,7 +675,9 @@ def paged(actor: Actor, statement: Select[Any], limit: int, offset: int) -> Page
     from sqlalchemy import func
 
     if not 1 <= limit <= 1000 or offset < 0:
-        raise Refused("limit lies between 1 and 1000 and offset is not negative", field="limit")
+        raise Refused(
+            Message("limit lies between 1 and 1000 and offset is not negative"), field="limit"
+        )
     statement = scoped(actor, statement)
     total = actor.session.scalar(
         select(func.count()).select_from(statement.order_by(None).subquery())
@@ -728,12 +741,13 @@ def act_as(session: Session, user_id: int, programme_id: int | None = None) -> A
     if row is None:
         if programme_id is None:
             raise Forbidden(
-                "you hold no role in any programme yet: ask an administrator", rule="roles"
+                Message("you hold no role in any programme yet: ask an administrator"),
+                rule="roles",
             )
-        raise Forbidden("the user has no role in this programme", rule="roles")
+        raise Forbidden(Message("the user has no role in this programme"), rule="roles")
     assignment, disabled_at = row
     if disabled_at is not None:
-        raise Forbidden("the user is disabled", rule="disabled users")
+        raise Forbidden(Message("the user is disabled"), rule="disabled users")
     programme_id = assignment.programme_id
     return Actor(
         session, user_id, programme_id, Role(assignment.role), scope_of(session, assignment)

@@ -7,18 +7,27 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from alianza.platform.errors import Invalid
-from alianza.problems import Problem, field_path
+from alianza.problems import Message, Problem, field_path
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+def error_message(error: Any) -> str:
+    """One pydantic error's words: the :class:`~alianza.problems.Message` a validator raised
+    (``raise ValueError(Message(...))``, kept so that the web says it in the reader's
+    language), else pydantic's own English message without its "Value error, " prefix."""
+    raised = (error.get("ctx") or {}).get("error")
+    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Message):
+        return raised.args[0]
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def problems_of(error: ValidationError) -> list[Problem]:
     """Every problem in ``error`` with its field path, in a reader's terms."""
-    problems = []
-    for problem in error.errors():
-        message = str(problem["msg"]).removeprefix("Value error, ")
-        problems.append(Problem(field_path(tuple(problem["loc"])), message))
-    return problems
+    return [
+        Problem(field_path(tuple(problem["loc"])), error_message(problem))
+        for problem in error.errors()
+    ]
 
 
 def input_name(model: type[BaseModel]) -> str:

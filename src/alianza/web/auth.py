@@ -26,6 +26,7 @@ from alianza.platform.auth import service as auth
 from alianza.platform.errors import Refused
 from alianza.platform.programmes.models import User
 from alianza.platform.programmes.service import programme_by_code
+from alianza.problems import Message
 from alianza.web import i18n
 from alianza.web.deps import SessionDep
 
@@ -76,7 +77,9 @@ def require_csrf(request: Request, given: str | None, expected: str) -> None:
         return
     if given is None or not hmac.compare_digest(given, expected):
         raise BadCsrf(
-            "the form has expired or did not come from this site: reload the page and try again",
+            Message(
+                "the form has expired or did not come from this site: reload the page and try again"
+            ),
             rule="csrf",
         )
 

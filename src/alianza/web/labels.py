@@ -41,12 +41,3 @@ STATES = {
     State.COMPLETED: N_("Completed"),
     State.POST_PROJECT_MONITORING: N_("Post-project monitoring"),
 }
-
-# Refusals of the sign-in and account services that pages show as they are (translated).
-MESSAGES = (
-    N_("unknown user or wrong password"),
-    N_("too many failed sign-ins: wait a few minutes and try again"),
-    N_("the current password is wrong"),
-    N_("the form has expired or did not come from this site: reload the page and try again"),
-    N_("you hold no role in any programme yet: ask an administrator"),
-)

@@ -17,6 +17,7 @@ from alianza.platform.audit.service import now, record
 from alianza.platform.errors import NotFound, Refused
 from alianza.platform.programmes.models import ApiToken, SignInAttempt, User, UserSession
 from alianza.platform.programmes.service import authenticate
+from alianza.problems import Message
 
 SESSION_LIFETIME = timedelta(hours=12)
 # Failed sign-ins allowed per username, and per client address, in the window below.
@@ -49,7 +50,8 @@ def _check_rate(session: Session, username: str, address: str) -> None:
     )
     if (by_user or 0) >= MAX_FAILURES_PER_USER or (by_address or 0) >= MAX_FAILURES_PER_ADDRESS:
         raise Refused(
-            "too many failed sign-ins: wait a few minutes and try again", rule="sign-in rate limit"
+            Message("too many failed sign-ins: wait a few minutes and try again"),
+            rule="sign-in rate limit",
         )
 
 
@@ -132,7 +134,7 @@ def create_token(
     """A new bearer token for ``user``: the secret is returned once and never stored."""
     name = name.strip()
     if not 1 <= len(name) <= 80:
-        raise Refused("a token's name has 1 to 80 characters", field="name")
+        raise Refused(Message("a token's name has 1 to 80 characters"), field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
@@ -167,7 +169,7 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     """Revoke one of the user's own tokens (another user's looks absent)."""
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user.id:
-        raise NotFound(f"no token {token_id}")
+        raise NotFound(Message("no token %(id)s", id=token_id))
     if row.revoked_at is None:
         row.revoked_at = now()
         record(

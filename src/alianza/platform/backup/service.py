@@ -63,6 +63,7 @@ from alianza.platform.backup.schema import reflect, revisions, scratch_engine, t
 from alianza.platform.db import check_migrated, head_revision, upgrade
 from alianza.platform.errors import DatabaseNotMigrated, Refused
 from alianza.platform.types import FixedDecimal, exact_decimal
+from alianza.problems import Message
 
 FORMAT = "alianza-dump"
 FORMAT_VERSION = 1
@@ -193,49 +194,90 @@ def read(path: Path) -> dict[str, Any]:
     try:
         compressed = path.read_bytes()
     except FileNotFoundError:
-        raise Refused(f"{path}: no such file") from None
+        raise Refused(Message("%(path)s: no such file", path=str(path))) from None
     except OSError as error:
-        raise Refused(f"{path}: cannot be read ({error.strerror or error})") from None
+        raise Refused(
+            Message(
+                "%(path)s: cannot be read (%(error)s)",
+                path=str(path),
+                error=str(error.strerror or error),
+            )
+        ) from None
     if not compressed:
-        raise Refused(f"{path} is empty (0 bytes): not an alianza dump", rule="intact dump")
+        raise Refused(
+            Message("%(path)s is empty (0 bytes): not an alianza dump", path=str(path)),
+            rule="intact dump",
+        )
     try:
         data = gzip.decompress(compressed)
     except EOFError:
         raise Refused(
-            f"{path} is truncated: the compressed data stops before its end", rule="intact dump"
+            Message(
+                "%(path)s is truncated: the compressed data stops before its end", path=str(path)
+            ),
+            rule="intact dump",
         ) from None
     except gzip.BadGzipFile as error:
         if "CRC" in str(error) or "length" in str(error):
-            raise Refused(f"{path} is corrupted ({error})", rule="intact dump") from None
+            raise Refused(_corrupted(path, error), rule="intact dump") from None
         raise Refused(
-            f"{path} is not an alianza dump (not a gzip file)", rule="intact dump"
+            Message("%(path)s is not an alianza dump (not a gzip file)", path=str(path)),
+            rule="intact dump",
         ) from None
     except zlib.error as error:
-        raise Refused(f"{path} is corrupted ({error})", rule="intact dump") from None
+        raise Refused(_corrupted(path, error), rule="intact dump") from None
     try:
         document = json.loads(data)
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
         raise Refused(
-            f"{path} is corrupted (not valid JSON: {error})", rule="intact dump"
+            Message(
+                "%(path)s is corrupted (not valid JSON: %(error)s)",
+                path=str(path),
+                error=str(error),
+            ),
+            rule="intact dump",
         ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise Refused(f"{path} is not an alianza dump (no format {FORMAT!r})", rule="intact dump")
+        raise Refused(
+            Message(
+                "%(path)s is not an alianza dump (no format '%(format)s')",
+                path=str(path),
+                format=FORMAT,
+            ),
+            rule="intact dump",
+        )
     if document.get("version") != FORMAT_VERSION:
         raise Refused(
-            f"{path} is an alianza dump of format version {document.get('version')!r}; "
-            f"this alianza reads version {FORMAT_VERSION}",
+            Message(
+                "%(path)s is an alianza dump of format version %(version)s; "
+                "this alianza reads version %(readable)s",
+                path=str(path),
+                version=repr(document.get("version")),
+                readable=FORMAT_VERSION,
+            ),
             rule="intact dump",
         )
     revision = document.get("revision")
     if revision not in revisions():
         raise Refused(
-            f"{path} is at revision {revision!r}, which this alianza does not know (it knows up to "
-            f"{head_revision()}): restore it with the newer alianza that wrote it",
+            Message(
+                "%(path)s is at revision %(revision)s, which this alianza does not know (it "
+                "knows up to %(head)s): restore it with the newer alianza that wrote it",
+                path=str(path),
+                revision=repr(revision),
+                head=head_revision(),
+            ),
             rule="known revision",
         )
     if not isinstance(document.get("tables"), dict):
-        raise Refused(f"{path} is corrupted (no tables)", rule="intact dump")
+        raise Refused(
+            Message("%(path)s is corrupted (no tables)", path=str(path)), rule="intact dump"
+        )
     return document
+
+
+def _corrupted(path: Path, error: BaseException) -> Message:
+    return Message("%(path)s is corrupted (%(error)s)", path=str(path), error=str(error))
 
 
 def verify(path: Path, progress: Progress = _quiet) -> DumpSummary:
@@ -269,8 +311,13 @@ def _load(document: dict[str, Any], progress: Progress) -> Engine:
                 upgrade(scratch)
             except Exception as error:  # a migration's own refusal of these rows
                 raise Refused(
-                    f"migrating the dump from revision {revision} to {head_revision()} failed: "
-                    f"{one_line(error)}",
+                    Message(
+                        "migrating the dump from revision %(revision)s to %(head)s failed: "
+                        "%(error)s",
+                        revision=revision,
+                        head=head_revision(),
+                        error=one_line(error),
+                    ),
                     rule="migrates",
                 ) from None
             _check_schema(scratch)
@@ -288,13 +335,21 @@ def _check_tables(given: dict[str, Any], tables: list[Table], revision: str) -> 
     missing = [name for name in expected if name not in given]
     if missing:
         raise Refused(
-            f"the dump lacks table(s) {', '.join(missing)} of revision {revision}: it is incomplete",
+            Message(
+                "the dump lacks table(s) %(tables)s of revision %(revision)s: it is incomplete",
+                tables=", ".join(missing),
+                revision=revision,
+            ),
             rule="complete dump",
         )
     unknown = sorted(set(given) - set(expected))
     if unknown:
         raise Refused(
-            f"the dump has table(s) {', '.join(unknown)}, which revision {revision} does not have",
+            Message(
+                "the dump has table(s) %(tables)s, which revision %(revision)s does not have",
+                tables=", ".join(unknown),
+                revision=revision,
+            ),
             rule="complete dump",
         )
     for table in tables:
@@ -306,25 +361,38 @@ def _check_tables(given: dict[str, Any], tables: list[Table], revision: str) -> 
             and all(isinstance(name, str) for name in data["columns"])
         ):
             raise Refused(
-                f"table {table.name}: the dump has no columns and rows", rule="intact dump"
+                Message("table %(table)s: the dump has no columns and rows", table=table.name),
+                rule="intact dump",
             )
         columns = data["columns"]
         names = [column.name for column in table.columns]
         missing = [name for name in names if name not in columns]
         if missing:
             raise Refused(
-                f"table {table.name}: the dump lacks column(s) {', '.join(missing)}: it is incomplete",
+                Message(
+                    "table %(table)s: the dump lacks column(s) %(columns)s: it is incomplete",
+                    table=table.name,
+                    columns=", ".join(missing),
+                ),
                 rule="complete dump",
             )
         unknown = [str(name) for name in columns if name not in names]
         if unknown:
             raise Refused(
-                f"table {table.name}: the dump has column(s) {', '.join(unknown)}, "
-                f"which revision {revision} does not have",
+                Message(
+                    "table %(table)s: the dump has column(s) %(columns)s, "
+                    "which revision %(revision)s does not have",
+                    table=table.name,
+                    columns=", ".join(unknown),
+                    revision=revision,
+                ),
                 rule="complete dump",
             )
         if len(set(columns)) != len(columns):
-            raise Refused(f"table {table.name}: the dump repeats a column", rule="intact dump")
+            raise Refused(
+                Message("table %(table)s: the dump repeats a column", table=table.name),
+                rule="intact dump",
+            )
 
 
 def _reader(column_type: Any) -> Callable[[Any], Any]:
@@ -360,10 +428,25 @@ def _load_table(connection: Connection, table: Table, data: dict[str, Any]) -> N
     readers = [_reader(table.columns[name].type) for name in columns]
     rows = []
     for number, row in enumerate(data["rows"], start=1):
-        if not isinstance(row, list) or len(row) != len(columns):
+        if not isinstance(row, list):
             raise Refused(
-                f"table {table.name}, row {number}: {len(row) if isinstance(row, list) else 'no'} "
-                f"values for {len(columns)} columns",
+                Message(
+                    "table %(table)s, row %(number)s: no values for %(columns)s columns",
+                    table=table.name,
+                    number=number,
+                    columns=len(columns),
+                ),
+                rule="intact dump",
+            )
+        if len(row) != len(columns):
+            raise Refused(
+                Message(
+                    "table %(table)s, row %(number)s: %(values)s values for %(columns)s columns",
+                    table=table.name,
+                    number=number,
+                    values=len(row),
+                    columns=len(columns),
+                ),
                 rule="intact dump",
             )
         record = {}
@@ -372,14 +455,24 @@ def _load_table(connection: Connection, table: Table, data: dict[str, Any]) -> N
                 record[name] = None if value is None else read_value(value)
             except (ValueError, TypeError) as error:
                 raise Refused(
-                    f"table {table.name}, row {number}, column {name}: {error}", rule="intact dump"
+                    Message(
+                        "table %(table)s, row %(number)s, column %(column)s: %(error)s",
+                        table=table.name,
+                        number=number,
+                        column=name,
+                        error=str(error),
+                    ),
+                    rule="intact dump",
                 ) from None
         rows.append(record)
     for start in range(0, len(rows), BATCH):
         try:
             connection.execute(insert(table), rows[start : start + BATCH])
         except (StatementError, OverflowError) as error:  # OverflowError: an integer > 64 bits
-            raise Refused(f"table {table.name}: {one_line(error)}", rule="intact dump") from None
+            raise Refused(
+                Message("table %(table)s: %(error)s", table=table.name, error=one_line(error)),
+                rule="intact dump",
+            ) from None
 
 
 def _check_schema(scratch: Engine) -> None:
@@ -410,11 +503,27 @@ def _check_foreign_keys(scratch: Engine) -> None:
         value = connection.exec_driver_sql(
             f'SELECT "{column}" FROM "{table}" WHERE rowid = ?', (rowid,)
         ).scalar()
-    more = f" (and {len(broken) - 1} more such rows)" if len(broken) > 1 else ""
-    raise Refused(
-        f"table {table}, row id {rowid}: {column} {value} refers to no row of {parent}{more}",
-        rule="foreign key",
-    )
+    where = {"table": table, "rowid": rowid, "column": column, "value": value, "parent": parent}
+    if len(broken) == 1:
+        reason = Message(
+            "table %(table)s, row id %(rowid)s: %(column)s %(value)s refers to no row of "
+            "%(parent)s",
+            **where,
+        )
+    elif len(broken) == 2:
+        reason = Message(
+            "table %(table)s, row id %(rowid)s: %(column)s %(value)s refers to no row of "
+            "%(parent)s (and 1 more such row)",
+            **where,
+        )
+    else:
+        reason = Message(
+            "table %(table)s, row id %(rowid)s: %(column)s %(value)s refers to no row of "
+            "%(parent)s (and %(more)s more such rows)",
+            **where,
+            more=len(broken) - 1,
+        )
+    raise Refused(reason, rule="foreign key")
 
 
 def _check_ledger(scratch: Engine) -> None:
@@ -433,8 +542,12 @@ def _check_ledger(scratch: Engine) -> None:
         ).first()
         if unbalanced:
             raise Refused(
-                f"the ledger does not balance: the entries of posting {unbalanced[0]} sum to "
-                f"{unbalanced[1]}, not zero",
+                Message(
+                    "the ledger does not balance: the entries of posting %(posting)s sum to "
+                    "%(total)s, not zero",
+                    posting=unbalanced[0],
+                    total=unbalanced[1],
+                ),
                 rule="balanced posting",
             )
         empty = connection.scalar(
@@ -444,7 +557,9 @@ def _check_ledger(scratch: Engine) -> None:
         )
         if empty is not None:
             raise Refused(
-                f"the ledger does not balance: posting {empty} has no entries",
+                Message(
+                    "the ledger does not balance: posting %(posting)s has no entries", posting=empty
+                ),
                 rule="balanced posting",
             )
         mixed = connection.scalar(
@@ -456,7 +571,10 @@ def _check_ledger(scratch: Engine) -> None:
         )
         if mixed is not None:
             raise Refused(
-                f"the ledger does not balance: posting {mixed} mixes currencies",
+                Message(
+                    "the ledger does not balance: posting %(posting)s mixes currencies",
+                    posting=mixed,
+                ),
                 rule="one currency per posting",
             )
         misdated = connection.scalar(
@@ -467,7 +585,11 @@ def _check_ledger(scratch: Engine) -> None:
         )
         if misdated is not None:
             raise Refused(
-                f"the ledger is inconsistent: an entry of posting {misdated} is not dated as its posting",
+                Message(
+                    "the ledger is inconsistent: an entry of posting %(posting)s is not dated as "
+                    "its posting",
+                    posting=misdated,
+                ),
                 rule="entries dated as their posting",
             )
         to_date = (
@@ -485,8 +607,13 @@ def _check_ledger(scratch: Engine) -> None:
         ).first()
         if wrong:
             raise Refused(
-                f"the ledger is inconsistent: the balance snapshot of account {wrong[0]} at {wrong[1]} "
-                f"({wrong[2]}) is not the sum of its entries up to that date",
+                Message(
+                    "the ledger is inconsistent: the balance snapshot of account %(account)s at "
+                    "%(day)s (%(balance)s) is not the sum of its entries up to that date",
+                    account=wrong[0],
+                    day=wrong[1],
+                    balance=wrong[2],
+                ),
                 rule="snapshots equal entries",
             )
 
@@ -531,7 +658,8 @@ def _check_empty(connection: Connection) -> None:
     for table in all_tables.metadata.sorted_tables:
         if connection.execute(select(literal(1)).select_from(table).limit(1)).first():
             raise Refused(
-                f"the database is not empty (table {table.name} has rows)", rule="empty target"
+                Message("the database is not empty (table %(table)s has rows)", table=table.name),
+                rule="empty target",
             )
 
 
@@ -557,7 +685,11 @@ def _copy(scratch: Engine, engine: Engine, progress: Progress) -> dict[str, int]
                     target.execute(insert(table), rows)
                 except StatementError as error:
                     raise Refused(
-                        f"table {table.name}: the database refused a row: {one_line(error)}"
+                        Message(
+                            "table %(table)s: the database refused a row: %(error)s",
+                            table=table.name,
+                            error=one_line(error),
+                        )
                     ) from None
                 count += len(rows)
             counts[table.name] = count

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from alianza.platform.programmes.schemas import currency_code
+from alianza.problems import Message
 
 
 class Window(BaseModel):
@@ -47,7 +48,7 @@ class ScoringSheet(BaseModel):
     def _distinct(self) -> ScoringSheet:
         names = [c.name for c in self.criteria]
         if len(set(names)) != len(names):
-            raise ValueError("criteria names must be distinct")
+            raise ValueError(Message("criteria names must be distinct"))
         return self
 
 
@@ -73,7 +74,7 @@ class CallIn(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> CallIn:
         if self.closes_on < self.opens_on:
-            raise ValueError("closes_on is before opens_on")
+            raise ValueError(Message("closes_on is before opens_on"))
         if self.max_grant_share + self.min_counterpart_share > 1:
-            raise ValueError("max_grant_share + min_counterpart_share exceed 1")
+            raise ValueError(Message("max_grant_share + min_counterpart_share exceed 1"))
         return self

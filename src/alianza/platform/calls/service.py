@@ -13,6 +13,7 @@ from alianza.platform.calls.schemas import CallIn, ScoringSheet
 from alianza.platform.errors import Refused
 from alianza.platform.registry.models import Place
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 
 def open_call(actor: Actor, data: CallIn | dict[str, Any]) -> Call:
@@ -20,10 +21,13 @@ def open_call(actor: Actor, data: CallIn | dict[str, Any]) -> Call:
     call_in = validated(CallIn, data)
     for district_id in call_in.district_ids:
         if get(actor, Place, district_id).kind != "district":
-            raise Refused(f"place {district_id} is not a district", rule="call regions")
+            raise Refused(
+                Message("place %(place)s is not a district", place=district_id),
+                rule="call regions",
+            )
     clash = actor.session.scalar(scoped(actor, select(Call.id)).where(Call.code == call_in.code))
     if clash is not None:
-        raise Refused(f"call {call_in.code!r} exists", rule="unique call code")
+        raise Refused(Message("call '%(code)s' exists", code=call_in.code), rule="unique call code")
     fields = call_in.model_dump()
     for name in ("windows", "member_rules", "scoring_sheet"):
         fields[name] = jsonable(fields[name])

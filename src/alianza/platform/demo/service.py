@@ -38,6 +38,7 @@ from alianza.platform.registry.models import Organization, Place
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import Subproject
 from alianza.platform.subprojects.states import STATES
+from alianza.problems import Message
 
 PROGRAMME_CODE = "DEMO-PA"
 ADMIN_USERNAME = "admin"
@@ -331,7 +332,12 @@ class DemoBuilder:
     # -- set-up -------------------------------------------------------------------------------
     def programme(self) -> Actor:
         if self.session.scalar(select(Programme.id).where(Programme.code == PROGRAMME_CODE)):
-            raise Refused(f"programme {PROGRAMME_CODE} exists already: seed an empty database")
+            raise Refused(
+                Message(
+                    "programme %(code)s exists already: seed an empty database",
+                    code=PROGRAMME_CODE,
+                )
+            )
         admin = create_user(
             self.session,
             {

@@ -32,11 +32,20 @@ from alianza.platform.errors import Invalid, NotFound, Refused
 from alianza.platform.jobs.config import jobs_config
 from alianza.platform.jobs.models import FINAL_STATES, Job, JobKind, JobState
 from alianza.platform.jobs.schemas import JobFile, JobOutputs, SimulationOverrides
-from alianza.problems import Problem
+from alianza.problems import Message, Problem
 
 # Where a scenario may name files; a job keeps its scenario, never the files, which may be gone
 # (an upload's temporary file) or lie on another machine by the time the job runs.
-_FILE_FIELDS = {"catalogue": "the catalogue", "population.file": "a population file"}
+_FILE_FIELDS = {
+    "catalogue": Message(
+        "give the catalogue inline, not as a file name: a job keeps its scenario, not the files "
+        "it names"
+    ),
+    "population.file": Message(
+        "give a population file inline, not as a file name: a job keeps its scenario, not the "
+        "files it names"
+    ),
+}
 MEDIA_TYPES = {
     ".parquet": "application/vnd.apache.parquet",
     ".json": "application/json",
@@ -58,7 +67,8 @@ def _parsed(document: Any) -> Any:
     try:
         return yaml.safe_load(document)  # JSON is YAML
     except PARSE_ERRORS as error:
-        raise Invalid("scenario", [Problem("", f"not valid YAML/JSON: {error}")]) from None
+        problem = Problem("", Message("not valid YAML/JSON: %(error)s", error=str(error)))
+        raise Invalid("scenario", [problem]) from None
 
 
 def _file_problems(document: Mapping[str, Any]) -> list[Problem]:
@@ -70,13 +80,7 @@ def _file_problems(document: Mapping[str, Any]) -> list[Problem]:
     }
     for field, value in named.items():
         if isinstance(value, str):
-            problems.append(
-                Problem(
-                    field,
-                    f"give {_FILE_FIELDS[field]} inline, not as a file "
-                    "name: a job keeps its scenario, not the files it names",
-                )
-            )
+            problems.append(Problem(field, _FILE_FIELDS[field]))
     return problems
 
 
@@ -113,8 +117,10 @@ def simulation_scenario(
             [
                 Problem(
                     "",
-                    "a scenario is a mapping of its sections "
-                    "(name, catalogue, population, policy, ...)",
+                    Message(
+                        "a scenario is a mapping of its sections "
+                        "(name, catalogue, population, policy, ...)"
+                    ),
                 )
             ],
         )
@@ -135,7 +141,7 @@ def simulation_scenario(
             checked = None
             problems.extend(pydantic_problems(error, {}, prefix="overrides."))
     if problems or scenario is None or checked is None:
-        raise Invalid("scenario", problems or [Problem("", "not a valid scenario")])
+        raise Invalid("scenario", problems or [Problem("", Message("not a valid scenario"))])
     assert isinstance(checked, SimulationOverrides)
     scenario = with_overrides(
         scenario, farmers=checked.farmers, seasons=checked.seasons, seed=checked.seed
@@ -224,7 +230,11 @@ def cancel_job(actor: Actor, job_id: int) -> Job:
     assert job is not None
     if job.state in FINAL_STATES:
         raise Refused(
-            f"job {job_id} is {job.state.value}: only a queued or running job can be cancelled",
+            Message(
+                "job %(id)s is %(state)s: only a queued or running job can be cancelled",
+                id=job_id,
+                state=job.state.value,
+            ),
             rule="job states",
         )
     before = _audited(job)
@@ -245,7 +255,11 @@ def _finished_folder(actor: Actor, job_id: int, data_dir: Path | None) -> Path:
     job = get_job(actor, job_id)
     if job.state is not JobState.SUCCEEDED:
         raise Refused(
-            f"job {job_id} is {job.state.value}: outputs exist once it has succeeded",
+            Message(
+                "job %(id)s is %(state)s: outputs exist once it has succeeded",
+                id=job_id,
+                state=job.state.value,
+            ),
             rule="job outputs",
         )
     return output_folder(job, data_dir)
@@ -266,7 +280,11 @@ def job_outputs(actor: Actor, job_id: int, data_dir: Path | None = None) -> JobO
     folder = _finished_folder(actor, job_id, data_dir)
     summary_path = folder / "summary.json"
     if not summary_path.is_file():
-        raise NotFound(f"the outputs of job {job_id} are gone from {folder}")
+        raise NotFound(
+            Message(
+                "the outputs of job %(id)s are gone from %(folder)s", id=job_id, folder=str(folder)
+            )
+        )
     files = [
         _file(folder, path)
         for path in sorted(folder.iterdir())
@@ -280,7 +298,7 @@ def job_file(actor: Actor, job_id: int, name: str, data_dir: Path | None = None)
     outside the folder (``../``, an absolute path, a link) is the same :class:`NotFound` as a
     file that does not exist."""
     folder = _finished_folder(actor, job_id, data_dir).resolve()
-    missing = NotFound(f"job {job_id} has no output {name!r}")
+    missing = NotFound(Message("job %(id)s has no output '%(name)s'", id=job_id, name=name))
     if not name or Path(name).name != name or name in (".", ".."):
         raise missing
     path = folder / name
@@ -335,7 +353,7 @@ def record_progress(
     session.execute(_running(job_id).values(**values))
     state = session.scalar(select(Job.state).where(Job.id == job_id))
     if state is None:
-        raise NotFound(f"no job {job_id}")
+        raise NotFound(Message("no job %(id)s", id=job_id))
     return JobState(state)
 
 

@@ -8,12 +8,15 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, field_validator
 
 from alianza.platform.access import Role, ScopeKind
+from alianza.problems import Message
 
 
 def currency_code(value: str) -> str:
     code = value.strip().upper()
     if len(code) != 3 or not code.isalpha():
-        raise ValueError(f"currency must be a 3-letter ISO 4217 code, got {value!r}")
+        raise ValueError(
+            Message("currency must be a 3-letter ISO 4217 code, got %(value)s", value=repr(value))
+        )
     return code
 
 

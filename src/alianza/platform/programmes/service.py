@@ -46,6 +46,7 @@ from alianza.platform.programmes.schemas import (
 from alianza.platform.registry.models import Organization, Place
 from alianza.platform.subprojects.models import Subproject
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 _hasher = PasswordHasher()
 
@@ -56,7 +57,10 @@ def create_user(session: Session, data: UserIn | dict[str, Any]) -> User:
     """A new user with an argon2 hash of their password."""
     user_in = validated(UserIn, data)
     if session.scalar(select(User.id).where(_same_username(user_in.username))) is not None:
-        raise Refused(f"username {user_in.username!r} is taken", rule="unique username")
+        raise Refused(
+            Message("username '%(username)s' is taken", username=user_in.username),
+            rule="unique username",
+        )
     user = User(
         username=user_in.username,
         display_name=user_in.display_name,
@@ -91,7 +95,7 @@ def authenticate(session: Session, username: str, password: str) -> User:
         if user is None or user.disabled_at is not None:
             raise VerificationError
     except VerificationError:
-        raise Refused("unknown user or wrong password", rule="sign-in") from None
+        raise Refused(Message("unknown user or wrong password"), rule="sign-in") from None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
@@ -103,7 +107,9 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
         _hasher.verify(user.password_hash, current)
     except VerificationError:
         raise Refused(
-            "the current password is wrong", rule="password change", field="current_password"
+            Message("the current password is wrong"),
+            rule="password change",
+            field="current_password",
         ) from None
     validated(
         UserIn, {"username": user.username, "display_name": user.display_name, "password": new}
@@ -125,7 +131,10 @@ def create_programme(session: Session, data: ProgrammeIn | dict[str, Any], admin
     programme_in = validated(ProgrammeIn, data)
     existing = session.scalar(select(Programme.id).where(Programme.code == programme_in.code))
     if existing is not None:
-        raise Refused(f"programme code {programme_in.code!r} is taken", rule="unique code")
+        raise Refused(
+            Message("programme code '%(code)s' is taken", code=programme_in.code),
+            rule="unique code",
+        )
     programme = Programme(**programme_in.model_dump(), created_at=now())
     session.add(programme)
     session.flush()
@@ -145,7 +154,7 @@ def user_by_username(session: Session, username: str) -> User:
     """The user called ``username``, or Refused."""
     user = session.scalar(select(User).where(_same_username(username)))
     if user is None:
-        raise Refused(f"no user {username!r}", rule="users")
+        raise Refused(Message("no user '%(username)s'", username=username), rule="users")
     return user
 
 
@@ -153,7 +162,7 @@ def programme_by_code(session: Session, code: str) -> Programme:
     """The programme with ``code``, or Refused."""
     programme = session.scalar(select(Programme).where(Programme.code == code))
     if programme is None:
-        raise Refused(f"no programme {code!r}", rule="programmes")
+        raise Refused(Message("no programme '%(code)s'", code=code), rule="programmes")
     return programme
 
 
@@ -192,7 +201,7 @@ def grant_role(actor: Actor, user_id: int, data: RoleIn | dict[str, Any]) -> Rol
     role_in = validated(RoleIn, data)
     if role_in.role in SERVICE_ROLES:
         raise Refused(
-            f"{role_in.role} is a service's role, not given to people",
+            Message("%(role)s is a service's role, not given to people", role=role_in.role.value),
             rule="service roles",
             field="role",
         )
@@ -201,7 +210,12 @@ def grant_role(actor: Actor, user_id: int, data: RoleIn | dict[str, Any]) -> Rol
     if scope not in ROLE_SCOPES[role_in.role]:
         allowed = ", ".join(ROLE_SCOPES[role_in.role])
         raise Refused(
-            f"a {role_in.role} is scoped to {allowed}, not {scope}",
+            Message(
+                "a %(role)s is scoped to %(allowed)s, not %(scope)s",
+                role=role_in.role.value,
+                allowed=allowed,
+                scope=scope.value,
+            ),
             rule="role scopes",
             field="scope",
         )
@@ -209,19 +223,25 @@ def grant_role(actor: Actor, user_id: int, data: RoleIn | dict[str, Any]) -> Rol
     place_ids: list[int] = []
     if scope is ScopeKind.PLACES:
         if not role_in.place_ids:
-            raise Refused("name the places the role reaches", rule="role scopes", field="place_ids")
+            raise Refused(
+                Message("name the places the role reaches"), rule="role scopes", field="place_ids"
+            )
         place_ids = [get(actor, Place, place_id).id for place_id in role_in.place_ids]
     elif scope in SCOPE_ORGANIZATION_KIND:
         if role_in.organization_id is None:
             raise Refused(
-                f"a {scope} scope names its organization",
+                Message("a %(scope)s scope names its organization", scope=scope.value),
                 rule="role scopes",
                 field="organization_id",
             )
         organization = get(actor, Organization, role_in.organization_id)
         if organization.kind != SCOPE_ORGANIZATION_KIND[scope]:
             raise Refused(
-                f"{organization.name} is not a {SCOPE_ORGANIZATION_KIND[scope]}",
+                Message(
+                    "%(organization)s is not a %(kind)s",
+                    organization=organization.name,
+                    kind=SCOPE_ORGANIZATION_KIND[scope],
+                ),
                 rule="role scopes",
                 field="organization_id",
             )
@@ -229,7 +249,9 @@ def grant_role(actor: Actor, user_id: int, data: RoleIn | dict[str, Any]) -> Rol
     elif scope is ScopeKind.ALLIANCE:
         if role_in.subproject_id is None:
             raise Refused(
-                "an alliance scope names its subproject", rule="role scopes", field="subproject_id"
+                Message("an alliance scope names its subproject"),
+                rule="role scopes",
+                field="subproject_id",
             )
         subproject_id = get(actor, Subproject, role_in.subproject_id).id
     existing = actor.session.scalar(
@@ -254,14 +276,14 @@ def revoke_role(actor: Actor, user_id: int) -> None:
     """Take away a user's role in the actor's programme (not one's own)."""
     actor.require(Permission.USERS_ADMIN)
     if user_id == actor.user_id:
-        raise Refused("you cannot revoke your own role", rule="keep an administrator")
+        raise Refused(Message("you cannot revoke your own role"), rule="keep an administrator")
     assignment = actor.session.scalar(
         select(RoleAssignment).where(
             RoleAssignment.user_id == user_id, RoleAssignment.programme_id == actor.programme_id
         )
     )
     if assignment is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(Message("no user %(id)s", id=user_id))
     record_for(actor, "revoke", assignment, before=snapshot(assignment), after={})
     actor.session.delete(assignment)
     actor.session.flush()
@@ -274,7 +296,7 @@ def get_user(actor: Actor, user_id: int, any_programme: bool = False) -> User:
         any_programme
         or actor.session.scalar(scoped(actor, select(User.id).where(User.id == user_id)))
     ):
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(Message("no user %(id)s", id=user_id))
     return user
 
 
@@ -291,7 +313,7 @@ def set_disabled(actor: Actor, user_id: int, disabled: bool) -> User:
     """Disable a user (every session and token stops working at once) or enable them again."""
     actor.require(Permission.USERS_ADMIN)
     if user_id == actor.user_id and disabled:
-        raise Refused("you cannot disable yourself", rule="keep an administrator")
+        raise Refused(Message("you cannot disable yourself"), rule="keep an administrator")
     user = get_user(actor, user_id)
     elsewhere = actor.session.scalar(
         select(func.count())
@@ -299,11 +321,20 @@ def set_disabled(actor: Actor, user_id: int, disabled: bool) -> User:
         .where(RoleAssignment.user_id == user_id, RoleAssignment.programme_id != actor.programme_id)
     )
     if elsewhere:  # a user is disabled everywhere: one programme cannot decide for the others
-        raise Refused(
-            f"{user.username} also holds a role in {elsewhere} other programme(s): revoke their "
-            "role in this programme instead",
-            rule="one programme's users",
-        )
+        if elsewhere == 1:
+            reason = Message(
+                "%(username)s also holds a role in 1 other programme: revoke their role in "
+                "this programme instead",
+                username=user.username,
+            )
+        else:
+            reason = Message(
+                "%(username)s also holds a role in %(count)s other programmes: revoke their "
+                "role in this programme instead",
+                username=user.username,
+                count=elsewhere,
+            )
+        raise Refused(reason, rule="one programme's users")
     before = {"disabled_at": jsonable(user.disabled_at)}
     user.disabled_at = now() if disabled else None
     user.session_epoch += 1
@@ -361,7 +392,7 @@ def set_exchange_rate(actor: Actor, data: ExchangeRateIn | dict[str, Any]) -> Ex
     actor.require(Permission.RATES_SET)
     rate_in = validated(ExchangeRateIn, data)
     if rate_in.currency == actor.programme().reporting_currency:
-        raise Refused("the reporting currency has rate 1 by definition")
+        raise Refused(Message("the reporting currency has rate 1 by definition"))
     clash = actor.session.scalar(
         scoped(actor, select(ExchangeRate.id)).where(
             ExchangeRate.currency == rate_in.currency,
@@ -370,7 +401,11 @@ def set_exchange_rate(actor: Actor, data: ExchangeRateIn | dict[str, Any]) -> Ex
     )
     if clash is not None:
         raise Refused(
-            f"a {rate_in.currency} rate for {rate_in.rate_date} exists already",
+            Message(
+                "a %(currency)s rate for %(day)s exists already",
+                currency=rate_in.currency,
+                day=rate_in.rate_date,
+            ),
             rule="one rate per currency and date",
         )
     rate = ExchangeRate(programme_id=actor.programme_id, **rate_in.model_dump())
@@ -403,7 +438,12 @@ def _rate_on(actor: Actor, currency: str, on: date) -> Decimal:
         .limit(1)
     )
     if rate is None:
-        raise Refused(f"no {currency} exchange rate on or before {on}", rule="dated rates")
+        raise Refused(
+            Message(
+                "no %(currency)s exchange rate on or before %(day)s", currency=currency, day=on
+            ),
+            rule="dated rates",
+        )
     return Decimal(rate)
 
 

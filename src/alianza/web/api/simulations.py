@@ -25,7 +25,7 @@ from alianza.platform.errors import Invalid
 from alianza.platform.jobs import service as jobs
 from alianza.platform.jobs.models import JobState
 from alianza.platform.jobs.schemas import JobOut
-from alianza.problems import Problem
+from alianza.problems import Message, Problem
 from alianza.web.api.plans import read_at_most
 from alianza.web.auth import CurrentActor
 
@@ -35,6 +35,7 @@ JobId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 router = APIRouter(prefix="/simulations", tags=["simulations"])
 
 MAX_SCENARIO_BYTES = 5 * 1024 * 1024
+TOO_LARGE = Message("the file is larger than 5 MB")  # MAX_SCENARIO_BYTES
 OVERRIDE_FIELDS = ("farmers", "seasons", "seed")
 
 
@@ -87,7 +88,7 @@ def overrides_from_form(form: Any) -> dict[str, Any]:
             try:
                 overrides[name] = int(value.strip())
             except ValueError:
-                problems.append(Problem(f"overrides.{name}", "must be a whole number"))
+                problems.append(Problem(f"overrides.{name}", Message("must be a whole number")))
     if problems:
         raise Invalid("overrides", problems)
     return overrides
@@ -100,24 +101,27 @@ async def scenario_from_request(request: Request) -> tuple[Any, dict[str, Any]]:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise Invalid(
-                "request", [Problem("file", "send the scenario as a file in the field 'file'")]
+                "request",
+                [Problem("file", Message("send the scenario as a file in the field 'file'"))],
             )
         content = await upload.read(MAX_SCENARIO_BYTES + 1)
         if len(content) > MAX_SCENARIO_BYTES:
-            raise Invalid("request", [Problem("file", "the file is larger than 5 MB")])
+            raise Invalid("request", [Problem("file", TOO_LARGE)])
         return content, overrides_from_form(form)
     body = await read_at_most(request, MAX_SCENARIO_BYTES + 1)
     if len(body) > MAX_SCENARIO_BYTES:
-        raise Invalid("request", [Problem("", "the body is larger than 5 MB")])
+        raise Invalid("request", [Problem("", Message("the body is larger than 5 MB"))])
     try:
         data = json.loads(body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise Invalid("request", [Problem("", "the body is not valid JSON")]) from None
+        raise Invalid("request", [Problem("", Message("the body is not valid JSON"))]) from None
     if not isinstance(data, dict) or "scenario" not in data:
-        raise Invalid("request", [Problem("scenario", "required: the scenario document")])
+        raise Invalid("request", [Problem("scenario", Message("required: the scenario document"))])
     overrides = data.get("overrides") or {}
     if not isinstance(overrides, dict):
-        raise Invalid("request", [Problem("overrides", "a mapping of farmers, seasons, seed")])
+        raise Invalid(
+            "request", [Problem("overrides", Message("a mapping of farmers, seasons, seed"))]
+        )
     return data["scenario"], overrides
 
 

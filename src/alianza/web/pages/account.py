@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from alianza.platform.auth import service as auth
 from alianza.platform.errors import Refused
 from alianza.platform.programmes.service import change_password, programmes_of
+from alianza.problems import Message
 from alianza.settings import LOCALES
 from alianza.web import i18n
 from alianza.web.auth import (
@@ -72,7 +73,7 @@ async def sign_in(
         )
     except Refused as refused:
         session.commit()  # the failed attempt counts towards the rate limit
-        message = i18n.gettext(i18n.locale_of(request), refused.reason)
+        message = i18n.say(i18n.locale_of(request), refused.reason)
         return _sign_in_page(request, safe_next(next), message, username, status_code=401)
     held = await run_in_threadpool(programmes_of, session, user.id)
     started = await run_in_threadpool(
@@ -123,7 +124,7 @@ def choose_programme(
     request: Request, session: SessionDep, user: CurrentUser, programme_id: Annotated[int, Form()]
 ) -> Response:
     if programme_id not in {p.id for p, _ in programmes_of(session, user.id)}:
-        raise Refused("you hold no role in that programme", rule="roles")
+        raise Refused(Message("you hold no role in that programme"), rule="roles")
     request.state.web_session.programme_id = programme_id
     return RedirectResponse("/", status_code=303)
 
@@ -133,7 +134,7 @@ def choose_language(
     request: Request, user: CurrentUser, settings: SettingsDep, locale: Annotated[str, Form()]
 ) -> Response:
     if locale not in LOCALES:
-        raise Refused("choose one of the languages offered", field="locale")
+        raise Refused(Message("choose one of the languages offered"), field="locale")
     user.locale = locale
     response = RedirectResponse("/account", status_code=303)
     response.set_cookie(

@@ -32,7 +32,12 @@ from alianza.platform.jobs.models import FINAL_STATES, JobState
 from alianza.platform.jobs.schemas import JobOut
 from alianza.problems import Problem
 from alianza.web import i18n
-from alianza.web.api.simulations import MAX_SCENARIO_BYTES, data_dir, overrides_from_form
+from alianza.web.api.simulations import (
+    MAX_SCENARIO_BYTES,
+    TOO_LARGE,
+    data_dir,
+    overrides_from_form,
+)
 from alianza.web.auth import CurrentActor
 from alianza.web.errors import translate_problem
 from alianza.web.i18n import N_
@@ -273,7 +278,7 @@ async def submit_simulation(
         content = await file.read(MAX_SCENARIO_BYTES + 1) if file and file.filename else b""
         if content:
             if len(content) > MAX_SCENARIO_BYTES:
-                raise Invalid("file", [Problem("file", "the file is larger than 5 MB")])
+                raise Invalid("file", [Problem("file", TOO_LARGE)])
             document: Any = content
         elif example in example_scenarios():
             document = example_document(example_scenarios()[example])
