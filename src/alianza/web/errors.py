@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from alianza.platform.errors import Forbidden, Invalid, NotFound, Refused
+from alianza.platform.validation import error_message
 from alianza.problems import Message, Problem, ProblemError, field_path
 from alianza.web import i18n
 from alianza.web.i18n import N_
@@ -118,7 +119,7 @@ def validation_problems(error: RequestValidationError, locale: str) -> list[Prob
         if template is not None:
             message = i18n.gettext(locale, template, **(item.get("ctx") or {}))
         else:
-            message = str(item.get("msg", "")).removeprefix("Value error, ")
+            message = translate_message(error_message(item), locale)
         problems.append(Problem(field_path(location), message, item.get("type", "invalid")))
     return problems or [Problem("", i18n.gettext(locale, STATUS_MESSAGES[422][1]))]
 
