@@ -635,6 +635,49 @@ def scoped(actor: Actor, statement: Select[Any]) -> Select[Any]:
     return statement
 
 
+# What a person calls a row of each table that a service fetches by id (the rest are named by
+# their table: "no api token 3").
+THING_NAMES = {
+    "accounts": Message("account"),
+    "agreements": Message("agreement"),
+    "agronomists": Message("agronomist"),
+    "api_tokens": Message("token"),
+    "buyer_payments": Message("buyer payment"),
+    "calls": Message("call"),
+    "deliveries": Message("delivery"),
+    "entries": Message("ledger entry"),
+    "farmers": Message("farmer"),
+    "field_submissions": Message("field submission"),
+    "field_visits": Message("field visit"),
+    "harvests": Message("harvest"),
+    "jobs": Message("simulation"),
+    "kit_catalogues": Message("kit catalogue"),
+    "kit_sales": Message("kit sale"),
+    "lead_farmers": Message("lead farmer"),
+    "markets": Message("market"),
+    "mobile_payments": Message("mobile payment"),
+    "organizations": Message("organization"),
+    "places": Message("place"),
+    "plan_versions": Message("business plan version"),
+    "produce_sales": Message("produce sale"),
+    "programmes": Message("programme"),
+    "roles": Message("role"),
+    "rollout_areas": Message("rollout area"),
+    "subprojects": Message("subproject"),
+    "tranches": Message("tranche"),
+    "users": Message("user"),
+}
+
+
+def thing_name(model: type[Any]) -> str:
+    """A row of ``model`` as a person names it: 'farmer', 'kit sale'."""
+    table = str(model.__tablename__)
+    if table in THING_NAMES:
+        return THING_NAMES[table]
+    words = table.replace("_", " ")
+    return words[:-3] + "y" if words.endswith("ies") else words.removesuffix("s")
+
+
 def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
     """The row, if the actor's scope reaches it; else :class:`NotFound` — the same answer as for
     a row that does not exist, so that existence does not leak."""
@@ -646,9 +689,7 @@ def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
         probe = scoped(actor, select(model.id).where(model.id == row_id))  # type: ignore[attr-defined]
         visible = actor.session.scalar(probe) is not None
     if not visible:
-        table = model.__tablename__.replace("_", " ")
-        thing = table[:-3] + "y" if table.endswith("ies") else table.removesuffix("s")
-        raise NotFound(Message("no %(thing)s %(id)s", thing=thing, id=row_id))
+        raise NotFound(Message("no %(thing)s %(id)s", thing=thing_name(model), id=row_id))
     assert row is not None
     return row
 
