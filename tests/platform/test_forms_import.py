@@ -29,6 +29,7 @@ from alianza.platform.ledger import service as ledger
 from alianza.platform.ledger.models import Posting
 from alianza.platform.registry import service as registry
 from alianza.platform.registry.cards import farmer_code
+from alianza.problems import Message
 from tests.platform.mi_fixtures import PRICES, MIWorld, build_mi_world, sale
 
 # Dedza district, Malawi: roughly 33.9-34.6 E, 14.6-13.9 S.
@@ -397,3 +398,18 @@ def test_a_kit_sale_without_a_supplier_needs_the_districts_only_one(
     assert import_submissions(mi.admin, parse_json_export([named], "kit_sale")).written
     session.commit()
     assert session.scalars(select(KitSale)).one().supplier_id == second.id
+
+
+def test_a_refused_rows_problem_is_a_message_said_in_the_readers_language(
+    mi: MIWorld, session: Session
+) -> None:
+    """The report keeps the refusal as a Message (its template and values), so that the web
+    says it in the reader's language, its amounts written for the locale."""
+    report = import_submissions(
+        mi.admin, parse_json_export([kit_sale_row(mi, 0, amount="15000")], "kit_sale"), AREAS
+    )
+    message = report.rows[0].problems[0].message
+    assert isinstance(message, Message)
+    assert message.startswith("15,000.00 MWK written down; 1 x drip_bed cost 17,500.00 MWK")
+    spanish = message.say("es", lambda template: template)
+    assert spanish.startswith("15.000,00 MWK written down; 1 x drip_bed cost 17.500,00 MWK")

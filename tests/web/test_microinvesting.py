@@ -269,3 +269,29 @@ def test_the_api_imports_kit_sales(site: dict[str, Any]) -> None:
     database.dispose()
     again = agronomist.post("/api/v1/field-submissions", data={"form": "kit_sale"}, files=files)
     assert [r["outcome"] for r in again.json()["rows"]] == ["skipped-duplicate"]
+
+
+def test_a_refused_rows_problem_is_said_in_the_readers_language(site: dict[str, Any]) -> None:
+    """The import's report says a refused row's problem in the reader's language: over the
+    API (the error and the report) and on the upload page, the amounts written for it."""
+    agronomist = site["clients"]["agronomist"]
+    row = {
+        "sale_date": "2025-03-05", "site/village": "Chimbiya",
+        "farmer_qr": farmer_code("PA-HN", site["farmer"]), "kit": "drip_bed", "units": "1",
+        "amount": "15000", "payment_method": "cash", "meta/instanceID": "uuid:web-sale-es",
+    }  # fmt: skip
+    files = {"file": ("sales.json", json.dumps([row]), "application/json")}
+    spanish = {"Accept-Language": "es"}
+    refused = agronomist.post(
+        "/api/v1/field-submissions", data={"form": "kit_sale"}, files=files, headers=spanish
+    )
+    assert refused.status_code == 422, refused.text
+    message = refused.json()["error"]["message"]
+    assert "15.000,00 MWK" in message and "17.500,00 MWK" in message
+    assert refused.json()["report"]["rows"][0]["problems"][0]["message"] == message
+    page = agronomist.post(
+        "/field-submissions", data={"form": "kit_sale"}, files=files, headers=spanish
+    )
+    assert page.status_code == 422 and "17.500,00 MWK" in page.text
+    english = agronomist.post("/api/v1/field-submissions", data={"form": "kit_sale"}, files=files)
+    assert "17,500.00 MWK" in english.json()["error"]["message"]

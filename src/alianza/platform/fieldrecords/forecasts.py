@@ -28,6 +28,7 @@ from alianza.ladder.seasons import season_end, season_label, season_start
 from alianza.platform.access import Actor, Permission
 from alianza.platform.errors import Refused
 from alianza.platform.fieldrecords.records import FieldRecords, field_records
+from alianza.problems import Message
 
 MIN_FARMERS = 30
 # Parameters the platform's records cannot inform (they carry the catalogue's value).
@@ -99,10 +100,23 @@ def base_scenario(actor: Actor, records: FieldRecords, seasons: int = 2) -> Scen
 def _enough(records: FieldRecords) -> None:
     found = buying_farmers(records)
     if found < MIN_FARMERS:
-        where = records.district or "the programme"
+        if records.district is None:
+            reason = Message(
+                "the programme has records of %(found)s farmers with kits; calibration and "
+                "forecasts need at least %(least)s",
+                found=found,
+                least=MIN_FARMERS,
+            )
+        else:
+            reason = Message(
+                "%(district)s has records of %(found)s farmers with kits; calibration and "
+                "forecasts need at least %(least)s",
+                district=records.district,
+                found=found,
+                least=MIN_FARMERS,
+            )
         raise Refused(
-            f"{where} has records of {found} farmers with kits; calibration and forecasts "
-            f"need at least {MIN_FARMERS}",
+            reason,
             rule="enough records",
             field="district",
         )
@@ -153,10 +167,14 @@ def district_forecast(
     errors). Dates are the calendar seasons' (`alianza.ladder.seasons`)."""
     actor.require(Permission.FIELD_READ)
     if not 1 <= seasons <= 8:
-        raise Refused("a forecast covers 1 to 8 seasons", rule="forecast length", field="seasons")
+        raise Refused(
+            Message("a forecast covers 1 to 8 seasons"), rule="forecast length", field="seasons"
+        )
     if not 2 <= replicates <= 1000:
         raise Refused(
-            "a forecast runs 2 to 1,000 replicates", rule="forecast length", field="replicates"
+            Message("a forecast runs 2 to 1,000 replicates"),
+            rule="forecast length",
+            field="replicates",
         )
     records = field_records(actor, district, as_of)
     _enough(records)

@@ -28,9 +28,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidatorFunctionWrapHandler, WrapValidator
 from sqlalchemy import Select, Table, select
 
 from alianza.fieldforms.geo import DistrictArea, point_in_district
@@ -61,7 +61,7 @@ from alianza.platform.registry.models import Farmer, Organization, Place
 from alianza.platform.registry.service import place_lineages
 from alianza.platform.rollout.team import agronomist_of
 from alianza.platform.validation import validated
-from alianza.problems import Problem
+from alianza.problems import Message, Problem
 
 
 class Outcome(enum.StrEnum):
@@ -70,10 +70,19 @@ class Outcome(enum.StrEnum):
     REFUSED = "refused"
 
 
+def _kept(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    return value if isinstance(value, Message) else handler(value)
+
+
+# Words of the report: a Message stays one (pydantic would make it a plain str), so that the
+# web says it in the reader's language; the schema is a string's.
+Words = Annotated[str, WrapValidator(_kept)]
+
+
 class ProblemOut(BaseModel):
     field: str
     code: str
-    message: str
+    message: Words
 
 
 class SubmissionRow(BaseModel):
@@ -83,7 +92,7 @@ class SubmissionRow(BaseModel):
     instance_id: str | None
     outcome: Outcome
     problems: list[ProblemOut] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    notes: list[Words] = Field(default_factory=list)
 
 
 class SubmissionImportReport(BaseModel):
@@ -124,7 +133,7 @@ def _out(problem: Problem) -> ProblemOut:
 
 
 class _RowRefused(Exception):
-    def __init__(self, field: str, message: str, code: str) -> None:
+    def __init__(self, field: str, message: Message | str, code: str) -> None:
         super().__init__(message)
         self.problem = Problem(field, message, code)
 
@@ -237,8 +246,12 @@ class _Lookups:
     def village(self, name: str, prefix: str) -> Place:
         found = self.by_code.get(name) or self.by_name.get(name, [])
         if len(found) != 1:
-            reason = "is not a village of the programme" if not found else "names several villages"
-            raise _RowRefused(f"{prefix}.village", f"{name!r} {reason}", "unknown_village")
+            reason = (
+                Message("'%(name)s' is not a village of the programme", name=name)
+                if not found
+                else Message("'%(name)s' names several villages", name=name)
+            )
+            raise _RowRefused(f"{prefix}.village", reason, "unknown_village")
         return found[0]
 
     def farmer(self, code: str, prefix: str) -> _FarmerRow:
@@ -247,14 +260,21 @@ class _Lookups:
         if farmer is None:
             raise _RowRefused(
                 f"{prefix}.farmer_qr",
-                f"unknown farmer QR code {code!r}: no farmer of programme {self.programme.code} "
-                "has it",
+                Message(
+                    "unknown farmer QR code '%(code)s': no farmer of programme %(programme)s "
+                    "has it",
+                    code=code,
+                    programme=self.programme.code,
+                ),
                 "unknown_farmer",
             )
         if farmer.id not in self.visible:  # named without the name: outside the actor's scope
             raise _RowRefused(
                 f"{prefix}.farmer_qr",
-                f"farmer QR code {code!r} names a farmer outside the places you record in",
+                Message(
+                    "farmer QR code '%(code)s' names a farmer outside the places you record in",
+                    code=code,
+                ),
                 "not_found",
             )
         return farmer
@@ -262,14 +282,16 @@ class _Lookups:
     def district(self, village_id: int) -> Place:
         district = self.lineages.get(village_id, {}).get("district")
         if district is None:
-            raise Refused("the farmer's village lies in no district", rule="geography levels")
+            raise Refused(
+                Message("the farmer's village lies in no district"), rule="geography levels"
+            )
         return district
 
     def unit(self, kit_code: str) -> str:
         unit = self.units.get(kit_code)
         if unit is None:
             raise Refused(
-                f"kit {kit_code!r} is not in the catalogue",
+                Message("kit '%(kit)s' is not in the catalogue", kit=kit_code),
                 rule="kit in the catalogue",
                 field="kit_code",
             )
@@ -302,13 +324,22 @@ def _check_location(
     area = areas.get(district.code or "") or areas.get(district.name)
     inside = point_in_district(record.location, area)
     if inside is None:
-        notes.append(f"GPS point not checked: district {district.name} has no area")
+        notes.append(
+            Message(
+                "GPS point not checked: district %(district)s has no area", district=district.name
+            )
+        )
     elif not inside:
         point = record.location
         raise _RowRefused(
             f"{prefix}.location",
-            f"GPS point {point.latitude:g} {point.longitude:g} is outside the district "
-            f"{district.name}",
+            Message(
+                "GPS point %(latitude)s %(longitude)s is outside the district %(district)s",
+                # the coordinates to six significant digits, as decimals the locale writes
+                latitude=Decimal(f"{point.latitude:g}"),
+                longitude=Decimal(f"{point.longitude:g}"),
+                district=district.name,
+            ),
             "outside_district",
         )
 
@@ -340,7 +371,11 @@ def _record(
     if farmer is not None and farmer.village_id != village.id:
         raise _RowRefused(
             f"{prefix}.farmer_qr",
-            f"{farmer.name} lives in another village than {village.name}",
+            Message(
+                "%(farmer)s lives in another village than %(village)s",
+                farmer=farmer.name,
+                village=village.name,
+            ),
             "farmer_of_the_village",
         )
     _check_location(lookups, record, farmer, village, areas, prefix, notes)
@@ -426,7 +461,7 @@ def _kit_sale(
         if named is None:
             raise _RowRefused(
                 f"{prefix}.supplier",
-                f"{record.supplier!r} is not a supplier of the programme",
+                Message("'%(name)s' is not a supplier of the programme", name=record.supplier),
                 "unknown_supplier",
             )
         supplier = named
@@ -434,9 +469,13 @@ def _kit_sale(
         supplier = lookups.organizations[next(iter(serving))]
     else:
         reason = (
-            f"no supplier holds kits in {district.name}"
+            Message("no supplier holds kits in %(district)s", district=district.name)
             if not serving
-            else f"{len(serving)} suppliers hold kits in {district.name}: the form must name one"
+            else Message(
+                "%(count)s suppliers hold kits in %(district)s: the form must name one",
+                count=len(serving),
+                district=district.name,
+            )
         )
         raise _RowRefused(f"{prefix}.supplier", reason, "supplier_of_the_district")
     offtaker = None
@@ -448,7 +487,7 @@ def _kit_sale(
         if offtaker is None:
             raise _RowRefused(
                 f"{prefix}.prepaid_by",
-                f"{record.prepaid_by!r} is not an off-taker of the programme",
+                Message("'%(name)s' is not an off-taker of the programme", name=record.prepaid_by),
                 "unknown_offtaker",
             )
     farmer_row = lookups.farmer_rows[farmer.id]

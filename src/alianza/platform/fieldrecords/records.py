@@ -41,6 +41,7 @@ from alianza.platform.kits.models import KitSale
 from alianza.platform.kits.service import catalogue_of, current_catalogue
 from alianza.platform.programmes.models import ExchangeRate
 from alianza.platform.registry.models import Farmer, Place
+from alianza.problems import Message
 
 CATALOGUE_CURRENCY = "USD"
 
@@ -97,9 +98,18 @@ def find_district(actor: Actor, tree: PlaceTree, name: str) -> Place:
     for place in districts:
         if place.name.casefold() == name.strip().casefold():
             return place
-    known = ", ".join(p.name for p in districts) or "none"
+    if districts:
+        reason = Message(
+            "no district named '%(name)s' in this programme (districts: %(known)s)",
+            name=name,
+            known=", ".join(p.name for p in districts),
+        )
+    else:
+        reason = Message(
+            "no district named '%(name)s' in this programme (districts: none)", name=name
+        )
     raise Refused(
-        f"no district named {name!r} in this programme (districts: {known})",
+        reason,
         rule="known district",
         field="district",
     )
@@ -133,7 +143,12 @@ class UsdRates:
         days, values = self.rates.get(currency, ([], []))
         position = bisect.bisect_right(days, on)
         if position == 0:
-            raise Refused(f"no {currency} exchange rate on or before {on}", rule="dated rates")
+            raise Refused(
+                Message(
+                    "no %(currency)s exchange rate on or before %(day)s", currency=currency, day=on
+                ),
+                rule="dated rates",
+            )
         return values[position - 1]
 
     def to_usd(self, amount: Decimal, currency: str, on: date) -> float:

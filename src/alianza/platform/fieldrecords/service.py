@@ -22,6 +22,7 @@ from alianza.platform.registry.cards import parse_farmer_code
 from alianza.platform.registry.models import Farmer, Organization, Place
 from alianza.platform.rollout.team import agronomist_of
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 CENT = Decimal("0.01")
 
@@ -41,7 +42,7 @@ def record_visit(actor: Actor, data: VisitIn | dict[str, Any]) -> FieldVisit:
     require_place(actor, village.id)
     if village.kind != "village":
         raise Refused(
-            f"a visit is to a village, not a {village.kind}",
+            Message("a visit is to a village, not a %(kind)s", kind=village.kind),
             rule="geography levels",
             field="village_id",
         )
@@ -53,7 +54,7 @@ def record_visit(actor: Actor, data: VisitIn | dict[str, Any]) -> FieldVisit:
         scanned = parse_farmer_code(programme.code, visit_in.qr_code)
         if scanned is None:
             raise Refused(
-                f"{visit_in.qr_code!r} is not a farmer card of this programme",
+                Message("'%(code)s' is not a farmer card of this programme", code=visit_in.qr_code),
                 rule="farmer card",
                 field="qr_code",
             )
@@ -62,7 +63,7 @@ def record_visit(actor: Actor, data: VisitIn | dict[str, Any]) -> FieldVisit:
         qr_matches = scanned == farmer.id
     if farmer is not None and farmer.village_id != village.id:
         raise Refused(
-            f"{farmer.name} lives in another village",
+            Message("%(name)s lives in another village", name=farmer.name),
             rule="farmer of the village",
             field="farmer_id",
         )
@@ -70,7 +71,7 @@ def record_visit(actor: Actor, data: VisitIn | dict[str, Any]) -> FieldVisit:
         group = get(actor.widened(), Organization, visit_in.organization_id)
         if group.place_id != village.id:
             raise Refused(
-                f"{group.name} meets in another village",
+                Message("%(name)s meets in another village", name=group.name),
                 rule="group of the village",
                 field="organization_id",
             )
@@ -97,7 +98,7 @@ def _unit_of(actor: Actor, kit_code: str, given: str | None) -> str:
         if given:
             return given
         raise Refused(
-            f"kit {kit_code!r} is not in the catalogue",
+            Message("kit '%(kit)s' is not in the catalogue", kit=kit_code),
             rule="kit in the catalogue",
             field="kit_code",
         ) from None
@@ -133,7 +134,9 @@ def record_produce_sale(
         offtaker = get(actor.widened(), Organization, sale_in.offtaker_id)
         if offtaker.kind != "offtaker":
             raise Refused(
-                f"{offtaker.name} is not an off-taker", rule="off-takers", field="offtaker_id"
+                Message("%(name)s is not an off-taker", name=offtaker.name),
+                rule="off-takers",
+                field="offtaker_id",
             )
     # Amount rounded half-even to cents: quantity (3 decimals) x price (2 decimals).
     amount = (sale_in.quantity * sale_in.unit_price).quantize(CENT, rounding=ROUND_HALF_EVEN)

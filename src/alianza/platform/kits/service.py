@@ -58,6 +58,7 @@ from alianza.platform.registry.models import Farmer, Organization, Place
 from alianza.platform.registry.service import ancestors
 from alianza.platform.rollout.models import Agronomist
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 CENT = Decimal("0.01")
 
@@ -106,7 +107,7 @@ def current_catalogue(actor: Actor) -> KitCatalogue:
         scoped(actor, select(KitCatalogue)).order_by(KitCatalogue.version.desc()).limit(1)
     )
     if row is None:
-        raise Refused("the programme has no kit catalogue yet", rule="kit catalogue")
+        raise Refused(Message("the programme has no kit catalogue yet"), rule="kit catalogue")
     return row
 
 
@@ -124,14 +125,20 @@ def set_prices(actor: Actor, catalogue_id: int, data: PricesIn | dict[str, Any])
     district = get(actor, Place, prices_in.district_id)
     if district.kind != "district":
         raise Refused(
-            "kits are priced per district", rule="prices per district", field="district_id"
+            Message("kits are priced per district"),
+            rule="prices per district",
+            field="district_id",
         )
     known = {kit.id for kit in catalogue.kits}
     written = []
     for position, price_in in enumerate(prices_in.prices):
         if price_in.kit_code not in known:
             raise Refused(
-                f"kit {price_in.kit_code!r} is not in catalogue version {row.version}",
+                Message(
+                    "kit '%(kit)s' is not in catalogue version %(version)s",
+                    kit=price_in.kit_code,
+                    version=row.version,
+                ),
                 rule="kit in the catalogue",
                 field=f"prices[{position}].kit_code",
             )
@@ -174,7 +181,11 @@ def prices(actor: Actor, catalogue_id: int, district_id: int) -> dict[str, KitPr
 def _supplier(actor: Actor, supplier_id: int) -> Organization:
     supplier = get(actor.widened(), Organization, supplier_id)
     if supplier.kind != "supplier":
-        raise Refused(f"{supplier.name} is not a supplier", rule="suppliers", field="supplier_id")
+        raise Refused(
+            Message("%(name)s is not a supplier", name=supplier.name),
+            rule="suppliers",
+            field="supplier_id",
+        )
     return supplier
 
 
@@ -184,10 +195,12 @@ def receive_stock(actor: Actor, data: StockIn | dict[str, Any]) -> SupplierStock
     stock_in = validated(StockIn, data)
     supplier = _supplier(actor, stock_in.supplier_id)
     if actor.scope.kind is ScopeKind.SUPPLIER and actor.scope.organization_id != supplier.id:
-        raise Forbidden("a supplier records its own stock only", rule="scopes")
+        raise Forbidden(Message("a supplier records its own stock only"), rule="scopes")
     district = get(actor, Place, stock_in.district_id)
     if district.kind != "district":
-        raise Refused("stock is held per district", rule="stock per district", field="district_id")
+        raise Refused(
+            Message("stock is held per district"), rule="stock per district", field="district_id"
+        )
     row = _locked_stock(actor, supplier.id, district.id, stock_in.kit_code)
     before = snapshot(row) if row is not None else None
     if row is None:
@@ -282,7 +295,7 @@ def owned_kits(actor: Actor, farmer_id: int) -> dict[str, int]:
 def district_of(actor: Actor, village_id: int) -> Place:
     district = ancestors(actor.widened(), village_id).get("district")
     if district is None:
-        raise Refused("the farmer's village lies in no district", rule="geography levels")
+        raise Refused(Message("the farmer's village lies in no district"), rule="geography levels")
     return district
 
 
@@ -304,29 +317,47 @@ def sale_rules(
         kit = catalogue.kit(kit_code)
     except KeyError:
         raise Refused(
-            f"kit {kit_code!r} is not in catalogue version {version.version}",
+            Message(
+                "kit '%(kit)s' is not in catalogue version %(version)s",
+                kit=kit_code,
+                version=version.version,
+            ),
             rule="kit in the catalogue",
             field="kit_code",
         ) from None
     price = district_prices.get(kit.id)
     if price is None:
         raise Refused(
-            f"kit {kit.id!r} has no price in {district.name} under catalogue version "
-            f"{version.version}",
+            Message(
+                "kit '%(kit)s' has no price in %(district)s under catalogue version %(version)s",
+                kit=kit.id,
+                district=district.name,
+                version=version.version,
+            ),
             rule="kit priced in the district",
             field="kit_code",
         )
     missing = [need for need in kit.prerequisites if owned.get(need, 0) < 1]
     if missing:
         raise Refused(
-            f"{farmer.name} lacks the prerequisites of {kit.id}: {', '.join(missing)}",
+            Message(
+                "%(farmer)s lacks the prerequisites of %(kit)s: %(missing)s",
+                farmer=farmer.name,
+                kit=kit.id,
+                missing=", ".join(missing),
+            ),
             rule="kit prerequisites",
             field="kit_code",
         )
     if owned.get(kit.id, 0) + units > kit.max_per_farmer:
         raise Refused(
-            f"a farmer owns at most {kit.max_per_farmer} of {kit.id}; {farmer.name} has "
-            f"{owned.get(kit.id, 0)}",
+            Message(
+                "a farmer owns at most %(most)s of %(kit)s; %(farmer)s has %(owned)s",
+                most=kit.max_per_farmer,
+                kit=kit.id,
+                farmer=farmer.name,
+                owned=owned.get(kit.id, 0),
+            ),
             rule="units per farmer",
             field="units",
         )
@@ -360,19 +391,29 @@ def record_sale(actor: Actor, data: SaleIn | dict[str, Any]) -> KitSale:
     if sale_in.method == "prepayment":
         if sale_in.offtaker_id is None:
             raise Refused(
-                "a prepaid sale names its off-taker", rule="prepayment", field="offtaker_id"
+                Message("a prepaid sale names its off-taker"),
+                rule="prepayment",
+                field="offtaker_id",
             )
         offtaker = get(actor.widened(), Organization, sale_in.offtaker_id)
         if offtaker.kind != "offtaker":
             raise Refused(
-                f"{offtaker.name} is not an off-taker", rule="prepayment", field="offtaker_id"
+                Message("%(name)s is not an off-taker", name=offtaker.name),
+                rule="prepayment",
+                field="offtaker_id",
             )
     supplier = _supplier(actor, sale_in.supplier_id)
     held = _locked_stock(actor, supplier.id, district.id, kit.id)
     if held is None or held.quantity < sale_in.units:
         raise Refused(
-            f"{supplier.name} holds {0 if held is None else held.quantity} of {kit.id} in "
-            f"{district.name}; {sale_in.units} needed",
+            Message(
+                "%(supplier)s holds %(held)s of %(kit)s in %(district)s; %(needed)s needed",
+                supplier=supplier.name,
+                held=0 if held is None else held.quantity,
+                kit=kit.id,
+                district=district.name,
+                needed=sale_in.units,
+            ),
             rule="supplier stock",
             field="units",
         )
@@ -509,23 +550,39 @@ class SalesBatch:
         )
         if draft.method == "prepayment" and draft.offtaker is None:
             raise Refused(
-                "a prepaid sale names its off-taker", rule="prepayment", field="offtaker_id"
+                Message("a prepaid sale names its off-taker"),
+                rule="prepayment",
+                field="offtaker_id",
             )
         key = (draft.supplier.id, district.id, kit.id)
         held = self.stock.get(key)
         left = (0 if held is None else held.quantity) - self.taken.get(key, 0)
         if left < draft.units:
             raise Refused(
-                f"{draft.supplier.name} holds {left} of {kit.id} in {district.name}; "
-                f"{draft.units} needed",
+                Message(
+                    "%(supplier)s holds %(held)s of %(kit)s in %(district)s; %(needed)s needed",
+                    supplier=draft.supplier.name,
+                    held=left,
+                    kit=kit.id,
+                    district=district.name,
+                    needed=draft.units,
+                ),
                 rule="supplier stock",
                 field="units",
             )
         amount = (Decimal(price.price) * draft.units).quantize(CENT)
         if draft.amount_given is not None and draft.amount_given != amount:
             raise Refused(
-                f"{draft.amount_given} {price.currency} written down; {draft.units} x {kit.id} "
-                f"cost {amount} {price.currency} in {district.name}",
+                Message(
+                    "%(given)s %(currency)s written down; %(units)s x %(kit)s cost %(amount)s "
+                    "%(currency)s in %(district)s",
+                    given=draft.amount_given,
+                    currency=price.currency,
+                    units=draft.units,
+                    kit=kit.id,
+                    amount=amount,
+                    district=district.name,
+                ),
                 rule="kit price",
                 field="amount",
             )

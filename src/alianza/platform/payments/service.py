@@ -62,18 +62,20 @@ from alianza.platform.registry.models import Farmer
 from alianza.platform.registry.phones import normalise_phone
 from alianza.platform.rollout.models import Agronomist
 from alianza.platform.validation import validated
-from alianza.problems import Problem
+from alianza.problems import Message, Problem
 
 INTAKE_USERNAME = "payment-intake"
 
 # Why a payment was parked (codes, as the review queue and the API show them).
 PARK_REASONS = {
-    "unknown_payer": "no sale has this reference and no farmer this phone",
-    "several_farmers": "several farmers share this phone and no reference names the sale",
-    "no_pending_sale": "the farmer has no pending mobile-money sale of this amount",
-    "sale_not_pending": "the sale the reference names is paid already or not by mobile money",
-    "amount_mismatch": "the amount differs from the pending sale's",
-    "currency_mismatch": "the currency differs from the pending sale's",
+    "unknown_payer": Message("no sale has this reference and no farmer this phone"),
+    "several_farmers": Message("several farmers share this phone and no reference names the sale"),
+    "no_pending_sale": Message("the farmer has no pending mobile-money sale of this amount"),
+    "sale_not_pending": Message(
+        "the sale the reference names is paid already or not by mobile money"
+    ),
+    "amount_mismatch": Message("the amount differs from the pending sale's"),
+    "currency_mismatch": Message("the currency differs from the pending sale's"),
 }
 
 
@@ -83,7 +85,7 @@ def intake_identity(session: Session, programme_code: str) -> tuple[int, int]:
     change) and make the actor with :func:`intake_actor_of`."""
     programme_id = session.scalar(select(Programme.id).where(Programme.code == programme_code))
     if programme_id is None:
-        raise NotFound(f"no programme {programme_code}")
+        raise NotFound(Message("no programme %(code)s", code=programme_code))
     user_id = session.scalar(select(User.id).where(User.username == INTAKE_USERNAME))
     if user_id is None:
         try:
@@ -445,7 +447,7 @@ def _post_payments(actor: Actor, payments: list[dict[str, Any]]) -> list[MobileP
         values = payment | {
             "status": "matched" if sale is not None else "parked",
             "park_reason": reason,
-            "park_detail": PARK_REASONS[reason] if reason is not None else None,
+            "park_detail": str(PARK_REASONS[reason]) if reason is not None else None,
             "farmer_id": farmer_id,
             "sale_id": sale.id if sale is not None else None,
             "posting_id": posting_id,
@@ -630,7 +632,12 @@ def match(actor: Actor, payment_id: int, sale_id: int, note: str = "") -> Mobile
     assert payment is not None
     if payment.status != "parked":
         raise Refused(
-            f"payment {payment_id} is {payment.status}, not parked", rule="match parked payments"
+            Message(
+                "payment %(payment)s is %(status)s, not parked",
+                payment=payment_id,
+                status=payment.status,
+            ),
+            rule="match parked payments",
         )
     get(actor, KitSale, sale_id)
     sale = _locked_sale(actor, sale_id)
@@ -695,7 +702,7 @@ def read_statement(text: str, region: str | None = None) -> list[StatementLine]:
                 columns[key] = headers[name]
                 break
     problems = [
-        Problem(f"(header).{key}", f"the statement has no {key} column")
+        Problem(f"(header).{key}", Message("the statement has no %(column)s column", column=key))
         for key in ("transaction_id", "amount")
         if key not in columns
     ]
@@ -708,10 +715,15 @@ def read_statement(text: str, region: str | None = None) -> list[StatementLine]:
         try:
             amount = Decimal(text_amount).quantize(Decimal("0.01"))
         except InvalidOperation:
-            problems.append(Problem(f"row {number}.amount", f"not an amount: {text_amount!r}"))
+            problems.append(
+                Problem(
+                    f"row {number}.amount",
+                    Message("not an amount: '%(text)s'", text=text_amount),
+                )
+            )
             continue
         if not transaction_id:
-            problems.append(Problem(f"row {number}.transaction_id", "empty"))
+            problems.append(Problem(f"row {number}.transaction_id", Message("empty")))
             continue
         phone = (row.get(columns["phone"]) or "").strip() if "phone" in columns else ""
         if phone:

@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alianza.platform.errors import Invalid, Refused
-from alianza.problems import Problem
+from alianza.problems import Message, Problem
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -34,16 +34,22 @@ def check_signature(
 ) -> None:
     """Refuse a notification whose signature is wrong or whose timestamp is out of the window."""
     if not timestamp or not given:
-        raise Refused("the notification is not signed", rule="signed notifications")
+        raise Refused(Message("the notification is not signed"), rule="signed notifications")
     try:
         sent = int(timestamp)
     except ValueError:
-        raise Refused("the timestamp is not Unix seconds", rule="signed notifications") from None
+        raise Refused(
+            Message("the timestamp is not Unix seconds"), rule="signed notifications"
+        ) from None
     if not hmac.compare_digest(signature(secret, timestamp, body), given.strip().lower()):
-        raise Refused("the signature does not match", rule="signed notifications")
+        raise Refused(Message("the signature does not match"), rule="signed notifications")
     if abs(now - sent) > window:
         raise Refused(
-            f"the notification was signed {int(now - sent)} s ago, outside the {window} s window",
+            Message(
+                "the notification was signed %(seconds)s s ago, outside the %(window)s s window",
+                seconds=int(now - sent),
+                window=window,
+            ),
             rule="notification window",
         )
 
@@ -51,9 +57,9 @@ def check_signature(
 def from_daraja(provider: str, currency: str, payload: Any, timezone: str) -> dict[str, Any]:
     """A Daraja C2B confirmation as the intake's notification fields."""
     if not isinstance(payload, dict):
-        raise Invalid("Daraja confirmation", [Problem("", "expected a JSON object")])
+        raise Invalid("Daraja confirmation", [Problem("", Message("expected a JSON object"))])
     problems = [
-        Problem(name, "missing")
+        Problem(name, Message("missing"))
         for name in ("TransID", "TransTime", "TransAmount")
         if payload.get(name) in (None, "")
     ]
@@ -64,7 +70,7 @@ def from_daraja(provider: str, currency: str, payload: Any, timezone: str) -> di
                 tzinfo=ZoneInfo(timezone)
             )
         except ValueError:
-            problems.append(Problem("TransTime", "not YYYYMMDDHHMMSS"))
+            problems.append(Problem("TransTime", Message("not YYYYMMDDHHMMSS")))
     if problems:
         raise Invalid("Daraja confirmation", problems)
     return {

@@ -49,6 +49,7 @@ from alianza.platform.programmes.service import rate_on
 from alianza.platform.registry.models import Farmer, Organization
 from alianza.platform.rollout.models import Agronomist, CaseloadPlace
 from alianza.platform.rollout.team import GROUP_KINDS, agronomist_of
+from alianza.problems import Message
 
 FIGURES = (
     "farmers",
@@ -112,7 +113,7 @@ class PerformanceTable:
 
 def _period(start: date, end: date) -> None:
     if end < start:
-        raise Refused("the period ends before it starts", rule="period", field="end")
+        raise Refused(Message("the period ends before it starts"), rule="period", field="end")
 
 
 def ranks(values: dict[int, float]) -> dict[int, tuple[int, int]]:
@@ -423,8 +424,10 @@ def district_performance(actor: Actor, start: date, end: date) -> PerformanceTab
     actor.require(Permission.FIELD_READ)
     if actor.role is Role.AGRONOMIST:
         raise Forbidden(
-            "district figures are for those who oversee districts; an agronomist compares "
-            "their own figures with their peers'",
+            Message(
+                "district figures are for those who oversee districts; an agronomist compares "
+                "their own figures with their peers'"
+            ),
             rule="performance scope",
         )
     _period(start, end)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,8 +35,12 @@ from alianza.platform.rollout.models import (
 )
 from alianza.platform.rollout.schemas import MilestoneIn, PhaseMoveIn, RolloutAreaIn
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 AREA_KINDS = ("district", "municipality")  # a district, or one of its extension planning areas
+# The note of an area's first phase, stored in English; the board says it in the reader's
+# language (the other notes are a person's own words).
+ENTERED_NOTE = Message("entered the rollout")
 
 
 def open_area(actor: Actor, data: RolloutAreaIn | dict[str, Any]) -> RolloutArea:
@@ -46,7 +50,10 @@ def open_area(actor: Actor, data: RolloutAreaIn | dict[str, Any]) -> RolloutArea
     place = get(actor, Place, area_in.place_id)
     if place.kind not in AREA_KINDS:
         raise Refused(
-            f"a rollout area is a district or an extension planning area, not a {place.kind}",
+            Message(
+                "a rollout area is a district or an extension planning area, not a %(kind)s",
+                kind=place.kind,
+            ),
             rule="rollout areas",
             field="place_id",
         )
@@ -54,7 +61,10 @@ def open_area(actor: Actor, data: RolloutAreaIn | dict[str, Any]) -> RolloutArea
         scoped(actor, select(RolloutArea.id)).where(RolloutArea.place_id == place.id)
     )
     if clash is not None:
-        raise Refused(f"{place.name} is in the rollout already", rule="one area per place")
+        raise Refused(
+            Message("%(name)s is in the rollout already", name=place.name),
+            rule="one area per place",
+        )
     area = RolloutArea(programme_id=actor.programme_id, created_at=now(), **area_in.model_dump())
     actor.session.add(area)
     actor.session.flush()
@@ -65,7 +75,7 @@ def open_area(actor: Actor, data: RolloutAreaIn | dict[str, Any]) -> RolloutArea
             from_phase=None,
             to_phase=area.phase,
             changed_on=area.phase_since,
-            note="entered the rollout",
+            note=str(ENTERED_NOTE),
             changed_by=actor.user_id,
             created_at=now(),
         )
@@ -82,15 +92,32 @@ def move_phase(actor: Actor, area_id: int, data: PhaseMoveIn | dict[str, Any]) -
     area = get(actor, RolloutArea, area_id)
     position = PHASES.index(area.phase)
     if position + 1 >= len(PHASES) or PHASES[position + 1] != move.to_phase:
-        following = PHASES[position + 1] if position + 1 < len(PHASES) else "none"
+        reason = (
+            Message(
+                "an area in %(phase)s moves to %(following)s, not %(wanted)s",
+                phase=area.phase,
+                following=PHASES[position + 1],
+                wanted=move.to_phase,
+            )
+            if position + 1 < len(PHASES)
+            else Message(
+                "an area in %(phase)s moves to none, not %(wanted)s",
+                phase=area.phase,
+                wanted=move.to_phase,
+            )
+        )
         raise Refused(
-            f"an area in {area.phase} moves to {following}, not {move.to_phase}",
+            reason,
             rule="phases in order",
             field="to_phase",
         )
     if move.changed_on < area.phase_since:
         raise Refused(
-            f"the area is in {area.phase} since {area.phase_since}",
+            Message(
+                "the area is in %(phase)s since %(since)s",
+                phase=area.phase,
+                since=area.phase_since,
+            ),
             rule="phases in order",
             field="changed_on",
         )
@@ -98,8 +125,14 @@ def move_phase(actor: Actor, area_id: int, data: PhaseMoveIn | dict[str, Any]) -
         figures = adoption(actor, area.id, move.changed_on)
         if not figures.exit_ready:
             raise Refused(
-                f"adoption is {figures.share:.0%} of {figures.buying_farmers} buying farmers, "
-                f"below the exit point of {Decimal(area.exit_adoption_share):.0%}",
+                Message(
+                    "adoption is %(share)s%% of %(buying)s buying farmers, below the exit point "
+                    "of %(exit)s%%",
+                    # percentage points, whole, as the figures were always shown
+                    share=_percent(figures.share),
+                    buying=figures.buying_farmers,
+                    exit=_percent(Decimal(area.exit_adoption_share)),
+                ),
                 rule="exit at the tipping point",
                 field="to_phase",
             )
@@ -137,11 +170,19 @@ def complete_milestone(actor: Actor, milestone_id: int, done_on: date) -> Milest
     actor.require(Permission.ROLLOUT_MANAGE)
     milestone = get(actor, Milestone, milestone_id)
     if milestone.done_on is not None:
-        raise Refused(f"the milestone was done on {milestone.done_on}", rule="done once")
+        raise Refused(
+            Message("the milestone was done on %(day)s", day=milestone.done_on), rule="done once"
+        )
     before = snapshot(milestone)
     milestone.done_on = done_on
     record_for(actor, "update", milestone, before=before)
     return milestone
+
+
+def _percent(share: Decimal) -> Decimal:
+    """A share as whole percentage points (``0.456`` -> ``46``, rounded half-even as ``:.0%``
+    rounds it)."""
+    return (share * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from alianza.platform.registry.service import ancestors
 from alianza.platform.rollout.models import Agronomist, CaseloadPlace, LeadFarmer
 from alianza.platform.rollout.schemas import AgronomistIn, LeadFarmerIn
 from alianza.platform.validation import validated
-from alianza.problems import Problem
+from alianza.problems import Message, Problem
 
 GROUP_KINDS = ("savings_group", "club", "incubator", "producer_organization")
 # Agronomists visit each group weekly (the Micro Investing model's rhythm).
@@ -46,7 +46,11 @@ def _villages(actor: Actor, district: Place, village_ids: list[int]) -> list[int
         lineage = ancestors(actor, village.id)
         if village.kind != "village" or lineage.get("district") is not district:
             raise Refused(
-                f"place {village_id} is not a village of {district.name}",
+                Message(
+                    "place %(place)s is not a village of %(district)s",
+                    place=village_id,
+                    district=district.name,
+                ),
                 rule="caseload in the district",
                 field=f"village_ids[{position}]",
             )
@@ -61,7 +65,7 @@ def add_agronomist(actor: Actor, data: AgronomistIn | dict[str, Any]) -> Agronom
     district = get(actor, Place, agronomist_in.district_id)
     if district.kind != "district":
         raise Refused(
-            f"an agronomist works a district, not a {district.kind}",
+            Message("an agronomist works a district, not a %(kind)s", kind=district.kind),
             rule="geography levels",
             field="district_id",
         )
@@ -72,7 +76,10 @@ def add_agronomist(actor: Actor, data: AgronomistIn | dict[str, Any]) -> Agronom
         scoped(actor.widened(), select(Agronomist.id)).where(Agronomist.name == agronomist_in.name)
     )
     if clash is not None:
-        raise Refused(f"agronomist {agronomist_in.name!r} exists", rule="unique agronomist")
+        raise Refused(
+            Message("agronomist '%(name)s' exists", name=agronomist_in.name),
+            rule="unique agronomist",
+        )
     agronomist = Agronomist(
         programme_id=actor.programme_id,
         name=agronomist_in.name,
@@ -157,7 +164,10 @@ def add_lead_farmer(actor: Actor, data: LeadFarmerIn | dict[str, Any]) -> LeadFa
         scoped(actor.widened(), select(LeadFarmer.id)).where(LeadFarmer.farmer_id == farmer.id)
     )
     if clash is not None:
-        raise Refused(f"{farmer.name} is a lead farmer already", rule="unique lead farmer")
+        raise Refused(
+            Message("%(name)s is a lead farmer already", name=farmer.name),
+            rule="unique lead farmer",
+        )
     lead = LeadFarmer(programme_id=actor.programme_id, **lead_in.model_dump())
     actor.session.add(lead)
     record_for(actor, "create", lead)

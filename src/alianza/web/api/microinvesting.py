@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import yaml
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -24,7 +24,10 @@ from alianza.platform.kits import service as kits
 from alianza.platform.kits.models import KitSale
 from alianza.platform.kits.schemas import SaleIn
 from alianza.platform.rollout import service as rollout
+from alianza.problems import Message
+from alianza.web import i18n
 from alianza.web.auth import CurrentActor
+from alianza.web.errors import translate_message
 
 router = APIRouter(tags=["micro investing"])
 MAX_ID = 2**63 - 1
@@ -161,7 +164,9 @@ def district_areas(content: bytes | None, name: str) -> dict[str, DistrictArea]:
         raw = yaml.safe_load(content.decode("utf-8"))
     except PARSE_ERRORS as error:
         raise Refused(
-            f"not valid YAML/JSON: {error}", rule="import files", field="programme_data"
+            Message("not valid YAML/JSON: %(error)s", error=str(error)),
+            rule="import files",
+            field="programme_data",
         ) from None
     # Only the districts are needed: the file's kit catalogue (a path) is not read here.
     if isinstance(raw, dict):
@@ -178,8 +183,27 @@ def district_areas(content: bytes | None, name: str) -> dict[str, DistrictArea]:
 def read_limited(upload: UploadFile, field: str) -> bytes:
     content = upload.file.read(MAX_EXPORT_BYTES + 1)
     if len(content) > MAX_EXPORT_BYTES:
-        raise Refused("the file is larger than 20 MB", rule="import files", field=field)
+        raise Refused(Message("the file is larger than 20 MB"), rule="import files", field=field)
     return content
+
+
+def said_report(report: SubmissionImportReport, locale: str) -> SubmissionImportReport:
+    """The report with its rows' problems and notes said in ``locale``."""
+    rows = [
+        row.model_copy(
+            update={
+                "problems": [
+                    problem.model_copy(
+                        update={"message": translate_message(problem.message, locale)}
+                    )
+                    for problem in row.problems
+                ],
+                "notes": [translate_message(note, locale) for note in row.notes],
+            }
+        )
+        for row in report.rows
+    ]
+    return report.model_copy(update={"rows": rows})
 
 
 def run_submission_import(
@@ -202,6 +226,7 @@ def run_submission_import(
     summary="Import an ODK / KoboToolbox export of a field form",
 )
 def import_field_submissions(
+    request: Request,
     actor: CurrentActor,
     form: Annotated[Literal["visit", "inspection", "harvest", "kit_sale"], Form()],
     file: Annotated[UploadFile, File(description="Kobo or ODK Central export: JSON, CSV or ZIP")],
@@ -211,7 +236,9 @@ def import_field_submissions(
 ) -> Any:
     """All or nothing: the row-by-row report (submissions imported before are skipped), or
     422 with every refused row's problem and nothing written."""
-    report = run_submission_import(actor, form, file, programme_data)
+    report = said_report(
+        run_submission_import(actor, form, file, programme_data), i18n.locale_of(request)
+    )
     if report.written:
         return report
     problems = [

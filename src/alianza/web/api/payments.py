@@ -39,6 +39,7 @@ from alianza.platform.errors import NotFound, Refused
 from alianza.platform.payments import service as payments
 from alianza.platform.payments.models import MobilePayment
 from alianza.platform.payments.shapes import DARAJA_ACCEPTED, check_signature, from_daraja
+from alianza.problems import Message
 from alianza.settings import PaymentProvider, Settings
 from alianza.web.auth import CurrentActor
 
@@ -86,7 +87,7 @@ def payment_out(payment: MobilePayment) -> PaymentOut:
 def _provider(settings: Settings, name: str) -> PaymentProvider:
     provider = settings.payment_providers.get(name)
     if provider is None:
-        raise NotFound(f"no payment provider {name}")
+        raise NotFound(Message("no payment provider %(name)s", name=name))
     return provider
 
 
@@ -210,7 +211,7 @@ async def notification(
     settings: Settings = request.app.state.settings
     config = _provider(settings, provider)
     if not config.secret:
-        raise NotFound(f"provider {provider} takes no signed notifications")
+        raise NotFound(Message("provider %(name)s takes no signed notifications", name=provider))
     body = await request.body()
     check_signature(
         config.secret,
@@ -223,10 +224,10 @@ async def notification(
     try:
         data = json.loads(body)
     except ValueError:
-        raise Refused("the body is not JSON", rule="notification shape") from None
+        raise Refused(Message("the body is not JSON"), rule="notification shape") from None
     if not isinstance(data, dict) or data.get("provider") != provider:
         raise Refused(
-            f"the body names another provider than {provider}",
+            Message("the body names another provider than %(name)s", name=provider),
             rule="notification shape",
             field="provider",
         )
@@ -251,11 +252,11 @@ async def daraja_confirmation(
         or not config.url_token
         or not hmac.compare_digest(config.url_token.encode(), token.encode())
     ):
-        raise NotFound("no such confirmation URL")
+        raise NotFound(Message("no such confirmation URL"))
     try:
         payload = json.loads(await request.body())
     except ValueError:
-        raise Refused("the body is not JSON", rule="notification shape") from None
+        raise Refused(Message("the body is not JSON"), rule="notification shape") from None
     fields = from_daraja(provider, config.currency, payload, config.timezone)
     receipt = await run_in_threadpool(_accept, request, config, fields, payload)
     if not receipt.duplicate:

@@ -19,7 +19,7 @@ from alianza.platform.payments import service as payments
 from alianza.platform.registry.cards import farmer_card
 from alianza.platform.rollout import service as rollout
 from alianza.platform.rollout import team
-from alianza.problems import Problem, ProblemError
+from alianza.problems import Message, Problem, ProblemError
 from alianza.web import i18n
 from alianza.web.api.microinvesting import run_submission_import
 from alianza.web.auth import CurrentActor
@@ -89,7 +89,9 @@ def own_caseload(request: Request, actor: CurrentActor) -> Response:
     mine = team.agronomist_of(actor)
     if mine is None:
         actor.require(Permission.ROLLOUT_READ)
-        raise NotFound("you are not an agronomist: open one from a district's rollout board")
+        raise NotFound(
+            Message("you are not an agronomist: open one from a district's rollout board")
+        )
     return RedirectResponse(
         request.app.url_path_for("agronomist", agronomist_id=mine.id), status_code=303
     )
@@ -169,7 +171,7 @@ def growth_page(
 @router.get("/farmers/{farmer_id}/card.{kind}", name="farmer_card")
 def card(actor: CurrentActor, farmer_id: int, kind: str) -> Response:
     if kind not in ("pdf", "png"):
-        raise NotFound(f"no card as {kind}")
+        raise NotFound(Message("no card as %(kind)s", kind=kind))
     found = farmer_card(actor, farmer_id)
     body = found.pdf() if kind == "pdf" else found.png()
     return Response(
