@@ -104,8 +104,8 @@ def test_payments_post_to_the_ledger_and_alerts_flag_risks(signed: tuple[World, 
     found = agreements.alerts(actor, date(2025, 11, 15))
     kinds = [(a.kind, a.message) for a in found]
     assert len(kinds) == 2
-    assert kinds[0][0] == "side_selling" and "delivered 3000.000 of 10000.000 kg" in kinds[0][1]
-    assert kinds[1][0] == "buyer_default" and "15500.00 HNL unpaid, 45 days late" in kinds[1][1]
+    assert kinds[0][0] == "side_selling" and "delivered 3,000.000 of 10,000.000 kg" in kinds[0][1]
+    assert kinds[1][0] == "buyer_default" and "15,500.00 HNL unpaid, 45 days late" in kinds[1][1]
     assert agreements.alerts(actor, date(2025, 9, 30)) == []
     po = ledger.find_account(actor, "po", "HNL", organization_id=world.po.id)
     assert po is not None and ledger.balance(actor, po.id) == Decimal(

@@ -299,7 +299,7 @@ def test_agreement_needs_the_counterpart(world: World) -> None:
     cycle.record_counterpart(
         world.actor, sub.id, "cash", world.member_account.id, "5000.00", date(2025, 4, 10)
     )
-    with pytest.raises(Refused, match="counterpart paid 5000.00 cash"):
+    with pytest.raises(Refused, match="counterpart paid 5,000.00 cash"):
         cycle.confirm_counterpart_paid(world.actor, sub.id, date(2025, 4, 11))
     with pytest.raises(Refused, match="tranches = grant"):
         cycle.schedule_tranches(world.actor, sub.id, [{"amount": "1.00", "milestone": "x"}])

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import func, select
 
 from alianza.platform.agreements.models import Agreement
@@ -57,7 +58,9 @@ def assert_refused_in_time(world: World, sub: Subproject, step: Callable[[date],
     with pytest.raises(Refused) as refused:
         step(before - DAY)
     assert refused.value.rule == "steps in date order"
-    assert str(before) in refused.value.reason and refused.value.field == "on"
+    # the date as the English message writes it (Babel's medium format: "Feb 1, 2025")
+    written = format_date(before, format="medium", locale="en")
+    assert written in refused.value.reason and refused.value.field == "on"
     session.rollback()
     assert session.get(Subproject, sub.id).state == state
     assert count(world, StateChange) == steps

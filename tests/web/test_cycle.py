@@ -10,12 +10,14 @@ import re
 import shutil
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from alianza.problems import Message
 from tests.web import matrix
 from tests.web.conftest import DEMO_PASSWORD, ROLE_USERS
 from tests.web.translation import assert_translated
@@ -383,6 +385,22 @@ def test_next_steps_say_why(cycle_clients: dict[str, TestClient]) -> None:
     assert (
         confirm["allowed"] is False and confirm["refusal"]["rule"] == "counterpart before agreement"
     )
+    assert confirm["refusal"]["reason"].startswith("counterpart paid 0.00 cash / 0.00 in kind")
+    # the reason said in the request's language, its amounts written for it
+    spanish = cycle_clients["programme_manager"].get(
+        f"/api/v1/subprojects/{approved}", headers={"Accept-Language": "es"}
+    )
+    reason = next(
+        s["refusal"]["reason"]
+        for s in spanish.json()["next_steps"]
+        if s["action"] == "counterpart_confirm"
+    )
+    english = re.findall(r"\d[\d,]*\.\d\d", confirm["refusal"]["reason"])
+    assert len(english) == 4  # paid cash, in kind, of the cash and the in kind needed
+    for number in english:  # 12,345.50 -> 12.345,50
+        amount = Decimal(number.replace(",", ""))
+        assert Message("%(amount)s", amount=amount).say("es", lambda t: t) in reason
+    assert reason != confirm["refusal"]["reason"]  # 0,00 cash, not 0.00
 
 
 def test_a_subproject_through_the_cycle(cycle_clients: dict[str, TestClient]) -> None:

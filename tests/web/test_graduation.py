@@ -9,6 +9,7 @@ import io
 import json
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ from sqlalchemy import func, select
 from alianza.platform.db import Database
 from alianza.platform.programmes.service import create_programme, create_user
 from alianza.platform.registry.models import Membership, Organization
+from alianza.problems import Message
 from alianza.settings import Settings
+from alianza.web import i18n
 from alianza.web.app import create_app
 from tests.platform.mi_fixtures import build_mi_world
 from tests.platform.test_graduation import CRITERIA, RULES, _record
@@ -124,6 +127,23 @@ def test_the_api_pages_readiness_and_lists_clusters(site: dict[str, Any]) -> Non
     body = page.json()
     assert (body["total"], len(body["items"]), body["ready"], body["unit"]) == (6, 4, 2, "kg")
     assert body["counts"]["volume"] == {"met": 2, "not_met": 4}
+    checks = {f["name"]: f["checks"] for f in body["items"]}
+    assert checks["Chimbiya farmer 1"][0]["reason"] == "volume 50.000 kg/season < 150"
+    # the reasons said in the request's language, their figures written for it
+    spanish = manager.get(
+        f"/api/v1/graduation/readiness?{QUERY}&limit=4", headers={"Accept-Language": "es"}
+    ).json()
+    said = {f["name"]: f["checks"] for f in spanish["items"]}
+    assert said["Chimbiya farmer 1"][0]["reason"] == i18n.say(
+        "es",
+        Message(
+            "volume %(measured)s %(unit)s/season < %(required)s",
+            measured=Decimal("50.000"),
+            unit="kg",
+            required=Decimal("150"),
+        ),
+    )
+    assert "50,000" in said["Chimbiya farmer 1"][0]["reason"]
     ready = manager.get(f"/api/v1/graduation/readiness?{QUERY}&status=ready").json()
     assert sorted(f["farmer_id"] for f in ready["items"]) == site["ready"]
     assert ready["items"][0]["checks"][0]["criterion"] == "volume"

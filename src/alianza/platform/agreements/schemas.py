@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
+from alianza.problems import Message
+
 PRICE_MECHANISMS = ("fixed", "reference_premium", "floor")
 
 
@@ -20,7 +22,11 @@ class PeriodIn(BaseModel):
     def _ordered(self) -> PeriodIn:
         if self.period_end < self.period_start:
             raise ValueError(
-                f"the period ends ({self.period_end}) before it starts ({self.period_start})"
+                Message(
+                    "the period ends (%(end)s) before it starts (%(start)s)",
+                    end=self.period_end,
+                    start=self.period_start,
+                )
             )
         return self
 
@@ -56,21 +62,26 @@ class AgreementIn(BaseModel):
     @classmethod
     def _known_mechanism(cls, mechanism: str) -> str:
         if mechanism not in PRICE_MECHANISMS:
-            raise ValueError(f"price_mechanism must be one of {PRICE_MECHANISMS}")
+            raise ValueError(
+                Message(
+                    "price_mechanism must be one of %(mechanisms)s",
+                    mechanisms=str(PRICE_MECHANISMS),
+                )
+            )
         return mechanism
 
     @field_validator("fixed_price")
     @classmethod
     def _fixed_needs_price(cls, price: Decimal | None, info: ValidationInfo) -> Decimal | None:
         if info.data.get("price_mechanism") == "fixed" and price is None:
-            raise ValueError("a fixed price mechanism needs fixed_price")
+            raise ValueError(Message("a fixed price mechanism needs fixed_price"))
         return price
 
     @field_validator("floor_price")
     @classmethod
     def _floor_needs_price(cls, price: Decimal | None, info: ValidationInfo) -> Decimal | None:
         if info.data.get("price_mechanism") == "floor" and price is None:
-            raise ValueError("a floor price mechanism needs floor_price")
+            raise ValueError(Message("a floor price mechanism needs floor_price"))
         return price
 
     @field_validator("grade_premiums")
@@ -79,7 +90,9 @@ class AgreementIn(BaseModel):
         grades = info.data.get("quality_grades")
         for grade in premiums:
             if grades is not None and grade not in grades:
-                raise ValueError(f"grade_premiums names unknown grade {grade!r}")
+                raise ValueError(
+                    Message("grade_premiums names unknown grade '%(grade)s'", grade=grade)
+                )
         return premiums
 
     @field_validator("ends_on")
@@ -87,7 +100,7 @@ class AgreementIn(BaseModel):
     def _after_start(cls, ends_on: date, info: ValidationInfo) -> date:
         starts_on = info.data.get("starts_on")
         if starts_on is not None and ends_on <= starts_on:
-            raise ValueError("ends_on is not after starts_on")
+            raise ValueError(Message("ends_on is not after starts_on"))
         return ends_on
 
     @field_validator("schedule")
@@ -99,8 +112,12 @@ class AgreementIn(BaseModel):
         for number, period in enumerate(schedule, start=1):
             if not (starts_on <= period.period_start and period.period_end <= ends_on):
                 raise ValueError(
-                    f"schedule period {number} ({period.period_start}..{period.period_end}) "
-                    "is outside the agreement"
+                    Message(
+                        "schedule period %(number)s (%(start)s..%(end)s) is outside the agreement",
+                        number=number,
+                        start=period.period_start,
+                        end=period.period_end,
+                    )
                 )
         return schedule
 

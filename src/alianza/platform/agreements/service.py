@@ -23,6 +23,7 @@ from alianza.platform.subprojects.disbursement import po_account
 from alianza.platform.subprojects.states import State, locked_subproject, move_state
 from alianza.platform.types import Money, Quantity
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 CENT = Decimal("0.01")
 # A period whose deliveries fall below this share of the schedule raises a side-selling alert.
@@ -38,7 +39,10 @@ def sign_agreement(
     subproject = locked_subproject(actor, subproject_id)
     if subproject.state != State.COUNTERPART_PAID:
         raise Refused(
-            f"an agreement is signed once the counterpart is paid; the subproject is {subproject.state}",
+            Message(
+                "an agreement is signed once the counterpart is paid; the subproject is %(state)s",
+                state=str(subproject.state),
+            ),
             rule="counterpart before agreement",
         )
     if terms.support_organization_id is not None:
@@ -142,7 +146,7 @@ def unit_price(agreement: Agreement, grade: str, reference_price: Decimal | None
         return Decimal(agreement.fixed_price) + bonus
     if reference_price is None:
         raise Refused(
-            "this agreement's price follows a reference price: give reference_price",
+            Message("this agreement's price follows a reference price: give reference_price"),
             rule="price mechanism",
         )
     price = reference_price + Decimal(agreement.premium or 0)
@@ -158,13 +162,21 @@ def record_delivery(actor: Actor, agreement_id: int, data: DeliveryIn | dict[str
     agreement = get_agreement(actor, agreement_id)
     if delivery_in.grade not in agreement.quality_grades:
         raise Refused(
-            f"grade {delivery_in.grade!r} is not one of {agreement.quality_grades}",
+            Message(
+                "grade '%(grade)s' is not one of %(grades)s",
+                grade=delivery_in.grade,
+                grades=str(agreement.quality_grades),
+            ),
             rule="quality grades",
             field="grade",
         )
     if not agreement.starts_on <= delivery_in.delivered_on <= agreement.ends_on:
         raise Refused(
-            f"the agreement runs {agreement.starts_on} to {agreement.ends_on}",
+            Message(
+                "the agreement runs %(starts_on)s to %(ends_on)s",
+                starts_on=agreement.starts_on,
+                ends_on=agreement.ends_on,
+            ),
             rule="agreement period",
             field="delivered_on",
         )
@@ -221,8 +233,8 @@ def record_payment(
 class Alert:
     kind: str  # side_selling | buyer_default
     agreement_id: int
-    message: str
-    # the message's figures, so that a page can say it in its reader's language
+    message: str  # a Message, said in the reader's language by the API
+    # the message's figures, so that a page can word it in its own way
     period_start: date | None = None
     period_end: date | None = None
     delivered: Decimal | None = None
@@ -337,8 +349,19 @@ def _alerts_of(actor: Actor, agreements: list[Agreement], as_of: date) -> list[A
                     Alert(
                         "side_selling",
                         agreement.id,
-                        f"{period.period_start}..{period.period_end}: delivered {delivered} of "
-                        f"{scheduled} {agreement.unit} scheduled ({delivered / scheduled:.0%})",
+                        Message(
+                            "%(start)s..%(end)s: delivered %(delivered)s of %(scheduled)s "
+                            "%(unit)s scheduled (%(share)s%%)",
+                            start=period.period_start,
+                            end=period.period_end,
+                            delivered=delivered,
+                            scheduled=scheduled,
+                            unit=agreement.unit,
+                            # percentage points rounded half-even, as format(share, ".0%")
+                            share=(delivered * 100 / scheduled).quantize(
+                                Decimal(1), rounding=ROUND_HALF_EVEN
+                            ),
+                        ),
                         period_start=period.period_start,
                         period_end=period.period_end,
                         delivered=delivered,
@@ -354,8 +377,15 @@ def _alerts_of(actor: Actor, agreements: list[Agreement], as_of: date) -> list[A
                 Alert(
                     "buyer_default",
                     agreement.id,
-                    f"delivery of {delivery.delivered_on} due {delivery.due_on}: {short} "
-                    f"{agreement.currency} unpaid, {days_late} days late",
+                    Message(
+                        "delivery of %(delivered_on)s due %(due_on)s: %(unpaid)s %(currency)s "
+                        "unpaid, %(days)s days late",
+                        delivered_on=delivery.delivered_on,
+                        due_on=delivery.due_on,
+                        unpaid=short,
+                        currency=agreement.currency,
+                        days=days_late,
+                    ),
                     delivered_on=delivery.delivered_on,
                     due_on=delivery.due_on,
                     unpaid=short,

@@ -14,10 +14,14 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from alianza.problems import Message
+
 
 def _no_float(value: object) -> object:
     if isinstance(value, float):
-        raise ValueError("give quantities and shares as a Decimal or a string, never a float")
+        raise ValueError(
+            Message("give quantities and shares as a Decimal or a string, never a float")
+        )
     return value
 
 
@@ -70,17 +74,21 @@ class ReadinessCriteria(BaseModel):
     def _grades(cls, grades: list[str]) -> list[str]:
         cleaned = sorted({g.strip() for g in grades if g.strip()})
         if not cleaned:
-            raise ValueError("name at least one grade")
+            raise ValueError(Message("name at least one grade"))
         if any(len(g) > 20 for g in cleaned):
-            raise ValueError("a grade has at most 20 characters")
+            raise ValueError(Message("a grade has at most 20 characters"))
         return cleaned
 
     @model_validator(mode="after")
     def _window(self) -> ReadinessCriteria:
         if self.min_seasons_delivered > self.seasons:
             raise ValueError(
-                f"min_seasons_delivered ({self.min_seasons_delivered}) cannot exceed the "
-                f"window of {self.seasons} seasons"
+                Message(
+                    "min_seasons_delivered (%(delivered)s) cannot exceed the window of "
+                    "%(seasons)s seasons",
+                    delivered=self.min_seasons_delivered,
+                    seasons=self.seasons,
+                )
             )
         return self
 
@@ -118,14 +126,14 @@ class ClusterRegistrationIn(BaseModel):
     def _name(cls, name: str) -> str:
         cleaned = " ".join(name.split())
         if not cleaned:
-            raise ValueError("give the organization a name")
+            raise ValueError(Message("give the organization a name"))
         return cleaned
 
     @field_validator("farmer_ids")
     @classmethod
     def _farmers(cls, farmer_ids: list[int]) -> list[int]:
         if len(set(farmer_ids)) != len(farmer_ids):
-            raise ValueError("a farmer is named twice")
+            raise ValueError(Message("a farmer is named twice"))
         if any(f < 1 for f in farmer_ids):
-            raise ValueError("farmer ids are positive")
+            raise ValueError(Message("farmer ids are positive"))
         return farmer_ids

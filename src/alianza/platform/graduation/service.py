@@ -36,6 +36,7 @@ from alianza.platform.kits.service import catalogue_of, current_catalogue
 from alianza.platform.registry import service as registry
 from alianza.platform.registry.models import Farmer, Membership, Organization, Place
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 PO_KIND = "producer_organization"  # the organization kind an alliance's profile needs
 DEFAULT_SEASONS_PER_YEAR = 4  # when the programme has no kit catalogue
@@ -54,18 +55,36 @@ class CriterionCheck:
 
     @property
     def reason(self) -> str:
-        """Why it is not met, in a line ('volume 310 kg/season < 500'); '' when met."""
+        """Why it is not met, in a line ('volume 310.000 kg/season < 500'), a
+        :class:`~alianza.problems.Message` (its figures written for the reader's locale);
+        '' when met."""
         if self.met:
             return ""
+        measured, required = self.measured, self.required
         match self.criterion:
             case "volume":
-                return f"volume {self.measured} {self.unit}/season < {self.required}"
+                return Message(
+                    "volume %(measured)s %(unit)s/season < %(required)s",
+                    measured=measured,
+                    unit=self.unit,
+                    required=required,
+                )
             case "grade":
-                return f"grade share {self.measured} < {self.required}"
+                return Message(
+                    "grade share %(measured)s < %(required)s", measured=measured, required=required
+                )
             case "deliveries":
-                return f"seasons delivered {self.measured} < {self.required}"
+                return Message(
+                    "seasons delivered %(measured)s < %(required)s",
+                    measured=measured,
+                    required=required,
+                )
             case _:
-                return f"seasons as a client {self.measured} < {self.required}"
+                return Message(
+                    "seasons as a client %(measured)s < %(required)s",
+                    measured=measured,
+                    required=required,
+                )
 
 
 @dataclass(frozen=True)
@@ -141,7 +160,7 @@ def _product(catalogue: Any, product: str) -> tuple[list[str], str]:
     """The kit codes whose harvests count and the unit: a product's kits, or one kit."""
     if catalogue is None:
         raise Refused(
-            "the programme has no kit catalogue: the product cannot be looked up",
+            Message("the programme has no kit catalogue: the product cannot be looked up"),
             rule="kit catalogue",
             field="product",
         )
@@ -153,8 +172,12 @@ def _product(catalogue: Any, product: str) -> tuple[list[str], str]:
         if kit.id == product:
             return [kit.id], products[kit.product].unit
     raise Refused(
-        f"{product!r} is neither a product nor a kit of the catalogue "
-        f"(products: {', '.join(sorted(products))})",
+        Message(
+            "'%(product)s' is neither a product nor a kit of the catalogue "
+            "(products: %(products)s)",
+            product=product,
+            products=", ".join(sorted(products)),
+        ),
         rule="product of the catalogue",
         field="product",
     )
@@ -423,9 +446,14 @@ def page_of(
 ) -> Page:
     """A page of an assessment's farmers (of a village; only the ready or the not ready)."""
     if not 1 <= limit <= 1000 or offset < 0:
-        raise Refused("limit lies between 1 and 1000 and offset is not negative", field="limit")
+        raise Refused(
+            Message("limit lies between 1 and 1000 and offset is not negative"), field="limit"
+        )
     if status is not None and status not in READY_FILTERS:
-        raise Refused(f"status is one of {', '.join(READY_FILTERS)}", field="status")
+        raise Refused(
+            Message("status is one of %(filters)s", filters=", ".join(READY_FILTERS)),
+            field="status",
+        )
     rows = [
         f
         for f in found.farmers
@@ -590,9 +618,29 @@ class Registered:
     volume_per_season: Decimal
 
 
+def _joined(items: list[str], separator: str = ";") -> str:
+    """Words in a row, each said in the reader's language: 'a; b; c' (``separator`` ';'),
+    'a, b, c' (',')."""
+    joined = items[0]
+    for item in items[1:]:
+        joined = (
+            Message("%(items)s; %(item)s", items=joined, item=item)
+            if separator == ";"
+            else Message("%(items)s, %(item)s", items=joined, item=item)
+        )
+    return joined
+
+
 def _listed(items: list[str], most: int = 5) -> str:
-    shown = "; ".join(items[:most])
-    return shown + (f"; and {len(items) - most} more" if len(items) > most else "")
+    """The first ``most`` items, and how many more: 'a; b; c; d; e; and 2 more'."""
+    shown = _joined(items[:most])
+    if len(items) <= most:
+        return shown
+    return Message("%(items)s; and %(count)s more", items=shown, count=len(items) - most)
+
+
+def _farmer(farmer: FarmerReadiness) -> Message:
+    return Message("%(name)s (%(id)s)", name=farmer.name, id=farmer.farmer_id)
 
 
 def register_cluster(actor: Actor, data: ClusterRegistrationIn | dict[str, Any]) -> Registered:
@@ -608,18 +656,23 @@ def register_cluster(actor: Actor, data: ClusterRegistrationIn | dict[str, Any])
     found = assess(actor, wanted.criteria, farmer_ids=wanted.farmer_ids)
     by_id = {f.farmer_id: f for f in found.farmers}
     if missing := [f for f in wanted.farmer_ids if f not in by_id]:
-        raise NotFound(f"no farmer {', '.join(str(f) for f in missing[:5])}")
+        raise NotFound(Message("no farmer %(ids)s", ids=", ".join(str(f) for f in missing[:5])))
     if unready := [f for f in found.farmers if not f.ready]:
+        why = [
+            Message("%(farmer)s: %(reasons)s", farmer=_farmer(f), reasons=_joined(f.reasons, ","))
+            for f in unready
+        ]
         raise Refused(
-            "not every farmer is ready any more: "
-            + _listed([f"{f.name} ({f.farmer_id}): {', '.join(f.reasons)}" for f in unready]),
+            Message("not every farmer is ready any more: %(farmers)s", farmers=_listed(why)),
             rule="ready farmers",
             field="farmer_ids",
         )
     if members := [f for f in found.farmers if f.producer_organization_id is not None]:
         raise Refused(
-            "already members of a producer organization: "
-            + _listed([f"{f.name} ({f.farmer_id})" for f in members]),
+            Message(
+                "already members of a producer organization: %(farmers)s",
+                farmers=_listed([_farmer(f) for f in members]),
+            ),
             rule="one producer organization",
             field="farmer_ids",
         )
@@ -629,22 +682,30 @@ def register_cluster(actor: Actor, data: ClusterRegistrationIn | dict[str, Any])
         total = sum(found.volume_milli.values())
         minimum = pure.to_milli(wanted.rules.min_volume_per_season) * wanted.criteria.seasons
         if len(districts) > 1:
-            reason = "the farmers live in more than one district"
+            reason = Message("the farmers live in more than one district")
         elif len(wanted.farmer_ids) < wanted.rules.min_farmers:
-            reason = (
-                f"{len(wanted.farmer_ids)} farmers are fewer than the "
-                f"{wanted.rules.min_farmers} a cluster needs"
+            reason = Message(
+                "%(farmers)s farmers are fewer than the %(minimum)s a cluster needs",
+                farmers=len(wanted.farmer_ids),
+                minimum=wanted.rules.min_farmers,
             )
         elif total < minimum:
-            reason = (
-                f"their volume {pure.from_milli(total, wanted.criteria.seasons)} "
-                f"{found.unit}/season is less than the {wanted.rules.min_volume_per_season} a "
-                "cluster needs"
+            reason = Message(
+                "their volume %(volume)s %(unit)s/season is less than the %(minimum)s a "
+                "cluster needs",
+                volume=pure.from_milli(total, wanted.criteria.seasons),
+                unit=found.unit,
+                minimum=wanted.rules.min_volume_per_season,
             )
         else:
-            reason = f"their villages are not all within {wanted.rules.radius_km} km of one another"
+            reason = Message(
+                "their villages are not all within %(radius)s km of one another",
+                radius=wanted.rules.radius_km,
+            )
         raise Refused(
-            f"the farmers do not form one cluster: {reason}", rule="one cluster", field="farmer_ids"
+            Message("the farmers do not form one cluster: %(reason)s", reason=reason),
+            rule="one cluster",
+            field="farmer_ids",
         )
     proposal = proposals[0]
     organization = registry.add_organization(

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, field_validator
 
 from alianza.platform.programmes.schemas import currency_code
+from alianza.problems import Message
 
 # Internal funds may never go below zero; counterparties' accounts are memoranda of what they
 # put in (negative) or took out (positive), so they may.
@@ -66,7 +67,7 @@ class AccountIn(BaseModel):
     @classmethod
     def _known_kind(cls, kind: str) -> str:
         if kind not in ACCOUNT_KINDS:
-            raise ValueError(f"must be one of {sorted(ACCOUNT_KINDS)}")
+            raise ValueError(Message("must be one of %(kinds)s", kinds=str(sorted(ACCOUNT_KINDS))))
         return kind
 
 
@@ -84,12 +85,12 @@ class TransferIn(BaseModel):
     @classmethod
     def _known_kind(cls, kind: str) -> str:
         if kind not in POSTING_RULES:
-            raise ValueError(f"must be one of {sorted(POSTING_RULES)}")
+            raise ValueError(Message("must be one of %(kinds)s", kinds=str(sorted(POSTING_RULES))))
         return kind
 
     @field_validator("amount", mode="before")
     @classmethod
     def _no_float(cls, value: object) -> object:
         if isinstance(value, float):
-            raise ValueError("give money as a Decimal or a string, never a float")
+            raise ValueError(Message("give money as a Decimal or a string, never a float"))
         return value

@@ -30,6 +30,7 @@ from alianza.platform.ledger.schemas import (
     TransferIn,
 )
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 ZERO = Decimal("0.00")
 
@@ -52,7 +53,10 @@ def _open_account(actor: Actor, account_in: AccountIn) -> Account:
         scoped(actor.widened(), select(Account.id)).where(Account.name == account_in.name)
     )
     if clash is not None:
-        raise Refused(f"an account named {account_in.name!r} exists", rule="unique account name")
+        raise Refused(
+            Message("an account named '%(name)s' exists", name=account_in.name),
+            rule="unique account name",
+        )
     account = Account(
         programme_id=actor.programme_id,
         allows_overdraft=ACCOUNT_KINDS[account_in.kind],
@@ -112,6 +116,21 @@ def organization_account(
     return account
 
 
+def no_account(account_id: int) -> Message:
+    return Message("no account %(id)s in this programme", id=account_id)
+
+
+def unbalanced() -> Message:
+    return Message("entries do not sum to zero")
+
+
+def mixed_currencies(currencies: set[str]) -> Message:
+    return Message(
+        "accounts are in different currencies (%(currencies)s)",
+        currencies=", ".join(sorted(currencies)),
+    )
+
+
 def _accounts(actor: Actor, account_ids: list[int]) -> dict[int, Account]:
     """The accounts of the programme with these ids (NotFound for any other)."""
     rows = actor.session.scalars(
@@ -120,7 +139,7 @@ def _accounts(actor: Actor, account_ids: list[int]) -> dict[int, Account]:
     found = {account.id: account for account in rows}
     for account_id in account_ids:
         if account_id not in found:
-            raise NotFound(f"no account {account_id} in this programme")
+            raise NotFound(no_account(account_id))
     return found
 
 
@@ -171,15 +190,12 @@ def _post(
 ) -> Posting:
     """Write one balanced posting after locking its accounts and checking the overdraft rule."""
     if sum((amount for _, amount in legs), ZERO) != ZERO:
-        raise Refused("entries do not sum to zero", rule="balanced posting")
+        raise Refused(unbalanced(), rule="balanced posting")
     snapshots.lock_for_posting(actor.session)
     accounts = _accounts(actor, [account_id for account_id, _ in legs])
     currencies = {account.currency for account in accounts.values()}
     if len(currencies) != 1:
-        raise Refused(
-            f"accounts are in different currencies ({', '.join(sorted(currencies))})",
-            rule="one currency per posting",
-        )
+        raise Refused(mixed_currencies(currencies), rule="one currency per posting")
     change: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for account_id, amount in legs:
         change[account_id] += amount
@@ -193,8 +209,15 @@ def _post(
             lowest = _lowest_balance_from(actor, account_id, posted_on)
             if lowest + delta < 0:
                 raise Refused(
-                    f"account {account.name!r} would be overdrawn: {-delta} {account.currency} "
-                    f"needed, {lowest} available from {posted_on} on",
+                    Message(
+                        "account '%(name)s' would be overdrawn: %(needed)s %(currency)s needed, "
+                        "%(available)s available from %(day)s on",
+                        name=account.name,
+                        needed=-delta,
+                        currency=account.currency,
+                        available=lowest,
+                        day=posted_on,
+                    ),
                     rule="no overdraft",
                 )
     with actor.session.begin_nested():
@@ -280,27 +303,36 @@ def post_many(
     first_day: dict[int, date] = {}
     for posting in postings:
         if sum((amount for _, amount in posting.legs), ZERO) != ZERO:
-            raise Refused("entries do not sum to zero", rule="balanced posting")
+            raise Refused(unbalanced(), rule="balanced posting")
         refs = []
         for account_id, _ in posting.legs:
             ref = accounts.get(account_id)
             if ref is None:
-                raise NotFound(f"no account {account_id} in this programme")
+                raise NotFound(no_account(account_id))
             refs.append(ref)
         currencies = {ref.currency for ref in refs}
         if len(currencies) != 1:
-            raise Refused(
-                f"accounts are in different currencies ({', '.join(sorted(currencies))})",
-                rule="one currency per posting",
-            )
+            raise Refused(mixed_currencies(currencies), rule="one currency per posting")
         from_kinds, to_kinds = POSTING_RULES[posting.kind]
         for ref, (account_id, amount) in zip(refs, posting.legs, strict=True):
             allowed = from_kinds if amount < 0 else to_kinds
             if ref.kind not in allowed:
                 raise Refused(
-                    f"a {posting.kind} goes from {'/'.join(sorted(from_kinds))} to "
-                    f"{'/'.join(sorted(to_kinds))}, not {'from' if amount < 0 else 'to'} "
-                    f"{ref.kind}",
+                    Message(
+                        "a %(kind)s goes from %(from_kinds)s to %(to_kinds)s, not from %(account)s",
+                        kind=posting.kind,
+                        from_kinds="/".join(sorted(from_kinds)),
+                        to_kinds="/".join(sorted(to_kinds)),
+                        account=ref.kind,
+                    )
+                    if amount < 0
+                    else Message(
+                        "a %(kind)s goes from %(from_kinds)s to %(to_kinds)s, not to %(account)s",
+                        kind=posting.kind,
+                        from_kinds="/".join(sorted(from_kinds)),
+                        to_kinds="/".join(sorted(to_kinds)),
+                        account=ref.kind,
+                    ),
                     rule=f"{posting.kind} accounts",
                 )
             change[account_id] += amount
@@ -315,8 +347,14 @@ def post_many(
         lowest = _lowest_balance_from(actor, account_id, first_day[account_id])
         if lowest + change[account_id] < 0:
             raise Refused(
-                f"account {account_id} would be overdrawn: {-change[account_id]} needed, "
-                f"{lowest} available from {first_day[account_id]} on",
+                Message(
+                    "account %(id)s would be overdrawn: %(needed)s needed, %(available)s "
+                    "available from %(day)s on",
+                    id=account_id,
+                    needed=-change[account_id],
+                    available=lowest,
+                    day=first_day[account_id],
+                ),
                 rule="no overdraft",
             )
     created_at = now()
@@ -394,14 +432,21 @@ def post_transfer(actor: Actor, data: TransferIn | dict[str, Any]) -> Posting:
     buyer's payment): the accounts are the programme's, whoever acts."""
     transfer_in = validated(TransferIn, data)
     if transfer_in.from_account_id == transfer_in.to_account_id:
-        raise Refused("from and to are the same account", field="to_account_id")
+        raise Refused(Message("from and to are the same account"), field="to_account_id")
     source = get_account(actor.widened(), transfer_in.from_account_id)
     target = get_account(actor.widened(), transfer_in.to_account_id)
     from_kinds, to_kinds = POSTING_RULES[transfer_in.kind]
     if source.kind not in from_kinds or target.kind not in to_kinds:
         raise Refused(
-            f"a {transfer_in.kind} goes from {'/'.join(sorted(from_kinds))} to "
-            f"{'/'.join(sorted(to_kinds))}, not from {source.kind} to {target.kind}",
+            Message(
+                "a %(kind)s goes from %(from_kinds)s to %(to_kinds)s, not from %(source)s to "
+                "%(target)s",
+                kind=transfer_in.kind,
+                from_kinds="/".join(sorted(from_kinds)),
+                to_kinds="/".join(sorted(to_kinds)),
+                source=source.kind,
+                target=target.kind,
+            ),
             rule=f"{transfer_in.kind} accounts",
         )
     return _post(
@@ -428,18 +473,28 @@ def post_split(
     source = get_account(actor.widened(), from_account_id)
     if source.kind not in from_kinds:
         raise Refused(
-            f"a {kind} goes from {'/'.join(sorted(from_kinds))}, not from {source.kind}",
+            Message(
+                "a %(kind)s goes from %(from_kinds)s, not from %(source)s",
+                kind=kind,
+                from_kinds="/".join(sorted(from_kinds)),
+                source=source.kind,
+            ),
             rule=f"{kind} accounts",
         )
     for account_id, amount in targets:
         target = get_account(actor.widened(), account_id)
         if target.kind not in to_kinds or account_id == from_account_id:
             raise Refused(
-                f"a {kind} goes to {'/'.join(sorted(to_kinds))}, not to {target.kind}",
+                Message(
+                    "a %(kind)s goes to %(to_kinds)s, not to %(target)s",
+                    kind=kind,
+                    to_kinds="/".join(sorted(to_kinds)),
+                    target=target.kind,
+                ),
                 rule=f"{kind} accounts",
             )
         if amount <= 0:
-            raise Refused("every part of a posting is positive", rule="balanced posting")
+            raise Refused(Message("every part of a posting is positive"), rule="balanced posting")
     total = sum((amount for _, amount in targets), ZERO)
     return _post(actor, kind, posted_on, memo, [(from_account_id, -total), *targets])
 
@@ -449,15 +504,24 @@ def reverse(actor: Actor, posting_id: int, posted_on: date, memo: str = "") -> P
     actor.require(Permission.LEDGER_POST)
     original = get(actor, Posting, posting_id)
     if original.kind == REVERSAL:
-        raise Refused("a reversal is not reversed; post the correct entry instead")
+        raise Refused(Message("a reversal is not reversed; post the correct entry instead"))
     if posted_on < original.posted_on:
-        raise Refused(f"a reversal cannot be dated before the posting ({original.posted_on})")
+        raise Refused(
+            Message(
+                "a reversal cannot be dated before the posting (%(day)s)", day=original.posted_on
+            )
+        )
     already = actor.session.scalar(
         select(Posting.id).where(Posting.reverses_posting_id == posting_id)
     )
     if already is not None:
         raise Refused(
-            f"posting {posting_id} was reversed by posting {already}", rule="reverse once"
+            Message(
+                "posting %(posting)s was reversed by posting %(reversal)s",
+                posting=posting_id,
+                reversal=already,
+            ),
+            rule="reverse once",
         )
     legs = [(entry.account_id, -Decimal(entry.amount)) for entry in original.entries]
     return _post(

@@ -27,6 +27,7 @@ from alianza.platform.subprojects.states import (
     require_state,
 )
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 PO_ACCOUNT_LABELS = {
     "po": "",
@@ -62,6 +63,19 @@ def paid_counterpart(actor: Actor, subproject_id: int) -> tuple[Decimal, Decimal
     return cash, in_kind
 
 
+def counterpart_short(
+    cash: Decimal, in_kind: Decimal, need_cash: Decimal, need_kind: Decimal
+) -> Message:
+    """Why the counterpart is not paid yet: what is paid of what the plan needs."""
+    return Message(
+        "counterpart paid %(cash)s cash / %(in_kind)s in kind of %(need_cash)s / %(need_kind)s",
+        cash=cash,
+        in_kind=in_kind,
+        need_cash=need_cash,
+        need_kind=need_kind,
+    )
+
+
 def record_counterpart(
     actor: Actor,
     subproject_id: int,
@@ -75,9 +89,9 @@ def record_counterpart(
     call's currency, opened on first use)."""
     actor.require(Permission.COUNTERPART_RECORD)
     if kind not in ("cash", "in_kind"):
-        raise Refused("counterpart is cash or in_kind", field="kind")
+        raise Refused(Message("counterpart is cash or in_kind"), field="kind")
     subproject = locked_subproject(actor, subproject_id)
-    require_state(subproject, *APPROVED, doing="counterpart is paid")
+    require_state(subproject, *APPROVED, doing=Message("counterpart is paid"))
     if from_account_id is None:
         from_account_id = po_account(actor, subproject.id, "member").id
     target = po_account(actor, subproject.id, "po" if kind == "cash" else "po_in_kind")
@@ -108,12 +122,12 @@ def confirm_counterpart_paid(actor: Actor, subproject_id: int, on: date) -> Subp
     """Move an approved subproject on once the PO has paid all the counterpart its plan needs."""
     actor.require(Permission.CYCLE_REVIEW)
     subproject = locked_subproject(actor, subproject_id)
-    require_state(subproject, *APPROVED, doing="the counterpart is confirmed")
+    require_state(subproject, *APPROVED, doing=Message("the counterpart is confirmed"))
     need_cash, need_kind = required_counterpart(actor, subproject)
     cash, in_kind = paid_counterpart(actor, subproject.id)
     if cash < need_cash or in_kind < need_kind:
         raise Refused(
-            f"counterpart paid {cash} cash / {in_kind} in kind of {need_cash} / {need_kind}",
+            counterpart_short(cash, in_kind, need_cash, need_kind),
             rule="counterpart before agreement",
         )
     move_state(actor, subproject, State.COUNTERPART_PAID, on, f"{cash} cash, {in_kind} in kind")
@@ -132,15 +146,20 @@ def schedule_tranches(
         *APPROVED,
         State.COUNTERPART_PAID,
         State.AGREEMENT_SIGNED,
-        doing="tranches are scheduled",
+        doing=Message("tranches are scheduled"),
     )
     if actor.session.scalar(select(Tranche.id).where(Tranche.subproject_id == subproject.id)):
-        raise Refused("the tranches are scheduled already", rule="one disbursement plan")
+        raise Refused(Message("the tranches are scheduled already"), rule="one disbursement plan")
     grant = Decimal(latest_plan(actor, subproject.id).grant)
     total = sum((t.amount for t in items), Decimal("0.00"))
     if total != grant:
         raise Refused(
-            f"tranches add up to {total}, the approved grant is {grant}", rule="tranches = grant"
+            Message(
+                "tranches add up to %(total)s, the approved grant is %(grant)s",
+                total=total,
+                grant=grant,
+            ),
+            rule="tranches = grant",
         )
     made = []
     for number, item in enumerate(items, start=1):
@@ -176,8 +195,24 @@ def _tranche(actor: Actor, subproject_id: int, number: int) -> Tranche:
         )
     )
     if tranche is None:
-        raise NotFound(f"no tranche {number} of subproject {subproject_id}")
+        raise NotFound(
+            Message(
+                "no tranche %(number)s of subproject %(subproject)s",
+                number=number,
+                subproject=subproject_id,
+            )
+        )
     return tranche
+
+
+def tranche_waits(number: int) -> Message:
+    """Why tranche ``number`` is not released yet: the one before is not closed."""
+    return Message(
+        "tranche %(number)s waits until tranche %(previous)s is justified and its milestone "
+        "verified",
+        number=number,
+        previous=number - 1,
+    )
 
 
 def release_tranche(
@@ -188,20 +223,27 @@ def release_tranche(
     subproject = locked_subproject(actor, subproject_id)
     if subproject.state not in (State.AGREEMENT_SIGNED, State.IN_EXECUTION):
         raise Refused(
-            f"tranches are released once the agreement is signed, not while {subproject.state}",
+            Message(
+                "tranches are released once the agreement is signed, not while %(state)s",
+                state=str(subproject.state),
+            ),
             rule="agreement before disbursement",
         )
     tranche = _tranche(actor, subproject.id, number)
     if tranche.released_on is not None:
         raise Refused(
-            f"tranche {number} was released on {tranche.released_on}", rule="release once"
+            Message(
+                "tranche %(number)s was released on %(day)s",
+                number=number,
+                day=tranche.released_on,
+            ),
+            rule="release once",
         )
     if number > 1:
         previous = _tranche(actor, subproject.id, number - 1)
         if previous.justified_on is None or previous.milestone_verified_on is None:
             raise Refused(
-                f"tranche {number} waits until tranche {number - 1} is justified and its milestone verified",
-                rule="tranche n+1 after tranche n is justified and verified",
+                tranche_waits(number), rule="tranche n+1 after tranche n is justified and verified"
             )
     if subproject.state == State.AGREEMENT_SIGNED:
         check_step_date(actor, subproject, on)  # before the money moves
@@ -226,10 +268,20 @@ def release_tranche(
 
 
 def refuse_after_completion(subproject: Subproject, what: str) -> None:
-    """A completed subproject's tranches are closed: their justification stands as it was."""
+    """A completed subproject's tranches are closed: their justification stands as it was
+    (``what``: ``justified`` or ``verified``)."""
     if subproject.state in CLOSED:
+        state = str(subproject.state)
         raise Refused(
-            f"the subproject is {subproject.state}: its tranches cannot be {what} again",
+            Message(
+                "the subproject is %(state)s: its tranches cannot be justified again",
+                state=state,
+            )
+            if what == "justified"
+            else Message(
+                "the subproject is %(state)s: its tranches cannot be verified again",
+                state=state,
+            ),
             rule="tranches closed on completion",
         )
 
@@ -242,10 +294,15 @@ def justify_tranche(
     refuse_after_completion(locked_subproject(actor, subproject_id), "justified")
     tranche = _tranche(actor, subproject_id, number)
     if tranche.released_on is None:
-        raise Refused(f"tranche {number} is not released yet", rule="justify after release")
+        raise Refused(
+            Message("tranche %(number)s is not released yet", number=number),
+            rule="justify after release",
+        )
     if not evidence.strip():
         raise Refused(
-            "give the evidence of how the tranche was used", rule="evidence", field="evidence"
+            Message("give the evidence of how the tranche was used"),
+            rule="evidence",
+            field="evidence",
         )
     before = snapshot(tranche)
     tranche.justified_on = on
@@ -260,11 +317,22 @@ def verify_milestone(actor: Actor, subproject_id: int, number: int, on: date) ->
     refuse_after_completion(locked_subproject(actor, subproject_id), "verified")
     tranche = _tranche(actor, subproject_id, number)
     if tranche.justified_on is None:
-        raise Refused(f"tranche {number} is not justified yet", rule="verify after justification")
+        raise Refused(
+            Message("tranche %(number)s is not justified yet", number=number),
+            rule="verify after justification",
+        )
     before = snapshot(tranche)
     tranche.milestone_verified_on = on
     record_for(actor, "verify", tranche, before=before)
     return tranche
+
+
+def tranches_open(numbers: list[int]) -> Message:
+    """Why the execution cannot be completed: the tranches not yet verified (none scheduled
+    when ``numbers`` is empty)."""
+    if not numbers:
+        return Message("tranches none scheduled are not justified and verified")
+    return Message("tranches %(numbers)s are not justified and verified", numbers=str(numbers))
 
 
 def complete(actor: Actor, subproject_id: int, on: date) -> Subproject:
@@ -276,10 +344,7 @@ def complete(actor: Actor, subproject_id: int, on: date) -> Subproject:
     ).all()
     open_ = [t.number for t in scheduled if t.milestone_verified_on is None]
     if not scheduled or open_:
-        raise Refused(
-            f"tranches {open_ or 'none scheduled'} are not justified and verified",
-            rule="completion after every tranche",
-        )
+        raise Refused(tranches_open(open_), rule="completion after every tranche")
     move_state(actor, subproject, State.COMPLETED, on, "")
     return subproject
 

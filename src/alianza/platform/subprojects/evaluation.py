@@ -34,6 +34,7 @@ from alianza.platform.subprojects.states import (
     move_state,
     require_state,
 )
+from alianza.problems import Message
 
 CENT = Decimal("0.01")
 
@@ -53,7 +54,9 @@ def assign_evaluator(actor: Actor, subproject_id: int, user_id: int) -> Evaluato
     evaluator = act_as(actor.session, user_id, actor.programme_id)
     if evaluator.role is not Role.EVALUATOR:
         raise Refused(
-            "only an evaluator is assigned to evaluate", rule="evaluators", field="user_id"
+            Message("only an evaluator is assigned to evaluate"),
+            rule="evaluators",
+            field="user_id",
         )
     clash = actor.session.scalar(
         select(EvaluatorAssignment.id).where(
@@ -62,7 +65,9 @@ def assign_evaluator(actor: Actor, subproject_id: int, user_id: int) -> Evaluato
         )
     )
     if clash is not None:
-        raise Refused("the evaluator is assigned already", rule="one assignment per evaluator")
+        raise Refused(
+            Message("the evaluator is assigned already"), rule="one assignment per evaluator"
+        )
     assignment = EvaluatorAssignment(
         programme_id=actor.programme_id,
         subproject_id=subproject.id,
@@ -118,17 +123,22 @@ def score(
     sheet; an evaluator scoped to assigned subprojects scores only those."""
     actor.require(Permission.CYCLE_SCORE)
     subproject = locked_subproject(actor, subproject_id)
-    require_state(subproject, State.UNDER_EVALUATION, doing="scores are given")
+    require_state(subproject, State.UNDER_EVALUATION, doing=Message("scores are given"))
     sheet = scoring_sheet(get(actor, Call, subproject.call_id))
     if criterion not in {c.name for c in sheet.criteria}:
         raise Refused(
-            f"{criterion!r} is not a criterion of the call's scoring sheet",
+            Message(
+                "'%(criterion)s' is not a criterion of the call's scoring sheet",
+                criterion=criterion,
+            ),
             rule="scoring sheet",
             field="criterion",
         )
     number = Decimal(str(value))
     if not Decimal(0) <= number <= Decimal(100):
-        raise Refused("a score lies between 0 and 100", rule="scoring sheet", field="score")
+        raise Refused(
+            Message("a score lies between 0 and 100"), rule="scoring sheet", field="score"
+        )
     version = latest_plan(actor, subproject.id)
     clash = actor.session.scalar(
         select(CommitteeScore.id).where(
@@ -138,7 +148,9 @@ def score(
         )
     )
     if clash is not None:
-        raise Refused("you scored this criterion of this plan already", rule="one score per member")
+        raise Refused(
+            Message("you scored this criterion of this plan already"), rule="one score per member"
+        )
     row = CommitteeScore(
         programme_id=actor.programme_id,
         subproject_id=subproject.id,
@@ -188,6 +200,12 @@ def member_shares(actor: Actor, organization_id: int, on: date) -> Shares:
     return Shares(Decimal(women) / len(members), Decimal(youth) / len(members))
 
 
+def percent(share: Decimal, places: Decimal = Decimal(1)) -> Decimal:
+    """A share (0.125) as the percentage points a message shows (12.50 with ``places`` 0.01;
+    13 by default), rounded half-even as ``format(share, ".0%")`` does."""
+    return (Decimal(share) * 100).quantize(places, rounding=ROUND_HALF_EVEN)
+
+
 def approval_problems(actor: Actor, subproject: Subproject, on: date) -> list[tuple[str, str]]:
     """(rule, reason) for every rule the latest plan breaks against the call."""
     actor = actor.widened()
@@ -199,15 +217,21 @@ def approval_problems(actor: Actor, subproject: Subproject, on: date) -> list[tu
     investment = Decimal(plan.investment)
     counterpart = Decimal(plan.counterpart_cash) + Decimal(plan.counterpart_in_kind)
     if investment <= 0:
-        problems.append(("financing plan", "the plan has no investment or working capital"))
+        problems.append(
+            ("financing plan", Message("the plan has no investment or working capital"))
+        )
         investment = Decimal(1)  # the shares below are then those of nothing
     unfinanced = investment - Decimal(plan.grant) - counterpart - Decimal(plan.credit)
     if unfinanced > CENT / 2:
         problems.append(
             (
                 "financing plan",
-                f"{unfinanced} {call.currency} of the investment and working capital have "
-                "no source (grants, own contribution, loans)",
+                Message(
+                    "%(amount)s %(currency)s of the investment and working capital have "
+                    "no source (grants, own contribution, loans)",
+                    amount=unfinanced,
+                    currency=call.currency,
+                ),
             )
         )
     grant_share = Decimal(plan.grant) / investment
@@ -216,14 +240,22 @@ def approval_problems(actor: Actor, subproject: Subproject, on: date) -> list[tu
         problems.append(
             (
                 "max grant share",
-                f"grant share {grant_share:.2%} > {Decimal(call.max_grant_share):.2%}",
+                Message(
+                    "grant share %(share)s%% > %(maximum)s%%",
+                    share=percent(grant_share, CENT),
+                    maximum=percent(Decimal(call.max_grant_share), CENT),
+                ),
             )
         )
     if counterpart_share < Decimal(call.min_counterpart_share):
         problems.append(
             (
                 "min counterpart share",
-                f"counterpart share {counterpart_share:.2%} < {Decimal(call.min_counterpart_share):.2%}",
+                Message(
+                    "counterpart share %(share)s%% < %(minimum)s%%",
+                    share=percent(counterpart_share, CENT),
+                    minimum=percent(Decimal(call.min_counterpart_share), CENT),
+                ),
             )
         )
     ceiling = Decimal(call.ceiling_per_alliance)
@@ -231,33 +263,91 @@ def approval_problems(actor: Actor, subproject: Subproject, on: date) -> list[tu
         if window["name"] == subproject.funding_window:
             ceiling = min(ceiling, Decimal(window["ceiling_per_alliance"]))
     if plan.grant > ceiling:
-        problems.append(("ceiling per alliance", f"grant {plan.grant} > {ceiling} {call.currency}"))
+        problems.append(
+            (
+                "ceiling per alliance",
+                Message(
+                    "grant %(grant)s > %(ceiling)s %(currency)s",
+                    grant=Decimal(plan.grant),
+                    ceiling=ceiling,
+                    currency=call.currency,
+                ),
+            )
+        )
     per_family = Decimal(plan.grant) / subproject.families
     if per_family > Decimal(call.ceiling_per_family):
         problems.append(
             (
                 "ceiling per family",
-                f"grant per family {per_family.quantize(CENT)} > {call.ceiling_per_family} {call.currency}",
+                Message(
+                    "grant per family %(grant)s > %(ceiling)s %(currency)s",
+                    grant=per_family.quantize(CENT),
+                    ceiling=Decimal(call.ceiling_per_family),
+                    currency=call.currency,
+                ),
             )
         )
     if sheet.min_irr is not None and (plan.irr is None or plan.irr < sheet.min_irr):
-        problems.append(("minimum IRR", f"IRR {plan.irr} < {sheet.min_irr}"))
+        problems.append(
+            (
+                "minimum IRR",
+                Message("the plan has no IRR (the minimum is %(minimum)s)", minimum=sheet.min_irr)
+                if plan.irr is None
+                else Message("IRR %(irr)s < %(minimum)s", irr=plan.irr, minimum=sheet.min_irr),
+            )
+        )
     if sheet.min_npv is not None and (plan.npv is None or plan.npv <= sheet.min_npv):
-        problems.append(("minimum NPV", f"NPV {plan.npv} is not above {sheet.min_npv}"))
+        problems.append(
+            (
+                "minimum NPV",
+                Message("the plan has no NPV (the minimum is %(minimum)s)", minimum=sheet.min_npv)
+                if plan.npv is None
+                else Message(
+                    "NPV %(npv)s is not above %(minimum)s",
+                    npv=Decimal(plan.npv),
+                    minimum=sheet.min_npv,
+                ),
+            )
+        )
     shares = member_shares(actor, subproject.organization_id, on)
     if sheet.min_women_share is not None and shares.women < sheet.min_women_share:
         problems.append(
-            ("share of women", f"{shares.women:.0%} women < {sheet.min_women_share:.0%}")
+            (
+                "share of women",
+                Message(
+                    "%(share)s%% women < %(minimum)s%%",
+                    share=percent(shares.women),
+                    minimum=percent(sheet.min_women_share),
+                ),
+            )
         )
     if sheet.min_youth_share is not None and shares.youth < sheet.min_youth_share:
         problems.append(
-            ("share of youth", f"{shares.youth:.0%} youth < {sheet.min_youth_share:.0%}")
+            (
+                "share of youth",
+                Message(
+                    "%(share)s%% youth < %(minimum)s%%",
+                    share=percent(shares.youth),
+                    minimum=percent(sheet.min_youth_share),
+                ),
+            )
         )
     weighted = weighted_score(actor, sheet, plan)
     if weighted is None:
-        problems.append(("committee scores", "not every criterion of the scoring sheet is scored"))
+        problems.append(
+            ("committee scores", Message("not every criterion of the scoring sheet is scored"))
+        )
     elif weighted < sheet.pass_score:
-        problems.append(("pass score", f"weighted score {weighted} < {sheet.pass_score}"))
+        problems.append(
+            (
+                "pass score",
+                Message(
+                    "weighted score %(score)s < %(pass_score)s",
+                    score=weighted,
+                    pass_score=sheet.pass_score,
+                ),
+            )
+        )
     return problems
 
 
@@ -267,27 +357,35 @@ def decide(
     """The committee's decision; approval is refused, naming the rule, when the plan breaks one."""
     actor.require(Permission.CYCLE_DECIDE)
     if outcome not in DECISIONS:
-        raise Refused(f"a decision is one of {', '.join(DECISIONS)}", field="outcome")
+        raise Refused(
+            Message("a decision is one of %(decisions)s", decisions=", ".join(DECISIONS)),
+            field="outcome",
+        )
     if outcome == State.APPROVED_WITH_CONDITIONS and not conditions.strip():
         raise Refused(
-            "an approval with conditions states the conditions",
+            Message("an approval with conditions states the conditions"),
             rule="conditions",
             field="conditions",
         )
     subproject = locked_subproject(actor, subproject_id)
-    require_state(subproject, State.UNDER_EVALUATION, doing="a decision is taken")
+    require_state(subproject, State.UNDER_EVALUATION, doing=Message("a decision is taken"))
     check_step_date(actor, subproject, on)  # before the decision is recorded
     plan = latest_plan(actor, subproject.id)
     if outcome in APPROVED:
         problems = approval_problems(actor, subproject, on)
         if problems:
             rule, reason = problems[0]
-            others = (
-                f" (and {len(problems) - 1} more: {'; '.join(r for r, _ in problems[1:])})"
+            raise Refused(
+                Message(
+                    "cannot approve: %(reason)s (and %(count)s more: %(rules)s)",
+                    reason=reason,
+                    count=len(problems) - 1,
+                    rules="; ".join(r for r, _ in problems[1:]),
+                )
                 if len(problems) > 1
-                else ""
+                else Message("cannot approve: %(reason)s", reason=reason),
+                rule=rule,
             )
-            raise Refused(f"cannot approve: {reason}{others}", rule=rule)
     sheet = scoring_sheet(get(actor, Call, subproject.call_id))
     decision = Decision(
         programme_id=actor.programme_id,

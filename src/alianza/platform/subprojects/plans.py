@@ -23,6 +23,7 @@ from alianza.platform.subprojects.states import (
     require_state,
 )
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 if TYPE_CHECKING:
     from alianza.appraisal.report import AppraisalReport
@@ -74,12 +75,19 @@ def submit_plan(
     plan_in = validated(PlanIn, data)
     subproject = locked_subproject(actor, subproject_id)
     require_state(
-        subproject, State.ELIGIBLE, State.BUSINESS_PLAN_SUBMITTED, doing="plans are submitted"
+        subproject,
+        State.ELIGIBLE,
+        State.BUSINESS_PLAN_SUBMITTED,
+        doing=Message("plans are submitted"),
     )
     call = get(actor, Call, subproject.call_id)
     if plan_in.plan.get("currency") != call.currency:
         raise Refused(
-            f"the plan is in {plan_in.plan.get('currency')}, the call in {call.currency}",
+            Message(
+                "the plan is in %(currency)s, the call in %(call_currency)s",
+                currency=str(plan_in.plan.get("currency")),
+                call_currency=call.currency,
+            ),
             rule="plan in the call's currency",
             field="plan.currency",
         )
@@ -88,8 +96,10 @@ def submit_plan(
     report = appraise(plan_in.plan)
     if report.stage == "profile" and not scoring_sheet(call).accepts_profiles:
         raise Refused(
-            "the plan is a profile (one typical year); the call needs a business plan "
-            "(stage: project, with its horizon, NPV and IRR)",
+            Message(
+                "the plan is a profile (one typical year); the call needs a business plan "
+                "(stage: project, with its horizon, NPV and IRR)"
+            ),
             rule="business plan required",
             field="plan.stage",
         )
@@ -146,5 +156,5 @@ def latest_plan(actor: Actor, subproject_id: int) -> PlanVersion:
         .limit(1)
     )
     if version is None:
-        raise Refused("the subproject has no business plan", rule="business plan")
+        raise Refused(Message("the subproject has no business plan"), rule="business plan")
     return version

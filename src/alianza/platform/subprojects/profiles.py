@@ -16,6 +16,7 @@ from alianza.platform.subprojects.models import StateChange, Subproject
 from alianza.platform.subprojects.schemas import ProfileIn
 from alianza.platform.subprojects.states import State, locked_subproject, move_state, require_state
 from alianza.platform.validation import validated
+from alianza.problems import Message
 
 
 def submit_profile(actor: Actor, data: ProfileIn | dict[str, Any]) -> Subproject:
@@ -30,19 +31,30 @@ def submit_profile(actor: Actor, data: ProfileIn | dict[str, Any]) -> Subproject
     buyer = get(registry, Organization, profile.buyer_id)
     if po.kind != "producer_organization":
         raise Refused(
-            f"{po.name} is not a producer organization", rule="applicant", field="organization_id"
+            Message("%(name)s is not a producer organization", name=po.name),
+            rule="applicant",
+            field="organization_id",
         )
     if buyer.kind != "buyer":
-        raise Refused(f"{buyer.name} is not a buyer", rule="buyer", field="buyer_id")
+        raise Refused(
+            Message("%(name)s is not a buyer", name=buyer.name), rule="buyer", field="buyer_id"
+        )
     if profile.lender_id is not None:
         lender = get(registry, Organization, profile.lender_id)
         if lender.kind != "financial_institution":
             raise Refused(
-                f"{lender.name} is not a financial institution", rule="lender", field="lender_id"
+                Message("%(name)s is not a financial institution", name=lender.name),
+                rule="lender",
+                field="lender_id",
             )
     if not call.opens_on <= profile.submitted_on <= call.closes_on:
         raise Refused(
-            f"call {call.code} is open from {call.opens_on} to {call.closes_on}",
+            Message(
+                "call %(code)s is open from %(opens_on)s to %(closes_on)s",
+                code=call.code,
+                opens_on=call.opens_on,
+                closes_on=call.closes_on,
+            ),
             rule="call window",
             field="submitted_on",
         )
@@ -78,26 +90,48 @@ def eligibility_problems(actor: Actor, subproject: Subproject, on: date) -> list
     problems: list[tuple[str, str]] = []
     district: Place | None = ancestors(actor, po.place_id).get("district") if po.place_id else None
     if district is None or district.id not in call.district_ids:
-        problems.append(("call regions", f"{po.name} is not in one of the call's districts"))
+        problems.append(
+            (
+                "call regions",
+                Message("%(name)s is not in one of the call's districts", name=po.name),
+            )
+        )
     if subproject.value_chain not in call.value_chains:
         problems.append(
-            ("call value chains", f"value chain {subproject.value_chain!r} is not in the call")
+            (
+                "call value chains",
+                Message(
+                    "value chain '%(value_chain)s' is not in the call",
+                    value_chain=subproject.value_chain,
+                ),
+            )
         )
     windows = {w["name"] for w in call.windows}
     if windows and subproject.funding_window not in windows:
         problems.append(
             (
                 "call windows",
-                f"window {subproject.funding_window!r} is not one of {sorted(windows)}",
+                Message(
+                    "window '%(window)s' is not one of %(windows)s",
+                    window=str(subproject.funding_window),
+                    windows=str(sorted(windows)),
+                ),
             )
         )
     if call.max_families is not None and subproject.families > call.max_families:
         problems.append(
-            ("families per alliance", f"{subproject.families} families > {call.max_families}")
+            (
+                "families per alliance",
+                Message(
+                    "%(families)s families > %(maximum)s",
+                    families=subproject.families,
+                    maximum=call.max_families,
+                ),
+            )
         )
     if not subproject.buyer_letter_of_interest:
         problems.append(
-            ("buyer letter of interest", "the profile has no buyer's letter of interest")
+            ("buyer letter of interest", Message("the profile has no buyer's letter of interest"))
         )
     rules = call.member_rules
     limit = rules.get("max_land_hectares")
@@ -105,19 +139,47 @@ def eligibility_problems(actor: Actor, subproject: Subproject, on: date) -> list
     counts = member_eligibility(actor, po.id, on, rules.get("min_age", 0), limit)
     if counts.members < rules.get("min_members", 1):
         problems.append(
-            ("member eligibility", f"{counts.members} members < {rules.get('min_members')}")
+            (
+                "member eligibility",
+                Message(
+                    "%(members)s members < %(minimum)s",
+                    members=counts.members,
+                    minimum=rules.get("min_members"),
+                ),
+            )
         )
     if subproject.families > counts.members:
         problems.append(
-            ("member eligibility", f"{subproject.families} families but {counts.members} members")
+            (
+                "member eligibility",
+                Message(
+                    "%(families)s families but %(members)s members",
+                    families=subproject.families,
+                    members=counts.members,
+                ),
+            )
         )
     if counts.under_age:
         problems.append(
-            ("member eligibility", f"{counts.under_age} members under {rules.get('min_age')}")
+            (
+                "member eligibility",
+                Message(
+                    "%(members)s members under %(age)s",
+                    members=counts.under_age,
+                    age=rules.get("min_age"),
+                ),
+            )
         )
     if counts.over_land:
         problems.append(
-            ("member eligibility", f"{counts.over_land} members hold more than {limit} ha")
+            (
+                "member eligibility",
+                Message(
+                    "%(members)s members hold more than %(limit)s ha",
+                    members=counts.over_land,
+                    limit=limit,
+                ),
+            )
         )
     return problems
 
@@ -126,7 +188,7 @@ def check_eligibility(actor: Actor, subproject_id: int, on: date) -> Subproject:
     """Move a profile to eligible, or to ineligible with every broken rule in the note."""
     actor.require(Permission.CYCLE_REVIEW)
     subproject = locked_subproject(actor, subproject_id)
-    require_state(subproject, State.PROFILE_SUBMITTED, doing="eligibility is checked")
+    require_state(subproject, State.PROFILE_SUBMITTED, doing=Message("eligibility is checked"))
     problems = eligibility_problems(actor, subproject, on)
     if problems:
         move_state(

@@ -15,6 +15,7 @@ from alianza.platform.access import Actor, Permission, get, scoped
 from alianza.platform.audit.service import now, record_for, snapshot
 from alianza.platform.errors import NotFound, Refused
 from alianza.platform.subprojects.models import StateChange, Subproject
+from alianza.problems import Message
 
 
 class State(enum.StrEnum):
@@ -69,16 +70,31 @@ def locked_subproject(actor: Actor, subproject_id: int) -> Subproject:
         .execution_options(populate_existing=True)
     )
     if subproject is None:
-        raise NotFound(f"no subproject {subproject_id}")
+        raise NotFound(Message("no subproject %(id)s", id=subproject_id))
     return subproject
 
 
-def require_state(subproject: Subproject, *states: State, doing: str) -> None:
-    """Refuse ``doing`` unless the subproject is in one of ``states``."""
+def either(states: tuple[State, ...]) -> str:
+    """States as a reader names the choice: 'approved or approved_with_conditions' (the word
+    between them in the reader's language)."""
+    named: str = str(states[0])
+    for state in states[1:]:
+        named = Message("%(states)s or %(state)s", states=named, state=str(state))
+    return named
+
+
+def require_state(subproject: Subproject, *states: State, doing: Message) -> None:
+    """Refuse ``doing`` (what is refused, a clause: 'counterpart is paid') unless the
+    subproject is in one of ``states``."""
     if subproject.state not in states:
-        expected = " or ".join(states)
         raise Refused(
-            f"{doing} while {expected}, not while {subproject.state}", rule="subproject cycle"
+            Message(
+                "%(doing)s while %(expected)s, not while %(state)s",
+                doing=doing,
+                expected=either(states),
+                state=str(subproject.state),
+            ),
+            rule="subproject cycle",
         )
 
 
@@ -92,8 +108,13 @@ def check_step_date(actor: Actor, subproject: Subproject, on: date) -> None:
     )
     if last is not None and on < last:
         raise Refused(
-            f"the subproject became {subproject.state} on {last}: its next step cannot be dated "
-            f"{on}, before that",
+            Message(
+                "the subproject became %(state)s on %(last)s: its next step cannot be dated "
+                "%(on)s, before that",
+                state=str(subproject.state),
+                last=last,
+                on=on,
+            ),
             rule="steps in date order",
             field="on",
         )
@@ -103,9 +124,20 @@ def move_state(actor: Actor, subproject: Subproject, to_state: State, on: date, 
     """Move the (locked) subproject to ``to_state`` on ``on``, recording who, when and why."""
     allowed = TRANSITIONS[State(subproject.state)]
     if to_state not in allowed:
+        state, to = str(subproject.state), str(to_state)
         raise Refused(
-            f"a subproject {subproject.state} cannot become {to_state} "
-            f"(allowed: {', '.join(allowed) or 'none'})",
+            Message(
+                "a subproject %(state)s cannot become %(to_state)s (allowed: %(allowed)s)",
+                state=state,
+                to_state=to,
+                allowed=", ".join(allowed),
+            )
+            if allowed
+            else Message(
+                "a subproject %(state)s cannot become %(to_state)s (allowed: none)",
+                state=state,
+                to_state=to,
+            ),
             rule="subproject cycle",
         )
     check_step_date(actor, subproject, on)

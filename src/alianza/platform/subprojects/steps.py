@@ -30,7 +30,13 @@ from alianza.platform.errors import Refused
 from alianza.platform.ledger.models import Account
 from alianza.platform.programmes.models import User
 from alianza.platform.registry.models import Organization
-from alianza.platform.subprojects.disbursement import paid_counterpart, required_counterpart
+from alianza.platform.subprojects.disbursement import (
+    counterpart_short,
+    paid_counterpart,
+    required_counterpart,
+    tranche_waits,
+    tranches_open,
+)
 from alianza.platform.subprojects.evaluation import approval_problems
 from alianza.platform.subprojects.models import (
     CommitteeScore,
@@ -44,13 +50,16 @@ from alianza.platform.subprojects.models import (
 )
 from alianza.platform.subprojects.profiles import eligibility_problems
 from alianza.platform.subprojects.states import APPROVED, CLOSED, State
+from alianza.problems import Message
 
 P = Permission
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a step is refused: the permission the role lacks, or a rule with its reason."""
+    """Why a step is refused: the permission the role lacks, or a rule with its reason (a
+    :class:`~alianza.problems.Message`, said in the reader's language by the pages and the
+    API)."""
 
     rule: str
     reason: str
@@ -87,7 +96,13 @@ def _step(
     """A step refused for a missing permission, else by ``check()`` (a Refusal or None)."""
     if not actor.can(permission):
         refusal: Refusal | None = Refusal(
-            "roles", f"the role {actor.role.value} may not do {permission.value}", permission.value
+            "roles",
+            Message(
+                "the role %(role)s may not do %(permission)s",
+                role=actor.role.value,
+                permission=permission.value,
+            ),
+            permission.value,
         )
     else:
         refusal = check() if check is not None else None
@@ -98,8 +113,10 @@ def _first(problems: list[tuple[str, str]]) -> Refusal | None:
     if not problems:
         return None
     rule, reason = problems[0]
-    if len(problems) > 1:
-        reason += "; " + "; ".join(f"{r}: {why}" for r, why in problems[1:])
+    for other, why in problems[1:]:
+        reason = Message(
+            "%(reasons)s; %(rule)s: %(reason)s", reasons=reason, rule=other, reason=why
+        )
     return Refusal(rule, reason)
 
 
@@ -189,10 +206,11 @@ def _evaluation_steps(actor: Actor, subproject: Subproject, on: date) -> list[St
 
         def scored(name: str = criterion.name) -> Refusal | None:
             if version is None:
-                return Refusal("business plan", "the subproject has no business plan")
+                return Refusal("business plan", Message("the subproject has no business plan"))
             if name in mine:
                 return Refusal(
-                    "one score per member", "you scored this criterion of this plan already"
+                    "one score per member",
+                    Message("you scored this criterion of this plan already"),
                 )
             return None
 
@@ -202,7 +220,7 @@ def _evaluation_steps(actor: Actor, subproject: Subproject, on: date) -> list[St
     def approval() -> Refusal | None:
         nonlocal problems
         if version is None:
-            return Refusal("business plan", "the subproject has no business plan")
+            return Refusal("business plan", Message("the subproject has no business plan"))
         if problems is None:
             problems = approval_problems(actor, subproject, on)
         return _first(problems)
@@ -239,8 +257,7 @@ def _counterpart_refusal(actor: Actor, subproject: Subproject) -> Refusal | None
     cash, in_kind = paid_counterpart(actor, subproject.id)
     if cash < need_cash or in_kind < need_kind:
         return Refusal(
-            "counterpart before agreement",
-            f"counterpart paid {cash} cash / {in_kind} in kind of {need_cash} / {need_kind}",
+            "counterpart before agreement", counterpart_short(cash, in_kind, need_cash, need_kind)
         )
     return None
 
@@ -270,9 +287,7 @@ def _tranche_steps(actor: Actor, subproject: Subproject) -> list[Step]:
                 before.justified_on is None or before.milestone_verified_on is None
             ):
                 return Refusal(
-                    "tranche n+1 after tranche n is justified and verified",
-                    f"tranche {number} waits until tranche {number - 1} is justified "
-                    f"and its milestone verified",
+                    "tranche n+1 after tranche n is justified and verified", tranche_waits(number)
                 )
             return None
 
@@ -298,10 +313,7 @@ def _completion_refusal(actor: Actor, subproject: Subproject) -> Refusal | None:
     tranches = _tranches(actor, subproject.id)
     open_ = [t.number for t in tranches if t.milestone_verified_on is None]
     if not tranches or open_:
-        return Refusal(
-            "completion after every tranche",
-            f"tranches {open_ or 'none scheduled'} are not justified and verified",
-        )
+        return Refusal("completion after every tranche", tranches_open(open_))
     return None
 
 

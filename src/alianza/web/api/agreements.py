@@ -12,12 +12,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from alianza.platform.agreements import service as agreements
 from alianza.platform.agreements.models import Agreement, BuyerPayment, Delivery
 from alianza.platform.agreements.schemas import AgreementIn, DeliveryIn
+from alianza.web import i18n
 from alianza.web.auth import CurrentActor
 
 router = APIRouter(tags=["agreements"])
@@ -281,13 +282,19 @@ def record_payment(actor: CurrentActor, agreement_id: RecordId, payment: Payment
 
 @router.get("/alerts", name="api_alerts", summary="Side-selling and buyer-default alerts")
 def list_alerts(
-    actor: CurrentActor, as_of: AsOf = None, limit: Limit = 50, offset: Offset = 0
+    request: Request,
+    actor: CurrentActor,
+    as_of: AsOf = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> AlertPage:
     """Side-selling risk (a period past by ``as_of`` delivered below 70% of its schedule) and
-    buyer-default risk (deliveries past their due date not covered by payments), by agreement."""
+    buyer-default risk (deliveries past their due date not covered by payments), by agreement;
+    each message in the request's language."""
     found = agreements.alerts(actor, as_of or date.today())
+    locale = i18n.locale_of(request)
     items = [
-        AlertOut(kind=a.kind, agreement_id=a.agreement_id, message=a.message)
+        AlertOut(kind=a.kind, agreement_id=a.agreement_id, message=i18n.say(locale, a.message))
         for a in found[offset : offset + limit]
     ]
     return AlertPage(items=items, total=len(found))

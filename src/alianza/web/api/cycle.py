@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from alianza.appraisal.report import AppraisalReport, ProfileReport, ProjectReport
@@ -26,6 +26,8 @@ from alianza.platform.subprojects.models import Subproject
 from alianza.platform.subprojects.plans import stored_report
 from alianza.platform.subprojects.schemas import PlanIn, ProfileIn, TrancheIn
 from alianza.platform.subprojects.states import State
+from alianza.problems import Message
+from alianza.web import i18n
 from alianza.web.auth import CurrentActor
 
 router = APIRouter(tags=["cycle"])
@@ -260,7 +262,9 @@ def indicators(report: ProjectReport | ProfileReport) -> dict[str, Any]:
     }
 
 
-def step_out(step: steps.Step) -> StepOut:
+def step_out(step: steps.Step, locale: str = i18n.SOURCE_LOCALE) -> StepOut:
+    """The step, its refusal's reason and its warnings said in ``locale``."""
+    refusal = step.refusal
     return StepOut(
         action=step.action,
         permission=step.permission,
@@ -269,8 +273,16 @@ def step_out(step: steps.Step) -> StepOut:
         outcome=step.outcome,
         criterion=step.criterion,
         tranche=step.tranche,
-        refusal=RefusalOut(**vars(step.refusal)) if step.refusal else None,
-        warnings=[RefusalOut(rule=rule, reason=reason) for rule, reason in step.warnings],
+        refusal=None
+        if refusal is None
+        else RefusalOut(
+            rule=refusal.rule,
+            reason=i18n.say(locale, refusal.reason),
+            permission=refusal.permission,
+        ),
+        warnings=[
+            RefusalOut(rule=rule, reason=i18n.say(locale, reason)) for rule, reason in step.warnings
+        ],
     )
 
 
@@ -310,7 +322,7 @@ def subproject_detail(actor: Actor, subproject_id: int) -> dict[str, Any]:
     }
 
 
-def detail_out(detail: dict[str, Any]) -> SubprojectDetailOut:
+def detail_out(detail: dict[str, Any], locale: str = i18n.SOURCE_LOCALE) -> SubprojectDetailOut:
     subproject: Subproject = detail["subproject"]
     names = detail["names"]
     latest = detail["latest"]
@@ -334,7 +346,7 @@ def detail_out(detail: dict[str, Any]) -> SubprojectDetailOut:
         tranches=[TrancheOut.model_validate(t) for t in detail["tranches"]],
         history=[StateChangeOut.model_validate(h) for h in detail["history"]],
         agreement_id=detail["agreement"].id if detail["agreement"] is not None else None,
-        next_steps=[step_out(s) for s in detail["steps"]],
+        next_steps=[step_out(s, locale) for s in detail["steps"]],
     )
 
 
@@ -347,7 +359,7 @@ def default_funds_account(actor: Actor, subproject_id: int) -> int:
     accounts = steps.funds_accounts(actor, call.currency)
     if not accounts:
         raise Refused(
-            f"no project-funds account in {call.currency}",
+            Message("no project-funds account in %(currency)s", currency=call.currency),
             rule="project funds",
             field="from_account_id",
         )
@@ -421,8 +433,10 @@ def submit_profile(actor: CurrentActor, body: ProfileIn) -> SubprojectOut:
     name="api_subproject",
     summary="One subproject: plan, scores, decisions, tranches, history, next steps",
 )
-def get_subproject(actor: CurrentActor, subproject_id: int) -> SubprojectDetailOut:
-    return detail_out(subproject_detail(actor, subproject_id))
+def get_subproject(
+    request: Request, actor: CurrentActor, subproject_id: int
+) -> SubprojectDetailOut:
+    return detail_out(subproject_detail(actor, subproject_id), i18n.locale_of(request))
 
 
 @router.post(

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, SkipValidation
 
 from alianza.platform.access import Actor, Permission
 from alianza.platform.agreements import service as agreements
@@ -23,6 +23,7 @@ from alianza.platform.errors import NotFound, Refused
 from alianza.platform.portfolio import service as portfolio
 from alianza.platform.programmes.service import to_reporting_currency
 from alianza.platform.subprojects import service as subprojects
+from alianza.web import i18n
 from alianza.web.auth import CurrentActor
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -74,7 +75,9 @@ class BalanceOut(BaseModel):
 class AlertOut(BaseModel):
     kind: str  # side_selling | buyer_default
     agreement_id: int
-    message: str
+    # the service's Message as it is (not copied to a plain str), so that the cached figures
+    # are said in each reader's language: the page's template and the API's answer say it
+    message: Annotated[str, SkipValidation]
 
 
 class DelayedTrancheOut(BaseModel):
@@ -233,4 +236,10 @@ def dashboard(
     Needs ``portfolio.read``; every figure is limited to the caller's scope. The figures are
     kept ``ALIANZA_DASHBOARD_SECONDS`` (default 30) per scope: ``computed_at`` says when they
     were read."""
-    return cached_figures(request, actor, on or date.today())
+    figures = cached_figures(request, actor, on or date.today())
+    locale = i18n.locale_of(request)
+    alerts = [
+        alert.model_copy(update={"message": i18n.say(locale, alert.message)})
+        for alert in figures.alerts
+    ]
+    return figures.model_copy(update={"alerts": alerts})

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from alianza.platform.graduation import service as graduation
@@ -17,6 +17,7 @@ from alianza.platform.graduation.schemas import (
     ClusterRegistrationIn,
     ClusterRules,
 )
+from alianza.web import i18n
 from alianza.web.auth import CurrentActor
 
 router = APIRouter(tags=["graduation"])
@@ -135,8 +136,14 @@ def rules_from(
     return rules
 
 
-def farmer_out(found: graduation.FarmerReadiness) -> FarmerReadinessOut:
-    return FarmerReadinessOut.model_validate(found, from_attributes=True)
+def farmer_out(
+    found: graduation.FarmerReadiness, locale: str = i18n.SOURCE_LOCALE
+) -> FarmerReadinessOut:
+    """The farmer's readiness, each criterion's reason said in ``locale``."""
+    out = FarmerReadinessOut.model_validate(found, from_attributes=True)
+    for check, measured in zip(out.checks, found.checks, strict=True):
+        check.reason = i18n.say(locale, measured.reason)
+    return out
 
 
 Criteria = Annotated[dict[str, Any], Depends(criteria_from)]
@@ -144,6 +151,7 @@ Criteria = Annotated[dict[str, Any], Depends(criteria_from)]
 
 @router.get("/graduation/readiness", response_model=ReadinessPage)
 def readiness(
+    request: Request,
     actor: CurrentActor,
     criteria: Criteria,
     district_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -153,7 +161,8 @@ def readiness(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> ReadinessPage:
     """Each farmer of the caller's scope against a buyer's criteria (query parameters; the
-    defaults for those not given): the figures, each criterion met or not and why not."""
+    defaults for those not given): the figures, each criterion met or not and why not (in
+    the request's language)."""
     page, found = graduation.readiness(
         actor,
         criteria,
@@ -164,7 +173,7 @@ def readiness(
         offset=offset,
     )
     return ReadinessPage(
-        items=[farmer_out(f) for f in page.items],
+        items=[farmer_out(f, i18n.locale_of(request)) for f in page.items],
         total=page.total,
         assessed=len(found.farmers),
         ready=found.ready_count,

@@ -163,7 +163,7 @@ def alert_text(alert: agreements.Alert, agreement: Agreement, locale: str) -> st
             due=day(alert.due_on),
             unpaid=format_currency(alert.unpaid, agreement.currency, locale=locale),
         )
-    return alert.message
+    return i18n.say(locale, alert.message)
 
 
 ALERT_KINDS = {"side_selling": N_("Side-selling risk"), "buyer_default": N_("Buyer-default risk")}

@@ -30,7 +30,7 @@ from alianza.platform.subprojects import steps
 from alianza.platform.subprojects.models import PlanVersion
 from alianza.platform.subprojects.plans import stored_report
 from alianza.platform.subprojects.states import APPROVED, STATES, State
-from alianza.problems import Problem
+from alianza.problems import Message, Problem
 from alianza.web import i18n
 from alianza.web.api.cycle import default_funds_account, subproject_detail
 from alianza.web.auth import CurrentActor
@@ -144,17 +144,19 @@ def _t(request: Request, message: str, **variables: Any) -> str:
 def refusal_text(
     request: Request, rule: str | None, reason: str, permission: str | None = None
 ) -> str:
-    """A refusal as a person reads it: the permission missing, or the rule and its reason."""
+    """A refusal as a person reads it: the permission missing, or the rule and its reason
+    (a service's :class:`~alianza.problems.Message`), in the page's language."""
     if permission is not None:
         return _t(
             request,
             N_("Your role does not have the permission “%(permission)s”."),
             permission=permission,
         )
+    said = i18n.say(i18n.locale_of(request), reason)
     if rule is None:
-        return reason
+        return said
     label = _t(request, RULES[rule]) if rule in RULES else rule
-    return _t(request, N_("Refused by the rule “%(rule)s”: %(reason)s"), rule=label, reason=reason)
+    return _t(request, N_("Refused by the rule “%(rule)s”: %(reason)s"), rule=label, reason=said)
 
 
 # --- calls ----------------------------------------------------------------------------------
@@ -398,7 +400,7 @@ def _decimal(text: str, field: str) -> Decimal:
     try:
         return Decimal(text.strip().replace(",", "."))
     except InvalidOperation:
-        raise Invalid("form", [Problem(field, "give a number", "invalid")]) from None
+        raise Invalid("form", [Problem(field, Message("give a number"), "invalid")]) from None
 
 
 @router.post("/subprojects/{subproject_id}/scores", name="subproject_score")
@@ -495,7 +497,7 @@ def agreement_terms(form: Any) -> tuple[dict[str, Any], list[int]]:
         if not grade and not premium:
             continue
         if not grade:
-            problems.append(Problem(f"grade[{row}]", "give the grade's name", "missing"))
+            problems.append(Problem(f"grade[{row}]", Message("give the grade's name"), "missing"))
             continue
         quality_grades.append(grade)
         if premium:
@@ -516,7 +518,7 @@ def agreement_terms(form: Any) -> tuple[dict[str, Any], list[int]]:
             continue
         # a row begun and left incomplete: each missing entry at its field (the form's row)
         problems.extend(
-            Problem(f"schedule[{row}].{name}", "This field is required.", "missing")
+            Problem(f"schedule[{row}].{name}", Message("This field is required."), "missing")
             for name, value in entries.items()
             if not value
         )
