@@ -408,6 +408,33 @@ def test_the_page_records_the_counterpart_and_signs(page_clients: dict[str, Test
     nameless = form_of([first], grade=["A", "", ""], grade_premium=["", "0.30", ""])
     answer = manager.post(f"/subprojects/{sid}/agreement", data=nameless)
     assert answer.status_code == 422 and 'id="error-agreement-grade-1"' in answer.text
+    # more rows: the form again, every entry kept, with four more period rows (or two more
+    # grade rows); nothing signed
+    answer = manager.post(
+        f"/subprojects/{sid}/agreement", data={**form_of([first]), "more": "periods"}
+    )
+    assert answer.status_code == 200 and answer.text.count('name="period_start"') == 12
+    assert f'id="agreement-period-start-0" name="period_start" type="date" value="{first[0]}"' in (
+        answer.text
+    )
+    assert answer.text.count('name="grade"') == 3 and ">fermentation training</textarea>" in (
+        answer.text
+    )
+    answer = manager.post(
+        f"/subprojects/{sid}/agreement", data={**form_of([first]), "more": "grades"}
+    )
+    assert answer.status_code == 200 and answer.text.count('name="grade"') == 5
+    # a refused form of twelve rows is shown again with its twelve rows, the error at the 11th
+    twelve = form_of([first])
+    for name, value in zip(
+        ("period_start", "period_end", "quantity"),
+        (day(), (TODAY + timedelta(days=90)).isoformat(), "0"),
+        strict=True,
+    ):
+        twelve[name] = twelve[name] + [""] * 3 + [value]
+    answer = manager.post(f"/subprojects/{sid}/agreement", data=twelve)
+    assert answer.status_code == 422 and answer.text.count('name="period_start"') == 12
+    assert 'id="error-agreement-schedule-11-quantity"' in answer.text
     assert detail(manager, sid)["state"] == "counterpart_paid"
 
     good = form_of(

@@ -128,6 +128,9 @@ PRICE_MECHANISM_LABELS = {
 }
 GRADE_ROWS = 3  # quality grades (with their premiums) offered in the agreement form
 PERIOD_ROWS = 8  # delivery periods offered in the agreement form (two years by quarter)
+# Rows a "More ... rows" button adds, and the most the form offers (a form past that is split).
+MORE_ROWS = {"grades": 2, "periods": 4}
+MOST_ROWS = 60
 AUDIT_ACTIONS = {
     "create": N_("created"),
     "transition": N_("moved"),
@@ -336,11 +339,13 @@ def _move(
     do: Any,
     values: dict[str, Any] | None = None,
     field_of: Any = None,
+    form_context: dict[str, Any] | None = None,
 ) -> Response:
     """Do a move; on success back to the page, on a refusal the page again with why (the
     session rolled back: nothing changed). ``values`` are the form's entries, shown again in
     the form of ``action``; ``field_of`` maps a problem's field path to the form field it
-    is shown at (by default the same)."""
+    is shown at (by default the same); ``form_context`` what else the form needs to be shown
+    again (its row counts)."""
     try:
         do()
         actor.session.flush()
@@ -364,6 +369,7 @@ def _move(
         for field, message in problems:
             errors[field] = f"{errors[field]}; {message}" if field in errors else message
         context.update(form_action=action, form_values=values or {}, form_errors=errors)
+        context.update(form_context or {})
         return render(request, "cycle/subproject.html", context, status_code=status)
     path = request.app.url_path_for("subproject", subproject_id=subproject_id)
     return RedirectResponse(
@@ -559,6 +565,12 @@ async def sign_agreement(request: Request, actor: CurrentActor, subproject_id: i
         for name in ("grade", "grade_premium", "period_start", "period_end", "quantity")
     }
     values.update({name: str(value) for name, value in form.items() if name not in values})
+    more = values.pop("more", None)
+    if more in MORE_ROWS:  # more rows asked for: the form again with its entries, nothing signed
+        context = subproject_context(request, actor, subproject_id)
+        context.update(form_action="agreement", form_values=values, form_errors={})
+        context.update(_agreement_rows(values, more))
+        return render(request, "cycle/subproject.html", context)
     rows: list[int] = []
 
     def do() -> None:
@@ -573,7 +585,21 @@ async def sign_agreement(request: Request, actor: CurrentActor, subproject_id: i
             return path
         return f"schedule[{rows[int(found.group(1))]}]{path[found.end() :]}"
 
-    return _move(request, actor, subproject_id, "agreement", do, values, field_of)
+    return _move(
+        request, actor, subproject_id, "agreement", do, values, field_of, _agreement_rows(values)
+    )
+
+
+def _agreement_rows(values: dict[str, Any], more: str | None = None) -> dict[str, int]:
+    """The agreement form's row counts: every row entered is shown again, and ``more`` adds
+    :data:`MORE_ROWS` empty ones (grades or periods), up to :data:`MOST_ROWS`."""
+    grades = max(GRADE_ROWS, len(values.get("grade", [])))
+    periods = max(PERIOD_ROWS, len(values.get("period_start", [])))
+    if more == "grades":
+        grades += MORE_ROWS[more]
+    elif more == "periods":
+        periods += MORE_ROWS[more]
+    return {"grade_rows": min(grades, MOST_ROWS), "period_rows": min(periods, MOST_ROWS)}
 
 
 @router.post("/subprojects/{subproject_id}/tranches", name="subproject_tranches")
