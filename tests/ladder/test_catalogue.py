@@ -15,6 +15,7 @@ from alianza.ladder.catalogue import (
     topological_kit_order,
     validate_catalogue,
 )
+from alianza.problems import Message
 
 runner = CliRunner()
 
@@ -78,6 +79,29 @@ def test_bad_catalogue_lists_every_problem_with_kit_and_reason() -> None:
     assert "kits[6] (eggs).product: unknown product 'eggs'" in text
     assert "kits[6] (eggs).replaces: unknown kit 'nothing'" in text
     assert len(messages) >= 6
+
+
+def test_a_catalogues_problems_are_messages_said_in_the_readers_language() -> None:
+    """Each problem is a Message (its msgid and values), so that the web says it translated:
+    a field's limit written for the reader's locale, a validator's own words kept whole."""
+    raw = bad_catalogue()
+    raw["kits"][0] = {**raw["kits"][0], "savings_group": {"members": 5}, "replaces": "cheap"}
+    with pytest.raises(CatalogueError) as caught:
+        validate_catalogue(raw)
+    problems = {problem.field: problem.message for problem in caught.value.problems}
+    spanish = {
+        "must be >= %(limit)s": "debe ser >= %(limit)s",
+        "unknown kit '%(kit)s'": "kit desconocido '%(kit)s'",
+        "savings_group: not allowed with replaces or credit": "savings_group: no con replaces",
+    }.get
+    for field, spoken in (
+        ("kits[1] (cheap).price_usd", "debe ser >= 0"),
+        ("kits[5] (ghost).prerequisites[0]", "kit desconocido 'nowhere'"),
+        ("kits[0] (bed)", "savings_group: no con replaces"),
+    ):
+        message = problems[field]
+        assert isinstance(message, Message)
+        assert message.say("es", lambda template: spanish(template, template)) == spoken
 
 
 def test_duplicate_ids_and_typos_are_rejected() -> None:

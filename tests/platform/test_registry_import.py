@@ -38,6 +38,7 @@ from alianza.platform.registry.importer import (
     write_import,
 )
 from alianza.platform.registry.models import Farmer, Membership, Place
+from alianza.problems import Message
 
 HEADER = "name,sex,birth_year,household_size,land_hectares,phone,national_id,village,organization\n"
 FIRST = "Ana María José Juan Pedro Rosa Lucía Carlos Marta Luis Elena Jorge Sofía Miguel".split()
@@ -301,6 +302,35 @@ def test_all_of_a_rows_problems_are_reported_together(admin: Actor, tmp_path: Pa
     assert {p.field for p in refused.value.report.problems} == {
         "village", "organization", "sex", "birth_year", "household_size"}  # fmt: skip
     assert {p.row for p in refused.value.report.problems} == {2}
+
+
+def test_a_refused_imports_reasons_are_said_in_the_readers_language(
+    admin: Actor, tmp_path: Path
+) -> None:
+    """Each row's reason, and the refusal that leads with the first, is a Message (a msgid and
+    its values): the web says it in the reader's language, the CLI prints it in English."""
+    tanzania(admin)
+    path = write(tmp_path / "f.csv", HEADER + "Neema Mollel,q,1990,4,1,,,Nowhere,\n")
+    with pytest.raises(ImportRefused) as refused:
+        import_farmers(admin, path)
+    reasons = {p.field: p.message for p in refused.value.report.problems}
+    assert reasons == {
+        "sex": "must be female or male",
+        "village": "no village 'Nowhere' registered (with the places given)",
+    }
+    assert all(isinstance(reason, Message) for reason in reasons.values())
+    spanish = {
+        "no village '%(name)s' registered (with the places given)": "ninguna aldea '%(name)s'",
+        "row %(row)s: %(field)s: %(message)s": "fila %(row)s: %(field)s: %(message)s",
+        "import refused, nothing written: %(count)s problem(s) in %(rows)s rows; first: "
+        "%(first)s": "importación rechazada: %(count)s problemas en %(rows)s filas; el primero: "
+        "%(first)s",
+    }
+    said = refused.value.reason.say("es", lambda template: spanish.get(template, template))
+    assert said == (
+        "importación rechazada: 2 problemas en 1 filas; el primero: fila 2: village: ninguna "
+        "aldea 'Nowhere'"
+    )
 
 
 def test_membership_problems_carry_the_files_row_numbers(admin: Actor, tmp_path: Path) -> None:

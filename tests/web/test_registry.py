@@ -4,6 +4,7 @@ farmer), search and paging, all-or-nothing imports, and the pages in Spanish."""
 
 from __future__ import annotations
 
+import gettext
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from alianza.web import i18n
 from tests.web.matrix import ROLES, check
 from tests.web.translation import assert_translated
 
@@ -454,6 +456,61 @@ def test_a_field_officer_cannot_import_into_another_district(
     )
     assert answer.status_code in {403, 409, 422}, answer.text
     assert farmer_count(db) == before
+
+
+class SpanishReasons(gettext.NullTranslations):
+    """Spanish for two of the importer's reasons (the catalogues' own translations come with
+    the lead's merge): what the API and the page say of a refused row is said through them."""
+
+    WORDS = {
+        "must be female or male": "debe ser mujer u hombre",
+        "no village '%(name)s' registered (with the places given)": "ninguna aldea '%(name)s'",
+    }
+
+    def gettext(self, message: str) -> str:
+        return self.WORDS.get(message, message)
+
+
+def test_a_refused_imports_reasons_are_said_in_the_readers_language(
+    role_clients: dict[str, TestClient], db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        i18n,
+        "translations",
+        lambda locale: SpanishReasons() if locale == "es" else gettext.NullTranslations(),
+    )
+    officer = role_clients["field_officer"]
+    _, village, municipality = village_in(db, "Intibucá")
+    content = csv_of(
+        [
+            HEADER,
+            ["Test Bad", "X", "1980", "4", "1.2", village, municipality, ""],
+            ["Test Nowhere", "M", "1980", "4", "1.2", "No Such Village", "", ""],
+        ]
+    )
+    spanish = {"Accept-Language": "es"}
+    answer = officer.post(
+        "/api/v1/registry/imports/farmers",
+        files={"file": ("farmers.csv", content, "text/csv")},
+        headers=spanish,
+    )
+    assert answer.status_code == 422, answer.text
+    reasons = {p["column"]: p["reason"] for p in answer.json()["report"]["problems"]}
+    assert reasons["sex"] == "debe ser mujer u hombre"
+    assert reasons["village"] == "ninguna aldea 'No Such Village'"
+    assert answer.json()["error"]["message"] == "debe ser mujer u hombre"
+    page = officer.post(
+        "/registry/import",
+        data={"kind": "farmers"},
+        files={"file": ("farmers.csv", content, "text/csv")},
+        headers=spanish,
+    )
+    assert page.status_code == 422
+    assert "debe ser mujer u hombre" in page.text and "must be female or male" not in page.text
+    english = officer.post(
+        "/api/v1/registry/imports/farmers", files={"file": ("farmers.csv", content, "text/csv")}
+    )
+    assert english.json()["error"]["message"] == "must be female or male"
 
 
 @pytest.mark.parametrize(

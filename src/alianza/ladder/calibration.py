@@ -47,7 +47,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field, ValidationError
 
 from alianza.ladder.scenario import Scenario
-from alianza.problems import Problem, ProblemError, field_path
+from alianza.problems import Message, Problem, ProblemError, field_path
 
 MIN_OBSERVATIONS = 30
 
@@ -223,12 +223,19 @@ def calibrate(
     catalogue = scenario.catalogue
     known = {kit.id for kit in catalogue.kits}
     unknown = [
-        Problem(f"rows[{row + 1}].kit", f"unknown kit {kit!r} (not in the scenario's catalogue)")
+        Problem(
+            f"rows[{row + 1}].kit",
+            Message("unknown kit '%(kit)s' (not in the scenario's catalogue)", kit=kit),
+        )
         for row, kit in enumerate(records.column("kit").to_pylist())
         if kit not in known
     ]
     if unknown:
-        more = [Problem("kit", f"and {len(unknown) - 20} more rows")] if len(unknown) > 20 else []
+        more = (
+            [Problem("kit", Message("and %(count)s more rows", count=len(unknown) - 20))]
+            if len(unknown) > 20
+            else []
+        )
         raise ProblemError("records", unknown[:20] + more)
     season_share = {
         kit.id: kit.harvests_per_year / catalogue.seasons_per_year for kit in catalogue.kits

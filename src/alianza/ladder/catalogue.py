@@ -8,14 +8,16 @@ in US dollars; every "per season" field refers to the catalogue's season length
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from alianza.documents import PARSE_ERRORS, read_yaml_or_json
-from alianza.problems import Problem, ProblemError
+from alianza.problems import Message, Problem, ProblemError
 
 KIT_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 # The example Micro Investing catalogue, shipped inside the package (package data) so that an
@@ -150,7 +152,7 @@ class Kit(StrictModel):
     @model_validator(mode="after")
     def _group_purchase_is_simple(self) -> Kit:
         if self.savings_group is not None and (self.replaces is not None or self.credit):
-            raise ValueError("savings_group: not allowed with replaces or credit")
+            raise ValueError(Message("savings_group: not allowed with replaces or credit"))
         return self
 
     @property
@@ -204,9 +206,12 @@ def read_structured_file(path: Path, source: str | None = None, field: str = "(f
     try:
         return read_yaml_or_json(path)
     except OSError as error:
-        problem = Problem(field, f"cannot read {path}: {error.strerror}")
+        problem = Problem(
+            field,
+            Message("cannot read %(path)s: %(error)s", path=str(path), error=str(error.strerror)),
+        )
     except PARSE_ERRORS as error:
-        problem = Problem(field, f"not valid YAML/JSON: {error}")
+        problem = Problem(field, Message("not valid YAML/JSON: %(error)s", error=str(error)))
     raise CatalogueError(source or str(path), [problem])
 
 
@@ -240,13 +245,33 @@ def pydantic_problems(error: ValidationError, raw: Any, prefix: str = "") -> lis
             parts.append(f"[{part}]" if isinstance(part, int) else str(part))
             position += 1
         path = prefix + ".".join(parts).replace(".[", "[")
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if message.startswith("Input should be greater than or equal to"):
-            message = "must be >= " + message.rsplit(" ", 1)[-1]
-        elif message.startswith("Input should be greater than"):
-            message = "must be > " + message.rsplit(" ", 1)[-1]
-        problems.append(Problem(path or "(root)", message))
+        problems.append(Problem(path or "(root)", _pydantic_message(item)))
     return problems
+
+
+def _pydantic_message(item: Any) -> str:
+    """A pydantic error's message in the catalogue's terms: a limit as ``must be >= 0``, a
+    validator's own :class:`Message` as it raised it; any other as pydantic words it (the web
+    says pydantic's messages in the reader's language by their pattern)."""
+    message = str(item["msg"]).removeprefix("Value error, ")
+    raised = (item.get("ctx") or {}).get("error")
+    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Message):
+        return raised.args[0]
+    if message.startswith("Input should be greater than or equal to"):
+        return Message("must be >= %(limit)s", limit=_limit(message.rsplit(" ", 1)[-1]))
+    if message.startswith("Input should be greater than"):
+        return Message("must be > %(limit)s", limit=_limit(message.rsplit(" ", 1)[-1]))
+    return message
+
+
+def _limit(text: str) -> object:
+    """A field's bound as pydantic's message writes it (``0``, ``0.5``), as a number where it
+    is a plain one, so that it is written for the reader's locale (``0,5``)."""
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d+", text):
+        return Decimal(text)
+    return text
 
 
 def ladder_problems(raw: Any) -> list[Problem]:
@@ -275,7 +300,9 @@ def ladder_problems(raw: Any) -> list[Problem]:
         kit_id = kit["id"]
         label = _kit_label(raw_kits, index)
         if kit_id in prerequisites:
-            problems.append(Problem(f"{label}.id", f"duplicate kit id {kit_id!r}"))
+            problems.append(
+                Problem(f"{label}.id", Message("duplicate kit id '%(kit)s'", kit=kit_id))
+            )
             continue
         labels[kit_id] = label
         needs = kit.get("prerequisites") or []
@@ -284,30 +311,42 @@ def ladder_problems(raw: Any) -> list[Problem]:
         )
         product = kit.get("product")
         if isinstance(product, str) and product not in product_ids:
-            problems.append(Problem(f"{label}.product", f"unknown product {product!r}"))
+            problems.append(
+                Problem(
+                    f"{label}.product", Message("unknown product '%(product)s'", product=product)
+                )
+            )
     for kit_id, needs in prerequisites.items():
         for position, need in enumerate(needs):
             if need not in prerequisites:
                 problems.append(
                     Problem(
                         f"{labels[kit_id]}.prerequisites[{position}]",
-                        f"unknown kit {need!r}",
+                        Message("unknown kit '%(kit)s'", kit=need),
                     )
                 )
             elif need == kit_id:
                 problems.append(
-                    Problem(f"{labels[kit_id]}.prerequisites[{position}]", "kit requires itself")
+                    Problem(
+                        f"{labels[kit_id]}.prerequisites[{position}]",
+                        Message("kit requires itself"),
+                    )
                 )
     for index, kit in enumerate(raw_kits):
         if isinstance(kit, Mapping) and isinstance(kit.get("replaces"), str):
             replaced = kit["replaces"]
             if replaced not in prerequisites:
                 problems.append(
-                    Problem(f"{_kit_label(raw_kits, index)}.replaces", f"unknown kit {replaced!r}")
+                    Problem(
+                        f"{_kit_label(raw_kits, index)}.replaces",
+                        Message("unknown kit '%(kit)s'", kit=replaced),
+                    )
                 )
             elif replaced == kit.get("id"):
                 problems.append(
-                    Problem(f"{_kit_label(raw_kits, index)}.replaces", "kit replaces itself")
+                    Problem(
+                        f"{_kit_label(raw_kits, index)}.replaces", Message("kit replaces itself")
+                    )
                 )
     problems.extend(_cycle_and_reachability_problems(prerequisites, labels))
     return problems
@@ -334,7 +373,7 @@ def _cycle_and_reachability_problems(
                     problems.append(
                         Problem(
                             f"{labels[need]}.prerequisites",
-                            "prerequisite cycle: " + " -> ".join(cycle),
+                            Message("prerequisite cycle: %(cycle)s", cycle=" -> ".join(cycle)),
                         )
                     )
             elif need not in state:
@@ -360,7 +399,10 @@ def _cycle_and_reachability_problems(
             problems.append(
                 Problem(
                     f"{labels[kit_id]}.prerequisites",
-                    "unreachable: no farmer can ever own " + ", ".join(repr(b) for b in blockers),
+                    Message(
+                        "unreachable: no farmer can ever own %(kits)s",
+                        kits=", ".join(repr(b) for b in blockers),
+                    ),
                 )
             )
     return problems

@@ -30,7 +30,7 @@ from alianza.ladder.scenario import Scenario
 from alianza.ladder.simulation import simulate_chunk
 from alianza.ladder.state import ChunkState, initial_state
 from alianza.ladder.statistics import SeasonRecorder
-from alianza.problems import Problem, ProblemError
+from alianza.problems import Message, Problem, ProblemError
 
 PERCENTILES = (10, 50, 90)
 
@@ -108,14 +108,24 @@ def district_state(
     if rows.size == 0:
         known = ", ".join(sorted(set(districts.tolist()))[:10])
         raise ProblemError(
-            "records", [Problem("district", f"no records for {district!r} ({known})")]
+            "records",
+            [
+                Problem(
+                    "district",
+                    Message(
+                        "no records for '%(district)s' (%(known)s)", district=district, known=known
+                    ),
+                )
+            ],
         )
     if "cash_usd" not in records.column_names:
         raise ProblemError(
             "records",
             [
                 Problem(
-                    "cash_usd", "forecasts start from the farmers' cash: column missing", "missing"
+                    "cash_usd",
+                    Message("forecasts start from the farmers' cash: column missing"),
+                    "missing",
                 )
             ],
         )
@@ -175,7 +185,13 @@ def district_state(
     unknown = sorted({k for k in kit_column if k not in kit_index})
     if unknown:
         raise ProblemError(
-            "records", [Problem("kit", f"unknown kits {unknown} (not in the scenario)")]
+            "records",
+            [
+                Problem(
+                    "kit",
+                    Message("unknown kits %(kits)s (not in the scenario)", kits=str(unknown)),
+                )
+            ],
         )
     units = _column(table, "units").astype(np.int64)
     bought = _column(table, "units_bought").astype(np.int64)

@@ -45,6 +45,7 @@ from alianza.ladder.statistics import (
     income_edges_usd,
     percentile_from_histogram,
 )
+from alianza.problems import Message
 
 WEATHER_NAMES = np.array(["normal", "drought", "flood"])
 TABLES = ("seasons", "markets", "districts", "breakdown", "distributions")
@@ -457,8 +458,10 @@ def summary(result: SimulationResult) -> dict[str, Any]:
     warnings = []
     if not conversion.stated:
         warnings.append(
-            "The scenario states no country and no PPP factor (money): market dollars were "
-            "compared with the PPP poverty line one for one."
+            Message(
+                "The scenario states no country and no PPP factor (money): market dollars were "
+                "compared with the PPP poverty line one for one."
+            )
         )
     everyone = breakdown[0]
     never_counts = result.final_by_cell.never_started.sum(axis=0)

@@ -35,6 +35,7 @@ list every farmer of the market (one with no kit as a row with units 0).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ from alianza.ladder.scenario import Scenario
 from alianza.ladder.simulation import simulate_chunk
 from alianza.ladder.state import ChunkState, productive_units
 from alianza.ladder.statistics import SeasonRecorder
-from alianza.problems import Problem, ProblemError
+from alianza.problems import Message, Problem, ProblemError
 
 WEATHER_NAMES = ("normal", "drought", "flood")
 REQUIRED = ("farmer_id", "district", "season", "kit", "units", "harvest_quantity")
@@ -219,14 +220,22 @@ def read_records(path: str | Path) -> pa.Table:
                 ),
             )
     except pa.ArrowInvalid as error:
-        raise ProblemError(source, [Problem("(file)", f"not a records table: {error}")]) from None
+        raise ProblemError(
+            source, [Problem("(file)", Message("not a records table: %(error)s", error=str(error)))]
+        ) from None
     return check_records(table, source)
+
+
+def _number(value: float) -> object:
+    """A cell's number for a message: as the table holds it (``-5.0``), written for the
+    reader's locale; ``nan`` and ``inf`` as they are."""
+    return Decimal(str(value)) if np.isfinite(value) else str(value)
 
 
 def check_records(table: pa.Table, source: str = "records") -> pa.Table:
     """The records with defaults filled in; ProblemError listing every bad column or row."""
     problems = [
-        Problem(name, "required column is missing", code="missing")
+        Problem(name, Message("required column is missing"), code="missing")
         for name in REQUIRED
         if name not in table.column_names
     ]
@@ -252,36 +261,44 @@ def check_records(table: pa.Table, source: str = "records") -> pa.Table:
         try:
             values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            problems.append(Problem(name, "not a number column"))
+            problems.append(Problem(name, Message("not a number column")))
             continue
         bad = np.flatnonzero(~np.isfinite(values))
         if name in NOT_NEGATIVE:
             bad = np.union1d(bad, np.flatnonzero(values < 0))
         for row in bad[:20]:
             problems.append(
-                Problem(f"rows[{row + 1}].{name}", f"must be a number >= 0, got {values[row]}")
+                Problem(
+                    f"rows[{row + 1}].{name}",
+                    Message("must be a number >= 0, got %(value)s", value=_number(values[row])),
+                )
             )
         columns[name] = pa.array(values)
     for name in ("farmer_id", "district", "kit"):
         missing = np.flatnonzero(pc.is_null(columns[name]).to_numpy(zero_copy_only=False))
         for row in missing[:20]:
-            problems.append(Problem(f"rows[{row + 1}].{name}", "missing", code="missing"))
+            problems.append(Problem(f"rows[{row + 1}].{name}", Message("missing"), code="missing"))
     if not problems:
         units = columns["units"].to_numpy()
         productive = columns["productive_units"].to_numpy()
         for row in np.flatnonzero(productive > units)[:20]:
-            problems.append(Problem(f"rows[{row + 1}].productive_units", "more than units"))
+            problems.append(
+                Problem(f"rows[{row + 1}].productive_units", Message("more than units"))
+            )
         sold = columns["sold_quantity"].to_numpy()
         harvested = columns["harvest_quantity"].to_numpy()
         for row in np.flatnonzero(sold > harvested * (1 + 1e-9) + 1e-9)[:20]:
-            problems.append(Problem(f"rows[{row + 1}].sold_quantity", "more than harvested"))
+            problems.append(
+                Problem(f"rows[{row + 1}].sold_quantity", Message("more than harvested"))
+            )
         if "weather" in columns:
             weather = columns["weather"].to_pylist()
             for row, value in enumerate(weather):
                 if value is not None and value not in WEATHER_NAMES:
                     problems.append(
                         Problem(
-                            f"rows[{row + 1}].weather", f"{value!r} is not normal, drought or flood"
+                            f"rows[{row + 1}].weather",
+                            Message("'%(value)s' is not normal, drought or flood", value=value),
                         )
                     )
     if problems:
@@ -301,7 +318,7 @@ EVENT_COLUMNS = {
 
 def _event_problems(name: str, table: pa.Table) -> list[Problem]:
     return [
-        Problem(f"{name}.{column}", "required column is missing", code="missing")
+        Problem(f"{name}.{column}", Message("required column is missing"), code="missing")
         for column in EVENT_COLUMNS[name]
         if column not in table.column_names
     ]
@@ -374,7 +391,13 @@ def records_from_events(
     if unknown:
         raise ProblemError(
             "field events",
-            [Problem("kit", f"kits {unknown} are not in the catalogue", code="unknown")],
+            [
+                Problem(
+                    "kit",
+                    Message("kits %(kits)s are not in the catalogue", kits=str(unknown)),
+                    code="unknown",
+                )
+            ],
         )
     farmer_ids = [str(f) for f in farmers.column("farmer_id").to_pylist()]
     farmer_index = {f: i for i, f in enumerate(farmer_ids)}
@@ -387,7 +410,15 @@ def records_from_events(
         if missing:
             raise ProblemError(
                 "field events",
-                [Problem("farmer_id", f"farmers {missing[:10]} are not in the farmers table")],
+                [
+                    Problem(
+                        "farmer_id",
+                        Message(
+                            "farmers %(farmers)s are not in the farmers table",
+                            farmers=str(missing[:10]),
+                        ),
+                    )
+                ],
             )
         return (
             np.array([farmer_index[str(f)] for f in table.column("farmer_id").to_pylist()], int),

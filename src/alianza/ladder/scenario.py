@@ -23,6 +23,7 @@ from alianza.ladder.catalogue import (
     pydantic_problems,
     read_structured_file,
 )
+from alianza.problems import Message
 
 
 class Distribution(StrictModel):
@@ -153,7 +154,7 @@ class Policy(StrictModel):
     @model_validator(mode="after")
     def _shares_fit(self) -> Policy:
         if self.consumption_share + self.savings_share > 1:
-            raise ValueError("consumption_share + savings_share must be <= 1")
+            raise ValueError(Message("consumption_share + savings_share must be <= 1"))
         return self
 
 
@@ -372,9 +373,11 @@ def validate_scenario(raw: Any, base_dir: Path, source: str = "scenario") -> Sce
 
 
 REPLACED_FIELDS = {
-    ("outputs", "poverty_line_usd_per_person_day"): "replaced: poverty lines are in PPP dollars "
-    "now; set outputs.poverty_line (default international, $3.00 2021 PPP) and money.country "
-    "or money.ppp_factor (see docs/simulation.md)",
+    ("outputs", "poverty_line_usd_per_person_day"): Message(
+        "replaced: poverty lines are in PPP dollars now; set outputs.poverty_line (default "
+        "international, $3.00 2021 PPP) and money.country or money.ppp_factor (see "
+        "docs/simulation.md)"
+    ),
 }
 
 
@@ -394,26 +397,37 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
     and a poverty line of another PPP base year than the conversion factor."""
     problems = []
     population = scenario.population
-    for field, unit, names, count in (
-        ("district_names", "district", population.district_names, population.districts),
-        ("market_names", "market", population.market_names, scenario.market_count),
+    for field, names, count in (
+        ("district_names", population.district_names, population.districts),
+        ("market_names", population.market_names, scenario.market_count),
     ):
         if names and len(names) != count:
-            problems.append(
-                Problem(
-                    f"population.{field}",
-                    f"must list one name per {unit} ({count}), got {len(names)}",
+            one_per = (
+                Message(
+                    "must list one name per district (%(count)s), got %(given)s",
+                    count=count,
+                    given=len(names),
+                )
+                if field == "district_names"
+                else Message(
+                    "must list one name per market (%(count)s), got %(given)s",
+                    count=count,
+                    given=len(names),
                 )
             )
+            problems.append(Problem(f"population.{field}", one_per))
         elif len(set(names)) != len(names):
-            problems.append(Problem(f"population.{field}", "names must be distinct"))
+            problems.append(Problem(f"population.{field}", Message("names must be distinct")))
     kit_ids = {kit.id for kit in scenario.catalogue.kits}
     for index, kit in enumerate(scenario.catalogue.kits):
         if kit.savings_group is not None and kit.id + "_group_share" in kit_ids:
             problems.append(
                 Problem(
                     f"catalogue.kits[{index}] ({kit.id}).savings_group",
-                    f"its share would be named {kit.id}_group_share, the id of another kit",
+                    Message(
+                        "its share would be named %(share)s, the id of another kit",
+                        share=kit.id + "_group_share",
+                    ),
                 )
             )
     money = scenario.money
@@ -422,8 +436,12 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
         problems.append(
             Problem(
                 "money.country",
-                f"no defaults for {money.country!r} (shipped: {known}); "
-                "state money.ppp_factor and money.exchange_rate instead",
+                Message(
+                    "no defaults for '%(country)s' (shipped: %(known)s); "
+                    "state money.ppp_factor and money.exchange_rate instead",
+                    country=money.country,
+                    known=known,
+                ),
             )
         )
         return problems
@@ -436,7 +454,9 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
         problems.append(
             Problem(
                 "money.exchange_rate",
-                "needed with ppp_factor when no country is given (local currency per US dollar)",
+                Message(
+                    "needed with ppp_factor when no country is given (local currency per US dollar)"
+                ),
             )
         )
     if money.ppp_year is not None and money.ppp_factor is None:
@@ -447,8 +467,11 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             problems.append(
                 Problem(
                     "money.ppp_factor",
-                    f"needed with ppp_year {money.ppp_year}: the default factor is of "
-                    f"{default_year}",
+                    Message(
+                        "needed with ppp_year %(year)s: the default factor is of %(default_year)s",
+                        year=money.ppp_year,
+                        default_year=default_year,
+                    ),
                 )
             )
     conversion = scenario.conversion()
@@ -458,9 +481,14 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             problems.append(
                 Problem(
                     "outputs.poverty_line",
-                    f"the {line.name} line is in {line.ppp_year} PPP dollars but the PPP factor "
-                    f"is of {conversion.ppp_year}: state money.ppp_factor and money.ppp_year "
-                    f"of {line.ppp_year}",
+                    Message(
+                        "the %(line)s line is in %(line_year)s PPP dollars but the PPP factor "
+                        "is of %(factor_year)s: state money.ppp_factor and money.ppp_year "
+                        "of %(line_year)s",
+                        line=line.name,
+                        line_year=line.ppp_year,
+                        factor_year=conversion.ppp_year,
+                    ),
                 )
             )
     return problems
@@ -481,12 +509,14 @@ def reference_problems(raw: dict[str, Any]) -> list[Problem]:
     population = section(raw.get("population"))
     for kit_id in section(population.get("starting_kits")):
         if kit_id not in kit_ids:
-            problems.append(Problem(f"population.starting_kits.{kit_id}", "unknown kit"))
+            problems.append(Problem(f"population.starting_kits.{kit_id}", Message("unknown kit")))
     markets = section(raw.get("markets"))
     for product_id in section(markets.get("reference_supply_per_farmer")):
         if product_id not in product_ids:
             problems.append(
-                Problem(f"markets.reference_supply_per_farmer.{product_id}", "unknown product")
+                Problem(
+                    f"markets.reference_supply_per_farmer.{product_id}", Message("unknown product")
+                )
             )
     for index, kit in enumerate(kits):
         delay, life = kit.get("seasons_to_first_harvest", 0), kit.get("life_seasons")
@@ -494,7 +524,7 @@ def reference_problems(raw: dict[str, Any]) -> list[Problem]:
             problems.append(
                 Problem(
                     f"catalogue.kits[{index}] ({kit.get('id')}).seasons_to_first_harvest",
-                    "must be < life_seasons",
+                    Message("must be < life_seasons"),
                 )
             )
     return problems

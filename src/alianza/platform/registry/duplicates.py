@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alianza.problems import Message
+
 # Names at least this similar (difflib ratio on normalised names) in one village may be one person.
 CLOSE_NAME_RATIO = 0.85
 # difflib ratios computed at most per row (on the names most alike by their letters).
@@ -68,8 +70,13 @@ class Person:
     row: int | None = None
 
     def __str__(self) -> str:
-        who = f"farmer {self.farmer_id}" if self.farmer_id is not None else f"row {self.row}"
-        return f"{who} ({self.name})"
+        return str(self.said())
+
+    def said(self) -> Message:
+        """The person as a report names them: ``farmer 12 (Ana)`` or ``row 5 (Ana)``."""
+        if self.farmer_id is not None:
+            return Message("farmer %(farmer)s (%(name)s)", farmer=self.farmer_id, name=self.name)
+        return Message("row %(row)s (%(name)s)", row=self.row, name=self.name)
 
 
 class DuplicateIndex:

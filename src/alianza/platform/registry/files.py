@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from alianza.platform.errors import Refused
-from alianza.problems import INVALID, Problem
+from alianza.problems import INVALID, Message, Problem
 
 MAX_FILE_BYTES = 64 * 2**20
 MAX_CELL_CHARS = 1_000
@@ -82,8 +82,23 @@ class RowProblem(Problem):
     row: int | None = None
 
     def __str__(self) -> str:
-        where = f"row {self.row}: " if self.row is not None else ""
-        return where + super().__str__()
+        return str(self.said())
+
+    def said(self) -> str:
+        """The problem as a line of a report: ``row 3: sex: must be female or male``, said in
+        the reader's language (its message too)."""
+        if self.row is not None and self.field:
+            return Message(
+                "row %(row)s: %(field)s: %(message)s",
+                row=self.row,
+                field=self.field,
+                message=self.message,
+            )
+        if self.row is not None:
+            return Message("row %(row)s: %(message)s", row=self.row, message=self.message)
+        if self.field:
+            return Message("%(field)s: %(message)s", field=self.field, message=self.message)
+        return self.message
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "row": self.row}
@@ -97,7 +112,7 @@ class FileRefused(Refused):
     """A file that cannot be read at all (format, encoding, size)."""
 
     def __init__(self, problem: RowProblem) -> None:
-        super().__init__(str(problem), rule="readable import file", field=problem.field or None)
+        super().__init__(problem.said(), rule="readable import file", field=problem.field or None)
         self.problem = problem
 
 
@@ -149,26 +164,70 @@ def resolve_headers(
             columns.append(None)
             continue
         if key not in known:
-            nearest = nearest_column(key, known)
-            hint = (
-                f"; did you mean {nearest!r}?" if nearest else f"; the columns are {sorted(known)}"
-            )
             problems.append(
-                row_problem(1, header, f"not a column of a {what} import{hint}", UNKNOWN_COLUMN)
+                row_problem(
+                    1,
+                    header,
+                    _not_a_column(what, nearest_column(key, known), known),
+                    UNKNOWN_COLUMN,
+                )
             )
             columns.append(None)
             continue
         if key in seen:
             first = seen[key]
             problems.append(row_problem(
-                1, header, f"column {index + 1} is {key!r} again (column {first + 1} is "
-                f"{headers[first]!r}): keep one", DUPLICATE_COLUMN,
+                1, header, Message(
+                    "column %(column)s is '%(key)s' again (column %(first)s is '%(header)s'): "
+                    "keep one", column=index + 1, key=key, first=first + 1, header=headers[first],
+                ), DUPLICATE_COLUMN,
             ))  # fmt: skip
             columns.append(None)
             continue
         seen[key] = index
         columns.append(key)
     return columns, problems
+
+
+def _not_a_column(what: str, nearest: str | None, known: Collection[str]) -> Message:
+    """Why a header is refused, and the column meant or the columns there are (a whole sentence
+    for each kind of import, so that a translator has it whole)."""
+    columns = str(sorted(known))
+    if what == "farmers":
+        if nearest:
+            return Message(
+                "not a column of a farmers import; did you mean '%(nearest)s'?", nearest=nearest
+            )
+        return Message(
+            "not a column of a farmers import; the columns are %(columns)s", columns=columns
+        )
+    if what == "organizations":
+        if nearest:
+            return Message(
+                "not a column of an organizations import; did you mean '%(nearest)s'?",
+                nearest=nearest,
+            )
+        return Message(
+            "not a column of an organizations import; the columns are %(columns)s", columns=columns
+        )
+    if what == "memberships":
+        if nearest:
+            return Message(
+                "not a column of a memberships import; did you mean '%(nearest)s'?",
+                nearest=nearest,
+            )
+        return Message(
+            "not a column of a memberships import; the columns are %(columns)s", columns=columns
+        )
+    if nearest:
+        return Message(
+            "not a column of a %(what)s import; did you mean '%(nearest)s'?",
+            what=what,
+            nearest=nearest,
+        )
+    return Message(
+        "not a column of a %(what)s import; the columns are %(columns)s", what=what, columns=columns
+    )
 
 
 # --- cells ---------------------------------------------------------------------------------------
@@ -203,13 +262,17 @@ def _text_problems(row: int | None, column: str, text: str) -> list[RowProblem]:
     problems = []
     if len(text) > MAX_CELL_CHARS:
         problems.append(row_problem(
-            row, column, f"{len(text)} characters, more than the {MAX_CELL_CHARS} a cell may hold",
-            TOO_LONG,
+            row, column, Message(
+                "%(length)s characters, more than the %(limit)s a cell may hold",
+                length=len(text), limit=MAX_CELL_CHARS,
+            ), TOO_LONG,
         ))  # fmt: skip
     if found := CONTROL_CHARACTER.search(text):
         problems.append(row_problem(
-            row, column, f"holds a control character (U+{ord(found.group()):04X}) at position "
-            f"{found.start() + 1}: text may not", CONTROL,
+            row, column, Message(
+                "holds a control character (U+%(code)s) at position %(position)s: text may not",
+                code=format(ord(found.group()), "04X"), position=found.start() + 1,
+            ), CONTROL,
         ))  # fmt: skip
     return problems
 
@@ -230,8 +293,10 @@ def decode(raw: bytes) -> tuple[str, str]:
             return _decode_as(raw, codec, name), name
     if raw.startswith(b"PK\x03\x04"):
         raise FileRefused(row_problem(
-            None, "", "this is an XLSX workbook (a zip file) named .csv: name it .xlsx, or save "
-            "it as CSV UTF-8", ENCODING,
+            None, "", Message(
+                "this is an XLSX workbook (a zip file) named .csv: name it .xlsx, or save it as "
+                "CSV UTF-8"
+            ), ENCODING,
         ))  # fmt: skip
     head = raw[:4096]
     even, odd = head[0::2].count(0), head[1::2].count(0)
@@ -241,8 +306,9 @@ def decode(raw: bytes) -> tuple[str, str]:
         return _decode_as(raw, "utf-16-be", "UTF-16"), "UTF-16 (big-endian, no BOM)"
     if even + odd > len(head) // 10:
         raise FileRefused(row_problem(
-            None, "", "this is not a text CSV file (it is full of NUL bytes): save it as CSV UTF-8",
-            ENCODING,
+            None, "", Message(
+                "this is not a text CSV file (it is full of NUL bytes): save it as CSV UTF-8"
+            ), ENCODING,
         ))  # fmt: skip
     try:
         return raw.decode("utf-8"), "UTF-8"
@@ -257,8 +323,11 @@ def _decode_as(raw: bytes, codec: str, name: str) -> str:
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise FileRefused(row_problem(
-            None, "", f"line {line}: byte 0x{raw[error.start]:02X} is not {name} text; the file "
-            "is neither UTF-8, UTF-16 nor Windows-1252/Latin-1: save it as CSV UTF-8", ENCODING,
+            None, "", Message(
+                "line %(line)s: byte 0x%(byte)s is not %(encoding)s text; the file is neither "
+                "UTF-8, UTF-16 nor Windows-1252/Latin-1: save it as CSV UTF-8",
+                line=line, byte=format(raw[error.start], "02X"), encoding=name,
+            ), ENCODING,
         )) from None  # fmt: skip
 
 
@@ -279,8 +348,10 @@ def _csv_records(path: Path) -> tuple[str, Iterable[tuple[int, list[Any]]], list
                 yield number, record
         except csv.Error as error:
             problems.append(row_problem(
-                number + 1, "", f"cannot be read ({error}): is a quote left open? Nothing after "
-                "this row was read", TOO_LONG,
+                number + 1, "", Message(
+                    "cannot be read (%(error)s): is a quote left open? Nothing after this row "
+                    "was read", error=str(error),
+                ), TOO_LONG,
             ))  # fmt: skip
 
     return encoding, records(), problems
@@ -296,7 +367,12 @@ def _xlsx_records(path: Path) -> tuple[str, Iterable[tuple[int, list[Any]]], lis
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (BadZipFile, InvalidFileException, KeyError, OSError) as error:
         raise FileRefused(
-            row_problem(None, "", f"not a readable XLSX workbook ({error})", ENCODING)
+            row_problem(
+                None,
+                "",
+                Message("not a readable XLSX workbook (%(error)s)", error=str(error)),
+                ENCODING,
+            )
         ) from None
     try:
         records = [
@@ -320,11 +396,20 @@ def read_table(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".xlsm"):
-        hint = " (save an .xls workbook as .xlsx)" if suffix == ".xls" else ""
-        raise FileRefused(row_problem(None, "", f"{path.name}: give a .csv or .xlsx file{hint}"))
+        if suffix == ".xls":
+            raise FileRefused(row_problem(None, "", Message(
+                "%(file)s: give a .csv or .xlsx file (save an .xls workbook as .xlsx)",
+                file=path.name,
+            )))  # fmt: skip
+        raise FileRefused(
+            row_problem(None, "", Message("%(file)s: give a .csv or .xlsx file", file=path.name))
+        )
     if path.stat().st_size > MAX_FILE_BYTES:
         raise FileRefused(row_problem(
-            None, "", f"{path.name} is larger than {MAX_FILE_BYTES // 2**20} MiB: split it", TOO_LONG,
+            None, "", Message(
+                "%(file)s is larger than %(limit)s MiB: split it",
+                file=path.name, limit=MAX_FILE_BYTES // 2**20,
+            ), TOO_LONG,
         ))  # fmt: skip
     encoding, records, late_problems = (_csv_records if suffix == ".csv" else _xlsx_records)(path)
     iterator = iter(records)
@@ -332,20 +417,24 @@ def read_table(
         headers = [cell_text(h) for h in first]
         break
     else:
-        raise FileRefused(row_problem(None, "", f"{path.name} is empty: give a header row"))
+        raise FileRefused(
+            row_problem(None, "", Message("%(file)s is empty: give a header row", file=path.name))
+        )
     while headers and not headers[-1]:
         headers.pop()
     table = Table(encoding=encoding, columns=[])
     if len(headers) > MAX_COLUMNS:
-        table.problems.append(row_problem(
-            1, "", f"{len(headers)} columns, more than {MAX_COLUMNS}", TOO_LONG
-        ))  # fmt: skip
+        table.problems.append(row_problem(1, "", Message(
+            "%(count)s columns, more than %(limit)s", count=len(headers), limit=MAX_COLUMNS
+        ), TOO_LONG))  # fmt: skip
         return table
     columns, table.problems = resolve_headers(headers, known, what)
     for column, reason in (required or {}).items():
         if column not in columns:
             table.problems.append(
-                row_problem(1, column, f"missing column: {reason}", MISSING_COLUMN)
+                row_problem(
+                    1, column, Message("missing column: %(reason)s", reason=reason), MISSING_COLUMN
+                )
             )
     table.columns = [c for c in columns if c]
     if table.problems:
@@ -369,21 +458,27 @@ def _row(
     row: dict[str, str] = {}
     if sum(len(c) for c in cells) > MAX_ROW_CHARS:
         problems.append(row_problem(
-            number, "", f"{sum(len(c) for c in cells)} characters, more than the {MAX_ROW_CHARS} "
-            "a row may hold", TOO_LONG,
+            number, "", Message(
+                "%(length)s characters, more than the %(limit)s a row may hold",
+                length=sum(len(c) for c in cells), limit=MAX_ROW_CHARS,
+            ), TOO_LONG,
         ))  # fmt: skip
         return None
     extra = [c for c in cells[len(columns) :] if c]
     if extra:
         problems.append(row_problem(
-            number, "", f"{len(columns) + len(extra)} or more values, but the header names "
-            f"{len(columns)} columns (first extra value: {extra[0][:40]!r})",
+            number, "", Message(
+                "%(count)s or more values, but the header names %(columns)s columns (first extra "
+                "value: '%(value)s')",
+                count=len(columns) + len(extra), columns=len(columns), value=extra[0][:40],
+            ),
         ))  # fmt: skip
     for index, (column, text) in enumerate(zip(columns, cells, strict=False)):
         if column is None:
             if text and not headers[index]:
                 problems.append(row_problem(
-                    number, f"column {index + 1}", f"a value ({text[:40]!r}) under no header"
+                    number, f"column {index + 1}",
+                    Message("a value ('%(value)s') under no header", value=text[:40]),
                 ))  # fmt: skip
             continue
         found = _text_problems(number, column, text)
@@ -419,4 +514,4 @@ def write_table(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]
         with private_file(path) as raw:
             book.save(raw)
     else:
-        raise Refused(f"{path.name}: give a .csv or .xlsx file")
+        raise Refused(Message("%(file)s: give a .csv or .xlsx file", file=path.name))

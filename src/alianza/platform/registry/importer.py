@@ -58,6 +58,7 @@ from alianza.platform.registry.schemas import (
 )
 from alianza.platform.registry.service import place_lineages
 from alianza.platform.validation import problems_of
+from alianza.problems import Message
 
 if TYPE_CHECKING:
     from alianza.platform.access import Actor
@@ -99,15 +100,20 @@ class ImportReport:
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems] + [
             f"possible duplicate: {d}" for d in self.duplicates
-        ]
+        ]  # the CLI's lines (English)
 
 
 class ImportRefused(Refused):
     def __init__(self, report: ImportReport) -> None:
         report.problems.sort(key=lambda p: -1 if p.row is None else p.row)
         super().__init__(
-            f"import refused, nothing written: {len(report.problems)} problem(s) in "
-            f"{report.rows_read} rows; first: {report.problems[0] if report.problems else '-'}",
+            Message(
+                "import refused, nothing written: %(count)s problem(s) in %(rows)s rows; "
+                "first: %(first)s",
+                count=len(report.problems),
+                rows=report.rows_read,
+                first=report.problems[0].said() if report.problems else "-",
+            ),
             rule="all-or-nothing import",
         )
         self.report = report
@@ -137,7 +143,7 @@ def _bool(text: str) -> bool:
         return True
     if lowered in FALSE_WORDS:
         return False
-    raise ValueError(f"give yes or no, not {text!r}")
+    raise ValueError(Message("give yes or no, not '%(text)s'", text=text))
 
 
 class PlaceFinder:
@@ -158,9 +164,9 @@ class PlaceFinder:
         given = {level: row.get(level, "").strip().lower() for level in levels}
         kind = next((level for level in levels if given[level]), None)
         if kind is None:
-            raise ValueError(f"give the {most_specific}")
+            raise ValueError(GIVE_THE[most_specific])
         if kind != most_specific and most_specific == "village":
-            raise ValueError("give the village")
+            raise ValueError(GIVE_THE["village"])
         candidates = [
             place
             for place in self.by_kind_name.get((kind, given[kind]), [])
@@ -170,13 +176,55 @@ class PlaceFinder:
             )
         ]
         if not candidates:
-            raise ValueError(f"no {kind} {row.get(kind)!r} registered (with the places given)")
+            raise ValueError(NO_PLACE[kind](row.get(kind)))
         if len(candidates) > 1:
-            raise ValueError(
-                f"{len(candidates)} {kind}s are called {row.get(kind)!r}: add the municipality or "
-                "district column"
-            )
+            raise ValueError(PLACES_CALLED[kind](len(candidates), row.get(kind)))
         return candidates[0]
+
+
+# Why a row's place is not found, a whole sentence for each level (see PlaceFinder.find).
+GIVE_THE = {
+    "village": Message("give the village"),
+    "municipality": Message("give the municipality"),
+    "district": Message("give the district"),
+    "country": Message("give the country"),
+}
+NO_PLACE: dict[str, Callable[[object], Message]] = {
+    "village": lambda name: Message(
+        "no village '%(name)s' registered (with the places given)", name=name
+    ),
+    "municipality": lambda name: Message(
+        "no municipality '%(name)s' registered (with the places given)", name=name
+    ),
+    "district": lambda name: Message(
+        "no district '%(name)s' registered (with the places given)", name=name
+    ),
+    "country": lambda name: Message(
+        "no country '%(name)s' registered (with the places given)", name=name
+    ),
+}
+PLACES_CALLED: dict[str, Callable[[int, object], Message]] = {
+    "village": lambda count, name: Message(
+        "%(count)s villages are called '%(name)s': add the municipality or district column",
+        count=count,
+        name=name,
+    ),
+    "municipality": lambda count, name: Message(
+        "%(count)s municipalities are called '%(name)s': add the municipality or district column",
+        count=count,
+        name=name,
+    ),
+    "district": lambda count, name: Message(
+        "%(count)s districts are called '%(name)s': add the municipality or district column",
+        count=count,
+        name=name,
+    ),
+    "country": lambda count, name: Message(
+        "%(count)s countries are called '%(name)s': add the municipality or district column",
+        count=count,
+        name=name,
+    ),
+}
 
 
 @dataclass
@@ -250,7 +298,12 @@ def _country(country: str | None) -> str | None:
         return None
     region = region_code(country)
     if region is None:
-        raise Refused(f"country {country!r}: give a two-letter country code (TZ, MW, HN…)")
+        raise Refused(
+            Message(
+                "country '%(country)s': give a two-letter country code (TZ, MW, HN…)",
+                country=country,
+            )
+        )
     return region
 
 
@@ -266,10 +319,19 @@ def _read(path: Path, known: frozenset[str], what: str, required: dict[str, str]
 
 def _validation_problems(number: int, error: ValidationError, skip: set[str]) -> list[RowProblem]:
     return [
-        row_problem(number, problem.field or "row", problem.message, problem.code)
-        for problem in problems_of(error)
+        row_problem(number, problem.field or "row", _raised(item, problem.message), problem.code)
+        for item, problem in zip(error.errors(), problems_of(error), strict=True)
         if problem.field not in skip
     ]
+
+
+def _raised(item: Any, message: str) -> str:
+    """A pydantic error's message: the :class:`Message` a validator raised (``must be female or
+    male``, a phone's reason), said in the reader's language; else ``message``."""
+    raised = (item.get("ctx") or {}).get("error")
+    if isinstance(raised, ValueError) and raised.args and isinstance(raised.args[0], Message):
+        return raised.args[0]
+    return message
 
 
 def _bad_cells(table: Table) -> dict[int, set[str]]:
@@ -312,27 +374,31 @@ def _farmer_row(
     try:
         fields["minority"] = _bool(row.get("minority", ""))
     except ValueError as error:
-        problems.append(row_problem(number, "minority", str(error)))
+        problems.append(row_problem(number, "minority", error.args[0]))
     village_id = None
     try:
         village_id = view.places.find(row).id
     except ValueError as error:
-        problems.append(row_problem(number, "village", str(error), NOT_FOUND))
+        problems.append(row_problem(number, "village", error.args[0], NOT_FOUND))
     else:
         if view.reach is not None and village_id not in view.reach:
             problems.append(
                 row_problem(
-                    number, "village", "the village lies outside the places you work in", NOT_FOUND
+                    number,
+                    "village",
+                    Message("the village lies outside the places you work in"),
+                    NOT_FOUND,
                 )
             )
             village_id = None
     region = view.regions.get(village_id) if village_id is not None else None
     phone = fields["phone"]
     if phone and village_id is not None and region is None and not phone.startswith("+"):
-        problems.append(row_problem(
-            number, "phone", f"{phone!r} has no +country code, and the country of village "
-            f"{row.get('village')!r} is not one alianza knows: write +<code>… or give the country",
-        ))  # fmt: skip
+        problems.append(row_problem(number, "phone", Message(
+            "'%(phone)s' has no +country code, and the country of village '%(village)s' is not "
+            "one alianza knows: write +<code>… or give the country",
+            phone=phone, village=row.get("village"),
+        )))  # fmt: skip
         skip = skip | {"phone"}
     organization_ids = []
     for name in filter(None, (n.strip() for n in row.get("organization", "").split(";"))):
@@ -340,7 +406,12 @@ def _farmer_row(
             organization_ids.append(view.organizations[name.lower()][0])
         else:
             problems.append(
-                row_problem(number, "organization", f"no organization {name!r}", NOT_FOUND)
+                row_problem(
+                    number,
+                    "organization",
+                    Message("no organization '%(name)s'", name=name),
+                    NOT_FOUND,
+                )
             )
     try:
         farmer = FarmerIn.model_validate(
@@ -352,10 +423,6 @@ def _farmer_row(
     if problems:
         return None, problems
     return FarmerRow(number, farmer, tuple(dict.fromkeys(organization_ids))), problems
-
-
-def _label(key: str) -> str:
-    return "national ID" if key == "national_id" else key
 
 
 def _resolve_farmers(view: RegistryView, rows: list[FarmerRow], update: bool) -> FarmerPlan:
@@ -374,39 +441,64 @@ def _resolve_farmers(view: RegistryView, rows: list[FarmerRow], update: bool) ->
         for other, key in found:
             plan.same.add((number, other.farmer_id, other.row))
             if other.farmer_id is None:
-                problems.append(row_problem(
-                    number, key, f"same {_label(key)} as {other}: one person, two rows", DUPLICATE
-                ))  # fmt: skip
+                same = (
+                    Message(
+                        "same national ID as %(other)s: one person, two rows", other=other.said()
+                    )
+                    if key == "national_id"
+                    else Message(
+                        "same phone as %(other)s: one person, two rows", other=other.said()
+                    )
+                )
+                problems.append(row_problem(number, key, same, DUPLICATE))
             else:
                 registered.setdefault(other.farmer_id, (other, key))
         target = None
         if len(registered) > 1:
-            which = " and ".join(f"{o} by {_label(k)}" for o, k in registered.values())
             problems.append(
-                row_problem(number, "farmer", f"matches {which}: which one?", DUPLICATE)
+                row_problem(
+                    number,
+                    "farmer",
+                    Message("matches %(farmers)s: which one?", farmers=_matches(registered)),
+                    DUPLICATE,
+                )
             )
         elif registered:
             ((farmer_id, (other, key)),) = registered.items()
             existing = view.farmers[farmer_id]
             value = getattr(farmer, key)
             if not update:
-                problems.append(row_problem(
-                    number, key, f"{_label(key)} {value} is {other}'s already: refused, not added "
-                    "twice (an import with update updates that farmer from the row)", DUPLICATE,
-                ))  # fmt: skip
+                taken = (
+                    Message(
+                        "national ID %(value)s is %(other)s's already: refused, not added twice "
+                        "(an import with update updates that farmer from the row)",
+                        value=value,
+                        other=other.said(),
+                    )
+                    if key == "national_id"
+                    else Message(
+                        "phone %(value)s is %(other)s's already: refused, not added twice "
+                        "(an import with update updates that farmer from the row)",
+                        value=value,
+                        other=other.said(),
+                    )
+                )
+                problems.append(row_problem(number, key, taken, DUPLICATE))
             elif (
                 key == "phone"
                 and farmer.national_id
                 and existing["national_id"] not in (None, farmer.national_id)
             ):
-                problems.append(row_problem(
-                    number, "national_id", f"the phone is {other}'s, whose national ID is "
-                    f"{existing['national_id']}, not {farmer.national_id}: not updated", DUPLICATE,
-                ))  # fmt: skip
+                problems.append(row_problem(number, "national_id", Message(
+                    "the phone is %(other)s's, whose national ID is %(registered)s, not "
+                    "%(given)s: not updated", other=other.said(),
+                    registered=existing["national_id"], given=farmer.national_id,
+                ), DUPLICATE))  # fmt: skip
             elif farmer_id in claimed:
-                problems.append(row_problem(
-                    number, key, f"{other} is updated by row {claimed[farmer_id]} already", DUPLICATE
-                ))  # fmt: skip
+                problems.append(row_problem(number, key, Message(
+                    "%(other)s is updated by row %(row)s already",
+                    other=other.said(), row=claimed[farmer_id],
+                ), DUPLICATE))  # fmt: skip
             else:
                 target = claimed[farmer_id] = farmer_id
         plan.problems.extend(problems)
@@ -417,6 +509,21 @@ def _resolve_farmers(view: RegistryView, rows: list[FarmerRow], update: bool) ->
         else:
             plan.updates.append((parsed, target))
     return plan
+
+
+def _matches(registered: dict[int, tuple[Person, str]]) -> Message:
+    """The registered farmers a row matches, each by what (``farmer 3 (Ana) by phone and farmer
+    7 (Ana) by national ID``), said whole in the reader's language."""
+    found: Message | None = None
+    for other, key in registered.values():
+        one = (
+            Message("%(farmer)s by national ID", farmer=other.said())
+            if key == "national_id"
+            else Message("%(farmer)s by phone", farmer=other.said())
+        )
+        found = one if found is None else Message("%(first)s and %(next)s", first=found, next=one)
+    assert found is not None
+    return found
 
 
 def _changes(
@@ -446,9 +553,11 @@ def check_farmers(
     actor.require(Permission.REGISTRY_EDIT)
     region = _country(country)
     table = _read(path, FARMER_COLUMNS, "farmers", {
-        "name": "a farmer's name", "sex": "female or male", "birth_year": "the year of birth",
-        "household_size": "people in the household", "land_hectares": "land in hectares",
-        "village": "the village the farmer lives in",
+        "name": Message("a farmer's name"), "sex": Message("female or male"),
+        "birth_year": Message("the year of birth"),
+        "household_size": Message("people in the household"),
+        "land_hectares": Message("land in hectares"),
+        "village": Message("the village the farmer lives in"),
     })  # fmt: skip
     report = ImportReport(rows_read=table.rows_read, encoding=table.encoding)
     report.problems.extend(table.problems)
@@ -482,21 +591,22 @@ def check_farmers(
     close.sort(
         key=lambda pair: (pair[0].row, pair[1].farmer_id is None, pair[1].farmer_id or pair[1].row)
     )
-    report.duplicates = [
-        f"{row} and {other}: close name in the same village" for row, other in close
-    ]
+    report.duplicates = [_close_name(row, other) for row, other in close]
     if refuse_duplicates:
         report.problems.extend(
-            row_problem(
-                row.row,
-                "duplicate",
-                f"{row} and {other}: close name in the same village",
-                DUPLICATE,
-            )
+            row_problem(row.row, "duplicate", _close_name(row, other), DUPLICATE)
             for row, other in close
         )
     _refuse_if_any(report)
     return CheckedImport("farmers", report, parsed, update=update, country=region)
+
+
+def _close_name(row: Person, other: Person) -> Message:
+    return Message(
+        "%(row)s and %(other)s: close name in the same village",
+        row=row.said(),
+        other=other.said(),
+    )
 
 
 def _write_farmers(actor: Actor, checked: CheckedImport, progress: Progress) -> None:
@@ -504,14 +614,19 @@ def _write_farmers(actor: Actor, checked: CheckedImport, progress: Progress) -> 
     report = checked.report
     gone = [
         row_problem(p.number, "village" if p.farmer.village_id not in view.regions else "organization",
-                    "removed from the registry while the file was checked", NOT_FOUND)
+                    Message("removed from the registry while the file was checked"), NOT_FOUND)
         for p in checked.rows
         if p.farmer.village_id not in view.regions
         or not view.organization_ids.issuperset(p.organization_ids)
     ]  # fmt: skip
     plan = _resolve_farmers(view, checked.rows, checked.update)
     problems = gone + [
-        row_problem(p.row, p.field, f"{p.message} (registered while the file was checked)", p.code)
+        row_problem(
+            p.row,
+            p.field,
+            Message("%(problem)s (registered while the file was checked)", problem=p.message),
+            p.code,
+        )
         for p in plan.problems
     ]
     if problems:
@@ -616,7 +731,9 @@ def check_organizations(
 ) -> CheckedImport:
     """Check an organizations file: name, kind (default producer_organization), place columns."""
     actor.require(Permission.REGISTRY_EDIT)
-    table = _read(path, ORGANIZATION_COLUMNS, "organizations", {"name": "the organization's name"})
+    table = _read(
+        path, ORGANIZATION_COLUMNS, "organizations", {"name": Message("the organization's name")}
+    )
     report = ImportReport(rows_read=table.rows_read, encoding=table.encoding)
     report.problems.extend(table.problems)
     view = load_registry(actor)
@@ -638,10 +755,14 @@ def check_organizations(
             try:
                 fields["place_id"] = view.places.find(row, most_specific=level).id
             except ValueError as error:
-                problems.append(row_problem(number, level, str(error), NOT_FOUND))
+                problems.append(row_problem(number, level, error.args[0], NOT_FOUND))
         if kind not in ORGANIZATION_KINDS:
             problems.append(
-                row_problem(number, "kind", f"must be one of {list(ORGANIZATION_KINDS)}")
+                row_problem(
+                    number,
+                    "kind",
+                    Message("must be one of %(kinds)s", kinds=str(list(ORGANIZATION_KINDS))),
+                )
             )
             fields["kind"] = ORGANIZATION_KINDS[0]
         try:
@@ -651,13 +772,13 @@ def check_organizations(
         else:
             key = (organization.kind, organization.name.lower())
             if key in existing:
-                problems.append(row_problem(
-                    number, "name", f"{organization.name!r} is registered already", DUPLICATE
-                ))  # fmt: skip
+                problems.append(row_problem(number, "name", Message(
+                    "'%(name)s' is registered already", name=organization.name
+                ), DUPLICATE))  # fmt: skip
             elif key in seen:
-                problems.append(row_problem(
-                    number, "name", f"{organization.name!r} is row {seen[key]} already", DUPLICATE
-                ))  # fmt: skip
+                problems.append(row_problem(number, "name", Message(
+                    "'%(name)s' is row %(row)s already", name=organization.name, row=seen[key]
+                ), DUPLICATE))  # fmt: skip
             seen.setdefault(key, number)
             if not problems:
                 accepted.append((number, organization))
@@ -671,13 +792,19 @@ def _write_organizations(actor: Actor, checked: CheckedImport, progress: Progres
     existing = {(kind, name.lower()) for _id, kind, name in view.organizations.values()}
     problems = [
         row_problem(
-            number, "name", f"{o.name!r} was registered while the file was checked", DUPLICATE
+            number,
+            "name",
+            Message("'%(name)s' was registered while the file was checked", name=o.name),
+            DUPLICATE,
         )
         for number, o in checked.rows
         if (o.kind, o.name.lower()) in existing
     ] + [
         row_problem(
-            number, "place", "removed from the registry while the file was checked", NOT_FOUND
+            number,
+            "place",
+            Message("removed from the registry while the file was checked"),
+            NOT_FOUND,
         )
         for number, o in checked.rows
         if o.place_id is not None and o.place_id not in view.regions
@@ -723,11 +850,15 @@ def check_memberships(
     actor.require(Permission.REGISTRY_EDIT)
     region = _country(country)
     table = _read(
-        path, MEMBERSHIP_COLUMNS, "memberships", {"organization": "the organization's name"}
+        path,
+        MEMBERSHIP_COLUMNS,
+        "memberships",
+        {"organization": Message("the organization's name")},
     )
     if not {"national_id", "phone"} & set(table.columns):
         raise ImportRefused(ImportReport(problems=[row_problem(
-            1, "national_id", "missing column: national_id or phone finds the farmer", "missing_column"
+            1, "national_id", Message("missing column: national_id or phone finds the farmer"),
+            "missing_column",
         )]))  # fmt: skip
     report = ImportReport(rows_read=table.rows_read, encoding=table.encoding)
     report.problems.extend(table.problems)
@@ -743,9 +874,9 @@ def check_memberships(
         farmer_id = _find_farmer(view, number, row, region, problems)
         organization = view.organizations.get(row.get("organization", "").strip().lower())
         if organization is None:
-            problems.append(row_problem(
-                number, "organization", f"no organization {row.get('organization')!r}", NOT_FOUND
-            ))  # fmt: skip
+            problems.append(row_problem(number, "organization", Message(
+                "no organization '%(name)s'", name=row.get("organization")
+            ), NOT_FOUND))  # fmt: skip
         try:
             membership = MembershipIn.model_validate(
                 {"farmer_id": farmer_id or 0, "organization_id": organization[0] if organization else 0,
@@ -757,14 +888,14 @@ def check_memberships(
             if farmer_id is not None and organization is not None:
                 key = (farmer_id, organization[0])
                 if key in view.memberships:
-                    problems.append(row_problem(
-                        number, "organization", f"farmer {farmer_id} is a member of "
-                        f"{organization[2]!r} already", DUPLICATE,
-                    ))  # fmt: skip
+                    problems.append(row_problem(number, "organization", Message(
+                        "farmer %(farmer)s is a member of '%(organization)s' already",
+                        farmer=farmer_id, organization=organization[2],
+                    ), DUPLICATE))  # fmt: skip
                 elif key in seen:
-                    problems.append(row_problem(
-                        number, "organization", f"the same membership as row {seen[key]}", DUPLICATE
-                    ))  # fmt: skip
+                    problems.append(row_problem(number, "organization", Message(
+                        "the same membership as row %(row)s", row=seen[key]
+                    ), DUPLICATE))  # fmt: skip
                 seen.setdefault(key, number)
                 if not problems:
                     accepted.append((number, farmer_id, organization[0], membership.joined_on))
@@ -788,7 +919,7 @@ def _find_farmer(
                 else normalise_phone(value, region)
             )
         except ValueError as error:
-            problems.append(row_problem(number, column, str(error)))
+            problems.append(row_problem(number, column, error.args[0]))
             return None
         index = view.index.by_national_id if column == "national_id" else view.index.by_phone
         ids = {p.farmer_id for p in index.get(key, [])}
@@ -796,11 +927,18 @@ def _find_farmer(
             return ids.pop()
         if len(ids) > 1:
             problems.append(
-                row_problem(number, column, f"{len(ids)} farmers have {key}", DUPLICATE)
+                row_problem(
+                    number,
+                    column,
+                    Message("%(count)s farmers have %(key)s", count=len(ids), key=key),
+                    DUPLICATE,
+                )
             )
             return None
     problems.append(
-        row_problem(number, "farmer", "no farmer with that national_id or phone", NOT_FOUND)
+        row_problem(
+            number, "farmer", Message("no farmer with that national_id or phone"), NOT_FOUND
+        )
     )
     return None
 
@@ -808,12 +946,13 @@ def _find_farmer(
 def _write_memberships_import(actor: Actor, checked: CheckedImport, progress: Progress) -> None:
     view = load_registry(actor, checked.country)
     problems = [
-        row_problem(number, "farmer", "removed from the registry while the file was checked", NOT_FOUND)
+        row_problem(number, "farmer", Message("removed from the registry while the file was "
+                                              "checked"), NOT_FOUND)
         for number, farmer_id, organization_id, _joined in checked.rows
         if farmer_id not in view.farmers or organization_id not in view.organization_ids
     ] + [
-        row_problem(number, "organization", "the membership was registered while the file was "
-                    "checked", DUPLICATE)
+        row_problem(number, "organization", Message("the membership was registered while the "
+                                                    "file was checked"), DUPLICATE)
         for number, farmer_id, organization_id, _joined in checked.rows
         if (farmer_id, organization_id) in view.memberships
     ]  # fmt: skip

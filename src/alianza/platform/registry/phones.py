@@ -12,6 +12,8 @@ import unicodedata
 
 import phonenumbers
 
+from alianza.problems import Message
+
 # Country names (English, Spanish, Portuguese, French; lower case, no accents) of the countries
 # productive-alliance and micro-investing programmes work in, as phonenumbers' region codes.
 COUNTRY_REGIONS: dict[str, str] = {
@@ -53,7 +55,8 @@ def country_region(name: str, code: str | None = None) -> str | None:
 def normalise_phone(phone: str, region: str | None = None) -> str:
     """``phone`` in E.164, read in ``region`` when it has no ``+`` country code.
 
-    Raises ValueError for text that is not a possible phone number (of its country's lengths;
+    Raises ValueError (its argument a :class:`~alianza.problems.Message`, the reason for a
+    person) for text that is not a possible phone number (of its country's lengths;
     validity against the allocated ranges is not asked, as new ranges open every year). Without
     a region, a number with no ``+`` keeps its digits as they are (the registry cannot tell
     its country)."""
@@ -61,13 +64,20 @@ def normalise_phone(phone: str, region: str | None = None) -> str:
     if not text.startswith("+") and region is None:
         digits = "".join(ch for ch in text if ch.isdigit())
         if not 7 <= len(digits) <= 15 or any(ch.isalpha() for ch in text):
-            raise ValueError("a phone number has 7 to 15 digits")
+            raise ValueError(Message("a phone number has 7 to 15 digits"))
         return digits
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"{phone!r} is not a phone number") from None
+        raise ValueError(Message("'%(phone)s' is not a phone number", phone=phone)) from None
     if not phonenumbers.is_possible_number(parsed):
-        where = f" in {region}" if region and not text.startswith("+") else ""
-        raise ValueError(f"{phone!r} is not a possible phone number{where}")
+        if region and not text.startswith("+"):
+            raise ValueError(
+                Message(
+                    "'%(phone)s' is not a possible phone number in %(region)s",
+                    phone=phone,
+                    region=region,
+                )
+            )
+        raise ValueError(Message("'%(phone)s' is not a possible phone number", phone=phone))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

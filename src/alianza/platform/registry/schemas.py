@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from alianza.platform.registry.phones import normalise_phone
+from alianza.problems import Message
 
 
 def normalise_national_id(national_id: str) -> str:
@@ -47,7 +48,7 @@ class PlaceIn(BaseModel):
     @classmethod
     def _kind(cls, kind: str) -> str:
         if kind not in PLACE_PARENTS:
-            raise ValueError(f"must be one of {list(PLACE_PARENTS)}")
+            raise ValueError(Message("must be one of %(kinds)s", kinds=str(list(PLACE_PARENTS))))
         return kind
 
 
@@ -68,7 +69,9 @@ class OrganizationIn(BaseModel):
     @classmethod
     def _kind(cls, kind: str) -> str:
         if kind not in ORGANIZATION_KINDS:
-            raise ValueError(f"must be one of {list(ORGANIZATION_KINDS)}")
+            raise ValueError(
+                Message("must be one of %(kinds)s", kinds=str(list(ORGANIZATION_KINDS)))
+            )
         return kind
 
 
@@ -105,7 +108,7 @@ class FarmerIn(BaseModel):
             "hombre": "male",
         }
         if text not in aliases:
-            raise ValueError("must be female or male")
+            raise ValueError(Message("must be female or male"))
         return aliases[text]
 
     @field_validator("phone")

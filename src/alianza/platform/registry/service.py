@@ -30,7 +30,7 @@ from alianza.platform.registry.schemas import (
     PlaceIn,
 )
 from alianza.platform.validation import validated
-from alianza.problems import Problem
+from alianza.problems import Message, Problem
 
 
 def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
@@ -38,14 +38,26 @@ def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
     place_in = validated(PlaceIn, data)
     parent_kind = PLACE_PARENTS[place_in.kind]
     if parent_kind is None and place_in.parent_id is not None:
-        raise Refused("a country has no parent place", rule="geography levels")
+        raise Refused(Message("a country has no parent place"), rule="geography levels")
     if parent_kind is not None:
         if place_in.parent_id is None:
-            raise Refused(f"a {place_in.kind} lies in a {parent_kind}", rule="geography levels")
+            raise Refused(
+                Message(
+                    "a %(kind)s lies in a %(parent_kind)s",
+                    kind=place_in.kind,
+                    parent_kind=parent_kind,
+                ),
+                rule="geography levels",
+            )
         parent = get(actor, Place, place_in.parent_id)
         if parent.kind != parent_kind:
             raise Refused(
-                f"a {place_in.kind} lies in a {parent_kind}, not in a {parent.kind}",
+                Message(
+                    "a %(kind)s lies in a %(parent_kind)s, not in a %(given_kind)s",
+                    kind=place_in.kind,
+                    parent_kind=parent_kind,
+                    given_kind=parent.kind,
+                ),
                 rule="geography levels",
             )
     clash = actor.session.scalar(
@@ -59,7 +71,10 @@ def add_place(actor: Actor, data: PlaceIn | dict[str, Any]) -> Place:
     )
     if clash is not None:
         raise Refused(
-            f"{place_in.kind} {place_in.name!r} exists there already", rule="unique place"
+            Message(
+                "%(kind)s '%(name)s' exists there already", kind=place_in.kind, name=place_in.name
+            ),
+            rule="unique place",
         )
     place = Place(programme_id=actor.programme_id, **place_in.model_dump())
     actor.session.add(place)
@@ -134,7 +149,11 @@ def add_organization(actor: Actor, data: OrganizationIn | dict[str, Any]) -> Org
     )
     if clash is not None:
         raise Refused(
-            f"{organization_in.kind} {organization_in.name!r} is registered already",
+            Message(
+                "%(kind)s '%(name)s' is registered already",
+                kind=organization_in.kind,
+                name=organization_in.name,
+            ),
             rule="unique organization",
         )
     organization = Organization(
@@ -152,7 +171,10 @@ def add_farmer(actor: Actor, data: FarmerIn | dict[str, Any]) -> Farmer:
     village = get(actor, Place, farmer_in.village_id)
     require_place(actor, village.id)
     if village.kind != "village":
-        raise Refused(f"a farmer lives in a village, not a {village.kind}", rule="geography levels")
+        raise Refused(
+            Message("a farmer lives in a village, not a %(kind)s", kind=village.kind),
+            rule="geography levels",
+        )
     if farmer_in.phone and not farmer_in.phone.startswith("+"):
         # validated without a country: read the number in the country of the village
         country = ancestors(actor, village.id).get("country")
@@ -161,7 +183,7 @@ def add_farmer(actor: Actor, data: FarmerIn | dict[str, Any]) -> Farmer:
             try:
                 phone = normalise_phone(farmer_in.phone, region)
             except ValueError as error:
-                raise Invalid("farmer", [Problem("phone", str(error))]) from None
+                raise Invalid("farmer", [Problem("phone", error.args[0])]) from None
             farmer_in = farmer_in.model_copy(update={"phone": phone})
     farmer = Farmer(programme_id=actor.programme_id, created_at=now(), **farmer_in.model_dump())
     actor.session.add(farmer)
@@ -181,7 +203,7 @@ def add_membership(actor: Actor, data: MembershipIn | dict[str, Any]) -> Members
         )
     )
     if clash is not None:
-        raise Refused("the farmer is a member already", rule="unique membership")
+        raise Refused(Message("the farmer is a member already"), rule="unique membership")
     membership = Membership(programme_id=actor.programme_id, **membership_in.model_dump())
     actor.session.add(membership)
     record_for(actor, "create", membership)
@@ -322,9 +344,9 @@ def duplicates_of(actor: Actor, farmer: FarmerIn) -> list[PossibleDuplicate]:
     seen: set[int] = set()
     checks = []
     if farmer.phone:
-        checks.append(("same phone", Farmer.phone == farmer.phone))
+        checks.append((Message("same phone"), Farmer.phone == farmer.phone))
     if farmer.national_id:
-        checks.append(("same national ID", Farmer.national_id == farmer.national_id))
+        checks.append((Message("same national ID"), Farmer.national_id == farmer.national_id))
     for reason, condition in checks:
         for farmer_id, name in actor.session.execute(
             scoped(actor, select(Farmer.id, Farmer.name)).where(condition)
@@ -338,7 +360,9 @@ def duplicates_of(actor: Actor, farmer: FarmerIn) -> list[PossibleDuplicate]:
     for farmer_id, name in close_to(farmer.name, villagers):
         if farmer_id not in seen:
             seen.add(farmer_id)
-            found.append(PossibleDuplicate(farmer_id, name, "close name in the same village"))
+            found.append(
+                PossibleDuplicate(farmer_id, name, Message("close name in the same village"))
+            )
     return found
 
 

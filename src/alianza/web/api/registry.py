@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -26,7 +26,10 @@ from alianza.platform.registry import importer
 from alianza.platform.registry import service as registry
 from alianza.platform.registry.models import Farmer, Organization, Place
 from alianza.platform.registry.schemas import FarmerIn
+from alianza.problems import Message
+from alianza.web import i18n
 from alianza.web.auth import CurrentActor
+from alianza.web.errors import translate_message
 
 router = APIRouter(tags=["registry"])
 
@@ -181,22 +184,31 @@ def organization_out(organization: Organization, member_count: int) -> Organizat
 
 def problem_parts(problem: Any) -> tuple[int, str, str]:
     """(row, column, reason) of an import's row problem (the importer names them row, column
-    and reason; older reports said field and message)."""
+    and reason; older reports said field and message); the reason as the importer gave it
+    (a :class:`~alianza.problems.Message`, to be said in the reader's language)."""
     column = getattr(problem, "column", None) or getattr(problem, "field", "") or ""
     reason = getattr(problem, "reason", None) or getattr(problem, "message", "") or ""
-    return int(getattr(problem, "row", 0) or 0), str(column), str(reason)
+    return (
+        int(getattr(problem, "row", 0) or 0),
+        str(column),
+        reason if isinstance(reason, str) else str(reason),
+    )
 
 
-def report_out(kind: str, report: Any) -> ImportReportOut:
+def report_out(kind: str, report: Any, locale: str = i18n.SOURCE_LOCALE) -> ImportReportOut:
+    """The import's report with its reasons and possible duplicates said in ``locale``."""
     return ImportReportOut(
         kind=kind,
         rows_read=int(getattr(report, "rows_read", 0)),
         created=dict(getattr(report, "created", {}) or {}),
         problems=[
-            ImportProblemOut(row=row, column=column, reason=reason)
+            ImportProblemOut(row=row, column=column, reason=translate_message(reason, locale))
             for row, column, reason in map(problem_parts, report.problems)
         ],
-        duplicates=[str(duplicate) for duplicate in getattr(report, "duplicates", [])],
+        duplicates=[
+            translate_message(duplicate if isinstance(duplicate, str) else str(duplicate), locale)
+            for duplicate in getattr(report, "duplicates", [])
+        ],
     )
 
 
@@ -205,15 +217,17 @@ def run_import(actor: Actor, kind: str, filename: str, content: bytes) -> Any:
     when any row is wrong (nothing written), :class:`Refused` for a file that is not one."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in IMPORT_SUFFIXES:
-        raise Refused("give a .csv or .xlsx file", field="file", rule="import files")
+        raise Refused(Message("give a .csv or .xlsx file"), field="file", rule="import files")
     if len(content) > MAX_IMPORT_BYTES:
         raise Refused(
-            f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
+            Message(
+                "the file is larger than %(limit)s MB", limit=MAX_IMPORT_BYTES // (1024 * 1024)
+            ),
             field="file",
             rule="import files",
         )
     if not content.strip():
-        raise Refused("the file is empty", field="file", rule="import files")
+        raise Refused(Message("the file is empty"), field="file", rule="import files")
     with tempfile.TemporaryDirectory(prefix="alianza-import-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(content)
@@ -225,7 +239,11 @@ def run_import(actor: Actor, kind: str, filename: str, content: bytes) -> Any:
         except UNREADABLE as error:
             actor.session.rollback()
             raise Refused(
-                f"the file cannot be read as {suffix[1:].upper()}: {error}",
+                Message(
+                    "the file cannot be read as %(format)s: %(error)s",
+                    format=suffix[1:].upper(),
+                    error=str(error),
+                ),
                 field="file",
                 rule="import files",
             ) from None
@@ -270,16 +288,19 @@ def list_farmers(
     status_code=201,
     summary="Register a farmer",
 )
-def register_farmer(actor: CurrentActor, farmer: FarmerIn) -> FarmerRegistered:
+def register_farmer(request: Request, actor: CurrentActor, farmer: FarmerIn) -> FarmerRegistered:
     """Register one farmer; the registered farmers who may be the same person (same phone or
     national ID, close name in the village) are listed, never merged."""
+    locale = i18n.locale_of(request)
     duplicates = registry.duplicates_of(actor, farmer)
     registered = registry.add_farmer(actor, farmer)
     actor.session.flush()
     return FarmerRegistered(
         farmer=farmer_out(registered),
         possible_duplicates=[
-            PossibleDuplicateOut(farmer_id=d.farmer_id, name=d.name, reason=d.reason)
+            PossibleDuplicateOut(
+                farmer_id=d.farmer_id, name=d.name, reason=i18n.say(locale, d.reason)
+            )
             for d in duplicates
         ],
     )
@@ -403,16 +424,18 @@ IMPORT_BODY: dict[str, Any] = {
     summary="Import farmers, organizations or memberships",
 )
 def import_file(
+    request: Request,
     actor: CurrentActor,
     kind: ImportKind,
     file: Annotated[UploadFile, File(description="A CSV or XLSX file")],
 ) -> Any:
     """All or nothing: the report of what was created, or (422) every row's problem, with
     nothing written. Possible duplicates are reported, never merged."""
+    locale = i18n.locale_of(request)
     try:
         report = run_import(actor, kind, file.filename or "", read_upload(file))
     except importer.ImportRefused as refused:
-        out = report_out(kind, refused.report)
+        out = report_out(kind, refused.report, locale)
         problems: list[dict[str, Any]] = [
             {
                 "code": "refused",
@@ -421,9 +444,11 @@ def import_file(
                 "field": f"rows[{p.row}].{p.column}" if p.row else (p.column or "file"),
             }
             for p in out.problems
-        ] or [{"code": "refused", "message": refused.reason, "field": None}]
+        ] or [
+            {"code": "refused", "message": translate_message(refused.reason, locale), "field": None}
+        ]
         return JSONResponse(
             {"error": problems[0], "problems": problems, "report": out.model_dump()},
             status_code=422,
         )
-    return report_out(kind, report)
+    return report_out(kind, report, locale)

@@ -16,6 +16,7 @@ from alianza.platform.registry import importer
 from alianza.platform.registry import service as registry
 from alianza.platform.registry.models import Place
 from alianza.platform.registry.schemas import ORGANIZATION_KINDS, SEXES
+from alianza.web import i18n
 from alianza.web.api.registry import read_upload, report_out, run_import
 from alianza.web.auth import CurrentActor
 from alianza.web.i18n import N_
@@ -252,10 +253,15 @@ def import_upload(
 ) -> HTMLResponse:
     actor.require(Permission.REGISTRY_EDIT)
     chosen = kind if kind in IMPORT_KINDS else "farmers"
+    locale = i18n.locale_of(request)  # the report's reasons said in the page's language
     try:
         report = run_import(actor, chosen, file.filename or "", read_upload(file))
     except importer.ImportRefused as refused:
         return _import_page(
-            request, chosen, report_out(chosen, refused.report), refused=True, status_code=422
+            request,
+            chosen,
+            report_out(chosen, refused.report, locale),
+            refused=True,
+            status_code=422,
         )
-    return _import_page(request, chosen, report_out(chosen, report))
+    return _import_page(request, chosen, report_out(chosen, report, locale))
