@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -117,3 +117,57 @@ def test_a_database_from_a_newer_alianza_is_refused_with_that_reason(tmp_path: P
             connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
         engine.dispose()
         Database(url)
+
+
+def test_the_job_messages_migration_keeps_every_jobs_text(tmp_path: Path) -> None:
+    """0011 adds the message's parts: a job of 0010 keeps its text (shown as it is), and going
+    back to 0010 keeps the English text of a job written as a Message."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from alianza.platform.db import alembic_config, upgrade
+    from alianza.platform.jobs.models import Job, JobKind, JobState
+    from alianza.platform.programmes.service import create_programme, create_user
+    from alianza.problems import Message
+
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    database = Database(url)
+    with database.session() as session:
+        user = create_user(
+            session, {"username": "ana", "display_name": "Ana", "password": "password1"}
+        )
+        actor = create_programme(
+            session, {"code": "PA", "name": "PA", "reporting_currency": "USD"}, user
+        )
+        job = Job(
+            programme_id=actor.programme_id,
+            kind=JobKind.SIMULATION,
+            state=JobState.CANCELLED,
+            parameters={},
+            progress_done=0,
+            progress_total=10,
+            created_by=user.id,
+            created_at=datetime.now(UTC),
+        )
+        job.translatable_message = Message("cancelled")
+        session.add(job)
+    database.dispose()
+
+    command.downgrade(alembic_config(engine), "0010")
+    assert "message_parts" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT message FROM jobs")).scalar_one() == "cancelled"
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+    database = Database(url)
+    try:
+        with database.sessions() as session:
+            (kept,) = session.query(Job).all()
+            assert kept.message_parts is None
+            assert kept.translatable_message == "cancelled"  # as it is: plain text
+            assert not isinstance(kept.translatable_message, Message)
+    finally:
+        database.dispose()

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from alianza.platform.jobs.models import Job, JobState
 from alianza.platform.jobs.schemas import JobOut
 from alianza.platform.jobs.worker import Worker, background_worker
 from alianza.platform.programmes.service import create_programme, create_user, grant_role
+from alianza.problems import Message
 
 REFERENCE = Path(__file__).parents[2] / "examples" / "scenarios" / "reference.yaml"
 # A tiny run: 300 farmers in 20 markets of 15, chunks of 3-4 markets, 4 seasons.
@@ -93,6 +95,10 @@ def test_a_worker_runs_a_submitted_simulation_to_its_end(
     assert (done.progress_done, done.progress_total) == (300, 300)
     assert done.started_at is not None and done.finished_at is not None
     assert "300 farmers x 4 seasons" in done.message
+    said = done.translatable_message  # the Message it was written as, to be said in any language
+    assert isinstance(said, Message) and said == done.message
+    assert said.template == "%(farmers)s farmers x %(seasons)s seasons in %(seconds)s s"
+    assert (said.variables["farmers"], said.variables["seasons"]) == (Decimal(300), 4)
     progress = [done for done in written if done]  # beats at 0 while the first chunk runs
     assert progress == sorted(progress) and 0 < progress[0] < 300  # seen in between
     outputs = jobs.job_outputs(admin, job.id, config.data_dir)
@@ -256,6 +262,8 @@ def test_a_job_whose_worker_died_fails_at_start_up_and_a_finished_job_survives(
         failed = fresh(restarted, orphan.id)
         assert failed.state is JobState.FAILED and failed.finished_at is not None
         assert "interrupted" in failed.message and "host:1" in failed.message
+        assert isinstance(failed.translatable_message, Message)
+        assert failed.translatable_message.variables["worker"] == "host:1"
         assert not partial.exists()
         assert fresh(restarted, alive.id).state is JobState.RUNNING
         after = fresh(restarted, succeeded.id)
@@ -342,6 +350,7 @@ def test_cancelling_stops_a_queued_or_running_job_and_refuses_a_finished_one(
     assert make_worker(database, config).run_once() == running.id
     stopped = fresh(database, running.id)
     assert stopped.state is JobState.CANCELLED and stopped.message == "cancelled"
+    assert stopped.translatable_message.template == "cancelled"  # type: ignore[attr-defined]
     assert not (config.data_dir / "jobs" / str(running.id)).exists()
     with database.session() as worker_session:  # the worker cannot bring it back
         assert not jobs.finish_job(worker_session, running.id)
@@ -368,8 +377,54 @@ def test_a_failing_simulation_fails_its_job_with_the_reason(
     assert make_worker(database, config).run_once() == job.id
     failed = fresh(database, job.id)
     assert failed.state is JobState.FAILED and failed.message == "MemoryError: out of memory"
+    said = failed.translatable_message  # the exception's text is a value, not a template
+    assert isinstance(said, Message) and said.template == "%(kind)s: %(error)s"
+    assert said.variables == {"kind": "MemoryError", "error": "out of memory"}
     with pytest.raises(Refused, match="outputs exist once it has succeeded"):
         jobs.job_outputs(admin, job.id, config.data_dir)
+
+
+def test_a_jobs_message_comes_back_as_the_message_it_was_written_as(
+    database: Database, session: Session, admin: Actor, scenario: dict[str, Any]
+) -> None:
+    """Template and values survive the database (a Decimal as a Decimal, a message within a
+    message as a Message, anything else not JSON as its text); plain text stays plain text."""
+    failed = jobs.submit_simulation(admin, scenario, TINY)
+    legacy = jobs.submit_simulation(admin, scenario, TINY)
+    session.commit()
+    reason = Message("tranche %(number)s is not released yet", number=2)
+    message = Message(
+        "%(count)s farmers, %(share)s, %(seconds)s s, %(day)s: %(reason)s (%(error)s)",
+        count=1200,
+        share=Decimal("12500.50"),
+        seconds=0.25,
+        day=date(2026, 3, 1),
+        reason=reason,
+        error="ValueError: bad",
+    )
+    with database.session() as worker_session:
+        jobs.claim_next_job(worker_session, "host:1")
+        jobs.claim_next_job(worker_session, "host:1")
+    with database.session() as worker_session:
+        assert jobs.fail_job(worker_session, failed.id, message)
+        assert jobs.fail_job(worker_session, legacy.id, "written as text")
+    stored = fresh(database, failed.id)
+    assert (
+        stored.message
+        == message
+        == "1200 farmers, 12,500.50, 0.25 s, Mar 1, 2026: "
+        + ("tranche 2 is not released yet (ValueError: bad)")
+    )
+    said = stored.translatable_message
+    assert isinstance(said, Message) and said.template == message.template
+    assert said.variables == {**message.variables, "day": "2026-03-01"}
+    assert isinstance(said.variables["reason"], Message)
+    assert said.variables["reason"].template == reason.template  # type: ignore[attr-defined]
+    assert said.say("es", lambda template: template).startswith("1200 farmers, 12.500,50, 0,25 s")
+    plain = fresh(database, legacy.id)
+    assert plain.message_parts is None and plain.translatable_message == "written as text"
+    assert not isinstance(plain.translatable_message, Message)
+    assert JobOut.of(stored).message.template == message.template  # type: ignore[attr-defined]
 
 
 def test_a_worker_told_to_stop_fails_the_job_in_hand_as_stopped(

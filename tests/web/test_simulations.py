@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from alianza.platform.db import Database
 from alianza.platform.jobs.config import JobsConfig
+from alianza.platform.jobs.models import Job
 from alianza.platform.jobs.worker import Worker
+from alianza.problems import Message
 from alianza.settings import Settings
+from alianza.web import i18n
 from alianza.web.pages.simulations import EXAMPLES, example_document
 from tests.web import matrix
 from tests.web.test_dashboard import check_page
@@ -187,6 +191,82 @@ def test_cancel_from_the_page(user_client: TestClient, settings: Settings) -> No
     assert answer.status_code == 303
     assert user_client.get(f"/api/v1/simulations/{created['id']}").json()["state"] == "cancelled"
     assert run_worker(settings) is None  # a cancelled job never starts
+
+
+def stored_message(settings: Settings, job_id: int) -> str:
+    """The job's message as the database gives it back (the Message it was written as)."""
+    database = Database(settings.database_url)
+    try:
+        with database.sessions() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            return job.translatable_message
+    finally:
+        database.dispose()
+
+
+def test_a_jobs_message_is_said_in_the_readers_language(
+    user_client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Succeeded, cancelled or failed: the API and the page say the job's message in the
+    reader's language, its template from the catalogue and its values written for the locale."""
+    spanish = {"Accept-Language": "es"}
+    gettext = i18n.translations("es").gettext
+    done = user_client.post(
+        "/api/v1/simulations", json={"scenario": tiny_scenario(), "overrides": SMALL}
+    ).json()
+    assert run_worker(settings) == done["id"]
+    english = user_client.get(f"/api/v1/simulations/{done['id']}").json()["message"]
+    said = stored_message(settings, done["id"])
+    assert isinstance(said, Message) and said == english
+    seconds = said.variables["seconds"]
+    assert english == f"200 farmers x 3 seasons in {seconds} s"
+    answer = user_client.get(f"/api/v1/simulations/{done['id']}", headers=spanish).json()
+    assert answer["message"] == Message(said.template, **said.variables).say("es", gettext)
+    assert f"{seconds}".replace(".", ",") in answer["message"]  # 0,4 s: a Spanish decimal
+    listed = user_client.get("/api/v1/simulations", headers=spanish).json()["items"]
+    assert listed[0]["message"] == answer["message"]
+
+    cancelled = user_client.post(
+        "/api/v1/simulations", json={"scenario": tiny_scenario(), "overrides": SMALL}
+    ).json()
+    answer = user_client.post(f"/api/v1/simulations/{cancelled['id']}/cancel", headers=spanish)
+    assert answer.json()["message"] == Message("cancelled").say("es", gettext)
+
+    # A failure, its template translated (the catalogue has none yet: a stand-in for it).
+    from alianza.ladder import runner
+
+    def broken(*_args: Any) -> Any:
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(runner, "run_local", broken)
+    failed = user_client.post(
+        "/api/v1/simulations", json={"scenario": tiny_scenario(), "overrides": SMALL}
+    ).json()
+    assert run_worker(settings) == failed["id"]
+    written = Message("%(kind)s: %(error)s", kind="MemoryError", error="out of memory")
+    assert stored_message(settings, failed["id"]) == written == "MemoryError: out of memory"
+    catalogue = i18n.translations("es")
+
+    class WithTheFailure:  # the Spanish catalogue, with the failure's template translated
+        def gettext(self, message: str) -> str:
+            return "fallo %(kind)s: %(error)s" if message == written.template else gettext(message)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(catalogue, name)
+
+    real = i18n.translations
+    monkeypatch.setattr(
+        i18n, "translations", lambda locale: WithTheFailure() if locale == "es" else real(locale)
+    )
+    expected = written.say("es", WithTheFailure().gettext)
+    assert expected == "fallo MemoryError: out of memory"
+    answer = user_client.get(f"/api/v1/simulations/{failed['id']}", headers=spanish).json()
+    assert answer["message"] == expected
+    page = user_client.get(f"/simulations/{failed['id']}/status", headers=spanish)
+    assert page.status_code == 200 and f'role="alert">{expected}</p>' in page.text
+    english_page = user_client.get(f"/simulations/{failed['id']}/status")
+    assert 'role="alert">MemoryError: out of memory</p>' in english_page.text
 
 
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason="the repository's examples are not here")

@@ -49,7 +49,11 @@ class JobOut(BaseModel):
 
     @classmethod
     def of(cls, job: Job) -> JobOut:
-        return cls.model_validate(job)
+        """The job as shown, its ``message`` the :class:`~alianza.problems.Message` it was
+        written as (a page says it in the reader's language)."""
+        out = cls.model_validate(job)
+        out.message = job.translatable_message  # set after validation, which makes it plain str
+        return out
 
 
 @dataclass(frozen=True)

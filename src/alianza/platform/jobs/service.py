@@ -30,7 +30,13 @@ from alianza.platform.access import Actor, Page, Permission, get, paged, scoped
 from alianza.platform.audit.service import now, record_for, snapshot
 from alianza.platform.errors import Invalid, NotFound, Refused
 from alianza.platform.jobs.config import jobs_config
-from alianza.platform.jobs.models import FINAL_STATES, Job, JobKind, JobState
+from alianza.platform.jobs.models import (
+    FINAL_STATES,
+    Job,
+    JobKind,
+    JobState,
+    message_columns,
+)
 from alianza.platform.jobs.schemas import JobFile, JobOutputs, SimulationOverrides
 from alianza.problems import Message, Problem
 
@@ -181,6 +187,7 @@ def submit_simulation(
         progress_done=0,
         progress_total=int(farmers_per_market(scenario).sum()),
         message="",
+        message_parts=None,
         created_by=actor.user_id,
         created_at=now(),
     )
@@ -240,7 +247,7 @@ def cancel_job(actor: Actor, job_id: int) -> Job:
     before = _audited(job)
     job.state = JobState.CANCELLED
     job.finished_at = now()
-    job.message = "cancelled"
+    job.translatable_message = Message("cancelled")
     record_for(actor, "cancel", job, before=before, after=_audited(job))
     return job
 
@@ -333,7 +340,7 @@ def claim_next_job(session: Session, worker: str) -> Job | None:
     job.heartbeat_at = moment
     job.worker = worker
     job.output_dir = f"jobs/{job.id}"
-    job.message = ""
+    job.translatable_message = ""
     session.flush()
     return job
 
@@ -345,11 +352,12 @@ def _running(job_id: int) -> Any:
 def record_progress(
     session: Session, job_id: int, done: int, message: str | None = None
 ) -> JobState:
-    """Record a running job's progress (farmers simulated) and heartbeat; return the job's state,
-    so that the worker stops a job that was cancelled or taken for interrupted meanwhile."""
+    """Record a running job's progress (farmers simulated) and heartbeat, and its ``message``
+    when given (a :class:`Message`, said in the reader's language); return the job's state, so
+    that the worker stops a job that was cancelled or taken for interrupted meanwhile."""
     values: dict[str, Any] = {"progress_done": done, "heartbeat_at": now()}
     if message is not None:
-        values["message"] = message
+        values.update(message_columns(message))
     session.execute(_running(job_id).values(**values))
     state = session.scalar(select(Job.state).where(Job.id == job_id))
     if state is None:
@@ -358,28 +366,28 @@ def record_progress(
 
 
 def finish_job(session: Session, job_id: int, message: str = "") -> bool:
-    """Mark a running job succeeded, its progress complete; False when it was no longer running
-    (cancelled meanwhile: the cancellation stands)."""
+    """Mark a running job succeeded, its progress complete, with ``message`` (what it did, a
+    :class:`Message`); False when it was no longer running (cancelled meanwhile: the
+    cancellation stands)."""
     result = session.execute(
         _running(job_id).values(
             state=JobState.SUCCEEDED,
             progress_done=Job.progress_total,
             finished_at=now(),
             heartbeat_at=now(),
-            message=message,
+            **message_columns(message),
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def fail_job(session: Session, job_id: int, message: str) -> bool:
-    """Mark a running job failed with ``message`` (what went wrong, for the page); False when it
-    was no longer running."""
+    """Mark a running job failed with ``message`` (what went wrong, for the page: a
+    :class:`Message`, an exception's text among its values); False when it was no longer
+    running."""
     result = session.execute(
         _running(job_id).values(
-            state=JobState.FAILED,
-            finished_at=now(),
-            message=message[:4000],
+            state=JobState.FAILED, finished_at=now(), **message_columns(message)
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -408,13 +416,21 @@ def mark_interrupted(
     )
     for job in stale:
         beat = job.heartbeat_at
-        last = _iso(beat) if beat is not None else "never"
         job.state = JobState.FAILED
         job.finished_at = now()
-        job.message = (
-            f"interrupted: its worker ({job.worker}) stopped (last heard of {last}); "
-            "submit it again"
-        )
+        if beat is None:
+            job.translatable_message = Message(
+                "interrupted: its worker (%(worker)s) stopped (last heard of never); "
+                "submit it again",
+                worker=str(job.worker),
+            )
+        else:
+            job.translatable_message = Message(
+                "interrupted: its worker (%(worker)s) stopped (last heard of %(last)s); "
+                "submit it again",
+                worker=str(job.worker),
+                last=_iso(beat),
+            )
         shutil.rmtree(output_folder(job, data_dir or config.data_dir), ignore_errors=True)
     session.flush()
     return [job.id for job in stale]

@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,10 @@ from alianza.platform.jobs.service import (
     record_progress,
     simulation_scenario,
 )
+from alianza.problems import Message
 
 log = logging.getLogger("alianza.jobs")
-STOPPED = "stopped: the worker was shut down before the job finished; submit it again"
+STOPPED = Message("stopped: the worker was shut down before the job finished; submit it again")
 
 
 class JobStopped(Exception):
@@ -138,7 +140,7 @@ class Worker:
         log.info("job %s: started on %s", job_id, self.name)
         started = time.perf_counter()
         try:
-            message = self._simulate(parameters, folder, reporter)
+            farmers, seasons = self._simulate(parameters, folder, reporter)
         except JobStopped:
             reporter.halt()
             shutil.rmtree(folder, ignore_errors=True)
@@ -148,7 +150,8 @@ class Worker:
             return job_id
         except Invalid as refusal:  # the scenario no longer passes (validation changed)
             reporter.halt()
-            self._fail(job_id, "invalid scenario: " + "; ".join(str(p) for p in refusal.problems))
+            problems = "; ".join(str(p) for p in refusal.problems)
+            self._fail(job_id, Message("invalid scenario: %(problems)s", problems=problems))
             return job_id
         except Exception as error:
             reporter.halt()
@@ -157,13 +160,22 @@ class Worker:
                 self._fail(job_id, STOPPED)
                 return job_id
             log.exception("job %s: failed", job_id)
-            self._fail(job_id, f"{type(error).__name__}: {error}")
+            self._fail(
+                job_id, Message("%(kind)s: %(error)s", kind=type(error).__name__, error=str(error))
+            )
             self.close()  # the next job gets a fresh Dask client, should this one be broken
             return job_id
         reporter.halt()
         elapsed = time.perf_counter() - started
+        # Decimals, so that the count and the seconds are written for the reader's locale.
+        message = Message(
+            "%(farmers)s farmers x %(seasons)s seasons in %(seconds)s s",
+            farmers=Decimal(farmers),
+            seasons=seasons,
+            seconds=Decimal(f"{elapsed:.1f}"),
+        )
         with self.database.session() as session:
-            finished = finish_job(session, job_id, f"{message} in {elapsed:.1f} s")
+            finished = finish_job(session, job_id, message)
         if not finished:  # cancelled while the outputs were written
             shutil.rmtree(folder, ignore_errors=True)
         log.info("job %s: %s", job_id, "succeeded" if finished else "cancelled")
@@ -174,8 +186,11 @@ class Worker:
             fail_job(session, job_id, message)
         log.info("job %s: failed: %s", job_id, message)
 
-    def _simulate(self, parameters: Mapping[str, Any], folder: Path, reporter: _Reporter) -> str:
-        """Run a simulation job's scenario into ``folder`` as ``alianza simulate`` does."""
+    def _simulate(
+        self, parameters: Mapping[str, Any], folder: Path, reporter: _Reporter
+    ) -> tuple[int, int]:
+        """Run a simulation job's scenario into ``folder`` as ``alianza simulate`` does; the
+        farmers and seasons simulated."""
         from alianza.ladder.outputs import write_outputs
         from alianza.ladder.runner import farmers_per_market, run_dask, run_local
 
@@ -191,8 +206,7 @@ class Worker:
         if reporter.no_longer_running.is_set() or self.stopping.is_set():
             raise JobStopped()
         write_outputs(result, folder, charts=overrides.charts)
-        farmers = int(farmers_per_market(scenario).sum())
-        return f"{farmers:,} farmers x {scenario.seasons} seasons"
+        return int(farmers_per_market(scenario).sum()), scenario.seasons
 
     def client(self) -> Any:
         """The Dask client the worker keeps (None: simulate in this process)."""

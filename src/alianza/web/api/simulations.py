@@ -26,6 +26,7 @@ from alianza.platform.jobs import service as jobs
 from alianza.platform.jobs.models import JobState
 from alianza.platform.jobs.schemas import JobOut
 from alianza.problems import Message, Problem
+from alianza.web import i18n
 from alianza.web.api.plans import read_at_most
 from alianza.web.auth import CurrentActor
 
@@ -65,9 +66,11 @@ def data_dir(request: Request) -> Path:
 
 
 def simulation_out(actor: Actor, job: Any, request: Request, with_outputs: bool) -> SimulationOut:
-    out = SimulationOut.model_validate(JobOut.of(job).model_dump())
+    shown = JobOut.of(job)
+    out = SimulationOut.model_validate(shown.model_dump())
+    out.message = i18n.say(i18n.locale_of(request), shown.message)  # in the reader's language
     out.scenario = (job.parameters.get("scenario") or {}).get("name")
-    out.progress = JobOut.of(job).fraction_done
+    out.progress = shown.fraction_done
     if with_outputs and job.state is JobState.SUCCEEDED:
         outputs = jobs.job_outputs(actor, job.id, data_dir(request))
         out.summary = outputs.summary
