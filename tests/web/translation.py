@@ -18,6 +18,7 @@ from alianza.web import i18n
 # Attributes a person reads (or hears, with a screen reader).
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sdf]")
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 class VisibleText(HTMLParser):
@@ -76,6 +77,8 @@ def _patterns(locale: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
         for msgid in ids:
             if msgid in translated or (translations.gettext(msgid) == msgid and len(ids) == 1):
                 continue  # the same word in both languages ("API", "Menu" in French)
+            if _PLACEHOLDER.search(msgid) and len(_WORD.findall(_PLACEHOLDER.sub("", msgid))) < 2:
+                continue  # a joint of values ("%(first)s and %(next)s"): it matches any text
             body = ".+?".join(re.escape(part) for part in _PLACEHOLDER.split(msgid))
             patterns.append((msgid, re.compile(rf"^{body}$", re.DOTALL)))
     return tuple(patterns)
