@@ -19,11 +19,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache, lru_cache
 from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, format_decimal
 
 # The code of a value that breaks a format's rule (the most common kind of problem).
 INVALID = "invalid"
@@ -82,18 +83,34 @@ def _written(value: object, locale: str, gettext: Callable[[str], str] | None) -
     if isinstance(value, Message):
         return value.say(locale, gettext) if gettext is not None else value
     if isinstance(value, Decimal) and value.is_finite():
-        parsed = Locale.parse(locale)
-        pattern = copy.copy(parsed.decimal_formats[None])
         digits = max(0, -int(value.as_tuple().exponent))
-        pattern.frac_prec = (digits, digits)
-        return pattern.apply(value, parsed)
+        return _decimal_pattern(locale, digits).apply(value, _locale(locale))
     if isinstance(value, float):
-        return format_decimal(value, locale=locale)
+        return format_decimal(value, locale=_locale(locale))
     if isinstance(value, datetime):
-        return format_datetime(value, format="medium", locale=locale)
+        return format_datetime(value, format="medium", locale=_locale(locale))
     if isinstance(value, date):
-        return format_date(value, format="medium", locale=locale)
+        return _date_written(value, locale)
     return value
+
+
+# Messages are made by the thousand (a list's alerts): Babel's locale data and patterns are
+# looked up once, and the dates of a list (a few distinct ones) written once each.
+@cache
+def _locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+@cache
+def _decimal_pattern(locale: str, digits: int) -> NumberPattern:
+    pattern = copy.copy(_locale(locale).decimal_formats[None])
+    pattern.frac_prec = (digits, digits)
+    return pattern
+
+
+@lru_cache(maxsize=4096)
+def _date_written(day: date, locale: str) -> str:
+    return format_date(day, format="medium", locale=_locale(locale))
 
 
 @dataclass(frozen=True)

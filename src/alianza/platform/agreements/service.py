@@ -233,16 +233,46 @@ def record_payment(
 class Alert:
     kind: str  # side_selling | buyer_default
     agreement_id: int
-    message: str  # a Message, said in the reader's language by the API
-    # the message's figures, so that a page can word it in its own way
+    # the alert's figures, so that a page can word it in its own way
     period_start: date | None = None
     period_end: date | None = None
     delivered: Decimal | None = None
     scheduled: Decimal | None = None
+    unit: str | None = None
     delivered_on: date | None = None
     due_on: date | None = None
     unpaid: Decimal | None = None
+    currency: str | None = None
     days_late: int | None = None
+
+    @property
+    def message(self) -> Message:
+        """The alert in words, said in the reader's language by the API (made when read: a
+        list of agreements counts its alerts without wording them)."""
+        if self.kind == "side_selling":
+            assert self.delivered is not None and self.scheduled is not None
+            return Message(
+                "%(start)s..%(end)s: delivered %(delivered)s of %(scheduled)s "
+                "%(unit)s scheduled (%(share)s%%)",
+                start=self.period_start,
+                end=self.period_end,
+                delivered=self.delivered,
+                scheduled=self.scheduled,
+                unit=self.unit,
+                # percentage points rounded half-even, as format(share, ".0%")
+                share=(self.delivered * 100 / self.scheduled).quantize(
+                    Decimal(1), rounding=ROUND_HALF_EVEN
+                ),
+            )
+        return Message(
+            "delivery of %(delivered_on)s due %(due_on)s: %(unpaid)s %(currency)s "
+            "unpaid, %(days)s days late",
+            delivered_on=self.delivered_on,
+            due_on=self.due_on,
+            unpaid=self.unpaid,
+            currency=self.currency,
+            days=self.days_late,
+        )
 
 
 def alerts(
@@ -349,47 +379,26 @@ def _alerts_of(actor: Actor, agreements: list[Agreement], as_of: date) -> list[A
                     Alert(
                         "side_selling",
                         agreement.id,
-                        Message(
-                            "%(start)s..%(end)s: delivered %(delivered)s of %(scheduled)s "
-                            "%(unit)s scheduled (%(share)s%%)",
-                            start=period.period_start,
-                            end=period.period_end,
-                            delivered=delivered,
-                            scheduled=scheduled,
-                            unit=agreement.unit,
-                            # percentage points rounded half-even, as format(share, ".0%")
-                            share=(delivered * 100 / scheduled).quantize(
-                                Decimal(1), rounding=ROUND_HALF_EVEN
-                            ),
-                        ),
                         period_start=period.period_start,
                         period_end=period.period_end,
                         delivered=delivered,
                         scheduled=scheduled,
+                        unit=agreement.unit,
                     )
                 )
         for delivery in unpaid_of[agreement.id]:
             short = min(
                 Decimal(delivery.amount), Decimal(delivery.through) - Decimal(delivery.paid)
             )
-            days_late = (as_of - delivery.due_on).days
             found.append(
                 Alert(
                     "buyer_default",
                     agreement.id,
-                    Message(
-                        "delivery of %(delivered_on)s due %(due_on)s: %(unpaid)s %(currency)s "
-                        "unpaid, %(days)s days late",
-                        delivered_on=delivery.delivered_on,
-                        due_on=delivery.due_on,
-                        unpaid=short,
-                        currency=agreement.currency,
-                        days=days_late,
-                    ),
                     delivered_on=delivery.delivered_on,
                     due_on=delivery.due_on,
                     unpaid=short,
-                    days_late=days_late,
+                    currency=agreement.currency,
+                    days_late=(as_of - delivery.due_on).days,
                 )
             )
     return found
