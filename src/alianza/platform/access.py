@@ -635,47 +635,48 @@ def scoped(actor: Actor, statement: Select[Any]) -> Select[Any]:
     return statement
 
 
-# What a person calls a row of each table that a service fetches by id (the rest are named by
-# their table: "no api token 3").
-THING_NAMES = {
-    "accounts": Message("account"),
-    "agreements": Message("agreement"),
-    "agronomists": Message("agronomist"),
-    "api_tokens": Message("token"),
-    "buyer_payments": Message("buyer payment"),
-    "calls": Message("call"),
-    "deliveries": Message("delivery"),
-    "entries": Message("ledger entry"),
-    "farmers": Message("farmer"),
-    "field_submissions": Message("field submission"),
-    "field_visits": Message("field visit"),
-    "harvests": Message("harvest"),
-    "jobs": Message("simulation"),
-    "kit_catalogues": Message("kit catalogue"),
-    "kit_sales": Message("kit sale"),
-    "lead_farmers": Message("lead farmer"),
-    "markets": Message("market"),
-    "mobile_payments": Message("mobile payment"),
-    "organizations": Message("organization"),
-    "places": Message("place"),
-    "plan_versions": Message("business plan version"),
-    "produce_sales": Message("produce sale"),
-    "programmes": Message("programme"),
-    "roles": Message("role"),
-    "rollout_areas": Message("rollout area"),
-    "subprojects": Message("subproject"),
-    "tranches": Message("tranche"),
-    "users": Message("user"),
+# A row that is not there (or out of the actor's scope), as a person says it, by table (the
+# rest are named by their table: "no api token 3").
+NOT_FOUND: dict[str, Callable[[int], Message]] = {
+    "accounts": lambda id: Message("no account %(id)s", id=id),
+    "agreements": lambda id: Message("no agreement %(id)s", id=id),
+    "agronomists": lambda id: Message("no agronomist %(id)s", id=id),
+    "api_tokens": lambda id: Message("no token %(id)s", id=id),
+    "buyer_payments": lambda id: Message("no buyer payment %(id)s", id=id),
+    "calls": lambda id: Message("no call %(id)s", id=id),
+    "deliveries": lambda id: Message("no delivery %(id)s", id=id),
+    "entries": lambda id: Message("no ledger entry %(id)s", id=id),
+    "farmers": lambda id: Message("no farmer %(id)s", id=id),
+    "field_submissions": lambda id: Message("no field submission %(id)s", id=id),
+    "field_visits": lambda id: Message("no field visit %(id)s", id=id),
+    "harvests": lambda id: Message("no harvest %(id)s", id=id),
+    "jobs": lambda id: Message("no job %(id)s", id=id),
+    "kit_catalogues": lambda id: Message("no kit catalogue %(id)s", id=id),
+    "kit_sales": lambda id: Message("no kit sale %(id)s", id=id),
+    "lead_farmers": lambda id: Message("no lead farmer %(id)s", id=id),
+    "markets": lambda id: Message("no market %(id)s", id=id),
+    "mobile_payments": lambda id: Message("no mobile payment %(id)s", id=id),
+    "organizations": lambda id: Message("no organization %(id)s", id=id),
+    "places": lambda id: Message("no place %(id)s", id=id),
+    "plan_versions": lambda id: Message("no business plan version %(id)s", id=id),
+    "produce_sales": lambda id: Message("no produce sale %(id)s", id=id),
+    "programmes": lambda id: Message("no programme %(id)s", id=id),
+    "roles": lambda id: Message("no role %(id)s", id=id),
+    "rollout_areas": lambda id: Message("no rollout area %(id)s", id=id),
+    "subprojects": lambda id: Message("no subproject %(id)s", id=id),
+    "tranches": lambda id: Message("no tranche %(id)s", id=id),
+    "users": lambda id: Message("no user %(id)s", id=id),
 }
 
 
-def thing_name(model: type[Any]) -> str:
-    """A row of ``model`` as a person names it: 'farmer', 'kit sale'."""
+def not_found(model: type[Any], row_id: int) -> NotFound:
+    """The refusal for a row of ``model`` the actor cannot see: 'no farmer 5'."""
     table = str(model.__tablename__)
-    if table in THING_NAMES:
-        return THING_NAMES[table]
+    if table in NOT_FOUND:
+        return NotFound(NOT_FOUND[table](row_id))
     words = table.replace("_", " ")
-    return words[:-3] + "y" if words.endswith("ies") else words.removesuffix("s")
+    thing = words[:-3] + "y" if words.endswith("ies") else words.removesuffix("s")
+    return NotFound(Message("no %(thing)s %(id)s", thing=thing, id=row_id))
 
 
 def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
@@ -689,7 +690,7 @@ def get(actor: Actor, model: type[RowT], row_id: int) -> RowT:
         probe = scoped(actor, select(model.id).where(model.id == row_id))  # type: ignore[attr-defined]
         visible = actor.session.scalar(probe) is not None
     if not visible:
-        raise NotFound(Message("no %(thing)s %(id)s", thing=thing_name(model), id=row_id))
+        raise not_found(model, row_id)
     assert row is not None
     return row
 
