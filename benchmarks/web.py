@@ -134,9 +134,7 @@ def grow(url: str, farmers: int) -> int:
 
         villages, municipalities = places("village"), places("municipality")
         parent_of = dict(
-            session.execute(
-                select(Place.id, Place.parent_id).where(Place.id.in_(villages))
-            ).all()
+            session.execute(select(Place.id, Place.parent_id).where(Place.id.in_(villages))).all()
         )
         existing = session.scalar(
             select(func.count()).select_from(Farmer).where(Farmer.programme_id == programme_id)

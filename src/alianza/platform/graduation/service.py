@@ -11,6 +11,7 @@ registering refuses them.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -618,7 +619,7 @@ class Registered:
     volume_per_season: Decimal
 
 
-def _joined(items: list[str], separator: str = ";") -> str:
+def _joined(items: Sequence[str], separator: str = ";") -> str:
     """Words in a row, each said in the reader's language: 'a; b; c' (``separator`` ';'),
     'a, b, c' (',')."""
     joined = items[0]
@@ -631,7 +632,7 @@ def _joined(items: list[str], separator: str = ";") -> str:
     return joined
 
 
-def _listed(items: list[str], most: int = 5) -> str:
+def _listed(items: Sequence[str], most: int = 5) -> str:
     """The first ``most`` items, and how many more: 'a; b; c; d; e; and 2 more'."""
     shown = _joined(items[:most])
     if len(items) <= most:
