@@ -15,6 +15,7 @@ template and values, so that the web can say it in the reader's language
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -111,6 +112,63 @@ def _decimal_pattern(locale: str, digits: int) -> NumberPattern:
 @lru_cache(maxsize=4096)
 def _date_written(day: date, locale: str) -> str:
     return format_date(day, format="medium", locale=_locale(locale))
+
+
+# --- a message kept in a database ---------------------------------------------------------------
+# A row keeps a message twice: its English text (readable in SQL and by the CLI) and, in a JSON
+# column, its parts {"template": ..., "values": {...}}, so that a page can say it again in the
+# reader's language (the jobs' messages, the subprojects' state-change notes).
+
+# What each stored value keeps at most (an exception's text can be long).
+STORED_VALUE_LENGTH = 4000
+
+
+def message_parts(message: str) -> dict[str, Any] | None:
+    """The parts that keep ``message`` as JSON: its template and values (a Decimal as its
+    digits, a message within the message as its parts, numbers and text as they are, anything
+    else as its text); None for plain text (a person's words, kept as typed)."""
+    if not isinstance(message, Message):
+        return None
+    return {
+        "template": message.template,
+        "values": {name: _stored(value) for name, value in message.variables.items()},
+    }
+
+
+def from_parts(text: str, parts: Mapping[str, Any] | None) -> str:
+    """The message that ``parts`` keep (see :func:`message_parts`), to be said in the reader's
+    language; ``text`` as it is when there are no parts (plain text, or a row older than its
+    parts column) or when they cannot make a message (parts edited by hand)."""
+    if parts is None:
+        return text
+    try:
+        return _message_of(parts)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return text
+
+
+def _stored(value: object) -> Any:
+    if isinstance(value, Message):
+        return message_parts(value)
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    if isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    return str(value)[:STORED_VALUE_LENGTH]
+
+
+def _message_of(parts: Mapping[str, Any]) -> Message:
+    return Message(
+        parts["template"], **{name: _value(value) for name, value in parts["values"].items()}
+    )
+
+
+def _value(stored: Any) -> object:
+    if isinstance(stored, dict) and "template" in stored:
+        return _message_of(stored)
+    if isinstance(stored, dict) and "decimal" in stored:
+        return Decimal(stored["decimal"])
+    return stored
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects.models import PlanVersion, StateChange, Subproject
 from alianza.platform.subprojects.plans import stored_report
 from alianza.platform.subprojects.states import STATES
+from alianza.problems import Message
+from alianza.web import i18n
 from tests.platform.cycle_fixtures import (
     AGREEMENT,
     World,
@@ -88,6 +90,10 @@ def test_the_whole_cycle(world: World) -> None:
         "completed",
         "post_project_monitoring",
     ]
+    notes = {c.to_state: c.translatable_note for c in cycle.history(actor, sub.id)}
+    assert notes["in_execution"] == "tranche 1 released"
+    assert notes["in_execution"].template == "tranche %(number)s released"  # type: ignore[attr-defined]
+    assert notes["agreement_signed"].template == "agreement %(id)s"  # type: ignore[attr-defined]
     po = cycle.po_account(actor, sub.id)
     assert ledger.balance(actor, po.id) == Decimal(
         "19000.00"
@@ -146,6 +152,82 @@ def test_member_rules_count_the_members_who_break_them(world: World) -> None:
     assert sub.state == "ineligible"
     assert "1 members under 18" in note
     assert "1 members hold more than 5 ha" in note
+
+
+def test_an_ineligible_profiles_note_is_the_message_of_its_broken_rules(world: World) -> None:
+    """The note keeps its English text and comes back from the database as the Message it was
+    written as: each rule with its reason, said in the reader's language."""
+    sub = profile(world, value_chain="cattle", buyer_letter_of_interest=False)
+    cycle.check_eligibility(world.actor, sub.id, date(2025, 2, 10))
+    world.actor.session.commit()
+    world.actor.session.expire_all()  # read back from the database
+    change = cycle.history(world.actor, sub.id)[-1]
+    written = Message(
+        "%(reasons)s; %(rule)s: %(reason)s",
+        reasons=Message(
+            "%(rule)s: %(reason)s",
+            rule="call value chains",
+            reason=Message(
+                "value chain '%(value_chain)s' is not in the call", value_chain="cattle"
+            ),
+        ),
+        rule="buyer letter of interest",
+        reason=Message("the profile has no buyer's letter of interest"),
+    )
+    assert (
+        change.note
+        == written
+        == (
+            "call value chains: value chain 'cattle' is not in the call; "
+            "buyer letter of interest: the profile has no buyer's letter of interest"
+        )
+    )
+    said = change.translatable_note
+    assert isinstance(said, Message) and said == written
+    assert said.template == written.template
+    assert isinstance(said.variables["reasons"], Message)
+    gettext = i18n.translations("es").gettext
+    assert said.say("es", gettext) == written.say("es", gettext)
+    assert said.say("es", gettext) == (  # the reasons' templates from the catalogue
+        "call value chains: la cadena de valor «cattle» no está en la convocatoria; "
+        "buyer letter of interest: el perfil no tiene carta de interés del comprador"
+    )
+
+
+def test_the_systems_notes_are_messages_and_a_persons_note_stays_as_typed(world: World) -> None:
+    """Eligible, the plan's version, the counterpart paid (its amounts as Decimals, written for
+    the reader's locale), a tranche released: Messages; a decision's conditions: as typed."""
+    actor = world.actor
+    sub = profile(world)
+    cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
+    cycle.submit_plan(actor, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
+    cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
+    cycle.score(actor, sub.id, "market", 80)
+    cycle.score(actor, sub.id, "technical", 60)
+    typed = "hand in the water permit: 50% before tranche 2"
+    cycle.decide(actor, sub.id, "approved_with_conditions", date(2025, 4, 1), typed)
+    for kind, amount in (("cash", "6000.00"), ("in_kind", "2000.00")):
+        cycle.record_counterpart(
+            actor, sub.id, kind, world.member_account.id, amount, date(2025, 4, 10)
+        )
+    cycle.confirm_counterpart_paid(actor, sub.id, date(2025, 4, 11))
+    actor.session.commit()
+    actor.session.expire_all()
+    notes = {c.to_state: c for c in cycle.history(actor, sub.id)}
+    assert notes["profile_submitted"].note == "" and notes["under_evaluation"].note == ""
+    assert notes["profile_submitted"].note_parts is None
+    assert notes["eligible"].translatable_note.template == "meets the call's eligibility rules"  # type: ignore[attr-defined]
+    plan = notes["business_plan_submitted"].translatable_note
+    assert (
+        isinstance(plan, Message) and plan == "plan version 1" and plan.variables == {"version": 1}
+    )
+    paid = notes["counterpart_paid"].translatable_note
+    assert isinstance(paid, Message) and paid == "6,000.00 cash, 2,000.00 in kind"
+    assert paid.say("es", lambda template: template) == "6.000,00 cash, 2.000,00 in kind"
+    person = notes["approved_with_conditions"]
+    assert person.note == typed and person.note_parts is None
+    assert person.translatable_note == typed
+    assert not isinstance(person.translatable_note, Message)
 
 
 def test_plans_are_versioned_with_their_appraisal(world: World) -> None:

@@ -171,3 +171,51 @@ def test_the_job_messages_migration_keeps_every_jobs_text(tmp_path: Path) -> Non
             assert not isinstance(kept.translatable_message, Message)
     finally:
         database.dispose()
+
+
+def test_the_state_change_notes_migration_keeps_every_notes_text(tmp_path: Path) -> None:
+    """0012 adds a note's parts: a move of 0011 keeps its note (shown as it is), and going back
+    to 0011 keeps the English text of a note written as a Message."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from alianza.platform.db import alembic_config, upgrade
+    from alianza.platform.programmes.service import create_programme, create_user
+    from alianza.platform.subprojects.models import StateChange
+    from alianza.problems import Message
+    from tests.platform.cycle_fixtures import build_world, profile
+
+    url = f"sqlite:///{tmp_path / 'notes.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    database = Database(url)
+    with database.session() as session:
+        user = create_user(
+            session, {"username": "ana", "display_name": "Ana", "password": "password1"}
+        )
+        actor = create_programme(
+            session, {"code": "PA", "name": "PA", "reporting_currency": "USD"}, user
+        )
+        world = build_world(actor)
+        sub = profile(world)
+        change = session.query(StateChange).filter_by(subproject_id=sub.id).one()
+        change.translatable_note = Message("plan version %(version)s", version=2)
+    database.dispose()
+
+    command.downgrade(alembic_config(engine), "0011")
+    assert "note_parts" not in {c["name"] for c in inspect(engine).get_columns("state_changes")}
+    with engine.connect() as connection:
+        note = connection.execute(text("SELECT note FROM state_changes")).scalar_one()
+        assert note == "plan version 2"
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+    database = Database(url)
+    try:
+        with database.sessions() as session:
+            (kept,) = session.query(StateChange).all()
+            assert kept.note_parts is None
+            assert kept.translatable_note == "plan version 2"  # as it is: plain text
+            assert not isinstance(kept.translatable_note, Message)
+    finally:
+        database.dispose()

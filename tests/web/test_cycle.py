@@ -216,6 +216,45 @@ def test_pages_in_spanish(role_clients: dict[str, TestClient]) -> None:
         assert_translated(answer.text, "es")
 
 
+def test_an_ineligible_subprojects_note_is_said_in_the_readers_language(
+    role_clients: dict[str, TestClient], demo_url: str
+) -> None:
+    """The note the system wrote of the move (every eligibility rule broken, each reason a
+    Message) is said by the API and the page in the reader's language."""
+    from markupsafe import escape
+
+    from alianza.platform.db import Database
+    from alianza.platform.subprojects.models import StateChange
+    from alianza.web import i18n
+
+    client = role_clients["programme_manager"]
+    sub = listing(client, state="ineligible")[0]["id"]
+    database = Database(demo_url)
+    try:
+        with database.sessions() as session:
+            change = (
+                session.query(StateChange).filter_by(subproject_id=sub, to_state="ineligible").one()
+            )
+            assert change.note_parts is not None
+            written = Message(
+                change.note_parts["template"],
+                **change.translatable_note.variables,  # type: ignore[attr-defined]
+            )
+            english = change.note
+    finally:
+        database.dispose()
+    assert written == english
+    said = written.say("es", i18n.translations("es").gettext)
+    assert said != english  # its reasons' templates are in the Spanish catalogue
+    history = detail(client, sub)["history"]
+    assert history[-1]["note"] == english
+    spanish = client.get(f"/api/v1/subprojects/{sub}", headers={"Accept-Language": "es"})
+    assert spanish.json()["history"][-1]["note"] == said
+    page = client.get(f"/subprojects/{sub}", headers={"Accept-Language": "es"}).text
+    assert str(escape(said)) in page
+    assert str(escape(english)) not in page
+
+
 # --- the cycle on the full demo -------------------------------------------------------------
 
 

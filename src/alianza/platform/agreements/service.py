@@ -71,7 +71,11 @@ def sign_agreement(
     after["schedule"] = jsonable([period.model_dump() for period in terms.schedule])
     record_for(actor, "create", agreement, after=after)
     move_state(
-        actor, subproject, State.AGREEMENT_SIGNED, terms.signed_on, f"agreement {agreement.id}"
+        actor,
+        subproject,
+        State.AGREEMENT_SIGNED,
+        terms.signed_on,
+        Message("agreement %(id)s", id=agreement.id),
     )
     return agreement
 

@@ -10,18 +10,16 @@ null for a message written as plain text and for jobs older than migration 0011.
 from __future__ import annotations
 
 import enum
-import math
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from alianza.platform.db import Base
-from alianza.problems import Message
+from alianza.problems import from_parts, message_parts
 
-# What the message column and each of its values keep at most (an exception's text can be long).
+# What the message column keeps at most (an exception's text can be long).
 MESSAGE_LENGTH = 4000
 
 
@@ -104,12 +102,7 @@ class Job(Base):
         """The job's message as it was written: a :class:`~alianza.problems.Message` (its
         template and values) that a page says in the reader's language, or the plain text of a
         message that has no parts (written as text, or before migration 0011)."""
-        if self.message_parts is None:
-            return self.message
-        try:
-            return _message_of(self.message_parts)
-        except (KeyError, TypeError, ValueError, AttributeError):  # parts edited by hand: the text
-            return self.message
+        return from_parts(self.message, self.message_parts)
 
     @translatable_message.setter
     def translatable_message(self, message: str) -> None:
@@ -120,39 +113,4 @@ class Job(Base):
 def message_columns(message: str) -> dict[str, Any]:
     """The columns that keep ``message`` (a :class:`~alianza.problems.Message` or plain text):
     its English text and, for a Message, its parts; for an ``UPDATE`` or a row alike."""
-    parts = _parts_of(message) if isinstance(message, Message) else None
-    return {"message": str(message)[:MESSAGE_LENGTH], "message_parts": parts}
-
-
-def _parts_of(message: Message) -> dict[str, Any]:
-    return {
-        "template": message.template,
-        "values": {name: _stored(value) for name, value in message.variables.items()},
-    }
-
-
-def _stored(value: object) -> Any:
-    """A message's value as JSON keeps it: a Message as its parts, a Decimal as its digits
-    (so that it is written for the reader's locale again), numbers and text as they are,
-    anything else as its text."""
-    if isinstance(value, Message):
-        return _parts_of(value)
-    if isinstance(value, Decimal):
-        return {"decimal": str(value)}
-    if isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
-        return value
-    return str(value)[:MESSAGE_LENGTH]
-
-
-def _message_of(parts: dict[str, Any]) -> Message:
-    return Message(
-        parts["template"], **{name: _value(value) for name, value in parts["values"].items()}
-    )
-
-
-def _value(stored: Any) -> object:
-    if isinstance(stored, dict) and "template" in stored:
-        return _message_of(stored)
-    if isinstance(stored, dict) and "decimal" in stored:
-        return Decimal(stored["decimal"])
-    return stored
+    return {"message": str(message)[:MESSAGE_LENGTH], "message_parts": message_parts(message)}

@@ -130,7 +130,13 @@ def confirm_counterpart_paid(actor: Actor, subproject_id: int, on: date) -> Subp
             counterpart_short(cash, in_kind, need_cash, need_kind),
             rule="counterpart before agreement",
         )
-    move_state(actor, subproject, State.COUNTERPART_PAID, on, f"{cash} cash, {in_kind} in kind")
+    move_state(
+        actor,
+        subproject,
+        State.COUNTERPART_PAID,
+        on,
+        Message("%(cash)s cash, %(in_kind)s in kind", cash=cash, in_kind=in_kind),
+    )
     return subproject
 
 
@@ -263,7 +269,13 @@ def release_tranche(
     tranche.release_posting_id = posting.id
     record_for(actor, "release", tranche, before=before)
     if subproject.state == State.AGREEMENT_SIGNED:
-        move_state(actor, subproject, State.IN_EXECUTION, on, f"tranche {number} released")
+        move_state(
+            actor,
+            subproject,
+            State.IN_EXECUTION,
+            on,
+            Message("tranche %(number)s released", number=number),
+        )
     return tranche
 
 

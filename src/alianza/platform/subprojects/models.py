@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from alianza.platform.db import Base
 from alianza.platform.types import Money
+from alianza.problems import from_parts, message_parts
 
 
 class Subproject(Base):
@@ -60,6 +61,16 @@ class EvaluatorAssignment(Base):
 
 
 class StateChange(Base):
+    """One move of a subproject through the cycle, with its note: what the system said of the
+    move (the eligibility rules broken, the plan version, the tranche released), or a person's
+    words (a decision's conditions) kept as typed.
+
+    The note is kept twice: ``note``, its English text (or the person's words), and
+    ``note_parts``, the :class:`~alianza.problems.Message` the system wrote it as (template and
+    values), so that a page says it in the reader's language (:attr:`translatable_note`);
+    ``note_parts`` is null for a person's words and for moves older than migration 0012.
+    """
+
     __tablename__ = "state_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,8 +80,21 @@ class StateChange(Base):
     to_state: Mapped[str] = mapped_column(String(30))
     on: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text)
+    # The Message the note was written as: {"template": ..., "values": {...}} (see the class).
+    note_parts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def translatable_note(self) -> str:
+        """The note as it was written: a Message that a page says in the reader's language, or
+        the plain text of a person's note (or of a move older than migration 0012)."""
+        return from_parts(self.note, self.note_parts)
+
+    @translatable_note.setter
+    def translatable_note(self, note: str) -> None:
+        self.note = str(note)
+        self.note_parts = message_parts(note)
 
 
 class PlanVersion(Base):

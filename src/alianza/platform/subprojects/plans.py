@@ -130,7 +130,11 @@ def submit_plan(
     record_for(actor, "create", version)
     if subproject.state == State.ELIGIBLE:
         move_state(
-            actor, subproject, State.BUSINESS_PLAN_SUBMITTED, on, f"plan version {version.version}"
+            actor,
+            subproject,
+            State.BUSINESS_PLAN_SUBMITTED,
+            on,
+            Message("plan version %(version)s", version=version.version),
         )
     return version
 

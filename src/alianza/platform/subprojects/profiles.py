@@ -184,6 +184,16 @@ def eligibility_problems(actor: Actor, subproject: Subproject, on: date) -> list
     return problems
 
 
+def broken_rules(problems: list[tuple[str, str]]) -> Message:
+    """The note of an ineligible profile: every broken rule with its reason, 'rule: reason; rule:
+    reason' (each reason a Message, said in the reader's language)."""
+    (rule, reason), *others = problems
+    note = Message("%(rule)s: %(reason)s", rule=rule, reason=reason)
+    for other, why in others:
+        note = Message("%(reasons)s; %(rule)s: %(reason)s", reasons=note, rule=other, reason=why)
+    return note
+
+
 def check_eligibility(actor: Actor, subproject_id: int, on: date) -> Subproject:
     """Move a profile to eligible, or to ineligible with every broken rule in the note."""
     actor.require(Permission.CYCLE_REVIEW)
@@ -191,9 +201,9 @@ def check_eligibility(actor: Actor, subproject_id: int, on: date) -> Subproject:
     require_state(subproject, State.PROFILE_SUBMITTED, doing=Message("eligibility is checked"))
     problems = eligibility_problems(actor, subproject, on)
     if problems:
-        move_state(
-            actor, subproject, State.INELIGIBLE, on, "; ".join(f"{r}: {why}" for r, why in problems)
-        )
+        move_state(actor, subproject, State.INELIGIBLE, on, broken_rules(problems))
     else:
-        move_state(actor, subproject, State.ELIGIBLE, on, "meets the call's eligibility rules")
+        move_state(
+            actor, subproject, State.ELIGIBLE, on, Message("meets the call's eligibility rules")
+        )
     return subproject

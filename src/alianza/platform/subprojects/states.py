@@ -15,7 +15,7 @@ from alianza.platform.access import Actor, Permission, get, scoped
 from alianza.platform.audit.service import now, record_for, snapshot
 from alianza.platform.errors import NotFound, Refused
 from alianza.platform.subprojects.models import StateChange, Subproject
-from alianza.problems import Message
+from alianza.problems import Message, message_parts
 
 
 class State(enum.StrEnum):
@@ -121,7 +121,9 @@ def check_step_date(actor: Actor, subproject: Subproject, on: date) -> None:
 
 
 def move_state(actor: Actor, subproject: Subproject, to_state: State, on: date, note: str) -> None:
-    """Move the (locked) subproject to ``to_state`` on ``on``, recording who, when and why."""
+    """Move the (locked) subproject to ``to_state`` on ``on``, recording who, when and why:
+    ``note``, a :class:`Message` when the system says why (kept with its parts, so that a page
+    says it in the reader's language), or a person's words, kept as typed."""
     allowed = TRANSITIONS[State(subproject.state)]
     if to_state not in allowed:
         state, to = str(subproject.state), str(to_state)
@@ -149,7 +151,8 @@ def move_state(actor: Actor, subproject: Subproject, to_state: State, on: date, 
             from_state=subproject.state,
             to_state=to_state,
             on=on,
-            note=note,
+            note=str(note),
+            note_parts=message_parts(note),
             user_id=actor.user_id,
             at=now(),
         )

@@ -22,7 +22,7 @@ from alianza.platform.calls import service as calls_service
 from alianza.platform.calls.models import Call
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects import steps
-from alianza.platform.subprojects.models import Subproject
+from alianza.platform.subprojects.models import StateChange, Subproject
 from alianza.platform.subprojects.plans import stored_report
 from alianza.platform.subprojects.schemas import PlanIn, ProfileIn, TrancheIn
 from alianza.platform.subprojects.states import State
@@ -161,8 +161,17 @@ class StateChangeOut(Out):
     from_state: str | None
     to_state: str
     on: date
-    note: str
+    note: str = Field(
+        description="Why: what the system said of the move, in the reader's language, or a "
+        "person's note as typed"
+    )
     user_id: int
+
+    @classmethod
+    def of(cls, change: StateChange, locale: str) -> StateChangeOut:
+        out = cls.model_validate(change)
+        out.note = i18n.say(locale, change.translatable_note)
+        return out
 
 
 class RefusalOut(BaseModel):
@@ -344,7 +353,7 @@ def detail_out(detail: dict[str, Any], locale: str = i18n.SOURCE_LOCALE) -> Subp
         weighted_score=detail["weighted_score"],
         decisions=[DecisionOut.model_validate(d) for d in detail["decisions"]],
         tranches=[TrancheOut.model_validate(t) for t in detail["tranches"]],
-        history=[StateChangeOut.model_validate(h) for h in detail["history"]],
+        history=[StateChangeOut.of(h, locale) for h in detail["history"]],
         agreement_id=detail["agreement"].id if detail["agreement"] is not None else None,
         next_steps=[step_out(s, locale) for s in detail["steps"]],
     )
