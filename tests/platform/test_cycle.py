@@ -112,12 +112,12 @@ def test_ineligible_profiles_name_the_rules(world: World) -> None:
     cycle.check_eligibility(world.actor, sub.id, date(2025, 2, 10))
     assert sub.state == "ineligible"
     note = cycle.history(world.actor, sub.id)[-1].note
-    for rule in (
-        "call value chains",
-        "call windows",
+    for rule in (  # each rule by its name as people read it (alianza.platform.rules)
+        "the call's value chains",
+        "the call's windows",
         "families per alliance",
-        "buyer letter of interest",
-        "member eligibility",
+        "the buyer's letter of interest",
+        "eligibility of the members",
     ):
         assert rule in note
     with pytest.raises(Refused, match="call window"):
@@ -166,20 +166,20 @@ def test_an_ineligible_profiles_note_is_the_message_of_its_broken_rules(world: W
         "%(reasons)s; %(rule)s: %(reason)s",
         reasons=Message(
             "%(rule)s: %(reason)s",
-            rule="call value chains",
+            rule=Message("the call's value chains"),
             reason=Message(
                 "value chain '%(value_chain)s' is not in the call", value_chain="cattle"
             ),
         ),
-        rule="buyer letter of interest",
+        rule=Message("the buyer's letter of interest"),
         reason=Message("the profile has no buyer's letter of interest"),
     )
     assert (
         change.note
         == written
         == (
-            "call value chains: value chain 'cattle' is not in the call; "
-            "buyer letter of interest: the profile has no buyer's letter of interest"
+            "the call's value chains: value chain 'cattle' is not in the call; "
+            "the buyer's letter of interest: the profile has no buyer's letter of interest"
         )
     )
     said = change.translatable_note
@@ -188,9 +188,10 @@ def test_an_ineligible_profiles_note_is_the_message_of_its_broken_rules(world: W
     assert isinstance(said.variables["reasons"], Message)
     gettext = i18n.translations("es").gettext
     assert said.say("es", gettext) == written.say("es", gettext)
-    assert said.say("es", gettext) == (  # the reasons' templates from the catalogue
-        "call value chains: la cadena de valor «cattle» no está en la convocatoria; "
-        "buyer letter of interest: el perfil no tiene carta de interés del comprador"
+    assert said.say("es", gettext) == (  # the rules' names and reasons from the catalogue
+        "las cadenas de valor de la convocatoria: la cadena de valor «cattle» no está en la "
+        "convocatoria; la carta de interés del comprador: el perfil no tiene carta de interés "
+        "del comprador"
     )
 
 

@@ -12,6 +12,7 @@ from alianza.platform.calls.models import Call
 from alianza.platform.errors import Refused
 from alianza.platform.registry.models import Organization, Place
 from alianza.platform.registry.service import ancestors, member_eligibility
+from alianza.platform.rules import rule_name
 from alianza.platform.subprojects.models import StateChange, Subproject
 from alianza.platform.subprojects.schemas import ProfileIn
 from alianza.platform.subprojects.states import State, locked_subproject, move_state, require_state
@@ -188,9 +189,11 @@ def broken_rules(problems: list[tuple[str, str]]) -> Message:
     """The note of an ineligible profile: every broken rule with its reason, 'rule: reason; rule:
     reason' (each reason a Message, said in the reader's language)."""
     (rule, reason), *others = problems
-    note = Message("%(rule)s: %(reason)s", rule=rule, reason=reason)
+    note = Message("%(rule)s: %(reason)s", rule=rule_name(rule), reason=reason)
     for other, why in others:
-        note = Message("%(reasons)s; %(rule)s: %(reason)s", reasons=note, rule=other, reason=why)
+        note = Message(
+            "%(reasons)s; %(rule)s: %(reason)s", reasons=note, rule=rule_name(other), reason=why
+        )
     return note
 
 

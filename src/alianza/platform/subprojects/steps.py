@@ -30,6 +30,7 @@ from alianza.platform.errors import Refused
 from alianza.platform.ledger.models import Account
 from alianza.platform.programmes.models import User
 from alianza.platform.registry.models import Organization
+from alianza.platform.rules import rule_name
 from alianza.platform.subprojects.disbursement import (
     counterpart_short,
     paid_counterpart,
@@ -115,7 +116,7 @@ def _first(problems: list[tuple[str, str]]) -> Refusal | None:
     rule, reason = problems[0]
     for other, why in problems[1:]:
         reason = Message(
-            "%(reasons)s; %(rule)s: %(reason)s", reasons=reason, rule=other, reason=why
+            "%(reasons)s; %(rule)s: %(reason)s", reasons=reason, rule=rule_name(other), reason=why
         )
     return Refusal(rule, reason)
 

@@ -25,6 +25,7 @@ from alianza.platform.agreements.schemas import PRICE_MECHANISMS
 from alianza.platform.calls import service as calls_service
 from alianza.platform.errors import Forbidden, Invalid, NotFound, Refused
 from alianza.platform.registry import service as registry
+from alianza.platform.rules import rule_name
 from alianza.platform.subprojects import service as cycle
 from alianza.platform.subprojects import steps
 from alianza.platform.subprojects.models import PlanVersion
@@ -75,52 +76,6 @@ DONE = {
     "complete": N_("Execution completed."),
     "monitoring": N_("Post-project monitoring started."),
 }
-# The cycle's rules by the names the services give them, as people read them.
-RULES = {
-    "roles": N_("permissions of your role"),
-    "call regions": N_("the call's regions"),
-    "call value chains": N_("the call's value chains"),
-    "call windows": N_("the call's windows"),
-    "call window": N_("the call's dates"),
-    "families per alliance": N_("families per alliance"),
-    "buyer letter of interest": N_("the buyer's letter of interest"),
-    "member eligibility": N_("eligibility of the members"),
-    "business plan": N_("a business plan is needed"),
-    "business plan required": N_("a business plan, not a profile"),
-    "financing plan": N_("the financing plan covers the costs"),
-    "one score per member": N_("one score per member"),
-    "scoring sheet": N_("the scoring sheet"),
-    "max grant share": N_("maximum grant share"),
-    "min counterpart share": N_("minimum counterpart share"),
-    "ceiling per alliance": N_("ceiling per alliance"),
-    "ceiling per family": N_("ceiling per family"),
-    "minimum IRR": N_("minimum IRR"),
-    "minimum NPV": N_("minimum NPV"),
-    "share of women": N_("share of women"),
-    "share of youth": N_("share of youth"),
-    "committee scores": N_("committee scores"),
-    "pass score": N_("pass score"),
-    "conditions": N_("conditions of the approval"),
-    "counterpart before agreement": N_("counterpart before the agreement"),
-    "one disbursement plan": N_("one disbursement plan"),
-    "tranches = grant": N_("the tranches add up to the grant"),
-    "tranche n+1 after tranche n is justified and verified": N_(
-        "a tranche after the previous one is justified and verified"
-    ),
-    "completion after every tranche": N_("completion after every tranche"),
-    "subproject cycle": N_("the subproject cycle"),
-    "steps in date order": N_("steps in date order"),
-    "agreement before disbursement": N_("the agreement before disbursement"),
-    "release once": N_("a tranche is released once"),
-    "justify after release": N_("justification after release"),
-    "evidence": N_("evidence"),
-    "verify after justification": N_("verification after justification"),
-    "tranches closed on completion": N_("tranches closed on completion"),
-    "project funds": N_("project funds"),
-    "plan format": N_("the plan format"),
-    "counterpart_cash accounts": N_("the accounts a cash counterpart moves between"),
-    "counterpart_in_kind accounts": N_("the accounts an in-kind counterpart moves between"),
-}
 PRICE_MECHANISM_LABELS = {
     "fixed": N_("Fixed price"),
     "reference_premium": N_("Reference price plus a premium"),
@@ -158,7 +113,7 @@ def refusal_text(
     said = i18n.say(i18n.locale_of(request), reason)
     if rule is None:
         return said
-    label = _t(request, RULES[rule]) if rule in RULES else rule
+    label = i18n.say(i18n.locale_of(request), rule_name(rule))
     return _t(request, N_("Refused by the rule “%(rule)s”: %(reason)s"), rule=label, reason=said)
 
 
