@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache, lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import NumberPattern, format_decimal
+from pydantic import ValidatorFunctionWrapHandler, WrapValidator
 
 # The code of a value that breaks a format's rule (the most common kind of problem).
 INVALID = "invalid"
@@ -60,6 +61,15 @@ class Message(str):
 
 
 SOURCE_LOCALE = "en"
+
+
+def _kept(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    return value if isinstance(value, Message) else handler(value)
+
+
+# A model's field of words: a Message stays one (pydantic would copy it to a plain str), so
+# that the web says it in the reader's language; its schema is a string's.
+Words = Annotated[str, WrapValidator(_kept)]
 
 
 def _message(template: str, variables: dict[str, object]) -> Message:

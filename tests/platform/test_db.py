@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -119,15 +121,57 @@ def test_a_database_from_a_newer_alianza_is_refused_with_that_reason(tmp_path: P
         Database(url)
 
 
-def test_the_job_messages_migration_keeps_every_jobs_text(tmp_path: Path) -> None:
-    """0011 adds the message's parts: a job of 0010 keeps its text (shown as it is), and going
-    back to 0010 keeps the English text of a job written as a Message."""
+def _a_programme(session: Any) -> tuple[Any, Actor]:
+    from alianza.platform.programmes.service import create_programme, create_user
+
+    user = create_user(session, {"username": "ana", "display_name": "Ana", "password": "password1"})
+    actor = create_programme(
+        session, {"code": "PA", "name": "PA", "reporting_currency": "USD"}, user
+    )
+    return user, actor
+
+
+def _down_and_up_again(
+    engine: Any,
+    url: str,
+    revision: str,
+    model: Any,
+    column: str,
+    said: Callable[[Any], str],
+    english: str,
+) -> None:
+    """Down to ``revision``: the parts column gone, the row's English text kept; up again: no
+    parts, the text shown as it is (plain, not a Message)."""
     from alembic import command
     from sqlalchemy import inspect
 
     from alianza.platform.db import alembic_config, upgrade
+    from alianza.problems import Message
+
+    table = model.__tablename__
+    command.downgrade(alembic_config(engine), revision)
+    assert f"{column}_parts" not in {c["name"] for c in inspect(engine).get_columns(table)}
+    with engine.connect() as connection:
+        assert connection.execute(text(f"SELECT {column} FROM {table}")).scalar_one() == english
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+    database = Database(url)
+    try:
+        with database.sessions() as session:
+            (kept,) = session.query(model).all()
+            assert getattr(kept, f"{column}_parts") is None
+            assert said(kept) == english  # as it is: plain text
+            assert not isinstance(said(kept), Message)
+    finally:
+        database.dispose()
+
+
+def test_the_job_messages_migration_keeps_every_jobs_text(tmp_path: Path) -> None:
+    """0011 adds the message's parts: a job of 0010 keeps its text (shown as it is), and going
+    back to 0010 keeps the English text of a job written as a Message."""
+    from alianza.platform.db import upgrade
     from alianza.platform.jobs.models import Job, JobKind, JobState
-    from alianza.platform.programmes.service import create_programme, create_user
     from alianza.problems import Message
 
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
@@ -135,12 +179,7 @@ def test_the_job_messages_migration_keeps_every_jobs_text(tmp_path: Path) -> Non
     upgrade(engine)
     database = Database(url)
     with database.session() as session:
-        user = create_user(
-            session, {"username": "ana", "display_name": "Ana", "password": "password1"}
-        )
-        actor = create_programme(
-            session, {"code": "PA", "name": "PA", "reporting_currency": "USD"}, user
-        )
+        user, actor = _a_programme(session)
         job = Job(
             programme_id=actor.programme_id,
             kind=JobKind.SIMULATION,
@@ -154,33 +193,15 @@ def test_the_job_messages_migration_keeps_every_jobs_text(tmp_path: Path) -> Non
         job.translatable_message = Message("cancelled")
         session.add(job)
     database.dispose()
-
-    command.downgrade(alembic_config(engine), "0010")
-    assert "message_parts" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
-    with engine.connect() as connection:
-        assert connection.execute(text("SELECT message FROM jobs")).scalar_one() == "cancelled"
-    upgrade(engine)
-    assert current_revision(engine) == head_revision()
-    engine.dispose()
-    database = Database(url)
-    try:
-        with database.sessions() as session:
-            (kept,) = session.query(Job).all()
-            assert kept.message_parts is None
-            assert kept.translatable_message == "cancelled"  # as it is: plain text
-            assert not isinstance(kept.translatable_message, Message)
-    finally:
-        database.dispose()
+    _down_and_up_again(
+        engine, url, "0010", Job, "message", lambda job: job.translatable_message, "cancelled"
+    )
 
 
 def test_the_state_change_notes_migration_keeps_every_notes_text(tmp_path: Path) -> None:
     """0012 adds a note's parts: a move of 0011 keeps its note (shown as it is), and going back
     to 0011 keeps the English text of a note written as a Message."""
-    from alembic import command
-    from sqlalchemy import inspect
-
-    from alianza.platform.db import alembic_config, upgrade
-    from alianza.platform.programmes.service import create_programme, create_user
+    from alianza.platform.db import upgrade
     from alianza.platform.subprojects.models import StateChange
     from alianza.problems import Message
     from tests.platform.cycle_fixtures import build_world, profile
@@ -190,32 +211,18 @@ def test_the_state_change_notes_migration_keeps_every_notes_text(tmp_path: Path)
     upgrade(engine)
     database = Database(url)
     with database.session() as session:
-        user = create_user(
-            session, {"username": "ana", "display_name": "Ana", "password": "password1"}
-        )
-        actor = create_programme(
-            session, {"code": "PA", "name": "PA", "reporting_currency": "USD"}, user
-        )
+        _, actor = _a_programme(session)
         world = build_world(actor)
         sub = profile(world)
         change = session.query(StateChange).filter_by(subproject_id=sub.id).one()
         change.translatable_note = Message("plan version %(version)s", version=2)
     database.dispose()
-
-    command.downgrade(alembic_config(engine), "0011")
-    assert "note_parts" not in {c["name"] for c in inspect(engine).get_columns("state_changes")}
-    with engine.connect() as connection:
-        note = connection.execute(text("SELECT note FROM state_changes")).scalar_one()
-        assert note == "plan version 2"
-    upgrade(engine)
-    assert current_revision(engine) == head_revision()
-    engine.dispose()
-    database = Database(url)
-    try:
-        with database.sessions() as session:
-            (kept,) = session.query(StateChange).all()
-            assert kept.note_parts is None
-            assert kept.translatable_note == "plan version 2"  # as it is: plain text
-            assert not isinstance(kept.translatable_note, Message)
-    finally:
-        database.dispose()
+    _down_and_up_again(
+        engine,
+        url,
+        "0011",
+        StateChange,
+        "note",
+        lambda change: change.translatable_note,
+        "plan version 2",
+    )

@@ -28,9 +28,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
-from pydantic import BaseModel, Field, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, Table, select
 
 from alianza.fieldforms.geo import DistrictArea, point_in_district
@@ -61,22 +61,13 @@ from alianza.platform.registry.models import Farmer, Organization, Place
 from alianza.platform.registry.service import place_lineages
 from alianza.platform.rollout.team import agronomist_of
 from alianza.platform.validation import validated
-from alianza.problems import Message, Problem
+from alianza.problems import Message, Problem, Words
 
 
 class Outcome(enum.StrEnum):
     IMPORTED = "imported"
     SKIPPED_DUPLICATE = "skipped-duplicate"
     REFUSED = "refused"
-
-
-def _kept(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    return value if isinstance(value, Message) else handler(value)
-
-
-# Words of the report: a Message stays one (pydantic would make it a plain str), so that the
-# web says it in the reader's language; the schema is a string's.
-Words = Annotated[str, WrapValidator(_kept)]
 
 
 class ProblemOut(BaseModel):

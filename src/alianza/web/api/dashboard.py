@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, SkipValidation
+from pydantic import BaseModel
 
 from alianza.platform.access import Actor, Permission
 from alianza.platform.agreements import service as agreements
@@ -23,6 +23,7 @@ from alianza.platform.errors import NotFound, Refused
 from alianza.platform.portfolio import service as portfolio
 from alianza.platform.programmes.service import to_reporting_currency
 from alianza.platform.subprojects import service as subprojects
+from alianza.problems import Words
 from alianza.web import i18n
 from alianza.web.auth import CurrentActor
 
@@ -75,9 +76,9 @@ class BalanceOut(BaseModel):
 class AlertOut(BaseModel):
     kind: str  # side_selling | buyer_default
     agreement_id: int
-    # the service's Message as it is (not copied to a plain str), so that the cached figures
-    # are said in each reader's language: the page's template and the API's answer say it
-    message: Annotated[str, SkipValidation]
+    # the service's Message as it is, so that the cached figures are said in each reader's
+    # language: the page's template and the API's answer say it
+    message: Words
 
 
 class DelayedTrancheOut(BaseModel):
