@@ -3,9 +3,7 @@ server, on PostgreSQL too: a fresh database per test session, emptied between te
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,51 +13,21 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from alianza.platform import metadata as all_tables
-from alianza.platform.db import Database, make_engine, upgrade
+from alianza.platform.db import Database
 from alianza.platform.programmes.service import Actor, create_programme, create_user
-
-
-def _postgres_admin_url() -> str | None:
-    return os.environ.get("ALIANZA_TEST_DATABASE_URL") or None
+from tests.postgres import Server
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A migrated template database for this backend (SQLite file, or a fresh PG database)."""
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated template database for this backend (the SQLite file each test copies, or a
+    PG database of its own, a copy of the migrated template, emptied between tests)."""
     if request.param == "sqlite":
-        template = tmp_path_factory.mktemp("sqlite") / "template.db"
-        engine = make_engine(f"sqlite:///{template}")
-        upgrade(engine)
-        engine.dispose()
-        yield f"sqlite:///{template}"
+        yield f"sqlite:///{request.getfixturevalue('migrated_template')}"
         return
-    admin_url = _postgres_admin_url()
-    if admin_url is None:
-        pytest.skip("ALIANZA_TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    name = f"alianza_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(
-        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:
-        admin.dispose()
-        if os.environ.get("CI"):  # CI promises a server: not reaching it is a failure, not a skip
-            pytest.fail(f"PostgreSQL at ALIANZA_TEST_DATABASE_URL unreachable in CI: {error}")
-        pytest.skip(f"PostgreSQL at ALIANZA_TEST_DATABASE_URL unreachable: {error}")
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
+    postgres: Server = request.getfixturevalue("postgres")
+    with postgres.database("alianza_test", request.getfixturevalue("postgres_migrated")) as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Web tests: the app on a fresh migrated SQLite database, a TestClient on it, and for the
-browser tests a live server (uvicorn in a thread) with Chromium driven by Playwright.
+browser tests a live server (uvicorn in a thread) with Chromium driven by Playwright; the demo
+programmes, seeded once per run in template databases (SQLite files, PostgreSQL templates) that
+the fixtures needing a demo copy.
 
 Chromium is Debian's (/usr/bin/chromium, or `chromium` on the PATH): where it is missing the
 browser tests skip with a message, except under CI (CI set), where they fail."""
@@ -11,16 +13,18 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from alianza.platform.db import make_engine, upgrade
 from alianza.settings import Settings
 from alianza.web.app import create_app
+from tests.postgres import Server
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -31,16 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file, made once; each test gets a copy (as tests/platform do)."""
-    template = tmp_path_factory.mktemp("web-db") / "template.db"
-    engine = make_engine(f"sqlite:///{template}")
-    upgrade(engine)
-    engine.dispose()
-    return template
 
 
 def settings_for(data_dir: Path, database: Path) -> Settings:
@@ -190,63 +184,93 @@ ROLE_USERS = {
 }
 
 
-def _seed_demo(url: str) -> None:
+def seed_full_demo(url: str) -> None:
+    """The demo's productive alliances (DEMO-PA), its POs past the calls' 25 members so that
+    every state of the cycle is there, without the Micro Investing programme."""
     from alianza.platform.db import Database
     from alianza.platform.demo.service import seed_demo
 
     database = Database(url)
     with database.session() as session:
-        # small POs, yet enough members for the calls; a small Micro Investing programme
-        seed_demo(session, 1, members_per_po=(26, 32), mi_farmers=300)
+        seed_demo(session, 1, members_per_po=(26, 32), mi_farmers=0)
     database.dispose()
 
 
+def add_micro_investing(url: str) -> None:
+    """A small Micro Investing programme (DEMO-MI, 300 farmers) added to the full demo: the two
+    make the records of ``seed_demo(session, 1, members_per_po=(26, 32), mi_farmers=300)``,
+    which seeds the alliances first and then calls this same seed_micro_investing."""
+    from alianza.platform.db import Database
+    from alianza.platform.demo.microinvesting import seed_micro_investing
+
+    database = Database(url)
+    with database.session() as session:
+        seed_micro_investing(session, 1, 300)
+    database.dispose()
+
+
+def _seeded_copy(
+    tmp_path_factory: pytest.TempPathFactory, template: Path, fill: Callable[[str], None]
+) -> Path:
+    seeded = tmp_path_factory.mktemp("demo-db") / "demo.db"
+    shutil.copy(template, seeded)
+    fill(f"sqlite:///{seeded}")
+    return seeded
+
+
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
-    """A SQLite file holding the demo programme with its users, seeded once per run."""
-    template = tmp_path_factory.mktemp("demo-db") / "demo.db"
-    shutil.copy(migrated_template, template)
-    _seed_demo(f"sqlite:///{template}")
-    return template
+def full_demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
+    """A SQLite file holding the full demo (every state of the cycle), seeded once per run."""
+    return _seeded_copy(tmp_path_factory, migrated_template, seed_full_demo)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, full_demo_template: Path) -> Path:
+    """A SQLite file holding the demo programmes with their users, seeded once per run."""
+    return _seeded_copy(tmp_path_factory, full_demo_template, add_micro_investing)
+
+
+@pytest.fixture(scope="session")
+def postgres_full_demo(postgres: Server, postgres_migrated: str) -> Iterator[str]:
+    """full_demo_template's PostgreSQL twin: a template database, seeded once per run."""
+    with postgres.template("alianza_full_demo", seed_full_demo, postgres_migrated) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_demo(postgres: Server, postgres_full_demo: str) -> Iterator[str]:
+    """demo_template's PostgreSQL twin: a template database, seeded once per run."""
+    with postgres.template("alianza_demo", add_micro_investing, postgres_full_demo) as url:
+        yield url
+
+
+@contextmanager
+def copy_of(
+    request: pytest.FixtureRequest, kind: Literal["demo", "full_demo"], folder: Path
+) -> Iterator[str]:
+    """A fresh database of its own, a copy of the ``kind`` template on the backend
+    ``request.param`` names (a SQLite file in ``folder``, or a PostgreSQL database dropped on
+    exit); yields its URL. The templates are made the first time one is asked for."""
+    if request.param == "sqlite":
+        database = folder / "alianza.db"
+        shutil.copy(request.getfixturevalue(f"{kind}_template"), database)
+        yield f"sqlite:///{database}"
+        return
+    postgres: Server = request.getfixturevalue("postgres")
+    template: str = request.getfixturevalue(f"postgres_{kind}")
+    with postgres.database(f"alianza_{kind}_copy", template) as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def demo_url(
-    request: pytest.FixtureRequest, demo_template: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A database with the demo programme, once per backend and run (PostgreSQL where
     ALIANZA_TEST_DATABASE_URL reaches a server; under CI it must). Tests that write through
     it keep to what they create, or use ``demo_client`` copies (SQLite)."""
-    if request.param == "sqlite":
-        copy = tmp_path_factory.mktemp("demo-sqlite") / "demo.db"
-        shutil.copy(demo_template, copy)
-        yield f"sqlite:///{copy}"
-        return
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = os.environ.get("ALIANZA_TEST_DATABASE_URL")
-    if not admin_url:
-        if os.environ.get("CI"):
-            pytest.fail("ALIANZA_TEST_DATABASE_URL is not set in CI")
-        pytest.skip("ALIANZA_TEST_DATABASE_URL is not set: PostgreSQL web tests skipped")
-    name = f"alianza_web_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    _seed_demo(url)
-    try:
+    with copy_of(request, "demo", tmp_path_factory.mktemp("demo-copy")) as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

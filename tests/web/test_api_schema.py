@@ -10,9 +10,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from alianza.platform.db import make_engine, upgrade
 from alianza.web.app import create_app
-from tests.web.conftest import settings_for
+from tests.conftest import migrate
+from tests.web.conftest import add_micro_investing, seed_full_demo, settings_for
 
 
 def _schema() -> schemathesis.BaseSchema:
@@ -20,12 +20,9 @@ def _schema() -> schemathesis.BaseSchema:
     # SQLite file of its own.
     folder = Path(tempfile.mkdtemp(prefix="alianza-schema-"))
     database = folder / "alianza.db"
-    engine = make_engine(f"sqlite:///{database}")
-    upgrade(engine)
-    engine.dispose()
-    from tests.web.conftest import _seed_demo
-
-    _seed_demo(f"sqlite:///{database}")  # real records behind the ids the cases draw
+    migrate(f"sqlite:///{database}")
+    seed_full_demo(f"sqlite:///{database}")  # real records behind the ids the cases draw
+    add_micro_investing(f"sqlite:///{database}")
     app = create_app(settings_for(folder, database))
     return schemathesis.openapi.from_asgi("/api/v1/openapi.json", app), app, folder, database
 

@@ -62,27 +62,6 @@ AGREEMENT_FORM: dict[str, Any] = {
 }
 
 
-def seed_full_demo(url: str) -> None:
-    from alianza.platform.db import Database
-    from alianza.platform.demo.service import seed_demo
-
-    database = Database(url)
-    with database.session() as session:
-        seed_demo(
-            session, 1, members_per_po=(26, 32), mi_farmers=0
-        )  # POs past the calls' 25 members
-    database.dispose()
-
-
-@pytest.fixture(scope="session")
-def full_demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
-    """The demo with every state of the cycle (seeded once per run)."""
-    template = tmp_path_factory.mktemp("cycle-demo") / "demo.db"
-    shutil.copy(migrated_template, template)
-    seed_full_demo(f"sqlite:///{template}")
-    return template
-
-
 def tokens_clients(app: Any) -> dict[str, TestClient]:
     clients = {}
     with TestClient(app, raise_server_exceptions=False) as anonymous:

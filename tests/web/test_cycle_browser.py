@@ -15,7 +15,6 @@ import pytest
 
 from tests.web.browsing import DRAWN_PIXELS, open_page, sign_in
 from tests.web.conftest import _free_port, settings_for
-from tests.web.test_cycle import full_demo_template  # noqa: F401  (a fixture)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -23,7 +22,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 @pytest.fixture(scope="module")
 def cycle_server(
     tmp_path_factory: pytest.TempPathFactory,
-    full_demo_template: Path,  # noqa: F811
+    full_demo_template: Path,
 ) -> Iterator[str]:
     """The app on the full demo (every state of the cycle), served on a free port."""
     import uvicorn

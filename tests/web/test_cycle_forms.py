@@ -8,10 +8,8 @@ matrix of both routes is in test_cycle.py with the cycle's other moves."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,17 +22,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.datastructures import FormData
 
-from alianza.platform.db import make_engine, upgrade
 from alianza.platform.errors import Invalid
 from alianza.settings import Settings
 from alianza.web.app import create_app
-from tests.web.test_cycle import (
-    detail,
-    full_demo_template,  # noqa: F401  (a fixture)
-    in_state,
-    seed_full_demo,
-    tokens_clients,
-)
+from tests.web.conftest import copy_of
+from tests.web.test_cycle import detail, in_state, tokens_clients
 
 API = "/api/v1"
 TODAY = date.today()
@@ -42,48 +34,16 @@ TODAY = date.today()
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def backend_clients(
-    request: pytest.FixtureRequest,
-    full_demo_template: Path,  # noqa: F811
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, TestClient]]:
-    """A client per role on a demo of this module's own, on each backend (PostgreSQL where
-    ALIANZA_TEST_DATABASE_URL reaches a server: a database made and dropped here)."""
+    """A client per role on a copy of the full demo of this module's own, on each backend
+    (PostgreSQL where ALIANZA_TEST_DATABASE_URL reaches a server: a copy dropped here)."""
     folder = tmp_path_factory.mktemp("cycle-forms")
-    admin = None
-    if request.param == "sqlite":
-        database = folder / "alianza.db"
-        shutil.copy(full_demo_template, database)
-        url = f"sqlite:///{database}"
-    else:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        admin_url = os.environ.get("ALIANZA_TEST_DATABASE_URL")
-        if not admin_url:
-            if os.environ.get("CI"):
-                pytest.fail("ALIANZA_TEST_DATABASE_URL is not set in CI")
-            pytest.skip("ALIANZA_TEST_DATABASE_URL is not set: PostgreSQL web tests skipped")
-        name = f"alianza_forms_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        seed_full_demo(url)
-    app = create_app(
-        Settings(data_dir=folder, database_url=url, secret_key="test", default_locale="en")
-    )
-    try:
+    with copy_of(request, "full_demo", folder) as url:
+        app = create_app(
+            Settings(data_dir=folder, database_url=url, secret_key="test", default_locale="en")
+        )
         yield tokens_clients(app)
-    finally:
-        if admin is not None:
-            from sqlalchemy import text
-
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def agreement_body(**changes: Any) -> dict[str, Any]:
@@ -302,7 +262,7 @@ def test_the_form_keeps_the_rows_entered_in_order(rows: list[tuple[str, str, str
 
 @pytest.fixture(scope="module")
 def page_clients(
-    full_demo_template: Path,  # noqa: F811
+    full_demo_template: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, TestClient]:
     folder = tmp_path_factory.mktemp("cycle-forms-pages")
