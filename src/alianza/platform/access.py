@@ -762,24 +762,31 @@ def scope_of(session: Session, assignment: RoleAssignment) -> Scope:
     )
 
 
+# Built once (every request acts as someone): the user's role in a programme, or in their
+# first programme by code.
+_ROLE = (
+    select(RoleAssignment, User.disabled_at)
+    .join(User, User.id == RoleAssignment.user_id)
+    .where(RoleAssignment.user_id == bindparam("user_id"))
+)
+_FIRST_ROLE = (
+    _ROLE.join(Programme, Programme.id == RoleAssignment.programme_id)
+    .order_by(Programme.code)
+    .limit(1)
+)
+_ROLE_IN = _ROLE.where(RoleAssignment.programme_id == bindparam("programme_id"))
+
+
 def act_as(session: Session, user_id: int, programme_id: int | None = None) -> Actor:
     """The Actor for a user in a programme (None: the first, by code, they hold a role in);
     refused when the user holds no role there or is disabled. One query, and one or two more
     for a scope of places."""
-    query = (
-        select(RoleAssignment, User.disabled_at)
-        .join(User, User.id == RoleAssignment.user_id)
-        .where(RoleAssignment.user_id == user_id)
-    )
     if programme_id is None:
-        query = (
-            query.join(Programme, Programme.id == RoleAssignment.programme_id)
-            .order_by(Programme.code)
-            .limit(1)
-        )
+        row = session.execute(_FIRST_ROLE, {"user_id": user_id}).first()
     else:
-        query = query.where(RoleAssignment.programme_id == programme_id)
-    row = session.execute(query).first()
+        row = session.execute(
+            _ROLE_IN, {"user_id": user_id, "programme_id": programme_id}
+        ).first()
     if row is None:
         if programme_id is None:
             raise Forbidden(
