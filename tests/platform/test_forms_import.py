@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,14 +16,20 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from alianza.fieldforms.forms import FormName
 from alianza.fieldforms.geo import BoundingBox, DistrictArea
 from alianza.fieldforms.submissions import parse_json_export, read_export
-from alianza.platform.access import Actor
-from alianza.platform.fieldrecords.imports import Outcome, import_submissions
+from alianza.platform.access import Actor, act_as
+from alianza.platform.db import Database
+from alianza.platform.fieldrecords.imports import (
+    Outcome,
+    SubmissionImportReport,
+    import_submissions,
+)
 from alianza.platform.fieldrecords.models import FieldSubmission, FieldVisit, Harvest, ProduceSale
 from alianza.platform.kits import service as kits
 from alianza.platform.kits.models import KitSale, SupplierStock
@@ -413,3 +421,75 @@ def test_a_refused_rows_problem_is_a_message_said_in_the_readers_language(
     assert message.startswith("15,000.00 MWK written down; 1 x drip_bed cost 17,500.00 MWK")
     spanish = message.say("es", lambda template: template)
     assert spanish.startswith("15.000,00 MWK written down; 1 x drip_bed cost 17.500,00 MWK")
+
+
+def _wait_until_waiting(database: Database, backend: str, second: threading.Thread) -> None:
+    """Wait until the second import waits for the first's transaction (PostgreSQL: a session of
+    the test's database waits on a lock; SQLite: its BEGIN IMMEDIATE waits on the write lock,
+    which no query shows, so a moment's pause)."""
+    if backend != "postgresql":
+        time.sleep(0.3)
+        return
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 30
+    # autocommit: a transaction would read pg_stat_activity once, and see no change after
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        while second.is_alive() and not connection.scalar(waiting):
+            assert time.monotonic() < deadline, "the second import never waited for the first"
+            time.sleep(0.02)
+
+
+@pytest.mark.parametrize("form", ["harvest", "kit_sale"])
+def test_two_imports_of_one_file_at_once_write_it_once(
+    database: Database, backend: str, mi: MIWorld, session: Session, form: FormName
+) -> None:
+    """Two sessions import the same export at once: the second checks the file while the
+    first's writes are not committed yet (it sees no submission of it), then waits for them.
+    It reports the rows skipped, as it would have had it started after the first; nothing is
+    written twice, and no database error escapes. A harvest file's second import waits on the
+    submissions' unique key; a kit-sale file's on the stock's lock, here exactly the file's
+    units (a check that saw the stock taken but not the submissions would refuse the file)."""
+    if form == "kit_sale":
+        rows = [kit_sale_row(mi, n) for n in range(2)]
+        session.execute(
+            update(SupplierStock)
+            .where(
+                SupplierStock.supplier_id == mi.supplier.id, SupplierStock.kit_code == "drip_bed"
+            )
+            .values(quantity=len(rows))
+        )
+        session.commit()
+    else:
+        rows = [harvest_row(mi, n) for n in range(3)]
+    first = import_submissions(mi.admin, parse_json_export(rows, form), AREAS)
+    outcome: list[SubmissionImportReport | Exception] = []
+
+    def import_again() -> None:
+        with database.sessions() as other:
+            try:
+                actor = act_as(other, mi.admin.user_id, mi.admin.programme_id)
+                outcome.append(import_submissions(actor, parse_json_export(rows, form), AREAS))
+                other.commit()
+            except Exception as error:
+                outcome.append(error)
+
+    second_import = threading.Thread(target=import_again)
+    second_import.start()
+    _wait_until_waiting(database, backend, second_import)
+    session.commit()
+    second_import.join(timeout=60)
+    assert not second_import.is_alive()
+    (second,) = outcome
+    assert isinstance(second, SubmissionImportReport), repr(second)
+    assert (first.written, first.imported) == (True, len(rows))
+    assert (second.written, second.imported, second.skipped) == (True, 0, len(rows))
+    session.expire_all()
+    assert session.scalar(select(func.count(FieldSubmission.id))) == len(rows)
+    if form == "kit_sale":
+        assert session.scalar(select(func.count(KitSale.id))) == len(rows)
+        assert _stock(session, mi, "drip_bed") == 0
+    else:
+        assert _counts(session) == (0, 3, 3, 3)

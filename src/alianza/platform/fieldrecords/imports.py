@@ -32,6 +32,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, Table, select
+from sqlalchemy.exc import IntegrityError
 
 from alianza.fieldforms.geo import DistrictArea, point_in_district
 from alianza.fieldforms.records import (
@@ -220,19 +221,24 @@ class _Lookups:
         self.suppliers: dict[str, Organization] = {}
         self.offtakers: dict[str, Organization] = {}
         self.farmer_rows: dict[int, Farmer] = {}
-        # Programme-wide: a submission imported by anyone counts, whoever imports it again.
-        self.known: set[str] = set()
+        self.known = self.imported_before(records)
+
+    def imported_before(self, records: list[AnyRecord]) -> set[str]:
+        """The records' instance IDs imported before, programme-wide: a submission imported by
+        anyone counts, whoever imports it again."""
+        known: set[str] = set()
         for chunk in _chunks([r.instance_id for r in records]):
-            self.known.update(
-                session.scalars(
+            known.update(
+                self.actor.session.scalars(
                     scoped(
-                        actor.widened(),
+                        self.actor.widened(),
                         select(FieldSubmission.instance_id).where(
                             FieldSubmission.instance_id.in_(chunk)
                         ),
                     )
                 )
             )
+        return known
 
     def village(self, name: str, prefix: str) -> Place:
         found = self.by_code.get(name) or self.by_name.get(name, [])
@@ -584,6 +590,17 @@ def _write(actor: Actor, writes: _Writes, parsed: ParsedExport) -> None:
     )
 
 
+# The submissions' unique (programme, instance ID), as the naming convention names it.
+SUBMISSION_KEY = "uq_field_submissions_programme_id_instance_id"
+
+
+def _is_submission_key(error: IntegrityError) -> bool:
+    """Whether the error violates :data:`SUBMISSION_KEY`, by the constraint psycopg's
+    diagnostic names (SQLite, whose writers take turns, never gets here)."""
+    diagnostic = getattr(error.orig, "diag", None)
+    return getattr(diagnostic, "constraint_name", None) == SUBMISSION_KEY
+
+
 def import_submissions(
     actor: Actor,
     parsed: ParsedExport,
@@ -594,11 +611,27 @@ def import_submissions(
     Every row is checked first, against what was read once for the whole file (villages,
     farmers, groups, units, stock and prices); only when every row passed are the rows written,
     in bulk, inside one savepoint. Returns the row-by-row report; ``written`` is False (and
-    nothing is kept) when any row was refused."""
+    nothing is kept) when any row was refused.
+
+    Another import of the same file committing its submissions after this one checked (on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE lets one writer at a time) fails the write on the
+    submissions' unique key: the savepoint is rolled back and the file checked once again,
+    which (under READ COMMITTED) sees them, so that their rows are reported skipped."""
     actor.require(Permission.FIELD_RECORD)
+    try:
+        return _check_and_write(actor, parsed, areas or {})
+    except IntegrityError as error:
+        if not _is_submission_key(error):
+            raise
+    return _check_and_write(actor, parsed, areas or {})
+
+
+def _check_and_write(
+    actor: Actor, parsed: ParsedExport, areas: Mapping[str, DistrictArea]
+) -> SubmissionImportReport:
+    """:func:`import_submissions` once: check every row, write them if all passed."""
     programme = actor.session.get(Programme, actor.programme_id)
     assert programme is not None
-    areas = areas or {}
     problems_by_row: dict[int, list[Problem]] = {}
     file_problems: list[Problem] = []
     for problem in parsed.problems:
@@ -616,6 +649,10 @@ def import_submissions(
             writes.sales = _prepare_kit_sales(lookups, new)
         except Refused as error:  # no catalogue, or the actor may not record sales
             file_problems += _refusal_problems(error, "(file)")
+        else:
+            # Locking the stock may have waited for another import of this file to commit:
+            # its submissions are skipped, not refused for the stock they took.
+            lookups.known = lookups.imported_before(parsed.records)
     refused = bool(file_problems)
     imported_at = now()
     for record in parsed.records:
