@@ -5,6 +5,7 @@ template for ``CREATE DATABASE ... TEMPLATE``, see tests/postgres.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,12 @@ import pytest
 from alianza.platform.db import make_engine, upgrade
 from alianza.settings import get_settings
 from tests.postgres import Server, reach
+
+# A Rich console made with COLUMNS set keeps that width for good: the CLI's consoles, made when
+# their module is first imported, would keep the width of whichever test imported it first (or
+# of the test runner's worker), not the one each test gives its command.
+for _variable in ("COLUMNS", "LINES"):
+    os.environ.pop(_variable, None)
 
 
 @pytest.fixture(autouse=True)

@@ -784,9 +784,7 @@ def act_as(session: Session, user_id: int, programme_id: int | None = None) -> A
     if programme_id is None:
         row = session.execute(_FIRST_ROLE, {"user_id": user_id}).first()
     else:
-        row = session.execute(
-            _ROLE_IN, {"user_id": user_id, "programme_id": programme_id}
-        ).first()
+        row = session.execute(_ROLE_IN, {"user_id": user_id, "programme_id": programme_id}).first()
     if row is None:
         if programme_id is None:
             raise Forbidden(
