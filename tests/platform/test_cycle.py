@@ -42,6 +42,17 @@ def world(admin: Actor) -> World:
     return build_world(admin)
 
 
+def under_evaluation(world: World, plan: dict[str, Any] | None = None) -> Subproject:
+    """A profile found eligible, its plan (the example's by default) submitted, under
+    evaluation: what every decision test starts from."""
+    actor = world.actor
+    sub = profile(world)
+    cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
+    cycle.submit_plan(actor, sub.id, {"plan": plan or example_plan()}, date(2025, 3, 1))
+    cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
+    return sub
+
+
 def test_the_whole_cycle(world: World) -> None:
     from alianza.platform.agreements.service import sign_agreement
 
@@ -199,10 +210,7 @@ def test_the_systems_notes_are_messages_and_a_persons_note_stays_as_typed(world:
     """Eligible, the plan's version, the counterpart paid (its amounts as Decimals, written for
     the reader's locale), a tranche released: Messages; a decision's conditions: as typed."""
     actor = world.actor
-    sub = profile(world)
-    cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    cycle.submit_plan(actor, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
-    cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
+    sub = under_evaluation(world)
     cycle.score(actor, sub.id, "market", 80)
     cycle.score(actor, sub.id, "technical", 60)
     typed = "hand in the water permit: 50% before tranche 2"
@@ -286,10 +294,7 @@ def test_approval_refused_when_the_plan_breaks_a_call_rule(
     world: World, plan: dict[str, Any], rule: str
 ) -> None:
     actor = world.actor
-    sub = profile(world)
-    cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    cycle.submit_plan(actor, sub.id, {"plan": plan}, date(2025, 3, 1))
-    cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
+    sub = under_evaluation(world, plan)
     cycle.score(actor, sub.id, "market", 90)
     cycle.score(actor, sub.id, "technical", 90)
     with pytest.raises(Refused) as refused:
@@ -344,10 +349,7 @@ def test_a_profile_is_refused_where_the_call_needs_a_business_plan(world: World)
 
 def test_scores_and_thresholds(session: Session, world: World) -> None:
     actor = world.actor
-    sub = profile(world, families=10)
-    cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    cycle.submit_plan(actor, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
-    cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
+    sub = under_evaluation(world)
     with pytest.raises(Refused, match="committee scores"):
         cycle.decide(actor, sub.id, "approved", date(2025, 4, 1))
     member = create_user(
@@ -406,10 +408,7 @@ def test_every_state_is_reachable() -> None:
 def test_concurrent_decisions_cannot_both_win(database: Database, world: World) -> None:
     """Two sessions decide the same subproject at once (approve vs reject): one wins."""
     actor = world.actor
-    sub = profile(world)
-    cycle.check_eligibility(actor, sub.id, date(2025, 2, 10))
-    cycle.submit_plan(actor, sub.id, {"plan": example_plan()}, date(2025, 3, 1))
-    cycle.start_evaluation(actor, sub.id, date(2025, 3, 5))
+    sub = under_evaluation(world)
     cycle.score(actor, sub.id, "market", 80)
     cycle.score(actor, sub.id, "technical", 80)
     actor.session.commit()
